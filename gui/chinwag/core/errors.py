@@ -1,0 +1,96 @@
+"""Typed errors the core raises and reports. Each maps to one automation-API error name,
+so the D-Bus layer can translate without guessing."""
+
+from __future__ import annotations
+
+
+class ChinwagError(Exception):
+    """Base of every error Chinwag reports to a user or a script."""
+
+    #: Name of the automation-API error this maps to (``im.chinwag.Error.<api_name>``).
+    api_name = "Fail"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidAddress(ChinwagError):
+    """Not a valid XMPP address."""
+
+    api_name = "InvalidArgument"
+
+
+class MessageTooLong(ChinwagError):
+    """A message body over the limit."""
+
+    api_name = "MessageTooLong"
+
+
+class InvalidMessage(ChinwagError):
+    """A message with nothing to send (empty text), or otherwise malformed."""
+
+    api_name = "InvalidArgument"
+
+
+class NotConnected(ChinwagError):
+    """The account is not signed in and was signed out on purpose (nothing will send it)."""
+
+    api_name = "NotLoggedOn"
+
+
+class AccountDisabled(ChinwagError):
+    """The account is disabled."""
+
+    api_name = "Disconnected"
+
+
+class UnknownAccount(ChinwagError):
+    """No account with that address or id."""
+
+    api_name = "InvalidArgument"
+
+
+class ConnectionFailure(ChinwagError):
+    """Base of the errors that end a sign-in attempt."""
+
+
+class AuthenticationFailed(ConnectionFailure):
+    """The server refused the credentials."""
+
+    api_name = "InvalidPassword"
+
+
+class ServerUnreachable(ConnectionFailure):
+    """No TCP connection to the server could be made (DNS, refused, timed out)."""
+
+    api_name = "Connect"
+
+
+class CertificateUntrusted(ConnectionFailure):
+    """The server's certificate is not trusted (and no pinned fingerprint matches it)."""
+
+    api_name = "InvalidCertificate"
+
+    def __init__(self, message: str, fingerprint: str = "") -> None:
+        super().__init__(message)
+        #: SHA-256 of the presented certificate (hex), so a user can choose to pin it.
+        self.fingerprint = fingerprint
+
+
+class TlsFailure(ConnectionFailure):
+    """TLS could not be set up at all (no STARTTLS offered, handshake failure)."""
+
+    api_name = "TlsFail"
+
+
+class RegistrationFailed(ConnectionFailure):
+    """In-band registration was refused (name taken, registration closed, ...)."""
+
+    api_name = "Fail"
+
+
+class StreamError(ConnectionFailure):
+    """The server ended the stream with an error we cannot recover from by retrying."""
+
+    api_name = "Connect"

@@ -1,0 +1,181 @@
+"""Typed events the core publishes, and the bus that carries them.
+
+Every change a window, the tray or a script may care about is one frozen dataclass here.
+Exactly one Qt bridge turns them into Qt signals and one module turns them into D-Bus
+signals; nothing else listens to slixmpp directly."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from chinwag.core.errors import ChinwagError
+from chinwag.core.models import (
+    ConnectionState,
+    Contact,
+    Message,
+    Presence,
+    Show,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all core events."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountAdded(Event):
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRemoved(Event):
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChanged(Event):
+    """Settings of an account changed (enabled, host, ...)."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStateChanged(Event):
+    account: str
+    state: ConnectionState
+    #: Why it left ONLINE or stopped trying; None for a wanted change.
+    error: ChinwagError | None = None
+    #: True when a stream-management session was resumed (nothing was lost or redone).
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPresenceChanged(Event):
+    account: str
+    show: Show
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class RosterReceived(Event):
+    """The whole roster of an account was (re)loaded."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactUpdated(Event):
+    """A contact was added or changed (name, groups, subscription)."""
+
+    contact: Contact
+    previous: Contact | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRemoved(Event):
+    account: str
+    jid: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPresenceChanged(Event):
+    """The aggregate presence of a contact changed (over all its resources)."""
+
+    account: str
+    jid: str
+    presence: Presence
+    previous: Presence
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRequested(Event):
+    """Someone asks to see our presence."""
+
+    account: str
+    jid: str
+    nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionAnswered(Event):
+    """A contact approved (True) or refused/cancelled (False) our subscription."""
+
+    account: str
+    jid: str
+    approved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAdded(Event):
+    """A message was stored: typed here, sent by a script, received, or a copy from the
+    user's other devices or the archive. Published once per message, after the commit."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStateChanged(Event):
+    """An outgoing message moved on (sent, delivered, read, failed), or an incoming one
+    was displayed."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ChatStateChanged(Event):
+    """XEP-0085: the contact is composing, paused, active, inactive or gone."""
+
+    account: str
+    peer: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveSynced(Event):
+    """Catch-up from the server archive after a connect has finished."""
+
+    account: str
+    count: int
+
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], None]
+
+
+class EventBus:
+    """Synchronous publish/subscribe keyed by event type.
+
+    Handlers run in subscription order on the event loop thread. A failing handler is
+    logged and does not stop the others (a broken window must not lose a message)."""
+
+    def __init__(self) -> None:
+        self._handlers: defaultdict[type[Event], list[Handler]] = defaultdict(list)
+        self._all: list[Handler] = []
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
+        """Call ``handler`` for every event of ``event_type``; returns an unsubscribe."""
+        self._handlers[event_type].append(handler)
+        return lambda: self._remove(self._handlers[event_type], handler)
+
+    def subscribe_all(self, handler: Callable[[Event], None]) -> Callable[[], None]:
+        self._all.append(handler)
+        return lambda: self._remove(self._all, handler)
+
+    @staticmethod
+    def _remove(handlers: list[Handler], handler: Handler) -> None:
+        if handler in handlers:
+            handlers.remove(handler)
+
+    def publish(self, event: Event) -> None:
+        for handler in (*self._handlers.get(type(event), ()), *self._all):
+            try:
+                handler(event)
+            except Exception:
+                log.exception("event handler %r failed on %r", handler, event)

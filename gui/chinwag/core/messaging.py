@@ -1,0 +1,345 @@
+"""One-to-one messaging: the outbox that never loses a message, and the inbound pipeline.
+
+Outgoing: validate -> commit as QUEUED -> publish -> send when signed in; the state then
+moves on with the server's ack (sent), the receipt (delivered) and the displayed marker
+(read), or to failed with the server's reason. Messages still QUEUED are sent again,
+with the same id, after every new session and after a restart, so the receiver can drop
+a duplicate.
+
+Incoming (live, carbons, archive): dedupe -> store -> publish, in arrival order, batched
+into one transaction per burst; delivery receipts go out only once a message is stored.
+After every new session the server archive (XEP-0313) is read from the last archive id
+seen, so nothing that arrived while away is missing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from chinwag.core import jid as jids
+from chinwag.core.errors import (
+    AccountDisabled,
+    InvalidMessage,
+    MessageTooLong,
+    NotConnected,
+    UnknownAccount,
+)
+from chinwag.core.events import (
+    ArchiveSynced,
+    ChatStateChanged,
+    EventBus,
+    MessageAdded,
+    MessageStateChanged,
+)
+from chinwag.core.models import (
+    MAX_MESSAGE_CHARS,
+    ConnectionState,
+    ConversationKey,
+    Direction,
+    Message,
+    MessageState,
+    MessageType,
+    Origin,
+)
+from chinwag.core.ports import MessageStore, XmppConnection
+from chinwag.core.tasks import BackgroundTasks
+
+if TYPE_CHECKING:
+    from chinwag.core.session import AccountSession
+
+log = logging.getLogger(__name__)
+
+#: Name under which the newest archive id seen is kept per account.
+ARCHIVE_POSITION = "mam_last_id"
+#: How far back the first catch-up of a new account reaches.
+FIRST_CATCH_UP_SECONDS = 7 * 24 * 3600
+CHAT_STATES = frozenset({"active", "composing", "paused", "inactive", "gone"})
+
+
+def _xml_safe(text: str) -> bool:
+    """True when every character can be carried in XML 1.0 (what XMPP uses)."""
+    return not any(
+        (ord(ch) < 0x20 and ch not in "\t\n\r")
+        or 0xD800 <= ord(ch) <= 0xDFFF
+        or ord(ch) in (0xFFFE, 0xFFFF)
+        for ch in text
+    )
+
+
+def validate_body(body: str) -> None:
+    """Raise a clear error for a body that cannot be sent."""
+    if not isinstance(body, str):
+        raise InvalidMessage("the message text must be a string")
+    if len(body) > MAX_MESSAGE_CHARS:
+        raise MessageTooLong(
+            f"the message has {len(body):,} characters; at most {MAX_MESSAGE_CHARS:,} are allowed"
+        )
+    if not body.strip():
+        raise InvalidMessage("the message is empty")
+    if not _xml_safe(body):
+        raise InvalidMessage("the message contains control characters that XMPP cannot carry")
+
+
+class MessagingService:
+    """Sends, receives, and tracks the state of one-to-one messages of every account."""
+
+    def __init__(
+        self,
+        store: MessageStore,
+        bus: EventBus,
+        sessions: Mapping[str, AccountSession],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._sessions = sessions
+        self._clock = clock
+        self._conns: dict[str, XmppConnection] = {}
+        #: uids handed to the connection and not yet acked, per account: on a resumed
+        #: stream the connection resends these itself.
+        self._in_flight: dict[str, set[str]] = {}
+        self._inbox: list[tuple[str, Message, str]] = []
+        self._inbox_task: asyncio.Task[None] | None = None
+        self._catch_up: dict[str, asyncio.Task[None]] = {}
+        self._archive_synced: set[str] = set()
+        self._tasks = BackgroundTasks("messaging task")
+
+    # -- sending ------------------------------------------------------------------------
+
+    async def send(
+        self,
+        account: str,
+        peer: str,
+        body: str,
+        *,
+        mtype: MessageType = MessageType.NORMAL,
+        flags: int = 0,
+        subject: str = "",
+        connect: bool = False,
+    ) -> Message:
+        """Commit a message for sending and send it if signed in; returns the stored
+        message (its ``uid`` names it from now on).
+
+        Signed out on purpose: :class:`NotConnected`, unless ``connect`` (then the
+        account signs in and the message waits for it). Disabled: :class:`AccountDisabled`.
+        Reconnecting: the message waits in the outbox."""
+        session = self._sessions.get(account)
+        if session is None:
+            raise UnknownAccount(f"no account {account!r}")
+        peer = jids.bare(peer)
+        validate_body(body)
+        if not session.config.enabled:
+            raise AccountDisabled(f"the account {account} is disabled")
+        start = False
+        if (
+            session.state in (ConnectionState.OFFLINE, ConnectionState.FAILED)
+            and not session.wanted
+        ):
+            if not connect:
+                raise NotConnected(f"{account} is not signed in")
+            start = True
+        message = Message(
+            account=account,
+            peer=peer,
+            direction=Direction.OUTGOING,
+            body=body,
+            timestamp=self._clock(),
+            sender=account,
+            sender_resource=session.config.resource,
+            state=MessageState.QUEUED,
+            mtype=mtype,
+            flags=flags,
+            subject=subject,
+            origin=Origin.LOCAL,
+        )
+        message = await self._store.add_outgoing(message)
+        self._bus.publish(MessageAdded(message))
+        conn = self._conns.get(account)
+        if conn is not None:
+            self._transmit(conn, message)
+        elif start:
+            session.start()
+        return message
+
+    async def retry(self, message: Message) -> Message | None:
+        """Send a FAILED message again (same id)."""
+        updated = await self._store.update_state(
+            message.account, message.peer, message.uid, MessageState.QUEUED
+        )
+        if updated is None:
+            return None
+        self._bus.publish(MessageStateChanged(updated))
+        conn = self._conns.get(updated.account)
+        if conn is not None:
+            self._transmit(conn, updated)
+        return updated
+
+    def _transmit(self, conn: XmppConnection, message: Message) -> None:
+        flight = self._in_flight.setdefault(message.account, set())
+        if message.uid in flight:  # already handed over (a flush raced with send())
+            return
+        conn.send_message(message)
+        if conn.acks_enabled:
+            flight.add(message.uid)
+        else:  # no XEP-0198: handing it to the server is all we can know
+            self._tasks.spawn(
+                self._set_state(message.account, message.peer, message.uid, MessageState.SENT)
+            )
+
+    def send_chat_state(self, account: str, peer: str, state: str) -> None:
+        """XEP-0085: tell ``peer`` we are composing, paused, active, inactive or gone."""
+        if state not in CHAT_STATES:
+            raise InvalidMessage(f"unknown chat state {state!r}")
+        conn = self._conns.get(account)
+        if conn is not None:
+            conn.send_chat_state(jids.bare(peer), state)
+
+    async def mark_displayed(self, key: ConversationKey) -> list[Message]:
+        """The user has seen the conversation: incoming messages become DISPLAYED and the
+        sender gets one displayed marker for the newest of them (XEP-0333)."""
+        newest = self._store.latest(key, 1)
+        incoming = [m for m in newest if m.direction is Direction.INCOMING]
+        if not incoming:
+            unread = [m for m in self._store.latest(key, 50) if m.direction is Direction.INCOMING]
+            if not unread:
+                return []
+            incoming = unread[-1:]
+        last = incoming[-1]
+        changed = await self._store.mark_displayed_up_to(key, last.uid)
+        for m in changed:
+            self._bus.publish(MessageStateChanged(m))
+        conn = self._conns.get(key.account)
+        if changed and conn is not None:
+            conn.send_displayed(key.peer, last.uid)
+        return changed
+
+    # -- connection life ----------------------------------------------------------------
+
+    def on_online(self, account: str, conn: XmppConnection, resumed: bool) -> None:
+        self._conns[account] = conn
+        in_flight = self._in_flight.setdefault(account, set())
+        if not resumed:
+            in_flight.clear()  # a new stream: the connection forgot what it had not got acked
+        for message in self._store.pending_outgoing(account):
+            if message.uid not in in_flight:
+                self._transmit(conn, message)
+        if not resumed:
+            self._archive_synced.discard(account)
+            old = self._catch_up.pop(account, None)
+            if old is not None:
+                old.cancel()
+            task = asyncio.create_task(self._catch_up_archive(account, conn), name=f"mam {account}")
+            self._catch_up[account] = task
+
+    def on_offline(self, account: str) -> None:
+        self._conns.pop(account, None)
+        task = self._catch_up.pop(account, None)
+        if task is not None:
+            task.cancel()
+
+    async def _catch_up_archive(self, account: str, conn: XmppConnection) -> None:
+        after = self._store.get_sync_state(account, ARCHIVE_POSITION)
+        start = None if after else self._clock() - FIRST_CATCH_UP_SECONDS
+        total = 0
+        try:
+            async for page, last_id in conn.archive_pages(after, start):
+                new = await self._store.add_incoming(page)
+                for message in new:
+                    self._bus.publish(MessageAdded(message))
+                total += len(new)
+                if last_id:
+                    await self._store.set_sync_state(account, ARCHIVE_POSITION, last_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: archive catch-up failed", account)
+            return
+        self._archive_synced.add(account)
+        log.info("%s: archive catch-up: %d new message(s)", account, total)
+        self._bus.publish(ArchiveSynced(account, total))
+
+    async def wait_archive_synced(self, account: str) -> None:
+        """Wait for the catch-up of the current session (for scripts and tests)."""
+        task = self._catch_up.get(account)
+        if task is not None:
+            await asyncio.shield(task)
+
+    # -- what the connection reports ----------------------------------------------------
+
+    def on_incoming(
+        self, account: str, messages: Sequence[Message], receipt_to: Sequence[str]
+    ) -> None:
+        for message, to in zip(messages, receipt_to, strict=True):
+            self._inbox.append((account, message, to))
+        if self._inbox_task is None or self._inbox_task.done():
+            self._inbox_task = asyncio.create_task(self._drain_inbox(), name="inbox")
+
+    async def _drain_inbox(self) -> None:
+        while self._inbox:
+            batch, self._inbox = self._inbox, []
+            try:
+                new = await self._store.add_incoming([m for _, m, _ in batch])
+            except Exception:
+                log.exception("storing %d incoming message(s) failed", len(batch))
+                continue
+            for message in new:
+                self._bus.publish(MessageAdded(message))
+            # Receipts only after the commit; also for duplicates, whose sender may be
+            # resending because our first receipt was lost.
+            for account, message, to in batch:
+                conn = self._conns.get(account)
+                if to and conn is not None:
+                    conn.send_receipt(to, message.uid)
+                if message.stanza_id and account in self._archive_synced:
+                    self._tasks.spawn(
+                        self._store.set_sync_state(account, ARCHIVE_POSITION, message.stanza_id)
+                    )
+
+    def on_acked(self, account: str, uid: str, peer: str) -> None:
+        flight = self._in_flight.get(account)
+        if flight is not None:
+            flight.discard(uid)
+        self._tasks.spawn(self._set_state(account, peer, uid, MessageState.SENT))
+
+    def on_message_error(self, account: str, uid: str, peer: str, reason: str) -> None:
+        self._tasks.spawn(self._set_state(account, peer, uid, MessageState.FAILED, reason))
+
+    def on_receipt(self, account: str, uid: str, peer: str) -> None:
+        self._tasks.spawn(self._set_state(account, peer, uid, MessageState.DELIVERED))
+
+    def on_displayed(self, account: str, uid: str, peer: str, from_self: bool) -> None:
+        if from_self:
+            self._tasks.spawn(self._displayed_elsewhere(ConversationKey(account, peer), uid))
+        else:
+            self._tasks.spawn(self._read_up_to(account, peer, uid))
+
+    def on_chat_state(self, account: str, peer: str, state: str) -> None:
+        self._bus.publish(ChatStateChanged(account, peer, state))
+
+    def on_stanza_id(self, account: str, uid: str, peer: str, stanza_id: str) -> None:
+        self._tasks.spawn(self._store.set_stanza_id(account, peer, uid, stanza_id))
+
+    async def _set_state(
+        self, account: str, peer: str, uid: str, state: MessageState, error: str = ""
+    ) -> None:
+        updated = await self._store.update_state(account, peer, uid, state, error)
+        if updated is not None:
+            self._bus.publish(MessageStateChanged(updated))
+
+    async def _read_up_to(self, account: str, peer: str, uid: str) -> None:
+        for message in await self._store.mark_read_up_to(account, peer, uid):
+            self._bus.publish(MessageStateChanged(message))
+
+    async def _displayed_elsewhere(self, key: ConversationKey, uid: str) -> None:
+        for message in await self._store.mark_displayed_up_to(key, uid):
+            self._bus.publish(MessageStateChanged(message))
+
+    async def drain(self) -> None:
+        """Wait until every pending write has been committed (shutdown, tests)."""
+        while len(self._tasks) or (self._inbox_task is not None and not self._inbox_task.done()):
+            if self._inbox_task is not None:
+                await asyncio.gather(self._inbox_task, return_exceptions=True)
+            await self._tasks.drain()

@@ -1,0 +1,211 @@
+"""Plain data the core works with: accounts, contacts, presence, conversations, messages.
+
+Dataclasses only; behaviour lives in the services. Times are Unix seconds (float, UTC)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+
+#: Longest message body accepted, in characters (automation API: MessageTooLong beyond it).
+MAX_MESSAGE_CHARS = 65_536
+
+
+class TlsMode(enum.StrEnum):
+    """How the connection is encrypted. There is no plaintext mode."""
+
+    STARTTLS = "starttls"
+    DIRECT = "direct"  # XEP-0368 direct TLS
+
+
+@dataclass(slots=True)
+class AccountConfig:
+    """One account's settings, as saved in the config file (never the password)."""
+
+    jid: str  # bare address, normalised
+    enabled: bool = True
+    resource: str = "chinwag"
+    host: str = ""  # empty: DNS SRV on the domain
+    port: int = 0  # 0: the default for the mode
+    tls: TlsMode = TlsMode.STARTTLS
+    trusted_fingerprint: str = ""  # SHA-256 of a self-signed certificate, hex, no colons
+    nickname: str = ""
+    priority: int = 0
+
+
+class Show(enum.StrEnum):
+    """Own or a contact's availability (RFC 6121 ``<show/>`` plus the two absences)."""
+
+    ONLINE = "online"
+    CHAT = "chat"
+    AWAY = "away"
+    XA = "xa"
+    DND = "dnd"
+    INVISIBLE = "invisible"  # own only: signed in, appears offline
+    OFFLINE = "offline"
+
+
+#: Order used to pick a contact's "best" resource when priorities tie.
+SHOW_RANK = {
+    Show.CHAT: 6,
+    Show.ONLINE: 5,
+    Show.AWAY: 4,
+    Show.XA: 3,
+    Show.DND: 2,
+    Show.INVISIBLE: 1,
+    Show.OFFLINE: 0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A contact's (or one of its resources') presence."""
+
+    show: Show = Show.OFFLINE
+    status: str = ""
+    priority: int = 0
+    resource: str = ""
+    caps_node: str = ""  # XEP-0115 node#ver of the client, when known
+    idle_since: float | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.show is not Show.OFFLINE
+
+
+class Subscription(enum.StrEnum):
+    NONE = "none"
+    TO = "to"
+    FROM = "from"
+    BOTH = "both"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A roster item (RFC 6121) of one account."""
+
+    account: str
+    jid: str
+    name: str = ""
+    groups: tuple[str, ...] = ()
+    subscription: Subscription = Subscription.NONE
+    ask: bool = False  # our subscription request is pending
+    approved: bool = False
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.jid
+
+
+class ConnectionState(enum.StrEnum):
+    OFFLINE = "offline"  # signed out on purpose, or never signed in
+    CONNECTING = "connecting"  # first sign-in attempt
+    ONLINE = "online"
+    RECONNECTING = "reconnecting"  # lost, and trying again by itself
+    FAILED = "failed"  # stopped trying: wrong password, untrusted certificate
+
+
+class ConversationKind(enum.StrEnum):
+    CHAT = "chat"  # one-to-one with a bare address
+    GROUPCHAT = "groupchat"  # a room (XEP-0045), built in a later issue
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """Names a conversation: one per (account, peer, kind)."""
+
+    account: str
+    peer: str
+    kind: ConversationKind = ConversationKind.CHAT
+
+
+class Direction(enum.IntEnum):
+    INCOMING = 0
+    OUTGOING = 1
+
+
+class MessageState(enum.IntEnum):
+    """Where a message stands. Outgoing: queued -> sent -> delivered -> read, or failed.
+    Incoming messages are RECEIVED, then DISPLAYED once the user has seen them."""
+
+    QUEUED = 0  # committed locally, not yet acknowledged by the server
+    SENT = 1  # the server acknowledged it (XEP-0198)
+    DELIVERED = 2  # the recipient's client acknowledged it (XEP-0184)
+    READ = 3  # the recipient displayed it (XEP-0333)
+    FAILED = 4  # the server or recipient bounced it; ``error`` says why
+    RECEIVED = 10  # incoming, not yet seen by the user
+    DISPLAYED = 11  # incoming, seen by the user (we sent a displayed marker)
+
+
+class MessageType(enum.IntEnum):
+    """Telepathy's message-type, kept so scripts get back what they sent."""
+
+    NORMAL = 0
+    ACTION = 1
+    NOTICE = 2
+
+
+class Origin(enum.IntEnum):
+    """How a stored message reached us (information only: dedupe ignores it)."""
+
+    LOCAL = 0  # typed or sent by a script here
+    LIVE = 1
+    CARBON = 2
+    ARCHIVE = 3
+    OFFLINE = 4  # delivered by the server's offline storage (has a delay)
+
+
+def new_message_uid() -> str:
+    """A fresh, globally unique message id: used as stanza id, origin-id and API token."""
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class Message:
+    """One message of a conversation, as stored.
+
+    ``uid`` is our stable id: for outgoing messages it is the stanza id, the XEP-0359
+    origin-id and the automation token; for incoming ones it is the sender's origin-id
+    (or stanza id), which is what duplicates share whatever path they arrive by."""
+
+    account: str
+    peer: str
+    direction: Direction
+    body: str
+    timestamp: float
+    uid: str = field(default_factory=new_message_uid)
+    kind: ConversationKind = ConversationKind.CHAT
+    sender: str = ""  # bare address of the author (own address for outgoing)
+    sender_resource: str = ""
+    state: MessageState = MessageState.QUEUED
+    error: str = ""
+    stanza_id: str = ""  # XEP-0359 stanza-id given by our own server's archive
+    mtype: MessageType = MessageType.NORMAL
+    origin: Origin = Origin.LOCAL
+    subject: str = ""
+    flags: int = 0  # automation report flags (Report_Delivery=1, Report_Read=2)
+    id: int | None = None  # storage row id, set once stored
+
+    @property
+    def key(self) -> ConversationKey:
+        return ConversationKey(self.account, self.peer, self.kind)
+
+    @property
+    def outgoing(self) -> bool:
+        return self.direction is Direction.OUTGOING
+
+
+@dataclass(frozen=True, slots=True)
+class PageAnchor:
+    """A position in a conversation for keyset paging: (timestamp, row id)."""
+
+    timestamp: float
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    message: Message
+    snippet: str  # with the matched words between \x02 and \x03 markers

@@ -1,0 +1,228 @@
+"""The ports the core needs from the outside: message storage, the XMPP connection and
+the secret store. Implementations live in :mod:`chinwag.storage`, :mod:`chinwag.xmpp` and
+:mod:`chinwag.system`; tests may pass their own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from chinwag.core.errors import ChinwagError
+from chinwag.core.models import (
+    AccountConfig,
+    Contact,
+    ConversationKey,
+    Message,
+    MessageState,
+    PageAnchor,
+    Presence,
+    SearchHit,
+    Show,
+)
+
+
+class MessageStore(Protocol):
+    """Message history and the little state the core keeps between runs.
+
+    Writes are coroutines: they are committed (durable against a crash of the process)
+    when they return. Reads are plain calls: they are fast enough for the UI thread and
+    always see every committed write."""
+
+    async def add_outgoing(self, message: Message) -> Message:
+        """Commit a new outgoing message (any state) and return it with its ``id`` set.
+
+        If a message with the same (conversation, direction, uid) exists, nothing is
+        written and the stored one is returned."""
+
+    async def add_incoming(self, messages: Sequence[Message]) -> list[Message]:
+        """Commit messages in one transaction, dropping duplicates.
+
+        A duplicate is a message with the same (conversation, direction, uid) as a stored
+        one, or one whose non-empty ``stanza_id`` is already stored for that account.
+        Returns only the newly stored messages, with ``id`` set, in input order. Works
+        for outgoing messages that come back from carbons or the archive as well."""
+
+    async def update_state(
+        self, account: str, peer: str, uid: str, state: MessageState, error: str = ""
+    ) -> Message | None:
+        """Move the outgoing message ``uid`` of the conversation with ``peer`` to
+        ``state`` if that is a move forward (queued < sent < delivered < read; failed
+        from queued or sent; queued from failed, for a retry). Returns the updated
+        message, or None when nothing changed or no such message exists."""
+
+    async def mark_read_up_to(self, account: str, peer: str, uid: str) -> list[Message]:
+        """A displayed marker for ``uid``: every outgoing message of the conversation up to
+        and including it (by timestamp, id) that is sent or delivered becomes READ; also
+        ``uid`` itself if it is still queued. Returns the messages that changed."""
+
+    async def mark_displayed_up_to(self, key: ConversationKey, uid: str) -> list[Message]:
+        """The user has seen the conversation up to ``uid``: incoming RECEIVED messages up
+        to it become DISPLAYED. Returns the messages that changed."""
+
+    async def set_stanza_id(self, account: str, peer: str, uid: str, stanza_id: str) -> None:
+        """Record the server archive id of a stored message (first one wins)."""
+
+    async def set_sync_state(self, account: str, name: str, value: str) -> None:
+        """Remember a small named value per account (e.g. the last archive id seen)."""
+
+    async def save_roster(self, account: str, contacts: Sequence[Contact], version: str) -> None:
+        """Replace the cached roster of ``account``."""
+
+    async def upsert_contact(self, contact: Contact) -> None: ...
+
+    async def remove_contact(self, account: str, jid: str) -> None: ...
+
+    def get_sync_state(self, account: str, name: str) -> str | None: ...
+
+    def load_roster(self, account: str) -> tuple[list[Contact], str]:
+        """The cached roster of ``account`` and its roster version ("" when none)."""
+
+    def pending_outgoing(self, account: str) -> list[Message]:
+        """Outgoing messages still QUEUED for ``account``, oldest first."""
+
+    def get(self, account: str, peer: str, uid: str) -> Message | None:
+        """The message ``uid`` of a conversation of ``account`` with ``peer``."""
+
+    def get_by_id(self, message_id: int) -> Message | None: ...
+
+    def latest(self, key: ConversationKey, limit: int) -> list[Message]:
+        """The newest ``limit`` messages of a conversation, oldest first."""
+
+    def before(self, key: ConversationKey, anchor: PageAnchor, limit: int) -> list[Message]:
+        """Up to ``limit`` messages strictly older than ``anchor``, oldest first."""
+
+    def after(self, key: ConversationKey, anchor: PageAnchor, limit: int) -> list[Message]:
+        """Up to ``limit`` messages strictly newer than ``anchor``, oldest first."""
+
+    def count(self, key: ConversationKey) -> int: ...
+
+    def unread_count(self, key: ConversationKey) -> int:
+        """Incoming messages still RECEIVED (not displayed)."""
+
+    def conversations(self, account: str | None = None) -> list[tuple[ConversationKey, float]]:
+        """Every conversation with at least one message, with its newest timestamp,
+        newest first."""
+
+    def search(
+        self, text: str, key: ConversationKey | None = None, limit: int = 50
+    ) -> list[SearchHit]:
+        """Full-text search: messages containing every word of ``text`` (prefix match on
+        the last word), newest first. ``text`` is user input: any characters are safe."""
+
+    async def close(self) -> None: ...
+
+
+class SecretStore(Protocol):
+    """Where account passwords live (the system keyring, or a private file)."""
+
+    def get_password(self, account: str) -> str | None: ...
+
+    def set_password(self, account: str, password: str) -> None: ...
+
+    def delete_password(self, account: str) -> None: ...
+
+
+class ConnectionListener(Protocol):
+    """What an XMPP connection reports back to the core, already converted to core
+    models. Implemented by :class:`chinwag.core.session.AccountSession`."""
+
+    def on_session_started(self, resumed: bool) -> None:
+        """Signed in and ready (``resumed``: a XEP-0198 session was resumed)."""
+
+    def on_disconnected(self, error: ChinwagError | None) -> None:
+        """The stream ended; ``error`` is None after a wanted disconnect."""
+
+    def on_messages(self, messages: Sequence[Message], receipt_to: Sequence[str]) -> None:
+        """Messages received live or as carbons, in arrival order. ``receipt_to[i]`` is the
+        full address to send a delivery receipt for ``messages[i]`` once it is stored, or
+        "" for none."""
+
+    def on_acked(self, uid: str, peer: str) -> None:
+        """The server acknowledged our message ``uid`` (XEP-0198)."""
+
+    def on_message_error(self, uid: str, peer: str, reason: str) -> None:
+        """Our message ``uid`` bounced with ``reason``."""
+
+    def on_receipt(self, uid: str, peer: str) -> None:
+        """XEP-0184: ``peer`` received our message ``uid``."""
+
+    def on_displayed(self, uid: str, peer: str, from_self: bool) -> None:
+        """XEP-0333: ``peer`` displayed our message ``uid`` (``from_self``: one of the
+        user's own devices displayed the incoming message ``uid`` of ``peer``)."""
+
+    def on_chat_state(self, peer: str, state: str) -> None: ...
+
+    def on_roster(self, contacts: Sequence[Contact], version: str, full: bool) -> None:
+        """The roster (``full``) or a roster push with the changed items."""
+
+    def on_presence(self, jid: str, presence: Presence) -> None:
+        """A contact's resource changed presence (``presence.resource``)."""
+
+    def on_subscription(self, jid: str, kind: str, nick: str) -> None:
+        """``kind`` is subscribe, subscribed, unsubscribe or unsubscribed."""
+
+    def on_stanza_id(self, uid: str, peer: str, stanza_id: str) -> None:
+        """The archive id our server gave a message, when it tells."""
+
+
+class XmppConnection(Protocol):
+    """One account's XMPP stream, kept across reconnects so a XEP-0198 session can be
+    resumed. Only :mod:`chinwag.xmpp` implements it."""
+
+    @property
+    def acks_enabled(self) -> bool:
+        """True when the server acknowledges stanzas (XEP-0198 is on)."""
+
+    async def connect(self) -> None:
+        """Connect, secure and authenticate; return once the session has started (the
+        listener's ``on_session_started`` has run). Raises a :class:`ConnectionFailure`."""
+
+    async def disconnect(self) -> None:
+        """Close the stream cleanly (ends the XEP-0198 session)."""
+
+    def abort(self) -> None:
+        """Drop the connection at once; a XEP-0198 session stays resumable."""
+
+    def send_message(self, message: Message) -> None:
+        """Send an outgoing message (the stanza id and origin-id are ``message.uid``), with
+        a receipt request and a markable flag."""
+
+    def send_receipt(self, to: str, uid: str) -> None: ...
+
+    def send_displayed(self, to: str, uid: str) -> None: ...
+
+    def send_chat_state(self, to: str, state: str) -> None: ...
+
+    def send_presence(self, show: Show, status: str, priority: int) -> None: ...
+
+    def send_subscription(self, to: str, kind: str) -> None:
+        """``kind``: subscribe, subscribed, unsubscribe, unsubscribed."""
+
+    async def roster_set(self, jid: str, name: str, groups: Sequence[str]) -> None: ...
+
+    async def roster_remove(self, jid: str) -> None: ...
+
+    def archive_pages(
+        self, after_id: str | None, start: float | None
+    ) -> AsyncIterator[tuple[list[Message], str]]:
+        """Our archive (XEP-0313) after ``after_id`` (or from ``start``), in pages of
+        (messages in archive order, last archive id of the page)."""
+
+
+class ConnectionFactory(Protocol):
+    def __call__(
+        self,
+        config: AccountConfig,
+        password: str,
+        listener: ConnectionListener,
+        *,
+        register: bool = False,
+    ) -> XmppConnection: ...
+
+
+class ConfigStore(Protocol):
+    """Where account settings are saved (a file under the XDG config dir)."""
+
+    def load_accounts(self) -> list[AccountConfig]: ...
+
+    def save_accounts(self, accounts: Sequence[AccountConfig]) -> None: ...

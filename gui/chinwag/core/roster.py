@@ -1,0 +1,223 @@
+"""Roster and presence (RFC 6121): contacts, groups, subscriptions in both directions,
+and each contact's presence over all its resources.
+
+The roster is cached in storage so the contact list shows before sign-in; presence is
+live only and goes to offline when the connection drops."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+
+from chinwag.core import jid as jids
+from chinwag.core.errors import NotConnected
+from chinwag.core.events import (
+    ContactPresenceChanged,
+    ContactRemoved,
+    ContactUpdated,
+    EventBus,
+    RosterReceived,
+    SubscriptionAnswered,
+    SubscriptionRequested,
+)
+from chinwag.core.models import SHOW_RANK, Contact, Presence, Show, Subscription
+from chinwag.core.ports import MessageStore, XmppConnection
+from chinwag.core.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+OFFLINE = Presence()
+
+
+def aggregate(resources: Iterable[Presence]) -> Presence:
+    """The presence that represents a contact: its highest-priority available resource,
+    the most available one on a tie (RFC 6121 section 8.5.2 leaves this to clients)."""
+    best: Presence | None = None
+    for p in resources:
+        if not p.available:
+            continue
+        if best is None or (p.priority, SHOW_RANK[p.show]) > (best.priority, SHOW_RANK[best.show]):
+            best = p
+    return best or OFFLINE
+
+
+class RosterService:
+    """Contacts and presence of every account."""
+
+    def __init__(
+        self,
+        store: MessageStore,
+        bus: EventBus,
+        connection: Callable[[str], XmppConnection | None],
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._connection = connection
+        self._contacts: dict[str, dict[str, Contact]] = {}
+        self._versions: dict[str, str] = {}
+        self._resources: dict[str, dict[str, dict[str, Presence]]] = {}
+        self._presence: dict[str, dict[str, Presence]] = {}
+        self._requests: dict[str, dict[str, str]] = {}
+        self._tasks = BackgroundTasks("roster write")
+
+    # -- reading ------------------------------------------------------------------------
+
+    def load_cached(self, account: str) -> None:
+        """Show the roster saved last time, before the server sends a fresh one."""
+        contacts, version = self._store.load_roster(account)
+        self._contacts[account] = {c.jid: c for c in contacts}
+        self._versions[account] = version
+
+    def contacts(self, account: str) -> list[Contact]:
+        return list(self._contacts.get(account, {}).values())
+
+    def contact(self, account: str, jid: str) -> Contact | None:
+        return self._contacts.get(account, {}).get(jid)
+
+    def groups(self, account: str) -> list[str]:
+        return sorted({g for c in self.contacts(account) for g in c.groups})
+
+    def version(self, account: str) -> str:
+        return self._versions.get(account, "")
+
+    def presence(self, account: str, jid: str) -> Presence:
+        return self._presence.get(account, {}).get(jid, OFFLINE)
+
+    def resources(self, account: str, jid: str) -> list[Presence]:
+        return list(self._resources.get(account, {}).get(jid, {}).values())
+
+    def pending_requests(self, account: str) -> dict[str, str]:
+        """Addresses asking to see our presence, with the nickname they gave."""
+        return dict(self._requests.get(account, {}))
+
+    # -- changing (needs a connection) --------------------------------------------------
+
+    def _conn(self, account: str) -> XmppConnection:
+        conn = self._connection(account)
+        if conn is None:
+            raise NotConnected(f"{account} is not signed in")
+        return conn
+
+    async def add_contact(
+        self, account: str, jid: str, name: str = "", groups: Sequence[str] = ()
+    ) -> None:
+        """Add to the roster and ask to see the contact's presence."""
+        jid = jids.bare(jid)
+        conn = self._conn(account)
+        await conn.roster_set(jid, name, list(groups))
+        conn.send_subscription(jid, "subscribe")
+
+    async def remove_contact(self, account: str, jid: str) -> None:
+        await self._conn(account).roster_remove(jids.bare(jid))
+
+    async def update_contact(
+        self,
+        account: str,
+        jid: str,
+        *,
+        name: str | None = None,
+        groups: Sequence[str] | None = None,
+    ) -> None:
+        """Rename or move between groups."""
+        jid = jids.bare(jid)
+        current = self.contact(account, jid) or Contact(account, jid)
+        await self._conn(account).roster_set(
+            jid,
+            current.name if name is None else name,
+            list(current.groups if groups is None else groups),
+        )
+
+    def approve(self, account: str, jid: str) -> None:
+        """Accept a subscription request, and ask back if we do not see them yet."""
+        jid = jids.bare(jid)
+        conn = self._conn(account)
+        conn.send_subscription(jid, "subscribed")
+        self._requests.get(account, {}).pop(jid, None)
+        contact = self.contact(account, jid)
+        sees_them = contact is not None and (
+            contact.ask or contact.subscription in (Subscription.TO, Subscription.BOTH)
+        )
+        if not sees_them:
+            conn.send_subscription(jid, "subscribe")
+
+    def deny(self, account: str, jid: str) -> None:
+        jid = jids.bare(jid)
+        self._conn(account).send_subscription(jid, "unsubscribed")
+        self._requests.get(account, {}).pop(jid, None)
+
+    # -- what the connection reports ----------------------------------------------------
+
+    def on_roster(
+        self, account: str, contacts: Sequence[Contact], version: str, full: bool
+    ) -> None:
+        current = self._contacts.setdefault(account, {})
+        if full:
+            fresh = {c.jid: c for c in contacts}
+            for gone in set(current) - set(fresh):
+                del current[gone]
+                self._bus.publish(ContactRemoved(account, gone))
+            for contact in contacts:
+                previous = current.get(contact.jid)
+                current[contact.jid] = contact
+                if previous != contact:
+                    self._bus.publish(ContactUpdated(contact, previous))
+            self._versions[account] = version
+            self._tasks.spawn(self._store.save_roster(account, contacts, version))
+            self._bus.publish(RosterReceived(account))
+            return
+        for contact in contacts:
+            if contact.subscription is Subscription.REMOVE:
+                if current.pop(contact.jid, None) is not None:
+                    self._bus.publish(ContactRemoved(account, contact.jid))
+                self._tasks.spawn(self._store.remove_contact(account, contact.jid))
+            else:
+                previous = current.get(contact.jid)
+                current[contact.jid] = contact
+                self._bus.publish(ContactUpdated(contact, previous))
+                self._tasks.spawn(self._store.upsert_contact(contact))
+        if version:
+            self._versions[account] = version
+
+    def on_presence(self, account: str, jid: str, presence: Presence) -> None:
+        resources = self._resources.setdefault(account, {}).setdefault(jid, {})
+        if presence.available:
+            resources[presence.resource] = presence
+        else:
+            resources.pop(presence.resource, None)
+            if not presence.resource:
+                resources.clear()
+        self._update_aggregate(account, jid, presence if not resources else None)
+
+    def _update_aggregate(self, account: str, jid: str, offline: Presence | None) -> None:
+        resources = self._resources.get(account, {}).get(jid, {})
+        now = aggregate(resources.values()) if resources else (offline or OFFLINE)
+        if not now.available:
+            # keep the last status message of an unavailable presence, as clients show it
+            now = replace(OFFLINE, status=(offline.status if offline else ""))
+        table = self._presence.setdefault(account, {})
+        previous = table.get(jid, OFFLINE)
+        if now == previous:
+            return
+        table[jid] = now
+        self._bus.publish(ContactPresenceChanged(account, jid, now, previous))
+
+    def on_offline(self, account: str) -> None:
+        """Our connection dropped: nobody is known to be online any more."""
+        for jid in list(self._resources.get(account, {})):
+            self._resources[account][jid].clear()
+            self._update_aggregate(account, jid, None)
+
+    def on_subscription(self, account: str, jid: str, kind: str, nick: str) -> None:
+        if kind == "subscribe":
+            self._requests.setdefault(account, {})[jid] = nick
+            self._bus.publish(SubscriptionRequested(account, jid, nick))
+        elif kind in ("subscribed", "unsubscribed"):
+            self._bus.publish(SubscriptionAnswered(account, jid, kind == "subscribed"))
+        elif kind == "unsubscribe":
+            self._requests.get(account, {}).pop(jid, None)
+
+    def presence_shows(self, account: str) -> dict[str, Show]:
+        return {jid: p.show for jid, p in self._presence.get(account, {}).items()}
+
+    async def drain(self) -> None:
+        await self._tasks.drain()

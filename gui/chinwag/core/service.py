@@ -1,0 +1,146 @@
+"""The core as one object: accounts, sessions, roster and messaging, wired together.
+
+The composition root (``chinwag.app``) builds one :class:`ChinwagCore` from the storage,
+XMPP and system adapters; windows and the automation API talk to it and listen to its
+:class:`EventBus`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+
+from chinwag.core.accounts import AccountService
+from chinwag.core.errors import UnknownAccount
+from chinwag.core.events import AccountRemoved, EventBus
+from chinwag.core.messaging import MessagingService
+from chinwag.core.models import AccountConfig, ConnectionState
+from chinwag.core.ports import (
+    ConfigStore,
+    ConnectionFactory,
+    MessageStore,
+    SecretStore,
+    XmppConnection,
+)
+from chinwag.core.roster import RosterService
+from chinwag.core.session import AccountSession, SessionTiming
+from chinwag.core.tasks import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+
+class ChinwagCore:
+    """Everything the user interface and the automation API need, Qt-free."""
+
+    def __init__(
+        self,
+        store: MessageStore,
+        secrets: SecretStore,
+        config: ConfigStore,
+        factory: ConnectionFactory,
+        *,
+        bus: EventBus | None = None,
+        timing: SessionTiming | None = None,
+    ) -> None:
+        self.bus = bus or EventBus()
+        self.store = store
+        self.accounts = AccountService(config, secrets, self.bus)
+        self.sessions: dict[str, AccountSession] = {}
+        self.roster = RosterService(store, self.bus, self._connection)
+        self.messaging = MessagingService(store, self.bus, self.sessions)
+        self._factory = factory
+        self._background = BackgroundTasks("signing out a removed account")
+        self._timing = timing or SessionTiming()
+        for account in self.accounts.accounts:
+            self._make_session(account)
+        self.bus.subscribe(AccountRemoved, self._forget)
+
+    def _connection(self, account: str) -> XmppConnection | None:
+        session = self.sessions.get(account)
+        return session.connection if session else None
+
+    def _make_session(self, config: AccountConfig) -> AccountSession:
+        session = AccountSession(
+            config,
+            lambda: self.accounts.password(config.jid),
+            self._factory,
+            self.bus,
+            self.roster,
+            self.messaging,
+            self._timing,
+        )
+        self.sessions[config.jid] = session
+        self.roster.load_cached(config.jid)
+        return session
+
+    def _forget(self, event: AccountRemoved) -> None:
+        session = self.sessions.pop(event.account, None)
+        if session is not None and session.wanted:
+            self._background.spawn(session.sign_out())
+
+    def session(self, account: str) -> AccountSession:
+        config = self.accounts.get(account)
+        session = self.sessions.get(config.jid)
+        if session is None:
+            session = self._make_session(config)
+        else:
+            session.config = config
+        return session
+
+    @property
+    def primary(self) -> str | None:
+        primary = self.accounts.primary
+        return primary.jid if primary else None
+
+    def add_account(
+        self,
+        config: AccountConfig,
+        password: str | None,
+        *,
+        remember: bool = True,
+        primary: bool = False,
+    ) -> AccountSession:
+        config = self.accounts.add(config, password, remember=remember, primary=primary)
+        return self.session(config.jid)
+
+    async def sign_in(
+        self, account: str, *, register: bool = False, keep_trying: bool = True
+    ) -> None:
+        """Sign one account in (see :meth:`AccountSession.sign_in`)."""
+        await self.session(account).sign_in(register=register, keep_trying=keep_trying)
+
+    def auto_sign_in(self) -> int:
+        """Start signing in every enabled account; returns how many were started."""
+        started = 0
+        for config in self.accounts.accounts:
+            if config.enabled:
+                self.session(config.jid).start()
+                started += 1
+        return started
+
+    async def sign_out(self, account: str | None = None) -> bool:
+        """Sign one account, or all, out on purpose. False when none was signed in."""
+        if account is not None:
+            if account not in self.sessions:
+                raise UnknownAccount(f"no account {account!r}")
+            return await self.sessions[account].sign_out()
+        results = await asyncio.gather(*(s.sign_out() for s in self.sessions.values()))
+        return any(results)
+
+    async def set_enabled(self, account: str, enabled: bool) -> None:
+        config = replace(self.accounts.get(account), enabled=enabled)
+        self.accounts.update(config)
+        session = self.session(account)
+        if not enabled:
+            await session.sign_out()
+
+    def state(self, account: str) -> ConnectionState:
+        session = self.sessions.get(account)
+        return session.state if session else ConnectionState.OFFLINE
+
+    async def shutdown(self) -> None:
+        """Sign out cleanly, commit what is pending, close storage."""
+        await self.sign_out()
+        await self.messaging.drain()
+        await self.roster.drain()
+        await self.store.close()

@@ -1,0 +1,295 @@
+"""One account's connection life: sign in, stay signed in, sign out.
+
+:class:`AccountSession` owns the state machine OFFLINE -> CONNECTING -> ONLINE ->
+RECONNECTING -> ONLINE ... and FAILED, reconnects by itself with exponential backoff and
+jitter, gives up only on errors that retrying cannot fix (wrong password, untrusted
+certificate), and routes what the connection reports to the roster and messaging
+services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chinwag.core.errors import (
+    AuthenticationFailed,
+    CertificateUntrusted,
+    ChinwagError,
+    ConnectionFailure,
+    RegistrationFailed,
+    ServerUnreachable,
+    TlsFailure,
+)
+from chinwag.core.events import ConnectionStateChanged, EventBus, OwnPresenceChanged
+from chinwag.core.models import AccountConfig, ConnectionState, Contact, Message, Presence, Show
+from chinwag.core.ports import ConnectionFactory, XmppConnection
+
+if TYPE_CHECKING:
+    from chinwag.core.messaging import MessagingService
+    from chinwag.core.roster import RosterService
+
+log = logging.getLogger(__name__)
+
+#: Errors that a retry cannot fix: the session stops and waits for the user.
+FATAL_ERRORS: tuple[type[ChinwagError], ...] = (
+    AuthenticationFailed,
+    CertificateUntrusted,
+    TlsFailure,
+    RegistrationFailed,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before reconnect attempt ``n`` (0-based): exponential, capped, with jitter
+    so that many clients dropped by one server restart do not come back in lockstep."""
+
+    initial: float = 1.0
+    factor: float = 2.0
+    cap: float = 300.0
+    jitter: float = 0.5  # the delay is drawn from [(1 - jitter) * d, d]
+
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        d = min(self.cap, self.initial * self.factor**attempt)
+        return d * (1.0 - self.jitter * rng())
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTiming:
+    backoff: Backoff = Backoff()
+    #: Longest wait for one connect, TLS set-up and sign-in before giving it up.
+    connect_timeout: float = 30.0
+
+
+class AccountSession:
+    """The connection life of one account. Also the connection's listener."""
+
+    def __init__(
+        self,
+        config: AccountConfig,
+        password: Callable[[], str | None],
+        factory: ConnectionFactory,
+        bus: EventBus,
+        roster: RosterService,
+        messaging: MessagingService,
+        timing: SessionTiming | None = None,
+    ) -> None:
+        self.config = config
+        self._password = password
+        self._factory = factory
+        self._bus = bus
+        self._roster = roster
+        self._messaging = messaging
+        self._timing = timing or SessionTiming()
+        self.state = ConnectionState.OFFLINE
+        self.last_error: ChinwagError | None = None
+        self.show = Show.ONLINE
+        self.status = ""
+        self._conn: XmppConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._dropped: asyncio.Event = asyncio.Event()
+        self._drop_error: ChinwagError | None = None
+        self._first: asyncio.Future[None] | None = None
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def account(self) -> str:
+        return self.config.jid
+
+    @property
+    def connection(self) -> XmppConnection | None:
+        """The live connection, only while ONLINE."""
+        return self._conn if self.state is ConnectionState.ONLINE else None
+
+    @property
+    def wanted(self) -> bool:
+        """True while the session should be (or get) signed in."""
+        return self._task is not None and not self._task.done()
+
+    async def sign_in(self, *, register: bool = False, keep_trying: bool = True) -> None:
+        """Sign in and return once signed in; raise the first attempt's error.
+
+        After a transient failure (server unreachable) the session keeps trying in the
+        background when ``keep_trying``; after a fatal one it stops (state FAILED).
+        Calling it while already signed in or signing in just waits for that."""
+        if self.wanted:
+            if self._first is not None:
+                await asyncio.shield(self._first)
+            return
+        loop = asyncio.get_running_loop()
+        self._first = loop.create_future()
+        first = self._first
+        self._task = asyncio.create_task(
+            self._run(register, keep_trying), name=f"session {self.account}"
+        )
+        await asyncio.shield(first)
+
+    def start(self) -> None:
+        """Sign in in the background (auto sign-in): errors arrive as events only."""
+        if self.wanted:
+            return
+        task = asyncio.ensure_future(self.sign_in())
+        task.add_done_callback(_consume)
+
+    async def sign_out(self) -> bool:
+        """Sign out on purpose; returns False when it was not signed in or trying."""
+        task, self._task = self._task, None
+        conn = self._conn
+        was_wanted = task is not None and not task.done()
+        if task is not None:
+            task.cancel()
+        if conn is not None and self.state is ConnectionState.ONLINE:
+            try:
+                await asyncio.wait_for(conn.disconnect(), 5.0)
+            except (TimeoutError, ConnectionFailure, OSError):
+                conn.abort()
+        elif conn is not None:
+            conn.abort()
+        self._conn = None
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+        if self._first is not None and not self._first.done():
+            self._first.set_exception(ConnectionFailure("signed out"))
+            self._first.exception()
+        self._set_state(ConnectionState.OFFLINE)
+        return was_wanted
+
+    def set_presence(self, show: Show, status: str) -> None:
+        """Own availability and status message; sent now if signed in, else on sign-in."""
+        self.show, self.status = show, status
+        conn = self.connection
+        if conn is not None:
+            conn.send_presence(show, status, self.config.priority)
+        self._bus.publish(OwnPresenceChanged(self.account, show, status))
+
+    # -- the connection loop ------------------------------------------------------------
+
+    async def _run(self, register: bool, keep_trying: bool) -> None:
+        attempt = 0
+        try:
+            while True:
+                error = await self._attempt(register, attempt)
+                register = False
+                if error is None:
+                    attempt = 0
+                    await self._dropped.wait()
+                    error = self._drop_error
+                    log.info("%s: connection lost: %s", self.account, error)
+                else:
+                    attempt += 1
+                self._resolve_first(error)
+                if isinstance(error, FATAL_ERRORS) or not keep_trying:
+                    self._conn = None
+                    self._set_state(ConnectionState.FAILED, error)
+                    return
+                self._set_state(ConnectionState.RECONNECTING, error)
+                await asyncio.sleep(self._timing.backoff.delay(attempt))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug: report it instead of dying silently
+            log.exception("%s: session loop failed", self.account)
+            error = ChinwagError(f"internal error: {exc}")
+            self._resolve_first(error)
+            self._set_state(ConnectionState.FAILED, error)
+
+    async def _attempt(self, register: bool, attempt: int) -> ChinwagError | None:
+        """One connect; None when signed in."""
+        if self.state in (ConnectionState.OFFLINE, ConnectionState.FAILED):
+            self._set_state(ConnectionState.CONNECTING)
+        password = self._password()
+        if password is None:
+            return AuthenticationFailed("no password is stored for this account")
+        if self._conn is None or register:
+            self._conn = self._factory(self.config, password, self, register=register)
+        self._dropped.clear()
+        self._drop_error = None
+        try:
+            await asyncio.wait_for(self._conn.connect(), self._timing.connect_timeout)
+        except TimeoutError:
+            self._conn.abort()
+            return ServerUnreachable(
+                f"no answer from the server of {self.account} within "
+                f"{self._timing.connect_timeout:.0f} s"
+            )
+        except ConnectionFailure as exc:
+            self._conn.abort()
+            return exc
+        self._resolve_first(None)
+        return None
+
+    def _resolve_first(self, error: ChinwagError | None) -> None:
+        first = self._first
+        if first is None or first.done():
+            return
+        if error is None:
+            first.set_result(None)
+        else:
+            first.set_exception(error)
+
+    def _set_state(
+        self, state: ConnectionState, error: ChinwagError | None = None, resumed: bool = False
+    ) -> None:
+        if state is self.state and error is None and not resumed:
+            return
+        self.state = state
+        self.last_error = error
+        self._bus.publish(ConnectionStateChanged(self.account, state, error, resumed))
+
+    # -- ConnectionListener -------------------------------------------------------------
+
+    def on_session_started(self, resumed: bool) -> None:
+        conn = self._conn
+        assert conn is not None
+        self._set_state(ConnectionState.ONLINE, resumed=resumed)
+        if not resumed:
+            conn.send_presence(self.show, self.status, self.config.priority)
+        self._messaging.on_online(self.account, conn, resumed)
+
+    def on_disconnected(self, error: ChinwagError | None) -> None:
+        self._messaging.on_offline(self.account)
+        self._roster.on_offline(self.account)
+        if self._task is None:  # signed out on purpose
+            return
+        self._drop_error = error or ServerUnreachable("the connection was closed")
+        self._dropped.set()
+
+    def on_messages(self, messages: Sequence[Message], receipt_to: Sequence[str]) -> None:
+        self._messaging.on_incoming(self.account, messages, receipt_to)
+
+    def on_acked(self, uid: str, peer: str) -> None:
+        self._messaging.on_acked(self.account, uid, peer)
+
+    def on_message_error(self, uid: str, peer: str, reason: str) -> None:
+        self._messaging.on_message_error(self.account, uid, peer, reason)
+
+    def on_receipt(self, uid: str, peer: str) -> None:
+        self._messaging.on_receipt(self.account, uid, peer)
+
+    def on_displayed(self, uid: str, peer: str, from_self: bool) -> None:
+        self._messaging.on_displayed(self.account, uid, peer, from_self)
+
+    def on_chat_state(self, peer: str, state: str) -> None:
+        self._messaging.on_chat_state(self.account, peer, state)
+
+    def on_roster(self, contacts: Sequence[Contact], version: str, full: bool) -> None:
+        self._roster.on_roster(self.account, contacts, version, full)
+
+    def on_presence(self, jid: str, presence: Presence) -> None:
+        self._roster.on_presence(self.account, jid, presence)
+
+    def on_subscription(self, jid: str, kind: str, nick: str) -> None:
+        self._roster.on_subscription(self.account, jid, kind, nick)
+
+    def on_stanza_id(self, uid: str, peer: str, stanza_id: str) -> None:
+        self._messaging.on_stanza_id(self.account, uid, peer, stanza_id)
+
+
+def _consume(task: asyncio.Future[None]) -> None:
+    """Background sign-ins report through events; keep asyncio from logging them."""
+    if not task.cancelled():
+        task.exception()
