@@ -152,8 +152,12 @@ class ConnectionListener(Protocol):
 
     def on_chat_state(self, peer: str, state: str) -> None: ...
 
-    def on_roster(self, contacts: Sequence[Contact], version: str, full: bool) -> None:
-        """The roster (``full``) or a roster push with the changed items."""
+    def on_roster(self, contacts: Sequence[Contact] | None, version: str, full: bool) -> None:
+        """The roster (``full``), or a roster push with the changed items; ``None`` with
+        ``full``: the cached roster is still current (roster versioning)."""
+
+    def roster_version(self) -> str:
+        """The version of the cached roster, for roster versioning ("" for none)."""
 
     def on_presence(self, jid: str, presence: Presence) -> None:
         """A contact's resource changed presence (``presence.resource``)."""

@@ -148,9 +148,12 @@ class RosterService:
     # -- what the connection reports ----------------------------------------------------
 
     def on_roster(
-        self, account: str, contacts: Sequence[Contact], version: str, full: bool
+        self, account: str, contacts: Sequence[Contact] | None, version: str, full: bool
     ) -> None:
         current = self._contacts.setdefault(account, {})
+        if contacts is None:  # the cached roster is current
+            self._bus.publish(RosterReceived(account))
+            return
         if full:
             fresh = {c.jid: c for c in contacts}
             for gone in set(current) - set(fresh):

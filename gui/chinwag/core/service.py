@@ -49,6 +49,7 @@ class ChinwagCore:
         self.roster = RosterService(store, self.bus, self._connection)
         self.messaging = MessagingService(store, self.bus, self.sessions)
         self._factory = factory
+        self._shut_down = False
         self._background = BackgroundTasks("signing out a removed account")
         self._timing = timing or SessionTiming()
         for account in self.accounts.accounts:
@@ -139,7 +140,10 @@ class ChinwagCore:
         return session.state if session else ConnectionState.OFFLINE
 
     async def shutdown(self) -> None:
-        """Sign out cleanly, commit what is pending, close storage."""
+        """Sign out cleanly, commit what is pending, close storage. Idempotent."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         await self.sign_out()
         await self.messaging.drain()
         await self.roster.drain()

@@ -276,8 +276,11 @@ class AccountSession:
     def on_chat_state(self, peer: str, state: str) -> None:
         self._messaging.on_chat_state(self.account, peer, state)
 
-    def on_roster(self, contacts: Sequence[Contact], version: str, full: bool) -> None:
+    def on_roster(self, contacts: Sequence[Contact] | None, version: str, full: bool) -> None:
         self._roster.on_roster(self.account, contacts, version, full)
+
+    def roster_version(self) -> str:
+        return self._roster.version(self.account)
 
     def on_presence(self, jid: str, presence: Presence) -> None:
         self._roster.on_presence(self.account, jid, presence)

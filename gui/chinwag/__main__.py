@@ -1,0 +1,7 @@
+"""``python -m chinwag``."""
+
+import sys
+
+from chinwag.app import main
+
+sys.exit(main())

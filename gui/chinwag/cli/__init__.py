@@ -1,0 +1,1 @@
+"""``chinwag-remote``: the command-line front of the automation API."""

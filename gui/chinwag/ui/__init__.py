@@ -1,0 +1,1 @@
+"""Qt widgets only: the bridge from core events to Qt signals, windows, dialogs, models."""

@@ -1,0 +1,34 @@
+"""Builds the Qt-free half of the application: storage, the password store, the account
+settings, the XMPP connection factory and the core that ties them together.
+
+``chinwag.app`` (the composition root) calls :func:`build_core` and adds the Qt parts;
+tests, benchmarks and headless tools call it directly."""
+
+from __future__ import annotations
+
+from chinwag.core.ports import SecretStore
+from chinwag.core.service import ChinwagCore
+from chinwag.core.session import SessionTiming
+from chinwag.storage.message_store import SqliteMessageStore
+from chinwag.system.config import JsonConfigStore
+from chinwag.system.paths import Paths
+from chinwag.system.secrets import default_secret_store
+from chinwag.xmpp.connection import connection_factory
+
+
+def build_core(
+    paths: Paths | None = None,
+    *,
+    secrets: SecretStore | None = None,
+    timing: SessionTiming | None = None,
+) -> ChinwagCore:
+    """A core on the profile under ``paths`` (the XDG directories by default)."""
+    paths = (paths or Paths.default()).ensure()
+    store = SqliteMessageStore.open(paths.database)
+    return ChinwagCore(
+        store,
+        secrets or default_secret_store(paths.secrets_file),
+        JsonConfigStore(paths.accounts_file),
+        connection_factory,
+        timing=timing,
+    )

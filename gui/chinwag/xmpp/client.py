@@ -1,0 +1,100 @@
+"""The slixmpp client Chinwag uses: TLS as configured, the plugins every feature module
+relies on, and the pinned-certificate check done right after the TLS handshake."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+from slixmpp import ClientXMPP
+
+from chinwag import __version__
+from chinwag.core.models import AccountConfig, TlsMode
+from chinwag.xmpp import tls
+
+log = logging.getLogger(__name__)
+
+PLUGINS = (
+    "xep_0030",  # service discovery
+    "xep_0059",  # result set management (archive paging)
+    "xep_0085",  # chat states
+    "xep_0092",  # software version
+    "xep_0115",  # entity capabilities
+    "xep_0184",  # delivery receipts
+    "xep_0198",  # stream management
+    "xep_0199",  # ping
+    "xep_0203",  # delayed delivery
+    "xep_0280",  # carbons
+    "xep_0297",  # forwarding
+    "xep_0313",  # message archive management
+    "xep_0333",  # chat markers
+    "xep_0359",  # unique and stable ids
+)
+
+
+class ChinwagClient(ClientXMPP):
+    """A :class:`ClientXMPP` configured from an :class:`AccountConfig`."""
+
+    def __init__(self, config: AccountConfig, password: str, *, register: bool = False) -> None:
+        jid = f"{config.jid}/{config.resource}" if config.resource else config.jid
+        super().__init__(jid, password, sasl_mech=None)
+        self.account = config
+        self.pinned = (
+            tls.normalise_fingerprint(config.trusted_fingerprint)
+            if config.trusted_fingerprint
+            else ""
+        )
+        #: Set when the pinned fingerprint did not match (checked before any data is sent).
+        self.pin_mismatch: str | None = None
+        self.ssl_context = tls.make_context(self.pinned)
+        self.enable_plaintext = False
+        self.enable_direct_tls = config.tls is TlsMode.DIRECT
+        self.enable_starttls = config.tls is TlsMode.STARTTLS
+        self.auto_authorize = None  # subscription requests are the user's decision
+        self.auto_subscribe = False
+        self.whitespace_keepalive = True
+        self.whitespace_keepalive_interval = 60
+        self.use_message_ids = True
+        for plugin in PLUGINS:
+            self.register_plugin(plugin)
+        self.plugin["xep_0184"].auto_ack = False  # we ack once the message is stored
+        self.plugin["xep_0184"].auto_request = False
+        sm = self.plugin["xep_0198"]
+        sm.window = 1_000_000  # acks are requested by :mod:`chinwag.xmpp.stream_management`
+        sm.window_counter = sm.window
+        self.plugin["xep_0092"].software_name = "Chinwag"
+        self.plugin["xep_0092"].version = __version__
+        if register:
+            self.register_plugin("xep_0077")
+        self._connect_hooks: list[Callable[[], None]] = []
+
+    def get_ssl_context(self) -> ssl.SSLContext:
+        return self.ssl_context
+
+    def connection_made(self, transport: asyncio.BaseTransport, send_event: bool = True) -> None:
+        ssl_object = transport.get_extra_info("ssl_object")
+        if self.pinned and ssl_object is not None:
+            mismatch = tls.check_pin(ssl_object, self.pinned)
+            if mismatch is not None:
+                log.warning(
+                    "%s: certificate %s does not match the pinned one", self.account.jid, mismatch
+                )
+                self.pin_mismatch = mismatch
+                transport.abort()  # type: ignore[attr-defined]
+                self.event("pin_mismatch", mismatch)
+                return
+        super().connection_made(transport, send_event)
+
+    def target(self) -> tuple[str | None, int | None]:
+        """Where to connect: the configured host and port, or DNS SRV (None, None)."""
+        if self.account.host:
+            default = 5223 if self.account.tls is TlsMode.DIRECT else 5222
+            return self.account.host, self.account.port or default
+        return None, None
+
+
+def jid_of(value: Any) -> str:
+    return str(value.bare) if value else ""

@@ -1,0 +1,281 @@
+"""One account's XMPP connection: implements :class:`chinwag.core.ports.XmppConnection`
+on top of :class:`ChinwagClient` and the feature modules, and classifies every way a
+sign-in can fail into the core's typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from chinwag.core.errors import (
+    AuthenticationFailed,
+    CertificateUntrusted,
+    ChinwagError,
+    ConnectionFailure,
+    ServerUnreachable,
+    StreamError,
+    TlsFailure,
+)
+from chinwag.core.models import AccountConfig, Message, Show
+from chinwag.core.ports import ConnectionListener
+from chinwag.xmpp import carbons, chatstates, mam, markers, receipts, stanzas
+from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.messages import MessageDispatcher
+from chinwag.xmpp.presence import PresenceFeature
+from chinwag.xmpp.registration import register_handler
+from chinwag.xmpp.roster import RosterFeature
+from chinwag.xmpp.stream_management import StreamManagement
+
+log = logging.getLogger(__name__)
+
+#: Ping the server this often; no answer within the timeout drops the connection so the
+#: session reconnects instead of sitting on a dead socket.
+PING_INTERVAL = 60.0
+PING_TIMEOUT = 20.0
+
+
+def classify(exc: BaseException | str | None, account: str) -> ChinwagError:
+    """A typed error for whatever slixmpp reported."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return CertificateUntrusted(
+            f"the certificate of the server of {account} is not trusted: {exc.verify_message}"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return TlsFailure(f"TLS with the server of {account} failed: {exc.reason or exc}")
+    if isinstance(exc, OSError):
+        return ServerUnreachable(f"cannot reach the server of {account}: {exc.strerror or exc}")
+    if isinstance(exc, str) and exc.startswith("No DNS record"):
+        return ServerUnreachable(f"cannot reach the server of {account}: no DNS record")
+    return ServerUnreachable(
+        f"the connection to the server of {account} was lost" + (f": {exc}" if exc else "")
+    )
+
+
+class SlixmppConnection:
+    """The :class:`XmppConnection` of one account."""
+
+    def __init__(
+        self,
+        config: AccountConfig,
+        password: str,
+        listener: ConnectionListener,
+        *,
+        register: bool = False,
+    ) -> None:
+        self._config = config
+        self._listener = listener
+        self._client = client = ChinwagClient(config, password, register=register)
+        self._sm = StreamManagement(client, listener)
+        self._messages = MessageDispatcher(client, listener)
+        self._presence = PresenceFeature(client, listener)
+        self._roster = RosterFeature(client, listener)
+        self._pending: asyncio.Future[None] | None = None
+        self._started = False
+        self._closing = False
+        self._ping_task: asyncio.Task[None] | None = None
+        self._stream_error: ChinwagError | None = None
+        if register:
+            register_handler(client, self._fail)
+        client.add_event_handler("stream_negotiated", self._on_negotiated)
+        client.add_event_handler("session_resumed", self._on_resumed)
+        client.add_event_handler("failed_all_auth", self._on_auth_failed)
+        client.add_event_handler("connection_failed", self._on_connection_failed)
+        client.add_event_handler("ssl_invalid_chain", self._on_invalid_chain)
+        client.add_event_handler("pin_mismatch", self._on_pin_mismatch)
+        client.add_event_handler("stream_error", self._on_stream_error)
+        client.add_event_handler("disconnected", self._on_disconnected)
+
+    # -- XmppConnection -----------------------------------------------------------------
+
+    @property
+    def acks_enabled(self) -> bool:
+        return self._sm.enabled
+
+    @property
+    def client(self) -> ChinwagClient:
+        return self._client
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._pending = loop.create_future()
+        self._closing = False
+        host, port = self._client.target()
+        self._client.connect(host, port)
+        try:
+            await self._pending
+        finally:
+            self._pending = None
+
+    async def disconnect(self) -> None:
+        self._closing = True
+        self._stop_ping()
+        if self._client.transport is None:
+            return
+        # A clean close ends the stream-management session on purpose.
+        self._client.end_session_on_disconnect = True
+        await self._client.disconnect(wait=2.0)
+
+    def abort(self) -> None:
+        self._stop_ping()
+        self._client.cancel_connection_attempt()
+        if self._client.transport is not None:
+            self._client.abort()
+
+    def send_message(self, message: Message) -> None:
+        stanzas.build_outgoing(self._client, message).send()
+
+    def send_receipt(self, to: str, uid: str) -> None:
+        receipts.send_receipt(self._client, to, uid)
+
+    def send_displayed(self, to: str, uid: str) -> None:
+        markers.send_displayed(self._client, to, uid)
+
+    def send_chat_state(self, to: str, state: str) -> None:
+        chatstates.send_chat_state(self._client, to, state)
+
+    def send_presence(self, show: Show, status: str, priority: int) -> None:
+        self._presence.send(show, status, priority)
+
+    def send_subscription(self, to: str, kind: str) -> None:
+        self._presence.send_subscription(to, kind)
+
+    async def roster_set(self, jid: str, name: str, groups: Sequence[str]) -> None:
+        await self._roster.set_item(jid, name, groups)
+
+    async def roster_remove(self, jid: str) -> None:
+        await self._roster.remove_item(jid)
+
+    def archive_pages(
+        self, after_id: str | None, start: float | None
+    ) -> AsyncIterator[tuple[list[Message], str]]:
+        return mam.archive_pages(self._client, after_id, start)
+
+    # -- how the stream goes ------------------------------------------------------------
+
+    def _fail(self, error: ChinwagError) -> None:
+        pending = self._pending
+        if pending is not None and not pending.done():
+            pending.set_exception(error)
+            self.abort()
+
+    async def _on_negotiated(self, _: Any) -> None:
+        await self._session_ready(resumed=False)
+
+    async def _on_resumed(self, _: Any) -> None:
+        await self._session_ready(resumed=True)
+
+    async def _session_ready(self, resumed: bool) -> None:
+        if not resumed:
+            try:
+                await carbons.enable(self._client)
+                await self._roster.fetch()
+            except Exception as exc:
+                log.warning("%s: session set-up failed: %s", self._config.jid, exc)
+                self._fail(StreamError(f"the server did not answer while signing in: {exc}"))
+                return
+        self._started = True
+        self._listener.on_session_started(resumed)
+        self._start_ping()
+        pending = self._pending
+        if pending is not None and not pending.done():
+            pending.set_result(None)
+
+    def _on_auth_failed(self, _: Any) -> None:
+        self._fail(AuthenticationFailed(f"the server refused the password for {self._config.jid}"))
+
+    def _on_connection_failed(self, exc: Any) -> None:
+        self._client.cancel_connection_attempt()  # retries are the session's to schedule
+        if self._client.pin_mismatch:
+            return
+        self._fail(classify(exc, self._config.jid))
+
+    def _on_invalid_chain(self, exc: Any) -> None:
+        self._fail(
+            classify(
+                exc if isinstance(exc, ssl.SSLError) else ssl.SSLCertVerificationError(str(exc)),
+                self._config.jid,
+            )
+        )
+
+    def _on_pin_mismatch(self, actual: str) -> None:
+        self._fail(
+            CertificateUntrusted(
+                f"the certificate of the server of {self._config.jid} ({actual}) does not match "
+                "the trusted fingerprint",
+                fingerprint=actual,
+            )
+        )
+
+    def _on_stream_error(self, stanza: Any) -> None:
+        condition = stanza["condition"] or "undefined-condition"
+        text = stanza["text"] or ""
+        error: ChinwagError | None
+        if condition in ("host-unknown", "improper-addressing"):
+            error = ServerUnreachable(f"the server does not serve {self._config.jid}: {condition}")
+        elif condition == "not-authorized":
+            error = AuthenticationFailed(f"the server refused {self._config.jid}: {condition}")
+        else:
+            error = StreamError(f"the server closed the stream: {condition} {text}".strip())
+        self._stream_error = error
+        self._fail(error)
+
+    def _on_disconnected(self, reason: Any) -> None:
+        self._stop_ping()
+        if self._pending is not None and not self._pending.done():
+            pin = self._client.pin_mismatch
+            if pin:
+                self._on_pin_mismatch(pin)
+            else:
+                self._fail(
+                    classify(
+                        reason if isinstance(reason, BaseException) else None, self._config.jid
+                    )
+                )
+            return
+        if not self._started:
+            return
+        self._started = False
+        error: ChinwagError | None = None
+        if not self._closing:
+            error = self._stream_error or classify(
+                reason if isinstance(reason, BaseException) else None, self._config.jid
+            )
+        self._stream_error = None
+        self._listener.on_disconnected(error)
+
+    # -- keepalive ----------------------------------------------------------------------
+
+    def _start_ping(self) -> None:
+        self._stop_ping()
+        self._ping_task = asyncio.create_task(self._ping_loop(), name=f"ping {self._config.jid}")
+
+    def _stop_ping(self) -> None:
+        if self._ping_task is not None:
+            self._ping_task.cancel()
+            self._ping_task = None
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PING_INTERVAL)
+            try:
+                await self._client.plugin["xep_0199"].ping(timeout=PING_TIMEOUT)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("%s: ping failed (%s): dropping the connection", self._config.jid, exc)
+                self._ping_task = None
+                self._client.abort()
+                return
+
+
+def connection_factory(
+    config: AccountConfig, password: str, listener: ConnectionListener, *, register: bool = False
+) -> SlixmppConnection:
+    """The :class:`chinwag.core.ports.ConnectionFactory` of the real application."""
+    return SlixmppConnection(config, password, listener, register=register)
+
+
+__all__ = ["ConnectionFailure", "SlixmppConnection", "classify", "connection_factory"]

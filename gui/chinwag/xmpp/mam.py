@@ -1,0 +1,62 @@
+"""XEP-0313 Message Archive Management: catch up with our own archive after a connect,
+page by page from the last archive id seen (or from a start time the first time)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from slixmpp.exceptions import IqError
+
+from chinwag.core.models import Message, Origin
+from chinwag.xmpp import stanzas
+from chinwag.xmpp.client import ChinwagClient
+
+log = logging.getLogger(__name__)
+NS = "urn:xmpp:mam:2"
+PAGE = 250
+
+
+def _result_message(result: Any, own: str) -> Message | None:
+    """A core message from one ``<result/>`` of the archive."""
+    archive_id = result["mam_result"]["id"]
+    forwarded = result["mam_result"]["forwarded"]
+    inner = forwarded["stanza"]
+    stamp_el = forwarded.xml.find(f"{{{stanzas.NS_DELAY}}}delay")
+    stamp = stanzas.delay_of(forwarded) if stamp_el is not None else None
+    return stanzas.to_message(
+        inner, own, Origin.ARCHIVE, archive_id=archive_id, archive_stamp=stamp
+    )
+
+
+async def archive_pages(
+    client: ChinwagClient, after_id: str | None, start: float | None
+) -> AsyncIterator[tuple[list[Message], str]]:
+    """Pages of (messages, last archive id) in archive order."""
+    own = client.account.jid
+    rsm: dict[str, Any] = {"max": PAGE}
+    since = datetime.fromtimestamp(start, UTC) if start is not None and not after_id else None
+    if after_id:
+        rsm["after"] = after_id
+    while True:
+        try:
+            iq = await client.plugin["xep_0313"].retrieve(start=since, rsm=rsm, timeout=60)
+        except IqError as exc:
+            if after_id and exc.condition == "item-not-found":
+                # our position is no longer in the archive: take the whole of it we may see
+                log.info("%s: archive position %s unknown, starting over", own, after_id)
+                after_id, since = None, datetime.fromtimestamp(start or 0, UTC)
+                rsm = {"max": PAGE}
+                continue
+            raise
+        results = iq["mam"]["results"]
+        page = [m for m in (_result_message(r, own) for r in results) if m is not None]
+        fin = iq["mam_fin"]
+        last = fin["rsm"]["last"] or (results[-1]["mam_result"]["id"] if results else "")
+        if page or last:
+            yield page, last
+        if fin["complete"] in (True, "true") or not results or not last:
+            return
+        rsm = {"max": PAGE, "after": last}

@@ -1,0 +1,23 @@
+"""XEP-0333 Chat Markers: a ``displayed`` marker means the reader has seen that message
+and everything before it."""
+
+from __future__ import annotations
+
+from slixmpp.stanza import Message as MessageStanza
+
+from chinwag.xmpp.client import ChinwagClient
+
+NS = "urn:xmpp:chat-markers:0"
+
+
+def displayed_id(stanza: MessageStanza) -> str:
+    el = stanza.xml.find(f"{{{NS}}}displayed")
+    return (el.get("id") or "") if el is not None else ""
+
+
+def send_displayed(client: ChinwagClient, to: str, uid: str) -> None:
+    marker = client.make_message(mto=to, mtype="chat")
+    el = marker.xml.makeelement(f"{{{NS}}}displayed", {"id": uid})
+    marker.xml.append(el)
+    marker.xml.append(marker.xml.makeelement("{urn:xmpp:hints}store", {}))
+    marker.send()

@@ -1,0 +1,84 @@
+"""Incoming message stanzas: one dispatcher that sends each part of a message to what it
+means for the core (a chat message, a carbon copy, a receipt, a marker, a chat state, an
+error bounce); the parts themselves are read by the feature modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slixmpp.stanza import Message as MessageStanza
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from chinwag.core.models import Origin
+from chinwag.core.ports import ConnectionListener
+from chinwag.xmpp import carbons, chatstates, markers, receipts, stanzas
+from chinwag.xmpp.client import ChinwagClient
+
+NS_MAM = "urn:xmpp:mam:2"
+
+
+def error_text(stanza: MessageStanza) -> str:
+    err = stanza["error"]
+    condition = err["condition"] or "undefined-condition"
+    text = err["text"] or ""
+    return f"{condition}: {text}" if text else condition
+
+
+class MessageDispatcher:
+    """Routes every ``<message/>`` we receive."""
+
+    def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
+        self._client = client
+        self._listener = listener
+        self._own = client.account.jid
+        # slixmpp's own "message" event fires only for messages with a body; receipts,
+        # markers, chat states and carbons have none, so take every <message/> here.
+        client.register_handler(
+            Callback("Chinwag messages", MatchXPath("{jabber:client}message"), self._on_stanza)
+        )
+        client.add_event_handler("message_error", self._on_error)
+
+    def _on_stanza(self, stanza: Any) -> None:
+        if stanza["type"] == "error" or stanza.xml.find(f"{{{NS_MAM}}}result") is not None:
+            return  # errors: _on_error; archive results: read by the catch-up query
+        carbon = carbons.unwrap(stanza, self._own)
+        if carbon is not None:
+            inner, kind = carbon
+            self._handle(inner, Origin.CARBON, sent=kind == "sent")
+            return
+        if stanza.xml.find(f"{{{carbons.NS}}}private") is not None and not stanza["body"]:
+            return
+        self._handle(stanza, Origin.LIVE, sent=False)
+
+    def _handle(self, stanza: MessageStanza, origin: Origin, *, sent: bool) -> None:
+        peer = stanza["to"].bare if sent else stanza["from"].bare
+        uid = receipts.received_id(stanza)
+        if uid:
+            if not sent:
+                self._listener.on_receipt(uid, peer)
+            return
+        shown = markers.displayed_id(stanza)
+        if shown:
+            self._listener.on_displayed(shown, peer, from_self=sent)
+            return
+        message = stanzas.to_message(stanza, self._own, origin)
+        if message is None:
+            state = chatstates.chat_state(stanza)
+            if state and not sent and origin is Origin.LIVE:
+                self._listener.on_chat_state(peer, state)
+            return
+        if stanzas.delay_of(stanza) is not None and origin is Origin.LIVE:
+            message.origin = Origin.OFFLINE
+        receipt_to = ""
+        if not sent and receipts.wants_receipt(stanza):
+            receipt_to = stanza["from"].full
+        self._listener.on_messages([message], [receipt_to])
+        state = chatstates.chat_state(stanza)
+        if state and not sent and origin is Origin.LIVE:
+            self._listener.on_chat_state(peer, state)
+
+    def _on_error(self, stanza: Any) -> None:
+        uid = stanza["id"]
+        if uid:
+            self._listener.on_message_error(uid, stanza["from"].bare, error_text(stanza))

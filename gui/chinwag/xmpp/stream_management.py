@@ -1,0 +1,45 @@
+"""XEP-0198 Stream Management: which of our messages the server has taken.
+
+slixmpp keeps the unacked queue and resends it on resumption; this module turns its
+acks into ``on_acked`` for our messages, and asks for an ack right after each burst of
+messages has been written (one ``<r/>`` per burst, not one per stanza)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slixmpp.stanza import Message as MessageStanza
+
+from chinwag.core.ports import ConnectionListener
+from chinwag.xmpp.client import ChinwagClient
+
+
+class StreamManagement:
+    def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
+        self._client = client
+        self._listener = listener
+        self._ack_pending = False
+        client.add_event_handler("stanza_acked", self._acked)
+        # slixmpp writes stanzas from a queue, after its filters: requesting the ack from
+        # here (once the message has passed them) puts <r/> after the message on the wire.
+        client.add_filter("out_sync", self._outgoing)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._client.plugin["xep_0198"].enabled_out)
+
+    def _acked(self, stanza: Any) -> None:
+        if isinstance(stanza, MessageStanza) and stanza["body"] and stanza["id"]:
+            self._listener.on_acked(stanza["id"], stanza["to"].bare)
+
+    def _outgoing(self, stanza: Any) -> Any:
+        if isinstance(stanza, MessageStanza) and stanza["body"] and not self._ack_pending:
+            self._ack_pending = True
+            asyncio.get_running_loop().call_soon(self._request)
+        return stanza
+
+    def _request(self) -> None:
+        self._ack_pending = False
+        if self._client.transport is not None and self.enabled:
+            self._client.plugin["xep_0198"].request_ack()

@@ -1,0 +1,182 @@
+"""The session state machine with a scripted connection: which errors stop it, which make it
+retry, and what a wanted sign-out does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from chinwag.core.errors import (
+    AuthenticationFailed,
+    CertificateUntrusted,
+    ChinwagError,
+    ServerUnreachable,
+)
+from chinwag.core.events import ConnectionStateChanged, EventBus
+from chinwag.core.models import AccountConfig, ConnectionState, Message, Show
+from chinwag.core.ports import ConnectionListener
+from chinwag.core.session import AccountSession, Backoff, SessionTiming
+
+
+class ScriptedConnection:
+    """Fails connect() with the scripted errors in turn, then succeeds."""
+
+    def __init__(self, listener: ConnectionListener, script: list[ChinwagError | None]) -> None:
+        self.listener = listener
+        self.script = script
+        self.attempts = 0
+        self.presences: list[tuple[Show, str]] = []
+        self.aborted = 0
+
+    @property
+    def acks_enabled(self) -> bool:
+        return True
+
+    async def connect(self) -> None:
+        self.attempts += 1
+        outcome = self.script.pop(0) if self.script else None
+        await asyncio.sleep(0)
+        if outcome is not None:
+            raise outcome
+        self.listener.on_session_started(False)
+
+    async def disconnect(self) -> None:
+        self.listener.on_disconnected(None)
+
+    def abort(self) -> None:
+        self.aborted += 1
+
+    def drop(self) -> None:
+        self.listener.on_disconnected(ServerUnreachable("connection reset"))
+
+    def send_presence(self, show: Show, status: str, priority: int) -> None:
+        self.presences.append((show, status))
+
+    def send_message(self, message: Message) -> None: ...
+    def send_receipt(self, to: str, uid: str) -> None: ...
+    def send_displayed(self, to: str, uid: str) -> None: ...
+    def send_chat_state(self, to: str, state: str) -> None: ...
+    def send_subscription(self, to: str, kind: str) -> None: ...
+    async def roster_set(self, jid: str, name: str, groups: Sequence[str]) -> None: ...
+    async def roster_remove(self, jid: str) -> None: ...
+
+    async def archive_pages(
+        self, after_id: str | None, start: float | None
+    ) -> AsyncIterator[tuple[list[Message], str]]:
+        return
+        yield  # pragma: no cover
+
+
+class Downstream:
+    """Stands in for the roster and messaging services: records what reaches them."""
+
+    def __init__(self) -> None:
+        self.online: list[bool] = []
+        self.offline = 0
+
+    def on_online(self, account: str, conn: object, resumed: bool) -> None:
+        self.online.append(resumed)
+
+    def on_offline(self, account: str) -> None:
+        self.offline += 1
+
+
+def make_session(
+    script: list[ChinwagError | None], password: str | None = "pw"
+) -> tuple[AccountSession, list[ScriptedConnection], list[ConnectionStateChanged], Downstream]:
+    bus = EventBus()
+    states: list[ConnectionStateChanged] = []
+    bus.subscribe(ConnectionStateChanged, states.append)
+    made: list[ScriptedConnection] = []
+    down = Downstream()  # the messaging service
+
+    def factory(config, pw, listener, *, register=False):  # type: ignore[no-untyped-def]
+        conn = ScriptedConnection(listener, script)
+        made.append(conn)
+        return conn
+
+    session = AccountSession(
+        AccountConfig(jid="alice@example.org"),
+        lambda: password,
+        factory,
+        bus,
+        Downstream(),  # type: ignore[arg-type]  # the roster service
+        down,  # type: ignore[arg-type]
+        SessionTiming(backoff=Backoff(initial=0.01, cap=0.02)),
+    )
+    return session, made, states, down
+
+
+async def test_signs_in_and_announces_presence() -> None:
+    session, made, states, down = make_session([None])
+    session.set_presence(Show.AWAY, "lunch")
+    await session.sign_in()
+    assert session.state is ConnectionState.ONLINE
+    assert made[0].presences == [(Show.AWAY, "lunch")]
+    assert down.online == [False]
+    assert [s.state for s in states] == [ConnectionState.CONNECTING, ConnectionState.ONLINE]
+    await session.sign_out()
+    assert session.state is ConnectionState.OFFLINE
+
+
+@pytest.mark.parametrize("fatal", [AuthenticationFailed("no"), CertificateUntrusted("bad")])
+async def test_fatal_errors_stop_without_retry(fatal: ChinwagError) -> None:
+    session, made, states, _ = make_session([fatal, None])
+    with pytest.raises(type(fatal)):
+        await session.sign_in()
+    await asyncio.sleep(0.1)
+    assert made[0].attempts == 1
+    assert session.state is ConnectionState.FAILED
+    assert states[-1].error is fatal
+    assert not session.wanted
+
+
+async def test_transient_error_is_reported_then_retried() -> None:
+    session, made, states, _ = make_session(
+        [ServerUnreachable("down"), ServerUnreachable("down"), None]
+    )
+    with pytest.raises(ServerUnreachable):
+        await session.sign_in()
+    for _ in range(100):
+        if session.state is ConnectionState.ONLINE:
+            break
+        await asyncio.sleep(0.01)
+    assert session.state is ConnectionState.ONLINE
+    assert made[0].attempts == 3
+    assert ConnectionState.RECONNECTING in [s.state for s in states]
+    await session.sign_out()
+
+
+async def test_dropped_connection_reconnects() -> None:
+    session, made, states, down = make_session([None, None])
+    await session.sign_in()
+    made[0].drop()
+    assert down.offline == 1
+    for _ in range(100):
+        if len(down.online) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert down.online == [False, False]
+    assert [s.state for s in states][-2:] == [ConnectionState.RECONNECTING, ConnectionState.ONLINE]
+    await session.sign_out()
+
+
+async def test_missing_password_is_an_authentication_error() -> None:
+    session, _, _, _ = make_session([None], password=None)
+    with pytest.raises(AuthenticationFailed, match="no password"):
+        await session.sign_in()
+
+
+async def test_sign_out_when_not_signed_in_reports_nothing_done() -> None:
+    session, _, _, _ = make_session([])
+    assert await session.sign_out() is False
+
+
+def test_backoff_grows_caps_and_jitters() -> None:
+    backoff = Backoff(initial=1.0, factor=2.0, cap=30.0, jitter=0.5)
+    assert backoff.delay(0, rng=lambda: 0.0) == 1.0
+    assert backoff.delay(3, rng=lambda: 0.0) == 8.0
+    assert backoff.delay(10, rng=lambda: 0.0) == 30.0
+    assert backoff.delay(10, rng=lambda: 1.0) == 15.0

@@ -1,0 +1,52 @@
+"""A headless Chinwag core in its own process, for tests that kill it.
+
+Usage: ``python client_proc.py ROOT JID PASSWORD HOST PORT``. Signs in, prints one JSON
+object per line on stdout (``{"event": "online"}``, ``{"event": "stored", "uid": ...}``,
+``{"event": "state", "uid": ..., "state": ...}``) and reads commands from stdin:
+``send PEER TEXT``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from helpers import FAST, account_for, make_core
+
+from chinwag.core.events import MessageStateChanged
+
+
+def emit(**fields: object) -> None:
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+class _Server:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+
+async def main(root: str, jid: str, password: str, host: str, port: str) -> None:
+    core = make_core(Path(root), FAST)
+    core.add_account(account_for(_Server(host, int(port)), jid), password)
+    core.bus.subscribe(
+        MessageStateChanged,
+        lambda e: emit(event="state", uid=e.message.uid, state=e.message.state.name),
+    )
+    await core.sign_in(jid)
+    emit(event="online")
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while line := (await reader.readline()).decode():
+        command, _, rest = line.strip().partition(" ")
+        if command == "send":
+            peer, _, text = rest.partition(" ")
+            message = await core.messaging.send(jid, peer, text)
+            emit(event="stored", uid=message.uid)
+    await core.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:6]))

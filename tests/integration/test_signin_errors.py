@@ -1,0 +1,83 @@
+"""Sign-in: each way it can fail gives its own clear, typed error; registration; pinning."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from chinwag.core.errors import (
+    AuthenticationFailed,
+    CertificateUntrusted,
+    RegistrationFailed,
+    ServerUnreachable,
+)
+from chinwag.core.models import ConnectionState
+from conftest import CoreMaker
+
+pytestmark = pytest.mark.prosody
+
+
+async def test_wrong_password(prosody, cores: CoreMaker) -> None:
+    jid, _ = prosody.make_user("alice")
+    client = await cores(prosody, jid, "not-the-password", sign_in=False)
+    with pytest.raises(AuthenticationFailed, match="refused the password"):
+        await client.core.sign_in(jid)
+    assert client.core.state(jid) is ConnectionState.FAILED  # no retry loop on a wrong password
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_unreachable_server(prosody, cores: CoreMaker) -> None:
+    jid, password = prosody.make_user("alice")
+    client = await cores(prosody, jid, password, sign_in=False, port=_closed_port())
+    with pytest.raises(ServerUnreachable, match="cannot reach"):
+        await client.core.sign_in(jid, keep_trying=False)
+
+
+async def test_untrusted_certificate(prosody_untrusted, cores: CoreMaker) -> None:
+    jid, password = prosody_untrusted.make_user("alice")
+    client = await cores(prosody_untrusted, jid, password, sign_in=False)
+    with pytest.raises(CertificateUntrusted, match="not trusted"):
+        await client.core.sign_in(jid)
+    assert client.core.state(jid) is ConnectionState.FAILED
+
+
+async def test_pinned_fingerprint_accepts_self_signed_server(
+    prosody_untrusted, cores: CoreMaker
+) -> None:
+    server = prosody_untrusted
+    jid, password = server.make_user("alice")
+    client = await cores(server, jid, password, trusted_fingerprint=server.server_cert_fingerprint)
+    assert client.core.state(jid) is ConnectionState.ONLINE
+
+
+async def test_wrong_pinned_fingerprint_is_refused(prosody, cores: CoreMaker) -> None:
+    jid, password = prosody.make_user("alice")
+    client = await cores(prosody, jid, password, sign_in=False, trusted_fingerprint="ab" * 32)
+    with pytest.raises(CertificateUntrusted) as caught:
+        await client.core.sign_in(jid)
+    assert caught.value.fingerprint == prosody.server_cert_fingerprint
+
+
+async def test_direct_tls(prosody, cores: CoreMaker) -> None:
+    from chinwag.core.models import TlsMode
+
+    jid, password = prosody.make_user("alice")
+    client = await cores(prosody, jid, password, port=prosody.direct_tls_port, tls=TlsMode.DIRECT)
+    assert client.core.state(jid) is ConnectionState.ONLINE
+
+
+async def test_in_band_registration(prosody, cores: CoreMaker) -> None:
+    jid = f"{prosody.unique_name('new')}@{prosody.domain}"
+    client = await cores(prosody, jid, "s3cret-pass", sign_in=False)
+    await client.core.sign_in(jid, register=True)
+    assert client.core.state(jid) is ConnectionState.ONLINE
+
+    again = await cores(prosody, jid, "other-pass", sign_in=False)
+    with pytest.raises(RegistrationFailed, match="taken"):
+        await again.core.sign_in(jid, register=True)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what Chinwag's tests need and runs the whole suite: lint, types, tests.
+#
+#   bash tests/run.sh [pytest args...]
+#
+# As root on Debian/Ubuntu it installs the system packages itself (Prosody, dbus, the Qt
+# runtime libraries, Xvfb); otherwise it says exactly which to install. Python packages go
+# into .venv/ beside this checkout (pinned in pyproject.toml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  python3 python3-venv python3-pip      # the interpreter and venv
+  prosody                               # the real XMPP server the tests run
+  dbus openssl                          # dbus-daemon for private test buses
+  libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3  # Qt's runtime
+  xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0  # a virtual X screen
+)
+
+missing=()
+for pkg in prosody dbus-daemon; do
+  command -v "$pkg" >/dev/null 2>&1 || [ -x "/usr/bin/$pkg" ] || missing+=("$pkg")
+done
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
+
+if [ "${#missing[@]}" -gt 0 ] || [ "${CHINWAG_FORCE_APT:-}" = 1 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing system packages: ${DEBIAN_PACKAGES[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${DEBIAN_PACKAGES[@]}" >/dev/null
+    # Debian starts a system-wide Prosody on install; the tests run their own.
+    (service prosody stop || pkill -x prosody || true) >/dev/null 2>&1
+  else
+    echo "Missing: ${missing[*]}. Install, as root:" >&2
+    echo "  apt-get install -y ${DEBIAN_PACKAGES[*]}" >&2
+    exit 2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import chinwag, pytestqt, slixmpp' >/dev/null 2>&1 \
+   || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "== installing Python packages"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  touch .venv/.installed
+fi
+
+echo "== ruff"
+.venv/bin/ruff check gui tests bench
+.venv/bin/ruff format --check gui tests bench
+echo "== mypy (strict: core, storage, xmpp)"
+.venv/bin/mypy
+echo "== pytest"
+exec .venv/bin/python -m pytest "$@"
