@@ -182,7 +182,8 @@ class XmppConnection(Protocol):
         listener's ``on_session_started`` has run). Raises a :class:`ConnectionFailure`."""
 
     async def disconnect(self) -> None:
-        """Close the stream cleanly (ends the XEP-0198 session)."""
+        """Close the stream cleanly (ends the XEP-0198 session) and end everything the
+        connection runs; nothing of it runs after this returns."""
 
     def abort(self) -> None:
         """Drop the connection at once; a XEP-0198 session stays resumable."""

@@ -143,13 +143,13 @@ class AccountSession:
         was_wanted = task is not None and not task.done()
         if task is not None:
             task.cancel()
-        if conn is not None and self.state is ConnectionState.ONLINE:
+        if conn is not None:
+            if self.state is not ConnectionState.ONLINE:
+                conn.abort()
             try:
-                await asyncio.wait_for(conn.disconnect(), 5.0)
+                await asyncio.wait_for(conn.disconnect(), 8.0)
             except (TimeoutError, ConnectionFailure, OSError):
                 conn.abort()
-        elif conn is not None:
-            conn.abort()
         self._conn = None
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
@@ -182,12 +182,15 @@ class AccountSession:
                     log.info("%s: connection lost: %s", self.account, error)
                 else:
                     attempt += 1
-                self._resolve_first(error)
                 if isinstance(error, FATAL_ERRORS) or not keep_trying:
-                    self._conn = None
+                    conn, self._conn = self._conn, None
                     self._set_state(ConnectionState.FAILED, error)
+                    self._resolve_first(error)
+                    if conn is not None:
+                        await conn.disconnect()
                     return
                 self._set_state(ConnectionState.RECONNECTING, error)
+                self._resolve_first(error)
                 await asyncio.sleep(self._timing.backoff.delay(attempt))
         except asyncio.CancelledError:
             raise

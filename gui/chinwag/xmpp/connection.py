@@ -5,6 +5,7 @@ sign-in can fail into the core's typed errors."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator, Sequence
@@ -112,11 +113,22 @@ class SlixmppConnection:
     async def disconnect(self) -> None:
         self._closing = True
         self._stop_ping()
-        if self._client.transport is None:
-            return
-        # A clean close ends the stream-management session on purpose.
-        self._client.end_session_on_disconnect = True
-        await self._client.disconnect(wait=2.0)
+        client = self._client
+        client.cancel_connection_attempt()
+        if client.transport is not None:
+            # A clean close ends the stream-management session on purpose.
+            client.end_session_on_disconnect = True
+            gone = client.disconnected
+            await client.disconnect(wait=2.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(gone), 3.0)
+        # slixmpp keeps a task writing its send queue for the client's lifetime: end it,
+        # so nothing of this connection runs after it is closed.
+        task = getattr(client, "_run_out_filters", None)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def abort(self) -> None:
         self._stop_ping()
