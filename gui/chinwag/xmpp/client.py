@@ -20,19 +20,27 @@ log = logging.getLogger(__name__)
 PLUGINS = (
     "xep_0030",  # service discovery
     "xep_0059",  # result set management (archive paging)
-    "xep_0085",  # chat states
     "xep_0092",  # software version
     "xep_0115",  # entity capabilities
-    "xep_0184",  # delivery receipts
     "xep_0198",  # stream management
     "xep_0199",  # ping
     "xep_0203",  # delayed delivery
     "xep_0280",  # carbons
     "xep_0297",  # forwarding
     "xep_0313",  # message archive management
-    "xep_0333",  # chat markers
     "xep_0359",  # unique and stable ids
 )
+#: Features we implement in our own modules (receipts.py, markers.py, chatstates.py)
+#: instead of loading slixmpp's plugins: every plugin adds a handler that each incoming
+#: stanza is matched against, and on a busy stream that matching is most of the CPU.
+OWN_FEATURES = (
+    "urn:xmpp:receipts",
+    "urn:xmpp:chat-markers:0",
+    "http://jabber.org/protocol/chatstates",
+    "urn:xmpp:sid:0",
+)
+#: slixmpp's catch-all handlers that chinwag.xmpp replaces with its own dispatchers.
+REPLACED_HANDLERS = ("IM", "IMError", "Presence")
 
 
 class ChinwagClient(ClientXMPP):
@@ -60,8 +68,10 @@ class ChinwagClient(ClientXMPP):
         self.use_message_ids = True
         for plugin in PLUGINS:
             self.register_plugin(plugin)
-        self.plugin["xep_0184"].auto_ack = False  # we ack once the message is stored
-        self.plugin["xep_0184"].auto_request = False
+        for feature in OWN_FEATURES:
+            self.plugin["xep_0030"].add_feature(feature)
+        for name in REPLACED_HANDLERS:
+            self.remove_handler(name)
         sm = self.plugin["xep_0198"]
         sm.window = 1_000_000  # acks are requested by :mod:`chinwag.xmpp.stream_management`
         sm.window_counter = sm.window

@@ -37,11 +37,13 @@ class MessageDispatcher:
         client.register_handler(
             Callback("Chinwag messages", MatchXPath("{jabber:client}message"), self._on_stanza)
         )
-        client.add_event_handler("message_error", self._on_error)
 
     def _on_stanza(self, stanza: Any) -> None:
-        if stanza["type"] == "error" or stanza.xml.find(f"{{{NS_MAM}}}result") is not None:
-            return  # errors: _on_error; archive results: read by the catch-up query
+        if stanza.xml.get("type") == "error":
+            self._on_error(stanza)
+            return
+        if stanza.xml.find(f"{{{NS_MAM}}}result") is not None:
+            return  # archive results are read by the catch-up query
         carbon = carbons.unwrap(stanza, self._own)
         if carbon is not None:
             inner, kind = carbon

@@ -22,6 +22,6 @@ def wants_receipt(stanza: MessageStanza) -> bool:
 
 def send_receipt(client: ChinwagClient, to: str, uid: str) -> None:
     ack = client.make_message(mto=to, mtype="chat")
-    ack["receipt"] = uid
-    ack.xml.append(ack.xml.makeelement("{urn:xmpp:hints}store", {}))
+    ack.xml.append(ack.xml.makeelement(f"{{{NS}}}received", {"id": uid}))
+    ack.xml.append(ack.xml.makeelement("{urn:xmpp:hints}no-permanent-store", {}))
     ack.send()

@@ -74,7 +74,7 @@ def build_outgoing(client: Any, message: Message) -> MessageStanza:
     )
     stanza["id"] = message.uid
     set_origin_id(stanza, message.uid)
-    stanza["request_receipt"] = True
+    stanza.xml.append(ET.Element("{urn:xmpp:receipts}request"))
     stanza.xml.append(ET.Element("{urn:xmpp:chat-markers:0}markable"))
     stanza.xml.append(ET.Element("{http://jabber.org/protocol/chatstates}active"))
     if message.mtype is not MessageType.NORMAL:

@@ -9,21 +9,35 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from slixmpp.plugins.xep_0198.stanza import RequestAck
 from slixmpp.stanza import Message as MessageStanza
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
-
 
 class StreamManagement:
     def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
         self._client = client
         self._listener = listener
         self._ack_pending = False
+        self._answer_pending = False
         client.add_event_handler("stanza_acked", self._acked)
         # slixmpp writes stanzas from a queue, after its filters: requesting the ack from
         # here (once the message has passed them) puts <r/> after the message on the wire.
         client.add_filter("out_sync", self._outgoing)
+        # Answer the server's <r/> once per loop iteration with the latest count, not once
+        # per request: under load the server asks often, and each answer is a write.
+        client.remove_handler("Stream Management Request Ack")
+        client.register_handler(
+            Callback(
+                "Chinwag SM request",
+                MatchXPath(RequestAck.tag_name()),
+                self._on_request,
+                instream=True,
+            )
+        )
 
     @property
     def enabled(self) -> bool:
@@ -36,8 +50,19 @@ class StreamManagement:
     def _outgoing(self, stanza: Any) -> Any:
         if isinstance(stanza, MessageStanza) and stanza["body"] and not self._ack_pending:
             self._ack_pending = True
+            # Right after the write, not later: the server then acks before the recipient's
+            # receipt can come back, so states go queued -> sent -> delivered in order.
             asyncio.get_running_loop().call_soon(self._request)
         return stanza
+
+    def _on_request(self, _: Any) -> None:
+        if not self._answer_pending:
+            self._answer_pending = True
+            asyncio.get_running_loop().call_soon(self._answer)
+
+    def _answer(self) -> None:
+        self._answer_pending = False
+        self._client.plugin["xep_0198"].send_ack()
 
     def _request(self) -> None:
         self._ack_pending = False
