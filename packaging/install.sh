@@ -3,21 +3,28 @@
 #
 #   bash packaging/install.sh [chinwag args...]
 #
-# As root on Debian/Ubuntu it installs the system packages it needs; otherwise it says
-# which. Chinwag goes into ~/.local/share/chinwag/venv with a launcher in ~/.local/bin.
+# Run it as yourself: the system packages it needs are installed with apt-get (through sudo
+# when you are not root; without sudo it prints what to install). Chinwag goes into
+# ~/.local/share/chinwag/venv with launchers in ~/.local/bin.
 set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 
 DEBIAN_PACKAGES=(python3 python3-venv libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0
   libfontconfig1 libglib2.0-0 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
   gnome-keyring)
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${DEBIAN_PACKAGES[@]}"
-  else
-    echo "Install first, as root: apt-get install -y ${DEBIAN_PACKAGES[*]}" >&2
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
+    echo "Install first, as root: apt-get install -y ${missing[*]}" >&2
     exit 2
   fi
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
 venv="${XDG_DATA_HOME:-$HOME/.local/share}/chinwag/venv"

@@ -18,22 +18,20 @@ DEBIAN_PACKAGES=(
 )
 
 missing=()
-for pkg in prosody dbus-daemon; do
-  command -v "$pkg" >/dev/null 2>&1 || [ -x "/usr/bin/$pkg" ] || missing+=("$pkg")
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3-venv); fi
-
-if [ "${#missing[@]}" -gt 0 ] || [ "${CHINWAG_FORCE_APT:-}" = 1 ]; then
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing system packages: ${DEBIAN_PACKAGES[*]}"
+    echo "== installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${DEBIAN_PACKAGES[@]}" >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts a system-wide Prosody on install; the tests run their own.
     (service prosody stop || pkill -x prosody || true) >/dev/null 2>&1
   else
-    echo "Missing: ${missing[*]}. Install, as root:" >&2
-    echo "  apt-get install -y ${DEBIAN_PACKAGES[*]}" >&2
+    echo "Missing Debian packages. Install them, as root, then run this again:" >&2
+    echo "  apt-get install -y ${missing[*]}" >&2
     exit 2
   fi
 fi
