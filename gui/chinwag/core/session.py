@@ -27,6 +27,7 @@ from chinwag.core.errors import (
 from chinwag.core.events import ConnectionStateChanged, EventBus, OwnPresenceChanged
 from chinwag.core.models import AccountConfig, ConnectionState, Contact, Message, Presence, Show
 from chinwag.core.ports import ConnectionFactory, XmppConnection
+from chinwag.core.status import Status
 
 if TYPE_CHECKING:
     from chinwag.core.messaging import MessagingService
@@ -89,6 +90,8 @@ class AccountSession:
         self.last_error: ChinwagError | None = None
         self.show = Show.ONLINE
         self.status = ""
+        #: The status the user picked (BRB and Away share one <show/>).
+        self.picked = Status.ONLINE
         self._conn: XmppConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._dropped: asyncio.Event = asyncio.Event()
@@ -158,6 +161,11 @@ class AccountSession:
             self._first.exception()
         self._set_state(ConnectionState.OFFLINE)
         return was_wanted
+
+    def set_status(self, status: Status, message: str) -> None:
+        """Own status as picked by the user (Offline is a sign-out: the caller's job)."""
+        self.picked = status
+        self.set_presence(status.show, message)
 
     def set_presence(self, show: Show, status: str) -> None:
         """Own availability and status message; sent now if signed in, else on sign-in."""

@@ -1,0 +1,20 @@
+"""What every window and dialog is given: the core, the event bridge and the registry of
+conversation windows. Built once by the composition root (``chinwag.app``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chinwag.core.service import ChinwagCore
+from chinwag.ui.bridge import EventBridge
+
+if TYPE_CHECKING:
+    from chinwag.ui.conversations import ConversationWindows
+
+
+@dataclass(eq=False)
+class UiContext:
+    core: ChinwagCore
+    bridge: EventBridge
+    windows: ConversationWindows
