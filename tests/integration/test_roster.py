@@ -90,3 +90,22 @@ async def test_roster_is_cached_for_the_next_start(prosody, cores: CoreMaker, tm
     await again.core.sign_in(jid)
     await again.events.wait(RosterReceived)
     assert again.core.roster.contact(jid, "carol@example.org") is not None
+
+
+async def test_block_and_unblock(prosody, cores: CoreMaker) -> None:
+    from chinwag.core.events import BlockChanged, MessageAdded
+
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    await alice.core.blocking.block(alice.jid, bob.jid)
+    changed = await alice.events.wait(BlockChanged)
+    assert (changed.jid, changed.blocked) == (bob.jid, True)
+    assert alice.core.blocking.is_blocked(alice.jid, bob.jid)
+
+    await bob.send(alice.jid, "you will not see this")
+    await alice.core.blocking.unblock(alice.jid, bob.jid)
+    await alice.events.wait(BlockChanged, lambda e: not e.blocked)
+    assert not alice.core.blocking.is_blocked(alice.jid, bob.jid)
+    await bob.send(alice.jid, "but this one")
+    got = await alice.events.wait(MessageAdded)
+    assert got.message.body == "but this one"  # the blocked one never arrived

@@ -42,9 +42,18 @@ async def test_unreachable_server(prosody, cores: CoreMaker) -> None:
 async def test_untrusted_certificate(prosody_untrusted, cores: CoreMaker) -> None:
     jid, password = prosody_untrusted.make_user("alice")
     client = await cores(prosody_untrusted, jid, password, sign_in=False)
-    with pytest.raises(CertificateUntrusted, match="not trusted"):
+    with pytest.raises(CertificateUntrusted, match="not trusted") as caught:
         await client.core.sign_in(jid)
     assert client.core.state(jid) is ConnectionState.FAILED
+    # what the user is shown to decide on: the certificate the server presented
+    assert caught.value.fingerprint == prosody_untrusted.server_cert_fingerprint
+
+    # "trust once": this run only, nothing saved
+    session = client.core.sessions[jid]
+    session.trusted_once = caught.value.fingerprint
+    await client.core.sign_in(jid)
+    assert client.core.state(jid) is ConnectionState.ONLINE
+    assert client.core.accounts.get(jid).trusted_fingerprint == ""
 
 
 async def test_pinned_fingerprint_accepts_self_signed_server(

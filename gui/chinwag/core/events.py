@@ -113,6 +113,15 @@ class SubscriptionAnswered(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class BlockChanged(Event):
+    """XEP-0191: ``jid`` was blocked (True) or unblocked (False)."""
+
+    account: str
+    jid: str
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
 class MessageAdded(Event):
     """A message was stored: typed here, sent by a script, received, or a copy from the
     user's other devices or the archive. Published once per message, after the commit."""

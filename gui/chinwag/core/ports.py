@@ -168,6 +168,9 @@ class ConnectionListener(Protocol):
     def on_stanza_id(self, uid: str, peer: str, stanza_id: str) -> None:
         """The archive id our server gave a message, when it tells."""
 
+    def on_blocklist(self, jids: Sequence[str], blocked: bool, full: bool) -> None:
+        """XEP-0191: the block list (``full``), or addresses blocked or unblocked."""
+
 
 class XmppConnection(Protocol):
     """One account's XMPP stream, kept across reconnects so a XEP-0198 session can be
@@ -206,6 +209,10 @@ class XmppConnection(Protocol):
     async def roster_set(self, jid: str, name: str, groups: Sequence[str]) -> None: ...
 
     async def roster_remove(self, jid: str) -> None: ...
+
+    async def block(self, jids: Sequence[str]) -> None: ...
+
+    async def unblock(self, jids: Sequence[str]) -> None: ...
 
     def archive_pages(
         self, after_id: str | None, start: float | None

@@ -11,6 +11,7 @@ import logging
 from dataclasses import replace
 
 from chinwag.core.accounts import AccountService
+from chinwag.core.blocking import BlockingService
 from chinwag.core.errors import UnknownAccount
 from chinwag.core.events import AccountRemoved, EventBus
 from chinwag.core.messaging import MessagingService
@@ -48,6 +49,7 @@ class ChinwagCore:
         self.sessions: dict[str, AccountSession] = {}
         self.roster = RosterService(store, self.bus, self._connection)
         self.messaging = MessagingService(store, self.bus, self.sessions)
+        self.blocking = BlockingService(self.bus, self._connection)
         self._factory = factory
         self._shut_down = False
         self._background = BackgroundTasks("signing out a removed account")
@@ -69,6 +71,7 @@ class ChinwagCore:
             self.roster,
             self.messaging,
             self._timing,
+            self.blocking,
         )
         self.sessions[config.jid] = session
         self.roster.load_cached(config.jid)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from chinwag.core.errors import (
@@ -30,6 +30,7 @@ from chinwag.core.ports import ConnectionFactory, XmppConnection
 from chinwag.core.status import Status
 
 if TYPE_CHECKING:
+    from chinwag.core.blocking import BlockingService
     from chinwag.core.messaging import MessagingService
     from chinwag.core.roster import RosterService
 
@@ -78,8 +79,10 @@ class AccountSession:
         roster: RosterService,
         messaging: MessagingService,
         timing: SessionTiming | None = None,
+        blocking: BlockingService | None = None,
     ) -> None:
         self.config = config
+        self._blocking = blocking
         self._password = password
         self._factory = factory
         self._bus = bus
@@ -97,6 +100,8 @@ class AccountSession:
         self._dropped: asyncio.Event = asyncio.Event()
         self._drop_error: ChinwagError | None = None
         self._first: asyncio.Future[None] | None = None
+        #: A certificate fingerprint the user trusted for this run only (not saved).
+        self.trusted_once = ""
 
     # -- public -------------------------------------------------------------------------
 
@@ -120,11 +125,16 @@ class AccountSession:
         After a transient failure (server unreachable) the session keeps trying in the
         background when ``keep_trying``; after a fatal one it stops (state FAILED).
         Calling it while already signed in or signing in just waits for that."""
-        if self.wanted:
-            if self._first is not None:
-                await asyncio.shield(self._first)
-            return
         loop = asyncio.get_running_loop()
+        if self.wanted:
+            # Already signing in or signed in: wait for the outcome of the current (or,
+            # while retrying, the next) attempt.
+            if self.state is ConnectionState.ONLINE:
+                return
+            if self._first is None or self._first.done():
+                self._first = loop.create_future()
+            await asyncio.shield(self._first)
+            return
         self._first = loop.create_future()
         first = self._first
         self._task = asyncio.create_task(
@@ -193,9 +203,9 @@ class AccountSession:
                 if isinstance(error, FATAL_ERRORS) or not keep_trying:
                     conn, self._conn = self._conn, None
                     self._set_state(ConnectionState.FAILED, error)
-                    self._resolve_first(error)
                     if conn is not None:
                         await conn.disconnect()
+                    self._resolve_first(error)
                     return
                 self._set_state(ConnectionState.RECONNECTING, error)
                 self._resolve_first(error)
@@ -216,7 +226,10 @@ class AccountSession:
         if password is None:
             return AuthenticationFailed("no password is stored for this account")
         if self._conn is None or register:
-            self._conn = self._factory(self.config, password, self, register=register)
+            config = self.config
+            if self.trusted_once:
+                config = replace(config, trusted_fingerprint=self.trusted_once)
+            self._conn = self._factory(config, password, self, register=register)
         self._dropped.clear()
         self._drop_error = None
         try:
@@ -301,6 +314,10 @@ class AccountSession:
 
     def on_stanza_id(self, uid: str, peer: str, stanza_id: str) -> None:
         self._messaging.on_stanza_id(self.account, uid, peer, stanza_id)
+
+    def on_blocklist(self, jids: Sequence[str], blocked: bool, full: bool) -> None:
+        if self._blocking is not None:
+            self._blocking.on_blocklist(self.account, jids, blocked, full)
 
 
 def _consume(task: asyncio.Future[None]) -> None:

@@ -21,6 +21,7 @@ PLUGINS = (
     "xep_0030",  # service discovery
     "xep_0059",  # result set management (archive paging)
     "xep_0092",  # software version
+    "xep_0191",  # blocking command
     "xep_0115",  # entity capabilities
     "xep_0198",  # stream management
     "xep_0199",  # ping

@@ -20,9 +20,10 @@ from chinwag.core.errors import (
     StreamError,
     TlsFailure,
 )
-from chinwag.core.models import AccountConfig, Message, Show
+from chinwag.core.models import AccountConfig, Message, Show, TlsMode
 from chinwag.core.ports import ConnectionListener
-from chinwag.xmpp import carbons, chatstates, mam, markers, receipts, stanzas
+from chinwag.xmpp import carbons, chatstates, mam, markers, receipts, stanzas, tls
+from chinwag.xmpp.blocking import BlockingFeature
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.messages import MessageDispatcher
 from chinwag.xmpp.presence import PresenceFeature
@@ -73,6 +74,7 @@ class SlixmppConnection:
         self._messages = MessageDispatcher(client, listener)
         self._presence = PresenceFeature(client, listener)
         self._roster = RosterFeature(client, listener)
+        self._blocking = BlockingFeature(client, listener)
         self._pending: asyncio.Future[None] | None = None
         self._started = False
         self._closing = False
@@ -107,8 +109,27 @@ class SlixmppConnection:
         self._client.connect(host, port)
         try:
             await self._pending
+        except CertificateUntrusted as exc:
+            if not exc.fingerprint:
+                exc.fingerprint = await self._presented_fingerprint(host, port)
+            raise
         finally:
             self._pending = None
+
+    async def _presented_fingerprint(self, host: str | None, port: int | None) -> str:
+        """The fingerprint of the refused certificate, for the user to decide on."""
+        config = self._config
+        try:
+            der = await tls.fetch_certificate(
+                host or config.jid.partition("@")[2],
+                port or (5223 if config.tls is TlsMode.DIRECT else 5222),
+                config.jid.partition("@")[2],
+                direct=config.tls is TlsMode.DIRECT,
+            )
+        except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as exc:
+            log.info("%s: could not read the server certificate: %s", config.jid, exc)
+            return ""
+        return tls.fingerprint(der) if der else ""
 
     async def disconnect(self) -> None:
         self._closing = True
@@ -160,6 +181,12 @@ class SlixmppConnection:
     async def roster_remove(self, jid: str) -> None:
         await self._roster.remove_item(jid)
 
+    async def block(self, jids: Sequence[str]) -> None:
+        await self._blocking.block(jids)
+
+    async def unblock(self, jids: Sequence[str]) -> None:
+        await self._blocking.unblock(jids)
+
     def archive_pages(
         self, after_id: str | None, start: float | None
     ) -> AsyncIterator[tuple[list[Message], str]]:
@@ -184,6 +211,7 @@ class SlixmppConnection:
             try:
                 await carbons.enable(self._client)
                 await self._roster.fetch()
+                await self._blocking.fetch()
             except Exception as exc:
                 log.warning("%s: session set-up failed: %s", self._config.jid, exc)
                 self._fail(StreamError(f"the server did not answer while signing in: {exc}"))

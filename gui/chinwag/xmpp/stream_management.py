@@ -17,6 +17,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
 
+
 class StreamManagement:
     def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
         self._client = client

@@ -1,0 +1,47 @@
+"""XEP-0191 Blocking Command: the server-side block list, its pushes, block and unblock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slixmpp import JID
+
+from chinwag.core.ports import ConnectionListener
+from chinwag.xmpp.client import ChinwagClient
+
+NS = "urn:xmpp:blocking"
+
+
+def _jids(element: Any) -> list[str]:
+    return [str(item.get("jid") or "").lower() for item in element.xml.findall(f"{{{NS}}}item")]
+
+
+class BlockingFeature:
+    def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
+        self._client = client
+        self._listener = listener
+        client.add_event_handler("blocked", self._on_blocked)
+        client.add_event_handler("unblocked", self._on_unblocked)
+
+    async def fetch(self) -> None:
+        """The whole block list (skipped when the server lacks XEP-0191)."""
+        try:
+            result = await self._client.plugin["xep_0191"].get_blocked(timeout=30)
+        except Exception:
+            return
+        self._listener.on_blocklist(_jids(result["blocklist"]), True, True)
+
+    async def block(self, jids: Sequence[str]) -> None:
+        await self._client.plugin["xep_0191"].block([JID(j) for j in jids], timeout=30)
+
+    async def unblock(self, jids: Sequence[str]) -> None:
+        await self._client.plugin["xep_0191"].unblock([JID(j) for j in jids], timeout=30)
+
+    def _on_blocked(self, iq: Any) -> None:
+        self._listener.on_blocklist(_jids(iq["block"]), True, False)
+
+    def _on_unblocked(self, iq: Any) -> None:
+        # An empty <unblock/> unblocks everyone (XEP-0191 section 3.4).
+        jids = _jids(iq["unblock"])
+        self._listener.on_blocklist(jids, False, not jids)
