@@ -6,14 +6,24 @@ tests, benchmarks and headless tools call it directly."""
 
 from __future__ import annotations
 
-from chinwag.core.ports import SecretStore
+from chinwag.core.models import AccountConfig
+from chinwag.core.ports import ConnectionListener, SecretStore, XmppConnection
 from chinwag.core.service import ChinwagCore
 from chinwag.core.session import SessionTiming
 from chinwag.storage.message_store import SqliteMessageStore
 from chinwag.system.config import JsonConfigStore
 from chinwag.system.paths import Paths
-from chinwag.system.secrets import default_secret_store
-from chinwag.xmpp.connection import connection_factory
+from chinwag.system.secrets import LazySecretStore
+
+
+def connection_factory(
+    config: AccountConfig, password: str, listener: ConnectionListener, *, register: bool = False
+) -> XmppConnection:
+    """Imports slixmpp on the first connection, not at start-up (it takes a good part of
+    the start-up time, and the first window does not need it)."""
+    from chinwag.xmpp.connection import SlixmppConnection
+
+    return SlixmppConnection(config, password, listener, register=register)
 
 
 def build_core(
@@ -27,7 +37,7 @@ def build_core(
     store = SqliteMessageStore.open(paths.database)
     return ChinwagCore(
         store,
-        secrets or default_secret_store(paths.secrets_file),
+        secrets or LazySecretStore(paths.secrets_file),
         JsonConfigStore(paths.accounts_file),
         connection_factory,
         timing=timing,

@@ -99,3 +99,26 @@ def default_secret_store(fallback: Path) -> KeyringSecretStore | FileSecretStore
     if _keyring_usable():
         return KeyringSecretStore()
     return FileSecretStore(fallback)
+
+
+class LazySecretStore:
+    """Chooses between the keyring and the file on first use, not at start-up: importing
+    keyring and asking the Secret Service costs time the first window should not wait for."""
+
+    def __init__(self, fallback: Path) -> None:
+        self._fallback = fallback
+        self._store: KeyringSecretStore | FileSecretStore | None = None
+
+    def _chosen(self) -> KeyringSecretStore | FileSecretStore:
+        if self._store is None:
+            self._store = default_secret_store(self._fallback)
+        return self._store
+
+    def get_password(self, account: str) -> str | None:
+        return self._chosen().get_password(account)
+
+    def set_password(self, account: str, password: str) -> None:
+        self._chosen().set_password(account, password)
+
+    def delete_password(self, account: str) -> None:
+        self._chosen().delete_password(account)

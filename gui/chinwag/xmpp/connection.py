@@ -15,7 +15,6 @@ from chinwag.core.errors import (
     AuthenticationFailed,
     CertificateUntrusted,
     ChinwagError,
-    ConnectionFailure,
     ServerUnreachable,
     StreamError,
     TlsFailure,
@@ -309,13 +308,3 @@ class SlixmppConnection:
                 self._ping_task = None
                 self._client.abort()
                 return
-
-
-def connection_factory(
-    config: AccountConfig, password: str, listener: ConnectionListener, *, register: bool = False
-) -> SlixmppConnection:
-    """The :class:`chinwag.core.ports.ConnectionFactory` of the real application."""
-    return SlixmppConnection(config, password, listener, register=register)
-
-
-__all__ = ["ConnectionFailure", "SlixmppConnection", "classify", "connection_factory"]
