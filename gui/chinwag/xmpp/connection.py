@@ -142,11 +142,8 @@ class SlixmppConnection:
             await client.disconnect(wait=2.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(gone), 3.0)
-        # slixmpp keeps a task writing its send queue for the client's lifetime: end it,
-        # so nothing of this connection runs after it is closed.
-        task = getattr(client, "_run_out_filters", None)
-        if task is not None and not task.done():
-            task.cancel()
+        task = self._end_send_queue()
+        if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -155,6 +152,16 @@ class SlixmppConnection:
         self._client.cancel_connection_attempt()
         if self._client.transport is not None:
             self._client.abort()
+        self._end_send_queue()
+
+    def _end_send_queue(self) -> asyncio.Task[None] | None:
+        """slixmpp keeps a task writing its send queue for the client's lifetime: end it,
+        so nothing of this connection runs after it is closed."""
+        task: asyncio.Task[None] | None = getattr(self._client, "_run_out_filters", None)
+        if task is None or task.done():
+            return None
+        task.cancel()
+        return task
 
     def send_message(self, message: Message) -> None:
         stanzas.build_outgoing(self._client, message).send()
@@ -209,6 +216,7 @@ class SlixmppConnection:
         if not resumed:
             try:
                 await carbons.enable(self._client)
+                await self._presence.prepare_caps()
                 await self._roster.fetch()
                 await self._blocking.fetch()
             except Exception as exc:

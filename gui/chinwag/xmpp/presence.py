@@ -23,10 +23,20 @@ _SHOW_IN = {"": Show.ONLINE, "chat": Show.CHAT, "away": Show.AWAY, "xa": Show.XA
 SUBSCRIPTION_KINDS = ("subscribe", "subscribed", "unsubscribe", "unsubscribed")
 
 
+CAPS_NODE = "https://chinwag.im"
+NS_CAPS = "http://jabber.org/protocol/caps"
+
+
 class PresenceFeature:
     def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
         self._client = client
         self._listener = listener
+        self._caps_ver = ""
+        caps = client.plugin["xep_0115"]
+        caps.caps_node = CAPS_NODE
+        # slixmpp adds caps to presence in an async send filter: a task per stanza, and
+        # one left pending when the stream closes. We add them here instead.
+        client.del_filter("out", caps._filter_add_caps)  # type: ignore[arg-type]
         # One raw handler: slixmpp names its presence events after <show/> (presence_dnd,
         # presence_away, ...), which is easy to miss; the type attribute is what counts.
         client.register_handler(
@@ -40,6 +50,20 @@ class PresenceFeature:
         elif kind in SUBSCRIPTION_KINDS:
             self._on_subscription(stanza)
 
+    async def prepare_caps(self) -> None:
+        """XEP-0115: hash our disco#info and answer queries for node#ver; once a session."""
+        caps = self._client.plugin["xep_0115"]
+        await caps.update_caps(broadcast=False)
+        self._caps_ver = await caps.get_verstring(self._client.boundjid) or ""
+
+    def _with_caps(self, presence: Any) -> Any:
+        if self._caps_ver:
+            c = presence.xml.makeelement(
+                f"{{{NS_CAPS}}}c", {"hash": "sha-1", "node": CAPS_NODE, "ver": self._caps_ver}
+            )
+            presence.xml.append(c)
+        return presence
+
     def send(self, show: Show, status: str, priority: int) -> None:
         if show is Show.OFFLINE:
             self._client.send_presence(ptype="unavailable", pstatus=status or None)
@@ -48,9 +72,10 @@ class PresenceFeature:
             # Appear offline: an unavailable broadcast while the stream stays up.
             self._client.send_presence(ptype="unavailable", pstatus=status or None)
             return
-        self._client.send_presence(
+        presence = self._client.make_presence(
             pshow=_SHOW_OUT[show], pstatus=status or None, ppriority=priority
         )
+        self._with_caps(presence).send()
 
     def send_subscription(self, to: str, kind: str) -> None:
         if kind not in SUBSCRIPTION_KINDS:
