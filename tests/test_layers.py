@@ -34,6 +34,8 @@ RULES = [
     ("chinwag.xmpp", ("PySide6", "sqlite3", "chinwag.storage", "chinwag.ui", "chinwag.system")),
     ("chinwag.system", ("PySide6", "slixmpp", "sqlite3", "chinwag.ui", "chinwag.xmpp")),
 ]
+#: The whole of Chinwag each package may import (storage: only the core's models).
+ALLOWED_CHINWAG = {"chinwag.storage": ("chinwag.core.models", "chinwag.storage")}
 #: Only these packages may import these libraries at all.
 OWNERS = {"slixmpp": "chinwag.xmpp", "sqlite3": "chinwag.storage"}
 
@@ -81,5 +83,19 @@ def test_only_the_owner_imports_the_library(library: str, owner: str) -> None:
         name
         for name, imported in modules()
         if _uses(imported, library) and not (name == owner or name.startswith(owner + "."))
+    ]
+    assert bad == []
+
+
+@pytest.mark.parametrize(("package", "allowed"), ALLOWED_CHINWAG.items())
+def test_package_imports_only_what_it_may_of_chinwag(
+    package: str, allowed: tuple[str, ...]
+) -> None:
+    bad = [
+        (name, i)
+        for name, imported in modules()
+        if name == package or name.startswith(package + ".")
+        for i in imported
+        if i.startswith("chinwag") and not any(_uses({i}, a) for a in allowed)
     ]
     assert bad == []

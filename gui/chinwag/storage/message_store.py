@@ -1,0 +1,648 @@
+"""The SQLite implementation of :class:`chinwag.core.ports.MessageStore`.
+
+Owns message history, the roster cache and per-account sync state. Writes are
+coroutines run on the :class:`~chinwag.storage.database.Database` writer thread and
+group-committed; reads are plain calls on the read connection. Paging is keyset paging on
+``(timestamp, id)`` over the ``messages_by_time`` index, so a page costs O(limit) however
+long the conversation. The SQL of the hot reads is kept in module constants so tests can
+check their query plans.
+
+Rows become :class:`~chinwag.core.models.Message` in exactly one place
+(:func:`message_from_row`) and messages become rows in one place
+(:func:`_insert_params`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final
+
+from chinwag.core.models import (
+    Contact,
+    ConversationKey,
+    ConversationKind,
+    Direction,
+    Message,
+    MessageState,
+    MessageType,
+    Origin,
+    PageAnchor,
+    SearchHit,
+    Subscription,
+)
+from chinwag.storage.database import Database
+from chinwag.storage.search import match_expression
+
+# -- rows <-> messages -------------------------------------------------------------------
+
+#: Every query that returns messages selects these columns, in this order.
+MESSAGE_COLUMNS: Final = (
+    "m.id, c.account, c.peer, c.kind, m.direction, m.uid, m.stanza_id, m.sender, "
+    "m.sender_resource, m.body, m.timestamp, m.state, m.error, m.mtype, m.origin, "
+    "m.subject, m.flags, m.conversation_id"
+)
+_FROM: Final = "messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
+_N_COLUMNS: Final = 18
+
+
+def message_from_row(row: Sequence[Any]) -> Message:
+    """A :class:`Message` from a row selected with :data:`MESSAGE_COLUMNS`."""
+    return Message(
+        id=row[0],
+        account=row[1],
+        peer=row[2],
+        kind=ConversationKind(row[3]),
+        direction=Direction(row[4]),
+        uid=row[5],
+        stanza_id=row[6] or "",
+        sender=row[7],
+        sender_resource=row[8],
+        body=row[9],
+        timestamp=row[10],
+        state=MessageState(row[11]),
+        error=row[12],
+        mtype=MessageType(row[13]),
+        origin=Origin(row[14]),
+        subject=row[15],
+        flags=row[16],
+    )
+
+
+_INSERT_SQL: Final = """
+INSERT INTO messages (
+    conversation_id, direction, uid, stanza_id, sender, sender_resource, body, timestamp,
+    state, error, mtype, origin, subject, flags, search_key
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (conversation_id, direction, uid) DO NOTHING
+"""
+
+
+def _insert_params(
+    message: Message, conversation_id: int, stanza_id: str | None, search_key: int
+) -> tuple[Any, ...]:
+    return (
+        conversation_id,
+        int(message.direction),
+        message.uid,
+        stanza_id,
+        message.sender,
+        message.sender_resource,
+        message.body,
+        float(message.timestamp),
+        int(message.state),
+        message.error,
+        int(message.mtype),
+        int(message.origin),
+        message.subject,
+        int(message.flags),
+        search_key,
+    )
+
+
+# -- state machine -----------------------------------------------------------------------
+
+_FORWARD: Final = {
+    MessageState.QUEUED: 0,
+    MessageState.SENT: 1,
+    MessageState.DELIVERED: 2,
+    MessageState.READ: 3,
+}
+
+
+def can_advance(old: MessageState, new: MessageState) -> bool:
+    """Whether an outgoing message may move from ``old`` to ``new``: forward along
+    queued < sent < delivered < read; to failed from queued or sent; back to queued from
+    failed (a retry). Anything else, including staying put, is not a move."""
+    if old in _FORWARD and new in _FORWARD:
+        return _FORWARD[new] > _FORWARD[old]
+    if new is MessageState.FAILED:
+        return old in (MessageState.QUEUED, MessageState.SENT)
+    if new is MessageState.QUEUED:
+        return old is MessageState.FAILED
+    return False
+
+
+# -- search keys ---------------------------------------------------------------------------
+
+#: Low bits of a search key: the insertion rank among messages of the same millisecond.
+SEARCH_KEY_SLOT_BITS: Final = 20
+# The last millisecond whose whole bucket (start and end) fits in a signed 64-bit INTEGER.
+_MAX_MS: Final = (1 << (63 - SEARCH_KEY_SLOT_BITS)) - 2  # year 2248
+
+
+def search_key_bucket(timestamp: float) -> int:
+    """The first search key of the millisecond of ``timestamp``.
+
+    The full-text index is keyed by ``search_key`` = (milliseconds << 20) + rank, so its
+    rowid order is time order and "newest first" is a reverse index walk with LIMIT, not a
+    sort of every hit (a common word hits hundreds of thousands of rows)."""
+    ms = math.floor(timestamp * 1000) if math.isfinite(timestamp) else 0
+    return min(max(ms, 0), _MAX_MS) << SEARCH_KEY_SLOT_BITS
+
+
+def _next_search_key(conn: sqlite3.Connection, timestamp: float) -> int:
+    start = search_key_bucket(timestamp)
+    end = start + (1 << SEARCH_KEY_SLOT_BITS)
+    row = conn.execute(
+        "SELECT search_key FROM messages WHERE search_key >= ? AND search_key < ? "
+        "ORDER BY search_key DESC LIMIT 1",
+        (start, end),
+    ).fetchone()
+    if row is None:
+        return start
+    if row[0] + 1 < end:
+        return int(row[0]) + 1
+    # A million messages in one millisecond (a broken import): stay unique, lose order.
+    newest: int = conn.execute("SELECT max(search_key) FROM messages").fetchone()[0]
+    return newest + 1
+
+
+# -- SQL of the reads (module constants so tests can EXPLAIN them) -----------------------
+
+LATEST_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM {_FROM}
+WHERE m.conversation_id = ?
+ORDER BY m.timestamp DESC, m.id DESC LIMIT ?
+"""
+
+BEFORE_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM {_FROM}
+WHERE m.conversation_id = ? AND (m.timestamp, m.id) < (?, ?)
+ORDER BY m.timestamp DESC, m.id DESC LIMIT ?
+"""
+
+AFTER_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM {_FROM}
+WHERE m.conversation_id = ? AND (m.timestamp, m.id) > (?, ?)
+ORDER BY m.timestamp, m.id LIMIT ?
+"""
+
+COUNT_SQL: Final = "SELECT count(*) FROM messages WHERE conversation_id = ?"
+
+# The partial indexes are named: without statistics the planner would rather walk the
+# (conversation, direction, uid) index over every incoming message of the conversation.
+UNREAD_COUNT_SQL: Final = """
+SELECT count(*) FROM messages INDEXED BY messages_unseen
+WHERE conversation_id = ? AND direction = 0 AND state = 10
+"""
+
+PENDING_OUTGOING_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS}
+FROM messages AS m INDEXED BY messages_queued
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.direction = 1 AND m.state = 0 AND c.account = ?
+ORDER BY m.timestamp, m.id
+"""
+
+UNREAD_BY_PEER_UP_TO_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS}
+FROM messages AS m INDEXED BY messages_unread_by_peer
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.conversation_id = ? AND m.direction = 1 AND m.state IN (0, 1, 2)
+    AND (m.timestamp, m.id) <= (?, ?)
+ORDER BY m.timestamp, m.id
+"""
+
+UNSEEN_UP_TO_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS}
+FROM messages AS m INDEXED BY messages_unseen
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.conversation_id = ? AND m.direction = 0 AND m.state = 10
+    AND (m.timestamp, m.id) <= (?, ?)
+ORDER BY m.timestamp, m.id
+"""
+
+STANZA_ID_TAKEN_SQL: Final = """
+SELECT 1 FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.stanza_id = ? AND c.account = ? LIMIT 1
+"""
+
+# The message ``uid`` of a conversation with ``peer`` (any kind; a chat first). With
+# ``direction IN (0, 1)`` all three columns of the (conversation, direction, uid) index are
+# used. Outgoing first: our uids are random, a clash means an echo of our own message.
+_BY_UID_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM conversations AS c
+JOIN messages AS m ON m.conversation_id = c.id
+WHERE c.account = ? AND c.peer = ? AND m.direction IN ({{directions}}) AND m.uid = ?
+ORDER BY m.direction DESC, c.kind = 'chat' DESC, m.id LIMIT 1
+"""
+GET_SQL: Final = _BY_UID_SQL.format(directions="0, 1")
+GET_OUTGOING_SQL: Final = _BY_UID_SQL.format(directions="1")
+
+GET_BY_ID_SQL: Final = f"SELECT {MESSAGE_COLUMNS} FROM {_FROM} WHERE m.id = ?"
+
+CONVERSATIONS_SQL: Final = """
+SELECT account, peer, kind, newest FROM (
+    SELECT c.id, c.account, c.peer, c.kind, (
+        SELECT m.timestamp FROM messages AS m WHERE m.conversation_id = c.id
+        ORDER BY m.timestamp DESC, m.id DESC LIMIT 1
+    ) AS newest
+    FROM conversations AS c {where}
+)
+WHERE newest IS NOT NULL
+ORDER BY newest DESC, id DESC
+"""
+
+#: Tokens of context around the matches in a search snippet.
+SNIPPET_TOKENS: Final = 12
+SEARCH_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS},
+    snippet(messages_fts, 0, char(2), char(3), '…', {SNIPPET_TOKENS:d})
+FROM messages_fts
+JOIN messages AS m ON m.search_key = messages_fts.rowid
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE messages_fts MATCH ?
+ORDER BY messages_fts.rowid DESC LIMIT ?
+"""
+
+_CONVERSATION_ID_SQL: Final = (
+    "SELECT id FROM conversations WHERE account = ? AND peer = ? AND kind = ?"
+)
+
+
+class SqliteMessageStore:
+    """Message history, roster cache and sync state in one SQLite database.
+
+    Implements :class:`chinwag.core.ports.MessageStore`. Build with :meth:`open`; call
+    :meth:`close` (a coroutine) before the event loop stops."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        # Conversation ids are never deleted, so both sides may cache them. The write side
+        # forgets its cache on any rollback (an id created by a rolled-back write is gone).
+        self._read_conversations: dict[ConversationKey, int] = {}
+        self._write_conversations: dict[ConversationKey, int] = {}
+        database.add_rollback_listener(self._write_conversations.clear)
+
+    @classmethod
+    def open(cls, path: str | Path) -> SqliteMessageStore:
+        """Open (creating and migrating as needed) the store at ``path``; ``":memory:"``
+        gives a private in-memory store for tests."""
+        return cls(Database.open(path))
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def add_outgoing(self, message: Message) -> Message:
+        if message.direction != Direction.OUTGOING:
+            raise ValueError("add_outgoing() takes outgoing messages only")
+
+        def add(conn: sqlite3.Connection) -> Message:
+            stored = self._insert(conn, message, from_elsewhere=False)
+            if stored is not None:
+                return stored
+            row = conn.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM {_FROM} "
+                "WHERE m.conversation_id = ? AND m.direction = 1 AND m.uid = ?",
+                (self._write_conversation_id(conn, message.key), message.uid),
+            ).fetchone()
+            return message_from_row(row)
+
+        return await self._db.write(add)
+
+    async def add_incoming(self, messages: Sequence[Message]) -> list[Message]:
+        if not messages:
+            return []
+        batch = list(messages)
+
+        def add(conn: sqlite3.Connection) -> list[Message]:
+            stored = (self._insert(conn, message, from_elsewhere=True) for message in batch)
+            return [message for message in stored if message is not None]
+
+        return await self._db.write(add)
+
+    async def update_state(
+        self, account: str, peer: str, uid: str, state: MessageState, error: str = ""
+    ) -> Message | None:
+        state = MessageState(state)
+
+        def update(conn: sqlite3.Connection) -> Message | None:
+            row = conn.execute(GET_OUTGOING_SQL, (account, peer, uid)).fetchone()
+            if row is None:
+                return None
+            message = message_from_row(row)
+            if not can_advance(message.state, state):
+                return None
+            new_error = error if state is MessageState.FAILED else ""
+            conn.execute(
+                "UPDATE messages SET state = ?, error = ? WHERE id = ?",
+                (int(state), new_error, message.id),
+            )
+            return replace(message, state=state, error=new_error)
+
+        return await self._db.write(update)
+
+    async def mark_read_up_to(self, account: str, peer: str, uid: str) -> list[Message]:
+        def mark(conn: sqlite3.Connection) -> list[Message]:
+            target = conn.execute(GET_OUTGOING_SQL, (account, peer, uid)).fetchone()
+            if target is None:
+                return []
+            rows = conn.execute(
+                UNREAD_BY_PEER_UP_TO_SQL, (target[_N_COLUMNS - 1], target[10], target[0])
+            ).fetchall()
+            changed = [
+                message
+                for message in map(message_from_row, rows)
+                if message.state in (MessageState.SENT, MessageState.DELIVERED)
+                or (message.id == target[0] and message.state is MessageState.QUEUED)
+            ]
+            return self._set_states(conn, changed, MessageState.READ)
+
+        return await self._db.write(mark)
+
+    async def mark_displayed_up_to(self, key: ConversationKey, uid: str) -> list[Message]:
+        def mark(conn: sqlite3.Connection) -> list[Message]:
+            conversation_id = self._write_conversation_id(conn, key, create=False)
+            if conversation_id is None:
+                return []
+            # "Seen up to uid": usually an incoming message, possibly our own reply.
+            target = conn.execute(
+                "SELECT timestamp, id FROM messages "
+                "WHERE conversation_id = ? AND direction IN (0, 1) AND uid = ? "
+                "ORDER BY direction LIMIT 1",
+                (conversation_id, uid),
+            ).fetchone()
+            if target is None:
+                return []
+            rows = conn.execute(UNSEEN_UP_TO_SQL, (conversation_id, *target)).fetchall()
+            changed = [message_from_row(row) for row in rows]
+            return self._set_states(conn, changed, MessageState.DISPLAYED)
+
+        return await self._db.write(mark)
+
+    async def set_stanza_id(self, account: str, peer: str, uid: str, stanza_id: str) -> None:
+        if not stanza_id:
+            return
+
+        def set_id(conn: sqlite3.Connection) -> None:
+            row = conn.execute(GET_SQL, (account, peer, uid)).fetchone()
+            if row is None or row[6] is not None:  # unknown, or it has one: first wins
+                return
+            if conn.execute(STANZA_ID_TAKEN_SQL, (stanza_id, account)).fetchone():
+                return  # another message of the account has it: keep ids unique
+            conn.execute("UPDATE messages SET stanza_id = ? WHERE id = ?", (stanza_id, row[0]))
+
+        await self._db.write(set_id)
+
+    async def set_sync_state(self, account: str, name: str, value: str) -> None:
+        def set_value(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO sync_state (account, name, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
+                (account, name, value),
+            )
+
+        await self._db.write(set_value)
+
+    async def save_roster(self, account: str, contacts: Sequence[Contact], version: str) -> None:
+        rows = [
+            _contact_params(account, contact)
+            for contact in contacts
+            if contact.subscription is not Subscription.REMOVE
+        ]
+
+        def save(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM roster WHERE account = ?", (account,))
+            conn.executemany(_UPSERT_CONTACT_SQL, rows)
+            conn.execute(
+                "INSERT INTO roster_versions (account, version) VALUES (?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET version = excluded.version",
+                (account, version),
+            )
+
+        await self._db.write(save)
+
+    async def upsert_contact(self, contact: Contact) -> None:
+        if contact.subscription is Subscription.REMOVE:  # a roster push removing the item
+            await self.remove_contact(contact.account, contact.jid)
+            return
+        params = _contact_params(contact.account, contact)
+
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.execute(_UPSERT_CONTACT_SQL, params)
+
+        await self._db.write(upsert)
+
+    async def remove_contact(self, account: str, jid: str) -> None:
+        def remove(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM roster WHERE account = ? AND jid = ?", (account, jid))
+
+        await self._db.write(remove)
+
+    # -- write helpers (writer thread) ----------------------------------------------------
+
+    def _write_conversation_id(
+        self, conn: sqlite3.Connection, key: ConversationKey, *, create: bool = True
+    ) -> int | None:
+        conversation_id = self._write_conversations.get(key)
+        if conversation_id is not None:
+            return conversation_id
+        row = conn.execute(_CONVERSATION_ID_SQL, (key.account, key.peer, str(key.kind))).fetchone()
+        if row is not None:
+            conversation_id = int(row[0])
+        elif create:
+            conversation_id = conn.execute(
+                "INSERT INTO conversations (account, peer, kind) VALUES (?, ?, ?)",
+                (key.account, key.peer, str(key.kind)),
+            ).lastrowid
+        if conversation_id is not None:
+            self._write_conversations[key] = conversation_id
+        return conversation_id
+
+    def _insert(
+        self, conn: sqlite3.Connection, message: Message, *, from_elsewhere: bool
+    ) -> Message | None:
+        """Store ``message`` unless it duplicates a stored one; return it as stored, or
+        None for a duplicate. ``from_elsewhere``: it came from the network (live, carbon,
+        archive), so a known archive id makes it a duplicate, and a duplicate may teach us
+        the stored message's missing archive id."""
+        conversation_id = self._write_conversation_id(conn, message.key)
+        assert conversation_id is not None
+        stanza_id = message.stanza_id or None
+        if (
+            stanza_id is not None
+            and conn.execute(STANZA_ID_TAKEN_SQL, (stanza_id, message.account)).fetchone()
+        ):
+            if from_elsewhere:
+                return None
+            stanza_id = None  # archive ids stay unique per account
+        search_key = _next_search_key(conn, message.timestamp)
+        cursor = conn.execute(
+            _INSERT_SQL, _insert_params(message, conversation_id, stanza_id, search_key)
+        )
+        if cursor.rowcount == 0:  # same (conversation, direction, uid) already stored
+            if from_elsewhere and stanza_id is not None:
+                conn.execute(
+                    "UPDATE messages SET stanza_id = ? WHERE conversation_id = ? "
+                    "AND direction = ? AND uid = ? AND stanza_id IS NULL",
+                    (stanza_id, conversation_id, int(message.direction), message.uid),
+                )
+            return None
+        return replace(message, id=cursor.lastrowid, stanza_id=stanza_id or "")
+
+    @staticmethod
+    def _set_states(
+        conn: sqlite3.Connection, messages: list[Message], state: MessageState
+    ) -> list[Message]:
+        conn.executemany(
+            "UPDATE messages SET state = ?, error = '' WHERE id = ?",
+            [(int(state), message.id) for message in messages],
+        )
+        return [replace(message, state=state, error="") for message in messages]
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _conversation_id(self, key: ConversationKey) -> int | None:
+        conversation_id = self._read_conversations.get(key)
+        if conversation_id is None:
+            row = self._db.query_one(_CONVERSATION_ID_SQL, (key.account, key.peer, str(key.kind)))
+            if row is None:
+                return None  # not cached: it may be created later
+            conversation_id = self._read_conversations[key] = int(row[0])
+        return conversation_id
+
+    def _messages(self, sql: str, params: Sequence[Any]) -> list[Message]:
+        return [message_from_row(row) for row in self._db.query(sql, params)]
+
+    def get_sync_state(self, account: str, name: str) -> str | None:
+        row = self._db.query_one(
+            "SELECT value FROM sync_state WHERE account = ? AND name = ?", (account, name)
+        )
+        return None if row is None else str(row[0])
+
+    def load_roster(self, account: str) -> tuple[list[Contact], str]:
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT jid, name, groups, subscription, ask, approved FROM roster "
+                "WHERE account = ? ORDER BY jid",
+                (account,),
+            ).fetchall()
+            version_row = conn.execute(
+                "SELECT version FROM roster_versions WHERE account = ?", (account,)
+            ).fetchone()
+        contacts = [
+            Contact(
+                account=account,
+                jid=jid,
+                name=name,
+                groups=tuple(json.loads(groups)),
+                subscription=Subscription(subscription),
+                ask=bool(ask),
+                approved=bool(approved),
+            )
+            for jid, name, groups, subscription, ask, approved in rows
+        ]
+        return contacts, "" if version_row is None else str(version_row[0])
+
+    def pending_outgoing(self, account: str) -> list[Message]:
+        return self._messages(PENDING_OUTGOING_SQL, (account,))
+
+    def get(self, account: str, peer: str, uid: str) -> Message | None:
+        messages = self._messages(GET_SQL, (account, peer, uid))
+        return messages[0] if messages else None
+
+    def get_by_id(self, message_id: int) -> Message | None:
+        messages = self._messages(GET_BY_ID_SQL, (message_id,))
+        return messages[0] if messages else None
+
+    def latest(self, key: ConversationKey, limit: int) -> list[Message]:
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None or limit <= 0:
+            return []
+        page = self._messages(LATEST_SQL, (conversation_id, limit))
+        page.reverse()
+        return page
+
+    def before(self, key: ConversationKey, anchor: PageAnchor, limit: int) -> list[Message]:
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None or limit <= 0:
+            return []
+        page = self._messages(
+            BEFORE_SQL, (conversation_id, float(anchor.timestamp), anchor.id, limit)
+        )
+        page.reverse()
+        return page
+
+    def after(self, key: ConversationKey, anchor: PageAnchor, limit: int) -> list[Message]:
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None or limit <= 0:
+            return []
+        return self._messages(
+            AFTER_SQL, (conversation_id, float(anchor.timestamp), anchor.id, limit)
+        )
+
+    def count(self, key: ConversationKey) -> int:
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None:
+            return 0
+        return int(self._db.query_one(COUNT_SQL, (conversation_id,))[0])
+
+    def unread_count(self, key: ConversationKey) -> int:
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None:
+            return 0
+        return int(self._db.query_one(UNREAD_COUNT_SQL, (conversation_id,))[0])
+
+    def conversations(self, account: str | None = None) -> list[tuple[ConversationKey, float]]:
+        if account is None:
+            rows = self._db.query(CONVERSATIONS_SQL.format(where=""))
+        else:
+            rows = self._db.query(CONVERSATIONS_SQL.format(where="WHERE c.account = ?"), (account,))
+        return [
+            (ConversationKey(account_, peer, ConversationKind(kind)), newest)
+            for account_, peer, kind, newest in rows
+        ]
+
+    def search(
+        self, text: str, key: ConversationKey | None = None, limit: int = 50
+    ) -> list[SearchHit]:
+        """Messages containing every word of ``text`` (the last one as a prefix), newest
+        first, each with a snippet marking the matches with ``\\x02`` .. ``\\x03``.
+
+        "Newest" is by millisecond, then by order of storing: the FTS index is walked by
+        its time-ordered key (see :func:`search_key_bucket`)."""
+        if limit <= 0:
+            return []
+        conversation_id = None
+        if key is not None:
+            conversation_id = self._conversation_id(key)
+            if conversation_id is None:
+                return []
+        expression = match_expression(text, conversation_id)
+        if expression is None:
+            return []
+        return [
+            SearchHit(message=message_from_row(row), snippet=row[_N_COLUMNS])
+            for row in self._db.query(SEARCH_SQL, (expression, limit))
+        ]
+
+
+_UPSERT_CONTACT_SQL: Final = """
+INSERT INTO roster (account, jid, name, groups, subscription, ask, approved)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account, jid) DO UPDATE SET
+    name = excluded.name, groups = excluded.groups, subscription = excluded.subscription,
+    ask = excluded.ask, approved = excluded.approved
+"""
+
+
+def _contact_params(account: str, contact: Contact) -> tuple[Any, ...]:
+    return (
+        account,
+        contact.jid,
+        contact.name,
+        json.dumps(list(contact.groups), ensure_ascii=False),
+        str(contact.subscription),
+        int(contact.ask),
+        int(contact.approved),
+    )
