@@ -308,7 +308,13 @@ class MessagingService:
         self._tasks.spawn(self._set_state(account, peer, uid, MessageState.FAILED, reason))
 
     def on_receipt(self, account: str, uid: str, peer: str) -> None:
-        self._tasks.spawn(self._set_state(account, peer, uid, MessageState.DELIVERED))
+        self._tasks.spawn(self._delivered(account, peer, uid))
+
+    async def _delivered(self, account: str, peer: str, uid: str) -> None:
+        # A receipt proves the server took the message, even if its ack has not come in
+        # yet (the ack can be lost with a dropped stream): show "sent" before "delivered".
+        await self._set_state(account, peer, uid, MessageState.SENT)
+        await self._set_state(account, peer, uid, MessageState.DELIVERED)
 
     def on_displayed(self, account: str, uid: str, peer: str, from_self: bool) -> None:
         if from_self:
