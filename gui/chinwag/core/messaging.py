@@ -172,6 +172,7 @@ class MessagingService:
         if updated is None:
             return None
         self._bus.publish(MessageStateChanged(updated))
+        self._in_flight.get(updated.account, set()).discard(updated.uid)
         conn = self._conns.get(updated.account)
         if conn is not None:
             self._transmit(conn, updated)
@@ -305,6 +306,7 @@ class MessagingService:
         self._tasks.spawn(self._set_state(account, peer, uid, MessageState.SENT))
 
     def on_message_error(self, account: str, uid: str, peer: str, reason: str) -> None:
+        self._in_flight.get(account, set()).discard(uid)
         self._tasks.spawn(self._set_state(account, peer, uid, MessageState.FAILED, reason))
 
     def on_receipt(self, account: str, uid: str, peer: str) -> None:
