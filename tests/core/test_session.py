@@ -180,3 +180,20 @@ def test_backoff_grows_caps_and_jitters() -> None:
     assert backoff.delay(3, rng=lambda: 0.0) == 8.0
     assert backoff.delay(10, rng=lambda: 0.0) == 30.0
     assert backoff.delay(10, rng=lambda: 1.0) == 15.0
+
+
+async def test_sign_out_as_the_connect_completes_does_not_hang() -> None:
+    """A sign-out requested by whoever hears "online" (a script quitting at once) lands
+    while connect() is returning; Python 3.11's wait_for() may swallow that cancellation."""
+    session, _, _, _ = make_session([None])
+    signing_out: list[asyncio.Task[bool]] = []
+
+    def on_state(event: ConnectionStateChanged) -> None:
+        if event.state is ConnectionState.ONLINE and not signing_out:
+            signing_out.append(asyncio.ensure_future(session.sign_out()))
+
+    session._bus.subscribe(ConnectionStateChanged, on_state)
+    await session.sign_in()
+    assert await asyncio.wait_for(signing_out[0], 5.0) is True
+    assert session.state is ConnectionState.OFFLINE
+    assert not session.wanted

@@ -93,7 +93,8 @@ async def test_roster_is_cached_for_the_next_start(prosody, cores: CoreMaker, tm
 
 
 async def test_block_and_unblock(prosody, cores: CoreMaker) -> None:
-    from chinwag.core.events import BlockChanged, MessageAdded
+    from chinwag.core.events import BlockChanged, MessageAdded, MessageStateChanged
+    from chinwag.core.models import MessageState
 
     alice = await cores(prosody, *prosody.make_user("alice"))
     bob = await cores(prosody, *prosody.make_user("bob"))
@@ -102,7 +103,12 @@ async def test_block_and_unblock(prosody, cores: CoreMaker) -> None:
     assert (changed.jid, changed.blocked) == (bob.jid, True)
     assert alice.core.blocking.is_blocked(alice.jid, bob.jid)
 
-    await bob.send(alice.jid, "you will not see this")
+    hidden = await bob.send(alice.jid, "you will not see this")
+    # once the server has taken it (acked), it has applied the block to it
+    await bob.events.wait(
+        MessageStateChanged,
+        lambda e: e.message.uid == hidden.uid and e.message.state >= MessageState.SENT,
+    )
     await alice.core.blocking.unblock(alice.jid, bob.jid)
     await alice.events.wait(BlockChanged, lambda e: not e.blocked)
     assert not alice.core.blocking.is_blocked(alice.jid, bob.jid)

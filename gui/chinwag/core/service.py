@@ -147,7 +147,10 @@ class ChinwagCore:
         if self._shut_down:
             return
         self._shut_down = True
+        log.debug("shutdown: signing out")
         await self.sign_out()
+        log.debug("shutdown: draining")
         await self.messaging.drain()
         await self.roster.drain()
+        log.debug("shutdown: closing storage")
         await self.store.close()

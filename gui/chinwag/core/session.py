@@ -152,6 +152,7 @@ class AccountSession:
     async def sign_out(self) -> bool:
         """Sign out on purpose; returns False when it was not signed in or trying."""
         task, self._task = self._task, None
+        self._dropped.set()  # wakes the loop if it waits for a drop (see _run)
         conn = self._conn
         was_wanted = task is not None and not task.done()
         if task is not None:
@@ -188,14 +189,21 @@ class AccountSession:
     # -- the connection loop ------------------------------------------------------------
 
     async def _run(self, register: bool, keep_trying: bool) -> None:
+        me = asyncio.current_task()
         attempt = 0
         try:
             while True:
                 error = await self._attempt(register, attempt)
                 register = False
+                # sign_out() cancels this task, but Python 3.11's wait_for() can swallow a
+                # cancellation that lands as the connect completes: check we are still wanted.
+                if self._task is not me:
+                    return
                 if error is None:
                     attempt = 0
                     await self._dropped.wait()
+                    if self._task is not me:
+                        return
                     error = self._drop_error
                     log.info("%s: connection lost: %s", self.account, error)
                 else:
@@ -210,6 +218,8 @@ class AccountSession:
                 self._set_state(ConnectionState.RECONNECTING, error)
                 self._resolve_first(error)
                 await asyncio.sleep(self._timing.backoff.delay(attempt))
+                if self._task is not me:
+                    return
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug: report it instead of dying silently
