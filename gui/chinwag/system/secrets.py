@@ -16,7 +16,26 @@ log = logging.getLogger(__name__)
 SERVICE = "im.chinwag.Chinwag"
 
 
+def _session_bus_reachable() -> bool:
+    """Whether a session bus can be there at all (so a Secret Service can answer), without
+    connecting: importing keyring (and its cryptography) and timing out on a missing bus
+    costs start-up time and memory on a headless machine."""
+    address = os.environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+    if not address:
+        runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+        return bool(runtime) and os.path.exists(os.path.join(runtime, "bus"))
+    for part in address.split(";"):
+        transport, _, params = part.partition(":")
+        values = dict(p.partition("=")[::2] for p in params.split(",") if "=" in p)
+        if transport != "unix" or "path" not in values or os.path.exists(values["path"]):
+            return True  # abstract sockets and other transports: let keyring find out
+    return False
+
+
 def _keyring_usable() -> bool:
+    if not _session_bus_reachable():
+        log.debug("no session bus: no keyring")
+        return False
     try:
         import keyring
         from keyring.backends import fail, null
