@@ -1,0 +1,143 @@
+"""The box a message is typed in: :class:`ComposeBox`.
+
+Owns the keys of composing (Enter sends, Shift+Enter starts a new line), keeping the text
+plain (a paste of rich text arrives as its plain text) and the user's typing state as
+XEP-0085 chat states: ``composing`` on the first keystroke, ``paused`` after a few
+seconds without one, ``active`` once the message is sent or the text is wiped. It only
+reports; the conversation window sends the message and the chat states."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QTextCursor, QTextDocumentFragment
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+#: Chat states this box reports (XEP-0085 section 5.1).
+COMPOSING, PAUSED, ACTIVE = "composing", "paused", "active"
+
+
+class ComposeBox(QPlainTextEdit):
+    """A plain-text message editor that reports a message to send and typing states."""
+
+    #: The user pressed Enter on a message with something in it (the text, unchanged).
+    submitted = Signal(str)
+    #: The user's typing state changed: "composing", "paused" or "active".
+    chat_state_changed = Signal(str)
+
+    #: Idle time after which "composing" becomes "paused" (XEP-0085 suggests ~30 s for
+    #: inactive; clients use a few seconds for paused).
+    PAUSE_AFTER_MS = 5000
+
+    def __init__(self, parent: QWidget | None = None, *, pause_after_ms: int | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Message")
+        self.setAccessibleDescription("Enter sends the message, Shift+Enter starts a new line")
+        self.setPlaceholderText("Write a message\u2026")
+        self.setTabChangesFocus(True)  # keyboard users must be able to Tab out of the box
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self._state = ACTIVE
+        self._states_sent = False
+        self._quiet = False  # text set by the program, not typed: no chat state for it
+        self._pause = QTimer(self)
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(self.PAUSE_AFTER_MS if pause_after_ms is None else pause_after_ms)
+        self._pause.timeout.connect(self._paused)
+        self.textChanged.connect(self._on_text_changed)
+
+    # -- for the window -------------------------------------------------------------------
+
+    @property
+    def chat_state(self) -> str:
+        return self._state
+
+    @property
+    def chat_states_sent(self) -> bool:
+        """True once any chat state was reported (so "gone" is worth sending on close)."""
+        return self._states_sent
+
+    def set_pause_interval(self, milliseconds: int) -> None:
+        self._pause.setInterval(milliseconds)
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        """Replace the text without it counting as typing."""
+        self._quiet = True
+        try:
+            self.setPlainText(text)
+            self.moveCursor(QTextCursor.MoveOperation.End)
+        finally:
+            self._quiet = False
+
+    def message_sent(self) -> None:
+        """The text was sent: empty the box and report ``active``."""
+        self.set_text("")
+        self._pause.stop()
+        self._set_state(ACTIVE)
+
+    # -- typing ---------------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if modifiers == Qt.KeyboardModifier.ShiftModifier:
+                # A real newline: Qt's default for Shift+Enter is U+2028, which would
+                # travel in the message as an unusual character.
+                self.insertPlainText("\n")
+                event.accept()
+                return
+            if modifiers == Qt.KeyboardModifier.NoModifier:
+                event.accept()
+                if not self.isReadOnly() and self.toPlainText().strip():
+                    self.submitted.emit(self.toPlainText())
+                return
+        super().keyPressEvent(event)
+
+    def _on_text_changed(self) -> None:
+        if self._quiet:
+            return
+        if not self.toPlainText():
+            self._pause.stop()
+            if self._state != ACTIVE:
+                self._set_state(ACTIVE)
+            return
+        self._pause.start()  # restarts the idle countdown
+        if self._state != COMPOSING:
+            self._set_state(COMPOSING)
+
+    def _paused(self) -> None:
+        if self._state == COMPOSING:
+            self._set_state(PAUSED)
+
+    def _set_state(self, state: str) -> None:
+        if state == self._state:
+            return
+        if state == ACTIVE and not self._states_sent:
+            self._state = state  # nothing was reported yet: no need to say "active"
+            return
+        self._state = state
+        self._states_sent = True
+        self.chat_state_changed.emit(state)
+
+    # -- plain text only ----------------------------------------------------------------
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return source.hasText() or source.hasHtml()
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        """Paste or drop as plain text: formatting, images and remote resources of rich
+        text are dropped (an HTML-only clipboard is converted to its text locally)."""
+        if source.hasText():
+            text = source.text()
+        elif source.hasHtml():
+            # Parsed locally only to get its text; the object replacement characters
+            # standing for images are dropped with the images.
+            fragment = QTextDocumentFragment.fromHtml(source.html())
+            text = fragment.toPlainText().replace("\ufffc", "")
+        else:
+            return
+        self.insertPlainText(text.replace("\r\n", "\n").replace("\u2028", "\n"))
+
+
+__all__ = ["ACTIVE", "COMPOSING", "PAUSED", "ComposeBox"]

@@ -1,0 +1,1022 @@
+"""The window of one conversation: :class:`ConversationWindow`.
+
+Owns what a person sees of a conversation with one contact: a header with the contact's
+name and presence, the history (a :class:`HistoryView` over a
+:class:`~chinwag.ui.history_model.HistoryModel`, painted by
+:class:`~chinwag.ui.message_delegate.MessageDelegate`), the other side's typing, an
+inline error bar, search in the conversation and the compose box. It renders models and
+forwards intents to the core (send, retry, chat states, displayed markers); it keeps no
+message state of its own.
+
+Nothing here blocks the event loop: sending and marking read are coroutines scheduled
+on the running (qasync) loop, menus are popped up, never ``exec()``-ed, and reads from
+the store are the store's fast synchronous reads (a page, a search)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import (
+    QCloseEvent,
+    QContextMenuEvent,
+    QDesktopServices,
+    QFocusEvent,
+    QFont,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QResizeEvent,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSlider,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QStyleOptionViewItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chinwag.core import jid as jids
+from chinwag.core.errors import ChinwagError, InvalidAddress
+from chinwag.core.events import (
+    AccountChanged,
+    ChatStateChanged,
+    ConnectionStateChanged,
+    ContactPresenceChanged,
+    ContactRemoved,
+    ContactUpdated,
+    Event,
+    MessageAdded,
+    MessageStateChanged,
+    RosterReceived,
+)
+from chinwag.core.models import (
+    ConnectionState,
+    ConversationKey,
+    Direction,
+    Message,
+    MessageState,
+    Origin,
+    SearchHit,
+)
+from chinwag.core.status import Status
+from chinwag.ui.compose_box import ComposeBox
+from chinwag.ui.context import UiContext
+from chinwag.ui.history_model import HistoryModel, Role
+from chinwag.ui.icons import status_icon
+from chinwag.ui.message_delegate import MessageDelegate
+
+log = logging.getLogger(__name__)
+
+#: Within this many pixels of an end of the history, the next page there is loaded.
+PREFETCH_PX = 200
+#: Within this many pixels of the bottom the view follows new messages.
+STICK_PX = 8
+#: Hits asked of the store per search (newest first).
+SEARCH_LIMIT = 200
+#: Pause after the last keystroke in the search field before searching.
+SEARCH_DELAY_MS = 150
+
+
+_PAGE_KEYS = {
+    Qt.Key.Key_PageUp: QAbstractSlider.SliderAction.SliderPageStepSub,
+    Qt.Key.Key_PageDown: QAbstractSlider.SliderAction.SliderPageStepAdd,
+}
+
+
+class HistoryView(QListView):
+    """The history list: rows of different heights scrolled by the pixel, newest at the
+    bottom. Maps mouse positions to links through the delegate, and reports link clicks,
+    context menu requests and copy requests; the window decides what they do."""
+
+    link_activated = Signal(QUrl)
+    #: A context menu for a row was asked for (index, global position).
+    menu_requested = Signal(QModelIndex, QPoint)
+    #: Ctrl+C on a row.
+    copy_requested = Signal(QModelIndex)
+
+    def __init__(self, delegate: MessageDelegate, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._delegate = delegate
+        self._pressed_link: QUrl | None = None
+        self._overlay: QWidget | None = None
+        self.setItemDelegate(delegate)
+        self.setUniformItemSizes(False)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Adjust: relayout on resize, since the height of wrapped text depends on width.
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMouseTracking(True)  # for the hand cursor over links
+        self.verticalScrollBar().setSingleStep(24)
+        self.setAccessibleName("Message history")
+
+    def set_overlay(self, widget: QWidget) -> None:
+        """A child kept in the bottom-right corner of the viewport (jump to latest)."""
+        self._overlay = widget
+        self._place_overlay()
+
+    def _place_overlay(self) -> None:
+        if self._overlay is None:
+            return
+        self._overlay.adjustSize()
+        viewport = self.viewport().geometry()
+        size = self._overlay.size()
+        self._overlay.move(
+            viewport.right() - size.width() - 16, viewport.bottom() - size.height() - 12
+        )
+
+    def item_option(self, index: QModelIndex) -> QStyleOptionViewItem:
+        """The style option the delegate painted ``index`` with."""
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.rect = self.visualRect(index)
+        return option
+
+    def link_at(self, pos: QPoint) -> QUrl | None:
+        """The link under ``pos`` (viewport coordinates), if any."""
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return None
+        return self._delegate.link_at(self.item_option(index), index, pos)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        over_link = self.link_at(event.position().toPoint()) is not None
+        if over_link:
+            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+        else:
+            self.viewport().unsetCursor()
+        super().mouseMoveEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._pressed_link = None
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._pressed_link = self.link_at(event.position().toPoint())
+        super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        pressed, self._pressed_link = self._pressed_link, None
+        super().mouseReleaseEvent(event)
+        # Only a click that starts and ends on the same link opens it (a drag that
+        # selects past a link must not).
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and pressed is not None
+            and self.link_at(event.position().toPoint()) == pressed
+        ):
+            self.link_activated.emit(pressed)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            index = self.indexAt(event.pos())
+            where = event.globalPos()
+        else:  # the Menu key or Shift+F10: the current row
+            index = self.currentIndex()
+            where = self.viewport().mapToGlobal(self.visualRect(index).center())
+        if index.isValid():
+            self.setCurrentIndex(index)
+            self.menu_requested.emit(index, where)
+            event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy) and self.currentIndex().isValid():
+            self.copy_requested.emit(self.currentIndex())
+            event.accept()
+            return
+        action = _PAGE_KEYS.get(Qt.Key(event.key()))
+        if event.modifiers() == Qt.KeyboardModifier.NoModifier and action is not None:
+            # Page keys scroll the history like a document; moving the current row a
+            # page at a time gets stuck at the first loaded row instead of paging.
+            self.verticalScrollBar().triggerAction(action)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        if not self.currentIndex().isValid() and self.model() is not None:
+            # Start keyboard navigation at the newest visible message, not the oldest
+            # loaded one (Qt's default), which would scroll away from what is read.
+            viewport = self.viewport().rect()
+            index = self.indexAt(QPoint(viewport.center().x(), viewport.bottom() - 1))
+            if index.isValid():
+                self.selectionModel().setCurrentIndex(
+                    index, QItemSelectionModel.SelectionFlag.NoUpdate
+                )
+        super().focusInEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_overlay()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._delegate.clear_cache()  # cached row heights were measured in the old font
+            self.scheduleDelayedItemsLayout()
+        super().changeEvent(event)
+
+
+class ConversationWindow(QWidget):
+    """A top-level window for the conversation of ``account`` with ``peer``.
+
+    Made by :class:`~chinwag.ui.conversations.ConversationWindows` (one per contact),
+    which listens to :attr:`closed` and calls :meth:`present`. Deletes itself once
+    closed."""
+
+    #: Emitted once when the window closes, however that happens; it is deleted after.
+    closed = Signal()
+
+    def __init__(
+        self, ctx: UiContext, account: str, peer: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._ctx = ctx
+        self._key = ConversationKey(account, jids.bare(peer))
+        self._closed = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stick = True  # follow the bottom as messages come in
+        self._adjusting = False  # the window itself is moving the scroll bar
+        self._marking = False
+        self._mark_again = False
+        self._unseen = 0  # messages arrived below the visible part
+        self._hits: list[SearchHit] = []
+        self._hit = -1
+
+        own, name = self._names()
+        self._typing_name = name
+        self._model = HistoryModel(
+            ctx.core.store, self._key, own_name=own, peer_name=name, parent=self
+        )
+        self._delegate = MessageDelegate(self)
+        self._build()
+        self._wire()
+        self._refresh_contact()
+        self._refresh_connection()
+        ctx.bridge.event.connect(self._on_event)
+        self.resize(520, 640)
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def account(self) -> str:
+        return self._key.account
+
+    @property
+    def peer(self) -> str:
+        return self._key.peer
+
+    @property
+    def key(self) -> ConversationKey:
+        return self._key
+
+    @property
+    def model(self) -> HistoryModel:
+        return self._model
+
+    @property
+    def history_view(self) -> HistoryView:
+        return self._view
+
+    @property
+    def delegate(self) -> MessageDelegate:
+        return self._delegate
+
+    @property
+    def compose(self) -> ComposeBox:
+        return self._compose
+
+    def present(self, activate: bool = True) -> None:
+        """Show the window, bring it to the front and (with ``activate``) give it the
+        keyboard focus. Without ``activate`` it is shown without taking the focus."""
+        if self._closed:
+            return
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, not activate)
+        if self.isMinimized():
+            self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.show()
+        self.raise_()
+        if activate:
+            self.activateWindow()
+            self._compose.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+    async def send_text(self, text: str) -> Message:
+        """Send ``text`` as typed in this window (the automation API uses it): the
+        message shows here as it would after Enter, an error shows in the error bar and
+        is raised. The compose box is left alone."""
+        return await self._send(text)
+
+    def jump_to_latest(self) -> None:
+        """Show the newest messages (reloading them if the window had moved back)."""
+        self._stick = True  # before a reload, so the reset lands at the bottom
+        if not self._model.at_live_end:
+            self._model.load_latest()
+        self._unseen = 0
+        self._view.scrollToBottom()
+        self._update_jump_button()
+
+    def open_search(self) -> None:
+        self._search_bar.show()
+        self._search_field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self._search_field.selectAll()
+        if self._search_field.text().strip():
+            self._run_search()
+
+    def close_search(self) -> None:
+        if self._search_bar.isHidden():
+            return
+        self._search_timer.stop()
+        self._search_bar.hide()
+        self._hits, self._hit = [], -1
+        self._model.set_search([])
+        self._compose.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @property
+    def search_hits(self) -> list[SearchHit]:
+        """The hits of the current search, newest first."""
+        return list(self._hits)
+
+    @property
+    def current_hit(self) -> SearchHit | None:
+        return self._hits[self._hit] if 0 <= self._hit < len(self._hits) else None
+
+    def message_menu(self, index: QModelIndex | QPersistentModelIndex) -> QMenu:
+        """The context menu of a message: retry (failed own message), copy, its links."""
+        message: Message = index.data(Role.MESSAGE)
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.setAccessibleName("Message actions")
+        if message.outgoing and message.state is MessageState.FAILED:
+            retry = menu.addAction("&Retry sending")
+            retry.triggered.connect(lambda: self._retry(message))
+            menu.addSeparator()
+        copy = menu.addAction("&Copy text")
+        copy.setShortcut(QKeySequence.StandardKey.Copy)
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(message.body))
+        for link in self._delegate.links_of(index)[:5]:
+            url = QUrl(link.url)
+            shown = link.url if len(link.url) <= 48 else link.url[:47] + "\u2026"
+            menu.addSeparator()
+            # "&&": an ampersand of the URL must not become a keyboard mnemonic.
+            open_link = menu.addAction(f"&Open {shown.replace('&', '&&')}")
+            open_link.triggered.connect(lambda _=False, u=url: self._open_link(u))
+            copy_link = menu.addAction("Copy link &address")
+            copy_link.triggered.connect(
+                lambda _=False, u=link.url: QGuiApplication.clipboard().setText(u)
+            )
+        return menu
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._build_header())
+        layout.addWidget(self._build_search_bar())
+        # History, with the jump-to-latest button floating over its bottom-right corner.
+        self._view = HistoryView(self._delegate, self)
+        self._view.setObjectName("history")
+        self._view.setModel(self._model)
+        layout.addWidget(self._view, 1)
+        self._jump_button = QToolButton(self._view)
+        self._jump_button.setObjectName("jumpToLatest")
+        self._jump_button.setAccessibleName("Jump to latest messages")
+        self._jump_button.setToolTip("Jump to the latest messages (Ctrl+End)")
+        self._jump_button.setText("\u2193 Latest")
+        self._jump_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self._jump_button.hide()
+        self._view.set_overlay(self._jump_button)
+        # The other side's typing; the line keeps its height so the history does not jump.
+        self._typing_label = _plain_label(self, "Typing indicator")
+        self._typing_label.setObjectName("typingIndicator")
+        self._typing_label.setContentsMargins(12, 2, 12, 2)
+        self._typing_label.setMinimumHeight(self._typing_label.sizeHint().height())
+        layout.addWidget(self._typing_label)
+        layout.addWidget(self._build_error_bar())
+        layout.addLayout(self._build_compose_row())
+
+        # Tab order: compose -> send -> history -> jump; search bar first when shown.
+        for first, second in (
+            (self._search_field, self._older_button),
+            (self._older_button, self._newer_button),
+            (self._newer_button, self._close_search_button),
+            (self._close_search_button, self._view),
+            (self._view, self._jump_button),
+            (self._jump_button, self._dismiss_error),
+            (self._dismiss_error, self._compose),
+            (self._compose, self._send_button),
+        ):
+            QWidget.setTabOrder(first, second)
+        self._compose.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _build_header(self) -> QFrame:
+        """Presence icon, name, presence, and a notice when the account is offline."""
+        header = QFrame(self)
+        header.setObjectName("conversationHeader")
+        header.setFrameShape(QFrame.Shape.StyledPanel)
+        header_layout = QHBoxLayout(header)
+        header_layout.setContentsMargins(10, 6, 10, 6)
+        self._presence_icon = QLabel(header)
+        self._presence_icon.setObjectName("presenceIcon")
+        self._presence_icon.setAccessibleName("Presence")
+        self._presence_icon.setFixedSize(16, 16)
+        names = QVBoxLayout()
+        names.setSpacing(0)
+        self._name_label = _plain_label(header, "Contact name")
+        self._name_label.setObjectName("contactName")
+        font = QFont(self._name_label.font())
+        font.setBold(True)
+        font.setPointSizeF(max(font.pointSizeF(), 1.0) * 1.15)
+        self._name_label.setFont(font)
+        self._status_label = _plain_label(header, "Contact status")
+        self._status_label.setObjectName("contactStatus")
+        self._status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        names.addWidget(self._name_label)
+        names.addWidget(self._status_label)
+        header_layout.addWidget(self._presence_icon)
+        header_layout.addLayout(names, 1)
+        self._connection_label = _plain_label(header, "Connection")
+        self._connection_label.setObjectName("connectionNotice")
+        self._connection_label.setWordWrap(True)
+        header_layout.addWidget(self._connection_label)
+        return header
+
+    def _build_search_bar(self) -> QFrame:
+        """Search field, result count, older/newer match, close; hidden until Ctrl+F."""
+        self._search_bar = QFrame(self)
+        self._search_bar.setObjectName("searchBar")
+        self._search_bar.setAccessibleName("Search bar")
+        bar = QHBoxLayout(self._search_bar)
+        bar.setContentsMargins(8, 4, 8, 4)
+        self._search_field = QLineEdit(self._search_bar)
+        self._search_field.setObjectName("searchField")
+        self._search_field.setAccessibleName("Search in conversation")
+        self._search_field.setPlaceholderText("Search in this conversation")
+        self._search_field.setClearButtonEnabled(True)
+        self._search_status = _plain_label(self._search_bar, "Search results")
+        self._search_status.setObjectName("searchStatus")
+        self._older_button = _tool_button(
+            self._search_bar, "olderMatch", "\u25b2", "Older match (Enter, F3)"
+        )
+        self._newer_button = _tool_button(
+            self._search_bar, "newerMatch", "\u25bc", "Newer match (Shift+Enter, Shift+F3)"
+        )
+        self._close_search_button = _tool_button(
+            self._search_bar, "closeSearch", "\u2715", "Close search (Escape)"
+        )
+        bar.addWidget(self._search_field, 1)
+        bar.addWidget(self._search_status)
+        bar.addWidget(self._older_button)
+        bar.addWidget(self._newer_button)
+        bar.addWidget(self._close_search_button)
+        self._search_bar.hide()
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        return self._search_bar
+
+    def _build_error_bar(self) -> QFrame:
+        """Inline error bar: why the last send failed (never a modal dialog)."""
+        self._error_bar = QFrame(self)
+        self._error_bar.setObjectName("errorBar")
+        self._error_bar.setAccessibleName("Error")
+        self._error_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        error_layout = QHBoxLayout(self._error_bar)
+        error_layout.setContentsMargins(10, 4, 6, 4)
+        self._error_label = _plain_label(self._error_bar, "Error message")
+        self._error_label.setObjectName("errorMessage")
+        self._error_label.setWordWrap(True)
+        self._error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._dismiss_error = _tool_button(
+            self._error_bar, "dismissError", "\u2715", "Dismiss the error"
+        )
+        error_layout.addWidget(self._error_label, 1)
+        error_layout.addWidget(self._dismiss_error)
+        self._error_bar.hide()
+        return self._error_bar
+
+    def _build_compose_row(self) -> QHBoxLayout:
+        compose_row = QHBoxLayout()
+        compose_row.setContentsMargins(8, 6, 8, 8)
+        self._compose = ComposeBox(self)
+        self._compose.setObjectName("compose")
+        self._compose.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        line = self._compose.fontMetrics().lineSpacing()
+        self._compose.setFixedHeight(int(line * 3.2) + 12)
+        self._send_button = QPushButton("&Send", self)
+        self._send_button.setObjectName("sendButton")
+        self._send_button.setAccessibleName("Send message")
+        self._send_button.setToolTip("Send the message (Enter)")
+        compose_row.addWidget(self._compose, 1)
+        compose_row.addWidget(self._send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        return compose_row
+
+    def _wire(self) -> None:
+        self._compose.submitted.connect(self._submit)
+        self._compose.chat_state_changed.connect(self._send_chat_state)
+        self._send_button.clicked.connect(self._submit_from_button)
+        self._dismiss_error.clicked.connect(self._hide_error)
+        self._jump_button.clicked.connect(self.jump_to_latest)
+
+        scroll_bar = self._view.verticalScrollBar()
+        scroll_bar.valueChanged.connect(self._on_scrolled)
+        scroll_bar.rangeChanged.connect(self._on_range_changed)
+        self._view.link_activated.connect(self._open_link)
+        self._view.menu_requested.connect(self._show_menu)
+        self._view.copy_requested.connect(
+            lambda index: QGuiApplication.clipboard().setText(str(index.data(Role.BODY)))
+        )
+        self._model.dataChanged.connect(self._on_rows_changed)
+        self._scroll_check = QTimer(self)
+        self._scroll_check.setSingleShot(True)
+        self._scroll_check.setInterval(0)
+        self._scroll_check.timeout.connect(self._check_scroll_edges)
+
+        self._search_field.textEdited.connect(lambda _: self._search_timer.start())
+        self._search_timer.timeout.connect(self._run_search)
+        self._search_field.returnPressed.connect(lambda: self._step_hit(+1))
+        self._search_field.installEventFilter(self)
+        self._older_button.clicked.connect(lambda: self._step_hit(+1))
+        self._newer_button.clicked.connect(lambda: self._step_hit(-1))
+        self._close_search_button.clicked.connect(self.close_search)
+
+        def shortcut(keys: QKeySequence | QKeySequence.StandardKey, slot: Any) -> None:
+            sequence = keys if isinstance(keys, QKeySequence) else QKeySequence(keys)
+            QShortcut(sequence, self, context=Qt.ShortcutContext.WindowShortcut).activated.connect(
+                slot
+            )
+
+        shortcut(QKeySequence.StandardKey.Find, self.open_search)
+        shortcut(QKeySequence.StandardKey.FindNext, lambda: self._step_hit(+1))
+        shortcut(QKeySequence.StandardKey.FindPrevious, lambda: self._step_hit(-1))
+        shortcut(QKeySequence(Qt.Key.Key_Escape), self._escape)
+        shortcut(QKeySequence.StandardKey.Close, self.close)
+        shortcut(QKeySequence("Ctrl+End"), self.jump_to_latest)
+
+    # -- events from the core ---------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if self._closed:
+            return
+        key = self._key
+        if isinstance(event, MessageAdded) and event.message.key == key:
+            self._on_message_added(event.message)
+        elif isinstance(event, MessageStateChanged) and event.message.key == key:
+            self._model.update(event.message)
+        elif isinstance(event, ChatStateChanged):
+            # The peer is a bare address already; a stray resource must not hide it.
+            if (event.account, event.peer.partition("/")[0]) == (key.account, key.peer):
+                self._show_typing(event.state == "composing")
+        elif isinstance(event, ContactPresenceChanged):
+            if (event.account, event.jid) == (key.account, key.peer):
+                self._refresh_contact()
+                if not event.presence.available:
+                    self._show_typing(False)
+        elif self._about_contact(event):
+            self._refresh_contact()
+        elif isinstance(event, ConnectionStateChanged) and event.account == key.account:
+            self._refresh_connection()
+            if event.state is not ConnectionState.ONLINE:
+                self._show_typing(False)
+
+    def _about_contact(self, event: Event) -> bool:
+        """Whether ``event`` may change the contact's name (or the user's own)."""
+        key = self._key
+        if isinstance(event, ContactUpdated):
+            return (event.contact.account, event.contact.jid) == (key.account, key.peer)
+        if isinstance(event, ContactRemoved):
+            return (event.account, event.jid) == (key.account, key.peer)
+        if isinstance(event, RosterReceived | AccountChanged):
+            return event.account == key.account
+        return False
+
+    def _on_message_added(self, message: Message) -> None:
+        own_here = message.outgoing and message.origin is Origin.LOCAL
+        if own_here and not self._model.at_live_end:
+            self.jump_to_latest()  # what the user just sent must be in view
+        inserted = self._model.add(message)
+        if own_here:
+            self._stick = True
+            self._view.scrollToBottom()
+        elif message.direction is Direction.INCOMING:
+            self._show_typing(False)  # a message ends "typing"
+            if not self._stick or not inserted:
+                self._unseen += 1
+            self._mark_read_soon()
+        if self._stick and self._model.rowCount() > self._model.max_rows:
+            self._model.trim_oldest(self._model.max_rows)
+        self._update_jump_button()
+
+    def _on_rows_changed(self, top: QModelIndex, bottom: QModelIndex, roles: list[int]) -> None:
+        # A failure adds a line to a bubble: tell the view its height changed.
+        if roles and Role.ERROR not in roles and Role.STATE not in roles:
+            return
+        for row in range(top.row(), bottom.row() + 1):
+            self._delegate.sizeHintChanged.emit(self._model.index(row))
+
+    # -- header -----------------------------------------------------------------------
+
+    def _names(self) -> tuple[str, str]:
+        core = self._ctx.core
+        config = core.accounts.find(self._key.account)
+        own = config.nickname if config is not None and config.nickname else "Me"
+        contact = core.roster.contact(self._key.account, self._key.peer)
+        return own, contact.display_name if contact is not None else self._key.peer
+
+    def _refresh_contact(self) -> None:
+        own, name = self._names()
+        self._model.set_names(own, name)
+        presence = self._ctx.core.roster.presence(self._key.account, self._key.peer)
+        status = Status.from_show(presence.show)
+        self._name_label.setText(name)
+        self._name_label.setToolTip(self._key.peer)
+        detail = status.label + (f" \u2014 {presence.status}" if presence.status else "")
+        self._status_label.setText(detail)
+        self._status_label.setToolTip(detail)
+        icon = status_icon(status)
+        self._presence_icon.setPixmap(icon.pixmap(16, 16))
+        self._presence_icon.setToolTip(status.label)
+        self._presence_icon.setAccessibleDescription(status.label)
+        self.setWindowIcon(icon)
+        self.setWindowTitle(f"{name} ({status.label})")
+        self._typing_name = name
+
+    def _refresh_connection(self) -> None:
+        state = self._ctx.core.state(self._key.account)
+        if state is ConnectionState.ONLINE:
+            text = ""
+        elif state in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
+            text = "Connecting\u2026 messages are sent once connected."
+        else:
+            text = "Offline: sign in to send messages."
+        self._connection_label.setText(text)
+        self._connection_label.setVisible(bool(text))
+
+    def _show_typing(self, typing: bool) -> None:
+        self._typing_label.setText(f"{self._typing_name} is typing\u2026" if typing else "")
+
+    @property
+    def typing_text(self) -> str:
+        """The typing line as shown ("" when the contact is not typing)."""
+        return self._typing_label.text()
+
+    @property
+    def error_text(self) -> str:
+        """The error bar's text ("" when it is hidden)."""
+        return "" if self._error_bar.isHidden() else self._error_label.text()
+
+    # -- scrolling and paging ---------------------------------------------------------
+
+    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._stick and not self._adjusting:
+            self._view.verticalScrollBar().setValue(maximum)
+        self._scroll_check.start()
+
+    def _on_scrolled(self, value: int) -> None:
+        if self._adjusting:
+            return
+        maximum = self._view.verticalScrollBar().maximum()
+        self._stick = value >= maximum - STICK_PX and self._model.at_live_end
+        if self._stick:
+            self._unseen = 0
+        self._scroll_check.start()
+        self._update_jump_button()
+
+    def _check_scroll_edges(self) -> None:
+        """Load the next page at whichever end the user has reached (deferred by one
+        turn of the loop, so a scroll bar drag is not re-entered)."""
+        if self._closed or self._model.rowCount() == 0:
+            return
+        scroll_bar = self._view.verticalScrollBar()
+        value, maximum = scroll_bar.value(), scroll_bar.maximum()
+        if value <= PREFETCH_PX and self._model.has_older:
+            self._keeping_position(self._model.fetch_older)
+        elif value >= maximum - PREFETCH_PX and not self._model.at_live_end:
+            self._keeping_position(self._model.fetch_newer)
+        self._update_jump_button()
+
+    def _keeping_position(self, change: Any) -> None:
+        """Run ``change`` (a model change) so the message at the top of the view stays
+        exactly where it is on screen."""
+        view = self._view
+        index = view.indexAt(QPoint(view.viewport().width() // 2, 1))
+        if not index.isValid():
+            index = self._model.index(0)
+        anchor = QPersistentModelIndex(index)
+        before = view.visualRect(index).top()
+        self._adjusting = True
+        try:
+            changed = change()
+            if changed and anchor.isValid():
+                view.doItemsLayout()  # lay out now, so the anchor's new place is known
+                after = view.visualRect(self._model.index(anchor.row())).top()
+                scroll_bar = view.verticalScrollBar()
+                scroll_bar.setValue(scroll_bar.value() + after - before)
+        finally:
+            self._adjusting = False
+        maximum = view.verticalScrollBar().maximum()
+        self._stick = view.verticalScrollBar().value() >= maximum - STICK_PX and (
+            self._model.at_live_end
+        )
+        if changed:
+            self._scroll_check.start()  # a short page may leave us at the edge still
+
+    def _update_jump_button(self) -> None:
+        scroll_bar = self._view.verticalScrollBar()
+        away = scroll_bar.value() < scroll_bar.maximum() - max(STICK_PX, 48)
+        show = away or not self._model.at_live_end
+        self._jump_button.setText(
+            f"\u2193 {self._unseen} new" if self._unseen and show else "\u2193 Latest"
+        )
+        self._jump_button.setVisible(show)
+        if show:
+            self._jump_button.raise_()
+            self._view.set_overlay(self._jump_button)
+
+    @property
+    def jump_button(self) -> QToolButton:
+        return self._jump_button
+
+    # -- sending ------------------------------------------------------------------------
+
+    def _submit_from_button(self) -> None:
+        self._submit(self._compose.text())
+
+    def _submit(self, text: str) -> None:
+        if not text.strip() or self._compose.isReadOnly():
+            return
+        # Read-only while the store commits (milliseconds), so what is cleared on
+        # success is exactly what was sent.
+        self._compose.setReadOnly(True)
+        self._spawn(self._send_from_compose(text))
+
+    async def _send_from_compose(self, text: str) -> None:
+        try:
+            await self._send(text)
+        except ChinwagError:
+            return  # shown in the error bar; the text stays in the box to fix or resend
+        finally:
+            if not self._closed:
+                self._compose.setReadOnly(False)
+        if not self._closed:
+            self._compose.message_sent()
+
+    async def _send(self, text: str) -> Message:
+        try:
+            message = await self._ctx.core.messaging.send(self._key.account, self._key.peer, text)
+        except ChinwagError as exc:
+            if not self._closed:
+                self._show_error(f"Not sent: {exc.message}")
+            raise
+        except Exception:
+            log.exception("sending to %s failed", self._key.peer)
+            if not self._closed:
+                self._show_error("Not sent: an internal error occurred (see the log).")
+            raise
+        if not self._closed:
+            self._hide_error()  # the MessageAdded event has shown and scrolled to it
+        return message
+
+    def _retry(self, message: Message) -> None:
+        async def retry() -> None:
+            try:
+                await self._ctx.core.messaging.retry(message)
+            except ChinwagError as exc:
+                if not self._closed:
+                    self._show_error(f"Not sent: {exc.message}")
+
+        self._spawn(retry())
+
+    def _send_chat_state(self, state: str) -> None:
+        try:
+            self._ctx.core.messaging.send_chat_state(self._key.account, self._key.peer, state)
+        except ChinwagError as exc:  # chat states are a courtesy: never bother the user
+            log.debug("chat state %s not sent: %s", state, exc)
+
+    def _show_error(self, text: str) -> None:
+        self._error_label.setText(text[:1].upper() + text[1:])
+        self._error_bar.show()
+
+    def _hide_error(self) -> None:
+        self._error_bar.hide()
+        self._error_label.clear()
+
+    # -- links and the message menu -----------------------------------------------------
+
+    def _open_link(self, url: QUrl) -> None:
+        if url.scheme().lower() == "xmpp" and not url.hasQuery():
+            # A contact's address opens a conversation here, not in another client.
+            try:
+                address = jids.bare(url.path())
+            except InvalidAddress:
+                address = ""
+            if address:
+                self._ctx.windows.open(self._key.account, address)
+                return
+        QDesktopServices.openUrl(url)
+
+    def _show_menu(self, index: QModelIndex, where: QPoint) -> None:
+        menu = self.message_menu(index)
+        menu.popup(where)  # never exec(): no nested event loop
+
+    # -- search -------------------------------------------------------------------------
+
+    def _run_search(self) -> None:
+        self._search_timer.stop()
+        text = self._search_field.text().strip()
+        try:
+            self._hits = self._ctx.core.store.search(text, self._key, SEARCH_LIMIT) if text else []
+        except Exception:
+            log.exception("search in %s failed", self._key.peer)
+            self._hits = []
+        self._model.set_search(self._hits)
+        self._hit = 0 if self._hits else -1
+        self._show_hit()
+
+    def _step_hit(self, step: int) -> None:
+        """Move to an older (+1) or newer (-1) hit."""
+        if self._search_bar.isHidden():
+            if step > 0:
+                self.open_search()
+            return
+        if self._search_timer.isActive():  # Enter before the search ran: run it now
+            self._run_search()
+            return
+        if not self._hits:
+            return
+        self._hit = min(max(self._hit + step, 0), len(self._hits) - 1)
+        self._show_hit()
+
+    def _show_hit(self) -> None:
+        hit = self.current_hit
+        total = len(self._hits)
+        more = "+" if total >= SEARCH_LIMIT else ""
+        if hit is None:
+            has_text = bool(self._search_field.text().strip())
+            self._search_status.setText("No matches" if has_text else "")
+            self._model.set_current_hit(None)
+        else:
+            self._search_status.setText(f"{self._hit + 1} of {total}{more}")
+            self._model.set_current_hit(hit.message)
+            self._scroll_to(hit.message)
+        self._older_button.setEnabled(hit is not None and self._hit < total - 1)
+        self._newer_button.setEnabled(hit is not None and self._hit > 0)
+
+    def _scroll_to(self, message: Message) -> None:
+        index = self._model.index_of(message)
+        if not index.isValid():
+            self._stick = False
+            self._adjusting = True
+            try:
+                self._model.load_around(message)
+            finally:
+                self._adjusting = False
+            index = self._model.index_of(message)
+        if not index.isValid():
+            return
+        self._stick = False
+        self._adjusting = True
+        try:
+            self._view.doItemsLayout()
+            self._view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        finally:
+            self._adjusting = False
+        self._view.setCurrentIndex(index)
+        self._on_scrolled(self._view.verticalScrollBar().value())
+
+    def _escape(self) -> None:
+        if not self._search_bar.isHidden():
+            self.close_search()
+        else:
+            self.close()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._search_field and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            key, shift = event.key(), event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and shift:
+                self._step_hit(-1)
+                return True
+            if key == Qt.Key.Key_Up:
+                self._step_hit(+1)
+                return True
+            if key == Qt.Key.Key_Down:
+                self._step_hit(-1)
+                return True
+        return super().eventFilter(watched, event)
+
+    # -- read markers ---------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.ActivationChange, QEvent.Type.WindowStateChange):
+            self._mark_read_soon()
+
+    def _mark_read_soon(self) -> None:
+        """Mark incoming messages displayed if the user can see them (window active)."""
+        if self._closed or not self.isActiveWindow() or self.isMinimized():
+            return
+        if self._marking:
+            self._mark_again = True
+            return
+        try:
+            unread = self._ctx.core.store.unread_count(self._key)
+        except Exception:  # the store is closing at shutdown
+            log.debug("unread count of %s unavailable", self._key.peer, exc_info=True)
+            return
+        if unread:
+            self._marking = True
+            self._spawn(self._mark_read())
+
+    async def _mark_read(self) -> None:
+        try:
+            while True:
+                self._mark_again = False
+                await self._ctx.core.messaging.mark_displayed(self._key)
+                if not self._mark_again:
+                    break
+        except Exception:
+            log.exception("marking %s read failed", self._key.peer)
+        finally:
+            self._marking = False
+
+    # -- life ---------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            log.error("no running event loop: %r dropped", coro)
+            return
+        task = loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("conversation task failed", exc_info=task.exception())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed:
+            self._closed = True
+            self._scroll_check.stop()
+            self._search_timer.stop()
+            with contextlib.suppress(RuntimeError, TypeError):  # gone with the bridge
+                self._ctx.bridge.event.disconnect(self._on_event)
+            if self._compose.chat_states_sent:
+                self._send_chat_state("gone")  # XEP-0085: the user left the conversation
+            self.closed.emit()
+        event.accept()
+        super().closeEvent(event)
+
+
+def _plain_label(parent: QWidget, name: str) -> QLabel:
+    """A label that never interprets its text as rich text (names, status messages and
+    errors come from other people and servers)."""
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setAccessibleName(name)
+    return label
+
+
+def _tool_button(parent: QWidget, name: str, text: str, tip: str) -> QToolButton:
+    button = QToolButton(parent)
+    button.setObjectName(name)
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setAccessibleName(tip.split(" (", maxsplit=1)[0])
+    button.setAutoRaise(True)
+    return button
+
+
+__all__ = ["ConversationWindow", "HistoryView"]

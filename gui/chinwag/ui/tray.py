@@ -1,0 +1,233 @@
+"""The tray icon: keeps Chinwag reachable while its windows are hidden.
+
+The icon shows the user's own status (the primary account's status as picked, or that it
+is connecting or offline) and switches to the unread variant while messages wait; the
+menu offers Show/Hide, the status choices and Quit. The tray forwards intents as signals
+and decides nothing itself: the main window owns status changes and showing itself, the
+composition root owns quitting.
+
+Where there is no system tray (QSystemTrayIcon.isSystemTrayAvailable() is false, e.g. a
+bare window manager or the offscreen platform), the object still exists, keeps its
+state and menu, and shows nothing."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QActionGroup, QIcon
+from PySide6.QtWidgets import QApplication, QMenu, QStyle, QSystemTrayIcon, QWidget
+
+from chinwag.core.events import (
+    AccountAdded,
+    AccountChanged,
+    AccountRemoved,
+    ConnectionStateChanged,
+    Event,
+    OwnPresenceChanged,
+)
+from chinwag.core.models import ConnectionState
+from chinwag.core.session import AccountSession
+from chinwag.core.status import SELECTABLE, Status
+from chinwag.ui.context import UiContext
+from chinwag.ui.icons import STATUS_ICON, icon, status_icon
+
+_REFRESH_ON = (
+    AccountAdded,
+    AccountChanged,
+    AccountRemoved,
+    ConnectionStateChanged,
+    OwnPresenceChanged,
+)
+
+
+class Tray(QObject):
+    """Wraps one :class:`QSystemTrayIcon` and its menu."""
+
+    #: Show the main window if hidden, hide it if shown (tray click, or the menu item).
+    toggle_requested = Signal()
+    #: The user picked a status in the tray menu (a :class:`Status`).
+    status_requested = Signal(object)
+    #: Quit from the tray menu.
+    quit_requested = Signal()
+    #: The last balloon message shown by :meth:`show_message` was clicked.
+    message_clicked = Signal()
+
+    def __init__(
+        self,
+        ctx: UiContext,
+        parent: QObject | None = None,
+        *,
+        window: QWidget | None = None,
+        available: bool | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._window = window
+        self._unread = 0
+        self._available = (
+            QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
+        )
+        self._icon_name = ""
+
+        self._menu = QMenu()
+        self._menu.setAccessibleName("Chinwag")
+        self._toggle = QAction("Show Chinwag", self._menu)
+        self._toggle.triggered.connect(self.toggle_requested)
+        self._menu.addAction(self._toggle)
+        self._menu.addSeparator()
+        self._status_menu = self._menu.addMenu("&Status")
+        self._status_menu.setAccessibleName("Status")
+        self._status_group = QActionGroup(self._status_menu)
+        self._status_group.setExclusive(True)
+        self._status_actions: dict[Status, QAction] = {}
+        for status in SELECTABLE:
+            action = QAction(status_icon(status), status.label, self._status_menu)
+            action.setCheckable(True)
+            action.setActionGroup(self._status_group)
+            action.triggered.connect(lambda _=False, s=status: self._pick(s))
+            self._status_menu.addAction(action)
+            self._status_actions[status] = action
+        self._menu.addSeparator()
+        self._quit = QAction("&Quit", self._menu)
+        self._quit.triggered.connect(self.quit_requested)
+        self._menu.addAction(self._quit)
+        self._menu.aboutToShow.connect(self._update_toggle_text)
+
+        # Made even without a tray: it holds the icon and tooltip state, and costs nothing
+        # until shown. It is never shown then (Qt warns and nothing would appear anyway).
+        self._tray = QSystemTrayIcon(self)
+        self._tray.setContextMenu(self._menu)
+        self._tray.activated.connect(self._activated)
+        self._tray.messageClicked.connect(self.message_clicked)
+        ctx.bridge.event.connect(self._on_event)
+        self.refresh()
+        if self._available:
+            self._tray.show()
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        """Whether a system tray is there to show the icon in."""
+        return self._available
+
+    @property
+    def tray_icon(self) -> QSystemTrayIcon:
+        return self._tray
+
+    @property
+    def menu(self) -> QMenu:
+        return self._menu
+
+    @property
+    def unread(self) -> int:
+        return self._unread
+
+    @property
+    def icon_name(self) -> str:
+        """Name of the icon shown (``resources/icons/<name>.svg``)."""
+        return self._icon_name
+
+    @property
+    def status(self) -> Status:
+        """The own status the icon shows: the primary account's picked status while
+        signed in, Connecting while it signs in, Offline otherwise."""
+        session = self._primary_session()
+        if session is None:
+            return Status.OFFLINE
+        if session.state in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
+            return Status.CONNECTING
+        if session.state is ConnectionState.ONLINE:
+            return session.picked
+        return Status.OFFLINE
+
+    @property
+    def checked_status(self) -> Status:
+        """The status checked in the menu: what the user asked for, even while the
+        connection is still coming up."""
+        session = self._primary_session()
+        if session is None or session.state in (ConnectionState.OFFLINE, ConnectionState.FAILED):
+            return Status.OFFLINE
+        return session.picked
+
+    def set_window(self, window: QWidget | None) -> None:
+        """The main window, whose visibility decides between "Show" and "Hide"."""
+        self._window = window
+        self._update_toggle_text()
+
+    def set_unread(self, count: int) -> None:
+        """How many messages wait unread (computed by the app)."""
+        count = max(0, count)
+        if count != self._unread:
+            self._unread = count
+            self.refresh()
+
+    def show_message(self, title: str, body: str, msecs: int = 10_000) -> bool:
+        """A balloon from the tray icon; False when there is no tray to show it."""
+        if not self._available or not self._tray.isVisible():
+            return False
+        self._tray.showMessage(title, body, self._current_icon(), msecs)
+        return True
+
+    def refresh(self) -> None:
+        """Re-read the own status and redraw icon, tooltip and the menu's check mark."""
+        status = self.status
+        if self._unread:
+            name = "chinwag-unread"
+        elif status is Status.ONLINE:
+            name = "chinwag"
+        else:
+            name = STATUS_ICON.get(status, "status-offline")
+        self._icon_name = name
+        self._tray.setIcon(self._current_icon())
+        self._tray.setToolTip(self.tooltip())
+        action = self._status_actions.get(self.checked_status)
+        if action is not None:
+            action.setChecked(True)
+
+    def tooltip(self) -> str:
+        if not self._ctx.core.accounts.accounts:
+            lines = ["Chinwag: no account yet"]
+        else:
+            lines = [f"Chinwag: {self.status.label}"]
+        if self._unread:
+            lines.append(f"{self._unread} unread")
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        """Take the icon out of the tray (at quit: it should not linger)."""
+        self._tray.hide()
+
+    # -- private ------------------------------------------------------------------------
+
+    def _primary_session(self) -> AccountSession | None:
+        primary = self._ctx.core.primary
+        return self._ctx.core.sessions.get(primary) if primary else None
+
+    def _current_icon(self) -> QIcon:
+        """The icon for the state; the app icon, or Qt's generic one, while the drawn
+        ones are missing, because a tray icon without a picture is invisible."""
+        for candidate in (icon(self._icon_name), icon("chinwag"), QApplication.windowIcon()):
+            if not candidate.isNull():
+                return candidate
+        style = QApplication.style()
+        return style.standardIcon(QStyle.StandardPixmap.SP_ComputerIcon)
+
+    def _pick(self, status: Status) -> None:
+        self.status_requested.emit(status)
+        # Re-check what actually applies: nothing may have changed (no account, say),
+        # and the check mark must not claim otherwise.
+        self.refresh()
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason is QSystemTrayIcon.ActivationReason.Trigger:
+            self.toggle_requested.emit()
+
+    def _update_toggle_text(self) -> None:
+        shown = (
+            self._window is not None and self._window.isVisible() and not self._window.isMinimized()
+        )
+        self._toggle.setText("Hide Chinwag" if shown else "Show Chinwag")
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, _REFRESH_ON):
+            self.refresh()

@@ -1,0 +1,414 @@
+"""The tray icon (own status, unread indicator, menu, clicks) and desktop notifications.
+
+Notifications are tested over a real D-Bus: the rig's private ``dbus-daemon`` with a small
+notification server exported on it by the test (dbus-next), which records each call and
+emits ActionInvoked / NotificationClosed like a desktop's would; and without any server
+or bus, where the tray balloon is used.
+
+No ``from __future__ import annotations`` here: dbus-next reads the D-Bus signatures of
+the fake server from its annotations, so they must stay plain string values."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from dbus_next.aio import MessageBus
+from dbus_next.service import ServiceInterface, method, signal
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
+from pytestqt.qtbot import QtBot
+
+from chinwag.core.status import SELECTABLE, Status
+from chinwag.ui.notifications import MAX_LINE, Notifier
+from chinwag.ui.tray import Tray
+from rig.dbus import PrivateSessionBus, close_message_bus
+
+if TYPE_CHECKING:
+    from conftest import UiRig
+
+ALICE = "alice@example.net"
+BOB = "bob@example.net"
+Reason = QSystemTrayIcon.ActivationReason
+pytestmark = pytest.mark.usefixtures("keep_running_without_windows")
+
+# D-Bus signatures, as dbus-next reads them from annotations.
+STR, UINT32, INT32, STRS, HINTS = "s", "u", "i", "as", "a{sv}"
+ACTION, CLOSED, INFO = "us", "uu", "ssss"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class Spy:
+    def __init__(self, signal_: Any) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        signal_.connect(lambda *args: self.calls.append(args))
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.01)
+
+
+def actions(menu: QMenu) -> list[str]:
+    return [a.text() if not a.isSeparator() else "-" for a in menu.actions()]
+
+
+def status_menu(tray: Tray) -> QMenu:
+    menu = next(a.menu() for a in tray.menu.actions() if a.menu() is not None)
+    assert isinstance(menu, QMenu)
+    return menu
+
+
+def status_action(tray: Tray, label: str) -> QAction:
+    return next(a for a in status_menu(tray).actions() if a.text() == label)
+
+
+def checked(tray: Tray) -> list[str]:
+    return [a.text() for a in status_menu(tray).actions() if a.isChecked()]
+
+
+@pytest.fixture
+def tray(ui: "UiRig") -> Iterator[Tray]:
+    made = Tray(ui.ctx)
+    yield made
+    made.close()
+
+
+# --------------------------------------------------------------------------- tray
+
+
+async def test_without_a_system_tray_it_exists_and_shows_nothing(tray: Tray) -> None:
+    # The offscreen platform has no system tray, like a bare window manager.
+    assert QSystemTrayIcon.isSystemTrayAvailable() is False
+    assert tray.available is False
+    assert not tray.tray_icon.isVisible()
+    assert tray.show_message("Alice", "hello") is False
+    tray.set_unread(2)  # keeps working, quietly
+    assert tray.tray_icon.toolTip() == "Chinwag: Offline\n2 unread"
+
+
+async def test_icon_and_tooltip_follow_own_status(ui: "UiRig", tray: Tray) -> None:
+    assert (tray.status, tray.icon_name) == (Status.OFFLINE, "status-offline")
+    assert tray.tray_icon.toolTip() == "Chinwag: Offline"
+
+    conn = await ui.sign_in()
+    assert (tray.status, tray.icon_name) == (Status.ONLINE, "chinwag")
+    assert tray.tray_icon.toolTip() == "Chinwag: Online"
+    assert not tray.tray_icon.icon().isNull()
+
+    ui.core.sessions[ui.me].set_status(Status.BUSY, "in a meeting")
+    assert (tray.status, tray.icon_name) == (Status.BUSY, "status-busy")
+    assert tray.tray_icon.toolTip() == "Chinwag: Busy"
+
+    conn.reachable = False
+    conn.drop()
+    await eventually(lambda: tray.icon_name == "status-connecting", what="connecting")
+    assert tray.tray_icon.toolTip() == "Chinwag: Connecting"
+    conn.reachable = True
+    await eventually(lambda: tray.status is Status.BUSY, what="back, still busy")
+
+
+async def test_unread_indicator(ui: "UiRig", tray: Tray) -> None:
+    await ui.sign_in()
+    tray.set_unread(3)
+    assert tray.unread == 3
+    assert tray.icon_name == "chinwag-unread"
+    assert tray.tray_icon.toolTip() == "Chinwag: Online\n3 unread"
+    tray.set_unread(0)
+    assert tray.icon_name == "chinwag"
+    assert tray.tray_icon.toolTip() == "Chinwag: Online"
+    tray.set_unread(-4)  # nonsense from a caller is not a negative count
+    assert tray.unread == 0
+
+
+async def test_no_account_yet(ui: "UiRig", tray: Tray) -> None:
+    ui.core.accounts.remove(ui.me)
+    await asyncio.sleep(0)
+    assert tray.tray_icon.toolTip() == "Chinwag: no account yet"
+    assert tray.status is Status.OFFLINE
+
+
+async def test_status_menu_asks_the_app_and_shows_what_applies(ui: "UiRig", tray: Tray) -> None:
+    assert actions(tray.menu) == ["Show Chinwag", "-", "&Status", "-", "&Quit"]
+    assert actions(status_menu(tray)) == [s.label for s in SELECTABLE]
+    assert all(a.isCheckable() for a in status_menu(tray).actions())
+    assert checked(tray) == ["Offline"]
+    await ui.sign_in()
+    assert checked(tray) == ["Online"]
+
+    requested = Spy(tray.status_requested)
+    status_action(tray, "Busy").trigger()
+    assert requested.calls == [(Status.BUSY,)]
+    assert checked(tray) == ["Online"]  # nobody applied it: the check mark says so
+
+    # The app applies a request the way the main window does.
+    tray.status_requested.connect(lambda s: ui.core.sessions[ui.me].set_status(s, ""))
+    status_action(tray, "Be right back").trigger()
+    assert checked(tray) == ["Be right back"]
+    assert tray.icon_name == "status-away"
+
+
+async def test_click_toggles_and_menu_items(ui: "UiRig", tray: Tray, qtbot: QtBot) -> None:
+    toggles = Spy(tray.toggle_requested)
+    quits = Spy(tray.quit_requested)
+    tray.tray_icon.activated.emit(Reason.Trigger)  # what a click on the icon sends
+    assert len(toggles.calls) == 1
+    tray.tray_icon.activated.emit(Reason.DoubleClick)  # follows a Trigger: no 2nd toggle
+    tray.tray_icon.activated.emit(Reason.Context)  # the menu opens by itself
+    assert len(toggles.calls) == 1
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    tray.set_window(window)
+    window.show()
+    tray.menu.popup(QPoint(0, 0))
+    assert tray.menu.actions()[0].text() == "Hide Chinwag"
+    tray.menu.hide()
+    window.hide()
+    tray.menu.popup(QPoint(0, 0))
+    assert tray.menu.actions()[0].text() == "Show Chinwag"
+    tray.menu.hide()
+
+    tray.menu.actions()[0].trigger()
+    assert len(toggles.calls) == 2
+    tray.menu.actions()[-1].trigger()
+    assert len(quits.calls) == 1
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+class FakeNotificationServer(ServiceInterface):
+    """org.freedesktop.Notifications as a desktop implements it, recording each call."""
+
+    def __init__(self, capabilities: tuple[str, ...] = ("actions", "body")) -> None:
+        super().__init__("org.freedesktop.Notifications")
+        self.capabilities = list(capabilities)
+        self.calls: list[dict[str, Any]] = []
+        self.closed: list[int] = []
+        self._last_id = 0
+
+    @method()
+    def Notify(
+        self,
+        app_name: STR,
+        replaces_id: UINT32,
+        app_icon: STR,
+        summary: STR,
+        body: STR,
+        actions: STRS,
+        hints: HINTS,
+        expire_timeout: INT32,
+    ) -> UINT32:
+        if not replaces_id:
+            self._last_id += 1
+        self.calls.append(
+            {
+                "app_name": app_name,
+                "replaces_id": replaces_id,
+                "summary": summary,
+                "body": body,
+                "actions": actions,
+                "hints": {k: v.value for k, v in hints.items()},
+                "expire_timeout": expire_timeout,
+            }
+        )
+        return replaces_id or self._last_id
+
+    @method()
+    def GetCapabilities(self) -> STRS:
+        return self.capabilities
+
+    @method()
+    def GetServerInformation(self) -> INFO:
+        return ["fake", "chinwag tests", "1", "1.2"]
+
+    @method()
+    def CloseNotification(self, notification_id: UINT32) -> None:
+        self.closed.append(notification_id)
+        self.NotificationClosed(notification_id, 3)
+
+    @signal()
+    def ActionInvoked(self, notification_id: UINT32, action_key: STR) -> ACTION:
+        return [notification_id, action_key]
+
+    @signal()
+    def NotificationClosed(self, notification_id: UINT32, reason: UINT32) -> CLOSED:
+        return [notification_id, reason]
+
+
+async def serve(address: str, server: FakeNotificationServer) -> MessageBus:
+    bus = await MessageBus(bus_address=address).connect()
+    bus.export("/org/freedesktop/Notifications", server)
+    await bus.request_name("org.freedesktop.Notifications")
+    return bus
+
+
+@pytest.fixture
+async def desktop(dbus_bus: PrivateSessionBus) -> AsyncIterator[FakeNotificationServer]:
+    """A notification server on the private session bus."""
+    server = FakeNotificationServer()
+    bus = await serve(dbus_bus.address, server)
+    try:
+        yield server
+    finally:
+        await close_message_bus(bus)
+
+
+@pytest.fixture
+async def notifier(tray: Tray) -> AsyncIterator[Notifier]:
+    """A notifier on the session bus of the test (``dbus_bus`` sets it, when used)."""
+    made = Notifier(tray, min_interval=0.3)
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+async def test_notification_click_opens_the_conversation(
+    desktop: FakeNotificationServer, notifier: Notifier
+) -> None:
+    opened = Spy(notifier.activated)
+    notifier.notify("Alice", "hello <b>there</b> & you", "me@example.org", ALICE)
+    await eventually(lambda: desktop.calls, what="Notify")
+    call = desktop.calls[0]
+    assert call["app_name"] == "Chinwag"
+    assert call["replaces_id"] == 0
+    assert call["summary"] == "Alice"
+    assert call["body"] == "hello <b>there</b> & you"  # no body-markup: sent as typed
+    assert call["actions"] == ["default", "Open"]
+    assert call["hints"]["category"] == "im.received"
+    assert call["hints"]["desktop-entry"] == "im.chinwag.Chinwag"
+    assert notifier.backend == "dbus"
+
+    desktop.ActionInvoked(1, "default")  # the user clicks the notification
+    await eventually(lambda: opened.calls, what="activated")
+    assert opened.calls == [("me@example.org", ALICE)]
+
+
+async def test_a_burst_from_one_contact_updates_one_notification(
+    desktop: FakeNotificationServer, notifier: Notifier
+) -> None:
+    for n in range(4):
+        notifier.notify("Alice", f"message {n}", "me@example.org", ALICE)
+    notifier.notify("Bob", "hi", "me@example.org", BOB)
+    await eventually(lambda: len(desktop.calls) >= 3, what="the merged update")
+    await asyncio.sleep(0.5)  # nothing more comes: the burst was merged
+    by_summary = [(c["summary"], c["replaces_id"], c["body"]) for c in desktop.calls]
+    assert by_summary == [
+        ("Alice", 0, "message 0"),
+        ("Bob", 0, "hi"),
+        ("Alice", 1, "4 new messages\nmessage 1\nmessage 2\nmessage 3"),
+    ]
+
+
+async def test_a_closed_notification_is_not_replaced(
+    desktop: FakeNotificationServer, notifier: Notifier
+) -> None:
+    opened = Spy(notifier.activated)
+    notifier.notify("Alice", "one", "me@example.org", ALICE)
+    await eventually(lambda: desktop.calls, what="Notify")
+    desktop.NotificationClosed(1, 2)  # dismissed by the user
+    await asyncio.sleep(0.4)
+    notifier.notify("Alice", "two", "me@example.org", ALICE)
+    await eventually(lambda: len(desktop.calls) == 2, what="a new Notify")
+    assert (desktop.calls[1]["replaces_id"], desktop.calls[1]["body"]) == (0, "two")
+    desktop.ActionInvoked(1, "default")  # the old id means nothing any more
+    await asyncio.sleep(0.1)
+    assert opened.calls == []
+
+
+async def test_withdraw_takes_the_notification_away(
+    desktop: FakeNotificationServer, notifier: Notifier
+) -> None:
+    notifier.notify("Alice", "one", "me@example.org", ALICE)
+    await eventually(lambda: desktop.calls, what="Notify")
+    notifier.withdraw("me@example.org", ALICE)  # the user opened the conversation
+    await eventually(lambda: desktop.closed, what="CloseNotification")
+    assert desktop.closed == [1]
+
+
+async def test_text_is_plain_and_short(dbus_bus: PrivateSessionBus, notifier: Notifier) -> None:
+    server = FakeNotificationServer(capabilities=("actions", "body", "body-markup"))
+    bus = await serve(dbus_bus.address, server)
+    try:
+        notifier.notify("Alice\x07", "<i>x</i> &\x00" + "y" * 500, "me@example.org", ALICE)
+        await eventually(lambda: server.calls, what="Notify")
+    finally:
+        await close_message_bus(bus)
+    body = server.calls[0]["body"]
+    # A server that reads markup must show the text as typed, not render it.
+    assert body.startswith("&lt;i&gt;x&lt;/i&gt; &amp; y")
+    assert body.endswith("…")
+    assert len(body) < MAX_LINE + 20
+    assert server.calls[0]["summary"] == "Alice"
+
+
+async def test_only_the_notification_server_can_click(
+    desktop: FakeNotificationServer, notifier: Notifier, dbus_bus: PrivateSessionBus
+) -> None:
+    opened = Spy(notifier.activated)
+    notifier.notify("Alice", "hello", "me@example.org", ALICE)
+    await eventually(lambda: desktop.calls, what="Notify")
+    impostor = FakeNotificationServer()
+    bus = await MessageBus(bus_address=dbus_bus.address).connect()
+    try:
+        bus.export("/org/freedesktop/Notifications", impostor)
+        impostor.ActionInvoked(1, "default")
+        await asyncio.sleep(0.2)
+    finally:
+        await close_message_bus(bus)
+    assert opened.calls == []
+
+
+async def test_falls_back_to_the_tray_when_no_server_answers(
+    dbus_bus: PrivateSessionBus, tray: Tray, notifier: Notifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The platform's balloon cannot be seen offscreen: record what the tray is asked.
+    balloons: list[tuple[str, str]] = []
+    monkeypatch.setattr(tray, "show_message", lambda t, b: balloons.append((t, b)) or True)
+    opened = Spy(notifier.activated)
+    notifier.notify("Alice", "hello", "me@example.org", ALICE)
+    await eventually(lambda: balloons, what="a balloon")
+    assert balloons == [("Alice", "hello")]
+    assert notifier.backend == "tray"
+
+    tray.tray_icon.messageClicked.emit()  # what Qt emits when the balloon is clicked
+    assert opened.calls == [("me@example.org", ALICE)]
+
+
+async def test_falls_back_to_the_tray_without_a_bus(
+    tray: Tray, notifier: Notifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No dbus_bus: the session bus address points at nothing (the rig's isolation).
+    balloons: list[tuple[str, str]] = []
+    monkeypatch.setattr(tray, "show_message", lambda t, b: balloons.append((t, b)) or True)
+    notifier.notify("Bob", "hi", "me@example.org", BOB)
+    await eventually(lambda: balloons, what="a balloon")
+    assert notifier.backend == "tray"
+
+
+async def test_without_tray_or_server_nothing_breaks(notifier: Notifier) -> None:
+    notifier.notify("Bob", "hi", "me@example.org", BOB)  # the tray is unavailable too
+    await eventually(lambda: notifier.backend == "none", what="giving up quietly")
+
+
+async def test_closing_while_a_notification_is_on_its_way(
+    desktop: FakeNotificationServer, tray: Tray
+) -> None:
+    notifier = Notifier(tray)
+    notifier.notify("Alice", "hello", "me@example.org", ALICE)  # connecting right now
+    await notifier.aclose()  # at quit: nothing is left running, nothing leaks
+    notifier.notify("Alice", "too late", "me@example.org", ALICE)
+    await asyncio.sleep(0.2)
+    assert [c["body"] for c in desktop.calls] in ([], ["hello"])
