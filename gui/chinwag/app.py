@@ -1,18 +1,28 @@
 """The composition root: one QApplication, one qasync event loop that is the Qt loop, every
-service built and wired here in one readable function, and an ordered shutdown."""
+service and window built and wired here in one readable function, and an ordered
+shutdown."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from logging.handlers import RotatingFileHandler
+from typing import TYPE_CHECKING, Any
 
 from chinwag import __version__
 from chinwag.system.paths import Paths
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from chinwag.core.events import Event
+    from chinwag.ui.context import UiContext
 
 log = logging.getLogger("chinwag")
 
@@ -26,6 +36,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--debug", action="store_true", help="log everything, also to stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # For bench/bench_startup.py: report start-up figures on stdout, then quit.
+    parser.add_argument("--debug-startup-report", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -43,36 +55,218 @@ def setup_logging(paths: Paths, debug: bool) -> None:
     logging.getLogger("slixmpp").setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
+class Notifications:
+    """Incoming messages -> a desktop notification when their window is not active, and
+    the unread total -> the tray."""
+
+    def __init__(self, ctx: UiContext, tray: Any, notifier: Any) -> None:
+        from PySide6.QtCore import QTimer
+
+        self._ctx = ctx
+        self._tray = tray
+        self._notifier = notifier
+        self._recount = QTimer()
+        self._recount.setSingleShot(True)
+        self._recount.setInterval(100)
+        self._recount.timeout.connect(self._update_unread)
+        ctx.bridge.event.connect(self._on_event)
+        notifier.activated.connect(ctx.windows.open)
+        self._update_unread()
+
+    def _on_event(self, event: Event) -> None:
+        from chinwag.core.events import MessageAdded, MessageStateChanged
+        from chinwag.core.models import Direction, Origin
+
+        if isinstance(event, MessageAdded | MessageStateChanged):
+            self._recount.start()
+        if not isinstance(event, MessageAdded):
+            return
+        message = event.message
+        if message.direction is not Direction.INCOMING or message.origin is Origin.ARCHIVE:
+            return
+        window = self._ctx.windows.find(message.account, message.peer)
+        if window is not None and window.isActiveWindow():  # type: ignore[attr-defined]
+            return
+        contact = self._ctx.core.roster.contact(message.account, message.peer)
+        title = contact.display_name if contact else message.peer
+        self._notifier.notify(title, message.body, message.account, message.peer)
+
+    def _update_unread(self) -> None:
+        store = self._ctx.core.store
+        total = sum(store.unread_count(key) for key, _ in store.conversations())
+        self._tray.set_unread(total)
+
+
 async def run(args: argparse.Namespace, paths: Paths) -> int:
     """Build everything, run until quit, shut down in order."""
     from PySide6.QtWidgets import QApplication
 
     from chinwag.ui.bridge import EventBridge
+    from chinwag.ui.context import UiContext
+    from chinwag.ui.conversation_window import ConversationWindow
+    from chinwag.ui.conversations import ConversationWindows
     from chinwag.ui.main_window import MainWindow
     from chinwag.wiring import build_core
 
     app = QApplication.instance()
-    assert app is not None
+    assert isinstance(app, QApplication)
     core = build_core(paths)
     bridge = EventBridge(core.bus)
-    window = MainWindow(core, bridge)
-    if not args.background:
-        window.show()
-    core.auto_sign_in()
+    ctx: UiContext
 
+    def make_window(account: str, peer: str) -> ConversationWindow:
+        return ConversationWindow(ctx, account, peer)
+
+    ctx = UiContext(core, bridge, ConversationWindows(make_window))
+    main_window = MainWindow(ctx)
     quit_requested = asyncio.Event()
+    report = StartupReport(main_window, ctx, quit_requested) if args.debug_startup_report else None
+    if not args.background or report:
+        main_window.show()
+
+    # What the first window does not need is built after it is shown.
+    await asyncio.sleep(0)
+    from chinwag.ui.notifications import Notifier
+    from chinwag.ui.tray import Tray
+
+    tray = Tray(ctx, window=main_window)
+    notifier = Notifier(tray)
+    notifications = Notifications(ctx, tray, notifier)
+
+    def toggle_main_window() -> None:
+        if main_window.isVisible() and main_window.isActiveWindow():
+            main_window.hide()
+        else:
+            main_window.present()
+
+    dialogs: list[QWidget] = []  # keep references while they are open
+
+    def keep(dialog: QWidget) -> None:
+        dialogs.append(dialog)
+        dialog.destroyed.connect(lambda *_: dialogs.remove(dialog) if dialog in dialogs else None)
+
+    def show_accounts() -> None:
+        from chinwag.ui.accounts_dialog import AccountsDialog
+
+        dialog = AccountsDialog(ctx, main_window)
+        keep(dialog)
+        dialog.show()
+
+    def add_contact() -> None:
+        from chinwag.ui.add_contact_dialog import AddContactDialog
+
+        dialog = AddContactDialog(ctx, main_window)
+        keep(dialog)
+        dialog.open()
+
+    tray.toggle_requested.connect(toggle_main_window)
+    tray.status_requested.connect(main_window.status_header.pick)
+    tray.quit_requested.connect(quit_requested.set)
+    main_window.quit_requested.connect(quit_requested.set)
+    main_window.accounts_requested.connect(show_accounts)
+    main_window.add_contact_requested.connect(add_contact)
     app.aboutToQuit.connect(quit_requested.set)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, quit_requested.set)
-    app.lastWindowClosed.connect(quit_requested.set)
+    loop.add_signal_handler(signal.SIGUSR1, _log_tasks)
+    if not tray.available and args.background:
+        log.warning("no system tray: running in the background with no icon")
+
+    if not core.accounts.accounts and not report:
+        from chinwag.ui.first_run_dialog import FirstRunDialog
+
+        first_run = FirstRunDialog(ctx, main_window)
+        keep(first_run)
+        main_window.present()
+        first_run.open()
+    core.auto_sign_in()
+
     await quit_requested.wait()
 
     log.info("shutting down")
-    window.close()
+    main_window.really_quit = True
+    ctx.windows.close_all()
+    for dialog in list(dialogs):
+        dialog.close()
+    main_window.close()
+    del notifications
+    log.debug("shutdown: notifier")
+    await notifier.aclose()
+    tray.close()
     bridge.close()
+    log.debug("shutdown: core")
     await core.shutdown()
+    log.debug("shutdown: done")
     return 0
+
+
+class StartupReport:
+    """``--debug-startup-report``: time from the process start to the first paint of the
+    main window, and resident memory once the primary account is signed in."""
+
+    def __init__(self, window: QWidget, ctx: UiContext, done: asyncio.Event) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        from chinwag.core.events import ConnectionStateChanged
+        from chinwag.core.models import ConnectionState
+
+        self.figures: dict[str, float] = {}
+        self._done = done
+
+        class PaintWatch(QObject):
+            def eventFilter(inner, watched: QObject, event: QEvent) -> bool:  # noqa: N805
+                if event.type() == QEvent.Type.Paint and "first_paint_ms" not in self.figures:
+                    self.figures["first_paint_ms"] = _ms_since_process_start()
+                    self._check()
+                return False
+
+        self._watch = PaintWatch()
+        window.installEventFilter(self._watch)
+
+        def on_event(event: object) -> None:
+            if (
+                isinstance(event, ConnectionStateChanged)
+                and event.state is ConnectionState.ONLINE
+                and "signed_in_rss_mb" not in self.figures
+            ):
+                self.figures["signed_in_ms"] = _ms_since_process_start()
+                self.figures["signed_in_rss_mb"] = _rss_mb()
+                self._check()
+
+        ctx.bridge.event.connect(on_event)
+
+    def _check(self) -> None:
+        if {"first_paint_ms", "signed_in_rss_mb"} <= self.figures.keys():
+            sys.stdout.write("startup-report " + json.dumps(self.figures) + "\n")
+            sys.stdout.flush()
+            self._done.set()
+
+
+def _log_tasks() -> None:
+    """SIGUSR1: log where every asyncio task is waiting (diagnosing a hang)."""
+    import io
+
+    for task in asyncio.all_tasks():
+        out = io.StringIO()
+        task.print_stack(file=out)
+        log.warning("task %s:\n%s", task.get_name(), out.getvalue())
+
+
+def _ms_since_process_start() -> float:
+    with open("/proc/self/stat", encoding="ascii") as f:
+        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime", encoding="ascii") as f:
+        uptime = float(f.read().split()[0])
+    return (uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000.0
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Chinwag")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("im.chinwag.Chinwag")
+    # Closing the last window hides Chinwag to the tray; only Quit ends it.
     app.setQuitOnLastWindowClosed(False)
     return int(qasync.run(run(args, paths)))
 

@@ -1,45 +1,667 @@
-"""The main window. For now it shows each account and its connection state; the contact
-list, conversation windows and the tray come with the desktop-client issue."""
+"""The main window: the contact list.
+
+Owns :class:`MainWindow` (the status header, the subscription-request banners, the filter
+box and the contact tree with its menus) and the two small widgets only it uses:
+:class:`SubscriptionBanner` and :class:`ContactView`. The window renders the roster models
+and forwards intents to the core; it holds no roster logic of its own.
+
+Nothing here blocks the event loop: dialogs are opened with ``open()`` and answer through
+signals, and every roster change runs as an asyncio task whose failure is shown in the
+status bar.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QVBoxLayout, QWidget
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from functools import partial
+from typing import Any
 
-from chinwag.core.events import ConnectionStateChanged, Event
-from chinwag.core.service import ChinwagCore
-from chinwag.ui.bridge import EventBridge
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QContextMenuEvent,
+    QKeyEvent,
+    QKeySequence,
+    QPalette,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chinwag.core.errors import ChinwagError
+from chinwag.core.events import ContactUpdated, Event, SubscriptionRequested
+from chinwag.core.models import Subscription
+from chinwag.ui.contact_delegate import ContactDelegate
+from chinwag.ui.context import UiContext
+from chinwag.ui.icons import icon
+from chinwag.ui.roster_model import (
+    DEFAULT_GROUP,
+    RosterFilterModel,
+    RosterModel,
+    RosterRole,
+    SortMode,
+)
+from chinwag.ui.status_bar import StatusHeader
+
+log = logging.getLogger(__name__)
+
+#: Subscription banners shown at once; more wait their turn (a burst of requests must
+#: not push the contact list out of the window).
+MAX_BANNERS = 3
+NOTICE_MS = 10_000  # how long a notice stays in the status bar
+
+_ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+class ContactView(QTreeView):
+    """The contact tree: Enter on a group folds it, the context-menu key opens the menu of
+    the current row (not of whatever lies under the mouse)."""
+
+    #: A context menu is wanted for this (proxy) index at this global position.
+    menu_requested = Signal(QModelIndex, QPoint)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        index = self.currentIndex()
+        if event.key() in _ENTER_KEYS and index.isValid() and index.data(RosterRole.IS_GROUP):
+            self.setExpanded(index, not self.isExpanded(index))
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            index = self.currentIndex()
+            pos = self.visualRect(index).center() if index.isValid() else QPoint(0, 0)
+            global_pos = self.viewport().mapToGlobal(pos)
+        else:
+            index = self.indexAt(event.pos())
+            global_pos = event.globalPos()
+        if index.isValid():
+            self.menu_requested.emit(index, global_pos)
+            event.accept()
+
+
+class SubscriptionBanner(QFrame):
+    """ "<address> wants to see when you are online" with Accept and Decline."""
+
+    accepted = Signal()
+    declined = Signal()
+
+    def __init__(self, account: str, jid: str, nick: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.account = account
+        self.jid = jid
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
+        who = f"{nick} ({jid})" if nick and nick != jid else jid
+        self.label = QLabel(f"<b>{_escape(who)}</b> wants to add you as a contact.", self)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)
+        self.label.setAccessibleName(f"Contact request from {who}")
+        self.accept_button = QPushButton("Accept", self)
+        self.accept_button.setAccessibleName(f"Accept the request from {jid}")
+        self.decline_button = QPushButton("Decline", self)
+        self.decline_button.setAccessibleName(f"Decline the request from {jid}")
+        self.accept_button.clicked.connect(self.accepted)
+        self.decline_button.clicked.connect(self.declined)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.decline_button)
+        buttons.addWidget(self.accept_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.label)
+        layout.addLayout(buttons)
+        self.setAccessibleName(f"Contact request from {who}")
+
+
+def _escape(text: str) -> str:
+    """Remote text goes into rich text only escaped (a nick is not markup)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, core: ChinwagCore, bridge: EventBridge) -> None:
-        super().__init__()
-        self._core = core
+    """The contact list window. Closing it hides it to the tray unless
+    :attr:`really_quit` is set."""
+
+    #: File > Add contact… (the composition root opens the dialog).
+    add_contact_requested = Signal()
+    #: File > Accounts…, or a status picked with no account.
+    accounts_requested = Signal()
+    #: File > Quit.
+    quit_requested = Signal()
+    #: The window was closed and is now hidden; the app keeps running in the tray.
+    hidden_to_tray = Signal()
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        #: Set by the app before closing for good; otherwise closing hides to the tray.
+        self.really_quit = False
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._collapsed: set[str] = set()  # groups the user folded
+        self._expanding = False  # expansion changes made here, not by the user
+        self._banners: dict[tuple[str, str], SubscriptionBanner] = {}
+        self._waiting: dict[tuple[str, str], str] = {}  # requests beyond MAX_BANNERS
+
         self.setWindowTitle("Chinwag")
-        self.setAccessibleName("Chinwag main window")
+        self.setWindowIcon(icon("chinwag"))
+        self.setAccessibleName("Chinwag contact list")
+        self.resize(340, 600)
+
+        self.roster_model = RosterModel(ctx.core, ctx.bridge, self)
+        self.filter_model = RosterFilterModel(self.roster_model, self)
+
+        self.status_header = StatusHeader(ctx, self)
+        self.status_header.accounts_needed.connect(self.accounts_requested)
+
+        self._banner_area = self._build_banner_area()
+        self.filter_edit = self._build_filter()
+        self.contact_view = self._build_view()
+        self._build_actions()
+        self._build_menus()
+        self._build_layout()
+
+        ctx.bridge.event.connect(self._on_event)
+        self._load_requests()
+        self._apply_expansion()
+
+    # -- public API ------------------------------------------------------------------------
+
+    def present(self) -> None:
+        """Show, un-minimise, raise and activate (the tray's "Show")."""
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    def open_conversation(self, index: QModelIndex) -> bool:
+        """Open the conversation of the contact at ``index`` (of the view's model); False
+        for a group row."""
+        if not index.isValid() or index.data(RosterRole.IS_GROUP):
+            return False
+        self._ctx.windows.open(index.data(RosterRole.ACCOUNT), index.data(RosterRole.JID))
+        return True
+
+    def menu_for(self, index: QModelIndex) -> QMenu | None:
+        """The context menu of the contact at ``index`` (of the view's model), not shown;
+        None for a group row."""
+        if not index.isValid() or index.data(RosterRole.IS_GROUP):
+            return None
+        account: str = index.data(RosterRole.ACCOUNT)
+        jid: str = index.data(RosterRole.JID)
+        row_group: str = index.data(RosterRole.GROUP)
+        menu = QMenu(self)
+        menu.setAccessibleName(f"Actions for {index.data()}")
+        menu.setToolTipsVisible(True)
+        send = menu.addAction(icon("send"), "Send message")
+        send.triggered.connect(lambda: self._ctx.windows.open(account, jid))
+        menu.setDefaultAction(send)
+        menu.addAction("Rename…").triggered.connect(lambda: self.rename_contact(account, jid))
+        menu.addMenu(self._move_menu(menu, account, jid, row_group))
+        menu.addAction(self._block_action(menu, account, jid))
+        menu.addSeparator()
+        remove = menu.addAction(icon("remove-contact"), "Remove contact…")
+        remove.triggered.connect(lambda: self.remove_contact(account, jid))
+        return menu
+
+    def rename_contact(self, account: str, jid: str) -> QInputDialog:
+        """Ask for a new name (non-modal); renames on OK."""
+        contact = self._ctx.core.roster.contact(account, jid)
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename contact")
+        dialog.setLabelText(f"Name for {jid}:")
+        dialog.setTextValue(contact.name if contact else "")
+        dialog.setAccessibleName("Rename contact")
+        dialog.textValueSelected.connect(
+            lambda text: self._run(
+                self._ctx.core.roster.update_contact(account, jid, name=text.strip()),
+                f"Could not rename {jid}",
+            )
+        )
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def move_contact(self, account: str, jid: str, from_group: str, to_group: str) -> None:
+        """Move the contact's row from ``from_group`` to ``to_group`` (its other groups
+        stay); :data:`DEFAULT_GROUP` means "no group" unless it is a real group."""
+        roster = self._ctx.core.roster
+        contact = roster.contact(account, jid)
+        groups = list(contact.groups if contact else ())
+        if from_group in groups:
+            groups.remove(from_group)
+        real = to_group != DEFAULT_GROUP or DEFAULT_GROUP in roster.groups(account)
+        if real and to_group not in groups:
+            groups.append(to_group)
+        self._run(
+            roster.update_contact(account, jid, groups=groups),
+            f"Could not move {jid} to {to_group}",
+        )
+
+    def ask_new_group(self, account: str, jid: str, from_group: str) -> QInputDialog:
+        """Ask for a group name (non-modal); moves the contact there on OK."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("New group")
+        dialog.setLabelText(f"Move {jid} to the new group:")
+        dialog.setAccessibleName("New group")
+
+        def chosen(text: str) -> None:
+            if text.strip():
+                self.move_contact(account, jid, from_group, text.strip())
+
+        dialog.textValueSelected.connect(chosen)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def remove_contact(self, account: str, jid: str) -> QMessageBox:
+        """Ask for confirmation (non-modal); removes the contact on "Remove"."""
+        contact = self._ctx.core.roster.contact(account, jid)
+        name = contact.display_name if contact else jid
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove contact",
+            f"Remove {name} ({jid}) from your contacts?" if name != jid else f"Remove {jid}?",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setInformativeText("They will no longer see when you are online.")
+        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+
+        def clicked(button: object) -> None:
+            if button is remove:
+                self._run(
+                    self._ctx.core.roster.remove_contact(account, jid),
+                    f"Could not remove {jid}",
+                )
+
+        box.buttonClicked.connect(clicked)
+        box.finished.connect(box.deleteLater)
+        box.open()
+        return box
+
+    def subscription_banners(self) -> list[SubscriptionBanner]:
+        return list(self._banners.values())
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build_banner_area(self) -> QWidget:
+        area = QWidget(self)
+        area.setAccessibleName("Contact requests")
+        self._banner_layout = QVBoxLayout(area)
+        self._banner_layout.setContentsMargins(0, 0, 0, 0)
+        self._more_requests = QLabel(area)
+        self._more_requests.setAccessibleName("More contact requests")
+        self._banner_layout.addWidget(self._more_requests)
+        area.hide()
+        return area
+
+    def _build_filter(self) -> QLineEdit:
+        edit = QLineEdit(self)
+        edit.setPlaceholderText("Find a contact")
+        edit.setAccessibleName("Find a contact")
+        edit.setToolTip("Type part of a name or address (Ctrl+F)")
+        edit.setClearButtonEnabled(True)
+        edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        edit.textChanged.connect(self._on_filter_changed)
+        edit.installEventFilter(self)
+        return edit
+
+    def _build_view(self) -> ContactView:
+        view = ContactView(self)
+        view.setAccessibleName("Contacts")
+        view.setAccessibleDescription(
+            "Your contacts by group. Enter opens a conversation; the menu key shows actions."
+        )
+        view.setModel(self.filter_model)
+        view.setItemDelegate(ContactDelegate(view))
+        view.setHeaderHidden(True)
+        view.setUniformRowHeights(True)  # thousands of rows lay out at once
+        view.setAnimated(False)
+        view.setIndentation(12)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setExpandsOnDoubleClick(True)
+        view.activated.connect(self._on_activated)
+        view.menu_requested.connect(self._show_menu)
+        view.expanded.connect(partial(self._on_fold, expanded=True))
+        view.collapsed.connect(partial(self._on_fold, expanded=False))
+        # A group that (re)appears is a new row to QTreeView, folded: unfold it unless the
+        # user folded it. Groups come back by rows inserted, or in a layout change.
+        self.filter_model.rowsInserted.connect(self._on_rows_inserted)
+        self.filter_model.layoutChanged.connect(self._apply_expansion)
+        self.filter_model.modelReset.connect(self._apply_expansion)
+        return view
+
+    def _build_layout(self) -> None:
+        add_button = QToolButton(self)
+        add_button.setDefaultAction(self.add_contact_action)
+        add_button.setAccessibleName("Add contact")
+        add_button.setAutoRaise(True)
+        filter_row = QHBoxLayout()
+        filter_row.setContentsMargins(0, 0, 0, 0)
+        filter_row.addWidget(self.filter_edit, 1)
+        filter_row.addWidget(add_button)
+
         central = QWidget(self)
         layout = QVBoxLayout(central)
-        self._hint = QLabel(self)
-        self._accounts = QListWidget(self)
-        self._accounts.setAccessibleName("Accounts")
-        layout.addWidget(self._hint)
-        layout.addWidget(self._accounts)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.status_header)
+        layout.addWidget(self._banner_area)
+        layout.addLayout(filter_row)
+        layout.addWidget(self.contact_view, 1)
         self.setCentralWidget(central)
-        self.resize(320, 480)
-        bridge.event.connect(self._on_event)
-        self._refresh()
+        self.statusBar().setAccessibleName("Notices")
+        self.statusBar().setSizeGripEnabled(False)
+
+        # Keyboard: header, then the filter, then the list; the add button last.
+        self.setTabOrder(self.status_header.status_combo, self.status_header.message_edit)
+        self.setTabOrder(self.status_header.message_edit, self.filter_edit)
+        self.setTabOrder(self.filter_edit, self.contact_view)
+        self.setTabOrder(self.contact_view, add_button)
+
+    def _build_actions(self) -> None:
+        self.add_contact_action = QAction(icon("add-contact"), "&Add contact…", self)
+        self.add_contact_action.setToolTip("Add a contact")
+        self.add_contact_action.triggered.connect(self.add_contact_requested)
+        self.accounts_action = QAction(icon("accounts"), "A&ccounts…", self)
+        self.accounts_action.triggered.connect(self.accounts_requested)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.quit_requested)
+
+        self.find_action = QAction(icon("search"), "&Find a contact", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.find_action.triggered.connect(self.focus_filter)
+        self.show_offline_action = QAction("Show &offline contacts", self)
+        self.show_offline_action.setCheckable(True)
+        self.show_offline_action.setChecked(self.filter_model.show_offline)
+        self.show_offline_action.toggled.connect(self.filter_model.set_show_offline)
+        self.sort_by_name_action = QAction("Sort by &name", self)
+        self.sort_by_status_action = QAction("Sort by &status", self)
+        sort_group = QActionGroup(self)
+        for action, mode in (
+            (self.sort_by_name_action, SortMode.NAME),
+            (self.sort_by_status_action, SortMode.STATUS),
+        ):
+            action.setCheckable(True)
+            action.setChecked(self.filter_model.sort_mode is mode)
+            action.triggered.connect(partial(self.filter_model.set_sort_mode, mode))
+            sort_group.addAction(action)
+
+        # Keyboard equivalents of the context menu, on the list only.
+        rename = QAction("Rename…", self.contact_view)
+        rename.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        rename.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        rename.triggered.connect(self._rename_current)
+        remove = QAction("Remove contact…", self.contact_view)
+        remove.setShortcut(QKeySequence.StandardKey.Delete)
+        remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        remove.triggered.connect(self._remove_current)
+        self.contact_view.addActions([rename, remove])
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.add_contact_action)
+        file_menu.addAction(self.accounts_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.find_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.show_offline_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.sort_by_name_action)
+        view_menu.addAction(self.sort_by_status_action)
+
+    def _move_menu(self, parent: QMenu, account: str, jid: str, row_group: str) -> QMenu:
+        menu = QMenu("Move to group", parent)
+        contact = self._ctx.core.roster.contact(account, jid)
+        current = set(contact.groups) if contact and contact.groups else {DEFAULT_GROUP}
+        names = sorted({*self._ctx.core.roster.groups(account), DEFAULT_GROUP}, key=str.casefold)
+        for name in names:
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in current)
+            action.setEnabled(name not in current)
+            action.triggered.connect(partial(self.move_contact, account, jid, row_group, name))
+        menu.addSeparator()
+        menu.addAction("New group…").triggered.connect(
+            lambda: self.ask_new_group(account, jid, row_group)
+        )
+        return menu
+
+    def _block_action(self, parent: QMenu, account: str, jid: str) -> QAction:
+        # The core's blocking service (XEP-0191) may not be there yet: offer it only then.
+        blocking = getattr(self._ctx.core, "blocking", None)
+        if blocking is None:
+            action = QAction(icon("block"), "Block", parent)
+            action.setEnabled(False)
+            action.setToolTip("Blocking is not available yet")
+            return action
+        blocked = bool(blocking.is_blocked(account, jid))
+        action = QAction(icon("block"), "Unblock" if blocked else "Block", parent)
+        if blocked:
+            action.triggered.connect(
+                lambda: self._run(blocking.unblock(account, jid), f"Could not unblock {jid}")
+            )
+        else:
+            action.triggered.connect(
+                lambda: self._run(blocking.block(account, jid), f"Could not block {jid}")
+            )
+        return action
+
+    # -- behaviour -------------------------------------------------------------------------
+
+    def _run(self, coro: Coroutine[Any, Any, Any], failure: str) -> None:
+        """Run a core coroutine in the background; a failure becomes a notice."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(partial(self._done, failure=failure))
+
+    def _done(self, task: asyncio.Future[Any], failure: str) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            return
+        if not isinstance(error, ChinwagError):
+            log.error("%s", failure, exc_info=error)
+        self._notify(f"{failure}: {error}")
+
+    def _notify(self, text: str) -> None:
+        self.statusBar().showMessage(text, NOTICE_MS)
+
+    def _current_contact(self) -> QModelIndex | None:
+        index = self.contact_view.currentIndex()
+        if not index.isValid() or index.data(RosterRole.IS_GROUP):
+            return None
+        return index
+
+    def _rename_current(self) -> None:
+        index = self._current_contact()
+        if index is not None:
+            self.rename_contact(index.data(RosterRole.ACCOUNT), index.data(RosterRole.JID))
+
+    def _remove_current(self) -> None:
+        index = self._current_contact()
+        if index is not None:
+            self.remove_contact(index.data(RosterRole.ACCOUNT), index.data(RosterRole.JID))
+
+    def _show_menu(self, index: QModelIndex, global_pos: QPoint) -> None:
+        menu = self.menu_for(index)
+        if menu is not None:
+            menu.aboutToHide.connect(menu.deleteLater)
+            menu.popup(global_pos)  # not exec(): the loop keeps running
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        self.open_conversation(index)
+
+    def _first_contact(self) -> QModelIndex:
+        model = self.filter_model
+        for row in range(model.rowCount()):
+            group = model.index(row, 0)
+            if model.rowCount(group):
+                return model.index(0, 0, group)
+        return QModelIndex()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.filter_edit and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            key = event.key()
+            if key == Qt.Key.Key_Escape and self.filter_edit.text():
+                self.filter_edit.clear()
+                return True
+            if key == Qt.Key.Key_Down:
+                # Down walks from the filter into the (filtered) list.
+                self.contact_view.setFocus(Qt.FocusReason.TabFocusReason)
+                if not self._current_contact():
+                    self.contact_view.setCurrentIndex(self._first_contact())
+                return True
+            if key in _ENTER_KEYS:
+                # Type a name, press Enter: talk to the best match.
+                index = self._current_contact() or self._first_contact()
+                self.open_conversation(index)
+                return True
+        return super().eventFilter(watched, event)
+
+    # -- expansion ---------------------------------------------------------------------------
+
+    def _on_filter_changed(self, text: str) -> None:
+        was_filtering = bool(self.filter_model.filter_text)
+        self.filter_model.set_filter_text(text)
+        if bool(self.filter_model.filter_text) != was_filtering:
+            # While filtering every group is open (a match in a folded group would be
+            # invisible); afterwards the user's folding comes back.
+            self._apply_expansion()
+
+    def _group_expanded(self, name: str) -> bool:
+        return bool(self.filter_model.filter_text) or name not in self._collapsed
+
+    def _apply_expansion(self) -> None:
+        self._expand_rows(0, self.filter_model.rowCount() - 1)
+
+    def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if not parent.isValid():  # a group (re)appears: QTreeView forgot its folding
+            self._expand_rows(first, last)
+
+    def _expand_rows(self, first: int, last: int) -> None:
+        self._expanding = True
+        try:
+            view, model = self.contact_view, self.filter_model
+            for row in range(first, last + 1):
+                index = model.index(row, 0)
+                view.setExpanded(index, self._group_expanded(str(index.data())))
+        finally:
+            self._expanding = False
+
+    def _on_fold(self, index: QModelIndex, expanded: bool) -> None:
+        if self._expanding or self.filter_model.filter_text:
+            return  # ours, or a temporary unfold while filtering
+        name = str(index.data())
+        if expanded:
+            self._collapsed.discard(name)
+        else:
+            self._collapsed.add(name)
+
+    # -- subscription requests -------------------------------------------------------------
+
+    def _load_requests(self) -> None:
+        core = self._ctx.core
+        for account in core.accounts.accounts:
+            if account.enabled:
+                for jid, nick in core.roster.pending_requests(account.jid).items():
+                    self._add_request(account.jid, jid, nick)
+
+    def _add_request(self, account: str, jid: str, nick: str) -> None:
+        key = (account, jid)
+        if key in self._banners or key in self._waiting:
+            return
+        if len(self._banners) >= MAX_BANNERS:
+            self._waiting[key] = nick
+        else:
+            banner = SubscriptionBanner(account, jid, nick, self._banner_area)
+            banner.accepted.connect(partial(self._answer, key, True))
+            banner.declined.connect(partial(self._answer, key, False))
+            self._banner_layout.insertWidget(len(self._banners), banner)
+            banner.show()  # a layout shows new children only later, from a queued call
+            self._banners[key] = banner
+        self._update_banner_area()
+
+    def _drop_request(self, key: tuple[str, str]) -> None:
+        self._waiting.pop(key, None)
+        banner = self._banners.pop(key, None)
+        if banner is not None:
+            banner.hide()
+            banner.deleteLater()
+        while self._waiting and len(self._banners) < MAX_BANNERS:
+            next_key = next(iter(self._waiting))
+            self._add_request(*next_key, self._waiting.pop(next_key))
+        self._update_banner_area()
+
+    def _update_banner_area(self) -> None:
+        more = len(self._waiting)
+        self._more_requests.setText(f"{more} more contact request(s) waiting" if more else "")
+        self._more_requests.setVisible(bool(more))
+        self._banner_area.setVisible(bool(self._banners))
+
+    def _answer(self, key: tuple[str, str], accept: bool) -> None:
+        roster = self._ctx.core.roster
+        answer: Callable[[str, str], None] = roster.approve if accept else roster.deny
+        try:
+            answer(*key)
+        except ChinwagError as exc:  # e.g. signed out: keep the request for later
+            self._notify(f"Could not answer {key[1]}: {exc}")
+            return
+        self._drop_request(key)
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, ConnectionStateChanged):
-            self._refresh()
+        if isinstance(event, SubscriptionRequested):
+            if any(a.jid == event.account and a.enabled for a in self._ctx.core.accounts.accounts):
+                self._add_request(event.account, event.jid, event.nick)
+        elif isinstance(event, ContactUpdated):
+            contact = event.contact
+            # Answered somewhere else (another device, a script): the banner is stale.
+            if contact.subscription in (Subscription.FROM, Subscription.BOTH):
+                key = (contact.account, contact.jid)
+                if key in self._banners or key in self._waiting:
+                    self._drop_request(key)
 
-    def _refresh(self) -> None:
-        self._accounts.clear()
-        accounts = self._core.accounts.accounts
-        self._hint.setText(
-            "Accounts" if accounts else "No account yet: add one in accounts.json (see README)."
-        )
-        for account in accounts:
-            session = self._core.sessions.get(account.jid)
-            state = session.state.value if session else "offline"
-            error = f" ({session.last_error})" if session and session.last_error else ""
-            self._accounts.addItem(f"{account.jid}: {state}{error}")
+    # -- closing -------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.really_quit:
+            event.accept()
+            return
+        # Closing the contact list is not quitting: stay signed in, in the tray.
+        event.ignore()
+        self.hide()
+        self.hidden_to_tray.emit()

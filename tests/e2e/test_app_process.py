@@ -1,0 +1,85 @@
+"""The application as a process (``python -m chinwag --background``, offscreen): it signs
+in from its saved profile, stores what arrives, and shuts down cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from chinwag.core.models import ConversationKey, Direction
+from chinwag.storage.message_store import SqliteMessageStore
+from rig.peer import XmppPeer
+
+pytestmark = pytest.mark.prosody
+
+
+def write_profile(home: Path, jid: str, password: str, server) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    env = dict(os.environ)
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
+        env[var] = str(home / sub)
+        (home / sub / "chinwag").mkdir(parents=True, exist_ok=True)
+    accounts = {"version": 1, "accounts": [{"jid": jid, "host": server.host, "port": server.port}]}
+    (home / "config" / "chinwag" / "accounts.json").write_text(json.dumps(accounts))
+    secrets = home / "data" / "chinwag" / "passwords.json"
+    secrets.write_text(json.dumps({jid: password}))
+    secrets.chmod(0o600)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    return env
+
+
+async def wait_for_log(path: Path, text: str, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared in {path}")
+
+
+async def test_background_app_signs_in_stores_and_quits_cleanly(prosody, tmp_path: Path) -> None:
+    jid, password = prosody.make_user("app")
+    env = write_profile(tmp_path, jid, password, prosody)
+    log = tmp_path / "state" / "chinwag" / "chinwag.log"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chinwag",
+        "--background",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await wait_for_log(log, "archive catch-up")  # signed in, caught up
+        async with XmppPeer(prosody, *prosody.make_user("peer")) as peer:
+            peer.send_chat(jid, "hello, app in the tray")
+            # the app stores it, then acknowledges it with a receipt... wait for the store
+            await asyncio.sleep(1.0)
+            peer_jid = peer.jid
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    _out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert "shutting down" in log.read_text()
+
+    store = SqliteMessageStore.open(tmp_path / "data" / "chinwag" / "history.sqlite3")
+    try:
+        got = store.latest(ConversationKey(jid, peer_jid), 10)
+    finally:
+        await store.close()
+    assert [(m.body, m.direction) for m in got] == [("hello, app in the tray", Direction.INCOMING)]
