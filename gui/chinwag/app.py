@@ -92,9 +92,7 @@ class Notifications:
         self._notifier.notify(title, message.body, message.account, message.peer)
 
     def _update_unread(self) -> None:
-        store = self._ctx.core.store
-        total = sum(store.unread_count(key) for key, _ in store.conversations())
-        self._tray.set_unread(total)
+        self._tray.set_unread(sum(self._ctx.core.store.unread_counts().values()))
 
 
 async def run(args: argparse.Namespace, paths: Paths) -> int:

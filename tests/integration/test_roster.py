@@ -115,3 +115,24 @@ async def test_block_and_unblock(prosody, cores: CoreMaker) -> None:
     await bob.send(alice.jid, "but this one")
     got = await alice.events.wait(MessageAdded)
     assert got.message.body == "but this one"  # the blocked one never arrived
+
+
+async def test_answered_request_is_cleared_and_refusals_are_typed(
+    prosody, cores: CoreMaker
+) -> None:
+    from chinwag.core.errors import RequestRefused
+    from chinwag.core.events import SubscriptionRequestCleared
+
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    await alice.core.roster.add_contact(alice.jid, bob.jid)
+    await bob.events.wait(SubscriptionRequested)
+    bob.core.roster.deny(bob.jid, alice.jid)
+    cleared = await bob.events.wait(SubscriptionRequestCleared)
+    assert cleared.jid == alice.jid
+    assert bob.core.roster.pending_requests(bob.jid) == {}
+
+    # the server refuses to put yourself in your own roster: a typed error, not slixmpp's
+    with pytest.raises(RequestRefused) as caught:
+        await alice.core.roster.add_contact(alice.jid, alice.jid)
+    assert caught.value.condition

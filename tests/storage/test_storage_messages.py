@@ -464,3 +464,28 @@ async def test_concurrent_writers_and_readers(
     writes = [store.add_outgoing(make.outgoing(f"m{i}")) for i in range(300)]
     await asyncio.gather(reader(), *writes, reader())
     assert store.count(key) == 300
+
+
+async def test_unread_counts_in_one_query(store: SqliteMessageStore) -> None:
+    from chinwag.core.models import ConversationKey, Direction, Message, MessageState
+
+    def incoming(peer: str, account: str = "me@x.org") -> Message:
+        return Message(
+            account=account,
+            peer=peer,
+            direction=Direction.INCOMING,
+            body="hi",
+            timestamp=1.0,
+            state=MessageState.RECEIVED,
+        )
+
+    await store.add_incoming([incoming("a@x.org"), incoming("a@x.org"), incoming("b@x.org")])
+    await store.add_incoming([incoming("c@x.org", account="other@x.org")])
+    key_a = ConversationKey("me@x.org", "a@x.org")
+    await store.mark_displayed_up_to(
+        ConversationKey("me@x.org", "b@x.org"),
+        store.latest(ConversationKey("me@x.org", "b@x.org"), 1)[0].uid,
+    )
+    assert store.unread_counts("me@x.org") == {key_a: 2}
+    assert store.unread_counts() == {key_a: 2, ConversationKey("other@x.org", "c@x.org"): 1}
+    assert store.unread_counts() == {key: store.unread_count(key) for key in store.unread_counts()}

@@ -76,6 +76,14 @@ class AccountService:
         self._config.save_accounts(self._accounts)
         self._bus.publish(AccountChanged(config.jid))
 
+    def make_primary(self, jid: str) -> None:
+        """Move the account to the front: the one scripts mean by default."""
+        account = self.get(jid)
+        self._accounts.remove(account)
+        self._accounts.insert(0, account)
+        self._config.save_accounts(self._accounts)
+        self._bus.publish(AccountChanged(account.jid))
+
     def remove(self, jid: str) -> None:
         account = self.get(jid)
         self._accounts.remove(account)

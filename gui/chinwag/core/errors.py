@@ -51,6 +51,15 @@ class UnknownAccount(ChinwagError):
     api_name = "InvalidArgument"
 
 
+class RequestRefused(ChinwagError):
+    """The server refused a request (roster change, block, ...) or did not answer it."""
+
+    def __init__(self, message: str, condition: str = "") -> None:
+        super().__init__(message)
+        #: The XMPP error condition (``item-not-found``, ``not-allowed``, ...) or "timeout".
+        self.condition = condition
+
+
 class ConnectionFailure(ChinwagError):
     """Base of the errors that end a sign-in attempt."""
 

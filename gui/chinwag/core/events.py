@@ -104,6 +104,15 @@ class SubscriptionRequested(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionRequestCleared(Event):
+    """A pending request to see our presence was answered (here, by a script or another
+    device) or withdrawn: a banner showing it can go."""
+
+    account: str
+    jid: str
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionAnswered(Event):
     """A contact approved (True) or refused/cancelled (False) our subscription."""
 

@@ -99,6 +99,10 @@ class MessageStore(Protocol):
     def unread_count(self, key: ConversationKey) -> int:
         """Incoming messages still RECEIVED (not displayed)."""
 
+    def unread_counts(self, account: str | None = None) -> dict[ConversationKey, int]:
+        """Every conversation (of ``account``, or of all) with unread messages, and how
+        many: one query, for the contact list and the tray."""
+
     def conversations(self, account: str | None = None) -> list[tuple[ConversationKey, float]]:
         """Every conversation with at least one message, with its newest timestamp,
         newest first."""

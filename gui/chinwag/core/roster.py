@@ -19,6 +19,7 @@ from chinwag.core.events import (
     EventBus,
     RosterReceived,
     SubscriptionAnswered,
+    SubscriptionRequestCleared,
     SubscriptionRequested,
 )
 from chinwag.core.models import SHOW_RANK, Contact, Presence, Show, Subscription
@@ -132,7 +133,7 @@ class RosterService:
         jid = jids.bare(jid)
         conn = self._conn(account)
         conn.send_subscription(jid, "subscribed")
-        self._requests.get(account, {}).pop(jid, None)
+        self._clear_request(account, jid)
         contact = self.contact(account, jid)
         sees_them = contact is not None and (
             contact.ask or contact.subscription in (Subscription.TO, Subscription.BOTH)
@@ -143,7 +144,7 @@ class RosterService:
     def deny(self, account: str, jid: str) -> None:
         jid = jids.bare(jid)
         self._conn(account).send_subscription(jid, "unsubscribed")
-        self._requests.get(account, {}).pop(jid, None)
+        self._clear_request(account, jid)
 
     # -- what the connection reports ----------------------------------------------------
 
@@ -217,7 +218,11 @@ class RosterService:
         elif kind in ("subscribed", "unsubscribed"):
             self._bus.publish(SubscriptionAnswered(account, jid, kind == "subscribed"))
         elif kind == "unsubscribe":
-            self._requests.get(account, {}).pop(jid, None)
+            self._clear_request(account, jid)
+
+    def _clear_request(self, account: str, jid: str) -> None:
+        if self._requests.get(account, {}).pop(jid, None) is not None:
+            self._bus.publish(SubscriptionRequestCleared(account, jid))
 
     def presence_shows(self, account: str) -> dict[str, Show]:
         return {jid: p.show for jid, p in self._presence.get(account, {}).items()}

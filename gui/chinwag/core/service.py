@@ -135,7 +135,9 @@ class ChinwagCore:
         config = replace(self.accounts.get(account), enabled=enabled)
         self.accounts.update(config)
         session = self.session(account)
-        if not enabled:
+        if enabled:
+            session.start()
+        else:
             await session.sign_out()
 
     def state(self, account: str) -> ConnectionState:

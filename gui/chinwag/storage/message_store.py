@@ -190,6 +190,14 @@ SELECT count(*) FROM messages INDEXED BY messages_unseen
 WHERE conversation_id = ? AND direction = 0 AND state = 10
 """
 
+UNREAD_COUNTS_SQL: Final = """
+SELECT c.account, c.peer, c.kind, count(*)
+FROM messages AS m INDEXED BY messages_unseen
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.direction = 0 AND m.state = 10 {where}
+GROUP BY m.conversation_id
+"""
+
 PENDING_OUTGOING_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS}
 FROM messages AS m INDEXED BY messages_queued
@@ -592,6 +600,16 @@ class SqliteMessageStore:
         if conversation_id is None:
             return 0
         return int(self._db.query_one(UNREAD_COUNT_SQL, (conversation_id,))[0])
+
+    def unread_counts(self, account: str | None = None) -> dict[ConversationKey, int]:
+        if account is None:
+            rows = self._db.query(UNREAD_COUNTS_SQL.format(where=""))
+        else:
+            rows = self._db.query(UNREAD_COUNTS_SQL.format(where="AND c.account = ?"), (account,))
+        return {
+            ConversationKey(account_, peer, ConversationKind(kind)): int(count)
+            for account_, peer, kind, count in rows
+        }
 
     def conversations(self, account: str | None = None) -> list[tuple[ConversationKey, float]]:
         if account is None:

@@ -46,7 +46,12 @@ from PySide6.QtWidgets import (
 )
 
 from chinwag.core.errors import ChinwagError
-from chinwag.core.events import ContactUpdated, Event, SubscriptionRequested
+from chinwag.core.events import (
+    ContactUpdated,
+    Event,
+    SubscriptionRequestCleared,
+    SubscriptionRequested,
+)
 from chinwag.core.models import Subscription
 from chinwag.ui.contact_delegate import ContactDelegate
 from chinwag.ui.context import UiContext
@@ -647,6 +652,10 @@ class MainWindow(QMainWindow):
         if isinstance(event, SubscriptionRequested):
             if any(a.jid == event.account and a.enabled for a in self._ctx.core.accounts.accounts):
                 self._add_request(event.account, event.jid, event.nick)
+        elif isinstance(event, SubscriptionRequestCleared):
+            key = (event.account, event.jid)
+            if key in self._banners or key in self._waiting:
+                self._drop_request(key)
         elif isinstance(event, ContactUpdated):
             contact = event.contact
             # Answered somewhere else (another device, a script): the banner is stale.

@@ -551,14 +551,12 @@ class RosterModel(QAbstractItemModel):
             self._by_gid[group.gid] = group
 
     def _unread_for_account(self, account: str) -> dict[ContactKey, int]:
-        store = self._core.store
         try:
-            counts = {}
-            for key, _ in store.conversations(account):
-                if key.kind is ConversationKind.CHAT:
-                    unread = store.unread_count(key)
-                    if unread:
-                        counts[(key.account, key.peer)] = unread
+            counts = {
+                (key.account, key.peer): unread
+                for key, unread in self._core.store.unread_counts(account).items()
+                if key.kind is ConversationKind.CHAT
+            }
         except Exception:
             # The list must show even when history cannot be read; counts come back with
             # the next message event.

@@ -9,6 +9,7 @@ from slixmpp import JID
 
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.iq import request
 
 NS = "urn:xmpp:blocking"
 
@@ -33,10 +34,17 @@ class BlockingFeature:
         self._listener.on_blocklist(_jids(result["blocklist"]), True, True)
 
     async def block(self, jids: Sequence[str]) -> None:
-        await self._client.plugin["xep_0191"].block([JID(j) for j in jids], timeout=30)
+        await self._change("block", jids)
 
     async def unblock(self, jids: Sequence[str]) -> None:
-        await self._client.plugin["xep_0191"].unblock([JID(j) for j in jids], timeout=30)
+        await self._change("unblock", jids)
+
+    async def _change(self, what: str, jids: Sequence[str]) -> None:
+        iq = self._client.make_iq_set()
+        for jid in jids:
+            item = iq[what].xml.makeelement(f"{{{NS}}}item", {"jid": str(JID(jid))})
+            iq[what].xml.append(item)
+        await request(iq, f"{what} {', '.join(jids)}")
 
     def _on_blocked(self, iq: Any) -> None:
         self._listener.on_blocklist(_jids(iq["block"]), True, False)

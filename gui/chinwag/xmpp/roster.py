@@ -8,6 +8,7 @@ from typing import Any
 from chinwag.core.models import Contact, Subscription
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.iq import request
 
 NS = "jabber:iq:roster"
 
@@ -67,9 +68,9 @@ class RosterFeature:
     async def set_item(self, jid: str, name: str, groups: Sequence[str]) -> None:
         iq = self._client.make_iq_set()
         iq["roster"]["items"] = {jid: {"name": name, "groups": list(groups), "subscription": None}}
-        await iq.send(timeout=30)
+        await request(iq, f"change the contact {jid}")
 
     async def remove_item(self, jid: str) -> None:
         iq = self._client.make_iq_set()
         iq["roster"]["items"] = {jid: {"subscription": "remove"}}
-        await iq.send(timeout=30)
+        await request(iq, f"remove the contact {jid}")
