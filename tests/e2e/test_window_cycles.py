@@ -1,5 +1,9 @@
 """Regression guard for the PySide6 crash at exit noted in DEVELOPERS.md: hundreds of
-conversation windows opened and closed from asyncio callbacks, then a clean exit."""
+conversation windows opened and closed from asyncio callbacks, then a clean exit.
+
+Checked when written: with PySide6-Essentials 6.12.0 in a separate venv, window_cycles.py
+with 300 cycles aborts at exit ("Fatal Python error: bool_dealloc", status 134); with the
+pinned 6.11.3 it exits 0."""
 
 from __future__ import annotations
 
