@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import socket
 
 import pytest
@@ -11,6 +13,7 @@ from chinwag.core.errors import (
     CertificateUntrusted,
     RegistrationFailed,
     ServerUnreachable,
+    TlsFailure,
 )
 from chinwag.core.models import ConnectionState
 from conftest import CoreMaker
@@ -90,3 +93,65 @@ async def test_in_band_registration(prosody, cores: CoreMaker) -> None:
     again = await cores(prosody, jid, "other-pass", sign_in=False)
     with pytest.raises(RegistrationFailed, match="taken"):
         await again.core.sign_in(jid, register=True)
+
+
+class StrippingServer:
+    """A man in the middle that strips STARTTLS (and SASL) from the stream features."""
+
+    def __init__(self, features: str) -> None:
+        self.features = features
+        self.seen = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._serve(reader, writer)
+        finally:
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            text = data.decode(errors="replace")
+            self.seen += text
+            if "<stream:stream" in text:
+                writer.write(
+                    b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                    b"xmlns:stream='http://etherx.jabber.org/streams' id='x' "
+                    b"from='example.org' version='1.0'>"
+                    + f"<stream:features>{self.features}</stream:features>".encode()
+                )
+            for match in re.finditer(r"<iq [^>]*id=['\"]([^'\"]+)", text):
+                if "xmpp-bind" in text:
+                    writer.write(
+                        f"<iq type='result' id='{match.group(1)}'><bind "
+                        "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@example.org/r"
+                        "</jid></bind></iq>".encode()
+                    )
+                else:
+                    writer.write(f"<iq type='result' id='{match.group(1)}'/>".encode())
+            await writer.drain()
+
+
+@pytest.mark.parametrize(
+    ("features", "register"),
+    [
+        ("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>", False),
+        ("<register xmlns='http://jabber.org/features/iq-register'/>", True),
+    ],
+    ids=["no-starttls", "registration-without-tls"],
+)
+async def test_no_silent_downgrade_to_plaintext(
+    cores: CoreMaker, features: str, register: bool
+) -> None:
+    mitm = StrippingServer(features)
+    server = await asyncio.start_server(mitm.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        fake = type("Fake", (), {"host": "127.0.0.1", "port": port})()
+        client = await cores(fake, "alice@example.org", "secret-password", sign_in=False)
+        with pytest.raises(TlsFailure, match="did not offer encryption"):
+            await client.core.sign_in("alice@example.org", register=register)
+        assert client.core.state("alice@example.org") is ConnectionState.FAILED
+        assert "secret-password" not in mitm.seen
+    finally:
+        server.close()
+        await server.wait_closed()

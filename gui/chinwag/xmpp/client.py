@@ -99,6 +99,12 @@ class ChinwagClient(ClientXMPP):
                 return
         super().connection_made(transport, send_event)
 
+    @property
+    def encrypted(self) -> bool:
+        """True when the stream runs over TLS (checked before a session or a registration)."""
+        transport = self.transport
+        return transport is not None and transport.get_extra_info("ssl_object") is not None
+
     def target(self) -> tuple[str | None, int | None]:
         """Where to connect: the configured host and port, or DNS SRV (None, None)."""
         if self.account.host:

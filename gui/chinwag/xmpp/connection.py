@@ -213,6 +213,14 @@ class SlixmppConnection:
         await self._session_ready(resumed=True)
 
     async def _session_ready(self, resumed: bool) -> None:
+        # Never a silent downgrade: a server (or someone in between) that does not offer
+        # STARTTLS must not get a session, whatever slixmpp would go on with.
+        if not self._client.encrypted:
+            self._fail(TlsFailure(f"the server of {self._config.jid} did not offer encryption"))
+            return
+        if not self._client.authenticated:
+            self._fail(AuthenticationFailed(f"the server of {self._config.jid} skipped sign-in"))
+            return
         if not resumed:
             try:
                 await carbons.enable(self._client)

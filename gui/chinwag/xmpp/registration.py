@@ -7,7 +7,7 @@ from typing import Any
 
 from slixmpp.exceptions import IqError, IqTimeout
 
-from chinwag.core.errors import ChinwagError, RegistrationFailed
+from chinwag.core.errors import ChinwagError, RegistrationFailed, TlsFailure
 from chinwag.xmpp.client import ChinwagClient
 
 
@@ -15,6 +15,9 @@ def register_handler(client: ChinwagClient, fail: Callable[[ChinwagError], None]
     """On the server's registration feature, register our local part and password."""
 
     async def on_register(_form: Any) -> None:
+        if not client.encrypted:  # never send a password in the clear
+            fail(TlsFailure(f"the server of {client.account.jid} did not offer encryption"))
+            return
         iq = client.make_iq_set()
         iq["register"]["username"] = client.boundjid.user or client.requested_jid.user
         iq["register"]["password"] = client.password
