@@ -5,6 +5,7 @@ The first account is the primary one: the one the automation API means by defaul
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -57,6 +58,9 @@ class AccountService:
         """Add (or replace the settings of) an account."""
         config = replace(config, jid=jids.bare(config.jid))
         existing = self.find(config.jid)
+        if not config.resource:
+            keep = existing.resource if existing else ""
+            config = replace(config, resource=keep or f"chinwag-{secrets.token_hex(3)}")
         if existing is not None:
             index = self._accounts.index(existing)
             self._accounts[index] = config

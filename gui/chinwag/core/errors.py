@@ -99,6 +99,13 @@ class RegistrationFailed(ConnectionFailure):
     api_name = "Fail"
 
 
+class ResourceConflict(ConnectionFailure):
+    """Another client signed in with the same address and resource and replaced us.
+    Reconnecting would replace it in turn, back and forth: stop instead."""
+
+    api_name = "Fail"
+
+
 class StreamError(ConnectionFailure):
     """The server ended the stream with an error we cannot recover from by retrying."""
 

@@ -222,12 +222,17 @@ class MessagingService:
     def on_online(self, account: str, conn: XmppConnection, resumed: bool) -> None:
         self._conns[account] = conn
         in_flight = self._in_flight.setdefault(account, set())
-        if not resumed:
+        if resumed:
+            # The resumed stream resends what it still holds unacked; a message handed
+            # over just as the old socket died never got that far, so send it here.
+            in_flight &= conn.unacked_uids()
+        else:
             in_flight.clear()  # a new stream: the connection forgot what it had not got acked
         for message in self._store.pending_outgoing(account):
             if message.uid not in in_flight:
                 self._transmit(conn, message)
-        if not resumed:
+        if not resumed or account not in self._archive_synced:
+            # also after a resume, when the catch-up was cut short by the drop
             self._archive_synced.discard(account)
             old = self._catch_up.pop(account, None)
             if old is not None:

@@ -25,7 +25,9 @@ class AccountConfig:
 
     jid: str  # bare address, normalised
     enabled: bool = True
-    resource: str = "chinwag"
+    #: Set once per account when it is added (chinwag-<random>), so two Chinwags on one
+    #: account do not replace each other's connection.
+    resource: str = ""
     host: str = ""  # empty: DNS SRV on the domain
     port: int = 0  # 0: the default for the mode
     tls: TlsMode = TlsMode.STARTTLS

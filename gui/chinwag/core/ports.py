@@ -199,6 +199,9 @@ class XmppConnection(Protocol):
         """Send an outgoing message (the stanza id and origin-id are ``message.uid``), with
         a receipt request and a markable flag."""
 
+    def unacked_uids(self) -> set[str]:
+        """Ids of our messages the stream holds unacknowledged (and resends on resume)."""
+
     def send_receipt(self, to: str, uid: str) -> None: ...
 
     def send_displayed(self, to: str, uid: str) -> None: ...

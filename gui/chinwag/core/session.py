@@ -21,6 +21,7 @@ from chinwag.core.errors import (
     ChinwagError,
     ConnectionFailure,
     RegistrationFailed,
+    ResourceConflict,
     ServerUnreachable,
     TlsFailure,
 )
@@ -42,6 +43,7 @@ FATAL_ERRORS: tuple[type[ChinwagError], ...] = (
     CertificateUntrusted,
     TlsFailure,
     RegistrationFailed,
+    ResourceConflict,
 )
 
 

@@ -255,7 +255,7 @@ class AccountEditor(QDialog):
         # Whether a password is in the keyring cannot be asked without reading it, so
         # the box starts checked and only a change (or a new password) is acted on.
         self._remember_initial = True
-        self._resource = line_edit(self, "Resource", placeholder="Chosen by the server")
+        self._resource = line_edit(self, "Resource", placeholder="Chosen for this computer")
         self._resource.setToolTip("Tells your devices apart, e.g. “laptop”")
         self._host = line_edit(self, "Server", placeholder="Found from the address")
         self._port = port_spin_box(self)

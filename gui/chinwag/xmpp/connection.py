@@ -15,6 +15,7 @@ from chinwag.core.errors import (
     AuthenticationFailed,
     CertificateUntrusted,
     ChinwagError,
+    ResourceConflict,
     ServerUnreachable,
     StreamError,
     TlsFailure,
@@ -166,6 +167,9 @@ class SlixmppConnection:
     def send_message(self, message: Message) -> None:
         stanzas.build_outgoing(self._client, message).send()
 
+    def unacked_uids(self) -> set[str]:
+        return self._sm.unacked_uids()
+
     def send_receipt(self, to: str, uid: str) -> None:
         receipts.send_receipt(self._client, to, uid)
 
@@ -270,6 +274,11 @@ class SlixmppConnection:
         error: ChinwagError | None
         if condition in ("host-unknown", "improper-addressing"):
             error = ServerUnreachable(f"the server does not serve {self._config.jid}: {condition}")
+        elif condition == "conflict":
+            error = ResourceConflict(
+                f"{self._config.jid}/{self._config.resource} signed in from somewhere else "
+                "and replaced this connection"
+            )
         elif condition == "not-authorized":
             error = AuthenticationFailed(f"the server refused {self._config.jid}: {condition}")
         else:

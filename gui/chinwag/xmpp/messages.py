@@ -4,6 +4,7 @@ error bounce); the parts themselves are read by the feature modules."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slixmpp.stanza import Message as MessageStanza
@@ -16,6 +17,7 @@ from chinwag.xmpp import carbons, chatstates, markers, receipts, stanzas
 from chinwag.xmpp.client import ChinwagClient
 
 NS_MAM = "urn:xmpp:mam:2"
+log = logging.getLogger(__name__)
 
 
 def error_text(stanza: MessageStanza) -> str:
@@ -39,6 +41,14 @@ class MessageDispatcher:
         )
 
     def _on_stanza(self, stanza: Any) -> None:
+        try:
+            self._dispatch(stanza)
+        except Exception:
+            # One malformed element must not take the message, or the stream, with it;
+            # what could not be read is logged (the archive still has the message).
+            log.exception("could not read a message stanza from %s", stanza.xml.get("from"))
+
+    def _dispatch(self, stanza: Any) -> None:
         if stanza.xml.get("type") == "error":
             self._on_error(stanza)
             return

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from slixmpp import JID
+from slixmpp.jid import InvalidJID
 from slixmpp.stanza import Message as MessageStanza
 from slixmpp.xmlstream import ET
 
@@ -42,7 +43,11 @@ def set_origin_id(stanza: MessageStanza, uid: str) -> None:
 def stanza_id_by(stanza: MessageStanza, by: str) -> str:
     """The XEP-0359 stanza-id that ``by`` (our own bare address) put on the message."""
     for el in stanza.xml.findall(f"{{{NS_SID}}}stanza-id"):
-        if JID(el.get("by") or "").bare == by:
+        try:
+            owner = JID(el.get("by") or "").bare
+        except InvalidJID:  # anyone can put a malformed one on a message: not ours
+            continue
+        if owner == by:
             return el.get("id") or ""
     return ""
 

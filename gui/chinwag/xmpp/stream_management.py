@@ -25,6 +25,9 @@ class StreamManagement:
         self._ack_pending = False
         self._answer_pending = False
         client.add_event_handler("stanza_acked", self._acked)
+        # slixmpp resends the unacked queue on resumption without the send filters (so
+        # without _outgoing): ask for the ack of those here.
+        client.add_event_handler("session_resumed", self._resumed)
         # slixmpp writes stanzas from a queue, after its filters: requesting the ack from
         # here (once the message has passed them) puts <r/> after the message on the wire.
         client.add_filter("out_sync", self._outgoing)
@@ -43,6 +46,15 @@ class StreamManagement:
     @property
     def enabled(self) -> bool:
         return bool(self._client.plugin["xep_0198"].enabled_out)
+
+    def unacked_uids(self) -> set[str]:
+        queue = self._client.plugin["xep_0198"].unacked_queue
+        return {s["id"] for _, s in queue if isinstance(s, MessageStanza) and s["id"]}
+
+    def _resumed(self, _: Any) -> None:
+        if self._client.plugin["xep_0198"].unacked_queue and not self._ack_pending:
+            self._ack_pending = True
+            asyncio.get_running_loop().call_soon(self._request)
 
     def _acked(self, stanza: Any) -> None:
         if isinstance(stanza, MessageStanza) and stanza["body"] and stanza["id"]:
