@@ -150,3 +150,18 @@ async def test_same_resource_elsewhere_stops_instead_of_fighting(prosody, cores:
         ConnectionStateChanged, lambda e: e.state is ConnectionState.FAILED
     )
     assert isinstance(replaced.error, ResourceConflict)
+
+
+async def test_a_contacts_own_delay_stamp_is_not_trusted(prosody, cores: CoreMaker) -> None:
+    import time
+
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    async with XmppPeer(prosody, *prosody.make_user("bob")) as bob:
+        msg = bob.client.make_message(mto=alice.jid, mbody="from the past?", mtype="chat")
+        delay = ET.SubElement(msg.xml, "{urn:xmpp:delay}delay")
+        delay.set("from", bob.jid)
+        delay.set("stamp", "2001-01-01T00:00:00Z")
+        before = time.time()
+        msg.send()
+        got = await alice.events.wait(MessageAdded, lambda e: e.message.body == "from the past?")
+    assert got.message.timestamp >= before - 5  # stamped on arrival, not in 2001

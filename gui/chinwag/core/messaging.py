@@ -286,11 +286,7 @@ class MessagingService:
     async def _drain_inbox(self) -> None:
         while self._inbox:
             batch, self._inbox = self._inbox, []
-            try:
-                new = await self._store.add_incoming([m for _, m, _ in batch])
-            except Exception:
-                log.exception("storing %d incoming message(s) failed", len(batch))
-                continue
+            new = await self._store_incoming([m for _, m, _ in batch])
             for message in new:
                 self._bus.publish(MessageAdded(message))
             # Receipts only after the commit; also for duplicates, whose sender may be
@@ -303,6 +299,23 @@ class MessagingService:
                     self._tasks.spawn(
                         self._store.set_sync_state(account, ARCHIVE_POSITION, message.stanza_id)
                     )
+
+    async def _store_incoming(self, messages: list[Message]) -> list[Message]:
+        """Store a batch; on failure try again, then message by message, so that one bad
+        message (or a passing storage error) never costs the others."""
+        for attempt in range(3):
+            try:
+                return await self._store.add_incoming(messages)
+            except Exception:
+                log.exception("storing %d incoming message(s) failed", len(messages))
+                await asyncio.sleep(0.5 * (attempt + 1))
+        stored: list[Message] = []
+        for message in messages:
+            try:
+                stored += await self._store.add_incoming([message])
+            except Exception:
+                log.exception("could not store the message %s from %s", message.uid, message.peer)
+        return stored
 
     def on_acked(self, account: str, uid: str, peer: str) -> None:
         flight = self._in_flight.get(account)

@@ -80,7 +80,10 @@ class MessageDispatcher:
             if state and not sent and origin is Origin.LIVE:
                 self._listener.on_chat_state(peer, state)
             return
-        if stanzas.delay_of(stanza) is not None and origin is Origin.LIVE:
+        own = self._own
+        if origin is Origin.LIVE and stanzas.delay_of(
+            stanza, frozenset({own, own.partition("@")[2]})
+        ):
             message.origin = Origin.OFFLINE
         receipt_to = ""
         if not sent and receipts.wants_receipt(stanza):

@@ -52,9 +52,13 @@ def stanza_id_by(stanza: MessageStanza, by: str) -> str:
     return ""
 
 
-def delay_of(stanza: MessageStanza) -> float | None:
+def delay_of(stanza: MessageStanza, trusted: frozenset[str] | None = None) -> float | None:
+    """The XEP-0203 stamp, if any; with ``trusted``, only one put there by one of those
+    (our server or our account: a contact could back-date or future-date a message)."""
     el = stanza.xml.find(f"{{{NS_DELAY}}}delay")
     if el is None or not el.get("stamp"):
+        return None
+    if trusted is not None and (el.get("from") or "").lower() not in trusted:
         return None
     try:
         return datetime.fromisoformat(el.get("stamp", "").replace("Z", "+00:00")).timestamp()
@@ -111,7 +115,8 @@ def to_message(
     el = stanza.xml.find("{urn:chinwag:message-type:0}type")
     if el is not None and (el.text or "").strip() in ("1", "2"):
         mtype = MessageType(int((el.text or "0").strip()))
-    stamp = archive_stamp or delay_of(stanza) or time.time()
+    trusted = frozenset({own, own.partition("@")[2]})
+    stamp = archive_stamp or delay_of(stanza, trusted) or time.time()
     return Message(
         account=own,
         peer=peer,
