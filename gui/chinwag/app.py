@@ -115,7 +115,10 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
     def make_window(account: str, peer: str) -> ConversationWindow:
         return ConversationWindow(ctx, account, peer)
 
-    ctx = UiContext(core, bridge, ConversationWindows(make_window))
+    from chinwag.system.ui_settings import UiSettings
+
+    settings = UiSettings(paths.config / "ui.json")
+    ctx = UiContext(core, bridge, ConversationWindows(make_window), settings)
     main_window = MainWindow(ctx)
     quit_requested = asyncio.Event()
     report = StartupReport(main_window, ctx, quit_requested) if args.debug_startup_report else None

@@ -793,3 +793,38 @@ def _message(peer: str) -> Message:
         state=MessageState.RECEIVED,
         origin=Origin.LIVE,
     )
+
+
+async def test_view_settings_are_kept_for_the_next_start(
+    ctx: UiContext, qtbot: Any, tmp_path: Path
+) -> None:
+    from chinwag.system.ui_settings import UiSettings
+    from chinwag.ui.roster_model import SortMode
+
+    ctx.settings = UiSettings(tmp_path / "ui.json")
+    first = MainWindow(ctx)
+    qtbot.addWidget(first)
+    first.show_offline_action.trigger()  # hide offline contacts
+    first.sort_by_status_action.trigger()
+    first.really_quit = True
+    first.close()
+
+    ctx.settings = UiSettings(tmp_path / "ui.json")  # read back from the file
+    second = MainWindow(ctx)
+    qtbot.addWidget(second)
+    assert not second.show_offline_action.isChecked()
+    assert not second.filter_model.show_offline
+    assert second.sort_by_status_action.isChecked()
+    assert second.filter_model.sort_mode is SortMode.STATUS
+    second.really_quit = True
+    second.close()
+
+
+def test_unreadable_view_settings_are_ignored(tmp_path: Path) -> None:
+    from chinwag.system.ui_settings import UiSettings
+
+    (tmp_path / "ui.json").write_text("{not json")
+    settings = UiSettings(tmp_path / "ui.json")
+    assert settings.get("show_offline", True) is True
+    settings.set("sort", "STATUS")
+    assert UiSettings(tmp_path / "ui.json").get("sort") == "STATUS"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chinwag.core.service import ChinwagCore
+from chinwag.system.ui_settings import UiSettings
 from chinwag.ui.bridge import EventBridge
 
 if TYPE_CHECKING:
@@ -18,3 +19,5 @@ class UiContext:
     core: ChinwagCore
     bridge: EventBridge
     windows: ConversationWindows
+    #: View preferences kept between runs (None: nothing is kept, as in most tests).
+    settings: UiSettings | None = None

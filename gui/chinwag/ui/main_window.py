@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
 
         self.roster_model = RosterModel(ctx.core, ctx.bridge, self)
         self.filter_model = RosterFilterModel(self.roster_model, self)
+        self._restore_view_settings()
 
         self.status_header = StatusHeader(ctx, self)
         self.status_header.accounts_needed.connect(self.accounts_requested)
@@ -391,6 +392,22 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.filter_edit, self.contact_view)
         self.setTabOrder(self.contact_view, add_button)
 
+    def _restore_view_settings(self) -> None:
+        settings = self._ctx.settings
+        if settings is None:
+            return
+        self.filter_model.set_show_offline(
+            bool(settings.get("show_offline", self.filter_model.show_offline))
+        )
+        sort = settings.get("sort", SortMode.NAME.name)
+        if sort in SortMode.__members__:
+            self.filter_model.set_sort_mode(SortMode[sort])
+        self._collapsed.update(str(g) for g in settings.get("collapsed_groups", []))
+
+    def _save_view_setting(self, key: str, value: object) -> None:
+        if self._ctx.settings is not None:
+            self._ctx.settings.set(key, value)
+
     def _build_actions(self) -> None:
         self.add_contact_action = QAction(icon("add-contact"), "&Add contact…", self)
         self.add_contact_action.setToolTip("Add a contact")
@@ -409,6 +426,7 @@ class MainWindow(QMainWindow):
         self.show_offline_action.setCheckable(True)
         self.show_offline_action.setChecked(self.filter_model.show_offline)
         self.show_offline_action.toggled.connect(self.filter_model.set_show_offline)
+        self.show_offline_action.toggled.connect(partial(self._save_view_setting, "show_offline"))
         self.sort_by_name_action = QAction("Sort by &name", self)
         self.sort_by_status_action = QAction("Sort by &status", self)
         sort_group = QActionGroup(self)
@@ -419,6 +437,7 @@ class MainWindow(QMainWindow):
             action.setCheckable(True)
             action.setChecked(self.filter_model.sort_mode is mode)
             action.triggered.connect(partial(self.filter_model.set_sort_mode, mode))
+            action.triggered.connect(partial(self._save_view_setting, "sort", mode.name))
             sort_group.addAction(action)
 
         # Keyboard equivalents of the context menu, on the list only.
@@ -596,6 +615,7 @@ class MainWindow(QMainWindow):
             self._collapsed.discard(name)
         else:
             self._collapsed.add(name)
+        self._save_view_setting("collapsed_groups", sorted(self._collapsed))
 
     # -- subscription requests -------------------------------------------------------------
 
