@@ -820,3 +820,19 @@ async def test_every_control_has_an_accessible_name(ui: UiRig, qtbot: QtBot) -> 
                 if isinstance(parent, QSpinBox) or not widget.isVisibleTo(dialog):
                     continue  # a spin box's own editor is named by the spin box
                 assert widget.accessibleName(), f"{type(dialog).__name__}: {widget!r}"
+
+
+async def test_accounts_dialog_makes_another_account_primary(ui: UiRig, qtbot: QtBot) -> None:
+    from chinwag.core.models import AccountConfig
+
+    ui.core.add_account(AccountConfig(jid="second@example.org", enabled=False), "pw")
+    dialog = show(qtbot, AccountsDialog(ui.ctx))
+    primary = named(dialog, QPushButton, "Make primary")
+    dialog.select(ui.me)
+    assert not primary.isEnabled()  # it is the primary already
+    dialog.select("second@example.org")
+    assert primary.isEnabled()
+    click(qtbot, primary)
+    assert [a.jid for a in ui.core.accounts.accounts] == ["second@example.org", ui.me]
+    assert dialog.selected == "second@example.org"
+    assert not primary.isEnabled()

@@ -71,8 +71,11 @@ class AccountsDialog(QDialog):
         self._edit = self._button("&Edit…", "Edit the selected account")
         self._toggle = self._button("&Disable", "Disable the selected account")
         self._remove = self._button("&Remove…", "Remove the selected account")
+        self._primary = self._button(
+            "Make &primary", "Make the selected account the one scripts use by default"
+        )
         side = QVBoxLayout()
-        for button in (self._add, self._edit, self._toggle, self._remove):
+        for button in (self._add, self._edit, self._toggle, self._remove, self._primary):
             side.addWidget(button)
         side.addStretch(1)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -94,6 +97,7 @@ class AccountsDialog(QDialog):
         self._edit.clicked.connect(self.edit_selected)
         self._toggle.clicked.connect(self.toggle_selected)
         self._remove.clicked.connect(self.remove_selected)
+        self._primary.clicked.connect(self.make_selected_primary)
         self._list.itemActivated.connect(lambda *_: self.edit_selected())
         self._list.installEventFilter(self)
         self._list.currentItemChanged.connect(lambda *_: self._update_buttons())
@@ -186,6 +190,11 @@ class AccountsDialog(QDialog):
             return
         enable = not self._ctx.core.accounts.get(account).enabled
         self._spawn(self._set_enabled(account, enable))
+
+    def make_selected_primary(self) -> None:
+        account = self.selected
+        if account is not None:
+            self._ctx.core.accounts.make_primary(account)  # AccountChanged re-syncs the list
 
     def remove_selected(self) -> QMessageBox | None:
         """Ask (window-modal, not blocking) whether to remove the selected account."""
@@ -327,6 +336,8 @@ class AccountsDialog(QDialog):
         config = self._ctx.core.accounts.find(account) if account else None
         for button in (self._edit, self._toggle, self._remove):
             button.setEnabled(config is not None)
+        primary = self._ctx.core.accounts.primary
+        self._primary.setEnabled(config is not None and primary is not None and primary != config)
         enabled = config is None or config.enabled
         self._toggle.setText("&Disable" if enabled else "E&nable")
         self._toggle.setAccessibleName("Disable" if enabled else "Enable")
