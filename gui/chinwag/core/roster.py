@@ -22,7 +22,7 @@ from chinwag.core.events import (
     SubscriptionRequestCleared,
     SubscriptionRequested,
 )
-from chinwag.core.models import SHOW_RANK, Contact, Presence, Show, Subscription
+from chinwag.core.models import SHOW_RANK, Contact, Presence, Subscription
 from chinwag.core.ports import MessageStore, XmppConnection
 from chinwag.core.tasks import BackgroundTasks
 
@@ -223,9 +223,6 @@ class RosterService:
     def _clear_request(self, account: str, jid: str) -> None:
         if self._requests.get(account, {}).pop(jid, None) is not None:
             self._bus.publish(SubscriptionRequestCleared(account, jid))
-
-    def presence_shows(self, account: str) -> dict[str, Show]:
-        return {jid: p.show for jid, p in self._presence.get(account, {}).items()}
 
     async def drain(self) -> None:
         await self._tasks.drain()

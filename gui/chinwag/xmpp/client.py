@@ -7,7 +7,6 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
-from typing import Any
 
 from slixmpp import ClientXMPP
 
@@ -111,7 +110,3 @@ class ChinwagClient(ClientXMPP):
             default = 5223 if self.account.tls is TlsMode.DIRECT else 5222
             return self.account.host, self.account.port or default
         return None, None
-
-
-def jid_of(value: Any) -> str:
-    return str(value.bare) if value else ""
