@@ -105,6 +105,7 @@ class MessagingService:
         self._inbox_task: asyncio.Task[None] | None = None
         self._catch_up: dict[str, asyncio.Task[None]] = {}
         self._archive_synced: set[str] = set()
+        self._receipts_due: dict[str, list[tuple[str, str]]] = {}
         self._tasks = BackgroundTasks("messaging task")
 
     # -- sending ------------------------------------------------------------------------
@@ -221,6 +222,8 @@ class MessagingService:
 
     def on_online(self, account: str, conn: XmppConnection, resumed: bool) -> None:
         self._conns[account] = conn
+        for to, uid in self._receipts_due.pop(account, []):
+            conn.send_receipt(to, uid)
         in_flight = self._in_flight.setdefault(account, set())
         if resumed:
             # The resumed stream resends what it still holds unacked; a message handed
@@ -292,13 +295,21 @@ class MessagingService:
             # Receipts only after the commit; also for duplicates, whose sender may be
             # resending because our first receipt was lost.
             for account, message, to in batch:
-                conn = self._conns.get(account)
-                if to and conn is not None:
-                    conn.send_receipt(to, message.uid)
+                if to:
+                    self._send_receipt(account, to, message.uid)
                 if message.stanza_id and account in self._archive_synced:
                     self._tasks.spawn(
                         self._store.set_sync_state(account, ARCHIVE_POSITION, message.stanza_id)
                     )
+
+    def _send_receipt(self, account: str, to: str, uid: str) -> None:
+        conn = self._conns.get(account)
+        if conn is None:
+            # Stored while the stream is setting up or has just dropped: the receipt goes
+            # out when we are online again, so the sender still sees "delivered".
+            self._receipts_due.setdefault(account, []).append((to, uid))
+        else:
+            conn.send_receipt(to, uid)
 
     async def _store_incoming(self, messages: list[Message]) -> list[Message]:
         """Store a batch; on failure try again, then message by message, so that one bad
