@@ -73,7 +73,7 @@ async def chinwag_round(server, a, b, n: int, tmp: Path) -> float:  # type: igno
     cores = []
     for jid, password in (a, b):
         root = tmp / f"{jid}-{time.monotonic_ns()}"
-        paths = Paths(root / "c", root / "d", root / "s", root / "k").ensure()
+        paths = Paths.under(root).ensure()
         core = build_core(paths, secrets=FileSecretStore(paths.secrets_file))
         core.add_account(AccountConfig(jid=jid, host=server.host, port=server.port), password)
         await core.sign_in(jid)

@@ -53,7 +53,7 @@ async def scene(out: Path) -> None:
     with bench_server() as server, tempfile.TemporaryDirectory() as tmp:
 
         def core_for(name: str, jid: str, password: str, nick: str):  # type: ignore[no-untyped-def]
-            paths = Paths(*(Path(tmp) / name / d for d in ("c", "d", "s", "k"))).ensure()
+            paths = Paths.under(Path(tmp) / name).ensure()
             core = build_core(paths, secrets=FileSecretStore(paths.secrets_file))
             config = AccountConfig(jid=jid, host=server.host, port=server.port, nickname=nick)
             core.add_account(config, password)

@@ -21,7 +21,7 @@ async def cycles(root: Path, count: int) -> None:
     from chinwag.ui.conversations import ConversationWindows
     from chinwag.wiring import build_core
 
-    paths = Paths(root / "c", root / "d", root / "s", root / "k").ensure()
+    paths = Paths.under(root).ensure()
     core = build_core(paths, secrets=FileSecretStore(paths.secrets_file))
     core.add_account(AccountConfig(jid="me@example.org"), "pw")
     bridge = EventBridge(core.bus)

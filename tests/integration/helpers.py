@@ -21,12 +21,6 @@ E = TypeVar("E", bound=Event)
 FAST = SessionTiming(backoff=Backoff(initial=0.2, factor=2.0, cap=1.0), connect_timeout=15.0)
 
 
-def profile(root: Path) -> Paths:
-    return Paths(
-        config=root / "config", data=root / "data", state=root / "state", cache=root / "cache"
-    )
-
-
 class Recorder:
     """Records every event of a core's bus; lets a test await the one it expects."""
 
@@ -79,7 +73,7 @@ def account_for(server: Any, jid: str, **kw: Any) -> AccountConfig:
 
 
 def make_core(root: Path, timing: SessionTiming = FAST) -> ChinwagCore:
-    paths = profile(root)
+    paths = Paths.under(root)
     return build_core(paths, secrets=FileSecretStore(paths.ensure().secrets_file), timing=timing)
 
 

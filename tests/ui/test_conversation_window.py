@@ -761,7 +761,7 @@ async def test_message_typed_in_one_window_arrives_in_the_other_through_prosody(
     for name in ("alice", "bob"):
         jid, password = prosody.make_user(name)
         root = tmp_path / name
-        paths = Paths(root / "c", root / "d", root / "s", root / "k").ensure()
+        paths = Paths.under(root).ensure()
         core = build_core(
             paths,
             secrets=FileSecretStore(paths.secrets_file),

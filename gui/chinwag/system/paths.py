@@ -28,6 +28,13 @@ class Paths:
             cache=Path(platformdirs.user_cache_dir(APP_ID, appauthor=False)),
         )
 
+    @classmethod
+    def under(cls, root: Path) -> Paths:
+        """A self-contained profile in one folder (tests, benchmarks, screenshots)."""
+        return cls(
+            config=root / "config", data=root / "data", state=root / "state", cache=root / "cache"
+        )
+
     def ensure(self) -> Paths:
         for path in (self.config, self.data, self.state, self.cache):
             path.mkdir(parents=True, exist_ok=True, mode=0o700)

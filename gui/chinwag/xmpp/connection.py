@@ -227,10 +227,14 @@ class SlixmppConnection:
             return
         if not resumed:
             try:
-                await carbons.enable(self._client)
-                await self._presence.prepare_caps()
-                await self._roster.fetch()
-                await self._blocking.fetch()
+                # Independent requests: one round trip for all, not four in a row. All
+                # finish before the first presence goes out (on_session_started).
+                await asyncio.gather(
+                    carbons.enable(self._client),
+                    self._presence.prepare_caps(),
+                    self._roster.fetch(),
+                    self._blocking.fetch(),
+                )
             except Exception as exc:
                 log.warning("%s: session set-up failed: %s", self._config.jid, exc)
                 self._fail(StreamError(f"the server did not answer while signing in: {exc}"))
