@@ -108,6 +108,9 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)
+    bus = await _session_bus()
+    if bus is not None and await _handed_over(bus, args):
+        return 0
     core = build_core(paths)
     bridge = EventBridge(core.bus)
     ctx: UiContext
@@ -174,18 +177,32 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
     if not tray.available and args.background:
         log.warning("no system tray: running in the background with no icon")
 
-    if not core.accounts.accounts and not report:
+    server = None
+    if bus is not None:
+        from chinwag.automation.server import AutomationServer
+        from chinwag.ui.automation_host import AutomationHost
+
+        host = AutomationHost(ctx.windows, main_window, quit_requested.set)
+        server = await AutomationServer.start(core, host, bus)
+        if server is None:  # another Chinwag started at the same moment and won
+            await _handed_over(bus, args, force=True)
+            quit_requested.set()
+
+    if not core.accounts.accounts and not report and not quit_requested.is_set():
         from chinwag.ui.first_run_dialog import FirstRunDialog
 
         first_run = FirstRunDialog(ctx, main_window)
         keep(first_run)
         main_window.present()
         first_run.open()
-    core.auto_sign_in()
+    if not quit_requested.is_set():
+        core.auto_sign_in()
 
     await quit_requested.wait()
 
     log.info("shutting down")
+    if server is not None:
+        await server.close()  # OnAppShutdown, before the windows go
     main_window.really_quit = True
     ctx.windows.close_all()
     for dialog in list(dialogs):
@@ -198,8 +215,42 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
     bridge.close()
     log.debug("shutdown: core")
     await core.shutdown()
+    if server is not None:
+        await server.disconnect()
+    elif bus is not None:
+        from chinwag.automation.bus import close_message_bus
+
+        await close_message_bus(bus)
     log.debug("shutdown: done")
     return 0
+
+
+async def _session_bus() -> Any:
+    """The session bus for the automation API, or None (no bus: no API, a warning)."""
+    from chinwag.automation.bus import connect_session_bus
+
+    try:
+        return await asyncio.wait_for(connect_session_bus(), 10.0)
+    except Exception as exc:
+        log.warning("no session bus (%s): the automation API is off", exc)
+        return None
+
+
+async def _handed_over(bus: Any, args: argparse.Namespace, *, force: bool = False) -> bool:
+    """A Chinwag already runs on this bus: raise its window (unless ``--background``)
+    and let it be. True when this process should exit."""
+    from chinwag.automation.bus import close_message_bus
+    from chinwag.automation.server import hand_over, running_instance
+
+    if not force and not await running_instance(bus):
+        return False
+    answered = await hand_over(bus, show=not args.background)
+    log.info("Chinwag is already running%s", "" if answered else " (it did not answer)")
+    if not force:
+        await close_message_bus(bus)
+        shown = "" if args.background else "; raised its window"
+        sys.stderr.write(f"chinwag: already running{shown}\n")
+    return True
 
 
 class StartupReport:

@@ -64,9 +64,11 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import contextvars
 import socket
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from dbus_next.aio.message_bus import MessageBus, _MessageWriter
 from dbus_next.constants import BusType
@@ -75,7 +77,14 @@ if TYPE_CHECKING:
     from dbus_next.auth import Authenticator
     from dbus_next.message import Message
 
-__all__ = ["ChinwagMessageBus", "close_message_bus", "connect_session_bus"]
+__all__ = ["ChinwagMessageBus", "close_message_bus", "connect_session_bus", "current_call"]
+
+#: The method call being handled (set around each exported method, property getter and
+#: setter, so a handler can see who calls: ``current_call.get().sender``). Coroutine
+#: handlers see it too: their task copies the context when it is created.
+current_call: contextvars.ContextVar[Message | None] = contextvars.ContextVar(
+    "current_call", default=None
+)
 
 
 def _resolve(future: asyncio.Future[None] | None) -> None:
@@ -217,6 +226,11 @@ class ChinwagMessageBus(MessageBus):
 
     _writer: _BackpressureWriter
 
+    #: Called for a method call that names a member of an exported interface with other
+    #: argument types than the member's; returns the error reply to send (upstream
+    #: answers ``UnknownMethod``, as if the member did not exist).
+    on_bad_signature: Callable[[Message, str], Message] | None = None
+
     def __init__(
         self,
         bus_address: str | None = None,
@@ -235,6 +249,37 @@ class ChinwagMessageBus(MessageBus):
         except BaseException:
             _close_socket(self)
             raise
+
+    def _find_message_handler(self, msg: Message) -> Callable[[Message, Any], None] | None:
+        handler: Callable[[Message, Any], None] | None = super()._find_message_handler(msg)
+        if handler is None:
+            expected = self._member_signature(msg)
+            if expected is None or self.on_bad_signature is None:
+                return None
+            error = self.on_bad_signature(msg, expected)
+            return lambda _msg, send_reply: send_reply(error)
+        found = handler
+
+        def in_context(call: Message, send_reply: Any) -> None:
+            token = current_call.set(call)
+            try:
+                found(call, send_reply)
+            finally:
+                current_call.reset(token)
+
+        return in_context
+
+    def _member_signature(self, msg: Message) -> str | None:
+        """The signature of the exported member ``msg`` names, if it names one."""
+        from dbus_next.service import ServiceInterface
+
+        for interface in self._path_exports.get(msg.path, []):
+            if msg.interface not in (None, interface.name):
+                continue
+            for method in ServiceInterface._get_methods(interface):
+                if method.name == msg.member and not method.disabled:
+                    return str(method.in_signature)
+        return None
 
     def _finalize(self, err: Exception | None = None) -> None:
         self._writer.abort(err or ConnectionError("the D-Bus connection is closed"))

@@ -51,6 +51,42 @@ class UnknownAccount(ChinwagError):
     api_name = "InvalidArgument"
 
 
+class InvalidStatus(ChinwagError):
+    """A status value one cannot set (unknown, or a state such as Connecting)."""
+
+    api_name = "InvalidArgument"
+
+
+class ContactNotFound(ChinwagError):
+    """No such contact in the contact list."""
+
+    api_name = "UserNotFound"
+
+
+class AlreadyInList(ChinwagError):
+    """The contact is already in the contact list."""
+
+    api_name = "AlreadyInList"
+
+
+class BadGroupName(ChinwagError):
+    """A group name that is empty, too long or has control characters."""
+
+    api_name = "BadGroupName"
+
+
+class GroupExists(ChinwagError):
+    api_name = "GroupAlreadyExists"
+
+
+class NoSuchGroup(ChinwagError):
+    api_name = "GroupDoesNotExist"
+
+
+class NotGroupMember(ChinwagError):
+    api_name = "UserNotGroupMember"
+
+
 class RequestRefused(ChinwagError):
     """The server refused a request (roster change, block, ...) or did not answer it."""
 

@@ -95,6 +95,23 @@ class ContactPresenceChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class GroupCreated(Event):
+    """An empty roster group was made (it exists here until a contact is put in it)."""
+
+    account: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRenamed(Event):
+    """A roster group is being renamed: its members move from ``old`` to ``new``."""
+
+    account: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionRequested(Event):
     """Someone asks to see our presence."""
 

@@ -124,9 +124,9 @@ class MessagingService:
         """Commit a message for sending and send it if signed in; returns the stored
         message (its ``uid`` names it from now on).
 
-        Signed out on purpose: :class:`NotConnected`, unless ``connect`` (then the
-        account signs in and the message waits for it). Disabled: :class:`AccountDisabled`.
-        Reconnecting: the message waits in the outbox."""
+        Not signed in: :class:`NotConnected`, unless ``connect`` and the account was
+        not signed out on purpose (then it signs in and the message waits for it).
+        Disabled: :class:`AccountDisabled`. Reconnecting: the message waits in the outbox."""
         session = self._sessions.get(account)
         if session is None:
             raise UnknownAccount(f"no account {account!r}")
@@ -139,7 +139,7 @@ class MessagingService:
             session.state in (ConnectionState.OFFLINE, ConnectionState.FAILED)
             and not session.wanted
         ):
-            if not connect:
+            if not connect or session.signed_out:
                 raise NotConnected(f"{account} is not signed in")
             start = True
         message = Message(

@@ -11,12 +11,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from chinwag.core import jid as jids
-from chinwag.core.errors import NotConnected
+from chinwag.core.errors import (
+    BadGroupName,
+    ContactNotFound,
+    GroupExists,
+    NoSuchGroup,
+    NotConnected,
+    NotGroupMember,
+)
 from chinwag.core.events import (
     ContactPresenceChanged,
     ContactRemoved,
     ContactUpdated,
     EventBus,
+    GroupCreated,
+    GroupRenamed,
     RosterReceived,
     SubscriptionAnswered,
     SubscriptionRequestCleared,
@@ -28,6 +37,22 @@ from chinwag.core.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 OFFLINE = Presence()
+
+
+#: The longest group name accepted (a name is stored in every member's roster item).
+MAX_GROUP_NAME = 1023
+
+
+def check_group_name(name: str) -> str:
+    """``name`` without surrounding blanks; :class:`BadGroupName` if it cannot be one."""
+    name = name.strip()
+    if not name:
+        raise BadGroupName("a group name cannot be empty")
+    if len(name) > MAX_GROUP_NAME:
+        raise BadGroupName(f"a group name is at most {MAX_GROUP_NAME} characters")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or ch in "\ufffe\uffff" for ch in name):
+        raise BadGroupName("a group name cannot contain control characters")
+    return name
 
 
 def aggregate(resources: Iterable[Presence]) -> Presence:
@@ -59,6 +84,8 @@ class RosterService:
         self._resources: dict[str, dict[str, dict[str, Presence]]] = {}
         self._presence: dict[str, dict[str, Presence]] = {}
         self._requests: dict[str, dict[str, str]] = {}
+        #: Groups made empty (CreateGroup) that no contact is in yet, per account.
+        self._made_groups: dict[str, set[str]] = {}
         self._tasks = BackgroundTasks("roster write")
 
     # -- reading ------------------------------------------------------------------------
@@ -76,7 +103,13 @@ class RosterService:
         return self._contacts.get(account, {}).get(jid)
 
     def groups(self, account: str) -> list[str]:
-        return sorted({g for c in self.contacts(account) for g in c.groups})
+        """The account's roster groups, including empty ones made with
+        :meth:`create_group` during this run."""
+        used = {g for c in self.contacts(account) for g in c.groups}
+        return sorted(used | self._made_groups.get(account, set()))
+
+    def members(self, account: str, group: str) -> list[Contact]:
+        return [c for c in self.contacts(account) if group in c.groups]
 
     def version(self, account: str) -> str:
         return self._versions.get(account, "")
@@ -127,6 +160,65 @@ class RosterService:
             current.name if name is None else name,
             list(current.groups if groups is None else groups),
         )
+
+    # -- groups (a group exists in XMPP only through its members) ----------------------
+
+    def create_group(self, account: str, name: str) -> str:
+        """Make an empty group; it stays for this run, and on the server once a contact
+        is put in it. Returns the name as stored (surrounding blanks removed)."""
+        name = check_group_name(name)
+        if name in self.groups(account):
+            raise GroupExists(f"there is already a group named {name!r}")
+        self._made_groups.setdefault(account, set()).add(name)
+        self._bus.publish(GroupCreated(account, name))
+        return name
+
+    async def rename_group(self, account: str, old: str, new: str) -> None:
+        """Move every member of ``old`` to ``new`` on the server."""
+        new = check_group_name(new)
+        if old not in self.groups(account):
+            raise NoSuchGroup(f"there is no group named {old!r}")
+        if new == old:
+            return
+        if new in self.groups(account):
+            raise GroupExists(f"there is already a group named {new!r}")
+        members = self.members(account, old)
+        if members:
+            self._conn(account)  # NotConnected before anything changes
+        made = self._made_groups.setdefault(account, set())
+        made.discard(old)
+        made.add(new)  # keeps the group while its members move, and if it has none
+        self._bus.publish(GroupRenamed(account, old, new))
+        for contact in members:
+            groups = tuple(new if g == old else g for g in contact.groups)
+            await self.update_contact(account, contact.jid, groups=groups)
+
+    async def add_to_group(self, account: str, jid: str, group: str) -> bool:
+        """Put a contact of the list in ``group`` (False: it already was)."""
+        group = check_group_name(group)
+        contact = self._listed(account, jid)
+        if group in contact.groups:
+            return False
+        await self.update_contact(account, contact.jid, groups=(*contact.groups, group))
+        return True
+
+    async def remove_from_group(self, account: str, jid: str, group: str) -> None:
+        contact = self._listed(account, jid)
+        if group not in self.groups(account):
+            raise NoSuchGroup(f"there is no group named {group!r}")
+        if group not in contact.groups:
+            raise NotGroupMember(f"{contact.jid} is not in the group {group!r}")
+        # A group emptied on purpose stays until the end of the run, as one just made.
+        if len(self.members(account, group)) == 1:
+            self._made_groups.setdefault(account, set()).add(group)
+        groups = tuple(g for g in contact.groups if g != group)
+        await self.update_contact(account, contact.jid, groups=groups)
+
+    def _listed(self, account: str, jid: str) -> Contact:
+        contact = self.contact(account, jids.bare(jid))
+        if contact is None:
+            raise ContactNotFound(f"{jid} is not in the contact list")
+        return contact
 
     def approve(self, account: str, jid: str) -> None:
         """Accept a subscription request, and ask back if we do not see them yet."""

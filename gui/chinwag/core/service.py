@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from chinwag.core.accounts import AccountService
 from chinwag.core.blocking import BlockingService
-from chinwag.core.errors import UnknownAccount
+from chinwag.core.errors import InvalidStatus, NotConnected, UnknownAccount
 from chinwag.core.events import AccountRemoved, EventBus
 from chinwag.core.messaging import MessagingService
 from chinwag.core.models import AccountConfig, ConnectionState
@@ -25,6 +25,7 @@ from chinwag.core.ports import (
 )
 from chinwag.core.roster import RosterService
 from chinwag.core.session import AccountSession, SessionTiming
+from chinwag.core.status import Status
 from chinwag.core.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,28 @@ class ChinwagCore:
             session.start()
         else:
             await session.sign_out()
+
+    def enabled_sessions(self) -> list[AccountSession]:
+        """Sessions of the enabled accounts, primary first."""
+        return [self.session(a.jid) for a in self.accounts.accounts if a.enabled]
+
+    async def set_status(self, status: Status, message: str) -> bool:
+        """Own status and status message on every enabled account, as if picked in the
+        status selector: Offline signs out; any other status is sent now where signed in
+        and signs in the accounts that are not. False when that state already held."""
+        if status in (Status.UNKNOWN, Status.CONNECTING):
+            raise InvalidStatus(f"{status.name} is not a status one can set")
+        if status is Status.OFFLINE:
+            return await self.sign_out()
+        sessions = self.enabled_sessions()
+        if not sessions:
+            raise NotConnected("there is no enabled account to set a status on")
+        if all(s.wanted and s.picked is status and s.status == message for s in sessions):
+            return False
+        for session in sessions:
+            session.set_status(status, message)  # sent now if signed in, else on sign-in
+        self.auto_sign_in()  # starts only the sessions that are not signed in or trying
+        return True
 
     def state(self, account: str) -> ConnectionState:
         session = self.sessions.get(account)

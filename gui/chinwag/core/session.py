@@ -104,6 +104,9 @@ class AccountSession:
         self._first: asyncio.Future[None] | None = None
         #: A certificate fingerprint the user trusted for this run only (not saved).
         self.trusted_once = ""
+        #: True after :meth:`sign_out` until the next sign-in: the user or a script
+        #: signed out on purpose, so nothing should sign back in behind their back.
+        self.signed_out = False
 
     # -- public -------------------------------------------------------------------------
 
@@ -128,6 +131,7 @@ class AccountSession:
         background when ``keep_trying``; after a fatal one it stops (state FAILED).
         Calling it while already signed in or signing in just waits for that."""
         loop = asyncio.get_running_loop()
+        self.signed_out = False
         if self.wanted:
             # Already signing in or signed in: wait for the outcome of the current (or,
             # while retrying, the next) attempt.
@@ -154,6 +158,7 @@ class AccountSession:
     async def sign_out(self) -> bool:
         """Sign out on purpose; returns False when it was not signed in or trying."""
         task, self._task = self._task, None
+        self.signed_out = True
         self._dropped.set()  # wakes the loop if it waits for a drop (see _run)
         conn = self._conn
         was_wanted = task is not None and not task.done()

@@ -82,6 +82,7 @@ from chinwag.core.models import (
     Direction,
     Message,
     MessageState,
+    MessageType,
     Origin,
     SearchHit,
 )
@@ -327,11 +328,31 @@ class ConversationWindow(QWidget):
             self.activateWindow()
             self._compose.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
-    async def send_text(self, text: str) -> Message:
+    async def send_text(
+        self, text: str, *, mtype: MessageType = MessageType.NORMAL, flags: int = 0
+    ) -> Message:
         """Send ``text`` as typed in this window (the automation API uses it): the
         message shows here as it would after Enter, an error shows in the error bar and
         is raised. The compose box is left alone."""
-        return await self._send(text)
+        return await self._send(text, mtype=mtype, flags=flags)
+
+    # -- what the automation API reads and sets (automation.ports.ConversationView) ----
+
+    def frame(self) -> tuple[int, int, int, int]:
+        rect = self.geometry()
+        return (rect.x(), rect.y(), rect.width(), rect.height())
+
+    def set_frame(self, left: int, top: int, width: int, height: int) -> None:
+        self.setGeometry(left, top, width, height)
+
+    def native_id(self) -> int:
+        return int(self.winId())
+
+    def transcript(self) -> list[tuple[Message, str]]:
+        """The messages this window holds, oldest first, with their authors' names."""
+        model = self._model
+        rows = (model.message(row) for row in range(model.rowCount()))
+        return [(m, model.sender_name(m)) for m in rows]
 
     def jump_to_latest(self) -> None:
         """Show the newest messages (reloading them if the window had moved back)."""
@@ -789,9 +810,13 @@ class ConversationWindow(QWidget):
         if not self._closed:
             self._compose.message_sent()
 
-    async def _send(self, text: str) -> Message:
+    async def _send(
+        self, text: str, *, mtype: MessageType = MessageType.NORMAL, flags: int = 0
+    ) -> Message:
         try:
-            message = await self._ctx.core.messaging.send(self._key.account, self._key.peer, text)
+            message = await self._ctx.core.messaging.send(
+                self._key.account, self._key.peer, text, mtype=mtype, flags=flags
+            )
         except ChinwagError as exc:
             if not self._closed:
                 self._show_error(f"Not sent: {exc.message}")

@@ -192,12 +192,32 @@ class MainWindow(QMainWindow):
 
     # -- public API ------------------------------------------------------------------------
 
-    def present(self) -> None:
+    def present(self, activate: bool = True) -> None:
         """Show, un-minimise, raise and activate (the tray's "Show")."""
         self.show()
         self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
         self.raise_()
-        self.activateWindow()
+        if activate:
+            self.activateWindow()
+
+    # -- what the automation API reads and sets (automation.ports.MainView) -------------
+
+    def is_shown(self) -> bool:
+        return self.isVisible()
+
+    def hide_to_tray(self) -> None:
+        """As closing it does: hidden, still signed in, in the tray."""
+        self.close()
+
+    def frame(self) -> tuple[int, int, int, int]:
+        rect = self.geometry()
+        return (rect.x(), rect.y(), rect.width(), rect.height())
+
+    def set_frame(self, left: int, top: int, width: int, height: int) -> None:
+        self.setGeometry(left, top, width, height)
+
+    def native_id(self) -> int:
+        return int(self.winId())
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

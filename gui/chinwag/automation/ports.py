@@ -1,0 +1,73 @@
+"""What the automation API needs of the windows a person uses, as Protocols.
+
+The API drives the very windows of the desktop client (``InstantMessage`` returns the
+window a double-click opens), but this package does not import the widgets: the
+composition root hands it objects that have these members (``ui.conversation_window``,
+``ui.main_window`` and ``ui.conversations`` have them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from chinwag.core.models import Message, MessageType
+
+#: left, top, width, height
+Frame = tuple[int, int, int, int]
+
+
+class WindowView(Protocol):
+    """A top-level window as the automation API sees it."""
+
+    def present(self, activate: bool = True) -> None: ...
+
+    def frame(self) -> Frame: ...
+
+    def set_frame(self, left: int, top: int, width: int, height: int) -> None: ...
+
+    def native_id(self) -> int: ...
+
+
+class ConversationView(WindowView, Protocol):
+    """A conversation window."""
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def peer(self) -> str: ...
+
+    def close(self) -> bool: ...
+
+    async def send_text(
+        self, text: str, *, mtype: MessageType = MessageType.NORMAL, flags: int = 0
+    ) -> Message: ...
+
+    def transcript(self) -> list[tuple[Message, str]]:
+        """The messages the window holds, oldest first, each with its author's name."""
+        ...
+
+
+class MainView(WindowView, Protocol):
+    """The contact list window."""
+
+    def is_shown(self) -> bool: ...
+
+    def hide_to_tray(self) -> None: ...
+
+
+class WindowHost(Protocol):
+    """The registry of conversation windows (``ui.conversations.ConversationWindows``)
+    and the main window, plus a way to quit."""
+
+    main: MainView
+
+    def open(self, account: str, peer: str, *, activate: bool = True) -> ConversationView: ...
+
+    def find(self, account: str, peer: str) -> ConversationView | None: ...
+
+    def on_created(self, callback: Callable[[ConversationView], None]) -> None: ...
+
+    def on_destroyed(self, callback: Callable[[ConversationView], None]) -> None: ...
+
+    def quit(self) -> None: ...

@@ -1,0 +1,138 @@
+"""The automation API's life on the session bus: export the objects, own
+``im.chinwag.Chinwag``, follow clients leaving the bus (their window handles go), answer
+a second ``chinwag`` start, and close in order at shutdown.
+
+The composition root calls :func:`running_instance` before building anything (a second
+start hands over and exits), then :meth:`AutomationServer.start` once the windows exist."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from dbus_next import Message, MessageType
+from dbus_next.constants import NameFlag, RequestNameReply
+
+from chinwag.automation import names
+from chinwag.automation.api import AutomationApi
+from chinwag.automation.bus import ChinwagMessageBus, close_message_bus
+from chinwag.automation.signals import SignalEmitter
+
+if TYPE_CHECKING:
+    from chinwag.automation.ports import WindowHost
+    from chinwag.core.service import ChinwagCore
+
+log = logging.getLogger(__name__)
+
+_DBUS = "org.freedesktop.DBus"
+_NAME_GONE_RULE = (
+    "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+    "member='NameOwnerChanged',arg2=''"
+)
+
+
+async def _call_dbus(bus: ChinwagMessageBus, member: str, signature: str, body: list) -> Message:  # type: ignore[type-arg]
+    reply = await bus.call(
+        Message(
+            destination=_DBUS,
+            path="/org/freedesktop/DBus",
+            interface=_DBUS,
+            member=member,
+            signature=signature,
+            body=body,
+        )
+    )
+    assert reply is not None
+    if reply.message_type is MessageType.ERROR:
+        raise RuntimeError(f"{member}: {reply.error_name}: {reply.body}")
+    return reply
+
+
+async def running_instance(bus: ChinwagMessageBus) -> bool:
+    """True when another Chinwag owns the API's name on this bus."""
+    reply = await _call_dbus(bus, "NameHasOwner", "s", [names.BUS_NAME])
+    return bool(reply.body[0])
+
+
+async def hand_over(bus: ChinwagMessageBus, *, show: bool) -> bool:
+    """A second start: raise the running Chinwag's main window (``show``). True when the
+    running one answered."""
+    if not show:
+        return True
+    reply = await bus.call(
+        Message(
+            destination=names.BUS_NAME,
+            path=names.MAIN_WINDOW_PATH,
+            interface=names.WINDOW,
+            member="Show",
+        )
+    )
+    return reply is not None and reply.message_type is MessageType.METHOD_RETURN
+
+
+class AutomationServer:
+    """The exported API of one running Chinwag."""
+
+    def __init__(self, core: ChinwagCore, host: WindowHost, bus: ChinwagMessageBus) -> None:
+        self.bus = bus
+        self.api = AutomationApi(core, host, bus)
+        self.signals = SignalEmitter(self.api)
+        self._closed = False
+        bus.on_bad_signature = _bad_signature
+
+    @classmethod
+    async def start(
+        cls, core: ChinwagCore, host: WindowHost, bus: ChinwagMessageBus
+    ) -> AutomationServer | None:
+        """Export everything, then own the name (so the API is whole once the name is
+        visible). None when another Chinwag got the name first."""
+        server = cls(core, host, bus)
+        server.api.export()
+        host.on_created(server.signals.window_created)
+        host.on_destroyed(server.signals.window_destroyed)
+        bus.add_message_handler(server._on_bus_message)
+        await _call_dbus(bus, "AddMatch", "s", [_NAME_GONE_RULE])
+        reply = await bus.request_name(names.BUS_NAME, NameFlag.DO_NOT_QUEUE)
+        if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+            log.info("another Chinwag owns %s", names.BUS_NAME)
+            server.signals.close()
+            return None
+        log.info("automation API on the session bus as %s", names.BUS_NAME)
+        return server
+
+    def _on_bus_message(self, msg: Message) -> bool:
+        if (
+            msg.message_type is MessageType.SIGNAL
+            and msg.member == "NameOwnerChanged"
+            and msg.sender == _DBUS
+        ):
+            name, _old, new = msg.body
+            if not new and name.startswith(":"):
+                self.api.windows.client_gone(name)
+        return False  # let dbus-next see it too
+
+    async def close(self) -> None:
+        """Tell scripts the app is going (OnAppShutdown), then leave the bus once every
+        queued signal and reply is written."""
+        if self._closed:
+            return
+        self._closed = True
+        self.api.messenger.OnAppShutdown()
+
+    async def disconnect(self) -> None:
+        """Last, after the windows closed and the core signed out (their signals went
+        out): stop listening, write what is queued, leave the bus."""
+        self.signals.close()
+        try:
+            await self.bus.flush()
+        except ConnectionError:
+            log.debug("the bus went before the last signals were written")
+        await close_message_bus(self.bus)
+
+
+def _bad_signature(msg: Message, expected: str) -> Message:
+    error = names.api_error(
+        "InvalidArgument",
+        f"{msg.member} takes ({expected}), not ({msg.signature})",
+    )
+    return Message.new_error(msg, error.type, error.text)
