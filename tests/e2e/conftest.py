@@ -9,6 +9,7 @@ reads and writes, and a signal recorder."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -93,10 +94,8 @@ class SignalLog:
                 seen = [m for m, _ in self.items][-20:]
                 raise AssertionError(f"no {member} signal within {timeout}s (last seen: {seen})")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
-            except TimeoutError:
-                pass
 
 
 class ApiClient:
