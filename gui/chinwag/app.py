@@ -189,12 +189,10 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
             quit_requested.set()
 
     if not core.accounts.accounts and not report and not quit_requested.is_set():
-        from chinwag.ui.first_run_dialog import FirstRunDialog
-
-        first_run = FirstRunDialog(ctx, main_window)
-        keep(first_run)
-        main_window.present()
-        first_run.open()
+        if args.background:  # no window: an account comes from the tray or a script
+            log.info("no account yet: add one from the tray menu or the automation API")
+        else:
+            show_first_run(ctx, main_window, keep)
     if not quit_requested.is_set():
         core.auto_sign_in()
 
@@ -223,6 +221,31 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
         await close_message_bus(bus)
     log.debug("shutdown: done")
     return 0
+
+
+def show_first_run(ctx: UiContext, main_window: Any, keep: Any) -> None:
+    """The first-run dialog; it goes by itself if an account signs in another way (a
+    script's ``Signin``, say)."""
+    from chinwag.core.events import ConnectionStateChanged
+    from chinwag.core.models import ConnectionState
+    from chinwag.ui.first_run_dialog import FirstRunDialog
+
+    first_run = FirstRunDialog(ctx, main_window)
+    keep(first_run)
+
+    def on_event(event: object) -> None:
+        if (
+            isinstance(event, ConnectionStateChanged)
+            and event.state is ConnectionState.ONLINE
+            and first_run.isVisible()
+            and not first_run.busy
+        ):
+            first_run.close()
+
+    ctx.bridge.event.connect(on_event)
+    first_run.destroyed.connect(lambda *_: ctx.bridge.event.disconnect(on_event))
+    main_window.present()
+    first_run.open()
 
 
 async def _session_bus() -> Any:

@@ -250,6 +250,16 @@ class ChinwagMessageBus(MessageBus):
             _close_socket(self)
             raise
 
+    def _emit_interface_added(self, path: str, interface: Any) -> None:
+        # Upstream broadcasts ObjectManager.InterfacesAdded, with every property read
+        # through GetAll, for each export, although nothing here is an ObjectManager:
+        # a window's History and a contact's presence computed and sent to the whole bus
+        # for nobody. Objects are announced by the API's own signals instead.
+        return
+
+    def _emit_interface_removed(self, path: str, removed_interfaces: Any) -> None:
+        return
+
     def _find_message_handler(self, msg: Message) -> Callable[[Message, Any], None] | None:
         handler: Callable[[Message, Any], None] | None = super()._find_message_handler(msg)
         if handler is None:
