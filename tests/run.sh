@@ -50,7 +50,7 @@ fi
 echo "== ruff"
 .venv/bin/ruff check gui tests bench
 .venv/bin/ruff format --check gui tests bench
-echo "== mypy (strict: core, storage, xmpp)"
+echo "== mypy (strict: core, storage, xmpp, automation)"
 .venv/bin/mypy
 echo "== pytest"
 exec .venv/bin/python -m pytest "$@"

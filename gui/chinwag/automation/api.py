@@ -422,10 +422,6 @@ class AutomationApi:
             raise names.api_error("InvalidHandle", exc.message) from exc
         return message.uid
 
-    def close(self) -> None:
-        for handle in self.windows.open_handles():
-            self.windows.release(handle)
-
 
 def parse_message_parts(parts: list[dict[str, Any]]) -> tuple[str, MessageType]:
     """Telepathy message parts -> (text, message type); InvalidHandle when malformed."""
