@@ -38,6 +38,14 @@ What this module changes
     with the first byte of their message. Only real socket errors (EPIPE, ECONNRESET, ...)
     end the connection, and then every queued message's future fails.
 
+    Three small additions serve the automation API's server side:
+    :data:`current_call` (who is calling, for window-handle holders),
+    :attr:`ChinwagMessageBus.on_bad_signature` (a call that names a member with the wrong
+    argument types gets the API's InvalidArgument instead of upstream's "UnknownMethod"),
+    and no ``ObjectManager.InterfacesAdded``/``InterfacesRemoved`` broadcasts on each
+    export (upstream sends them, with every property read, for objects no
+    ObjectManager announces).
+
     Nothing else of dbus-next is touched: the reader, marshalling, the service and proxy
     layers are upstream's, and callers see a plain ``dbus_next.aio.MessageBus``. Once
     dbus-next handles EAGAIN itself, removing the subclass is a no-op for callers: have
