@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   python3 python3-venv python3-pip      # the interpreter and venv
   prosody                               # the real XMPP server the tests run
-  dbus openssl                          # dbus-daemon for private test buses
+  dbus openssl                          # dbus-daemon for private test buses, dbus-send
+  libglib2.0-bin                        # gdbus: the API is tested from the shell too
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3  # Qt's runtime
   xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0  # a virtual X screen
 )
