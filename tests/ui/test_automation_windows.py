@@ -184,3 +184,36 @@ async def test_the_api_answers_while_a_modal_dialog_is_open(rig: Rig) -> None:
 async def test_quit_asks_the_app_to_quit(rig: Rig) -> None:
     assert await rig.call(names.MESSENGER_PATH, names.MESSENGER, "Quit") == names.S_OK
     assert rig.quits == [True]
+
+
+async def test_renaming_oneself_in_the_account_editor_fires_my_friendly_name_change(
+    rig: Rig,
+) -> None:
+    from dataclasses import replace
+
+    accounts = rig.ui.core.accounts
+    me = accounts.primary
+    assert me is not None
+    before = await rig.call(
+        names.MESSENGER_PATH,
+        "org.freedesktop.DBus.Properties",
+        "Get",
+        "ss",
+        names.MESSENGER,
+        "MyFriendlyName",
+    )
+    assert before.value == me.nickname == "Me"  # the rig's nickname
+
+    accounts.update(replace(me, nickname="Sam"))  # what the account editor saves
+
+    await eventually(lambda: rig.named("OnMyFriendlyNameChange"), what="the signal")
+    assert rig.named("OnMyFriendlyNameChange") == [[names.S_OK, "Me"]]
+    name = await rig.call(
+        names.MESSENGER_PATH,
+        "org.freedesktop.DBus.Properties",
+        "Get",
+        "ss",
+        names.MESSENGER,
+        "MyFriendlyName",
+    )
+    assert name.value == "Sam"
