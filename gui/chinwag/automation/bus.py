@@ -234,10 +234,12 @@ class ChinwagMessageBus(MessageBus):
 
     _writer: _BackpressureWriter
 
-    #: Called for a method call that names a member of an exported interface with other
-    #: argument types than the member's; returns the error reply to send (upstream
-    #: answers ``UnknownMethod``, as if the member did not exist).
-    on_bad_signature: Callable[[Message, str], Message] | None = None
+    #: Called as ``(call, member, expected signature)`` for a method call that names a
+    #: member of an exported interface with other argument types than the member's, and
+    #: for a ``Properties.Set`` with a value of another type; returns the error reply
+    #: (upstream answers ``UnknownMethod``, as if the member did not exist, and
+    #: ``InvalidSignature``).
+    on_bad_signature: Callable[[Message, str, str], Message] | None = None
 
     def __init__(
         self,
@@ -269,13 +271,12 @@ class ChinwagMessageBus(MessageBus):
         return
 
     def _find_message_handler(self, msg: Message) -> Callable[[Message, Any], None] | None:
+        wrong = self._wrong_property_type(msg)
+        if wrong is not None:
+            return wrong
         handler: Callable[[Message, Any], None] | None = super()._find_message_handler(msg)
         if handler is None:
-            expected = self._member_signature(msg)
-            if expected is None or self.on_bad_signature is None:
-                return None
-            error = self.on_bad_signature(msg, expected)
-            return lambda _msg, send_reply: send_reply(error)
+            return self._not_found(msg)
         found = handler
 
         def in_context(call: Message, send_reply: Any) -> None:
@@ -286,6 +287,44 @@ class ChinwagMessageBus(MessageBus):
                 current_call.reset(token)
 
         return in_context
+
+    def _not_found(self, msg: Message) -> Callable[[Message, Any], None] | None:
+        """The reply for a call nothing handles: the wrong argument types for a member
+        that exists (:attr:`on_bad_signature`), or ``UnknownObject`` for a path with
+        nothing exported (upstream says ``UnknownMethod`` for both)."""
+        if msg.path not in self._path_exports:
+            from dbus_next.message import Message
+
+            text = f"no object at {msg.path}"
+            error = Message.new_error(msg, "org.freedesktop.DBus.Error.UnknownObject", text)
+            return lambda _msg, send_reply: send_reply(error)
+        expected = self._member_signature(msg)
+        if expected is None or self.on_bad_signature is None:
+            return None
+        error = self.on_bad_signature(msg, msg.member or "", expected)
+        return lambda _msg, send_reply: send_reply(error)
+
+    def _wrong_property_type(self, msg: Message) -> Callable[[Message, Any], None] | None:
+        """``Properties.Set`` with a value of another type than the property's: the
+        :attr:`on_bad_signature` reply (upstream: ``InvalidSignature``)."""
+        if (
+            self.on_bad_signature is None
+            or msg.interface != "org.freedesktop.DBus.Properties"
+            or msg.member != "Set"
+            or msg.signature != "ssv"
+        ):
+            return None
+        from dbus_next.service import ServiceInterface
+
+        interface_name, name, value = msg.body
+        for interface in self._path_exports.get(msg.path, []):
+            if interface.name != interface_name:
+                continue
+            for prop in ServiceInterface._get_properties(interface):
+                if prop.name == name and prop.signature != value.signature:
+                    error = self.on_bad_signature(msg, name, prop.signature)
+                    return lambda _msg, send_reply: send_reply(error)
+        return None
 
     def _member_signature(self, msg: Message) -> str | None:
         """The signature of the exported member ``msg`` names, if it names one."""

@@ -50,6 +50,8 @@ class WindowHandle:
     handed_out: bool = False
     exported: bool = True
     interfaces: list[ServiceInterface] = field(default_factory=list)
+    #: How many windows had closed before this one (its place in the closing order).
+    closed_as: int = 0
 
     @property
     def closed(self) -> bool:
@@ -120,6 +122,7 @@ class WindowHandles:
         self._by_view: dict[int, WindowHandle] = {}
         self._by_path: dict[str, WindowHandle] = {}
         self._closed: OrderedDict[str, WindowHandle] = OrderedDict()
+        self._closes = 0  # windows closed in this run
         self._held: dict[str, set[WindowHandle]] = {}
 
     # -- what the windows tell us --------------------------------------------------------
@@ -145,11 +148,16 @@ class WindowHandles:
         except RuntimeError:  # the widget is already gone
             log.debug("no geometry for the closed window %s", handle.path)
         handle.view = None
+        handle.closed_as = self._closes
+        self._closes += 1
         self._closed[handle.path] = handle
         if handle.handed_out and not handle.holders:
             self.release(handle)  # everyone who held it let go while it was open
-        while len(self._closed) > self._cap:
-            _path, oldest = self._closed.popitem(last=False)
+        # Evicted once more than ``cap`` newer windows have closed (released or not).
+        while self._closed:
+            oldest = next(iter(self._closed.values()))
+            if self._closes - 1 - oldest.closed_as <= self._cap:
+                break
             self.release(oldest)
         return handle
 

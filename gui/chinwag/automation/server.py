@@ -130,9 +130,11 @@ class AutomationServer:
         await close_message_bus(self.bus)
 
 
-def _bad_signature(msg: Message, expected: str) -> Message:
-    error = names.api_error(
-        "InvalidArgument",
-        f"{msg.member} takes ({expected}), not ({msg.signature})",
-    )
+def _bad_signature(msg: Message, member: str, expected: str) -> Message:
+    if msg.member == "Set":
+        got = msg.body[2].signature
+        text = f"the property {member} is of type {expected!r}, not {got!r}"
+    else:
+        text = f"{member} takes ({expected}), not ({msg.signature})"
+    error = names.api_error("InvalidArgument", text)
     return Message.new_error(msg, error.type, error.text)

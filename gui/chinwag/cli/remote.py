@@ -710,8 +710,7 @@ class Remote:
 
         if self._disconnect_watch is not None:
             self._disconnect_watch.cancel()
-            with contextlib.suppress(BaseException):
-                await self._disconnect_watch
+            await asyncio.wait([self._disconnect_watch])  # never raises
         if self._watching:
             self.bus.remove_message_handler(self._on_message)
         await close_message_bus(self.bus)
