@@ -296,6 +296,42 @@ async def test_notification_click_opens_the_conversation(
     assert opened.calls == [("me@example.org", ALICE)]
 
 
+class InstantClickServer(FakeNotificationServer):
+    """A user faster than the D-Bus round trip: the click's signal is on the wire
+    before Notify's reply (the worst order a real server could give)."""
+
+    @method()
+    def Notify(
+        self,
+        app_name: STR,
+        replaces_id: UINT32,
+        app_icon: STR,
+        summary: STR,
+        body: STR,
+        actions: STRS,
+        hints: HINTS,
+        expire_timeout: INT32,
+    ) -> UINT32:
+        self._last_id += 1
+        self.calls.append({"summary": summary})
+        self.ActionInvoked(self._last_id, "default")
+        return self._last_id
+
+
+async def test_a_click_that_arrives_before_the_notify_reply_still_opens(
+    dbus_bus: PrivateSessionBus, notifier: Notifier
+) -> None:
+    server = InstantClickServer()
+    bus = await serve(dbus_bus.address, server)
+    try:
+        opened = Spy(notifier.activated)
+        notifier.notify("Alice", "hello", "me@example.org", ALICE)
+        await eventually(lambda: opened.calls, what="activated")
+        assert opened.calls == [("me@example.org", ALICE)]
+    finally:
+        await close_message_bus(bus)
+
+
 async def test_a_burst_from_one_contact_updates_one_notification(
     desktop: FakeNotificationServer, notifier: Notifier
 ) -> None:

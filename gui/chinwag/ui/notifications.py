@@ -126,6 +126,9 @@ class Notifier(QObject):
         self._merge_window = merge_window
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._by_id: dict[int, tuple[str, str]] = {}
+        #: Clicks on ids whose Notify reply is still on its way to _deliver (the reply
+        #: and the signal arrive in order, but the awaiting coroutine resumes later).
+        self._early_clicks: dict[int, tuple[str, str]] = {}  # id -> (action, sender)
         self._server: str = ""  # unique bus name of the notification server
         self._markup = False  # the server reads bodies as markup
         self._down_until = float("-inf")
@@ -229,6 +232,9 @@ class Notifier(QObject):
                     self._by_id.pop(entry.server_id, None)
                     entry.server_id = server_id
                     self._by_id[server_id] = entry.key
+                    early = self._early_clicks.pop(server_id, None)
+                    if early is not None and early[1] == self._server:
+                        self._clicked(server_id, early[0])
                     return
             self._show_balloon(entry, title, body)
         finally:
@@ -414,21 +420,35 @@ class Notifier(QObject):
 
         if message.message_type is not MessageType.SIGNAL or message.interface != INTERFACE:
             return
+        if (
+            message.member == "ActionInvoked"
+            and message.signature == "us"
+            and message.body[0] not in self._by_id
+            and any(e.sending for e in self._entries.values())
+        ):
+            # Possibly for a notification whose Notify reply is still on its way (the
+            # server may even signal before it replies): kept until that reply says.
+            self._early_clicks[message.body[0]] = (message.body[1], str(message.sender))
+            while len(self._early_clicks) > 16:
+                del self._early_clicks[next(iter(self._early_clicks))]
+            return
         # Another client could emit look-alike signals; only the server's count.
         if not self._server or message.sender != self._server:
             return
         if message.member == "ActionInvoked" and message.signature == "us":
-            server_id, action = message.body
-            key = self._by_id.get(server_id)
-            if key is not None and action == DEFAULT_ACTION:
-                self._drop(key)
-                self.activated.emit(*key)
+            self._clicked(*message.body)
         elif message.member == "NotificationClosed" and message.signature == "uu":
             key = self._by_id.pop(message.body[0], None)
             entry = self._entries.get(key) if key is not None else None
             if entry is not None and entry.server_id == message.body[0]:
                 # Gone from the screen: the next message starts a fresh notification.
                 self._drop(entry.key)
+
+    def _clicked(self, server_id: int, action: str) -> None:
+        key = self._by_id.get(server_id)
+        if key is not None and action == DEFAULT_ACTION:
+            self._drop(key)
+            self.activated.emit(*key)
 
     # -- the tray balloon ---------------------------------------------------------------
 
