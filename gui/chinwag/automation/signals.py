@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from dbus_next import Variant
@@ -43,6 +44,10 @@ _REPORTS = {
 }
 
 
+#: How many delivered-and-not-yet-read tokens are remembered (see _on_message_state).
+_DELIVERED_KEPT = 50_000
+
+
 class SignalEmitter:
     """Listens to the core bus and the window registry; emits the API's signals."""
 
@@ -57,6 +62,9 @@ class SignalEmitter:
         self._groups: dict[str, set[str]] = {}
         self._members: dict[tuple[str, str], tuple[str, ...]] = {}
         self._renaming: set[tuple[str, str, str]] = set()
+        #: Tokens whose Delivered report went out (a read marker can overtake the
+        #: receipt in storage; then Delivered is reported with Read). Bounded.
+        self._delivered: OrderedDict[str, None] = OrderedDict()
         for config in core.accounts.accounts:
             self._remember_account(config.jid)
         handlers: dict[type[Event], Any] = {
@@ -267,6 +275,16 @@ class SignalEmitter:
         if message.state is MessageState.FAILED:
             self._report(message, names.DeliveryStatus.PERMANENTLY_FAILED, message.error)
             return
+        if message.state is MessageState.DELIVERED:
+            self._delivered[message.uid] = None
+            while len(self._delivered) > _DELIVERED_KEPT:
+                self._delivered.popitem(last=False)
+        elif message.state is MessageState.READ:
+            reported = message.uid in self._delivered
+            self._delivered.pop(message.uid, None)
+            # Read implies delivered: report it if the receipt's own state was overtaken.
+            if not reported and message.flags & names.REPORT_DELIVERY:
+                self._report(message, names.DeliveryStatus.DELIVERED)
         wanted = _REPORTS.get(message.state)
         if wanted is not None and message.flags & wanted[0]:
             self._report(message, wanted[1])
