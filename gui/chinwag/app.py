@@ -261,14 +261,19 @@ async def _session_bus() -> Any:
 
 async def _handed_over(bus: Any, args: argparse.Namespace, *, force: bool = False) -> bool:
     """A Chinwag already runs on this bus: raise its window (unless ``--background``)
-    and let it be. True when this process should exit."""
+    and let it be. True when this process should exit. One that is shutting down is
+    waited for, and then this one starts."""
     from chinwag.automation.bus import close_message_bus
-    from chinwag.automation.server import hand_over, running_instance
+    from chinwag.automation.server import hand_over, running_instance, wait_until_gone
 
     if not force and not await running_instance(bus):
         return False
-    answered = await hand_over(bus, show=not args.background)
-    log.info("Chinwag is already running%s", "" if answered else " (it did not answer)")
+    outcome = await hand_over(bus, show=not args.background)
+    if outcome == "quitting" and not force:
+        log.info("the running Chinwag is shutting down: starting once it has gone")
+        if await wait_until_gone(bus, 30.0):
+            return False
+    log.info("Chinwag is already running (%s)", outcome)
     if not force:
         await close_message_bus(bus)
         shown = "" if args.background else "; raised its window"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from dbus_next import Message, MessageType, Variant
 
-from conftest import APP_TIMEOUT, AppProcess
+from rig.app import APP_TIMEOUT, AppProcess
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
 

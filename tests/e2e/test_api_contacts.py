@@ -44,7 +44,7 @@ from test_api_messenger import (
     until,
 )
 
-from conftest import ApiClient, AppProcess, SignalLog
+from rig.app import ApiClient, AppProcess, SignalLog
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
 

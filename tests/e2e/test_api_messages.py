@@ -19,7 +19,7 @@ import pytest
 from dbus_next import Variant
 from slixmpp import JID
 
-from conftest import APP_TIMEOUT, AppProcess, start_app, wait_signed_in, write_profile
+from rig.app import APP_TIMEOUT, AppProcess, start_app, wait_signed_in, write_profile
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
 

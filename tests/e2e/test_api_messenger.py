@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from dbus_next import Variant
 
-from conftest import (
+from rig.app import (
     ApiClient,
     ApiError,
     AppProcess,

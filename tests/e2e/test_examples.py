@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import APP_TIMEOUT, AppProcess
+from rig.app import APP_TIMEOUT, AppProcess
 from rig.peer import XmppPeer
 
 pytestmark = [pytest.mark.prosody, pytest.mark.dbus]

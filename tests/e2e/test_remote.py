@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from conftest import APP_TIMEOUT, AppProcess
+from rig.app import APP_TIMEOUT, AppProcess
 from rig.peer import XmppPeer
 
 pytestmark = [pytest.mark.prosody, pytest.mark.dbus]

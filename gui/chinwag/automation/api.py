@@ -101,6 +101,8 @@ class AutomationApi:
         )
         self.groups = Numbered(bus, names.GROUP_PATH, lambda key: Group(GroupTarget(self, *key)))
         self.windows = WindowHandles(bus, self._window_interfaces)
+        #: (account, old group name) -> new name, while a rename moves the members.
+        self.renaming: dict[tuple[str, str], str] = {}
 
     def _window_interfaces(self, handle: WindowHandle) -> list[Any]:
         target = ConversationTarget(self, handle)
@@ -165,6 +167,7 @@ class AutomationApi:
         return self.contacts.path((account, jid))
 
     def group_path(self, account: str, name: str) -> str:
+        name = self.renaming.get((account, name), name)
         return self.groups.path((account, name))
 
     def signed_in(self, account: str) -> bool:
@@ -358,7 +361,9 @@ class AutomationApi:
         account = self.core.primary
         if account is None:
             return []
-        return [self.group_path(account, g) for g in self.core.roster.groups(account)]
+        return list(
+            dict.fromkeys(self.group_path(account, g) for g in self.core.roster.groups(account))
+        )
 
     def my_signin_name(self) -> str:
         return self.core.primary or ""
@@ -453,6 +458,8 @@ def parse_message_parts(parts: list[dict[str, Any]]) -> tuple[str, MessageType]:
             continue
         alternative = part.get("alternative")
         if alternative is not None:
+            if alternative.signature != "s":
+                raise bad(f"part {n}: alternative is a string")
             if alternative.value in alternatives:
                 continue  # another form of a text already taken
             alternatives.add(alternative.value)
@@ -653,7 +660,7 @@ class ContactTarget:
     def groups(self) -> list[str]:
         contact = self._core.roster.contact(self.account, self.jid)
         groups = contact.groups if contact else ()
-        return [self._api.group_path(self.account, g) for g in groups]
+        return list(dict.fromkeys(self._api.group_path(self.account, g) for g in groups))
 
 
 class GroupTarget:
@@ -681,10 +688,18 @@ class GroupTarget:
         await self._api.core.roster.rename_group(self.account, self._name, new)
 
     def contacts(self) -> list[str]:
-        return [
-            self._api.contact_path(self.account, c.jid)
-            for c in self._api.core.roster.members(self.account, self._name)
+        roster = self._api.core.roster
+        names_ = [self._name] + [
+            old
+            for (acc, old), new in self._api.renaming.items()
+            if acc == self.account and new == self._name
         ]
+        paths = (
+            self._api.contact_path(self.account, c.jid)
+            for name in names_
+            for c in roster.members(self.account, name)
+        )
+        return list(dict.fromkeys(paths))
 
     async def add_contact(self, contact: Any) -> int:
         _account, jid = self._api.contact_key(contact, self.account)

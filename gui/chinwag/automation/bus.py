@@ -225,6 +225,13 @@ class _BackpressureWriter(_MessageWriter):
         return last.future
 
 
+_ALWAYS_ANSWERED = (
+    "org.freedesktop.DBus.Introspectable",
+    "org.freedesktop.DBus.Peer",
+    "org.freedesktop.DBus.Properties",
+)
+
+
 class ChinwagMessageBus(MessageBus):
     """dbus-next's asyncio ``MessageBus`` with :class:`_BackpressureWriter` as its writer.
 
@@ -240,6 +247,10 @@ class ChinwagMessageBus(MessageBus):
     #: (upstream answers ``UnknownMethod``, as if the member did not exist, and
     #: ``InvalidSignature``).
     on_bad_signature: Callable[[Message, str, str], Message] | None = None
+
+    #: Set while the app shuts down: the error reply for any call of an exported method
+    #: (introspection and property reads still answer).
+    refuse_calls: Callable[[Message], Message] | None = None
 
     def __init__(
         self,
@@ -271,6 +282,9 @@ class ChinwagMessageBus(MessageBus):
         return
 
     def _find_message_handler(self, msg: Message) -> Callable[[Message, Any], None] | None:
+        if self.refuse_calls is not None and msg.interface not in _ALWAYS_ANSWERED:
+            refusal = self.refuse_calls(msg)
+            return lambda _msg, send_reply: send_reply(refusal)
         wrong = self._wrong_property_type(msg)
         if wrong is not None:
             return wrong

@@ -92,6 +92,15 @@ class Numbered:
     def known(self, key: Any) -> str | None:
         return self._paths.get(key)
 
+    def forget(self, key: Any) -> None:
+        """The object is gone for good (a removed account): unexport it. Its number
+        is not given again."""
+        path = self._paths.pop(key, None)
+        if path is not None:
+            self._keys.pop(path, None)
+            self.interfaces.pop(path, None)
+            self._bus.unexport(path)
+
     def rekey(self, old: Any, new: Any) -> None:
         """The object named ``old`` is now named ``new`` (a renamed group keeps its path)."""
         path = self._paths.pop(old, None)

@@ -54,20 +54,38 @@ async def running_instance(bus: ChinwagMessageBus) -> bool:
     return bool(reply.body[0])
 
 
-async def hand_over(bus: ChinwagMessageBus, *, show: bool) -> bool:
-    """A second start: raise the running Chinwag's main window (``show``). True when the
-    running one answered."""
-    if not show:
-        return True
+SHUTTING_DOWN = "Chinwag is shutting down"
+
+
+async def hand_over(bus: ChinwagMessageBus, *, show: bool) -> str:
+    """A second start: raise the running Chinwag's main window (``show``; else just
+    knock). ``"handed over"``, ``"quitting"`` (it is shutting down: wait for the name to
+    go, then start) or ``"no answer"``."""
     reply = await bus.call(
         Message(
             destination=names.BUS_NAME,
             path=names.MAIN_WINDOW_PATH,
             interface=names.WINDOW,
-            member="Show",
+            member="Show" if show else "Release",
         )
     )
-    return reply is not None and reply.message_type is MessageType.METHOD_RETURN
+    if reply is not None and reply.message_type is MessageType.METHOD_RETURN:
+        return "handed over"
+    if reply is not None and reply.body and SHUTTING_DOWN in str(reply.body[0]):
+        return "quitting"
+    return "no answer"
+
+
+async def wait_until_gone(bus: ChinwagMessageBus, timeout: float) -> bool:  # noqa: ASYNC109
+    """Wait for the running Chinwag to release the name; False after ``timeout`` s."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await running_instance(bus):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
 
 
 class AutomationServer:
@@ -118,6 +136,8 @@ class AutomationServer:
             return
         self._closed = True
         self.api.messenger.OnAppShutdown()
+        # From now on nothing new starts: a window opened now would outlive close_all().
+        self.bus.refuse_calls = _shutting_down
 
     async def disconnect(self) -> None:
         """Last, after the windows closed and the core signed out (their signals went
@@ -128,6 +148,11 @@ class AutomationServer:
         except ConnectionError:
             log.debug("the bus went before the last signals were written")
         await close_message_bus(self.bus)
+
+
+def _shutting_down(msg: Message) -> Message:
+    error = names.api_error("Fail", SHUTTING_DOWN)
+    return Message.new_error(msg, error.type, error.text)
 
 
 def _bad_signature(msg: Message, member: str, expected: str) -> Message:

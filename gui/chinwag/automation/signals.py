@@ -16,6 +16,7 @@ from chinwag.automation.api import AutomationApi, hr_for, message_parts
 from chinwag.core.events import (
     AccountAdded,
     AccountChanged,
+    AccountRemoved,
     BlockChanged,
     ConnectionStateChanged,
     ContactPresenceChanged,
@@ -61,7 +62,6 @@ class SignalEmitter:
         self._nick: dict[str, str] = {}
         self._groups: dict[str, set[str]] = {}
         self._members: dict[tuple[str, str], tuple[str, ...]] = {}
-        self._renaming: set[tuple[str, str, str]] = set()
         #: Tokens whose Delivered report went out (a read marker can overtake the
         #: receipt in storage; then Delivered is reported with Read). Bounded.
         self._delivered: OrderedDict[str, None] = OrderedDict()
@@ -78,6 +78,7 @@ class SignalEmitter:
             GroupRenamed: self._on_group_renamed,
             BlockChanged: self._on_block,
             AccountAdded: self._on_account_added,
+            AccountRemoved: self._on_account_removed,
             AccountChanged: self._on_account_changed,
             MessageAdded: self._on_message_added,
             MessageStateChanged: self._on_message_state,
@@ -144,8 +145,10 @@ class SignalEmitter:
                 self._m.OnSignout()
             self._phase[account] = "off"
         elif state is ConnectionState.OFFLINE:
-            if phase in ("online", "signing", "retrying"):
+            if phase == "online":
                 self._m.OnSignout()
+            elif phase in ("signing", "retrying"):  # signed out before it signed in
+                self._m.OnSignin(names.hr_of("Disconnected"))
             self._phase[account] = "off"
         self._own_status(account)
 
@@ -164,6 +167,11 @@ class SignalEmitter:
     def _on_account_added(self, event: AccountAdded) -> None:
         self._api.accounts.path(event.account)
         self._remember_account(event.account)
+
+    def _on_account_removed(self, event: AccountRemoved) -> None:
+        self._api.accounts.forget(event.account)
+        self._phase.pop(event.account, None)
+        self._status.pop(event.account, None)
 
     def _on_account_changed(self, event: AccountChanged) -> None:
         config = self._api.core.accounts.find(event.account)
@@ -207,7 +215,7 @@ class SignalEmitter:
         new = [g for g in after if g not in before]
         for old_name in list(gone):
             for new_name in list(new):
-                if (account, old_name, new_name) in self._renaming:
+                if self._api.renaming.get((account, old_name)) == new_name:
                     gone.remove(old_name)  # moved by a rename: the same group object
                     new.remove(new_name)
         self._sync_groups(account)
@@ -219,7 +227,13 @@ class SignalEmitter:
             self._m.OnContactAddedToGroup(names.S_OK, self._api.group_path(account, name), contact)
 
     def _sync_groups(self, account: str) -> None:
-        now = set(self._api.core.roster.groups(account))
+        listed = set(self._api.core.roster.groups(account))
+        # A group being renamed keeps its object; its old name is not a group of its own
+        # while the members move.
+        for acc, old in [k for k in self._api.renaming if k[0] == account]:
+            if old not in listed:
+                del self._api.renaming[(acc, old)]
+        now = listed - {old for acc, old in self._api.renaming if acc == account}
         before = self._groups.get(account, set())
         self._groups[account] = now
         for name in sorted(now - before):
@@ -228,7 +242,6 @@ class SignalEmitter:
             path = self._api.groups.known((account, name))
             if path is not None:
                 self._m.OnGroupRemoved(names.S_OK, path)
-        self._renaming = {r for r in self._renaming if r[1] in now}
 
     def _on_roster(self, event: RosterReceived) -> None:
         self._sync_groups(event.account)
@@ -242,7 +255,7 @@ class SignalEmitter:
         path = self._api.groups.known((account, event.new))
         self._groups.setdefault(account, set()).discard(event.old)
         self._groups[account].add(event.new)
-        self._renaming.add((account, event.old, event.new))
+        self._api.renaming[(account, event.old)] = event.new
         if path is not None:
             self._api.groups.interfaces[path]._target.renamed(event.new)  # type: ignore[attr-defined]
             self._m.OnGroupNameChanged(names.S_OK, path)
@@ -291,6 +304,7 @@ class SignalEmitter:
 
     def _report(self, message: Message, status: names.DeliveryStatus, error: str = "") -> None:
         header = {
+            "message-token": Variant("s", f"{message.uid}.report.{int(status)}"),
             "message-type": Variant("u", names.MESSAGE_TYPE_DELIVERY_REPORT),
             "message-sender-id": Variant("s", message.peer),
             "message-received": Variant("x", int(time.time())),

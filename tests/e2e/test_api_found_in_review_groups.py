@@ -1,0 +1,42 @@
+"""Review reproductions: group signals during a rename of a group with several members."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from dbus_next import Variant
+from test_api_messenger import GROUP, S_OK, my, signal_after
+
+from rig.app import AppProcess
+
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+
+
+async def test_review_rename_group_with_two_members_no_spurious_group_signals(
+    chinwag_app: AppProcess,
+) -> None:
+    app = chinwag_app
+    client = await app.client()
+    signals = await client.watch()
+    friends = await client.messenger("CreateGroup", "s", "Friends")
+    members = []
+    for jid in ("carol-rv@localhost", "dave-rv@localhost"):
+        path = await client.messenger("GetContact", "ss", jid, "")
+        members.append(path)
+        assert await client.messenger("AddContact", "s", jid) == S_OK
+        await signals.wait_for("OnContactListAdd", lambda b, p=path: b == [S_OK, p])
+        mark = len(signals.items)
+        await client.call(friends, GROUP, "AddContact", "v", [Variant("o", path)])
+        await signal_after(signals, mark, "OnContactAddedToGroup")
+
+    mark = len(signals.items)
+    await client.set(friends, GROUP, "Name", Variant("s", "Close friends"))
+    assert await signal_after(signals, mark, "OnGroupNameChanged") == [S_OK, friends]
+    await asyncio.sleep(1.5)  # let every member's roster push arrive
+    after = [(m, b) for m, b in signals.items[mark:] if "Group" in m]
+    groups = await my(client, "MyGroups")
+    print("signals after rename:", after, "MyGroups:", groups)
+    # Expected: only OnGroupNameChanged(friends); MyGroups == [friends].
+    assert after == [("OnGroupNameChanged", [S_OK, friends])], after
+    assert groups == [friends]
