@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
 import statistics
 import sys
 import tempfile
@@ -36,6 +34,7 @@ from _server import bench_server
 from dbus_next import Message, MessageType, Variant
 
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
+from rig.app import write_profile
 from rig.dbus import PrivateSessionBus
 from rig.prosody import ProsodyServer
 
@@ -89,21 +88,9 @@ class Api:
 
 
 def profile(home: Path, jid: str, password: str, server: ProsodyServer, bus: str) -> dict[str, str]:
-    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen")
+    env = write_profile(home, jid, password, server)
+    env["HOME"] = str(home)
     env["DBUS_SESSION_BUS_ADDRESS"] = bus
-    for var, sub in (
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_STATE_HOME", "state"),
-        ("XDG_CACHE_HOME", "cache"),
-    ):
-        env[var] = str(home / sub)
-        (home / sub / "chinwag").mkdir(parents=True, exist_ok=True)
-    accounts = {"version": 1, "accounts": [{"jid": jid, "host": server.host, "port": server.port}]}
-    (home / "config" / "chinwag" / "accounts.json").write_text(json.dumps(accounts))
-    secrets = home / "data" / "chinwag" / "passwords.json"
-    secrets.write_text(json.dumps({jid: password}))
-    secrets.chmod(0o600)
     return env
 
 

@@ -4,8 +4,6 @@ in from its saved profile, stores what arrives, and shuts down cleanly on SIGTER
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -14,28 +12,10 @@ import pytest
 
 from chinwag.core.models import ConversationKey, Direction
 from chinwag.storage.message_store import SqliteMessageStore
+from rig.app import write_profile
 from rig.peer import XmppPeer
 
 pytestmark = pytest.mark.prosody
-
-
-def write_profile(home: Path, jid: str, password: str, server) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    env = dict(os.environ)
-    for var, sub in (
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_DATA_HOME", "data"),
-        ("XDG_STATE_HOME", "state"),
-        ("XDG_CACHE_HOME", "cache"),
-    ):
-        env[var] = str(home / sub)
-        (home / sub / "chinwag").mkdir(parents=True, exist_ok=True)
-    accounts = {"version": 1, "accounts": [{"jid": jid, "host": server.host, "port": server.port}]}
-    (home / "config" / "chinwag" / "accounts.json").write_text(json.dumps(accounts))
-    secrets = home / "data" / "chinwag" / "passwords.json"
-    secrets.write_text(json.dumps({jid: password}))
-    secrets.chmod(0o600)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    return env
 
 
 async def wait_for_log(path: Path, text: str, timeout: float = 30.0) -> None:
