@@ -173,10 +173,7 @@ class AutomationApi:
     def signed_in(self, account: str) -> bool:
         """Signed in, or signing in (the outbox holds messages until it is)."""
         session = self.core.sessions.get(account)
-        return session is not None and (
-            session.state is ConnectionState.ONLINE
-            or (session.wanted and session.state is not ConnectionState.FAILED)
-        )
+        return session is not None and session.signed_in
 
     def online(self, account: str) -> None:
         """NotLoggedOn unless ``account`` has a live connection."""

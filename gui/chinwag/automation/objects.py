@@ -224,11 +224,3 @@ class WindowHandles:
         for holder in handle.holders:
             self._held.get(holder, set()).discard(handle)
         handle.holders.clear()
-
-    @property
-    def exported_count(self) -> int:
-        return len(self._by_path)
-
-    @property
-    def closed_count(self) -> int:
-        return len(self._closed)

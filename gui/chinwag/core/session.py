@@ -124,6 +124,14 @@ class AccountSession:
         """True while the session should be (or get) signed in."""
         return self._task is not None and not self._task.done()
 
+    @property
+    def signed_in(self) -> bool:
+        """Signed in, or signing in (the outbox holds messages until it is). A session
+        that just failed is still winding down (wanted) but does not count."""
+        return self.state is ConnectionState.ONLINE or (
+            self.wanted and self.state is not ConnectionState.FAILED
+        )
+
     async def sign_in(self, *, register: bool = False, keep_trying: bool = True) -> None:
         """Sign in and return once signed in; raise the first attempt's error.
 

@@ -92,6 +92,7 @@ from chinwag.ui.context import UiContext
 from chinwag.ui.history_model import HistoryModel, Role
 from chinwag.ui.icons import status_icon
 from chinwag.ui.message_delegate import MessageDelegate
+from chinwag.ui.window_frame import WindowFrame
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ class HistoryView(QListView):
         super().changeEvent(event)
 
 
-class ConversationWindow(QWidget):
+class ConversationWindow(WindowFrame, QWidget):
     """A top-level window for the conversation of ``account`` with ``peer``.
 
     Made by :class:`~chinwag.ui.conversations.ConversationWindows` (one per contact),
@@ -337,16 +338,6 @@ class ConversationWindow(QWidget):
         return await self._send(text, mtype=mtype, flags=flags)
 
     # -- what the automation API reads and sets (automation.ports.ConversationView) ----
-
-    def frame(self) -> tuple[int, int, int, int]:
-        rect = self.geometry()
-        return (rect.x(), rect.y(), rect.width(), rect.height())
-
-    def set_frame(self, left: int, top: int, width: int, height: int) -> None:
-        self.setGeometry(left, top, width, height)
-
-    def native_id(self) -> int:
-        return int(self.winId())
 
     def transcript(self) -> list[tuple[Message, str]]:
         """The messages this window holds, oldest first, with their authors' names."""

@@ -64,6 +64,7 @@ from chinwag.ui.roster_model import (
     SortMode,
 )
 from chinwag.ui.status_bar import StatusHeader
+from chinwag.ui.window_frame import WindowFrame
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowFrame, QMainWindow):
     """The contact list window. Closing it hides it to the tray unless
     :attr:`really_quit` is set."""
 
@@ -208,16 +209,6 @@ class MainWindow(QMainWindow):
     def hide_to_tray(self) -> None:
         """As closing it does: hidden, still signed in, in the tray."""
         self.close()
-
-    def frame(self) -> tuple[int, int, int, int]:
-        rect = self.geometry()
-        return (rect.x(), rect.y(), rect.width(), rect.height())
-
-    def set_frame(self, left: int, top: int, width: int, height: int) -> None:
-        self.setGeometry(left, top, width, height)
-
-    def native_id(self) -> int:
-        return int(self.winId())
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

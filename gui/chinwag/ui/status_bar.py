@@ -134,12 +134,7 @@ class StatusHeader(QWidget):
 
         sessions = self._sessions()
         lead = sessions[0] if sessions else None
-        # A session that just failed is still winding down (wanted) but is not signed in.
-        signed_in = any(
-            s.state is ConnectionState.ONLINE
-            or (s.wanted and s.state is not ConnectionState.FAILED)
-            for s in sessions
-        )
+        signed_in = any(s.signed_in for s in sessions)
         shown = lead.picked if lead is not None and signed_in else Status.OFFLINE
         index = self.status_combo.findData(int(shown))
         if index < 0:  # a status set by a script that the selector does not offer
@@ -153,8 +148,7 @@ class StatusHeader(QWidget):
 
     def _sessions(self) -> list[AccountSession]:
         """Sessions of the enabled accounts, primary first."""
-        core = self._ctx.core
-        return [core.session(a.jid) for a in core.accounts.accounts if a.enabled]
+        return self._ctx.core.enabled_sessions()
 
     def _show_state(self, sessions: list[AccountSession]) -> None:
         several = len(sessions) > 1
