@@ -112,6 +112,13 @@ class ServerUnreachable(ConnectionFailure):
     api_name = "Connect"
 
 
+class StorageUnavailable(ChinwagError):
+    """History cannot be written now (the disk is full, an I/O error, a read-only file):
+    a condition of the machine, not of the message, so the write is worth retrying."""
+
+    api_name = "Fail"
+
+
 class CertificateUntrusted(ConnectionFailure):
     """The server's certificate is not trusted (and no pinned fingerprint matches it)."""
 

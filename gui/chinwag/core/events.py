@@ -180,6 +180,20 @@ class ArchiveSynced(Event):
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class StorageFailed(Event):
+    """History could not be written (``reason``: the disk is full, ...). Received messages
+    are held, unacknowledged, and written once it can be; published once per outage."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StorageRecovered(Event):
+    """History can be written again after a :class:`StorageFailed`; what was held is
+    stored."""
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], None]
 

@@ -25,6 +25,7 @@ from chinwag.core.errors import (
     InvalidMessage,
     MessageTooLong,
     NotConnected,
+    StorageUnavailable,
     UnknownAccount,
 )
 from chinwag.core.events import (
@@ -33,6 +34,8 @@ from chinwag.core.events import (
     EventBus,
     MessageAdded,
     MessageStateChanged,
+    StorageFailed,
+    StorageRecovered,
 )
 from chinwag.core.models import (
     MAX_MESSAGE_CHARS,
@@ -56,6 +59,12 @@ log = logging.getLogger(__name__)
 ARCHIVE_POSITION = "mam_last_id"
 #: How far back the first catch-up of a new account reaches.
 FIRST_CATCH_UP_SECONDS = 7 * 24 * 3600
+#: When this account was last signed in (offline stamps are clamped to after it).
+LAST_ONLINE = "last_online"
+#: How far before the last sign-in a catch-up by time starts (clocks differ).
+CATCH_UP_SLACK = 3600.0
+#: Longest pause between two tries to write received messages while the disk is full.
+STORAGE_RETRY_CAP = 5.0
 CHAT_STATES = frozenset({"active", "composing", "paused", "inactive", "gone"})
 
 
@@ -67,6 +76,13 @@ def _xml_safe(text: str) -> bool:
         or ord(ch) in (0xFFFE, 0xFFFF)
         for ch in text
     )
+
+
+def _as_time(value: str | None, default: float) -> float:
+    try:
+        return float(value) if value else default
+    except ValueError:
+        return default
 
 
 def validate_body(body: str) -> None:
@@ -102,6 +118,13 @@ class MessagingService:
         #: stream the connection resends these itself.
         self._in_flight: dict[str, set[str]] = {}
         self._inbox: list[tuple[str, Message, str]] = []
+        #: What to call once the inbox as it is now is committed.
+        self._inbox_done: list[Callable[[], None]] = []
+        #: The reason history cannot be written, while it cannot.
+        self._storage_down: str | None = None
+        #: Per account: when it was last signed in before this session (offline stamps
+        #: are kept no earlier than that).
+        self._offline_floor: dict[str, float] = {}
         self._inbox_task: asyncio.Task[None] | None = None
         self._catch_up: dict[str, asyncio.Task[None]] = {}
         self._archive_synced: set[str] = set()
@@ -222,6 +245,11 @@ class MessagingService:
 
     def on_online(self, account: str, conn: XmppConnection, resumed: bool) -> None:
         self._conns[account] = conn
+        if not resumed:
+            now = self._clock()
+            last = self._store.get_sync_state(account, LAST_ONLINE)
+            self._offline_floor[account] = _as_time(last, now - FIRST_CATCH_UP_SECONDS)
+            self._tasks.spawn(self._store.set_sync_state(account, LAST_ONLINE, repr(now)))
         for to, uid in self._receipts_due.pop(account, []):
             conn.send_receipt(to, uid)
         in_flight = self._in_flight.setdefault(account, set())
@@ -251,10 +279,15 @@ class MessagingService:
 
     async def _catch_up_archive(self, account: str, conn: XmppConnection) -> None:
         after = self._store.get_sync_state(account, ARCHIVE_POSITION)
-        start = None if after else self._clock() - FIRST_CATCH_UP_SECONDS
+        now = self._clock()
+        # From the position, or from a time: the first time, or when the server no longer
+        # knows the position; then from when we were last here (dupes are dropped).
+        start = self._offline_floor.get(account, now - FIRST_CATCH_UP_SECONDS) - CATCH_UP_SLACK
         total = 0
         try:
             async for page, last_id in conn.archive_pages(after, start):
+                for message in page:  # our server's stamps, but never in the future
+                    message.timestamp = min(message.timestamp, now)
                 new = await self._store.add_incoming(page)
                 for message in new:
                     self._bus.publish(MessageAdded(message))
@@ -279,28 +312,51 @@ class MessagingService:
     # -- what the connection reports ----------------------------------------------------
 
     def on_incoming(
-        self, account: str, messages: Sequence[Message], receipt_to: Sequence[str]
+        self,
+        account: str,
+        messages: Sequence[Message],
+        receipt_to: Sequence[str],
+        done: Callable[[], None] | None = None,
     ) -> None:
+        """Messages received live, as carbons or from offline storage, in arrival order.
+        ``done`` is called once all of them are committed: the stream acknowledges the
+        stanza to the server only then (XEP-0198), so what is not stored is resent."""
+        now = self._clock()
+        floor = self._offline_floor.get(account, 0.0)
         for message, to in zip(messages, receipt_to, strict=True):
+            if message.origin is Origin.OFFLINE:
+                # Our server's stamp of when it stored it, kept within when we were away.
+                message.timestamp = min(max(message.timestamp, floor), now)
+            else:
+                message.timestamp = min(message.timestamp, now)
             self._inbox.append((account, message, to))
+        if done is not None:
+            self._inbox_done.append(done)
         if self._inbox_task is None or self._inbox_task.done():
             self._inbox_task = asyncio.create_task(self._drain_inbox(), name="inbox")
 
     async def _drain_inbox(self) -> None:
         while self._inbox:
             batch, self._inbox = self._inbox, []
-            new = await self._store_incoming([m for _, m, _ in batch])
+            dones, self._inbox_done = self._inbox_done, []
+            new, skipped = await self._store_incoming([m for _, m, _ in batch])
             for message in new:
                 self._bus.publish(MessageAdded(message))
-            # Receipts only after the commit; also for duplicates, whose sender may be
-            # resending because our first receipt was lost.
+            # Only now, with the batch committed (or known already), tell anyone: the
+            # server's ack counter, the sender's receipt, our archive position. Also for
+            # duplicates, whose sender may be resending because our first receipt was lost.
+            for done in dones:
+                done()
+            positions: dict[str, str] = {}
             for account, message, to in batch:
+                if id(message) in skipped:
+                    continue
                 if to:
                     self._send_receipt(account, to, message.uid)
                 if message.stanza_id and account in self._archive_synced:
-                    self._tasks.spawn(
-                        self._store.set_sync_state(account, ARCHIVE_POSITION, message.stanza_id)
-                    )
+                    positions[account] = message.stanza_id
+            for account, position in positions.items():
+                self._tasks.spawn(self._store.set_sync_state(account, ARCHIVE_POSITION, position))
 
     def _send_receipt(self, account: str, to: str, uid: str) -> None:
         conn = self._conns.get(account)
@@ -311,22 +367,60 @@ class MessagingService:
         else:
             conn.send_receipt(to, uid)
 
-    async def _store_incoming(self, messages: list[Message]) -> list[Message]:
-        """Store a batch; on failure try again, then message by message, so that one bad
-        message (or a passing storage error) never costs the others."""
-        for attempt in range(3):
+    async def _store_incoming(self, messages: list[Message]) -> tuple[list[Message], set[int]]:
+        """Commit a batch; returns the new messages and the ids (``id()``) of those that
+        could not be stored at all.
+
+        While the history cannot be written (disk full, ...) this keeps the batch and
+        tries again, with a growing pause, for as long as it takes: the user and scripts
+        are told (:class:`StorageFailed`), nothing is acknowledged, and once it works
+        every message is stored exactly once. Any other failure is taken to be one bad
+        message: the batch is then stored message by message, and only a message that
+        fails on its own is given up (logged)."""
+        attempt = 0
+        while True:
             try:
-                return await self._store.add_incoming(messages)
+                stored = await self._store.add_incoming(messages)
+            except StorageUnavailable as exc:
+                self._storage_failed(exc)
+                await asyncio.sleep(min(STORAGE_RETRY_CAP, 0.2 * 2**attempt))
+                attempt += 1
+                continue
             except Exception:
                 log.exception("storing %d incoming message(s) failed", len(messages))
-                await asyncio.sleep(0.5 * (attempt + 1))
-        stored: list[Message] = []
+                break
+            self._storage_recovered()
+            return stored, set()
+        stored_each: list[Message] = []
+        skipped: set[int] = set()
         for message in messages:
-            try:
-                stored += await self._store.add_incoming([message])
-            except Exception:
-                log.exception("could not store the message %s from %s", message.uid, message.peer)
-        return stored
+            while True:
+                try:
+                    stored_each += await self._store.add_incoming([message])
+                except StorageUnavailable as exc:
+                    self._storage_failed(exc)
+                    await asyncio.sleep(STORAGE_RETRY_CAP)
+                    continue
+                except Exception:
+                    log.exception(
+                        "could not store the message %s from %s", message.uid, message.peer
+                    )
+                    skipped.add(id(message))
+                break
+        self._storage_recovered()
+        return stored_each, skipped
+
+    def _storage_failed(self, exc: StorageUnavailable) -> None:
+        if self._storage_down is None:
+            log.error("%s; received messages are held until it can be", exc.message)
+            self._bus.publish(StorageFailed(exc.message))
+        self._storage_down = exc.message
+
+    def _storage_recovered(self) -> None:
+        if self._storage_down is not None:
+            log.warning("the history can be written again")
+            self._storage_down = None
+            self._bus.publish(StorageRecovered())
 
     def on_acked(self, account: str, uid: str, peer: str) -> None:
         flight = self._in_flight.get(account)

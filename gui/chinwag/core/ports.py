@@ -4,7 +4,7 @@ the secret store. Implementations live in :mod:`chinwag.storage`, :mod:`chinwag.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 from chinwag.core.errors import ChinwagError
@@ -136,10 +136,16 @@ class ConnectionListener(Protocol):
     def on_disconnected(self, error: ChinwagError | None) -> None:
         """The stream ended; ``error`` is None after a wanted disconnect."""
 
-    def on_messages(self, messages: Sequence[Message], receipt_to: Sequence[str]) -> None:
+    def on_messages(
+        self,
+        messages: Sequence[Message],
+        receipt_to: Sequence[str],
+        done: Callable[[], None] | None = None,
+    ) -> None:
         """Messages received live or as carbons, in arrival order. ``receipt_to[i]`` is the
         full address to send a delivery receipt for ``messages[i]`` once it is stored, or
-        "" for none."""
+        "" for none. ``done`` must be called once they are committed: until then the
+        stream does not acknowledge the stanza to the server (XEP-0198)."""
 
     def on_acked(self, uid: str, peer: str) -> None:
         """The server acknowledged our message ``uid`` (XEP-0198)."""

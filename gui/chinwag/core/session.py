@@ -307,8 +307,13 @@ class AccountSession:
         self._drop_error = error or ServerUnreachable("the connection was closed")
         self._dropped.set()
 
-    def on_messages(self, messages: Sequence[Message], receipt_to: Sequence[str]) -> None:
-        self._messaging.on_incoming(self.account, messages, receipt_to)
+    def on_messages(
+        self,
+        messages: Sequence[Message],
+        receipt_to: Sequence[str],
+        done: Callable[[], None] | None = None,
+    ) -> None:
+        self._messaging.on_incoming(self.account, messages, receipt_to, done)
 
     def on_acked(self, uid: str, peer: str) -> None:
         self._messaging.on_acked(self.account, uid, peer)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
+from chinwag.core.errors import StorageUnavailable
 from chinwag.core.models import (
     Contact,
     ConversationKey,
@@ -36,6 +37,24 @@ from chinwag.core.models import (
 )
 from chinwag.storage.database import Database
 from chinwag.storage.search import match_expression
+
+T = TypeVar("T")
+
+# -- errors ------------------------------------------------------------------------------
+
+#: SQLite result codes (the low byte of an extended code) that say the machine cannot
+#: take a write now, whatever was written: busy, locked, no memory, read-only, I/O error,
+#: disk full, cannot open.
+_UNAVAILABLE_CODES: Final = frozenset({5, 6, 7, 8, 10, 13, 14})
+
+
+def unavailable(exc: BaseException) -> StorageUnavailable | None:
+    """The core's error for an SQLite error that a later retry may get past, else None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+        return StorageUnavailable(f"the history cannot be written: {exc}")
+    return None
+
 
 # -- rows <-> messages -------------------------------------------------------------------
 
@@ -301,6 +320,16 @@ class SqliteMessageStore:
 
     # -- writes ---------------------------------------------------------------------------
 
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write whose failure for want of disk (or the like) is a StorageUnavailable."""
+        try:
+            return await self._db.write(fn)
+        except sqlite3.Error as exc:
+            error = unavailable(exc)
+            if error is None:
+                raise
+            raise error from exc
+
     async def add_outgoing(self, message: Message) -> Message:
         if message.direction != Direction.OUTGOING:
             raise ValueError("add_outgoing() takes outgoing messages only")
@@ -316,7 +345,7 @@ class SqliteMessageStore:
             ).fetchone()
             return message_from_row(row)
 
-        return await self._db.write(add)
+        return await self._write(add)
 
     async def add_incoming(self, messages: Sequence[Message]) -> list[Message]:
         if not messages:
@@ -327,7 +356,7 @@ class SqliteMessageStore:
             stored = (self._insert(conn, message, from_elsewhere=True) for message in batch)
             return [message for message in stored if message is not None]
 
-        return await self._db.write(add)
+        return await self._write(add)
 
     async def update_state(
         self, account: str, peer: str, uid: str, state: MessageState, error: str = ""

@@ -7,8 +7,10 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 from slixmpp import ClientXMPP
+from slixmpp.xmlstream import StanzaBase
 
 from chinwag import __version__
 from chinwag.core.models import AccountConfig, TlsMode
@@ -43,6 +45,21 @@ OWN_FEATURES = (
 REPLACED_HANDLERS = ("IM", "IMError", "Presence")
 
 
+def serialisable(stanza: StanzaBase) -> StanzaBase:
+    """Make every attribute value and text of ``stanza`` a string before it is counted
+    and written: slixmpp builds some replies with ints (a roster push refused with
+    ``code=503``) that its serialiser cannot write."""
+    for el in stanza.xml.iter():
+        attrib: dict[str, Any] = el.attrib
+        for name, value in attrib.items():
+            if not isinstance(value, str):
+                attrib[name] = str(value)
+        text: Any = el.text
+        if text is not None and not isinstance(text, str):
+            el.text = str(text)
+    return stanza
+
+
 class ChinwagClient(ClientXMPP):
     """A :class:`ClientXMPP` configured from an :class:`AccountConfig`."""
 
@@ -66,6 +83,10 @@ class ChinwagClient(ClientXMPP):
         self.whitespace_keepalive = True
         self.whitespace_keepalive_interval = 60
         self.use_message_ids = True
+        # Before any plugin's filter: stream management counts a stanza in its out_sync
+        # filter, so a stanza that could not be written after that would be counted and
+        # never sent, and every ack from then on would be one short.
+        self.add_filter("out_sync", serialisable)
         for plugin in PLUGINS:
             self.register_plugin(plugin)
         for feature in OWN_FEATURES:

@@ -11,6 +11,8 @@ import ssl
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from slixmpp import JID
+
 from chinwag.core.errors import (
     AuthenticationFailed,
     CertificateUntrusted,
@@ -71,7 +73,7 @@ class SlixmppConnection:
         self._listener = listener
         self._client = client = ChinwagClient(config, password, register=register)
         self._sm = StreamManagement(client, listener)
-        self._messages = MessageDispatcher(client, listener)
+        self._messages = MessageDispatcher(client, listener, self._sm.inbound.hold)
         self._presence = PresenceFeature(client, listener)
         self._roster = RosterFeature(client, listener)
         self._blocking = BlockingFeature(client, listener)
@@ -79,6 +81,7 @@ class SlixmppConnection:
         self._started = False
         self._closing = False
         self._ping_task: asyncio.Task[None] | None = None
+        self._flush_task: asyncio.Task[None] | None = None
         self._stream_error: ChinwagError | None = None
         if register:
             register_handler(client, self._fail)
@@ -241,7 +244,12 @@ class SlixmppConnection:
                 return
         self._started = True
         self._listener.on_session_started(resumed)
-        self._start_ping()
+        self._start_ping()  # (ends a flush window of a previous stream)
+        if not resumed:  # our first presence is on its way: offline messages come next
+            self._messages.offline_flush = True
+            self._flush_task = asyncio.create_task(
+                self._end_offline_flush(), name=f"offline flush {self._config.jid}"
+            )
         pending = self._pending
         if pending is not None and not pending.done():
             pending.set_result(None)
@@ -314,6 +322,20 @@ class SlixmppConnection:
         self._stream_error = None
         self._listener.on_disconnected(error)
 
+    async def _end_offline_flush(self) -> None:
+        """The server answers in order: once it has answered a ping sent after our first
+        presence, it has flushed every message it kept for us offline."""
+        try:
+            await self._client.plugin["xep_0199"].ping(
+                jid=JID(self._config.jid.partition("@")[2]), timeout=PING_TIMEOUT
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # no answer: the stream is going anyway
+            log.debug("%s: no answer after the first presence: %s", self._config.jid, exc)
+        finally:
+            self._messages.offline_flush = False
+
     # -- keepalive ----------------------------------------------------------------------
 
     def _start_ping(self) -> None:
@@ -321,6 +343,10 @@ class SlixmppConnection:
         self._ping_task = asyncio.create_task(self._ping_loop(), name=f"ping {self._config.jid}")
 
     def _stop_ping(self) -> None:
+        if self._flush_task is not None:
+            self._flush_task.cancel()
+            self._flush_task = None
+        self._messages.offline_flush = False
         if self._ping_task is not None:
             self._ping_task.cancel()
             self._ping_task = None

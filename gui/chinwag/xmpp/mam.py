@@ -24,17 +24,17 @@ def _result_message(result: Any, own: str) -> Message | None:
     archive_id = result["mam_result"]["id"]
     forwarded = result["mam_result"]["forwarded"]
     inner = forwarded["stanza"]
-    stamp_el = forwarded.xml.find(f"{{{stanzas.NS_DELAY}}}delay")
-    stamp = stanzas.delay_of(forwarded) if stamp_el is not None else None
+    # The <delay/> of the <forwarded/> is our server's: it wraps what it archived.
     return stanzas.to_message(
-        inner, own, Origin.ARCHIVE, archive_id=archive_id, archive_stamp=stamp
+        inner, own, Origin.ARCHIVE, archive_id=archive_id, stamp=stanzas.delay_of(forwarded)
     )
 
 
 async def archive_pages(
     client: ChinwagClient, after_id: str | None, start: float | None
 ) -> AsyncIterator[tuple[list[Message], str]]:
-    """Pages of (messages, last archive id) in archive order."""
+    """Pages of (messages, last archive id) in archive order: after ``after_id``, or from
+    ``start`` when there is no position or the server no longer knows it."""
     own = client.account.jid
     rsm: dict[str, Any] = {"max": PAGE}
     since = datetime.fromtimestamp(start, UTC) if start is not None and not after_id else None
@@ -45,8 +45,9 @@ async def archive_pages(
             iq = await client.plugin["xep_0313"].retrieve(start=since, rsm=rsm, timeout=60)
         except IqError as exc:
             if after_id and exc.condition == "item-not-found":
-                # our position is no longer in the archive: take the whole of it we may see
-                log.info("%s: archive position %s unknown, starting over", own, after_id)
+                # Our position is not in the archive (expired, or an id we should not have
+                # believed): go by time instead of taking the whole archive again.
+                log.info("%s: archive position %s unknown, going by time", own, after_id)
                 after_id, since = None, datetime.fromtimestamp(start or 0, UTC)
                 rsm = {"max": PAGE}
                 continue

@@ -5,6 +5,7 @@ error bounce); the parts themselves are read by the feature modules."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slixmpp.stanza import Message as MessageStanza
@@ -30,10 +31,22 @@ def error_text(stanza: MessageStanza) -> str:
 class MessageDispatcher:
     """Routes every ``<message/>`` we receive."""
 
-    def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
+    def __init__(
+        self,
+        client: ChinwagClient,
+        listener: ConnectionListener,
+        hold: Callable[[], Callable[[], None]] | None = None,
+    ) -> None:
         self._client = client
         self._listener = listener
+        #: Keeps the stanza being handled unacknowledged until what it returns is called.
+        self._hold = hold
         self._own = client.account.jid
+        self._domain = self._own.partition("@")[2]
+        #: True from our first presence of a new session until the server has answered a
+        #: request sent right after it: the server flushes the messages it stored for us
+        #: offline in that window, each with its own stamp of when it took them.
+        self.offline_flush = False
         # slixmpp's own "message" event fires only for messages with a body; receipts,
         # markers, chat states and carbons have none, so take every <message/> here.
         client.register_handler(
@@ -74,21 +87,22 @@ class MessageDispatcher:
         if shown:
             self._listener.on_displayed(shown, peer, from_self=sent)
             return
-        message = stanzas.to_message(stanza, self._own, origin)
+        stamp = None
+        if origin is Origin.LIVE and self.offline_flush:
+            stamp = stanzas.server_delay(stanza, self._domain)
+            if stamp is not None:
+                origin = Origin.OFFLINE
+        message = stanzas.to_message(stanza, self._own, origin, stamp=stamp)
         if message is None:
             state = chatstates.chat_state(stanza)
             if state and not sent and origin is Origin.LIVE:
                 self._listener.on_chat_state(peer, state)
             return
-        own = self._own
-        if origin is Origin.LIVE and stanzas.delay_of(
-            stanza, frozenset({own, own.partition("@")[2]})
-        ):
-            message.origin = Origin.OFFLINE
         receipt_to = ""
         if not sent and receipts.wants_receipt(stanza):
             receipt_to = stanza["from"].full
-        self._listener.on_messages([message], [receipt_to])
+        done = self._hold() if self._hold is not None else None
+        self._listener.on_messages([message], [receipt_to], done)
         state = chatstates.chat_state(stanza)
         if state and not sent and origin is Origin.LIVE:
             self._listener.on_chat_state(peer, state)

@@ -4,7 +4,7 @@ ids (origin-id on what we send, stanza-id on what our server archived)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from slixmpp import JID
@@ -41,29 +41,57 @@ def set_origin_id(stanza: MessageStanza, uid: str) -> None:
 
 
 def stanza_id_by(stanza: MessageStanza, by: str) -> str:
-    """The XEP-0359 stanza-id that ``by`` (our own bare address) put on the message."""
+    """The XEP-0359 stanza-id that our server (``by``: our own bare address) put on the
+    message, or "" when there is none we can trust.
+
+    A sender can put its own ``<stanza-id by=us>`` on a message, and Prosody 0.12 passes
+    it through ahead of the one it adds. So: none on a message the server was asked not to
+    archive (it adds none, and the sender's would be the only one), and none when there
+    are several for us (which one is the server's cannot be told from the stanza)."""
+    if stanza.xml.find(f"{{{NS_HINTS}}}no-store") is not None:
+        return ""
+    if stanza.xml.find(f"{{{NS_HINTS}}}no-permanent-store") is not None:
+        return ""
+    found = ""
     for el in stanza.xml.findall(f"{{{NS_SID}}}stanza-id"):
         try:
             owner = JID(el.get("by") or "").bare
         except InvalidJID:  # anyone can put a malformed one on a message: not ours
             continue
         if owner == by:
-            return el.get("id") or ""
-    return ""
+            if found:
+                return ""
+            found = el.get("id") or ""
+    return found
 
 
-def delay_of(stanza: MessageStanza, trusted: frozenset[str] | None = None) -> float | None:
-    """The XEP-0203 stamp, if any; with ``trusted``, only one put there by one of those
-    (our server or our account: a contact could back-date or future-date a message)."""
-    el = stanza.xml.find(f"{{{NS_DELAY}}}delay")
-    if el is None or not el.get("stamp"):
-        return None
-    if trusted is not None and (el.get("from") or "").lower() not in trusted:
-        return None
+def _stamp(el: Any) -> float | None:
     try:
-        return datetime.fromisoformat(el.get("stamp", "").replace("Z", "+00:00")).timestamp()
+        when = datetime.fromisoformat((el.get("stamp") or "").replace("Z", "+00:00"))
     except ValueError:
         return None
+    if when.tzinfo is None:  # XEP-0082 stamps are UTC
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def delay_of(stanza: Any) -> float | None:
+    """The XEP-0203 stamp of a stanza, whoever wrote it: only for a ``<forwarded/>`` in an
+    archive result we asked our server for."""
+    el = stanza.xml.find(f"{{{NS_DELAY}}}delay")
+    return None if el is None else _stamp(el)
+
+
+def server_delay(stanza: MessageStanza, domain: str) -> float | None:
+    """The stamp our server (``domain``) added when it stored the message for us offline:
+    the last ``<delay from=domain>``, since the server appends its own after any the
+    sender wrote. Only meaningful for the messages flushed from offline storage at
+    sign-in; on a live message the ``from`` proves nothing (a sender can write it)."""
+    stamp = None
+    for el in stanza.xml.findall(f"{{{NS_DELAY}}}delay"):
+        if (el.get("from") or "").lower() == domain.lower():
+            stamp = _stamp(el)
+    return stamp
 
 
 def message_uid(stanza: MessageStanza, archive_id: str = "") -> str:
@@ -99,10 +127,14 @@ def to_message(
     origin: Origin,
     *,
     archive_id: str = "",
-    archive_stamp: float | None = None,
+    stamp: float | None = None,
 ) -> Message | None:
     """A core message from a chat/normal message with a body, or None. Works for
-    messages to us and for our own messages seen again (carbons, archive)."""
+    messages to us and for our own messages seen again (carbons, archive).
+
+    ``stamp`` is when the message was sent, where our server said so (an archive result,
+    offline storage); otherwise it is dated now, when it arrived: a stamp the sender
+    wrote is never believed."""
     body = stanza["body"]
     if not body or stanza["type"] not in ("chat", "normal"):
         return None
@@ -115,14 +147,12 @@ def to_message(
     el = stanza.xml.find("{urn:chinwag:message-type:0}type")
     if el is not None and (el.text or "").strip() in ("1", "2"):
         mtype = MessageType(int((el.text or "0").strip()))
-    trusted = frozenset({own, own.partition("@")[2]})
-    stamp = archive_stamp or delay_of(stanza, trusted) or time.time()
     return Message(
         account=own,
         peer=peer,
         direction=Direction.OUTGOING if outgoing else Direction.INCOMING,
         body=body,
-        timestamp=stamp,
+        timestamp=time.time() if stamp is None else stamp,
         uid=message_uid(stanza, archive_id) or new_message_uid(),
         sender=sender,
         sender_resource=stanza["from"].resource,

@@ -1,15 +1,24 @@
-"""XEP-0198 Stream Management: which of our messages the server has taken.
+"""XEP-0198 Stream Management: which of our messages the server has taken, and which of
+its stanzas we have.
 
 slixmpp keeps the unacked queue and resends it on resumption; this module turns its
 acks into ``on_acked`` for our messages, and asks for an ack right after each burst of
-messages has been written (one ``<r/>`` per burst, not one per stanza)."""
+messages has been written (one ``<r/>`` per burst, not one per stanza).
+
+Inbound, a message counts as handled (the ``h`` we send the server) only once it is
+committed to history, not when it is read off the socket: slixmpp's own counter is
+replaced by :class:`InboundCounter`. A crash, or a full disk, between the two then leaves
+the message in the server's queue, which resends it on resumption."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from slixmpp.plugins.xep_0198.stanza import RequestAck
+from slixmpp.stanza import Iq, Presence
 from slixmpp.stanza import Message as MessageStanza
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
@@ -17,11 +26,83 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
 
+MAX_SEQ = 2**32
+
+
+def _nothing() -> None:
+    pass
+
+
+class InboundCounter:
+    """The ``h`` of XEP-0198 as "stanzas handled": every stanza is handled when read,
+    except those held (messages on their way to history) until released; ``h`` is the
+    count of stanzas read before the oldest one still held."""
+
+    def __init__(self, plugin: Any) -> None:
+        self._plugin = plugin
+        self._arrived = 0
+        self._held: deque[int] = deque()
+        self._released: set[int] = set()
+        self._current: int | None = None
+        #: Bumped on every new or resumed stream: a release from an older one is void
+        #: (on resumption the server resends what we had not acknowledged).
+        self._generation = 0
+
+    def restart(self) -> None:
+        """A stream was enabled (h from 0) or resumed (h from what we sent in resume)."""
+        self._generation += 1
+        self._arrived = self._plugin.handled
+        self._held.clear()
+        self._released.clear()
+        self._current = None
+
+    def incoming(self, stanza: Any) -> Any:
+        """slixmpp's "in" filter: runs right before the handlers of each stanza."""
+        self._current = None
+        if self._plugin.enabled_in and isinstance(stanza, MessageStanza | Presence | Iq):
+            self._arrived += 1
+            self._current = self._arrived
+            if not self._held:
+                self._plugin.handled = self._arrived % MAX_SEQ
+        return stanza
+
+    def hold(self) -> Callable[[], None]:
+        """Hold the stanza being handled right now; call what this returns once it is
+        committed."""
+        seq = self._current
+        if seq is None:
+            return _nothing
+        self._held.append(seq)
+        generation = self._generation
+
+        def release() -> None:
+            if generation == self._generation:
+                self._released.add(seq)
+                self._advance()
+
+        return release
+
+    def _advance(self) -> None:
+        held, released = self._held, self._released
+        while held and held[0] in released:
+            released.discard(held.popleft())
+        handled = held[0] - 1 if held else self._arrived
+        self._plugin.handled = handled % MAX_SEQ
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
 
 class StreamManagement:
     def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
         self._client = client
         self._listener = listener
+        plugin = client.plugin["xep_0198"]
+        self.inbound = InboundCounter(plugin)
+        client.del_filter("in", plugin._handle_incoming)
+        client.add_filter("in", self.inbound.incoming)
+        client.add_event_handler("sm_enabled", lambda _: self.inbound.restart())
         self._ack_pending = False
         self._answer_pending = False
         client.add_event_handler("stanza_acked", self._acked)
@@ -52,6 +133,7 @@ class StreamManagement:
         return {s["id"] for _, s in queue if isinstance(s, MessageStanza) and s["id"]}
 
     def _resumed(self, _: Any) -> None:
+        self.inbound.restart()
         if self._client.plugin["xep_0198"].unacked_queue and not self._ack_pending:
             self._ack_pending = True
             asyncio.get_running_loop().call_soon(self._request)
