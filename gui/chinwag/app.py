@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from logging.handlers import RotatingFileHandler
 from typing import TYPE_CHECKING, Any
 
 from chinwag import __version__
@@ -41,18 +40,71 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def setup_logging(paths: Paths, debug: bool) -> None:
-    handler = RotatingFileHandler(
-        paths.state / "chinwag.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+def setup_logging(paths: Paths, debug: bool) -> list[str]:
+    """A private log file in the state folder (none, and a notice, when it cannot be
+    written: the terminal then gets what it would have had) and the terminal; credentials
+    in logged stanzas are masked in both. Returns what could not be done, in words."""
+    from chinwag.system.logs import PrivateRotatingFileHandler, SecretMask
+    from chinwag.system.paths import make_private_dir
+
+    problems: list[str] = []
+    mask = SecretMask()
     root = logging.getLogger()
-    root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
+    problem = make_private_dir(paths.state)
+    if problem:
+        problems.append(problem)
+    try:
+        handler: logging.Handler | None = PrivateRotatingFileHandler(
+            paths.log_file, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError as exc:
+        handler = None
+        problems.append(
+            f"The log file {paths.log_file} cannot be written ({exc.strerror or exc}): "
+            "Chinwag logs to the terminal only."
+        )
+    if handler is not None:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(mask)
+        root.addHandler(handler)
     console = logging.StreamHandler()
-    console.setLevel(logging.DEBUG if debug else logging.WARNING)
+    console.setLevel(logging.DEBUG if debug else logging.WARNING if handler else logging.INFO)
+    console.addFilter(mask)
     root.addHandler(console)
     logging.getLogger("slixmpp").setLevel(logging.DEBUG if debug else logging.WARNING)
+    return problems
+
+
+def show_startup_problems(
+    problems: Sequence[str], window: QWidget, tray: Any, background: bool
+) -> QWidget | None:
+    """Tell the user what Chinwag could not use at start-up (already in the log): a
+    non-modal message box over the main window, or with ``--background`` a tray balloon
+    (nothing more when there is no tray: no window was asked for)."""
+    if not problems:
+        return None
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    title = "Chinwag started with problems"
+    text = "\n\n".join(problems)
+    if background:
+        if tray is not None:
+            tray.show_message(title, text)
+        return None
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
+        title,
+        "Chinwag started, but some of its files could not be used as they were.",
+        QMessageBox.StandardButton.Ok,
+        window,
+    )
+    box.setInformativeText(text)
+    box.setModal(False)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.show()
+    return box
 
 
 class Notifications:
@@ -95,8 +147,9 @@ class Notifications:
         self._tray.set_unread(sum(self._ctx.core.store.unread_counts().values()))
 
 
-async def run(args: argparse.Namespace, paths: Paths) -> int:
-    """Build everything, run until quit, shut down in order."""
+async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = ()) -> int:
+    """Build everything, run until quit, shut down in order. ``problems``: what
+    :func:`main` could not set up, for the user."""
     from PySide6.QtWidgets import QApplication
 
     from chinwag.ui.bridge import EventBridge
@@ -111,7 +164,13 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
     bus = await _session_bus()
     if bus is not None and await _handed_over(bus, args):
         return 0
-    core = build_core(paths)
+    from chinwag.storage.database import open_or_recover
+    from chinwag.storage.message_store import SqliteMessageStore
+    from chinwag.system.config import JsonConfigStore
+
+    database, history_problem = open_or_recover(paths.database)
+    config = JsonConfigStore(paths.accounts_file)
+    core = build_core(paths, store=SqliteMessageStore(database), config=config)
     bridge = EventBridge(core.bus)
     ctx: UiContext
 
@@ -120,7 +179,8 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
 
     from chinwag.system.ui_settings import UiSettings
 
-    settings = UiSettings(paths.config / "ui.json")
+    settings = UiSettings(paths.ui_settings_file)
+    problems = [*problems, *filter(None, [history_problem, *config.problems, settings.problem])]
     ctx = UiContext(core, bridge, ConversationWindows(make_window), settings)
     main_window = MainWindow(ctx)
     quit_requested = asyncio.Event()
@@ -136,6 +196,7 @@ async def run(args: argparse.Namespace, paths: Paths) -> int:
     tray = Tray(ctx, window=main_window)
     notifier = Notifier(tray)
     notifications = Notifications(ctx, tray, notifier)
+    show_startup_problems(problems, main_window, tray, args.background)
 
     def toggle_main_window() -> None:
         if main_window.isVisible() and main_window.isActiveWindow():
@@ -351,8 +412,11 @@ def _rss_mb() -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    paths = Paths.default().ensure()
-    setup_logging(paths, args.debug)
+    paths = Paths.default()
+    problems = setup_logging(paths, args.debug)
+    problems += [p for p in paths.prepare() if p not in problems]
+    for problem in problems:
+        log.warning("%s", problem)
 
     import qasync
     from PySide6.QtWidgets import QApplication
@@ -363,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("im.chinwag.Chinwag")
     # Closing the last window hides Chinwag to the tray; only Quit ends it.
     app.setQuitOnLastWindowClosed(False)
-    return int(qasync.run(run(args, paths)))
+    return int(qasync.run(run(args, paths, problems)))
 
 
 if __name__ == "__main__":

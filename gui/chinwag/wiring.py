@@ -7,7 +7,13 @@ tests, benchmarks and headless tools call it directly."""
 from __future__ import annotations
 
 from chinwag.core.models import AccountConfig
-from chinwag.core.ports import ConnectionListener, SecretStore, XmppConnection
+from chinwag.core.ports import (
+    ConfigStore,
+    ConnectionListener,
+    MessageStore,
+    SecretStore,
+    XmppConnection,
+)
 from chinwag.core.service import ChinwagCore
 from chinwag.core.session import SessionTiming
 from chinwag.storage.message_store import SqliteMessageStore
@@ -31,14 +37,19 @@ def build_core(
     *,
     secrets: SecretStore | None = None,
     timing: SessionTiming | None = None,
+    store: MessageStore | None = None,
+    config: ConfigStore | None = None,
 ) -> ChinwagCore:
-    """A core on the profile under ``paths`` (the XDG directories by default)."""
-    paths = (paths or Paths.default()).ensure()
-    store = SqliteMessageStore.open(paths.database)
+    """A core on the profile under ``paths`` (the XDG directories by default). ``store``
+    and ``config``, when given, are used instead of opening the profile's (the app
+    opens them itself to recover from damaged files)."""
+    paths = paths or Paths.default()
+    if store is None:
+        store = SqliteMessageStore.open(paths.ensure().database)
     return ChinwagCore(
         store,
         secrets or LazySecretStore(paths.secrets_file),
-        JsonConfigStore(paths.accounts_file),
+        config or JsonConfigStore(paths.accounts_file),
         connection_factory,
         timing=timing,
     )

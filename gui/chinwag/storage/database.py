@@ -25,15 +25,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
+import stat
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
-from chinwag.storage.errors import StorageClosedError
+from chinwag.storage.errors import MigrationError, StorageClosedError, StorageError
 from chinwag.storage.migrations import MIGRATIONS, Migration, apply_migrations
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,7 @@ class Database:
 
         path = Path(path)
         name = str(path)
+        _create_private(path)
         write_conn = _connect(name)
         try:
             _configure(write_conn, wal=True)
@@ -343,6 +347,179 @@ class Database:
     @property
     def closed(self) -> bool:
         return self._closed
+
+
+#: The files SQLite keeps next to a database (WAL, its index, a rollback journal).
+COMPANION_SUFFIXES: Final = ("-wal", "-shm", "-journal")
+#: SQLite result codes that mean the file is not a sound database.
+_DAMAGED_CODES: Final = frozenset({11, 26})  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def open_or_recover(
+    path: str | Path, *, migrations: Sequence[Migration] = MIGRATIONS
+) -> tuple[Database, str | None]:
+    """Open the history for the application's start-up, never failing on the file.
+
+    A damaged file (garbage, truncated, a folder in its place) is moved aside as
+    ``<name>.broken-<time>`` with its ``-wal``/``-shm``, and a new database is created.
+    When it cannot be moved, or the file cannot be opened or written (a read-only folder,
+    a schema from a newer Chinwag), it is left untouched and a private in-memory database
+    is used. Returns the database and, when it is not simply the file at ``path``, what
+    was done, in words for the user (also logged)."""
+    path = Path(path)
+    error: BaseException
+    damage = _header_damage(path)  # before SQLite: it would checkpoint or drop the -wal
+    if damage is None:
+        try:
+            return Database.open(path, migrations=migrations), None
+        except Exception as exc:
+            error = exc
+    else:
+        error = DamagedFileError(damage)
+    if not _damaged(path, error):
+        notice = (
+            f"The history {path} cannot be used ({_reason(error)}). It is left as it is; "
+            "messages of this session are kept in memory only and will not be saved."
+        )
+        return _in_memory(migrations, notice)
+    try:
+        aside = _move_aside(path)
+    except OSError as exc:
+        notice = (
+            f"The history {path} is damaged ({_reason(error)}) and cannot be moved aside "
+            f"({exc.strerror or exc}). It is left as it is; messages of this session are "
+            "kept in memory only and will not be saved."
+        )
+        return _in_memory(migrations, notice)
+    try:
+        db = Database.open(path, migrations=migrations)
+    except Exception as exc:
+        log.error("cannot create a new history %s: %s", path, exc)
+        notice = (
+            f"The history {path} was damaged ({_reason(error)}); it was moved to {aside}, "
+            f"but a new one cannot be created ({_reason(exc)}). Messages of this session "
+            "are kept in memory only and will not be saved."
+        )
+        return _in_memory(migrations, notice)
+    notice = (
+        f"The history {path} was damaged ({_reason(error)}). It was moved to {aside}, "
+        "and a new, empty history was started."
+    )
+    log.warning("%s", notice)
+    return db, notice
+
+
+def _in_memory(migrations: Sequence[Migration], notice: str) -> tuple[Database, str]:
+    log.warning("%s", notice)
+    return Database.open(MEMORY, migrations=migrations), notice
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return str(error.strerror or error)
+    return str(error)
+
+
+class DamagedFileError(StorageError):
+    """The file's header shows it is not a sound SQLite database."""
+
+
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_WAL_MAGIC: Final = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+
+
+def _header_damage(path: Path) -> str | None:
+    """What is wrong with the file's header (not SQLite's, or cut short), read without
+    SQLite; None when it looks sound or cannot be read (SQLite will tell)."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(100)
+    except OSError:
+        return None
+    if size == 0:
+        return None  # a new database
+    if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
+        return "it is not an SQLite database"
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or page_size & (page_size - 1):
+        return "it is not an SQLite database"
+    pages = int.from_bytes(head[28:32], "big")
+    valid = head[24:28] == head[92:96]  # else SQLite ignores the page count
+    if valid and size < pages * page_size and not _has_wal(path):
+        # With a WAL, a checkpoint cut short can leave the file short; SQLite repairs it.
+        return f"it is cut short: {size} bytes of {pages * page_size}"
+    return None
+
+
+def _has_wal(path: Path) -> bool:
+    try:
+        with open(f"{path}-wal", "rb") as f:
+            return f.read(4) in _WAL_MAGIC
+    except OSError:
+        return False
+
+
+def _damaged(path: Path, error: BaseException) -> bool:
+    """Whether ``error`` from opening ``path`` means the file itself is bad (so moving it
+    aside and starting afresh is right), not the folder, the disk or the Chinwag."""
+    if isinstance(error, DamagedFileError):
+        return True
+    if (path.exists() or path.is_symlink()) and not path.is_file():
+        return True  # a folder (or a socket, a dangling link) where the file should be
+    cause: BaseException | None = error
+    if isinstance(error, MigrationError):
+        cause = error.__cause__
+    return isinstance(cause, sqlite3.DatabaseError) and (
+        getattr(cause, "sqlite_errorcode", None) in _DAMAGED_CODES
+    )
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename ``path`` and its companions to ``<name>.broken-<time>`` (the companions keep
+    their suffix, so SQLite still pairs them). The companions go first: a ``-wal`` left
+    next to a new database would be replayed into it. Raises OSError, having put back
+    what it moved, when something cannot be moved."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.broken-{stamp}")
+    counter = 1
+    while any(os.path.lexists(f"{aside}{suffix}") for suffix in ("", *COMPANION_SUFFIXES)):
+        aside = path.with_name(f"{path.name}.broken-{stamp}-{counter}")
+        counter += 1
+    moved: list[tuple[Path, Path]] = []
+    try:
+        for suffix in (*COMPANION_SUFFIXES, ""):
+            source = Path(f"{path}{suffix}")
+            if os.path.lexists(source):
+                target = Path(f"{aside}{suffix}")
+                source.rename(target)
+                moved.append((target, source))
+    except OSError:
+        for target, source in reversed(moved):
+            with contextlib.suppress(OSError):
+                target.rename(source)
+        raise
+    return aside
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file with mode 0600 before SQLite opens it: SQLite would
+    create it 0644, and makes its ``-wal`` and ``-shm`` with the mode of the main file.
+    An existing file (and its companions) that others could read is made private."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    for name in (str(path), *(f"{path}{suffix}" for suffix in COMPANION_SUFFIXES)):
+        try:
+            mode = os.stat(name).st_mode
+            if stat.S_ISREG(mode) and stat.S_IMODE(mode) & 0o077:
+                os.chmod(name, stat.S_IMODE(mode) & ~0o077)
+                log.info("%s was readable by others; made it private", name)
+        except OSError as exc:  # absent, or a read-only folder: SQLite will say more
+            log.debug("cannot make %s private: %s", name, exc)
 
 
 def _connect(name: str) -> sqlite3.Connection:

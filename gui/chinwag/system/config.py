@@ -8,11 +8,14 @@ import logging
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
 
+from chinwag.core.errors import InvalidAddress
+from chinwag.core.jid import Jid
 from chinwag.core.models import AccountConfig, TlsMode
+from chinwag.system.paths import move_aside
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -34,33 +37,141 @@ def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
 
 
 class JsonConfigStore:
-    """:class:`chinwag.core.ports.ConfigStore` on a JSON file."""
+    """:class:`chinwag.core.ports.ConfigStore` on a JSON file.
+
+    A damaged file never stops Chinwag: what can be read is kept, a bad value of an
+    account falls back to its default, and the file as it was is moved aside as
+    ``accounts.json.broken-<time>`` (the readable part is written back). When it cannot be
+    moved (a read-only folder) it is left untouched. :attr:`problems` says what happened,
+    in words for the user."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.problems: list[str] = []
 
     def load_accounts(self) -> list[AccountConfig]:
+        self.problems = []
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return []
         except (OSError, ValueError) as exc:
-            # Keep the damaged file for the user and start empty rather than crash.
-            log.error("cannot read %s (%s); it is kept as %s.broken", self.path, exc, self.path)
-            self.path.replace(self.path.with_suffix(".json.broken"))
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._set_aside(f"cannot be read ({reason})", [])
             return []
-        known = {f.name for f in fields(AccountConfig)}
-        accounts = []
-        for item in data.get("accounts", []):
-            values: dict[str, Any] = {k: v for k, v in item.items() if k in known}
-            if "tls" in values:
-                values["tls"] = TlsMode(values["tls"])
-            try:
-                accounts.append(AccountConfig(**values))
-            except (TypeError, ValueError) as exc:
-                log.error("skipping a malformed account entry in %s: %s", self.path, exc)
+        if not isinstance(data, dict):
+            self._set_aside(f"holds {_kind(data)}, not the settings", [])
+            return []
+        items = data.get("accounts", [])
+        if not isinstance(items, list):
+            self._set_aside(f"has no list of accounts (found {_kind(items)})", [])
+            return []
+        accounts: list[AccountConfig] = []
+        faults: list[str] = []
+        for index, item in enumerate(items):
+            account = _account(item, index, faults)
+            if account is None:
+                continue
+            if any(a.jid == account.jid for a in accounts):
+                faults.append(f"account {account.jid} appears twice: the second is dropped")
+                continue
+            accounts.append(account)
+        if faults:
+            self._set_aside("has bad entries: " + "; ".join(faults), accounts)
         return accounts
+
+    def _set_aside(self, what: str, readable: list[AccountConfig]) -> None:
+        """Move the damaged file aside and write back what could be read; or, in a
+        folder that cannot be changed, leave it as it is. Either way, say so."""
+        count = len(readable)
+        kept = (
+            f"the {count} account{'s' if count > 1 else ''} read from it "
+            f"{'are' if count > 1 else 'is'} used"
+            if readable
+            else "no account could be read from it"
+        )
+        try:
+            aside = move_aside(self.path)
+        except OSError as exc:
+            problem = (
+                f"The account settings {self.path} {what}. It cannot be moved aside "
+                f"({exc.strerror or exc}), so it is left as it is; {kept}."
+            )
+        else:
+            problem = f"The account settings {self.path} {what}. It was moved to {aside}; {kept}"
+            problem += " (and saved again)." if readable else "."
+            if readable:
+                try:
+                    self.save_accounts(readable)
+                except OSError as exc:
+                    problem = problem.replace(" (and saved again).", ".")
+                    problem += f" Saving them again failed ({exc.strerror or exc})."
+        log.error("%s", problem)
+        self.problems.append(problem)
 
     def save_accounts(self, accounts: Sequence[AccountConfig]) -> None:
         data = {"version": FORMAT_VERSION, "accounts": [asdict(a) for a in accounts]}
         write_atomic(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+#: What each setting of an account may hold, beyond its type.
+_RANGES = {"port": range(0, 65536), "priority": range(-128, 128)}
+
+
+def _account(item: Any, index: int, faults: list[str]) -> AccountConfig | None:
+    """One account entry; a bad value falls back to its default (said in ``faults``),
+    an entry without a usable address is dropped."""
+    if not isinstance(item, dict):
+        faults.append(f"entry {index + 1} is {_kind(item)}, not an account: dropped")
+        return None
+    try:
+        address = item.get("jid")
+        if not isinstance(address, str):
+            raise InvalidAddress(f"the address is {_kind(address)}")
+        jid = Jid.parse(address)
+        if not jid.local:
+            raise InvalidAddress(f"{jid.bare!r} has no name before '@'")
+    except InvalidAddress as exc:
+        faults.append(f"entry {index + 1} has no usable address ({exc}): dropped")
+        return None
+    values: dict[str, Any] = {"jid": jid.bare}
+    for f in fields(AccountConfig):
+        if f.name == "jid" or f.name not in item:
+            continue
+        value = _checked(f.name, item[f.name], f.default)
+        if value is MISSING:
+            faults.append(
+                f"account {jid.bare}: {f.name} {item[f.name]!r} is not valid, using the default"
+            )
+        else:
+            values[f.name] = value
+    return AccountConfig(**values)
+
+
+def _checked(name: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of ``default``, or MISSING when it is not one."""
+    if isinstance(default, TlsMode):
+        try:
+            return TlsMode(value)
+        except ValueError:
+            return MISSING
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else MISSING
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return MISSING
+        allowed = _RANGES.get(name)
+        return value if allowed is None or value in allowed else MISSING
+    if isinstance(default, str):
+        return value if isinstance(value, str) else MISSING
+    return value
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words."""
+    if isinstance(value, bool) or value is None:
+        return f"the value {json.dumps(value)}"
+    if isinstance(value, int | float):
+        return "a number"
+    kinds: dict[type, str] = {dict: "an object", list: "a list", str: "a text"}
+    return kinds.get(type(value), "something else")
