@@ -14,6 +14,7 @@ seen, so nothing that arrived while away is missing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -99,6 +100,10 @@ def validate_body(body: str) -> None:
         raise InvalidMessage("the message contains control characters that XMPP cannot carry")
 
 
+class HeldMessagesDropped(Exception):
+    """Shutting down while received messages cannot be stored (see ``drain(final=True)``)."""
+
+
 class MessagingService:
     """Sends, receives, and tracks the state of one-to-one messages of every account."""
 
@@ -120,6 +125,10 @@ class MessagingService:
         self._inbox: list[tuple[str, Message, str]] = []
         #: What to call once the inbox as it is now is committed.
         self._inbox_done: list[Callable[[], None]] = []
+        self._storing = 0
+        #: Set by a final drain: stop retrying writes the disk does not take.
+        self._final = False
+        self._retry_wake = asyncio.Event()
         #: The reason history cannot be written, while it cannot.
         self._storage_down: str | None = None
         #: Per account: when it was last signed in before this session (offline stamps
@@ -335,11 +344,24 @@ class MessagingService:
         if self._inbox_task is None or self._inbox_task.done():
             self._inbox_task = asyncio.create_task(self._drain_inbox(), name="inbox")
 
+    @property
+    def held_incoming(self) -> int:
+        """Received messages not stored yet (waiting, or being written)."""
+        return len(self._inbox) + self._storing
+
     async def _drain_inbox(self) -> None:
         while self._inbox:
             batch, self._inbox = self._inbox, []
             dones, self._inbox_done = self._inbox_done, []
-            new, skipped = await self._store_incoming([m for _, m, _ in batch])
+            self._storing = len(batch)
+            try:
+                new, skipped = await self._store_incoming([m for _, m, _ in batch])
+            except HeldMessagesDropped:
+                self._inbox.clear()
+                self._inbox_done.clear()
+                return
+            finally:
+                self._storing = 0
             for message in new:
                 self._bus.publish(MessageAdded(message))
             # Only now, with the batch committed (or known already), tell anyone: the
@@ -383,7 +405,7 @@ class MessagingService:
                 stored = await self._store.add_incoming(messages)
             except StorageUnavailable as exc:
                 self._storage_failed(exc)
-                await asyncio.sleep(min(STORAGE_RETRY_CAP, 0.2 * 2**attempt))
+                await self._retry_pause(min(STORAGE_RETRY_CAP, 0.2 * 2**attempt), messages)
                 attempt += 1
                 continue
             except Exception:
@@ -399,7 +421,7 @@ class MessagingService:
                     stored_each += await self._store.add_incoming([message])
                 except StorageUnavailable as exc:
                     self._storage_failed(exc)
-                    await asyncio.sleep(STORAGE_RETRY_CAP)
+                    await self._retry_pause(STORAGE_RETRY_CAP, messages)
                     continue
                 except Exception:
                     log.exception(
@@ -409,6 +431,19 @@ class MessagingService:
                 break
         self._storage_recovered()
         return stored_each, skipped
+
+    async def _retry_pause(self, seconds: float, messages: list[Message]) -> None:
+        """Wait before the next try; raise HeldMessagesDropped after a final drain."""
+        if not self._final:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._retry_wake.wait(), seconds)
+        if self._final:
+            log.warning(
+                "shutting down with %d received message(s) not stored: they were not "
+                "acknowledged, so the server keeps them for the next sign-in",
+                len(messages),
+            )
+            raise HeldMessagesDropped
 
     def _storage_failed(self, exc: StorageUnavailable) -> None:
         if self._storage_down is None:
@@ -468,8 +503,15 @@ class MessagingService:
         for message in await self._store.mark_displayed_up_to(key, uid):
             self._bus.publish(MessageStateChanged(message))
 
-    async def drain(self) -> None:
-        """Wait until every pending write has been committed (shutdown, tests)."""
+    async def drain(self, *, final: bool = False) -> None:
+        """Wait until every pending write has been committed (shutdown, tests).
+
+        ``final`` (shutdown): while the history cannot be written, stop trying: what was
+        received and not stored was not acknowledged either, so the server still has it
+        for the next sign-in (stream management, archive)."""
+        if final:
+            self._final = True
+            self._retry_wake.set()
         while len(self._tasks) or (self._inbox_task is not None and not self._inbox_task.done()):
             if self._inbox_task is not None:
                 await asyncio.gather(self._inbox_task, return_exceptions=True)

@@ -175,7 +175,7 @@ class ChinwagCore:
         log.debug("shutdown: signing out")
         await self.sign_out()
         log.debug("shutdown: draining")
-        await self.messaging.drain()
+        await self.messaging.drain(final=True)
         await self.roster.drain()
         log.debug("shutdown: closing storage")
         await self.store.close()

@@ -27,6 +27,9 @@ from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
 
 MAX_SEQ = 2**32
+#: How long the server's ack request waits for held messages to be stored before it is
+#: answered without them (Prosody closes a stream that leaves a request unanswered 30 s).
+HELD_ANSWER_DELAY = 2.0
 
 
 def _nothing() -> None:
@@ -40,6 +43,8 @@ class InboundCounter:
 
     def __init__(self, plugin: Any) -> None:
         self._plugin = plugin
+        #: Called whenever the last held stanza is released.
+        self.on_idle: Callable[[], None] = _nothing
         self._arrived = 0
         self._held: deque[int] = deque()
         self._released: set[int] = set()
@@ -88,6 +93,8 @@ class InboundCounter:
             released.discard(held.popleft())
         handled = held[0] - 1 if held else self._arrived
         self._plugin.handled = handled % MAX_SEQ
+        if not held:
+            self.on_idle()
 
     @property
     def held(self) -> int:
@@ -102,9 +109,14 @@ class StreamManagement:
         self.inbound = InboundCounter(plugin)
         client.del_filter("in", plugin._handle_incoming)
         client.add_filter("in", self.inbound.incoming)
-        client.add_event_handler("sm_enabled", lambda _: self.inbound.restart())
+        client.add_event_handler("sm_enabled", lambda _: self._restart())
         self._ack_pending = False
         self._answer_pending = False
+        #: The server asked for an ack while messages were held, and was answered (or is
+        #: still to be) without them: ack again once they are stored.
+        self._owe_ack = False
+        self._answer_timer: asyncio.TimerHandle | None = None
+        self.inbound.on_idle = self._on_idle
         client.add_event_handler("stanza_acked", self._acked)
         # slixmpp resends the unacked queue on resumption without the send filters (so
         # without _outgoing): ask for the ack of those here.
@@ -132,8 +144,16 @@ class StreamManagement:
         queue = self._client.plugin["xep_0198"].unacked_queue
         return {s["id"] for _, s in queue if isinstance(s, MessageStanza) and s["id"]}
 
-    def _resumed(self, _: Any) -> None:
+    def _restart(self) -> None:
+        """A new or resumed stream: counting starts again, nothing is owed."""
         self.inbound.restart()
+        self._owe_ack = False
+        if self._answer_timer is not None:
+            self._answer_timer.cancel()
+            self._answer_timer = None
+
+    def _resumed(self, _: Any) -> None:
+        self._restart()
         if self._client.plugin["xep_0198"].unacked_queue and not self._ack_pending:
             self._ack_pending = True
             asyncio.get_running_loop().call_soon(self._request)
@@ -151,12 +171,37 @@ class StreamManagement:
         return stanza
 
     def _on_request(self, _: Any) -> None:
-        if not self._answer_pending:
+        if self.inbound.held:
+            # Messages on their way to history: answer once they are stored (the count
+            # then covers them), or after a while anyway (the server drops a stream that
+            # does not answer), owing the server a second ack.
+            self._owe_ack = True
+            if self._answer_timer is None:
+                self._answer_timer = asyncio.get_running_loop().call_later(
+                    HELD_ANSWER_DELAY, self._answer_now
+                )
+        elif not self._answer_pending:
             self._answer_pending = True
             asyncio.get_running_loop().call_soon(self._answer)
 
+    def _on_idle(self) -> None:
+        if self._owe_ack:
+            self._owe_ack = False
+            if not self._answer_pending:
+                self._answer_pending = True
+                asyncio.get_running_loop().call_soon(self._answer)
+
+    def _answer_now(self) -> None:
+        self._answer_timer = None
+        if not self._answer_pending:
+            self._answer_pending = True
+            self._answer()
+
     def _answer(self) -> None:
         self._answer_pending = False
+        if self._answer_timer is not None and not self.inbound.held:
+            self._answer_timer.cancel()
+            self._answer_timer = None
         self._client.plugin["xep_0198"].send_ack()
 
     def _request(self) -> None:
