@@ -136,8 +136,18 @@ class StrippingServer:
     [
         ("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>", False),
         ("<register xmlns='http://jabber.org/features/iq-register'/>", True),
+        (
+            "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+            "<mechanism>PLAIN</mechanism></mechanisms>",
+            False,
+        ),
+        (
+            "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1"
+            "</mechanism><mechanism>PLAIN</mechanism></mechanisms>",
+            False,
+        ),
     ],
-    ids=["no-starttls", "registration-without-tls"],
+    ids=["no-starttls", "registration-without-tls", "plain-without-starttls", "scram-no-tls"],
 )
 async def test_no_silent_downgrade_to_plaintext(
     cores: CoreMaker, features: str, register: bool

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from slixmpp import JID
+from slixmpp.stanza import StreamFeatures
 
 from chinwag.core.errors import (
     AuthenticationFailed,
@@ -83,6 +84,9 @@ class SlixmppConnection:
         self._ping_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._stream_error: ChinwagError | None = None
+        # Before any feature is acted on: no sign-in, registration or binding on a stream
+        # that is not encrypted and cannot be (no STARTTLS offered).
+        client.add_filter("in", self._require_tls)
         if register:
             register_handler(client, self._fail)
         client.add_event_handler("stream_negotiated", self._on_negotiated)
@@ -206,6 +210,17 @@ class SlixmppConnection:
         return mam.archive_pages(self._client, after_id, start)
 
     # -- how the stream goes ------------------------------------------------------------
+
+    def _require_tls(self, stanza: Any) -> Any:
+        if (
+            isinstance(stanza, StreamFeatures)
+            and not self._client.encrypted
+            and "starttls" not in stanza["features"]
+        ):
+            log.warning("%s: the server offers no encryption; not signing in", self._config.jid)
+            self._fail(TlsFailure(f"the server of {self._config.jid} did not offer encryption"))
+            return None
+        return stanza
 
     def _fail(self, error: ChinwagError) -> None:
         pending = self._pending
