@@ -38,13 +38,28 @@ What this module changes
     with the first byte of their message. Only real socket errors (EPIPE, ECONNRESET, ...)
     end the connection, and then every queued message's future fails.
 
-    Three small additions serve the automation API's server side:
+    Small additions serve the automation API's server side:
     :data:`current_call` (who is calling, for window-handle holders),
     :attr:`ChinwagMessageBus.on_bad_signature` (a call that names a member with the wrong
     argument types gets the API's InvalidArgument instead of upstream's "UnknownMethod"),
-    and no ``ObjectManager.InterfacesAdded``/``InterfacesRemoved`` broadcasts on each
+    no ``ObjectManager.InterfacesAdded``/``InterfacesRemoved`` broadcasts on each
     export (upstream sends them, with every property read, for objects no
-    ObjectManager announces).
+    ObjectManager announces), and refused calls that are not logged as errors (below).
+
+Refused calls
+    ``dbus_next/message_bus.py``, ``BaseMessageBus._send_reply`` (626-661): its
+    ``SendReply.__exit__`` calls ``_exit``, which sends the error reply for a ``DBusError``
+    (or a ``ServiceError`` carrying the Python traceback for any other exception) and
+    returns True to swallow it -- but ``__exit__`` drops that return value, so the
+    exception is raised again after the reply went out. ``_on_message`` then logs it with
+    ``logging.error`` and a traceback (for a coroutine method, asyncio's "Exception in
+    callback" does). Every refused call -- a malformed address, a released handle, a
+    read-only property -- became an ERROR with a traceback in the app's log, so any bus
+    client could fill the log. :class:`_SendReply` replaces it: a refusal (a
+    ``DBusError``, or an error reply sent directly) is one DEBUG line; any other
+    exception is a bug, logged once with its traceback and answered with
+    :attr:`ChinwagMessageBus.on_internal_error` (upstream's reply would show the script
+    our traceback).
 
     Nothing else of dbus-next is touched: the reader, marshalling, the service and proxy
     layers are upstream's, and callers see a plain ``dbus_next.aio.MessageBus``. Once
@@ -73,19 +88,25 @@ import array
 import asyncio
 import contextlib
 import contextvars
+import logging
 import socket
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dbus_next.aio.message_bus import MessageBus, _MessageWriter
-from dbus_next.constants import BusType
+from dbus_next.constants import BusType, MessageFlag, MessageType
+from dbus_next.errors import DBusError
+from dbus_next.message import Message
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from dbus_next.auth import Authenticator
-    from dbus_next.message import Message
 
 __all__ = ["ChinwagMessageBus", "close_message_bus", "connect_session_bus", "current_call"]
+
+log = logging.getLogger(__name__)
 
 #: The method call being handled (set around each exported method, property getter and
 #: setter, so a handler can see who calls: ``current_call.get().sender``). Coroutine
@@ -225,6 +246,62 @@ class _BackpressureWriter(_MessageWriter):
         return last.future
 
 
+def _describe(call: Message) -> str:
+    return f"{call.interface}.{call.member}({call.signature}) on {call.path} from {call.sender}"
+
+
+class _SendReply:
+    """What dbus-next hands a method handler as ``send_reply`` (and uses as a context
+    manager around it), without re-raising what it answered; see "Refused calls" in the
+    module docstring. Same interface as upstream's ``SendReply``: call it with the reply,
+    ``with`` it around the handler, ``send_error(exc)``."""
+
+    def __init__(self, bus: ChinwagMessageBus, call: Message) -> None:
+        self._bus = bus
+        self._call = call
+
+    def __enter__(self) -> _SendReply:
+        return self
+
+    def __call__(self, reply: Message) -> None:
+        if reply.message_type is MessageType.ERROR:
+            text = reply.body[0] if reply.body else ""
+            log.debug("refused %s: %s: %s", _describe(self._call), reply.error_name, text)
+        self._send(reply)
+
+    def _send(self, reply: Message) -> None:
+        if not self._call.flags & MessageFlag.NO_REPLY_EXPECTED:
+            self._bus.send(reply)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        return self._exit(exc_type, exc, tb)
+
+    def send_error(self, exc: BaseException) -> None:
+        self._exit(type(exc), exc, exc.__traceback__)
+
+    def _exit(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc_type is None or exc is None:
+            return False
+        if isinstance(exc, DBusError):  # a refusal: the caller hears why, the log barely
+            self(exc._as_message(self._call))
+            return True
+        if isinstance(exc, Exception):  # a bug: its traceback goes to the log, once
+            log.error("%s failed", _describe(self._call), exc_info=(exc_type, exc, tb))
+            self._send(self._bus.internal_error_reply(self._call, exc))
+            return True
+        return False  # KeyboardInterrupt, SystemExit, ...: not ours to answer
+
+
 _ALWAYS_ANSWERED = (
     "org.freedesktop.DBus.Introspectable",
     "org.freedesktop.DBus.Peer",
@@ -252,6 +329,12 @@ class ChinwagMessageBus(MessageBus):
     #: (introspection and property reads still answer).
     refuse_calls: Callable[[Message], Message] | None = None
 
+    #: Called as ``(call, exception)`` for an exception other than ``DBusError`` out of a
+    #: handler (a bug, already logged); returns the error reply. By default
+    #: ``org.freedesktop.DBus.Error.Failed`` naming the exception's type (upstream sends a
+    #: ``ServiceError`` with the traceback).
+    on_internal_error: Callable[[Message, Exception], Message] | None = None
+
     def __init__(
         self,
         bus_address: str | None = None,
@@ -270,6 +353,16 @@ class ChinwagMessageBus(MessageBus):
         except BaseException:
             _close_socket(self)
             raise
+
+    def _send_reply(self, msg: Message) -> _SendReply:
+        return _SendReply(self, msg)
+
+    def internal_error_reply(self, call: Message, error: Exception) -> Message:
+        """The reply to ``call`` whose handler raised ``error`` (not a ``DBusError``)."""
+        if self.on_internal_error is not None:
+            return self.on_internal_error(call, error)
+        text = f"an internal error occurred ({type(error).__name__})"
+        return Message.new_error(call, "org.freedesktop.DBus.Error.Failed", text)
 
     def _emit_interface_added(self, path: str, interface: Any) -> None:
         # Upstream broadcasts ObjectManager.InterfacesAdded, with every property read
@@ -307,8 +400,6 @@ class ChinwagMessageBus(MessageBus):
         that exists (:attr:`on_bad_signature`), or ``UnknownObject`` for a path with
         nothing exported (upstream says ``UnknownMethod`` for both)."""
         if msg.path not in self._path_exports:
-            from dbus_next.message import Message
-
             text = f"no object at {msg.path}"
             error = Message.new_error(msg, "org.freedesktop.DBus.Error.UnknownObject", text)
             return lambda _msg, send_reply: send_reply(error)

@@ -97,6 +97,7 @@ class AutomationServer:
         self.signals = SignalEmitter(self.api)
         self._closed = False
         bus.on_bad_signature = _bad_signature
+        bus.on_internal_error = _internal_error
 
     @classmethod
     async def start(
@@ -152,6 +153,13 @@ class AutomationServer:
 
 def _shutting_down(msg: Message) -> Message:
     error = names.api_error("Fail", SHUTTING_DOWN)
+    return Message.new_error(msg, error.type, error.text)
+
+
+def _internal_error(msg: Message, exc: Exception) -> Message:
+    # As chinwag.automation.interfaces answers a member's unexpected exception: Fail, and
+    # no Python traceback for the script.
+    error = names.api_error("Fail", f"an internal error occurred ({type(exc).__name__})")
     return Message.new_error(msg, error.type, error.text)
 
 
