@@ -3,7 +3,8 @@
 Usage: ``python client_proc.py ROOT JID PASSWORD HOST PORT``. Signs in, prints one JSON
 object per line on stdout (``{"event": "online"}``, ``{"event": "stored", "uid": ...}``,
 ``{"event": "state", "uid": ..., "state": ...}``) and reads commands from stdin:
-``send PEER TEXT``."""
+``send PEER TEXT``, and ``lose-acks`` (from now on the server's stream-management acks
+are ignored, as if every one were lost on the way)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from helpers import FAST, account_for, make_core
 
@@ -20,6 +22,11 @@ from chinwag.core.events import MessageStateChanged
 def emit(**fields: object) -> None:
     sys.stdout.write(json.dumps(fields) + "\n")
     sys.stdout.flush()
+
+
+def lose_acks(core: Any, jid: str) -> None:
+    client = core.sessions[jid]._conn.client
+    client.remove_handler("Stream Management Ack")
 
 
 class _Server:
@@ -41,7 +48,10 @@ async def main(root: str, jid: str, password: str, host: str, port: str) -> None
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := (await reader.readline()).decode():
         command, _, rest = line.strip().partition(" ")
-        if command == "send":
+        if command == "lose-acks":
+            lose_acks(core, jid)
+            emit(event="losing-acks")
+        elif command == "send":
             peer, _, text = rest.partition(" ")
             message = await core.messaging.send(jid, peer, text)
             emit(event="stored", uid=message.uid)

@@ -58,6 +58,12 @@ class ClientProcess:
         await self.proc.stdin.drain()
         return (await self.expect("stored"))["uid"]
 
+    async def lose_acks(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"lose-acks\n")
+        await self.proc.stdin.drain()
+        await self.expect("losing-acks")
+
     async def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()

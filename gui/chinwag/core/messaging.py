@@ -64,6 +64,8 @@ FIRST_CATCH_UP_SECONDS = 7 * 24 * 3600
 LAST_ONLINE = "last_online"
 #: How far before the last sign-in a catch-up by time starts (clocks differ).
 CATCH_UP_SLACK = 3600.0
+#: How far before an unacknowledged message the archive is searched for it (clocks differ).
+IN_DOUBT_SLACK = 300.0
 #: Longest pause between two tries to write received messages while the disk is full.
 STORAGE_RETRY_CAP = 5.0
 CHAT_STATES = frozenset({"active", "composing", "paused", "inactive", "gone"})
@@ -136,6 +138,13 @@ class MessagingService:
         self._offline_floor: dict[str, float] = {}
         self._inbox_task: asyncio.Task[None] | None = None
         self._catch_up: dict[str, asyncio.Task[None]] = {}
+        #: uids handed to a stream in this run and not yet known to be taken: after a
+        #: stream ends without resumption, whether the server took them is in doubt.
+        self._handed: dict[str, set[str]] = {}
+        #: Accounts with a session in this run (before it, every queued message is in doubt).
+        self._had_session: set[str] = set()
+        #: Accounts whose in-doubt messages are being looked up: nothing is sent meanwhile.
+        self._checking: set[str] = set()
         self._archive_synced: set[str] = set()
         self._receipts_due: dict[str, list[tuple[str, str]]] = {}
         self._tasks = BackgroundTasks("messaging task")
@@ -191,7 +200,7 @@ class MessagingService:
         message = await self._store.add_outgoing(message)
         self._bus.publish(MessageAdded(message))
         conn = self._conns.get(account)
-        if conn is not None:
+        if conn is not None and account not in self._checking:
             self._transmit(conn, message)
         elif start:
             session.start()
@@ -207,7 +216,7 @@ class MessagingService:
         self._bus.publish(MessageStateChanged(updated))
         self._in_flight.get(updated.account, set()).discard(updated.uid)
         conn = self._conns.get(updated.account)
-        if conn is not None:
+        if conn is not None and updated.account not in self._checking:
             self._transmit(conn, updated)
         return updated
 
@@ -216,6 +225,7 @@ class MessagingService:
         if message.uid in flight:  # already handed over (a flush raced with send())
             return
         conn.send_message(message)
+        self._handed.setdefault(message.account, set()).add(message.uid)
         if conn.acks_enabled:
             flight.add(message.uid)
         else:  # no XEP-0198: handing it to the server is all we can know
@@ -266,19 +276,90 @@ class MessagingService:
             # The resumed stream resends what it still holds unacked; a message handed
             # over just as the old socket died never got that far, so send it here.
             in_flight &= conn.unacked_uids()
+            self._flush(account, conn)
+            if account in self._archive_synced:
+                return
+            # also after a resume, when the catch-up was cut short by the drop
         else:
             in_flight.clear()  # a new stream: the connection forgot what it had not got acked
+        self._archive_synced.discard(account)
+        old = self._catch_up.pop(account, None)
+        if old is not None:
+            old.cancel()
+        in_doubt: list[Message] = []
+        if not resumed:
+            pending = self._store.pending_outgoing(account)
+            if account in self._had_session:
+                handed = self._handed.setdefault(account, set())
+                in_doubt = [m for m in pending if m.uid in handed]
+            else:  # the first session of this run: a run before may have sent them
+                in_doubt = pending
+            self._had_session.add(account)
+            if in_doubt:
+                self._checking.add(account)  # sending waits for the check (order)
+            else:
+                self._flush(account, conn)
+        task = asyncio.create_task(
+            self._after_new_session(account, conn, in_doubt), name=f"mam {account}"
+        )
+        self._catch_up[account] = task
+
+    def _flush(self, account: str, conn: XmppConnection) -> None:
+        """Send every queued message of ``account`` not handed to this stream yet."""
+        in_flight = self._in_flight.setdefault(account, set())
         for message in self._store.pending_outgoing(account):
             if message.uid not in in_flight:
                 self._transmit(conn, message)
-        if not resumed or account not in self._archive_synced:
-            # also after a resume, when the catch-up was cut short by the drop
-            self._archive_synced.discard(account)
-            old = self._catch_up.pop(account, None)
-            if old is not None:
-                old.cancel()
-            task = asyncio.create_task(self._catch_up_archive(account, conn), name=f"mam {account}")
-            self._catch_up[account] = task
+
+    async def _after_new_session(
+        self, account: str, conn: XmppConnection, in_doubt: list[Message]
+    ) -> None:
+        if in_doubt:
+            try:
+                await self._settle_in_doubt(account, conn, in_doubt)
+            finally:
+                self._checking.discard(account)
+            if self._conns.get(account) is conn:
+                self._flush(account, conn)
+        await self._catch_up_archive(account, conn)
+
+    async def _settle_in_doubt(
+        self, account: str, conn: XmppConnection, in_doubt: list[Message]
+    ) -> None:
+        """Of messages handed to a stream that is gone before the server acknowledged
+        them, find those the server took after all: they are in our own archive (by
+        origin-id). Those are not sent again, so a receiver that does not drop duplicates
+        gets each message once, also after a server restart or a crash of ours."""
+        waiting = {m.uid: m for m in in_doubt}
+        start = min(m.timestamp for m in in_doubt) - IN_DOUBT_SLACK
+        try:
+            async for page, _ in conn.archive_pages(None, start):
+                for message in await self._store.add_incoming(page):
+                    self._bus.publish(MessageAdded(message))
+                for message in page:
+                    if message.direction is Direction.OUTGOING and message.uid in waiting:
+                        del waiting[message.uid]
+                        self._handed.get(account, set()).discard(message.uid)
+                        await self._set_state(account, message.peer, message.uid, MessageState.SENT)
+                if not waiting:
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "%s: could not look in the archive for %d message(s) sent before the "
+                "connection was lost (%s): sending them again",
+                account,
+                len(waiting),
+                exc,
+            )
+            return
+        log.info(
+            "%s: %d of %d unacknowledged message(s) had reached the server",
+            account,
+            len(in_doubt) - len(waiting),
+            len(in_doubt),
+        )
 
     def on_offline(self, account: str) -> None:
         self._conns.pop(account, None)
@@ -461,10 +542,12 @@ class MessagingService:
         flight = self._in_flight.get(account)
         if flight is not None:
             flight.discard(uid)
+        self._handed.get(account, set()).discard(uid)
         self._tasks.spawn(self._set_state(account, peer, uid, MessageState.SENT))
 
     def on_message_error(self, account: str, uid: str, peer: str, reason: str) -> None:
         self._in_flight.get(account, set()).discard(uid)
+        self._handed.get(account, set()).discard(uid)
         self._tasks.spawn(self._set_state(account, peer, uid, MessageState.FAILED, reason))
 
     def on_receipt(self, account: str, uid: str, peer: str) -> None:
