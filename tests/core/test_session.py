@@ -97,9 +97,12 @@ def make_session(
         made.append(conn)
         return conn
 
+    async def stored() -> str | None:
+        return password
+
     session = AccountSession(
         AccountConfig(jid="alice@example.org"),
-        lambda: password,
+        stored,
         factory,
         bus,
         Downstream(),  # type: ignore[arg-type]  # the roster service

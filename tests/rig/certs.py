@@ -9,6 +9,9 @@ Two independent things are produced:
 * :func:`make_untrusted_cert` -- an unrelated self-signed certificate with the same names.
   A server run with it must be *rejected* by any client using a default SSL context; it
   is the "untrusted certificate" case (wrong CA, not a wrong host name).
+* :func:`issue_server_cert` -- another server certificate from the rig CA, with the names
+  and validity asked for: one for another host, or one that has expired, which clients
+  that trust the CA must still reject.
 
 :func:`sha256_fingerprint` gives the SHA-256 of a certificate's DER bytes as lowercase hex
 without colons (the form used for certificate pinning); :func:`pem_fingerprint` does the
@@ -261,4 +264,52 @@ def make_untrusted_cert(
         ca_cert_path=cert_path,
         fingerprint=cert_fingerprint(cert),
         self_signed=True,
+    )
+
+
+def issue_server_cert(
+    pki: RigPki,
+    directory: Path,
+    *,
+    dns_names: Sequence[str] = DEFAULT_DNS_NAMES,
+    ip_addresses: Sequence[str] = DEFAULT_IP_ADDRESSES,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    name: str = "issued",
+) -> ServerCert:
+    """A server certificate signed by the rig CA, in ``directory`` (``<name>.crt`` and
+    ``<name>.key``): by default like the rig's own; ``dns_names``/``ip_addresses`` for
+    another host, ``not_before``/``not_after`` (UTC) for an expired one."""
+    directory.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_cert = x509.load_pem_x509_certificate(pki.ca_cert_path.read_bytes())
+    ca_key = serialization.load_pem_private_key(pki.ca_key_path.read_bytes(), password=None)
+    assert isinstance(ca_key, rsa.RSAPrivateKey)
+    key = _new_key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(dns_names[0]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - _BACKDATE)
+        .not_valid_after(not_after or now + _VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_san(dns_names, ip_addresses), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+    )
+    cert = _leaf_usage(builder).sign(ca_key, hashes.SHA256())
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    _write_cert(cert, cert_path)
+    _write_key(key, key_path)
+    return ServerCert(
+        cert_path=cert_path,
+        key_path=key_path,
+        ca_cert_path=pki.ca_cert_path,
+        fingerprint=cert_fingerprint(cert),
+        self_signed=False,
     )

@@ -138,13 +138,13 @@ class _Secrets:
     def __init__(self) -> None:
         self.passwords: dict[str, str] = {}
 
-    def get_password(self, account: str) -> str | None:
+    async def get_password(self, account: str) -> str | None:
         return self.passwords.get(account)
 
-    def set_password(self, account: str, password: str) -> None:
+    async def set_password(self, account: str, password: str) -> None:
         self.passwords[account] = password
 
-    def delete_password(self, account: str) -> None:
+    async def delete_password(self, account: str) -> None:
         self.passwords.pop(account, None)
 
 
@@ -169,7 +169,7 @@ class UiRig:
 
     def __init__(self, store: SqliteMessageStore) -> None:
         secrets = _Secrets()
-        secrets.set_password(ME, "secret")
+        secrets.passwords[ME] = "secret"
         self.connections: list[FakeConnection] = []
         self.store = store
         self.core = ChinwagCore(

@@ -37,6 +37,7 @@ from chinwag.core.errors import (
     InvalidMessage,
     MessageTooLong,
     NotConnected,
+    PasswordUnavailable,
     UnknownAccount,
 )
 from chinwag.core.models import (
@@ -47,6 +48,7 @@ from chinwag.core.models import (
     Show,
     Subscription,
 )
+from chinwag.core.session import FATAL_ERRORS
 from chinwag.core.status import Status
 from chinwag.core.tasks import BackgroundTasks
 
@@ -178,7 +180,26 @@ class AutomationApi:
     def online(self, account: str) -> None:
         """NotLoggedOn unless ``account`` has a live connection."""
         if self.core.state(account) is not ConnectionState.ONLINE:
-            raise not_logged_on(f"{account} is not signed in")
+            raise not_logged_on(self.not_signed_in(account))
+
+    def not_signed_in(self, account: str) -> str:
+        """The text "x is not signed in", with the reason when its sign-in failed."""
+        session = self.core.sessions.get(account)
+        error = session.last_error if session is not None else None
+        if error is None or session is None or session.state is ConnectionState.ONLINE:
+            return f"{account} is not signed in"
+        return f"{account} is not signed in: {error.message}"
+
+    def cannot_sign_in(self, account: str) -> ChinwagError | None:
+        """The error that stopped the session's sign-in, when retrying cannot fix it (no
+        or a refused password, an untrusted certificate, ...) and nothing has started
+        another sign-in since; None otherwise."""
+        session = self.core.sessions.get(account)
+        # FAILED is final: a session that is still winding down will not try again.
+        if session is None or session.state is not ConnectionState.FAILED:
+            return None
+        error = session.last_error
+        return error if isinstance(error, FATAL_ERRORS) else None
 
     def account_status(self, account: str) -> int:
         session = self.core.sessions.get(account)
@@ -200,7 +221,7 @@ class AutomationApi:
     def instant_message(self, contact: Any) -> list[Any]:
         account, jid = self.contact_key(contact)
         if not self.signed_in(account):
-            raise not_logged_on(f"{account} is not signed in")
+            raise not_logged_on(self.not_signed_in(account))
         try:
             view = self.host.open(account, jid, activate=False)
             handle = self.windows.for_view(view)
@@ -214,23 +235,36 @@ class AutomationApi:
         jid = self.address(signin_name)
         return self.contact_path(self.account_of(service_id), jid)
 
-    def signin(self, signin_name: str, password: str, options: dict[str, Any]) -> int:
+    async def signin(self, signin_name: str, password: str, options: dict[str, Any]) -> int:
+        """Start signing in. A password given is used at once (it is saved meanwhile);
+        without one, the stored one is looked up, which takes at most the password
+        store's short timeout, never as long as a keyring prompt is up."""
         jid = self.address(signin_name)
         if "@" not in jid:
             raise invalid(f"{jid!r} is a server, not an account: use name@{jid}")
         opts = self._signin_options(options)
         register = bool(opts.pop("register", False))
         remember = bool(opts.pop("remember", True))
+        if not password and self.core.accounts.find(jid) is not None and not self.signed_in(jid):
+            try:
+                stored = await self.core.accounts.load_password(jid)
+            except PasswordUnavailable as exc:  # the session tries again until it can tell
+                log.info("signing %s in without knowing its password yet: %s", jid, exc)
+                stored = ""
+            if stored is None:
+                raise invalid(f"no password is stored for {jid}: give one")
         existing = self.core.accounts.find(jid)
         if existing is not None:
             session = self.core.session(jid)
             if self.signed_in(jid):
+                if password and session.state is not ConnectionState.ONLINE:
+                    # Still trying (a keyring that did not answer, say): its next try
+                    # uses the password given.
+                    self.core.accounts.set_password(jid, password, remember=remember)
                 return names.S_FALSE
             self.core.accounts.update(replace(existing, enabled=True, **opts))
             if password:
                 self.core.accounts.set_password(jid, password, remember=remember)
-            elif self.core.accounts.password(jid) is None:
-                raise invalid(f"no password is saved for {jid}: give one")
         else:
             if not password:
                 raise invalid("a new account needs a password")
@@ -406,6 +440,7 @@ class AutomationApi:
                 "NotImplemented", f"unknown flags 0x{flags & ~names.REPORT_FLAGS:X}"
             )
         body, mtype = parse_message_parts(parts)
+        await self._can_send(account)
         window = self.host.find(account, target)
         try:
             if window is not None and self.core.state(account) is ConnectionState.ONLINE:
@@ -423,6 +458,32 @@ class AutomationApi:
         except UnknownAccount as exc:
             raise names.api_error("InvalidHandle", exc.message) from exc
         return message.uid
+
+    async def _can_send(self, account: str) -> None:
+        """Offline, with the reason, for an account that cannot sign in until someone
+        acts (the spec's "connected, and the message waits" cannot happen: the message
+        would wait forever). Disabled and signed-out accounts are the core's to refuse."""
+        session = self.core.sessions.get(account)
+        if session is None or not session.config.enabled or session.signed_out:
+            return
+        error = self.cannot_sign_in(account)
+        if error is not None:
+            raise names.api_error(
+                "Offline", f"{account} cannot sign in: {error.message}; sign in again when fixed"
+            )
+        if session.wanted:
+            return  # signing in, or retrying: the message waits for it
+        # Not signing in: SendMessage would start it. Without a password it cannot work.
+        try:
+            stored = await self.core.accounts.load_password(account)
+        except PasswordUnavailable:
+            return  # the keyring may yet answer: the message waits, the session retries
+        if stored is None:
+            raise names.api_error(
+                "Offline",
+                f"{account} cannot sign in: no password is stored for {account}; "
+                "sign in with one (Signin)",
+            )
 
 
 def parse_message_parts(parts: list[dict[str, Any]]) -> tuple[str, MessageType]:

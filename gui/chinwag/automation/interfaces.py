@@ -77,13 +77,13 @@ class Messenger(ServiceInterface):
 
     @method()
     @guarded
-    def Signin(self, signin_name: "s", password: "s") -> "i":
-        return self._api.signin(signin_name, password, {})
+    async def Signin(self, signin_name: "s", password: "s") -> "i":
+        return await self._api.signin(signin_name, password, {})
 
     @method()
     @guarded
-    def SigninWithOptions(self, signin_name: "s", password: "s", options: "a{sv}") -> "i":
-        return self._api.signin(signin_name, password, options)
+    async def SigninWithOptions(self, signin_name: "s", password: "s", options: "a{sv}") -> "i":
+        return await self._api.signin(signin_name, password, options)
 
     @method()
     @guarded

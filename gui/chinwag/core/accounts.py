@@ -1,19 +1,27 @@
 """Accounts: their settings (saved through a :class:`ConfigStore`) and their passwords
 (kept in a :class:`SecretStore`, or only in memory when the user asks not to remember).
 
+A password given in this run (a sign-in form, a script's Signin) is used at once; it is
+saved in the store in the background, since the keyring behind the store may take a
+while (or wait for the user) to answer. The writes reach the store in the order made.
+
 The first account is the primary one: the one the automation API means by default."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
+from typing import Any
 
 from chinwag.core import jid as jids
-from chinwag.core.errors import UnknownAccount
+from chinwag.core.errors import PasswordUnavailable, UnknownAccount
 from chinwag.core.events import AccountAdded, AccountChanged, AccountRemoved, EventBus
 from chinwag.core.models import AccountConfig
 from chinwag.core.ports import ConfigStore, SecretStore
+from chinwag.core.tasks import BackgroundTasks
 
 
 class AccountService:
@@ -25,6 +33,8 @@ class AccountService:
         self._bus = bus
         self._accounts: list[AccountConfig] = list(config.load_accounts())
         self._session_passwords: dict[str, str] = {}
+        self._writes = BackgroundTasks("saving a password")
+        self._last_write: asyncio.Task[Any] | None = None
 
     @property
     def accounts(self) -> Sequence[AccountConfig]:
@@ -92,21 +102,62 @@ class AccountService:
         account = self.get(jid)
         self._accounts.remove(account)
         self._session_passwords.pop(account.jid, None)
-        self._secrets.delete_password(account.jid)
+        self._in_store(lambda: self._secrets.delete_password(account.jid))
         self._config.save_accounts(self._accounts)
         self._bus.publish(AccountRemoved(account.jid))
 
     def set_password(self, jid: str, password: str, *, remember: bool = True) -> None:
+        """Use ``password`` from now on; save it (or, without ``remember``, remove the
+        stored one) in the background."""
         self._session_passwords[jid] = password
         if remember:
-            self._secrets.set_password(jid, password)
+            self._in_store(lambda: self._secrets.set_password(jid, password))
         else:
-            self._secrets.delete_password(jid)
+            self._in_store(lambda: self._secrets.delete_password(jid))
+
+    def set_remember(self, jid: str, remember: bool) -> None:
+        """Keep the password in the store, or not, without changing it."""
+        if remember:
+            known = self._session_passwords.get(jid)
+            if known is not None:  # else the store has it already, or nobody does
+                self._in_store(lambda: self._secrets.set_password(jid, known))
+            return
+
+        async def forget() -> None:
+            with contextlib.suppress(PasswordUnavailable):
+                await self.load_password(jid)  # first, so that this run can still use it
+            await self._secrets.delete_password(jid)
+
+        self._in_store(forget)
 
     def password(self, jid: str) -> str | None:
+        """The password known in this run (given, or read from the store already); None
+        when not known yet. :meth:`load_password` also asks the store."""
+        return self._session_passwords.get(jid)
+
+    async def load_password(self, jid: str) -> str | None:
+        """The password, from memory or else from the store; None when none is stored.
+        Raises :class:`~chinwag.core.errors.PasswordUnavailable` when the store cannot
+        tell in time (it never waits long: see :class:`SecretStore`)."""
         if jid in self._session_passwords:
             return self._session_passwords[jid]
-        password = self._secrets.get_password(jid)
+        password = await self._secrets.get_password(jid)
         if password is not None:
-            self._session_passwords[jid] = password
-        return password
+            self._session_passwords.setdefault(jid, password)
+            return self._session_passwords[jid]
+        return None
+
+    def _in_store(self, write: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``write`` in the background, after the writes made before it."""
+        previous = self._last_write
+
+        async def in_order() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])  # its failure is logged, not ours
+            await write()
+
+        self._last_write = self._writes.spawn(in_order())
+
+    async def drain(self) -> None:
+        """Wait for the password writes still under way (before shutting down)."""
+        await self._writes.drain()

@@ -106,6 +106,14 @@ class AuthenticationFailed(ConnectionFailure):
     api_name = "InvalidPassword"
 
 
+class PasswordUnavailable(ConnectionFailure):
+    """The password store did not answer in time (a keyring waiting for the user to unlock
+    it, say). Retrying can fix it: the session tries again, and the store answers from
+    its file meanwhile."""
+
+    api_name = "Fail"
+
+
 class ServerUnreachable(ConnectionFailure):
     """No TCP connection to the server could be made (DNS, refused, timed out)."""
 

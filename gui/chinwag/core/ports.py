@@ -117,13 +117,21 @@ class MessageStore(Protocol):
 
 
 class SecretStore(Protocol):
-    """Where account passwords live (the system keyring, or a private file)."""
+    """Where account passwords live (the system keyring, or a private file).
 
-    def get_password(self, account: str) -> str | None: ...
+    Every method is a coroutine that never blocks the event loop, and each answers within
+    a bounded time even when the keyring behind it waits on the user (an unlock prompt)."""
 
-    def set_password(self, account: str, password: str) -> None: ...
+    async def get_password(self, account: str) -> str | None:
+        """The stored password, None when none is stored. Raises
+        :class:`~chinwag.core.errors.PasswordUnavailable` when the store cannot tell in
+        time."""
 
-    def delete_password(self, account: str) -> None: ...
+    async def set_password(self, account: str, password: str) -> None:
+        """Keep ``password``: in the keyring, or where the store falls back to."""
+
+    async def delete_password(self, account: str) -> None:
+        """Forget the password (nothing happens when none is stored)."""
 
 
 class ConnectionListener(Protocol):

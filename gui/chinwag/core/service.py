@@ -66,7 +66,7 @@ class ChinwagCore:
     def _make_session(self, config: AccountConfig) -> AccountSession:
         session = AccountSession(
             config,
-            lambda: self.accounts.password(config.jid),
+            lambda: self.accounts.load_password(config.jid),
             self._factory,
             self.bus,
             self.roster,
@@ -177,5 +177,6 @@ class ChinwagCore:
         log.debug("shutdown: draining")
         await self.messaging.drain(final=True)
         await self.roster.drain()
+        await self.accounts.drain()  # passwords being saved (each write is bounded)
         log.debug("shutdown: closing storage")
         await self.store.close()

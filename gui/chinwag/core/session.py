@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -75,7 +75,7 @@ class AccountSession:
     def __init__(
         self,
         config: AccountConfig,
-        password: Callable[[], str | None],
+        password: Callable[[], Awaitable[str | None]],
         factory: ConnectionFactory,
         bus: EventBus,
         roster: RosterService,
@@ -247,9 +247,15 @@ class AccountSession:
         """One connect; None when signed in."""
         if self.state in (ConnectionState.OFFLINE, ConnectionState.FAILED):
             self._set_state(ConnectionState.CONNECTING)
-        password = self._password()
+        try:
+            # Never long (the store answers from its file, or gives up, in seconds), and
+            # a store that could not tell is worth another try: PasswordUnavailable.
+            password = await self._password()
+        except ChinwagError as exc:
+            log.warning("%s: cannot sign in yet: %s", self.account, exc.message)
+            return exc
         if password is None:
-            return AuthenticationFailed("no password is stored for this account")
+            return AuthenticationFailed(f"no password is stored for {self.account}")
         if self._conn is None or register:
             config = self.config
             if self.trusted_once:

@@ -337,11 +337,11 @@ class AccountEditor(QDialog):
                     f"{existing.jid} was removed meanwhile; nothing was saved.", MessageKind.ERROR
                 )
                 return False
-            if password or remember != self._remember_initial:
-                # Blank means "unchanged"; only the remember choice may have changed.
-                current = password or accounts.password(existing.jid)
-                if current is not None:
-                    accounts.set_password(existing.jid, current, remember=remember)
+            if password:
+                accounts.set_password(existing.jid, password, remember=remember)
+            elif remember != self._remember_initial:
+                # Blank means "unchanged"; only the remember choice changed.
+                accounts.set_remember(existing.jid, remember)
             self._reconnect_needed = bool(password) or any(
                 getattr(existing, f) != getattr(config, f)
                 for f in ("host", "port", "tls", "resource")
