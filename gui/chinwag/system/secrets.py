@@ -134,8 +134,12 @@ class KeyringThread:
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        #: What the call that overran its timeout is doing; "" while none is stuck.
-        self.stuck = ""
+        self._stuck: _Job | None = None
+
+    @property
+    def stuck(self) -> str:
+        """What the call that overran its time is doing; "" while none is stuck."""
+        return self._stuck.what if self._stuck is not None else ""
 
     async def run(self, what: str, call: Callable[[], Any], seconds: float) -> Any:
         """``call()`` on the thread; its result or exception. :class:`KeyringBusy` when it
@@ -152,28 +156,33 @@ class KeyringThread:
         try:
             return await asyncio.wait_for(asyncio.shield(job.future), seconds)
         except TimeoutError:
-            with job.lock:
-                job.dropped = not job.started
-            if job.future.done():  # it ended just now: too late all the same
-                if not job.future.cancelled():
-                    job.future.exception()
-            elif not job.dropped:
+            if self._give_up(job):
                 self._stick(job)
             raise KeyringBusy(f"it did not answer within {seconds:g} s") from None
+        except asyncio.CancelledError:
+            self._give_up(job)
+            raise
+
+    @staticmethod
+    def _give_up(job: _Job) -> bool:
+        """Nobody waits for ``job`` any more: skip it if it has not started. True when it
+        is running still."""
+        with job.lock:
+            job.dropped = not job.started
+        job.future.add_done_callback(_retrieve)
+        return not job.dropped and not job.future.done()
 
     def _stick(self, job: _Job) -> None:
-        self.stuck = job.what
+        self._stuck = job
         log.warning(
             "the keyring did not answer within the time allowed while %s (is it asking "
             "something, such as to unlock it?); using the password file until it does",
             job.what,
         )
 
-        def answered(future: asyncio.Future[Any]) -> None:
-            if not future.cancelled():
-                future.exception()  # retrieved: nobody else awaits it any more
-            if self.stuck == job.what:
-                self.stuck = ""
+        def answered(_: asyncio.Future[Any]) -> None:
+            if self._stuck is job:
+                self._stuck = None
                 log.info("the keyring answered at last (%s)", job.what)
 
         job.future.add_done_callback(answered)
@@ -198,6 +207,12 @@ class KeyringThread:
                 outcome = (None, exc)
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 job.loop.call_soon_threadsafe(_settle, job.future, outcome)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark the outcome of a call nobody awaits as seen (asyncio logs it otherwise)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _settle(future: asyncio.Future[Any], outcome: tuple[Any, BaseException | None]) -> None:
@@ -319,8 +334,8 @@ class LazySecretStore:
             )
         except NoKeyring:
             pass
-        except KeyringBusy as exc:
-            log.warning("the keyring did not take the password of %s: %s", account, exc)
+        except KeyringBusy as exc:  # said as a warning when it got stuck
+            log.info("the keyring did not take the password of %s: %s", account, exc)
         else:
             self._file.forget(account)  # the keyring has it: no older copy in clear
             return
