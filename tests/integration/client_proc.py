@@ -2,7 +2,8 @@
 
 Usage: ``python client_proc.py ROOT JID PASSWORD HOST PORT``. Signs in, prints one JSON
 object per line on stdout (``{"event": "online"}``, ``{"event": "stored", "uid": ...}``,
-``{"event": "state", "uid": ..., "state": ...}``) and reads commands from stdin:
+``{"event": "state", "uid": ..., "state": ...}``, ``{"event": "connection", "state": ...,
+"resumed": ...}``) and reads commands from stdin:
 ``send PEER TEXT``, and ``lose-acks`` (from now on the server's stream-management acks
 are ignored, as if every one were lost on the way)."""
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from helpers import FAST, account_for, make_core
 
-from chinwag.core.events import MessageStateChanged
+from chinwag.core.events import ConnectionStateChanged, MessageStateChanged
 
 
 def emit(**fields: object) -> None:
@@ -37,6 +38,10 @@ class _Server:
 async def main(root: str, jid: str, password: str, host: str, port: str) -> None:
     core = make_core(Path(root), FAST)
     core.add_account(account_for(_Server(host, int(port)), jid), password)
+    core.bus.subscribe(
+        ConnectionStateChanged,
+        lambda e: emit(event="connection", state=e.state.name, resumed=e.resumed),
+    )
     core.bus.subscribe(
         MessageStateChanged,
         lambda e: emit(event="state", uid=e.message.uid, state=e.message.state.name),

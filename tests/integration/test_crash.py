@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import history
@@ -24,6 +25,7 @@ HERE = Path(__file__).parent
 class ClientProcess:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
+        self.seen: list[dict[str, Any]] = []
 
     @classmethod
     async def start(cls, root: Path, jid: str, password: str, server) -> ClientProcess:
@@ -42,13 +44,15 @@ class ClientProcess:
         )
         return cls(proc)
 
-    async def expect(self, event: str, timeout: float = 30.0) -> dict[str, str]:
+    async def expect(self, event: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The next line of ``event``; every line read is kept in :attr:`seen`."""
         assert self.proc.stdout is not None
         while True:
             line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
             if not line:
                 raise AssertionError(f"client process ended before {event!r}")
-            data: dict[str, str] = json.loads(line)
+            data: dict[str, Any] = json.loads(line)
+            self.seen.append(data)
             if data["event"] == event:
                 return data
 

@@ -47,6 +47,7 @@ from chinwag.core.models import (
     MessageState,
     MessageType,
     Origin,
+    StreamState,
 )
 from chinwag.core.ports import MessageStore, XmppConnection
 from chinwag.core.tasks import BackgroundTasks
@@ -60,6 +61,8 @@ log = logging.getLogger(__name__)
 ARCHIVE_POSITION = "mam_last_id"
 #: How far back the first catch-up of a new account reaches.
 FIRST_CATCH_UP_SECONDS = 7 * 24 * 3600
+#: The XEP-0198 stream to resume after a restart (StreamState as JSON; "" for none).
+STREAM_STATE = "stream"
 #: When this account was last signed in (offline stamps are clamped to after it).
 LAST_ONLINE = "last_online"
 #: How far before the last sign-in a catch-up by time starts (clocks differ).
@@ -141,6 +144,8 @@ class MessagingService:
         #: uids handed to a stream in this run and not yet known to be taken: after a
         #: stream ends without resumption, whether the server took them is in doubt.
         self._handed: dict[str, set[str]] = {}
+        #: uids acknowledged by the server whose "sent" is still being written: not queued.
+        self._acked_unwritten: dict[str, set[str]] = {}
         #: Accounts with a session in this run (before it, every queued message is in doubt).
         self._had_session: set[str] = set()
         #: Accounts whose in-doubt messages are being looked up: nothing is sent meanwhile.
@@ -272,13 +277,16 @@ class MessagingService:
         for to, uid in self._receipts_due.pop(account, []):
             conn.send_receipt(to, uid)
         in_flight = self._in_flight.setdefault(account, set())
+        first = account not in self._had_session
+        self._had_session.add(account)
         if resumed:
             # The resumed stream resends what it still holds unacked; a message handed
             # over just as the old socket died never got that far, so send it here.
             in_flight &= conn.unacked_uids()
-            self._flush(account, conn)
-            if account in self._archive_synced:
-                return
+            if not first:
+                self._flush(account, conn)
+                if account in self._archive_synced:
+                    return
             # also after a resume, when the catch-up was cut short by the drop
         else:
             in_flight.clear()  # a new stream: the connection forgot what it had not got acked
@@ -287,14 +295,18 @@ class MessagingService:
         if old is not None:
             old.cancel()
         in_doubt: list[Message] = []
-        if not resumed:
-            pending = self._store.pending_outgoing(account)
-            if account in self._had_session:
+        if first or not resumed:
+            settled = self._acked_unwritten.get(account, set())
+            pending = [
+                m
+                for m in self._store.pending_outgoing(account)
+                if m.uid not in in_flight and m.uid not in settled
+            ]
+            if first:  # a run before may have sent them (resumed: those it knew are settled)
+                in_doubt = pending
+            else:
                 handed = self._handed.setdefault(account, set())
                 in_doubt = [m for m in pending if m.uid in handed]
-            else:  # the first session of this run: a run before may have sent them
-                in_doubt = pending
-            self._had_session.add(account)
             if in_doubt:
                 self._checking.add(account)  # sending waits for the check (order)
             else:
@@ -305,10 +317,12 @@ class MessagingService:
         self._catch_up[account] = task
 
     def _flush(self, account: str, conn: XmppConnection) -> None:
-        """Send every queued message of ``account`` not handed to this stream yet."""
+        """Send every queued message of ``account`` not handed to this stream yet (nor
+        acknowledged, its state still being written)."""
         in_flight = self._in_flight.setdefault(account, set())
+        settled = self._acked_unwritten.get(account, set())
         for message in self._store.pending_outgoing(account):
-            if message.uid not in in_flight:
+            if message.uid not in in_flight and message.uid not in settled:
                 self._transmit(conn, message)
 
     async def _after_new_session(
@@ -360,6 +374,17 @@ class MessagingService:
             len(in_doubt) - len(waiting),
             len(in_doubt),
         )
+
+    # -- the stream, across restarts -----------------------------------------------------
+
+    def stream_state(self, account: str) -> StreamState | None:
+        """The XEP-0198 stream to resume after a restart, if one was saved."""
+        return StreamState.from_json(self._store.get_sync_state(account, STREAM_STATE) or "")
+
+    async def save_stream_state(self, account: str, state: StreamState | None) -> None:
+        """Keep (None: forget) the stream to resume; committed when this returns. Only a
+        small row, written with whatever else is being committed (group commit)."""
+        await self._store.set_sync_state(account, STREAM_STATE, state.to_json() if state else "")
 
     def on_offline(self, account: str) -> None:
         self._conns.pop(account, None)
@@ -543,7 +568,14 @@ class MessagingService:
         if flight is not None:
             flight.discard(uid)
         self._handed.get(account, set()).discard(uid)
-        self._tasks.spawn(self._set_state(account, peer, uid, MessageState.SENT))
+        self._acked_unwritten.setdefault(account, set()).add(uid)
+        self._tasks.spawn(self._write_acked(account, peer, uid))
+
+    async def _write_acked(self, account: str, peer: str, uid: str) -> None:
+        try:
+            await self._set_state(account, peer, uid, MessageState.SENT)
+        finally:
+            self._acked_unwritten.get(account, set()).discard(uid)
 
     def on_message_error(self, account: str, uid: str, peer: str, reason: str) -> None:
         self._in_flight.get(account, set()).discard(uid)

@@ -5,6 +5,7 @@ Dataclasses only; behaviour lives in the services. Times are Unix seconds (float
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -211,3 +212,47 @@ class PageAnchor:
 class SearchHit:
     message: Message
     snippet: str  # with the matched words between \x02 and \x03 markers
+
+
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    """What a restarted Chinwag needs to resume its last XEP-0198 stream: the stream id,
+    the address it was bound to, how many of the server's stanzas we have handled (never
+    less than we told the server), how many of ours it has acknowledged and how many we
+    had sent, and our messages it has not acknowledged yet: (uid, peer, count at which
+    it was sent)."""
+
+    stream_id: str
+    jid: str
+    handled: int
+    acked: int
+    sent: int
+    unacked: tuple[tuple[str, str, int], ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.stream_id,
+                "jid": self.jid,
+                "h": self.handled,
+                "acked": self.acked,
+                "sent": self.sent,
+                "unacked": [list(item) for item in self.unacked],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> StreamState | None:
+        """The state saved by :meth:`to_json`; None for anything else."""
+        try:
+            data = json.loads(text)
+            return cls(
+                stream_id=str(data["id"]),
+                jid=str(data["jid"]),
+                handled=int(data["h"]),
+                acked=int(data["acked"]),
+                sent=int(data["sent"]),
+                unacked=tuple((str(u), str(p), int(n)) for u, p, n in data["unacked"]),
+            )
+        except (ValueError, TypeError, KeyError):
+            return None

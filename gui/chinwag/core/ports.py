@@ -18,6 +18,7 @@ from chinwag.core.models import (
     Presence,
     SearchHit,
     Show,
+    StreamState,
 )
 
 
@@ -157,6 +158,13 @@ class ConnectionListener(Protocol):
 
     def on_acked(self, uid: str, peer: str) -> None:
         """The server acknowledged our message ``uid`` (XEP-0198)."""
+
+    def stream_state(self) -> StreamState | None:
+        """The XEP-0198 stream a previous run left to resume, if any."""
+
+    async def save_stream_state(self, state: StreamState | None) -> None:
+        """Keep the stream to resume after a restart (None: there is none); committed
+        when this returns."""
 
     def on_message_error(self, uid: str, peer: str, reason: str) -> None:
         """Our message ``uid`` bounced with ``reason``."""

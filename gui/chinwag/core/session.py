@@ -26,7 +26,15 @@ from chinwag.core.errors import (
     TlsFailure,
 )
 from chinwag.core.events import ConnectionStateChanged, EventBus, OwnPresenceChanged
-from chinwag.core.models import AccountConfig, ConnectionState, Contact, Message, Presence, Show
+from chinwag.core.models import (
+    AccountConfig,
+    ConnectionState,
+    Contact,
+    Message,
+    Presence,
+    Show,
+    StreamState,
+)
 from chinwag.core.ports import ConnectionFactory, XmppConnection
 from chinwag.core.status import Status
 
@@ -323,6 +331,12 @@ class AccountSession:
 
     def on_acked(self, uid: str, peer: str) -> None:
         self._messaging.on_acked(self.account, uid, peer)
+
+    def stream_state(self) -> StreamState | None:
+        return self._messaging.stream_state(self.account)
+
+    async def save_stream_state(self, state: StreamState | None) -> None:
+        await self._messaging.save_stream_state(self.account, state)
 
     def on_message_error(self, uid: str, peer: str, reason: str) -> None:
         self._messaging.on_message_error(self.account, uid, peer, reason)

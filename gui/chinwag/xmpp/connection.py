@@ -154,6 +154,9 @@ class SlixmppConnection:
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # The stream ended on purpose: nothing to resume; make sure that is written.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._sm.flush(), 3.0)
 
     def abort(self) -> None:
         self._stop_ping()

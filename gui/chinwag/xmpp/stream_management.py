@@ -13,19 +13,22 @@ the message in the server's queue, which resends it on resumption."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from slixmpp.plugins.xep_0198.stanza import RequestAck
+from slixmpp.plugins.xep_0198.stanza import Ack, RequestAck
 from slixmpp.stanza import Iq, Presence
 from slixmpp.stanza import Message as MessageStanza
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
+from chinwag.core.models import StreamState
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
 
+log = logging.getLogger(__name__)
 MAX_SEQ = 2**32
 #: How long the server's ack request waits for held messages to be stored before it is
 #: answered without them (Prosody closes a stream that leaves a request unanswered 30 s).
@@ -101,11 +104,144 @@ class InboundCounter:
         return len(self._held)
 
 
+class SavedStream:
+    """The stream's state kept in storage, so that a Chinwag killed and started again
+    resumes its stream and learns exactly which of its messages the server took.
+
+    Written through the listener (a small row, group-committed with whatever else is
+    being written, at most one write in flight), and always before the server is told a
+    count: a resumption may never claim less than we told it (the server would refuse
+    it), nor more than is stored."""
+
+    def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
+        self._client = client
+        self._listener = listener
+        self._plugin = client.plugin["xep_0198"]
+        #: Our messages the server has not acknowledged: uid -> (peer, count sent at).
+        self.unacked: dict[str, tuple[str, int]] = {}
+        #: The state restored at start, until the stream is resumed (or not).
+        self.restored: StreamState | None = None
+        self._saved_h: int | None = None
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+        self._waiting: list[Callable[[int], None]] = []
+
+    def restore(self) -> None:
+        """Take up the stream a previous run left (before the first connect)."""
+        state = self._listener.stream_state()
+        if state is None or not state.stream_id:
+            return
+        plugin = self._plugin
+        plugin.sm_id = state.stream_id
+        plugin.handled = state.handled % MAX_SEQ
+        plugin.last_ack = state.acked % MAX_SEQ
+        plugin.seq = state.sent % MAX_SEQ
+        # Stand-ins for what we had sent and not got acknowledged, so that the server's
+        # count in <resumed/> is taken as it is (they are not sent again: they are None).
+        unacked = (state.sent - state.acked) % MAX_SEQ
+        plugin.unacked_queue = deque(
+            ((state.acked + n) % MAX_SEQ, None) for n in range(1, unacked + 1)
+        )
+        self.unacked = {uid: (peer, sent) for uid, peer, sent in state.unacked}
+        self._saved_h = state.handled
+        self.restored = state
+        log.info("%s: resuming the stream of the last run", state.jid)
+
+    def resumed(self) -> list[tuple[str, str]]:
+        """After a resumption: our messages the server says it took, as (uid, peer), of
+        those sent in the last run (the rest is queued still, and is sent again)."""
+        state, self.restored = self.restored, None
+        if state is None:
+            self.changed()
+            return []
+        plugin = self._plugin
+        plugin.unacked_queue = deque(item for item in plugin.unacked_queue if item[1] is not None)
+        taken_count = (plugin.last_ack - state.acked) % MAX_SEQ
+        plugin.seq = (plugin.last_ack + len(plugin.unacked_queue)) % MAX_SEQ
+        taken = [
+            (uid, peer)
+            for uid, (peer, sent) in self.unacked.items()
+            if 0 < (sent - state.acked) % MAX_SEQ <= taken_count
+        ]
+        self.unacked.clear()
+        self.changed()
+        return taken
+
+    def new_stream(self) -> None:
+        """A stream was enabled, or the old one ended for good."""
+        self.unacked.clear()
+        self.restored = None
+        self._saved_h = None
+        self.changed()
+
+    def sent(self, uid: str, peer: str) -> None:
+        self.unacked[uid] = (peer, self._plugin.seq)
+        self.changed()
+
+    def acked(self, uid: str) -> None:
+        if self.unacked.pop(uid, None) is not None:
+            self.changed()
+
+    def report(self, send: Callable[[int], None]) -> None:
+        """Call ``send(h)`` with a count the server may be told: one already saved."""
+        plugin = self._plugin
+        if not plugin.sm_id or self._saved_h == plugin.handled:
+            send(plugin.handled)
+            return
+        self._waiting.append(send)
+        self.changed()
+
+    def changed(self) -> None:
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._save(), name=f"stream state {self._client.account.jid}"
+            )
+
+    async def flush(self) -> None:
+        """Wait for the last write (a clean close: its "no stream" must land)."""
+        if self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    def _snapshot(self) -> StreamState | None:
+        plugin = self._plugin
+        if not plugin.sm_id:
+            return None
+        return StreamState(
+            stream_id=plugin.sm_id,
+            jid=str(self._client.boundjid),
+            handled=plugin.handled,
+            acked=plugin.last_ack,
+            sent=plugin.seq,
+            unacked=tuple((uid, peer, sent) for uid, (peer, sent) in self.unacked.items()),
+        )
+
+    async def _save(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            await asyncio.sleep(0)  # take in what else changes in this loop iteration
+            state = self._snapshot()
+            try:
+                await self._listener.save_stream_state(state)
+            except Exception as exc:  # a full disk: a later resumption may fail, no more
+                log.debug("%s: stream state not saved: %s", self._client.account.jid, exc)
+                state = None
+            if state is not None:
+                self._saved_h = state.handled
+            h = state.handled if state is not None else self._plugin.handled
+            waiting, self._waiting = self._waiting, []
+            for send in waiting:
+                send(h)
+
+
 class StreamManagement:
     def __init__(self, client: ChinwagClient, listener: ConnectionListener) -> None:
         self._client = client
         self._listener = listener
         plugin = client.plugin["xep_0198"]
+        self.saved = SavedStream(client, listener)
+        self.saved.restore()
+        client.add_event_handler("session_end", lambda _: self.saved.new_stream())
         self.inbound = InboundCounter(plugin)
         client.del_filter("in", plugin._handle_incoming)
         client.add_filter("in", self.inbound.incoming)
@@ -144,8 +280,10 @@ class StreamManagement:
         queue = self._client.plugin["xep_0198"].unacked_queue
         return {s["id"] for _, s in queue if isinstance(s, MessageStanza) and s["id"]}
 
-    def _restart(self) -> None:
+    def _restart(self, resumed: bool = False) -> None:
         """A new or resumed stream: counting starts again, nothing is owed."""
+        if not resumed:
+            self.saved.new_stream()
         self.inbound.restart()
         self._owe_ack = False
         if self._answer_timer is not None:
@@ -153,17 +291,27 @@ class StreamManagement:
             self._answer_timer = None
 
     def _resumed(self, _: Any) -> None:
-        self._restart()
+        for uid, peer in self.saved.resumed():
+            self._listener.on_acked(uid, peer)
+        self._restart(resumed=True)
         if self._client.plugin["xep_0198"].unacked_queue and not self._ack_pending:
             self._ack_pending = True
             asyncio.get_running_loop().call_soon(self._request)
 
     def _acked(self, stanza: Any) -> None:
         if isinstance(stanza, MessageStanza) and stanza["body"] and stanza["id"]:
+            self.saved.acked(stanza["id"])
             self._listener.on_acked(stanza["id"], stanza["to"].bare)
 
+    async def flush(self) -> None:
+        await self.saved.flush()
+
     def _outgoing(self, stanza: Any) -> Any:
-        if isinstance(stanza, MessageStanza) and stanza["body"] and not self._ack_pending:
+        if not isinstance(stanza, MessageStanza) or not stanza["body"]:
+            return stanza
+        if stanza["id"] and self.enabled:
+            self.saved.sent(stanza["id"], stanza["to"].bare)
+        if not self._ack_pending:
             self._ack_pending = True
             # Right after the write, not later: the server then acks before the recipient's
             # receipt can come back, so states go queued -> sent -> delivered in order.
@@ -202,7 +350,14 @@ class StreamManagement:
         if self._answer_timer is not None and not self.inbound.held:
             self._answer_timer.cancel()
             self._answer_timer = None
-        self._client.plugin["xep_0198"].send_ack()
+        self.saved.report(self._send_ack)
+
+    def _send_ack(self, h: int) -> None:
+        if self._client.transport is None:
+            return
+        ack = Ack(self._client)
+        ack["h"] = h
+        self._client.send_raw(str(ack))
 
     def _request(self) -> None:
         self._ack_pending = False
