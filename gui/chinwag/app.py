@@ -126,9 +126,16 @@ class Notifications:
         self._update_unread()
 
     def _on_event(self, event: Event) -> None:
-        from chinwag.core.events import MessageAdded, MessageStateChanged
+        from chinwag.core.events import MessageAdded, MessageStateChanged, StorageFailed
         from chinwag.core.models import Direction, Origin
 
+        if isinstance(event, StorageFailed):  # also with no window shown (--background)
+            self._tray.show_message(
+                "Chinwag cannot save messages",
+                f"{event.reason}. What arrives is kept, unconfirmed, and saved as soon as "
+                "there is room.",
+            )
+            return
         if isinstance(event, MessageAdded | MessageStateChanged):
             self._recount.start()
         if not isinstance(event, MessageAdded):

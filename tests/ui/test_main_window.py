@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QContextMenuEvent, QPalette
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
 
 from chinwag.core.errors import AuthenticationFailed
+from chinwag.core.events import StorageFailed, StorageRecovered
 from chinwag.core.models import (
     AccountConfig,
     ConnectionState,
@@ -828,3 +829,15 @@ def test_unreadable_view_settings_are_ignored(tmp_path: Path) -> None:
     assert settings.get("show_offline", True) is True
     settings.set("sort", "STATUS")
     assert UiSettings(tmp_path / "ui.json").get("sort") == "STATUS"
+
+
+async def test_a_full_disk_is_said_until_the_history_can_be_written_again(
+    window: MainWindow, core: ChinwagCore, qtbot: Any
+) -> None:
+    window.show()
+    assert not window.storage_warning.isVisible()
+    core.bus.publish(StorageFailed("the history cannot be written: database or disk is full"))
+    await until(window.storage_warning.isVisible)
+    assert "disk is full" in window.storage_warning.text()
+    core.bus.publish(StorageRecovered())
+    await until(lambda: not window.storage_warning.isVisible())

@@ -13,6 +13,7 @@ status bar.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Callable, Coroutine
 from functools import partial
@@ -49,6 +50,8 @@ from chinwag.core.errors import ChinwagError
 from chinwag.core.events import (
     ContactUpdated,
     Event,
+    StorageFailed,
+    StorageRecovered,
     SubscriptionRequestCleared,
     SubscriptionRequested,
 )
@@ -181,6 +184,13 @@ class MainWindow(WindowFrame, QMainWindow):
         self.status_header.accounts_needed.connect(self.accounts_requested)
 
         self._banner_area = self._build_banner_area()
+        #: Shown while the history cannot be written (the disk is full, ...).
+        self.storage_warning = QLabel(self)
+        self.storage_warning.setAccessibleName("History problem")
+        self.storage_warning.setWordWrap(True)
+        self.storage_warning.setFrameShape(QFrame.Shape.StyledPanel)
+        self.storage_warning.setMargin(6)
+        self.storage_warning.hide()
         self.filter_edit = self._build_filter()
         self.contact_view = self._build_view()
         self._build_actions()
@@ -391,6 +401,7 @@ class MainWindow(WindowFrame, QMainWindow):
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.status_header)
         layout.addWidget(self._banner_area)
+        layout.addWidget(self.storage_warning)
         layout.addLayout(filter_row)
         layout.addWidget(self.contact_view, 1)
         self.setCentralWidget(central)
@@ -680,7 +691,15 @@ class MainWindow(WindowFrame, QMainWindow):
         self._drop_request(key)
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, SubscriptionRequested):
+        if isinstance(event, StorageFailed):
+            self.storage_warning.setText(
+                f"<b>Messages cannot be saved</b>: {html.escape(event.reason)}. What "
+                "arrives is kept, unconfirmed, and saved as soon as there is room."
+            )
+            self.storage_warning.show()
+        elif isinstance(event, StorageRecovered):
+            self.storage_warning.hide()
+        elif isinstance(event, SubscriptionRequested):
             if any(a.jid == event.account and a.enabled for a in self._ctx.core.accounts.accounts):
                 self._add_request(event.account, event.jid, event.nick)
         elif isinstance(event, SubscriptionRequestCleared):
