@@ -23,6 +23,7 @@ from chinwag.system import secrets
 from chinwag.system.secrets import FileSecretStore, KeyringBusy, KeyringThread, LazySecretStore
 from integration.helpers import eventually
 from rig.dbus import close_message_bus
+from rig.readonly import read_only
 
 
 async def test_file_store_keeps_passwords_private(tmp_path: Path) -> None:
@@ -215,3 +216,29 @@ async def test_the_keyring_is_asked_again_once_its_stuck_call_ends(
     assert await store.get_password("a@x.org") is None
     await store.set_password("a@x.org", "pw")
     assert await store.get_password("a@x.org") == "pw"
+
+
+async def test_a_password_file_that_holds_no_object_is_read_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "passwords.json"
+    path.write_text('["not", "passwords"]', encoding="utf-8")
+    store = FileSecretStore(path)
+    assert await store.get_password("a@example.org") is None
+    await store.set_password("a@example.org", "pw")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"a@example.org": "pw"}
+
+
+async def test_a_read_only_folder_leaves_the_file_untouched_and_raises_nothing(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "passwords.json"
+    path.write_text(json.dumps({"a@example.org": "old"}), encoding="utf-8")
+    path.chmod(0o644)
+    store = FileSecretStore(path)
+    with read_only(folder):
+        assert await store.get_password("a@example.org") == "old"
+        await store.set_password("b@example.org", "new")
+        await store.delete_password("a@example.org")
+        assert json.loads(path.read_text(encoding="utf-8")) == {"a@example.org": "old"}
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -244,10 +244,22 @@ class FileSecretStore:
         except (OSError, ValueError) as exc:
             log.error("cannot read the password file %s: %s", self.path, exc)
             return {}
-        if self.path.stat().st_mode & 0o077:
-            log.warning("%s was readable by others; making it private", self.path)
-            os.chmod(self.path, 0o600)
+        if not isinstance(data, dict):
+            log.error("the password file %s holds no passwords (not an object)", self.path)
+            return {}
+        try:
+            if self.path.stat().st_mode & 0o077:
+                log.warning("%s was readable by others; making it private", self.path)
+                os.chmod(self.path, 0o600)
+        except OSError as exc:  # a read-only folder: say so, touch nothing
+            log.error("%s is readable by others and cannot be made private: %s", self.path, exc)
         return {str(k): str(v) for k, v in data.items()}
+
+    def _save(self, data: dict[str, str], what: str) -> None:
+        try:
+            write_atomic(self.path, json.dumps(data, indent=2), mode=0o600)
+        except OSError as exc:  # a read-only or full folder: used for this run only
+            log.error("cannot %s in %s: %s", what, self.path, exc)
 
     def read(self, account: str) -> str | None:
         return self._load().get(account)
@@ -263,12 +275,12 @@ class FileSecretStore:
             self._warned = True
         data = self._load()
         data[account] = password
-        write_atomic(self.path, json.dumps(data, indent=2), mode=0o600)
+        self._save(data, f"keep the password of {account}")
 
     def forget(self, account: str) -> None:
         data = self._load()
         if data.pop(account, None) is not None:
-            write_atomic(self.path, json.dumps(data, indent=2), mode=0o600)
+            self._save(data, f"forget the password of {account}")
 
     # -- SecretStore ----------------------------------------------------------------------
 
