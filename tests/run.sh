@@ -19,6 +19,29 @@ DEBIAN_PACKAGES=(
   gnome-keyring gcr                     # a real Secret Service and its prompts (rig/keyring.py)
 )
 
+# Stops Debian's system-wide Prosody through its service and, should it still be there (no
+# init system in a container, say), by the pid in its pidfile ($1) when that pid runs
+# /usr/bin/prosody. Never by name: the tests' own servers, and anyone else's, are prosody
+# processes too.
+stop_system_prosody() {
+  local pidfile="$1" pid args=()
+  if command -v systemctl >/dev/null 2>&1; then
+    systemctl stop prosody >/dev/null 2>&1 || true
+  fi
+  if command -v service >/dev/null 2>&1; then
+    service prosody stop >/dev/null 2>&1 || true
+  fi
+  [ -r "$pidfile" ] || return 0
+  pid="$(head -c 32 "$pidfile" | tr -d '[:space:]')"
+  [[ "$pid" =~ ^[1-9][0-9]*$ ]] || return 0
+  # Prosody runs as "lua5.x /usr/bin/prosody": a stale pidfile may name another process.
+  mapfile -d '' args 2>/dev/null < "/proc/$pid/cmdline" || return 0
+  if [ "${#args[@]}" -ge 2 ] && [ "$(basename -- "${args[1]}")" = prosody ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  return 0
+}
+
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -30,7 +53,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts a system-wide Prosody on install; the tests run their own.
-    (service prosody stop || pkill -x prosody || true) >/dev/null 2>&1
+    stop_system_prosody /run/prosody/prosody.pid
   else
     echo "Missing Debian packages. Install them, as root, then run this again:" >&2
     echo "  apt-get install -y ${missing[*]}" >&2
