@@ -5,11 +5,12 @@
 A command-line front for shell scripts, in the spirit of ``purple-remote``: send a message,
 open a conversation window, set or read your status, list contacts, sign in or out, and
 watch the API's signals as JSON lines. The API it speaks is the fixed contract in
-``automation-api.md``; its names come from :mod:`chinwag.automation.names`.
+``docs/automation-api.md``; its names, paths, statuses and flags come from
+:mod:`chinwag.automation.constants`, which the server uses too.
 
-Start-up is kept short: nothing but the standard library is imported until a command
-needs the bus (``--help``, ``version`` and usage errors never load dbus-next), and Qt is
-never imported. Calls carry ``NO_AUTO_START`` and the bus name is checked with
+Start-up is kept short: nothing but the standard library and those constants is imported
+until a command needs the bus (``--help``, ``version`` and usage errors never load
+dbus-next), and Qt is never imported. Calls carry ``NO_AUTO_START`` and the bus name is checked with
 ``NameHasOwner`` first, so a missing Chinwag is reported at once (exit 3) rather than
 activated or waited for.
 
@@ -39,6 +40,32 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from chinwag.automation.constants import (
+    ACCOUNT,
+    BUS_NAME,
+    CONTACT,
+    DBUS_NAME,
+    DBUS_PATH,
+    ERROR_PREFIX,
+    HRESULTS,
+    MAIN_WINDOW_PATH,
+    MESSAGE_TYPE_DELIVERY_REPORT,
+    MESSAGES,
+    MESSAGES_SIGNALS,
+    MESSENGER,
+    MESSENGER_PATH,
+    MESSENGER_SIGNALS,
+    PROPERTIES,
+    REPORT_DELIVERY,
+    REPORT_READ,
+    S_FALSE,
+    UNKNOWN_OBJECT,
+    WINDOW,
+    DeliveryStatus,
+    MessageType,
+    MiStatus,
+)
+
 if TYPE_CHECKING:
     from dbus_next.aio.message_bus import MessageBus
     from dbus_next.message import Message
@@ -51,10 +78,6 @@ CALL_TIMEOUT = 25.0
 WAIT_TIMEOUT = 60.0
 #: Contact property reads in flight at once in ``contacts`` (a roster may have thousands).
 CONTACT_READS_IN_FLIGHT = 256
-
-DBUS_NAME = "org.freedesktop.DBus"
-DBUS_PATH = "/org/freedesktop/DBus"
-PROPERTIES = "org.freedesktop.DBus.Properties"
 
 
 class Exit(enum.IntEnum):
@@ -98,19 +121,10 @@ class RemoteFailure(Exception):
 
 # --------------------------------------------------------------------------- statuses
 
-#: MISTATUS values (spec section 3) by the names chinwag-remote reads and prints.
+#: MISTATUS values (spec section 3) by the names chinwag-remote reads and prints
+#: (``be-right-back`` for BE_RIGHT_BACK).
 STATUS_VALUES: dict[str, int] = {
-    "unknown": 0x00,
-    "offline": 0x01,
-    "online": 0x02,
-    "invisible": 0x06,
-    "busy": 0x0A,
-    "be-right-back": 0x0E,
-    "idle": 0x12,
-    "away": 0x22,
-    "on-the-phone": 0x32,
-    "out-to-lunch": 0x42,
-    "connecting": 0x200,  # LOCAL_CONNECTING_TO_SERVER
+    status.name.lower().replace("_", "-"): int(status) for status in MiStatus
 }
 #: Other spellings accepted on the command line.
 STATUS_ALIASES: dict[str, str] = {
@@ -164,29 +178,6 @@ def is_online(value: int) -> bool:
 
 
 # --------------------------------------------------------------------------- signals
-
-MESSENGER_SIGNALS: tuple[str, ...] = (
-    "OnSignin",
-    "OnSignout",
-    "OnMyStatusChange",
-    "OnContactStatusChange",
-    "OnContactListAdd",
-    "OnContactListRemove",
-    "OnContactFriendlyNameChange",
-    "OnMyFriendlyNameChange",
-    "OnContactBlockChange",
-    "OnIMWindowCreated",
-    "OnIMWindowDestroyed",
-    "OnIMWindowContactAdded",
-    "OnIMWindowContactRemoved",
-    "OnGroupAdded",
-    "OnGroupRemoved",
-    "OnGroupNameChanged",
-    "OnContactAddedToGroup",
-    "OnContactRemovedFromGroup",
-    "OnAppShutdown",
-)
-MESSAGES_SIGNALS: tuple[str, ...] = ("MessageSent", "MessageReceived")
 
 
 def parse_signal_names(text: str) -> list[str]:
@@ -253,19 +244,21 @@ def json_line(record: Any) -> str:
 # --------------------------------------------------------------------------- messages
 
 
-MESSAGE_TYPES = {"normal": 0, "action": 1, "notice": 2}
-#: ``send --wait`` choices and the SendMessage flags each one asks for.
-WAIT_FLAGS = {"none": 0, "sent": 0, "delivered": 1, "read": 1 | 2}
-
-DELIVERED, TEMPORARILY_FAILED, PERMANENTLY_FAILED, ACCEPTED, READ, DELETED = range(1, 7)
-DELIVERY_STATUS_NAMES = {
-    DELIVERED: "delivered",
-    TEMPORARILY_FAILED: "temporarily failed",
-    PERMANENTLY_FAILED: "permanently failed",
-    ACCEPTED: "accepted",
-    READ: "read",
-    DELETED: "deleted",
+MESSAGE_TYPES = {
+    "normal": int(MessageType.NORMAL),
+    "action": int(MessageType.ACTION),
+    "notice": int(MessageType.NOTICE),
 }
+#: ``send --wait`` choices and the SendMessage flags each one asks for.
+WAIT_FLAGS = {
+    "none": 0,
+    "sent": 0,
+    "delivered": REPORT_DELIVERY,
+    "read": REPORT_DELIVERY | REPORT_READ,
+}
+
+DELIVERED, TEMPORARILY_FAILED, PERMANENTLY_FAILED, ACCEPTED, READ, DELETED = DeliveryStatus
+DELIVERY_STATUS_NAMES = {status: status.name.lower().replace("_", " ") for status in DeliveryStatus}
 #: Delivery-report statuses that satisfy each ``--wait`` level.
 _REACHED = {
     "sent": frozenset({DELIVERED, ACCEPTED, READ, DELETED}),
@@ -345,7 +338,6 @@ def contact_line(record: dict[str, Any]) -> str:
 
 def failure_from_error(name: str, text: str) -> RemoteFailure:
     """The :class:`RemoteFailure` for a D-Bus error reply."""
-    from chinwag.automation.names import ERROR_PREFIX
 
     if name.startswith(ERROR_PREFIX):
         short = name[len(ERROR_PREFIX) :]
@@ -367,7 +359,6 @@ def failure_from_error(name: str, text: str) -> RemoteFailure:
 def failure_from_hr(hr: int, what: str) -> RemoteFailure:
     """The :class:`RemoteFailure` for a failed ``hr`` of an event (e.g. ``OnSignin``):
     ``InvalidPassword: 0x81000303: sign-in failed``."""
-    from chinwag.automation.names import HRESULTS
 
     unsigned = hr & 0xFFFFFFFF
     # dict order puts Fail before the other E_FAIL names
@@ -695,7 +686,6 @@ class Remote:
     async def ensure_running(self) -> None:
         """Raise exit 3 unless somebody owns the bus name (asked of the bus daemon, so a
         missing Chinwag is neither activated nor waited for)."""
-        from chinwag.automation.names import BUS_NAME
 
         (running,) = await self.call_bus("NameHasOwner", "s", [BUS_NAME])
         if not running:
@@ -737,8 +727,6 @@ class Remote:
         from dbus_next.constants import MessageFlag, MessageType
         from dbus_next.message import Message
 
-        from chinwag.automation.names import BUS_NAME
-
         try:
             message = Message(
                 destination=destination or BUS_NAME,
@@ -776,7 +764,6 @@ class Remote:
         self, path: str, interface: str, member: str, signature: str = "", body: Sequence[Any] = ()
     ) -> int:
         """Call a method that returns ``i hr``; note an S_FALSE with -v."""
-        from chinwag.automation.names import S_FALSE
 
         (hr,) = await self.call(path, interface, member, signature, body)
         if hr == S_FALSE:
@@ -802,7 +789,6 @@ class Remote:
         Call it before the method whose outcome arrives as a signal, so no signal can
         slip between the call and the subscription.
         """
-        from chinwag.automation.names import BUS_NAME
 
         if not self._watching:
             self._watching = True
@@ -831,8 +817,6 @@ class Remote:
 
     def _on_message(self, message: Message) -> None:
         from dbus_next.constants import MessageType
-
-        from chinwag.automation.names import BUS_NAME
 
         if message.message_type != MessageType.SIGNAL:
             return
@@ -893,7 +877,6 @@ def emit(line: str) -> None:
 
 async def resolve_account(remote: Remote, account: str | None) -> str:
     """The account object path for ``--account`` (``/`` for the primary account)."""
-    from chinwag.automation.names import ACCOUNT, MESSENGER, MESSENGER_PATH
 
     if not account:
         return "/"
@@ -915,11 +898,6 @@ async def resolve_account(remote: Remote, account: str | None) -> str:
 
 async def run_send(remote: Remote, args: argparse.Namespace) -> Exit:
     """``send``: SendMessage, print the token, optionally wait for its fate."""
-    from chinwag.automation.names import (
-        MESSAGE_TYPE_DELIVERY_REPORT,
-        MESSAGES,
-        MESSENGER_PATH,
-    )
 
     account = await resolve_account(remote, args.account)
     if (not args.text or args.text == ["-"]) and sys.stdin.isatty():
@@ -974,8 +952,6 @@ async def run_open(remote: Remote, args: argparse.Namespace) -> Exit:
     """``open``: InstantMessage, print the window path."""
     from dbus_next.signature import Variant
 
-    from chinwag.automation.names import MESSENGER, MESSENGER_PATH, S_FALSE
-
     kind = "o" if args.address.startswith("/") else "s"
     contact = Variant(kind, args.address)
     hr, window = await remote.call(MESSENGER_PATH, MESSENGER, "InstantMessage", "v", [contact])
@@ -987,7 +963,6 @@ async def run_open(remote: Remote, args: argparse.Namespace) -> Exit:
 
 async def run_status(remote: Remote, args: argparse.Namespace) -> Exit:
     """``status``: print the current status, or SetStatus."""
-    from chinwag.automation.names import CONTACT, MESSENGER, MESSENGER_PATH
 
     if args.status is not None:
         message = " ".join(args.message)
@@ -1005,7 +980,6 @@ async def run_status(remote: Remote, args: argparse.Namespace) -> Exit:
 
 async def run_contacts(remote: Remote, args: argparse.Namespace) -> Exit:
     """``contacts``: MyContacts, then every contact's properties, concurrently."""
-    from chinwag.automation.names import CONTACT, MESSENGER, MESSENGER_PATH, UNKNOWN_OBJECT
 
     paths = await remote.get(MESSENGER_PATH, MESSENGER, "MyContacts")
     in_flight = asyncio.Semaphore(CONTACT_READS_IN_FLIGHT)
@@ -1042,7 +1016,6 @@ def read_password(address: str, given: str | None, stdin: TextIO) -> str:
 
 async def _account_statuses(remote: Remote) -> list[tuple[str, bool, int]]:
     """(sign-in name, enabled, status) of every account."""
-    from chinwag.automation.names import ACCOUNT, MESSENGER, MESSENGER_PATH
 
     paths = await remote.get(MESSENGER_PATH, MESSENGER, "Accounts")
 
@@ -1059,7 +1032,6 @@ async def _account_statuses(remote: Remote) -> list[tuple[str, bool, int]]:
 
 async def run_signin(remote: Remote, args: argparse.Namespace) -> Exit:
     """``signin``: AutoSignin, Signin or SigninWithOptions; with --wait, the outcome."""
-    from chinwag.automation.names import MESSENGER, MESSENGER_PATH, S_FALSE
 
     connecting = STATUS_VALUES["connecting"]
     if args.wait:  # before the call: OnSignin may come before its reply
@@ -1113,7 +1085,6 @@ async def run_signin(remote: Remote, args: argparse.Namespace) -> Exit:
 
 async def run_signout(remote: Remote, args: argparse.Namespace) -> Exit:
     """``signout``: Signout."""
-    from chinwag.automation.names import MESSENGER, MESSENGER_PATH
 
     await remote.call_hr(MESSENGER_PATH, MESSENGER, "Signout")
     return Exit.OK
@@ -1121,7 +1092,6 @@ async def run_signout(remote: Remote, args: argparse.Namespace) -> Exit:
 
 async def run_quit(remote: Remote, args: argparse.Namespace) -> Exit:
     """``quit``: Quit; with --wait, until the bus name is released."""
-    from chinwag.automation.names import MESSENGER, MESSENGER_PATH
 
     if args.wait:
         await remote.subscribe(MESSENGER, ("OnAppShutdown",))
@@ -1145,7 +1115,6 @@ async def run_quit(remote: Remote, args: argparse.Namespace) -> Exit:
 
 async def run_show(remote: Remote, args: argparse.Namespace) -> Exit:
     """``show``: Window1.Show on the main window."""
-    from chinwag.automation.names import MAIN_WINDOW_PATH, WINDOW
 
     await remote.call_hr(MAIN_WINDOW_PATH, WINDOW, "Show")
     return Exit.OK
@@ -1181,7 +1150,6 @@ def _watch_stdout_hangup(loop: asyncio.AbstractEventLoop, on_hangup: Callable[[]
 
 async def run_watch(remote: Remote, args: argparse.Namespace) -> Exit:
     """``watch``: every signal of Messenger1 and Messages1 as a JSON line."""
-    from chinwag.automation.names import MESSAGES, MESSENGER
 
     wanted = set(args.signals or ())
     for interface, names in ((MESSENGER, MESSENGER_SIGNALS), (MESSAGES, MESSAGES_SIGNALS)):
