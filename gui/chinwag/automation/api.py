@@ -80,6 +80,8 @@ def hr_for(error: BaseException | None) -> int:
 
 
 def check_frame(width: int, height: int) -> None:
+    """SetGeometry refuses a size that is no size; any other frame is done as far as the
+    screens allow (the window clamps it to their available geometry), and is S_OK."""
     if width <= 0 or height <= 0:
         raise invalid(f"a window cannot be {width}x{height}: width and height must be positive")
 
