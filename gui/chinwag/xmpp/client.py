@@ -14,7 +14,7 @@ from slixmpp.xmlstream import StanzaBase
 
 from chinwag import __version__
 from chinwag.core.models import AccountConfig, TlsMode
-from chinwag.xmpp import tls
+from chinwag.xmpp import resolve, tls
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,36 @@ class ChinwagClient(ClientXMPP):
 
     def get_ssl_context(self) -> ssl.SSLContext:
         return self.ssl_context
+
+    async def _connect_loop(self) -> None:
+        """slixmpp's connect() runs this as the connection attempt (slixmpp is pinned:
+        it is a private method). slixmpp's own tries the resolved addresses one by one,
+        reporting each failure; this tries every address of every target the way
+        :mod:`chinwag.xmpp.resolve` says, and reports one failure, or none."""
+        self.event_when_connected = "connected"
+        direct = self.enable_direct_tls
+        host, port = self.custom_address or (None, None)
+        try:
+            targets = await resolve.targets_for(self.default_domain, host, port, direct_tls=direct)
+            sock, _target = await resolve.connect(targets)
+        except resolve.Unreachable as exc:
+            log.info("%s: %s", self.account.jid, exc)
+            self.event("connection_failed", exc)
+            return
+        try:
+            await self.loop.create_connection(
+                lambda: self,
+                sock=sock,
+                ssl=self.get_ssl_context() if direct else None,
+                server_hostname=self.default_domain if direct else None,
+            )
+        except OSError as exc:  # the TLS handshake of direct TLS (ssl.SSLError, ...)
+            sock.close()
+            log.debug("%s: connection failed: %s", self.account.jid, exc)
+            self.event("connection_failed", exc)
+        except BaseException:
+            sock.close()
+            raise
 
     def connection_made(self, transport: asyncio.BaseTransport, send_event: bool = True) -> None:
         ssl_object = transport.get_extra_info("ssl_object")

@@ -25,7 +25,7 @@ from chinwag.core.errors import (
 )
 from chinwag.core.models import AccountConfig, Message, Show, TlsMode
 from chinwag.core.ports import ConnectionListener
-from chinwag.xmpp import carbons, chatstates, mam, markers, receipts, stanzas, tls
+from chinwag.xmpp import carbons, chatstates, mam, markers, receipts, resolve, stanzas, tls
 from chinwag.xmpp.blocking import BlockingFeature
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.messages import MessageDispatcher
@@ -50,6 +50,8 @@ def classify(exc: BaseException | str | None, account: str) -> ChinwagError:
         )
     if isinstance(exc, ssl.SSLError):
         return TlsFailure(f"TLS with the server of {account} failed: {exc.reason or exc}")
+    if isinstance(exc, resolve.Unreachable):
+        return ServerUnreachable(f"cannot reach the server of {account}: {exc}")
     if isinstance(exc, OSError):
         return ServerUnreachable(f"cannot reach the server of {account}: {exc.strerror or exc}")
     if isinstance(exc, str) and exc.startswith("No DNS record"):
