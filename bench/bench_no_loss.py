@@ -81,6 +81,10 @@ class BareReceiver:
         if receipts:
             client.register_plugin("xep_0184")
             client.plugin["xep_0184"].auto_ack = True
+        # To look in bob's own archive for what never reached him live (it is not counted
+        # as received: a bare receiver reads no archive; a modern client would).
+        client.register_plugin("xep_0059")
+        client.register_plugin("xep_0313")
         self.counts: Counter[str] = Counter()
         #: body -> the stanza id of its first copy; extra copies with the same id
         self.first_id: dict[str, str] = {}
@@ -146,6 +150,22 @@ class BareReceiver:
                 return False
             await asyncio.sleep(min(quiet - idle, max(0.0, deadline - time.monotonic())))
         return True
+
+    async def archived_bodies(self) -> set[str]:
+        """Every body in bob's own archive (XEP-0313), page by page."""
+        bodies: set[str] = set()
+        rsm: dict[str, Any] = {"max": 250}
+        while True:
+            iq = await self.peer.client.plugin["xep_0313"].retrieve(rsm=rsm, timeout=STEP_TIMEOUT)
+            results = iq["mam"]["results"]
+            for result in results:
+                body = result["mam_result"]["forwarded"]["stanza"]["body"]
+                if body:
+                    bodies.add(str(body))
+            last = iq["mam_fin"]["rsm"]["last"]
+            if iq["mam_fin"]["complete"] in (True, "true") or not results or not last:
+                return bodies
+            rsm = {"max": 250, "after": last}
 
     async def close(self) -> None:
         if self._task is not None:
@@ -281,6 +301,8 @@ class Round:
     acked: int = 0
     received_distinct: int = 0
     lost: int = 0
+    #: of the lost: in the receiver's own archive all the same
+    lost_but_archived: int = 0
     duplicated: int = 0
     extra_copies: int = 0
     same_id_copies: int = 0
@@ -408,6 +430,11 @@ async def run_round(
             if not await bob.wait_quiet(args.quiet, STEP_TIMEOUT):
                 result.notes.append("the receiver never went quiet")
             count(result, stream, bob.counts, sentinel)
+            if result.lost:
+                archived = await bob.archived_bodies()
+                result.lost_but_archived = sum(
+                    1 for b in stream.tokens if not bob.counts[b] and b in archived
+                )
             result.same_id_copies = bob.same_id_copies
             result.reconnects = bob.reconnects
         finally:
@@ -447,6 +474,8 @@ def report(number: int, r: Round) -> None:
         f"  sent {r.sent}, received distinct {r.received_distinct}, lost {r.lost}, "
         f"duplicated {r.duplicated} ({r.extra_copies} extra copies)"
     )
+    if r.lost:
+        line += f"; of the lost, in bob's own archive {r.lost_but_archived}"
     if r.scenario == "app-kill":
         line += (
             f"; unconfirmed (call in flight at the kill) {len(r.unconfirmed)}, "
@@ -470,7 +499,8 @@ def summary(scenario: str, rounds: list[Round], failed: int) -> None:
     print(
         f"summary {scenario}: {len(rounds)} rounds"
         + (f" ({failed} failed)" if failed else "")
-        + f"; sent {sum(r.sent for r in rounds)}, lost {sum(r.lost for r in rounds)}, "
+        + f"; sent {sum(r.sent for r in rounds)}, lost {sum(r.lost for r in rounds)} "
+        f"(in bob's own archive {sum(r.lost_but_archived for r in rounds)}), "
         f"duplicated {sum(r.duplicated for r in rounds)} "
         f"({sum(r.extra_copies for r in rounds)} extra copies); "
         f"rounds with a loss {sum(1 for r in rounds if r.lost)}, "
