@@ -52,7 +52,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListView,
     QMenu,
     QPushButton,
     QSizePolicy,
@@ -91,6 +90,7 @@ from chinwag.ui.compose_box import ComposeBox
 from chinwag.ui.context import UiContext
 from chinwag.ui.history_model import HistoryModel, Role
 from chinwag.ui.icons import status_icon
+from chinwag.ui.incremental_list_view import IncrementalListView
 from chinwag.ui.message_delegate import MessageDelegate
 from chinwag.ui.window_frame import WindowFrame
 
@@ -112,10 +112,12 @@ _PAGE_KEYS = {
 }
 
 
-class HistoryView(QListView):
+class HistoryView(IncrementalListView):
     """The history list: rows of different heights scrolled by the pixel, newest at the
-    bottom. Maps mouse positions to links through the delegate, and reports link clicks,
-    context menu requests and copy requests; the window decides what they do."""
+    bottom, laid out row by row as messages come and go (a new message costs the same
+    however many rows are loaded). Maps mouse positions to links through the delegate, and
+    reports link clicks, context menu requests and copy requests; the window decides what
+    they do."""
 
     link_activated = Signal(QUrl)
     #: A context menu for a row was asked for (index, global position).
@@ -129,11 +131,7 @@ class HistoryView(QListView):
         self._pressed_link: QUrl | None = None
         self._overlay: QWidget | None = None
         self.setItemDelegate(delegate)
-        self.setUniformItemSizes(False)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # Adjust: relayout on resize, since the height of wrapped text depends on width.
-        self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -566,7 +564,6 @@ class ConversationWindow(WindowFrame, QWidget):
         self._view.copy_requested.connect(
             lambda index: QGuiApplication.clipboard().setText(str(index.data(Role.BODY)))
         )
-        self._model.dataChanged.connect(self._on_rows_changed)
         self._scroll_check = QTimer(self)
         self._scroll_check.setSingleShot(True)
         self._scroll_check.setInterval(0)
@@ -646,13 +643,6 @@ class ConversationWindow(WindowFrame, QWidget):
         if self._stick and self._model.rowCount() > self._model.max_rows:
             self._model.trim_oldest(self._model.max_rows)
         self._update_jump_button()
-
-    def _on_rows_changed(self, top: QModelIndex, bottom: QModelIndex, roles: list[int]) -> None:
-        # A failure adds a line to a bubble: tell the view its height changed.
-        if roles and Role.ERROR not in roles and Role.STATE not in roles:
-            return
-        for row in range(top.row(), bottom.row() + 1):
-            self._delegate.sizeHintChanged.emit(self._model.index(row))
 
     # -- header -----------------------------------------------------------------------
 
