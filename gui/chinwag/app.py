@@ -189,6 +189,9 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     settings = UiSettings(paths.ui_settings_file)
     problems = [*problems, *filter(None, [history_problem, *config.problems, settings.problem])]
     ctx = UiContext(core, bridge, ConversationWindows(make_window), settings)
+    from chinwag.ui.user_activity import UserActivityWatch
+
+    UserActivityWatch(core.activity, app)  # lives with the app: XEP-0012 idle time
     main_window = MainWindow(ctx)
     quit_requested = asyncio.Event()
     report = StartupReport(main_window, ctx, quit_requested) if args.debug_startup_report else None

@@ -185,6 +185,11 @@ class ConnectionListener(Protocol):
     def roster_version(self) -> str:
         """The version of the cached roster, for roster versioning ("" for none)."""
 
+    def idle_seconds(self, asker: str) -> int | None:
+        """XEP-0012: seconds since the person last did something in Chinwag, for the bare
+        address ``asker`` to know; None when it may not (it does not see our presence,
+        or we appear offline)."""
+
     def on_presence(self, jid: str, presence: Presence) -> None:
         """A contact's resource changed presence (``presence.resource``)."""
 

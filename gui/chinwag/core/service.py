@@ -25,7 +25,7 @@ from chinwag.core.ports import (
 )
 from chinwag.core.roster import RosterService
 from chinwag.core.session import AccountSession, SessionTiming
-from chinwag.core.status import Status
+from chinwag.core.status import Status, UserActivity
 from chinwag.core.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ class ChinwagCore:
         timing: SessionTiming | None = None,
     ) -> None:
         self.bus = bus or EventBus()
+        #: When the person last did something (the windows tell it): XEP-0012 idle time.
+        self.activity = UserActivity()
         self.store = store
         self.accounts = AccountService(config, secrets, self.bus)
         self.sessions: dict[str, AccountSession] = {}
@@ -73,6 +75,7 @@ class ChinwagCore:
             self.messaging,
             self._timing,
             self.blocking,
+            activity=self.activity,
         )
         self.sessions[config.jid] = session
         self.roster.load_cached(config.jid)

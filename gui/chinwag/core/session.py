@@ -34,9 +34,10 @@ from chinwag.core.models import (
     Presence,
     Show,
     StreamState,
+    Subscription,
 )
 from chinwag.core.ports import ConnectionFactory, XmppConnection
-from chinwag.core.status import Status
+from chinwag.core.status import Status, UserActivity
 
 if TYPE_CHECKING:
     from chinwag.core.blocking import BlockingService
@@ -90,8 +91,11 @@ class AccountSession:
         messaging: MessagingService,
         timing: SessionTiming | None = None,
         blocking: BlockingService | None = None,
+        *,
+        activity: UserActivity | None = None,
     ) -> None:
         self.config = config
+        self._activity = activity or UserActivity()
         self._blocking = blocking
         self._password = password
         self._factory = factory
@@ -355,6 +359,18 @@ class AccountSession:
 
     def roster_version(self) -> str:
         return self._roster.version(self.account)
+
+    def idle_seconds(self, asker: str) -> int | None:
+        if self.show in (Show.INVISIBLE, Show.OFFLINE):
+            return None
+        if asker != self.account:
+            contact = self._roster.contact(self.account, asker)
+            if contact is None or contact.subscription not in (
+                Subscription.FROM,
+                Subscription.BOTH,
+            ):
+                return None
+        return self._activity.idle_seconds()
 
     def on_presence(self, jid: str, presence: Presence) -> None:
         self._roster.on_presence(self.account, jid, presence)

@@ -5,6 +5,8 @@ XMPP presence. Two statuses can share one ``<show/>`` (Be right back and Away ar
 from __future__ import annotations
 
 import enum
+import time
+from collections.abc import Callable
 
 from chinwag.core.models import Show
 
@@ -84,3 +86,21 @@ SELECTABLE = (
     Status.INVISIBLE,
     Status.OFFLINE,
 )
+
+
+class UserActivity:
+    """When the person last did something in Chinwag: a key pressed or a click in one of
+    its windows (the UI calls :meth:`touch`). What XEP-0012 calls the idle time of a
+    connected client; the start counts as activity. One for the whole application."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        #: Seconds, from any fixed point (monotonic: a change of the system clock is no
+        #: activity and no idleness).
+        self.clock = clock
+        self._last = clock()
+
+    def touch(self) -> None:
+        self._last = self.clock()
+
+    def idle_seconds(self) -> int:
+        return max(0, int(self.clock() - self._last))

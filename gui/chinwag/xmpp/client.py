@@ -41,6 +41,8 @@ OWN_FEATURES = (
     "http://jabber.org/protocol/chatstates",
     "urn:xmpp:sid:0",
 )
+#: XEP-0030 identity: a desktop client (category, type, name).
+IDENTITY = ("client", "pc", "Chinwag")
 #: slixmpp's catch-all handlers that chinwag.xmpp replaces with its own dispatchers.
 REPLACED_HANDLERS = ("IM", "IMError", "Presence")
 
@@ -89,6 +91,8 @@ class ChinwagClient(ClientXMPP):
         self.add_filter("out_sync", serialisable)
         for plugin in PLUGINS:
             self.register_plugin(plugin)
+        # Without one, slixmpp answers disco#info as client/bot.
+        self.plugin["xep_0030"].add_identity(*IDENTITY)
         for feature in OWN_FEATURES:
             self.plugin["xep_0030"].add_feature(feature)
         for name in REPLACED_HANDLERS:

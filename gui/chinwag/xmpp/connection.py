@@ -28,6 +28,8 @@ from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp import carbons, chatstates, mam, markers, receipts, resolve, stanzas, tls
 from chinwag.xmpp.blocking import BlockingFeature
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.entity_time import EntityTime
+from chinwag.xmpp.last_activity import LastActivity
 from chinwag.xmpp.messages import MessageDispatcher
 from chinwag.xmpp.presence import PresenceFeature
 from chinwag.xmpp.registration import register_handler
@@ -80,6 +82,8 @@ class SlixmppConnection:
         self._presence = PresenceFeature(client, listener)
         self._roster = RosterFeature(client, listener)
         self._blocking = BlockingFeature(client, listener)
+        self._entity_time = EntityTime(client)
+        self._last_activity = LastActivity(client, listener)
         self._pending: asyncio.Future[None] | None = None
         self._started = False
         self._closing = False
