@@ -178,6 +178,12 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     database, history_problem = open_or_recover(paths.database)
     config = JsonConfigStore(paths.accounts_file)
     core = build_core(paths, store=SqliteMessageStore(database), config=config)
+    from chinwag.core.status import StatusMemory
+    from chinwag.system.config import JsonStatusStore
+
+    # Each account's own status as last picked, set before anything shows or signs in.
+    statuses = JsonStatusStore(paths.accounts_file.with_name("status.json"))
+    StatusMemory(core, statuses).restore()
     bridge = EventBridge(core.bus)
     ctx: UiContext
 
@@ -187,7 +193,10 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     from chinwag.system.ui_settings import UiSettings
 
     settings = UiSettings(paths.ui_settings_file)
-    problems = [*problems, *filter(None, [history_problem, *config.problems, settings.problem])]
+    problems = [
+        *problems,
+        *filter(None, [history_problem, *config.problems, settings.problem, statuses.problem]),
+    ]
     ctx = UiContext(core, bridge, ConversationWindows(make_window), settings)
     from chinwag.ui.user_activity import UserActivityWatch
 

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any
@@ -175,3 +175,68 @@ def _kind(value: Any) -> str:
         return "a number"
     kinds: dict[type, str] = {dict: "an object", list: "a list", str: "a text"}
     return kinds.get(type(value), "something else")
+
+
+class JsonStatusStore:
+    """:class:`chinwag.core.status.StatusStore` on a JSON file beside the account
+    settings (``status.json``; Pidgin keeps its ``status.xml`` the same way)::
+
+        {"version": 1, "accounts": {"alice@example.org": {"status": "away",
+                                                          "message": "at lunch"}}}
+
+    A damaged file is moved aside (or, in a folder that cannot be changed, left alone)
+    and no status is restored; :attr:`problem` says so. A write that fails is logged:
+    the status is kept for this run only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problem: str | None = None
+
+    def load_statuses(self) -> dict[str, tuple[str, str]]:
+        self.problem = None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self._set_aside(f"cannot be read ({reason})")
+            return {}
+        accounts = data.get("accounts") if isinstance(data, dict) else None
+        if not isinstance(accounts, dict):
+            self._set_aside(f"holds {_kind(data)}, not the saved statuses")
+            return {}
+        statuses: dict[str, tuple[str, str]] = {}
+        for account, entry in accounts.items():
+            if not isinstance(entry, dict):
+                continue
+            status, message = entry.get("status"), entry.get("message", "")
+            if isinstance(status, str) and isinstance(message, str):
+                statuses[str(account)] = (status, message)
+        return statuses
+
+    def save_statuses(self, statuses: Mapping[str, tuple[str, str]]) -> None:
+        data = {
+            "version": FORMAT_VERSION,
+            "accounts": {
+                account: {"status": status, "message": message}
+                for account, (status, message) in statuses.items()
+            },
+        }
+        try:
+            write_atomic(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            log.warning("cannot save the own status to %s: %s", self.path, exc.strerror or exc)
+
+    def _set_aside(self, what: str) -> None:
+        try:
+            aside = move_aside(self.path)
+        except OSError as exc:
+            where = f"it cannot be moved aside ({exc.strerror or exc}) and is left as it is"
+        else:
+            where = f"it was moved to {aside}"
+        self.problem = (
+            f"The saved own statuses {self.path} {what}: {where}; the accounts sign in "
+            "as Online."
+        )
+        log.warning("%s", self.problem)
