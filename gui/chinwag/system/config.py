@@ -236,7 +236,6 @@ class JsonStatusStore:
         else:
             where = f"it was moved to {aside}"
         self.problem = (
-            f"The saved own statuses {self.path} {what}: {where}; the accounts sign in "
-            "as Online."
+            f"The saved own statuses {self.path} {what}: {where}; the accounts sign in as Online."
         )
         log.warning("%s", self.problem)
