@@ -9,12 +9,13 @@ conversation's cost per message grew with its history."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
@@ -220,3 +221,58 @@ async def test_clicks_and_keys_find_the_rows_laid_out_here(
     qtbot.keyClick(view, Qt.Key.Key_End)
     assert view.currentIndex() == last
     assert view.visualRect(last).bottom() < view.viewport().height()
+
+
+def on_screen(view: HistoryView) -> QImage:
+    """The viewport's pixels as last painted (the offscreen platform's backing store)."""
+    viewport = view.viewport()
+    corner = viewport.mapTo(viewport.window(), QPoint(0, 0))
+    screen = viewport.screen()
+    grabbed = screen.grabWindow(
+        viewport.window().winId(), corner.x(), corner.y(), viewport.width(), viewport.height()
+    )
+    return grabbed.toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def painted_afresh(view: HistoryView) -> QImage:
+    """What a full repaint of the viewport shows now."""
+    return view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+async def test_what_is_on_screen_is_what_painting_afresh_shows(
+    ui: UiRig, conversation_window: Callable[..., Awaitable[Any]]
+) -> None:
+    """Rows are repainted only where something changed, and rows that come and go above
+    the visible part move nothing on screen: after a stream of changes of every kind, and
+    once the platform has painted (it paints a few milliseconds after a change), the
+    pixels on screen are exactly those of a full repaint."""
+    await ui.fill(280)
+    conn = await ui.sign_in()
+    window = await conversation_window(activate=False)
+    view = window.history_view
+    await next_turn()
+    for i in range(360):  # past the window's 300 rows: the oldest are dropped above
+        sent = await ui.core.messaging.send(ui.me, ui.peer, f"message {i} " + "word " * (i % 9))
+        if i % 3 == 0:
+            conn.ack(sent.uid)  # its state changes
+        if i % 7 == 0:
+            conn.receive(f"incoming {i} " + "x" * (i % 50))
+        if i == 200:  # an archive message lands among the loaded ones
+            conn.receive("late", timestamp=window.model.message(260).timestamp + 0.5)
+        if i == 300:
+            conn.bounce(sent.uid, "recipient-unavailable")  # its row grows a line
+        if i % 40 == 0:
+            await next_turn()  # painted now and then, as the loop gets to it
+    await next_turn()
+    assert window.model.rowCount() == window.model.max_rows
+    await ui.until(lambda: on_screen(view) == painted_afresh(view), what="the screen")
+
+    scroll_bar = view.verticalScrollBar()
+    scroll_bar.setValue(scroll_bar.maximum() // 2)  # the reader scrolls up; more arrive
+    await next_turn()
+    for i in range(30):
+        conn.receive(f"while reading {i}")
+        sent = await ui.core.messaging.send(ui.me, ui.peer, f"from here {i}")
+        conn.ack(sent.uid)
+    await next_turn()
+    await ui.until(lambda: on_screen(view) == painted_afresh(view), what="the screen")

@@ -306,9 +306,9 @@ class IncrementalListView(QListView):
         super().changeEvent(event)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
-        if self._quiet:
-            return
-        super().scrollContentsBy(dx, dy)
+        # Not QListView's: it corrects dy from its own layout, which is never made here.
+        if not self._quiet:
+            self.viewport().scroll(dx, dy)
 
     def verticalOffset(self) -> int:
         return self._offset()
@@ -444,26 +444,30 @@ class IncrementalListView(QListView):
             if self.isActiveWindow()
             else QPalette.ColorGroup.Inactive
         )
-        row = max(0, bisect.bisect_right(self._tops, area.top() + offset) - 1)
-        while row < len(self._heights):
-            y = self._tops[row] - offset
-            if y > area.bottom():
-                break
-            index = model.index(row, column, root)
-            option = QStyleOptionViewItem(base)
-            option.rect = QRect(0, y, width, self._heights[row])
-            option.palette.setCurrentColorGroup(group)
-            state = option.state
-            if selection is not None and selection.isSelected(index):
-                state |= QStyle.StateFlag.State_Selected
-            if focused and index == current:
-                state |= QStyle.StateFlag.State_HasFocus
-            if not enabled:
-                state &= ~QStyle.StateFlag.State_Enabled
-            option.state = state
-            delegate.paint(painter, option, index)
-            row += 1
-        painter.end()
+        palette = QPalette(base.palette)
+        palette.setCurrentColorGroup(group)
+        base.palette = palette
+        try:
+            row = max(0, bisect.bisect_right(self._tops, area.top() + offset) - 1)
+            while row < len(self._heights):
+                y = self._tops[row] - offset
+                if y > area.bottom():
+                    break
+                index = model.index(row, column, root)
+                option = QStyleOptionViewItem(base)
+                option.rect = QRect(0, y, width, self._heights[row])
+                state = option.state
+                if selection is not None and selection.isSelected(index):
+                    state |= QStyle.StateFlag.State_Selected
+                if focused and index == current:
+                    state |= QStyle.StateFlag.State_HasFocus
+                if not enabled:
+                    state &= ~QStyle.StateFlag.State_Enabled
+                option.state = state
+                delegate.paint(painter, option, index)
+                row += 1
+        finally:
+            painter.end()
 
 
 __all__ = ["IncrementalListView"]
