@@ -96,6 +96,8 @@ class AutomationApi:
         self.tasks = BackgroundTasks("automation request")
         self.messenger = Messenger(self)
         self.messages = Messages(self)
+        #: Why the history cannot be written now ("" while it can): Messages1.StorageProblem.
+        self.storage_problem = ""
         self.main_window = Window(MainWindowTarget(self))
         self.accounts = Numbered(
             bus, names.ACCOUNT_PATH, lambda jid: Account(AccountTarget(self, jid))

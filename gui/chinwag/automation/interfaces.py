@@ -272,6 +272,16 @@ class Messages(ServiceInterface):
     def MessageReceived(self, message) -> "aa{sv}":
         return message
 
+    # Beyond the spec (it leaves room for more): a full disk. Received messages are then
+    # held, unacknowledged, and written once there is room; "" means there is room again.
+    @dbus_property(access=READ)
+    def StorageProblem(self) -> "s":
+        return self._api.storage_problem
+
+    @signal()
+    def StorageChanged(self, problem) -> "s":
+        return problem
+
 
 class Window(ServiceInterface):
     """``im.chinwag.Window1`` of the main window or of a conversation window; ``target``

@@ -29,6 +29,8 @@ from chinwag.core.events import (
     MessageStateChanged,
     OwnPresenceChanged,
     RosterReceived,
+    StorageFailed,
+    StorageRecovered,
 )
 from chinwag.core.models import ConnectionState, Direction, Message, MessageState, Origin
 
@@ -82,6 +84,8 @@ class SignalEmitter:
             AccountChanged: self._on_account_changed,
             MessageAdded: self._on_message_added,
             MessageStateChanged: self._on_message_state,
+            StorageFailed: self._on_storage,
+            StorageRecovered: self._on_storage,
         }
         self._unsubscribe = [core.bus.subscribe(t, self._guard(h)) for t, h in handlers.items()]
 
@@ -278,6 +282,12 @@ class SignalEmitter:
         if message.origin is Origin.ARCHIVE:
             extra["scrollback"] = Variant("b", True)
         self._api.messages.MessageReceived(message_parts(message, extra))
+
+    def _on_storage(self, event: StorageFailed | StorageRecovered) -> None:
+        problem = event.reason if isinstance(event, StorageFailed) else ""
+        if problem != self._api.storage_problem:
+            self._api.storage_problem = problem
+            self._api.messages.StorageChanged(problem)
 
     def _on_message_state(self, event: MessageStateChanged) -> None:
         message = event.message
