@@ -119,7 +119,7 @@ MESSENGER_SIGNALS: tuple[str, ...] = (
     "OnContactRemovedFromGroup",
     "OnAppShutdown",
 )
-MESSAGES_SIGNALS: tuple[str, ...] = ("MessageSent", "MessageReceived")
+MESSAGES_SIGNALS: tuple[str, ...] = ("MessageSent", "MessageReceived", "StorageChanged")
 
 
 class MessageType(enum.IntEnum):
