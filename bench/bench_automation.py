@@ -51,10 +51,11 @@ TIMEOUT = 60.0
 
 
 class Api:
-    """Raw calls to the app's API on one bus connection."""
+    """Raw calls to the app's API on one bus connection (``pid``: the app's process)."""
 
-    def __init__(self, bus: ChinwagMessageBus) -> None:
+    def __init__(self, bus: ChinwagMessageBus, pid: int = 0) -> None:
         self.bus = bus
+        self.pid = pid
 
     async def call(
         self,
@@ -111,7 +112,7 @@ async def running_app(
             stderr=stderr,
         )
     bus = await connect_session_bus(bus_address)
-    api = Api(bus)
+    api = Api(bus, proc.pid)
     try:
         deadline = time.monotonic() + TIMEOUT
         while not (

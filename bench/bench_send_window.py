@@ -2,9 +2,10 @@
 Chinwag as a process (offscreen, a private dbus-daemon, a local Prosody):
 
 1. Sequential: one call at a time, the D-Bus round trip's p50 and p99, window closed
-   and window open (goal: p50 under 3 ms both). With the window open, also the p50 of
-   each block of calls, as the rows the window holds grow to its cap (300): the cost of
-   a call must not grow with them.
+   and window open (goal: p50 under 3 ms both), and the CPU time the app spent per call
+   (what other load on the machine changes least). With the window open, also the p50
+   of each block of calls, as the rows the window holds grow to its cap (300): the cost
+   of a call must not grow with them.
 2. Pipelined: N calls, 32 in flight, from the first call to the N-th message arriving at
    a bare slixmpp client, window closed and window open; in the same run, bare slixmpp
    to bare slixmpp with the same N, once sending the stanza Chinwag sends (id and
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -73,14 +75,23 @@ async def close_window(api: Api, window: str) -> None:
 # -- 1. sequential -------------------------------------------------------------------------
 
 
-async def sequential(api: Api, to: str, calls: int, tag: str) -> list[float]:
-    """Round trips of ``calls`` SendMessage calls, one after the other (seconds)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used so far (all its threads; user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def sequential(api: Api, to: str, calls: int, tag: str) -> tuple[list[float], float]:
+    """Round trips of ``calls`` SendMessage calls, one after the other (seconds), and
+    the app's CPU time per call (which other load on the machine hardly changes)."""
     samples = []
+    cpu = cpu_seconds(api.pid)
     for i in range(calls):
         start = time.perf_counter()
         await send_message(api, to, f"{tag} {i}")
         samples.append(time.perf_counter() - start)
-    return samples
+    await asyncio.sleep(0.5)  # what each call set off (acks, paints) is in its CPU time too
+    return samples, (cpu_seconds(api.pid) - cpu) / calls
 
 
 def ms(seconds: float) -> str:
@@ -92,15 +103,21 @@ async def bench_sequential(api: Api, server: ProsodyServer, calls: int, block: i
     receiver, _ = await counting_receiver(server, sink, 10**9)
     try:
         await sequential(api, sink[0], 50, "warm-up")
-        closed = await sequential(api, sink[0], calls, "closed")
+        closed, closed_cpu = await sequential(api, sink[0], calls, "closed")
         window = await open_window(api, sink[0])  # shows the newest page: 50 rows
-        opened = await sequential(api, sink[0], calls, "open")
+        opened, opened_cpu = await sequential(api, sink[0], calls, "open")
         await close_window(api, window)
     finally:
         await close(receiver)
     print(f"SendMessage sequential ({calls} calls each; goal p50 < 3 ms):")
-    for label, samples in (("window closed", closed), ("window open  ", opened)):
-        print(f"  {label}: p50 {ms(percentile(samples, 0.5))}, p99 {ms(percentile(samples, 0.99))}")
+    for label, samples, cpu in (
+        ("window closed", closed, closed_cpu),
+        ("window open  ", opened, opened_cpu),
+    ):
+        print(
+            f"  {label}: p50 {ms(percentile(samples, 0.5))}, p99 {ms(percentile(samples, 0.99))}"
+            f"; the app's CPU {ms(cpu)} per call"
+        )
     blocks = []
     for first in range(0, len(opened), block):
         rows = min(50 + first, 300)
