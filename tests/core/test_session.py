@@ -62,6 +62,9 @@ class ScriptedConnection:
     async def roster_set(self, jid: str, name: str, groups: Sequence[str]) -> None: ...
     async def roster_remove(self, jid: str) -> None: ...
 
+    async def server_time(self) -> float | None:
+        return None
+
     async def archive_pages(
         self, after_id: str | None, start: float | None
     ) -> AsyncIterator[tuple[list[Message], str]]:

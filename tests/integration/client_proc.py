@@ -4,7 +4,8 @@ Usage: ``python client_proc.py ROOT JID PASSWORD HOST PORT``. Signs in, prints o
 object per line on stdout (``{"event": "online"}``, ``{"event": "stored", "uid": ...}``,
 ``{"event": "state", "uid": ..., "state": ...}``, ``{"event": "connection", "state": ...,
 "resumed": ...}``) and reads commands from stdin:
-``send PEER TEXT``, and ``lose-acks`` (from now on the server's stream-management acks
+``send PEER TEXT``, ``stream`` (says whether the stream of the last run was taken
+over), and ``lose-acks`` (from now on the server's stream-management acks
 are ignored, as if every one were lost on the way)."""
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ async def main(root: str, jid: str, password: str, host: str, port: str) -> None
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := (await reader.readline()).decode():
         command, _, rest = line.strip().partition(" ")
-        if command == "lose-acks":
+        if command == "stream":
+            conn = core.sessions[jid]._conn
+            emit(event="stream", took_over=bool(conn and conn.took_over_stream))
+        elif command == "lose-acks":
             lose_acks(core, jid)
             emit(event="losing-acks")
         elif command == "send":

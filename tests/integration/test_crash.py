@@ -62,6 +62,13 @@ class ClientProcess:
         await self.proc.stdin.drain()
         return (await self.expect("stored"))["uid"]
 
+    async def took_over_stream(self) -> bool:
+        """Whether it resumed the stream the last run left (kept in storage)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"stream\n")
+        await self.proc.stdin.drain()
+        return bool((await self.expect("stream"))["took_over"])
+
     async def lose_acks(self) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(b"lose-acks\n")
@@ -100,8 +107,9 @@ async def test_killed_before_ack_then_delivered_exactly_once(
     second = await ClientProcess.start(root, alice_jid, alice_pw, server)
     try:
         await second.expect("online")
-        while (await second.expect("state"))["uid"] != uid:
-            pass
+        # (its state may change while it signs in: before it says "online")
+        while not any(e["event"] == "state" and e["uid"] == uid for e in second.seen):
+            await second.expect("state")
         await bob.events.wait(MessageAdded, lambda e: e.message.uid == uid, timeout=30)
         await asyncio.sleep(1.0)  # time for a duplicate to show up, if one were sent
     finally:

@@ -92,10 +92,7 @@ async def test_a_message_the_server_took_is_not_sent_again_after_chinwag_was_kil
             assert state["state"] == "SENT"
             # It took up the stream of the killed run (stream management state kept in
             # storage), so the server itself said it had the message.
-            while not any(e.get("state") == "ONLINE" for e in second.seen):
-                await second.expect("connection")
-            online = [e for e in second.seen if e.get("state") == "ONLINE"]
-            assert online[0] == {"event": "connection", "state": "ONLINE", "resumed": True}
+            assert await second.took_over_stream()
             await second.send(bob.jid, "after the crash")
             assert await bodies_until(bob, "after the crash") == ["after the crash"]
         finally:

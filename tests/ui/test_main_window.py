@@ -109,6 +109,9 @@ class FakeConnection:
     async def roster_remove(self, jid: str) -> None:
         self.roster_removes.append(jid)
 
+    async def server_time(self) -> float | None:
+        return None
+
     async def archive_pages(
         self, after_id: str | None, start: float | None
     ) -> AsyncIterator[tuple[list[Message], str]]:

@@ -17,8 +17,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from chinwag.core import jid as jids
 from chinwag.core.errors import (
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from chinwag.core.session import AccountSession
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Name under which the newest archive id seen is kept per account.
 ARCHIVE_POSITION = "mam_last_id"
@@ -148,6 +149,8 @@ class MessagingService:
         self._acked_unwritten: dict[str, set[str]] = {}
         #: Accounts with a session in this run (before it, every queued message is in doubt).
         self._had_session: set[str] = set()
+        #: Per account: uids whose fate is unknown until our archive says (see on_online).
+        self._in_doubt: dict[str, set[str]] = {}
         #: Accounts whose in-doubt messages are being looked up: nothing is sent meanwhile.
         self._checking: set[str] = set()
         self._archive_synced: set[str] = set()
@@ -231,12 +234,15 @@ class MessagingService:
             return
         conn.send_message(message)
         self._handed.setdefault(message.account, set()).add(message.uid)
-        if conn.acks_enabled:
-            flight.add(message.uid)
-        else:  # no XEP-0198: handing it to the server is all we can know
-            self._tasks.spawn(
-                self._set_state(message.account, message.peer, message.uid, MessageState.SENT)
-            )
+        flight.add(message.uid)
+        if not conn.acks_enabled:  # no XEP-0198: handing it to the server is all we know
+            self._tasks.spawn(self._sent_without_acks(message))
+
+    async def _sent_without_acks(self, message: Message) -> None:
+        try:
+            await self._set_state(message.account, message.peer, message.uid, MessageState.SENT)
+        finally:  # (in flight until then: a flush meanwhile must not send it again)
+            self._in_flight.get(message.account, set()).discard(message.uid)
 
     def send_chat_state(self, account: str, peer: str, state: str) -> None:
         """XEP-0085: tell ``peer`` we are composing, paused, active, inactive or gone."""
@@ -273,7 +279,7 @@ class MessagingService:
             now = self._clock()
             last = self._store.get_sync_state(account, LAST_ONLINE)
             self._offline_floor[account] = _as_time(last, now - FIRST_CATCH_UP_SECONDS)
-            self._tasks.spawn(self._store.set_sync_state(account, LAST_ONLINE, repr(now)))
+            self._tasks.spawn(self._set_sync(account, LAST_ONLINE, repr(now)))
         for to, uid in self._receipts_due.pop(account, []):
             conn.send_receipt(to, uid)
         in_flight = self._in_flight.setdefault(account, set())
@@ -283,37 +289,34 @@ class MessagingService:
             # The resumed stream resends what it still holds unacked; a message handed
             # over just as the old socket died never got that far, so send it here.
             in_flight &= conn.unacked_uids()
-            if not first:
-                self._flush(account, conn)
-                if account in self._archive_synced:
-                    return
-            # also after a resume, when the catch-up was cut short by the drop
         else:
             in_flight.clear()  # a new stream: the connection forgot what it had not got acked
-        self._archive_synced.discard(account)
-        old = self._catch_up.pop(account, None)
-        if old is not None:
-            old.cancel()
-        in_doubt: list[Message] = []
+        doubt = self._in_doubt.setdefault(account, set())
         if first or not resumed:
             settled = self._acked_unwritten.get(account, set())
             pending = [
-                m
+                m.uid
                 for m in self._store.pending_outgoing(account)
                 if m.uid not in in_flight and m.uid not in settled
             ]
             if first:  # a run before may have sent them (resumed: those it knew are settled)
-                in_doubt = pending
+                doubt.update(pending)
             else:
                 handed = self._handed.setdefault(account, set())
-                in_doubt = [m for m in pending if m.uid in handed]
-            if in_doubt:
-                self._checking.add(account)  # sending waits for the check (order)
-            else:
-                self._flush(account, conn)
-        task = asyncio.create_task(
-            self._after_new_session(account, conn, in_doubt), name=f"mam {account}"
-        )
+                doubt.update(uid for uid in pending if uid in handed)
+        # (resumed: what a look-up cut short by the drop left in doubt is looked up again)
+        if resumed and not doubt and account in self._archive_synced:
+            self._flush(account, conn)
+            return
+        self._archive_synced.discard(account)
+        old = self._catch_up.pop(account, None)
+        if old is not None:
+            old.cancel()
+        if doubt:
+            self._checking.add(account)  # sending waits for the look-up (order)
+        else:
+            self._flush(account, conn)
+        task = asyncio.create_task(self._after_new_session(account, conn), name=f"mam {account}")
         self._catch_up[account] = task
 
     def _flush(self, account: str, conn: XmppConnection) -> None:
@@ -325,55 +328,77 @@ class MessagingService:
             if message.uid not in in_flight and message.uid not in settled:
                 self._transmit(conn, message)
 
-    async def _after_new_session(
-        self, account: str, conn: XmppConnection, in_doubt: list[Message]
-    ) -> None:
-        if in_doubt:
-            try:
-                await self._settle_in_doubt(account, conn, in_doubt)
-            finally:
-                self._checking.discard(account)
-            if self._conns.get(account) is conn:
-                self._flush(account, conn)
-        await self._catch_up_archive(account, conn)
+    async def _after_new_session(self, account: str, conn: XmppConnection) -> None:
+        try:
+            if self._in_doubt.get(account):
+                try:
+                    await self._settle_in_doubt(account, conn)
+                finally:
+                    self._checking.discard(account)
+                if self._conns.get(account) is conn:
+                    self._flush(account, conn)
+            await self._catch_up_archive(account, conn)
+        except HeldMessagesDropped:  # shutting down with the disk full
+            return
 
-    async def _settle_in_doubt(
-        self, account: str, conn: XmppConnection, in_doubt: list[Message]
-    ) -> None:
+    async def _settle_in_doubt(self, account: str, conn: XmppConnection) -> None:
         """Of messages handed to a stream that is gone before the server acknowledged
         them, find those the server took after all: they are in our own archive (by
         origin-id). Those are not sent again, so a receiver that does not drop duplicates
-        gets each message once, also after a server restart or a crash of ours."""
-        waiting = {m.uid: m for m in in_doubt}
-        start = min(m.timestamp for m in in_doubt) - IN_DOUBT_SLACK
+        gets each message once, also after a server restart or a crash of ours.
+
+        What this finds is settled before anything is written; a look-up cut short (the
+        connection drops) leaves the rest in doubt for the next stream, resumed or not.
+        Only when the archive cannot be asked are they sent again (twice rather than
+        never)."""
+        doubt = self._in_doubt[account]
+        pending = {m.uid: m for m in self._store.pending_outgoing(account)}
+        doubt.intersection_update(pending)  # settled meanwhile (acked, failed, ...)
+        if not doubt:
+            return
+        total = len(doubt)
+        # From our oldest message in doubt, in the server's time: the archive is dated
+        # by the server's clock, and this machine's may be off by hours.
+        server_now = await conn.server_time()
+        offset = 0.0 if server_now is None else server_now - self._clock()
+        start = min(pending[uid].timestamp for uid in doubt) + offset - IN_DOUBT_SLACK
+        settled = self._acked_unwritten.setdefault(account, set())
         try:
             async for page, _ in conn.archive_pages(None, start):
-                for message in await self._store.add_incoming(page):
+                found = [m for m in page if m.direction is Direction.OUTGOING and m.uid in doubt]
+                for message in found:  # settled now, whatever the writes below do
+                    doubt.discard(message.uid)
+                    self._handed.get(account, set()).discard(message.uid)
+                    settled.add(message.uid)
+                for message in found:
+                    self._tasks.spawn(self._write_acked(account, message.peer, message.uid))
+                now = self._clock()
+                for message in page:  # our server's stamps, but never in the future
+                    message.timestamp = min(message.timestamp, now)
+                new, _ = await self._store_incoming(page)
+                for message in new:
                     self._bus.publish(MessageAdded(message))
-                for message in page:
-                    if message.direction is Direction.OUTGOING and message.uid in waiting:
-                        del waiting[message.uid]
-                        self._handed.get(account, set()).discard(message.uid)
-                        await self._set_state(account, message.peer, message.uid, MessageState.SENT)
-                if not waiting:
+                if not doubt:
                     break
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, HeldMessagesDropped):
             raise
         except Exception as exc:
             log.warning(
                 "%s: could not look in the archive for %d message(s) sent before the "
                 "connection was lost (%s): sending them again",
                 account,
-                len(waiting),
+                len(doubt),
                 exc,
             )
+            doubt.clear()
             return
         log.info(
             "%s: %d of %d unacknowledged message(s) had reached the server",
             account,
-            len(in_doubt) - len(waiting),
-            len(in_doubt),
+            total - len(doubt),
+            total,
         )
+        doubt.clear()  # not in the archive: the server never took them
 
     # -- the stream, across restarts -----------------------------------------------------
 
@@ -387,7 +412,9 @@ class MessagingService:
         await self._store.set_sync_state(account, STREAM_STATE, state.to_json() if state else "")
 
     def on_offline(self, account: str) -> None:
-        self._conns.pop(account, None)
+        if self._conns.pop(account, None) is not None:
+            # Offline storage holds only what came after this: the floor of its stamps.
+            self._tasks.spawn(self._set_sync(account, LAST_ONLINE, repr(self._clock())))
         task = self._catch_up.pop(account, None)
         if task is not None:
             task.cancel()
@@ -403,13 +430,13 @@ class MessagingService:
             async for page, last_id in conn.archive_pages(after, start):
                 for message in page:  # our server's stamps, but never in the future
                     message.timestamp = min(message.timestamp, now)
-                new = await self._store.add_incoming(page)
+                new, _ = await self._store_incoming(page)  # (held while the disk is full)
                 for message in new:
                     self._bus.publish(MessageAdded(message))
                 total += len(new)
                 if last_id:
-                    await self._store.set_sync_state(account, ARCHIVE_POSITION, last_id)
-        except asyncio.CancelledError:
+                    await self._set_sync(account, ARCHIVE_POSITION, last_id)
+        except (asyncio.CancelledError, HeldMessagesDropped):
             raise
         except Exception:
             log.exception("%s: archive catch-up failed", account)
@@ -484,7 +511,7 @@ class MessagingService:
                 if message.stanza_id and account in self._archive_synced:
                     positions[account] = message.stanza_id
             for account, position in positions.items():
-                self._tasks.spawn(self._store.set_sync_state(account, ARCHIVE_POSITION, position))
+                self._tasks.spawn(self._set_sync(account, ARCHIVE_POSITION, position))
 
     def _send_receipt(self, account: str, to: str, uid: str) -> None:
         conn = self._conns.get(account)
@@ -544,11 +571,12 @@ class MessagingService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._retry_wake.wait(), seconds)
         if self._final:
-            log.warning(
-                "shutting down with %d received message(s) not stored: they were not "
-                "acknowledged, so the server keeps them for the next sign-in",
-                len(messages),
-            )
+            if messages:
+                log.warning(
+                    "shutting down with %d received message(s) not stored: they were not "
+                    "acknowledged, so the server keeps them for the next sign-in",
+                    len(messages),
+                )
             raise HeldMessagesDropped
 
     def _storage_failed(self, exc: StorageUnavailable) -> None:
@@ -606,9 +634,33 @@ class MessagingService:
     async def _set_state(
         self, account: str, peer: str, uid: str, state: MessageState, error: str = ""
     ) -> None:
-        updated = await self._store.update_state(account, peer, uid, state, error)
+        updated = await self._retrying(
+            lambda: self._store.update_state(account, peer, uid, state, error)
+        )
         if updated is not None:
             self._bus.publish(MessageStateChanged(updated))
+
+    async def _set_sync(self, account: str, name: str, value: str) -> None:
+        await self._retrying(lambda: self._store.set_sync_state(account, name, value))
+
+    async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T | None:
+        """A write, tried again while the history cannot be written (a state, a
+        position: a receipt or an ack must not be lost to a full disk); None when the
+        final drain gives up."""
+        attempt = 0
+        while True:
+            try:
+                result = await write()
+            except StorageUnavailable as exc:
+                self._storage_failed(exc)
+                try:
+                    await self._retry_pause(min(STORAGE_RETRY_CAP, 0.2 * 2**attempt), [])
+                except HeldMessagesDropped:
+                    return None
+                attempt += 1
+                continue
+            self._storage_recovered()
+            return result
 
     async def _read_up_to(self, account: str, peer: str, uid: str) -> None:
         for message in await self._store.mark_read_up_to(account, peer, uid):

@@ -254,6 +254,10 @@ class XmppConnection(Protocol):
         """Our archive (XEP-0313) after ``after_id`` (or from ``start``), in pages of
         (messages in archive order, last archive id of the page)."""
 
+    async def server_time(self) -> float | None:
+        """What time it is now by the server's clock (Unix time), None when it does not
+        say: the archive is dated by the server's clock."""
+
 
 class ConnectionFactory(Protocol):
     def __call__(

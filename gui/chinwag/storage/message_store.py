@@ -377,7 +377,7 @@ class SqliteMessageStore:
             )
             return replace(message, state=state, error=new_error)
 
-        return await self._db.write(update)
+        return await self._write(update)
 
     async def mark_read_up_to(self, account: str, peer: str, uid: str) -> list[Message]:
         def mark(conn: sqlite3.Connection) -> list[Message]:
@@ -395,7 +395,7 @@ class SqliteMessageStore:
             ]
             return self._set_states(conn, changed, MessageState.READ)
 
-        return await self._db.write(mark)
+        return await self._write(mark)
 
     async def mark_displayed_up_to(self, key: ConversationKey, uid: str) -> list[Message]:
         def mark(conn: sqlite3.Connection) -> list[Message]:
@@ -415,7 +415,7 @@ class SqliteMessageStore:
             changed = [message_from_row(row) for row in rows]
             return self._set_states(conn, changed, MessageState.DISPLAYED)
 
-        return await self._db.write(mark)
+        return await self._write(mark)
 
     async def set_stanza_id(self, account: str, peer: str, uid: str, stanza_id: str) -> None:
         if not stanza_id:
@@ -429,7 +429,7 @@ class SqliteMessageStore:
                 return  # another message of the account has it: keep ids unique
             conn.execute("UPDATE messages SET stanza_id = ? WHERE id = ?", (stanza_id, row[0]))
 
-        await self._db.write(set_id)
+        await self._write(set_id)
 
     async def set_sync_state(self, account: str, name: str, value: str) -> None:
         def set_value(conn: sqlite3.Connection) -> None:
@@ -439,7 +439,7 @@ class SqliteMessageStore:
                 (account, name, value),
             )
 
-        await self._db.write(set_value)
+        await self._write(set_value)
 
     async def save_roster(self, account: str, contacts: Sequence[Contact], version: str) -> None:
         rows = [
@@ -457,7 +457,7 @@ class SqliteMessageStore:
                 (account, version),
             )
 
-        await self._db.write(save)
+        await self._write(save)
 
     async def upsert_contact(self, contact: Contact) -> None:
         if contact.subscription is Subscription.REMOVE:  # a roster push removing the item
@@ -468,13 +468,13 @@ class SqliteMessageStore:
         def upsert(conn: sqlite3.Connection) -> None:
             conn.execute(_UPSERT_CONTACT_SQL, params)
 
-        await self._db.write(upsert)
+        await self._write(upsert)
 
     async def remove_contact(self, account: str, jid: str) -> None:
         def remove(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM roster WHERE account = ? AND jid = ?", (account, jid))
 
-        await self._db.write(remove)
+        await self._write(remove)
 
     # -- write helpers (writer thread) ----------------------------------------------------
 

@@ -46,10 +46,28 @@ class BlockingFeature:
             iq[what].xml.append(item)
         await request(iq, f"{what} {', '.join(jids)}")
 
+    def _from_our_server(self, iq: Any) -> bool:
+        """A push comes from our own account (XEP-0191 section 3.5: no ``from``, or our
+        bare address); anyone else's is refused, and answered so."""
+        sender = iq["from"]
+        own = self._client.boundjid
+        if not sender or sender.full in (own.bare, own.domain):
+            iq.reply().send()
+            return True
+        reply = iq.reply()
+        reply["type"] = "error"
+        reply["error"]["type"] = "cancel"
+        reply["error"]["condition"] = "not-allowed"
+        reply.send()
+        return False
+
     def _on_blocked(self, iq: Any) -> None:
-        self._listener.on_blocklist(_jids(iq["block"]), True, False)
+        if self._from_our_server(iq):
+            self._listener.on_blocklist(_jids(iq["block"]), True, False)
 
     def _on_unblocked(self, iq: Any) -> None:
+        if not self._from_our_server(iq):
+            return
         # An empty <unblock/> unblocks everyone (XEP-0191 section 3.4).
         jids = _jids(iq["unblock"])
         self._listener.on_blocklist(jids, False, not jids)

@@ -13,6 +13,8 @@ from typing import Any
 
 from slixmpp import JID
 from slixmpp.stanza import StreamFeatures
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.core.errors import (
     AuthenticationFailed,
@@ -25,10 +27,21 @@ from chinwag.core.errors import (
 )
 from chinwag.core.models import AccountConfig, Message, Show, TlsMode
 from chinwag.core.ports import ConnectionListener
-from chinwag.xmpp import carbons, chatstates, mam, markers, receipts, resolve, stanzas, tls
+from chinwag.xmpp import (
+    carbons,
+    chatstates,
+    entity_time,
+    mam,
+    markers,
+    receipts,
+    resolve,
+    stanzas,
+    tls,
+)
 from chinwag.xmpp.blocking import BlockingFeature
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.entity_time import EntityTime
+from chinwag.xmpp.iq import refuse_sets
 from chinwag.xmpp.last_activity import LastActivity
 from chinwag.xmpp.messages import MessageDispatcher
 from chinwag.xmpp.presence import PresenceFeature
@@ -89,10 +102,20 @@ class SlixmppConnection:
         self._closing = False
         self._ping_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
+        #: True once this connection has resumed the stream a previous run left.
+        self.took_over_stream = False
         self._stream_error: ChinwagError | None = None
         # Before any feature is acted on: no sign-in, registration or binding on a stream
         # that is not encrypted and cannot be (no STARTTLS offered).
         client.add_filter("in", self._require_tls)
+        client.register_handler(
+            Callback(
+                "Chinwag STARTTLS refused",
+                MatchXPath("{urn:ietf:params:xml:ns:xmpp-tls}failure"),
+                self._on_starttls_refused,
+            )
+        )
+        refuse_sets(client)
         if register:
             register_handler(client, self._fail)
         client.add_event_handler("stream_negotiated", self._on_negotiated)
@@ -218,7 +241,14 @@ class SlixmppConnection:
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return mam.archive_pages(self._client, after_id, start)
 
+    async def server_time(self) -> float | None:
+        return await entity_time.server_now(self._client)
+
     # -- how the stream goes ------------------------------------------------------------
+
+    def _on_starttls_refused(self, _: Any) -> None:
+        log.warning("%s: the server refused to start encryption", self._config.jid)
+        self._fail(TlsFailure(f"the server of {self._config.jid} refused to start encryption"))
 
     def _require_tls(self, stanza: Any) -> Any:
         if (
@@ -252,6 +282,14 @@ class SlixmppConnection:
         if not self._client.authenticated:
             self._fail(AuthenticationFailed(f"the server of {self._config.jid} skipped sign-in"))
             return
+        # The stream of a run that died, taken over: its presences, roster pushes and
+        # block list went to that run. Start over as a new session does, from a fresh
+        # presence (unavailable first, so the server sends us everyone's presence again).
+        took_over, self._sm.saved.took_over = self._sm.saved.took_over, False
+        if took_over:
+            self.took_over_stream = True
+            self._presence.send(Show.OFFLINE, "", 0)
+            resumed = False
         if not resumed:
             try:
                 # Independent requests: one round trip for all, not four in a row. All

@@ -5,15 +5,21 @@ clock and the time zone offset are the system's."""
 from __future__ import annotations
 
 import datetime
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
+from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.xmpp.client import ChinwagClient
 
 NS = "urn:xmpp:time"
+log = logging.getLogger(__name__)
+#: How long to wait for the server's time before going by our own clock.
+OFFSET_TIMEOUT = 10.0
 
 
 def tzo(now: datetime.datetime) -> str:
@@ -62,3 +68,27 @@ class EntityTime:
             element.append(child)
         reply.xml.append(element)
         reply.send()
+
+
+async def server_now(client: ChinwagClient) -> float | None:
+    """What time it is on our server's clock now (Unix time, asked with this XEP and
+    taken at the middle of the round trip); None when it does not say."""
+    iq = client.make_iq_get(ito=client.boundjid.domain)
+    iq.xml.append(iq.xml.makeelement(f"{{{NS}}}time", {}))
+    sent = time.time()
+    try:
+        answer = await iq.send(timeout=OFFSET_TIMEOUT)
+    except (IqError, IqTimeout) as exc:
+        log.debug("%s: the server does not tell its time: %s", client.account.jid, exc)
+        return None
+    received = time.time()
+    el = answer.xml.find(f"{{{NS}}}time/{{{NS}}}utc")
+    if el is None or not el.text:
+        return None
+    try:
+        then = datetime.datetime.fromisoformat(el.text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=datetime.UTC)
+    return then.timestamp() + (received - sent) / 2

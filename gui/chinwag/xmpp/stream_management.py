@@ -33,6 +33,8 @@ MAX_SEQ = 2**32
 #: How long the server's ack request waits for held messages to be stored before it is
 #: answered without them (Prosody closes a stream that leaves a request unanswered 30 s).
 HELD_ANSWER_DELAY = 2.0
+#: More unacknowledged stanzas than this in a saved stream state means it is damaged.
+MAX_RESTORED_UNACKED = 100_000
 
 
 def _nothing() -> None:
@@ -121,6 +123,8 @@ class SavedStream:
         self.unacked: dict[str, tuple[str, int]] = {}
         #: The state restored at start, until the stream is resumed (or not).
         self.restored: StreamState | None = None
+        #: True once a stream of the last run was resumed, until the connection reads it.
+        self.took_over = False
         self._saved_h: int | None = None
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
@@ -131,6 +135,10 @@ class SavedStream:
         state = self._listener.stream_state()
         if state is None or not state.stream_id:
             return
+        unacked = (state.sent - state.acked) % MAX_SEQ
+        if unacked > MAX_RESTORED_UNACKED or len(state.unacked) > unacked:
+            log.warning("%s: the saved stream state makes no sense; not resuming", state.jid)
+            return
         plugin = self._plugin
         plugin.sm_id = state.stream_id
         plugin.handled = state.handled % MAX_SEQ
@@ -138,7 +146,6 @@ class SavedStream:
         plugin.seq = state.sent % MAX_SEQ
         # Stand-ins for what we had sent and not got acknowledged, so that the server's
         # count in <resumed/> is taken as it is (they are not sent again: they are None).
-        unacked = (state.sent - state.acked) % MAX_SEQ
         plugin.unacked_queue = deque(
             ((state.acked + n) % MAX_SEQ, None) for n in range(1, unacked + 1)
         )
@@ -154,6 +161,7 @@ class SavedStream:
         if state is None:
             self.changed()
             return []
+        self.took_over = True
         plugin = self._plugin
         plugin.unacked_queue = deque(item for item in plugin.unacked_queue if item[1] is not None)
         taken_count = (plugin.last_ack - state.acked) % MAX_SEQ
@@ -190,6 +198,11 @@ class SavedStream:
             return
         self._waiting.append(send)
         self.changed()
+
+    def forget_reports(self) -> None:
+        """Counts still to be told belong to a stream that is gone: a lower count than
+        the resumption claimed would make the server close the stream."""
+        self._waiting.clear()
 
     def changed(self) -> None:
         self._dirty = True
@@ -283,8 +296,15 @@ class StreamManagement:
     def _restart(self, resumed: bool = False) -> None:
         """A new or resumed stream: counting starts again, nothing is owed."""
         if not resumed:
+            # The server counts this stream's stanzas from zero: so do we (slixmpp resets
+            # its counts only when a resumption fails, not for a stream that had none),
+            # or its first ack would seem to cover what it never got.
+            plugin = self._client.plugin["xep_0198"]
+            plugin.last_ack = 0
+            plugin.seq = len(plugin.unacked_queue) % MAX_SEQ
             self.saved.new_stream()
         self.inbound.restart()
+        self.saved.forget_reports()  # counts meant for the stream before
         self._owe_ack = False
         if self._answer_timer is not None:
             self._answer_timer.cancel()
@@ -353,7 +373,9 @@ class StreamManagement:
         self.saved.report(self._send_ack)
 
     def _send_ack(self, h: int) -> None:
-        if self._client.transport is None:
+        # Only on a stream with stream management on: never on the next connection
+        # before it is set up (an <a/> in the middle of STARTTLS would break TLS).
+        if self._client.transport is None or not self._client.plugin["xep_0198"].enabled_in:
             return
         ack = Ack(self._client)
         ack["h"] = h
