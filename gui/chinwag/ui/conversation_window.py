@@ -21,6 +21,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from PySide6.QtCore import (
+    QDateTime,
     QEvent,
     QItemSelectionModel,
     QModelIndex,
@@ -88,10 +89,12 @@ from chinwag.core.models import (
 from chinwag.core.status import Status
 from chinwag.ui.compose_box import ComposeBox
 from chinwag.ui.context import UiContext
-from chinwag.ui.history_model import HistoryModel, Role
+from chinwag.ui.history_model import HistoryModel, Role, RowKey, row_key
 from chinwag.ui.icons import status_icon
 from chinwag.ui.incremental_list_view import IncrementalListView
 from chinwag.ui.message_delegate import MessageDelegate
+from chinwag.ui.message_text_window import MessageTextWindow
+from chinwag.ui.screen_fit import fit_to_screen
 from chinwag.ui.window_frame import WindowFrame
 
 log = logging.getLogger(__name__)
@@ -124,11 +127,14 @@ class HistoryView(IncrementalListView):
     menu_requested = Signal(QModelIndex, QPoint)
     #: Ctrl+C on a row.
     copy_requested = Signal(QModelIndex)
+    #: "Show all" of a long message was clicked.
+    show_all_requested = Signal(QModelIndex)
 
     def __init__(self, delegate: MessageDelegate, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._delegate = delegate
         self._pressed_link: QUrl | None = None
+        self._pressed_more: QPersistentModelIndex | None = None
         self._overlay: QWidget | None = None
         self.setItemDelegate(delegate)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -168,23 +174,37 @@ class HistoryView(IncrementalListView):
             return None
         return self._delegate.link_at(self.item_option(index), index, pos)
 
+    def show_all_at(self, pos: QPoint) -> QModelIndex:
+        """The row whose "Show all" is under ``pos`` (viewport coordinates), if any."""
+        index = self.indexAt(pos)
+        if index.isValid() and self._delegate.show_all_at(self.item_option(index), index, pos):
+            return index
+        return QModelIndex()
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        over_link = self.link_at(event.position().toPoint()) is not None
-        if over_link:
+        pos = event.position().toPoint()
+        if self.link_at(pos) is not None or self.show_all_at(pos).isValid():
             self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         else:
             self.viewport().unsetCursor()
         super().mouseMoveEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._pressed_link = None
+        self._pressed_link = self._pressed_more = None
         if event.button() == Qt.MouseButton.LeftButton:
             self._pressed_link = self.link_at(event.position().toPoint())
+            more = self.show_all_at(event.position().toPoint())
+            self._pressed_more = QPersistentModelIndex(more) if more.isValid() else None
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         pressed, self._pressed_link = self._pressed_link, None
+        more, self._pressed_more = self._pressed_more, None
         super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and more is not None and more.isValid():
+            released = self.show_all_at(event.position().toPoint())
+            if released == more:  # pressed and released on the same "Show all"
+                self.show_all_requested.emit(released)
         # Only a click that starts and ends on the same link opens it (a drag that
         # selects past a link must not).
         if (
@@ -269,6 +289,7 @@ class ConversationWindow(WindowFrame, QWidget):
         self._unseen = 0  # messages arrived below the visible part
         self._hits: list[SearchHit] = []
         self._hit = -1
+        self._text_windows: dict[RowKey, MessageTextWindow] = {}  # "Show all", per message
 
         own, name = self._names()
         self._typing_name = name
@@ -281,7 +302,7 @@ class ConversationWindow(WindowFrame, QWidget):
         self._refresh_contact()
         self._refresh_connection()
         ctx.bridge.event.connect(self._on_event)
-        self.resize(520, 640)
+        fit_to_screen(self, 520, 640)
 
     # -- public -------------------------------------------------------------------------
 
@@ -377,8 +398,32 @@ class ConversationWindow(WindowFrame, QWidget):
     def current_hit(self) -> SearchHit | None:
         return self._hits[self._hit] if 0 <= self._hit < len(self._hits) else None
 
+    def show_full_text(
+        self, index: QModelIndex | QPersistentModelIndex
+    ) -> MessageTextWindow | None:
+        """Open (or bring up) a window with the whole text of the message at ``index``:
+        the history shows only the first part of a long one."""
+        message = index.data(Role.MESSAGE)
+        if not isinstance(message, Message) or self._closed:
+            return None
+        key = row_key(message)
+        window = self._text_windows.get(key)
+        if window is None:
+            name = self._model.sender_name(message)
+            when = QDateTime.fromSecsSinceEpoch(int(message.timestamp)).toString(
+                "d MMM yyyy, HH:mm"
+            )
+            window = MessageTextWindow(f"Message from {name}, {when}", message.body, self)
+            window.destroyed.connect(lambda _=None, k=key: self._text_windows.pop(k, None))
+            self._text_windows[key] = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
     def message_menu(self, index: QModelIndex | QPersistentModelIndex) -> QMenu:
-        """The context menu of a message: retry (failed own message), copy, its links."""
+        """The context menu of a message: retry (failed own message), copy, show all (a
+        long message), its links."""
         message: Message = index.data(Role.MESSAGE)
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -390,7 +435,11 @@ class ConversationWindow(WindowFrame, QWidget):
         copy = menu.addAction("&Copy text")
         copy.setShortcut(QKeySequence.StandardKey.Copy)
         copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(message.body))
-        for link in self._delegate.links_of(index)[:5]:
+        if self._delegate.shown(index).elided:
+            row = QPersistentModelIndex(index)
+            show_all = menu.addAction("Show &all text")
+            show_all.triggered.connect(lambda _=False: self.show_full_text(row))
+        for link in self._delegate.links_of(index, 5):
             url = QUrl(link.url)
             shown = link.url if len(link.url) <= 48 else link.url[:47] + "\u2026"
             menu.addSeparator()
@@ -560,6 +609,7 @@ class ConversationWindow(WindowFrame, QWidget):
         scroll_bar.valueChanged.connect(self._on_scrolled)
         scroll_bar.rangeChanged.connect(self._on_range_changed)
         self._view.link_activated.connect(self._open_link)
+        self._view.show_all_requested.connect(self.show_full_text)
         self._view.menu_requested.connect(self._show_menu)
         self._view.copy_requested.connect(
             lambda index: QGuiApplication.clipboard().setText(str(index.data(Role.BODY)))

@@ -66,6 +66,7 @@ from chinwag.ui.roster_model import (
     RosterRole,
     SortMode,
 )
+from chinwag.ui.screen_fit import fit_to_screen
 from chinwag.ui.status_bar import StatusHeader
 from chinwag.ui.window_frame import WindowFrame
 
@@ -174,7 +175,7 @@ class MainWindow(WindowFrame, QMainWindow):
         self.setWindowTitle("Chinwag")
         self.setWindowIcon(icon("chinwag"))
         self.setAccessibleName("Chinwag contact list")
-        self.resize(340, 600)
+        fit_to_screen(self, 340, 600)  # no larger than a small (or scaled) screen
 
         self.roster_model = RosterModel(ctx.core, ctx.bridge, self)
         self.filter_model = RosterFilterModel(self.roster_model, self)

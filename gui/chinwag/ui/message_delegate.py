@@ -1,20 +1,37 @@
 """Painting one message of a conversation: :class:`MessageDelegate`.
 
 Owns how a message looks (a bubble with the sender, the time, the text, and for own
-messages their state) and where things are inside it: the size of a row (cached per
-message and width, because a ``QListView`` with rows of different heights asks for every
-row's size on each layout) and which link, if any, is under a point.
+messages their state) and where things are inside it: the size of a row and which link,
+if any, is under a point.
+
+Nothing a peer sends may block the event loop, however long or strange it is:
+
+* a row lays out at most :data:`ELIDE_CHARS` characters and :data:`ELIDE_LINES` lines of
+  a message; a longer one is cut there and ends in "Show all (N characters)", which the
+  view turns into a window of the whole text (:mod:`chinwag.ui.message_text_window`);
+* sizes are cached per message and width, and laid-out texts per message, width and
+  format, so painting does not lay out again;
+* a new width (a resize) or a new window does not measure every row at once: each turn of
+  the event loop measures rows up to a budget (:data:`MEASURE_BUDGET`, in characters laid
+  out); the other rows get an estimate at once and are measured in the next turns, and
+  the view hears ``sizeHintChanged`` for those whose estimate was wrong.
 
 The text is laid out with :class:`QTextLayout` as plain text: remote markup is shown as
 the characters it is made of, never interpreted, and nothing is ever fetched (no remote
 images). Links (http, https, xmpp, mailto) are found with a conservative pattern and only
-drawn as links; opening them is the view's business. All colours come from the palette,
-so light and dark themes both work."""
+drawn as links; opening them is the view's business. Python indexes text by code point,
+Qt by UTF-16 code unit: :class:`Utf16` converts between them (an emoji is one of the first
+and two of the second). Colours come from the palette, adjusted where needed to be
+readable (a contrast of at least :data:`MIN_CONTRAST` to the bubble), so light and dark
+themes both work."""
 
 from __future__ import annotations
 
+import bisect
 import re
+import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import (
@@ -29,6 +46,7 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
+    QTimer,
     QUrl,
 )
 from PySide6.QtGui import (
@@ -46,7 +64,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from chinwag.core.models import Direction, MessageState
+from chinwag.core.models import Direction, Message, MessageState
 from chinwag.ui.history_model import MatchRanges, Role
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -57,6 +75,20 @@ _LINK = re.compile(r"""\b(?:https?://|xmpp:|mailto:)[^\s<>"'`{}|\\^\u2028\u2029]
 _TRAILING = ".,;:!?*'\"…"
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 
+#: A row shows at most this many characters of a message ...
+ELIDE_CHARS = 2000
+#: ... and at most this many lines; the rest is one click away ("Show all").
+ELIDE_LINES = 40
+#: Work allowed per turn of the event loop for measuring rows, in characters laid out (a
+#: row also costs :data:`ROW_COST`); about 15 ms of layout. Rows beyond it get an estimate.
+MEASURE_BUDGET = 16_000
+ROW_COST = 100
+#: Links are looked for this far past the cut of a long message, so that a link the cut
+#: goes through is recognised as one (and left out) rather than shortened.
+_LINK_LOOKAHEAD = 2048
+#: WCAG 2 contrast asked of every text colour against its background (AA, normal text).
+MIN_CONTRAST = 4.5
+
 #: Outer space around a bubble, and padding inside it (pixels).
 _MARGIN_X, _MARGIN_Y = 10, 3
 _PAD_X, _PAD_Y = 9, 5
@@ -65,6 +97,7 @@ _RADIUS = 8.0
 _INDENT_SHARE, _MIN_INDENT = 0.15, 32
 _LINE_GAP = 2
 _SIZE_CACHE_LIMIT = 4096
+_LAYOUT_CACHE_LIMIT = 64
 
 _STATE_LABEL = {
     MessageState.QUEUED: "Queued",
@@ -75,22 +108,27 @@ _STATE_LABEL = {
 }
 
 
+# -- links ------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A link in a message text: ``text[start:end]`` is ``url``."""
+    """A link in a message text: ``text[start:end]`` is ``url`` (code point indexes)."""
 
     start: int
     end: int
     url: str
 
 
-def find_links(text: str) -> list[Link]:
-    """The http, https, xmpp and mailto links in ``text``.
+def find_links(text: str, limit: int | None = None) -> list[Link]:
+    """The http, https, xmpp and mailto links in ``text`` (the first ``limit`` of them).
 
     Punctuation that ends a sentence is not part of a link, nor is a closing bracket
     without its opening one ("(see https://example.org/a)")."""
-    links = []
+    links: list[Link] = []
     for match in _LINK.finditer(text):
+        if limit is not None and len(links) >= limit:
+            break
         url = match.group(0)
         while url and (url[-1] in _TRAILING or _unbalanced_closer(url)):
             url = url[:-1]
@@ -111,11 +149,123 @@ def _unbalanced_closer(url: str) -> bool:
     return last in _CLOSERS and url.count(_CLOSERS[last]) < url.count(last)
 
 
+# -- code points and UTF-16 -------------------------------------------------------------------
+
+
+class Utf16:
+    """Index conversion for one text between Python's code points and the UTF-16 code
+    units Qt counts in (``QTextLayout`` format ranges, cursor positions): every character
+    beyond the Basic Multilingual Plane (most emoji) is one of the first, two of the
+    second."""
+
+    __slots__ = ("_astral", "_units")
+
+    def __init__(self, text: str) -> None:
+        #: Code point indexes of the astral characters, and where each starts in UTF-16.
+        self._astral = [] if text.isascii() else [i for i, c in enumerate(text) if c > "\uffff"]
+        self._units = [i + n for n, i in enumerate(self._astral)]
+
+    def to_utf16(self, index: int) -> int:
+        """The UTF-16 position of code point ``index``."""
+        return index + bisect.bisect_left(self._astral, index)
+
+    def from_utf16(self, unit: int) -> int:
+        """The code point whose UTF-16 encoding holds position ``unit`` (the low half of a
+        surrogate pair belongs to its character)."""
+        before = bisect.bisect_left(self._units, unit)
+        if before and self._units[before - 1] + 1 == unit:
+            return self._astral[before - 1]
+        return unit - before
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Code points ``start:end`` as a UTF-16 (start, length)."""
+        first = self.to_utf16(start)
+        return first, self.to_utf16(end) - first
+
+
+# -- what a row shows -------------------------------------------------------------------------
+
+_BREAK = re.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
+#: Characters that belong to the one before them: a cut must not fall just before them.
+_JOINERS = frozenset("\u200d\u034f\ufe0e\ufe0f")
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a row shows of a message: ``text`` (ready for :class:`QTextLayout`) is the
+    first ``length`` characters of the body, then an ellipsis if the body has more."""
+
+    text: str
+    length: int
+    total: int
+
+    @property
+    def elided(self) -> bool:
+        return self.length < self.total
+
+
+def shown_text(body: str) -> Shown:
+    """The part of ``body`` a row lays out: all of it up to :data:`ELIDE_CHARS` characters
+    and :data:`ELIDE_LINES` lines, else a cut before that, at the end of a word where one
+    is near and never inside a character sequence that draws as one (a letter and its
+    combining marks, an emoji sequence). Looks at no more of ``body`` than that."""
+    head = body[: ELIDE_CHARS + 1]
+    cut = None
+    for n, line_break in enumerate(_BREAK.finditer(head), start=1):
+        if n == ELIDE_LINES:
+            if head[line_break.start() :].strip() or len(body) > len(head):
+                cut = line_break.start()  # after the last line shown
+            break
+    if cut is None:
+        if len(head) <= ELIDE_CHARS:
+            return Shown(display_text(body), len(body), len(body))
+        cut = _clean_cut(head, ELIDE_CHARS)
+    return Shown(display_text(head[:cut].rstrip()) + "\u2026", cut, len(body))
+
+
+def _clean_cut(head: str, cut: int) -> int:
+    """``cut`` moved back to the end of a word (within 40 characters) or at least out of
+    a cluster of combining marks (if it is not all one cluster)."""
+    start = max(0, cut - 40)
+    space = max(head.rfind(" ", start, cut + 1), head.rfind("\t", start, cut + 1))
+    if space > 0:
+        return space
+    back = cut
+    while back > 0 and cut - back < 64 and _belongs_to_previous(head, back):
+        back -= 1
+    # A cluster longer than that (or the whole text) is cut where the limit is.
+    return back if back > 0 and not _belongs_to_previous(head, back) else cut
+
+
+def _belongs_to_previous(text: str, index: int) -> bool:
+    char = text[index]
+    return (
+        unicodedata.category(char).startswith("M")
+        or char in _JOINERS
+        or text[index - 1] == "\u200d"
+        or "\U0001f3fb" <= char <= "\U0001f3ff"  # skin tone modifiers
+    )
+
+
 def display_text(body: str) -> str:
     """``body`` made ready for :class:`QTextLayout`, with every character at its index
     (so link and match offsets still apply): line breaks become the line separator
     QTextLayout breaks at, and the CR of a CRLF an invisible zero-width space."""
     return body.replace("\r\n", "\u200b\n").replace("\r", "\n").replace("\n", "\u2028")
+
+
+def _right_to_left(text: str) -> bool:
+    """Whether the first strong character of ``text`` is right-to-left (the paragraph
+    direction of the Unicode bidirectional algorithm, rules P2 and P3)."""
+    if text.isascii():
+        return False
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return False
+        if kind in ("R", "AL"):
+            return True
+    return False
 
 
 def time_label(timestamp: float) -> str:
@@ -131,12 +281,57 @@ def time_label(timestamp: float) -> str:
     return f"{locale.toString(day, 'd MMM yyyy')}, {clock}"
 
 
+def show_all_label(total: int) -> str:
+    """The affordance under a cut message."""
+    return f"Show all ({QLocale().toString(total)} characters)"
+
+
+# -- colours ------------------------------------------------------------------------------------
+
+
 def _blend(base: QColor, over: QColor, share: float) -> QColor:
     return QColor.fromRgbF(
         base.redF() + (over.redF() - base.redF()) * share,
         base.greenF() + (over.greenF() - base.greenF()) * share,
         base.blueF() + (over.blueF() - base.blueF()) * share,
     )
+
+
+def relative_luminance(color: QColor) -> float:
+    """WCAG 2 relative luminance of an opaque sRGB colour (0 black, 1 white)."""
+
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * linear(color.redF())
+        + 0.7152 * linear(color.greenF())
+        + 0.0722 * linear(color.blueF())
+    )
+
+
+def contrast_ratio(first: QColor, second: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 to 21."""
+    a, b = relative_luminance(first), relative_luminance(second)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def readable(color: QColor, background: QColor, minimum: float = MIN_CONTRAST) -> QColor:
+    """``color``, or the least change of it towards white (on a dark background) or black
+    (on a light one) that reaches ``minimum`` contrast to ``background``. One of white and
+    black always reaches 4.5."""
+    color = QColor(color.red(), color.green(), color.blue())  # what is painted: opaque
+    if contrast_ratio(color, background) >= minimum:
+        return color
+    white, black = QColor(255, 255, 255), QColor(0, 0, 0)
+    target = (
+        white if contrast_ratio(white, background) >= contrast_ratio(black, background) else black
+    )
+    for step in range(1, 33):
+        candidate = _blend(color, target, step / 32)
+        if contrast_ratio(candidate, background) >= minimum:
+            return candidate
+    return target
 
 
 def _is_dark(palette: QPalette) -> bool:
@@ -147,9 +342,109 @@ def error_color(palette: QPalette) -> QColor:
     return QColor("#ef9a9a") if _is_dark(palette) else QColor("#c62828")
 
 
+#: The palette's colours a bubble is painted from.
+_PALETTE_ROLES = (
+    QPalette.ColorRole.Base,
+    QPalette.ColorRole.Text,
+    QPalette.ColorRole.Highlight,
+    QPalette.ColorRole.Link,
+    QPalette.ColorRole.PlaceholderText,
+)
+
 #: Search matches: a marker-pen yellow with black text reads on light and dark themes.
 MATCH_BACKGROUND = QColor(255, 210, 0)
 CURRENT_MATCH_BACKGROUND = QColor(255, 150, 0)
+MATCH_TEXT = QColor(0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class BubbleColors:
+    """Every colour a message bubble is painted with; each text colour reaches
+    :data:`MIN_CONTRAST` against ``fill`` (a search match's black on yellow does too)."""
+
+    fill: QColor
+    text: QColor
+    muted: QColor  # time and state
+    link: QColor  # links and "Show all"
+    error: QColor  # a failed message's state and reason
+
+
+def bubble_colors(palette: QPalette, outgoing: bool) -> BubbleColors:
+    """The colours of an incoming or outgoing bubble in ``palette`` (its current group)."""
+    base = palette.color(QPalette.ColorRole.Base)
+    text = palette.color(QPalette.ColorRole.Text)
+    fill = (
+        _blend(base, palette.color(QPalette.ColorRole.Highlight), 0.22)
+        if outgoing
+        else _blend(base, text, 0.07)
+    )
+    return BubbleColors(
+        fill=fill,
+        text=readable(text, fill),
+        muted=readable(palette.color(QPalette.ColorRole.PlaceholderText), fill),
+        link=readable(palette.color(QPalette.ColorRole.Link), fill),
+        error=readable(error_color(palette), fill),
+    )
+
+
+# -- the delegate -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What the delegate reads of one row."""
+
+    uid: str
+    direction: Direction
+    body: str
+    state: MessageState | None
+    error: str
+    timestamp: float
+
+
+def _row(index: _Index) -> _Row:
+    message = index.data(Role.MESSAGE)
+    if isinstance(message, Message):  # one call, and the body is not copied through Qt
+        return _Row(
+            message.uid,
+            message.direction,
+            message.body,
+            message.state,
+            message.error,
+            message.timestamp,
+        )
+    return _Row(
+        str(index.data(Role.UID) or ""),
+        Direction(int(index.data(Role.DIRECTION) or 0)),
+        str(index.data(Role.BODY) or ""),
+        index.data(Role.STATE),
+        str(index.data(Role.ERROR) or ""),
+        float(index.data(Role.TIMESTAMP) or 0.0),
+    )
+
+
+_SizeKey = tuple[str, Direction, int, str, MessageState | None]
+
+
+def _size_key(row: _Row, width: int) -> _SizeKey:
+    return (row.uid, row.direction, width, row.error, row.state)
+
+
+def _cost(row: _Row) -> int:
+    return ROW_COST + min(len(row.body), ELIDE_CHARS)
+
+
+@dataclass(slots=True)
+class _Body:
+    """The laid-out text of a row, cached: its layout, size, links and index mapping."""
+
+    layout: QTextLayout
+    height: float
+    width: float
+    links: list[Link]
+    utf16: Utf16
+    shown: Shown
+    rtl: bool
 
 
 @dataclass(slots=True)
@@ -163,37 +458,118 @@ class _Geometry:
     state: str
     body: QTextLayout
     body_origin: QPointF
+    body_rect: QRectF
     links: list[Link]
+    utf16: Utf16
+    colors: BubbleColors
+    fonts: _Fonts
+    more: QRectF | None = None  # "Show all (N characters)"
+    more_text: str = ""
     footer: QTextLayout | None = None
     footer_origin: QPointF = field(default_factory=QPointF)
     height: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Fonts:
+    """The fonts of a bubble made from the view's font, and their metrics (cached: a
+    QFontMetrics costs more than laying out a short message)."""
+
+    key: str
+    base: QFont
+    bold: QFont
+    small: QFont
+    underlined: QFont
+    metrics: QFontMetrics
+    bold_metrics: QFontMetrics
+    small_metrics: QFontMetrics
+    header_height: int
+
+    @classmethod
+    def of(cls, font: QFont) -> _Fonts:
+        bold, underlined = QFont(font), QFont(font)
+        bold.setBold(True)
+        underlined.setUnderline(True)
+        small = _small_font(font)
+        bold_metrics, small_metrics = QFontMetrics(bold), QFontMetrics(small)
+        return cls(
+            key=font.key(),
+            base=QFont(font),
+            bold=bold,
+            small=small,
+            underlined=underlined,
+            metrics=QFontMetrics(font),
+            bold_metrics=bold_metrics,
+            small_metrics=small_metrics,
+            header_height=max(bold_metrics.height(), small_metrics.height()),
+        )
 
 
 class MessageDelegate(QStyledItemDelegate):
     """Paints :class:`~chinwag.ui.history_model.HistoryModel` rows as message bubbles.
 
     Public helpers beyond the delegate API: :meth:`text_of` (the exact text painted for a
-    row), :meth:`link_at` (the link under a point of a row) and :meth:`clear_cache`."""
+    row), :meth:`shown` (what of the message a row shows), :meth:`link_at` (the link under
+    a point of a row), :meth:`show_all_at` (whether a point is on "Show all"),
+    :meth:`colors` and :meth:`clear_cache`. :attr:`chars_laid_out` counts the characters
+    handed to :class:`QTextLayout` for message texts, so tests and benchmarks can see the
+    work done."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._sizes: OrderedDict[tuple[str, int, int, str], QSize] = OrderedDict()
+        self._sizes: OrderedDict[_SizeKey, QSize] = OrderedDict()
+        #: Sizes handed out as estimates and not measured yet.
+        self._estimates: dict[_SizeKey, QSize] = {}
+        #: Rows waiting to be measured (newest last), with the option they were asked with.
+        self._pending: OrderedDict[
+            tuple[Direction, str], tuple[QPersistentModelIndex, QStyleOptionViewItem]
+        ] = OrderedDict()
+        self._bodies: OrderedDict[tuple[object, ...], _Body] = OrderedDict()
+        self._geometries: OrderedDict[tuple[object, ...], _Geometry] = OrderedDict()
+        self._fonts: dict[str, _Fonts] = {}
+        self._colors: dict[tuple[int, ...], BubbleColors] = {}
+        self._announce: list[QPersistentModelIndex] = []
+        self._budget = MEASURE_BUDGET
+        self.chars_laid_out = 0
+        self._refill = _zero_timer(self, self._refill_budget)
+        self._measurer = _zero_timer(self, self._measure_pending)
+        self._announcer = _zero_timer(self, self._announce_sizes)
 
     # -- what is painted ----------------------------------------------------------------
 
     @staticmethod
     def text_of(index: _Index) -> str:
-        """The text painted for the message at ``index``, character for character."""
-        return display_text(str(index.data(Role.BODY) or ""))
+        """The text painted for the message at ``index``, character for character (a
+        long message: its first part and an ellipsis)."""
+        return shown_text(_row(index).body).text
+
+    @staticmethod
+    def shown(index: _Index) -> Shown:
+        """What the row of ``index`` shows of its message."""
+        return shown_text(_row(index).body)
 
     def body_layout(self, option: QStyleOptionViewItem, index: _Index) -> QTextLayout:
         """The laid-out text of the row painted in ``option.rect``: its characters, lines
         and formats (links, search matches) exactly as painted."""
         return self._geometry(option, index, option.rect.width()).body
 
+    def body_origin(self, option: QStyleOptionViewItem, index: _Index) -> QPointF:
+        """Where :meth:`body_layout` is drawn, relative to ``option.rect``'s top left."""
+        return self._geometry(option, index, option.rect.width()).body_origin
+
+    def bubble_rect(self, option: QStyleOptionViewItem, index: _Index) -> QRectF:
+        """The bubble of the row, relative to ``option.rect``'s top left."""
+        return QRectF(self._geometry(option, index, option.rect.width()).bubble)
+
+    def show_all_rect(self, option: QStyleOptionViewItem, index: _Index) -> QRectF | None:
+        """Where "Show all" is, relative to ``option.rect``'s top left (None: the whole
+        message is shown)."""
+        return self._geometry(option, index, option.rect.width()).more
+
     @staticmethod
-    def links_of(index: _Index) -> list[Link]:
-        return find_links(str(index.data(Role.BODY) or ""))
+    def links_of(index: _Index, limit: int | None = None) -> list[Link]:
+        """The links of the whole message at ``index`` (the first ``limit`` of them)."""
+        return find_links(_row(index).body, limit)
 
     @staticmethod
     def state_label(index: _Index) -> str:
@@ -202,31 +578,143 @@ class MessageDelegate(QStyledItemDelegate):
             return ""
         return _STATE_LABEL.get(index.data(Role.STATE), "")
 
+    def colors(self, palette: QPalette, outgoing: bool) -> BubbleColors:
+        """The colours a bubble is painted with in ``palette`` (cached per palette)."""
+        return self._colors_keyed(palette, outgoing)[1]
+
+    def _colors_keyed(
+        self, palette: QPalette, outgoing: bool
+    ) -> tuple[tuple[int, ...], BubbleColors]:
+        key = (int(outgoing), *(palette.color(role).rgba() for role in _PALETTE_ROLES))
+        colors = self._colors.get(key)
+        if colors is None:
+            if len(self._colors) > 32:
+                self._colors.clear()
+            colors = self._colors[key] = bubble_colors(palette, outgoing)
+        return key, colors
+
     # -- sizes ----------------------------------------------------------------------------
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         width = _available_width(option)
-        key = (
-            str(index.data(Role.UID)),
-            int(index.data(Role.DIRECTION) or 0),
-            width,
-            str(index.data(Role.ERROR) or ""),
-        )
+        row = _row(index)
+        key = _size_key(row, width)
         size = self._sizes.get(key)
         if size is not None:
             self._sizes.move_to_end(key)
             return size
-        size = QSize(width, self._geometry(option, index, width).height)
-        self._sizes[key] = size
+        if self._spend(_cost(row)):
+            self._estimates.pop(key, None)  # the caller takes this size instead
+            return self._remember(key, self._geometry(option, index, width, row).height, width)
+        # Over this turn's budget: an estimate now, the real size in a later turn.
+        estimate = self._estimates.get(key)
+        if estimate is None:
+            estimate = self._estimates[key] = self._estimate(option, row, width)
+        pending = (row.direction, row.uid)
+        self._pending[pending] = (QPersistentModelIndex(index), QStyleOptionViewItem(option))
+        self._pending.move_to_end(pending)
+        if not self._measurer.isActive():
+            self._measurer.start()
+        return estimate
+
+    @property
+    def measuring(self) -> bool:
+        """True while rows given an estimate wait to be measured."""
+        return bool(self._pending) or bool(self._announce)
+
+    def clear_cache(self) -> None:
+        """Forget cached sizes and layouts (after a font or style change)."""
+        self._sizes.clear()
+        self._estimates.clear()
+        self._bodies.clear()
+        self._geometries.clear()
+        self._fonts.clear()
+        self._colors.clear()
+
+    def _fonts_of(self, font: QFont) -> _Fonts:
+        key = font.key()
+        fonts = self._fonts.get(key)
+        if fonts is None:
+            if len(self._fonts) > 8:
+                self._fonts.clear()
+            fonts = self._fonts[key] = _Fonts.of(font)
+        return fonts
+
+    def _remember(self, key: _SizeKey, height: int, width: int) -> QSize:
+        size = self._sizes[key] = QSize(width, height)
         if len(self._sizes) > _SIZE_CACHE_LIMIT:  # bounded: widths change on every resize
             self._sizes.popitem(last=False)
         return size
 
-    def clear_cache(self) -> None:
-        """Forget cached sizes (after a font or style change)."""
-        self._sizes.clear()
+    def _spend(self, cost: int) -> bool:
+        """Take ``cost`` from this turn's measuring budget; False once it is used up (the
+        first row of a turn is always measured, whatever it costs)."""
+        if self._budget <= 0:
+            return False
+        self._budget -= cost
+        if not self._refill.isActive():
+            self._refill.start()
+        return True
 
-    # -- links ----------------------------------------------------------------------------
+    def _refill_budget(self) -> None:
+        self._budget = MEASURE_BUDGET
+
+    def _measure_pending(self) -> None:
+        """Measure rows that were given an estimate, newest first (the bottom of a
+        conversation is what is on screen), up to a budget; the view hears of each row
+        whose size was not the estimate."""
+        budget = MEASURE_BUDGET
+        changed: list[QModelIndex] = []
+        while self._pending and budget > 0:
+            _, (persistent, option) = self._pending.popitem(last=True)
+            model = persistent.model()
+            if not persistent.isValid() or model is None:
+                continue
+            try:
+                width = _available_width(option)
+            except RuntimeError:  # the view is gone
+                self._pending.clear()
+                break
+            index = model.index(persistent.row(), persistent.column(), persistent.parent())
+            row = _row(index)
+            key = _size_key(row, width)
+            size = self._sizes.get(key)
+            if size is None:
+                budget -= _cost(row)
+                size = self._remember(key, self._geometry(option, index, width, row).height, width)
+            estimate = self._estimates.pop(key, None)
+            if estimate is not None and estimate != size:
+                changed.append(index)
+        if self._pending:
+            self._measurer.start()
+        else:
+            self._estimates.clear()  # any left were for widths the view no longer has
+        for index in changed:
+            self.sizeHintChanged.emit(index)
+
+    def _announce_sizes(self) -> None:
+        announce, self._announce = self._announce, []
+        for persistent in announce:
+            model = persistent.model()
+            if persistent.isValid() and model is not None:
+                self.sizeHintChanged.emit(
+                    model.index(persistent.row(), persistent.column(), persistent.parent())
+                )
+
+    def _estimate(self, option: QStyleOptionViewItem, row: _Row, width: int) -> QSize:
+        """A row's size without laying its text out: average characters per line."""
+        shown = shown_text(row.body)
+        fonts = self._fonts_of(option.font)
+        metrics = fonts.metrics
+        per_line = max(1, int(_text_width(width) / max(1, metrics.averageCharWidth())))
+        lines = sum(max(1, -(-len(part) // per_line)) for part in shown.text.split("\u2028"))
+        body_height = max(lines * metrics.lineSpacing(), metrics.height())
+        failed = row.direction is Direction.OUTGOING and row.state is MessageState.FAILED
+        footer = fonts.small_metrics.height() if failed else 0
+        more = metrics.height() if shown.elided else 0
+        return QSize(width, _row_height(fonts, body_height, more, footer))
+
+    # -- links and "show all" ------------------------------------------------------------
 
     def link_at(self, option: QStyleOptionViewItem, index: _Index, pos: QPoint) -> QUrl | None:
         """The link under ``pos`` (viewport coordinates) in the row painted in
@@ -242,32 +730,49 @@ class MessageDelegate(QStyledItemDelegate):
             line = layout.lineAt(n)
             if not (line.y() <= local.y() < line.y() + line.height()):
                 continue
-            if not (line.x() <= local.x() <= line.x() + line.naturalTextWidth()):
+            text_rect = line.naturalTextRect()
+            if not (text_rect.left() <= local.x() <= text_rect.right()):
                 return None
-            cursor = line.xToCursor(local.x(), QTextLine.CursorPosition.CursorOnCharacter)
+            unit = line.xToCursor(local.x(), QTextLine.CursorPosition.CursorOnCharacter)
+            position = geometry.utf16.from_utf16(unit)
             for link in geometry.links:
-                if link.start <= cursor < link.end:
+                if link.start <= position < link.end:
                     return QUrl(link.url)
             return None
         return None
 
+    def show_all_at(self, option: QStyleOptionViewItem, index: _Index, pos: QPoint) -> bool:
+        """Whether ``pos`` (viewport coordinates) is on the "Show all" of the row painted
+        in ``option.rect``."""
+        if not index.isValid() or not option.rect.contains(pos):
+            return False
+        if not shown_text(_row(index).body).elided:
+            return False
+        more = self._geometry(option, index, option.rect.width()).more
+        return more is not None and more.contains(QPointF(pos - option.rect.topLeft()))
+
     # -- painting -------------------------------------------------------------------------
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        geometry = self._geometry(option, index, option.rect.width())
+        width = option.rect.width()
+        row = _row(index)
+        geometry = self._geometry(option, index, width, row)
+        key = _size_key(row, width)
+        estimate = self._estimates.pop(key, None)
+        if key not in self._sizes:
+            # Laid out for painting anyway: the real size is known now.
+            size = self._remember(key, geometry.height, width)
+            if estimate is not None and estimate != size:
+                self._announce.append(QPersistentModelIndex(index))
+                self._announcer.start()
+
         palette = option.palette
-        outgoing = index.data(Role.DIRECTION) is Direction.OUTGOING
-        base = palette.color(QPalette.ColorRole.Base)
-        text_color = palette.color(QPalette.ColorRole.Text)
+        colors = geometry.colors
         painter.save()
+        painter.setClipRect(option.rect)  # nothing of a message is drawn outside its row
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.translate(QPointF(option.rect.topLeft()))
 
-        fill = (
-            _blend(base, palette.color(QPalette.ColorRole.Highlight), 0.22)
-            if outgoing
-            else _blend(base, text_color, 0.07)
-        )
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         current_match = bool(index.data(Role.CURRENT_MATCH))
         if current_match:
@@ -277,16 +782,14 @@ class MessageDelegate(QStyledItemDelegate):
         else:
             pen = QPen(Qt.PenStyle.NoPen)
         painter.setPen(pen)
-        painter.setBrush(QBrush(fill))
+        painter.setBrush(QBrush(colors.fill))
         painter.drawRoundedRect(geometry.bubble, _RADIUS, _RADIUS)
 
         # Header: sender (bold) and time on the left, the state of own messages right.
-        small = _small_font(option.font)
-        bold = QFont(option.font)
-        bold.setBold(True)
-        muted = palette.color(QPalette.ColorRole.PlaceholderText)
+        fonts = geometry.fonts
+        small, bold = fonts.small, fonts.bold
         inner = geometry.bubble.adjusted(_PAD_X, 0, -_PAD_X, 0)
-        bold_metrics, small_metrics = QFontMetrics(bold), QFontMetrics(small)
+        bold_metrics, small_metrics = fonts.bold_metrics, fonts.small_metrics
         state_width = small_metrics.horizontalAdvance(geometry.state) if geometry.state else 0
         time_width = small_metrics.horizontalAdvance(geometry.time)
         room = max(
@@ -299,120 +802,204 @@ class MessageDelegate(QStyledItemDelegate):
             sender = bold_metrics.elidedText(sender, Qt.TextElideMode.ElideRight, room)
         baseline = geometry.header_y + bold_metrics.ascent()
         painter.setFont(bold)
-        painter.setPen(text_color)
+        painter.setPen(colors.text)
         painter.drawText(QPointF(inner.left(), baseline), sender)
         painter.setFont(small)
-        painter.setPen(muted)
+        painter.setPen(colors.muted)
         painter.drawText(
             QPointF(inner.left() + bold_metrics.horizontalAdvance(sender) + 8, baseline),
             geometry.time,
         )
         if geometry.state:
-            failed = index.data(Role.STATE) is MessageState.FAILED
-            painter.setPen(error_color(palette) if failed else muted)
+            failed = row.state is MessageState.FAILED
+            painter.setPen(colors.error if failed else colors.muted)
             painter.drawText(QPointF(inner.right() - state_width, baseline), geometry.state)
 
-        # Body: plain text, links and search matches drawn through its formats.
-        painter.setPen(text_color)
+        # Body: plain text, links and search matches drawn through its formats; kept to
+        # its own box (a tower of combining marks must not cover the header).
+        painter.save()
+        painter.setClipRect(geometry.body_rect, Qt.ClipOperation.IntersectClip)
+        painter.setPen(colors.text)
         geometry.body.draw(painter, geometry.body_origin)
+        painter.restore()
+        if geometry.more is not None:
+            painter.setFont(fonts.underlined)
+            painter.setPen(colors.link)
+            painter.drawText(
+                QPointF(geometry.more.left(), geometry.more.top() + fonts.metrics.ascent()),
+                geometry.more_text,
+            )
         if geometry.footer is not None:
-            painter.setPen(error_color(palette))
+            painter.setPen(colors.error)
             geometry.footer.draw(painter, geometry.footer_origin)
         painter.restore()
 
     @staticmethod
     def _formats(
-        palette: QPalette, links: list[Link], matches: MatchRanges | None, current: bool
+        link_color: QColor,
+        links: list[Link],
+        matches: MatchRanges | None,
+        current: bool,
+        utf16: Utf16,
+        shown: int,
     ) -> list[QTextLayout.FormatRange]:
+        """Format ranges for the links and matches within the first ``shown`` characters,
+        in the UTF-16 units :class:`QTextLayout` counts in."""
         formats = []
         for link in links:
             fmt = QTextCharFormat()
-            fmt.setForeground(palette.color(QPalette.ColorRole.Link))
+            fmt.setForeground(link_color)
             fmt.setFontUnderline(True)
-            formats.append(_format_range(link.start, link.end - link.start, fmt))
+            formats.append(_format_range(*utf16.span(link.start, link.end), fmt))
         for start, length in matches or ():
-            if length <= 0:
+            end = min(start + length, shown)
+            if length <= 0 or start >= end:
                 continue
             fmt = QTextCharFormat()
             fmt.setBackground(CURRENT_MATCH_BACKGROUND if current else MATCH_BACKGROUND)
-            fmt.setForeground(QColor(Qt.GlobalColor.black))
-            formats.append(_format_range(start, length, fmt))
+            fmt.setForeground(MATCH_TEXT)
+            formats.append(_format_range(*utf16.span(start, end), fmt))
         return formats
 
     # -- geometry -------------------------------------------------------------------------
 
-    def _geometry(self, option: QStyleOptionViewItem, index: _Index, width: int) -> _Geometry:
-        outgoing = index.data(Role.DIRECTION) is Direction.OUTGOING
-        font = option.font
-        bold = QFont(font)
-        bold.setBold(True)
-        small = _small_font(font)
-        sender = str(index.data(Role.SENDER) or "")
-        time = time_label(float(index.data(Role.TIMESTAMP) or 0.0))
-        state = self.state_label(index)
-
-        indent = max(_MIN_INDENT, int(width * _INDENT_SHARE))
-        max_bubble = max(80, width - 2 * _MARGIN_X - indent)
-        max_text = max_bubble - 2 * _PAD_X
-
-        body_text = self.text_of(index)
-        links = find_links(str(index.data(Role.BODY) or ""))
+    def _body(
+        self,
+        row: _Row,
+        font: QFont,
+        width: float,
+        colors: BubbleColors,
+        matches: MatchRanges,
+        current: bool,
+    ) -> _Body:
+        """The laid-out text of ``row`` at text ``width`` (cached)."""
+        key = (row.direction, row.uid, width, font.key(), colors.link.rgba(), matches, current)
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+            return body
+        shown = shown_text(row.body)
+        links = [
+            link
+            for link in find_links(row.body[: shown.length + _LINK_LOOKAHEAD])
+            if link.end <= shown.length
+        ]
+        utf16 = Utf16(shown.text)
         # Formats go in before the layout is made: setting them later discards the lines.
-        formats = self._formats(
-            option.palette,
-            links,
-            index.data(Role.SEARCH_MATCH),
-            bool(index.data(Role.CURRENT_MATCH)),
+        formats = self._formats(colors.link, links, matches, current, utf16, shown.length)
+        rtl = _right_to_left(shown.text)
+        layout, height, widest = _lay_out(shown.text, font, width, formats, rtl)
+        self.chars_laid_out += len(shown.text)
+        body = self._bodies[key] = _Body(layout, height, widest, links, utf16, shown, rtl)
+        if len(self._bodies) > _LAYOUT_CACHE_LIMIT:
+            self._bodies.popitem(last=False)
+        return body
+
+    def _geometry(
+        self, option: QStyleOptionViewItem, index: _Index, width: int, row: _Row | None = None
+    ) -> _Geometry:
+        """Where everything of the row goes at ``width`` (cached)."""
+        row = row or _row(index)
+        outgoing = row.direction is Direction.OUTGOING
+        fonts = self._fonts_of(option.font)
+        sender = str(index.data(Role.SENDER) or "")
+        time = time_label(row.timestamp)
+        colors_key, colors = self._colors_keyed(option.palette, outgoing)
+        matches = tuple(tuple(match) for match in index.data(Role.SEARCH_MATCH) or ())
+        current = bool(index.data(Role.CURRENT_MATCH))
+        key = (*_size_key(row, width), sender, time, fonts.key, colors_key, matches, current)
+        geometry = self._geometries.get(key)
+        if geometry is not None:
+            self._geometries.move_to_end(key)
+            return geometry
+        geometry = self._geometries[key] = self._measure(
+            row, fonts, width, sender, time, colors, matches, current
         )
-        body, body_height, body_width = _lay_out(body_text, font, max_text, formats)
+        if len(self._geometries) > _LAYOUT_CACHE_LIMIT:
+            self._geometries.popitem(last=False)
+        return geometry
+
+    def _measure(
+        self,
+        row: _Row,
+        fonts: _Fonts,
+        width: int,
+        sender: str,
+        time: str,
+        colors: BubbleColors,
+        matches: MatchRanges,
+        current: bool,
+    ) -> _Geometry:
+        outgoing = row.direction is Direction.OUTGOING
+        state = _STATE_LABEL.get(row.state, "") if outgoing and row.state is not None else ""
+        max_text = _text_width(width)
+        body = self._body(row, fonts.base, max_text, colors, matches, current)
+        metrics = fonts.metrics
+        more_text = show_all_label(body.shown.total) if body.shown.elided else ""
+        more_width = metrics.horizontalAdvance(more_text) if more_text else 0
+        more_height = metrics.height() if more_text else 0
 
         footer = None
         footer_height = footer_width = 0.0
-        error = str(index.data(Role.ERROR) or "")
-        if outgoing and index.data(Role.STATE) is MessageState.FAILED:
-            reason = f"Not sent: {error}" if error else "Not sent"
+        if outgoing and row.state is MessageState.FAILED:
+            reason = f"Not sent: {row.error}" if row.error else "Not sent"
             footer, footer_height, footer_width = _lay_out(
-                f"{reason} \u2014 right-click to retry", small, max_text
+                f"{reason} \u2014 right-click to retry", fonts.small, max_text
             )
 
-        bold_metrics, small_metrics = QFontMetrics(bold), QFontMetrics(small)
+        bold_metrics, small_metrics = fonts.bold_metrics, fonts.small_metrics
         header_width = (
             bold_metrics.horizontalAdvance(sender)
             + 8
             + small_metrics.horizontalAdvance(time)
             + (12 + small_metrics.horizontalAdvance(state) if state else 0)
         )
-        header_height = max(bold_metrics.height(), small_metrics.height())
-        content_width = min(max_text, max(header_width, body_width, footer_width))
-        bubble_width = content_width + 2 * _PAD_X
-        bubble_height = (
-            2 * _PAD_Y
-            + header_height
-            + _LINE_GAP
-            + body_height
-            + (_LINE_GAP + footer_height if footer is not None else 0)
+        content_width = min(
+            max_text, max(header_width, body.width, footer_width, float(more_width))
         )
+        bubble_width = content_width + 2 * _PAD_X
+        height = _row_height(fonts, body.height, more_height, footer_height)
+        bubble_height = height - 2 * _MARGIN_Y
         left = width - _MARGIN_X - bubble_width if outgoing else _MARGIN_X
         bubble = QRectF(left, _MARGIN_Y, bubble_width, bubble_height)
         header_y = bubble.top() + _PAD_Y
-        body_y = header_y + header_height + _LINE_GAP
+        body_y = header_y + fonts.header_height + _LINE_GAP
+        text_left = bubble.left() + _PAD_X
+        # Right-to-left lines stand at the right end of the width they were laid out in:
+        # move them into the bubble, which may be narrower.
+        shift = (max_text - content_width) if body.rtl else 0.0
         geometry = _Geometry(
             bubble=bubble,
             header_y=header_y,
             sender=sender,
             time=time,
             state=state,
-            body=body,
-            body_origin=QPointF(bubble.left() + _PAD_X, body_y),
-            links=links,
-            height=int(bubble_height + 2 * _MARGIN_Y + 0.999),
+            body=body.layout,
+            body_origin=QPointF(text_left - shift, body_y),
+            body_rect=QRectF(text_left, body_y, content_width, body.height),
+            links=body.links,
+            utf16=body.utf16,
+            colors=colors,
+            fonts=fonts,
+            height=height,
         )
+        below = body_y + body.height + _LINE_GAP
+        if more_text:
+            geometry.more = QRectF(text_left, below, more_width, more_height)
+            geometry.more_text = more_text
+            below += more_height + _LINE_GAP
         if footer is not None:
             geometry.footer = footer
-            geometry.footer_origin = QPointF(
-                bubble.left() + _PAD_X, body_y + body_height + _LINE_GAP
-            )
+            geometry.footer_origin = QPointF(text_left, below)
         return geometry
+
+
+def _zero_timer(parent: QObject, slot: Callable[[], None]) -> QTimer:
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(0)
+    timer.timeout.connect(slot)
+    return timer
 
 
 def _available_width(option: QStyleOptionViewItem) -> int:
@@ -421,6 +1008,26 @@ def _available_width(option: QStyleOptionViewItem) -> int:
     if isinstance(widget, QAbstractScrollArea):
         return max(1, widget.viewport().width())
     return max(1, option.rect.width()) if option.rect.isValid() else 400
+
+
+def _text_width(width: int) -> int:
+    """How wide the text of a bubble may be in a row ``width`` wide."""
+    indent = max(_MIN_INDENT, int(width * _INDENT_SHARE))
+    max_bubble = max(80, width - 2 * _MARGIN_X - indent)
+    return max_bubble - 2 * _PAD_X
+
+
+def _row_height(fonts: _Fonts, body: float, more: float, footer: float) -> int:
+    """A row's height: margins, padding, the header, the body, "Show all", the footer."""
+    bubble = (
+        2 * _PAD_Y
+        + fonts.header_height
+        + _LINE_GAP
+        + body
+        + (_LINE_GAP + more if more else 0)
+        + (_LINE_GAP + footer if footer else 0)
+    )
+    return int(bubble + 2 * _MARGIN_Y + 0.999)
 
 
 def _small_font(font: QFont) -> QFont:
@@ -437,6 +1044,7 @@ def _lay_out(
     font: QFont,
     width: float,
     formats: list[QTextLayout.FormatRange] | None = None,
+    rtl: bool = False,
 ) -> tuple[QTextLayout, float, float]:
     """``text`` word-wrapped to ``width``: the layout, its height and its widest line."""
     layout = QTextLayout(text, font)
@@ -444,6 +1052,9 @@ def _lay_out(
         layout.setFormats(formats)
     option = QTextOption()
     option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    if rtl:  # lines flush right, as right-to-left text is read
+        option.setTextDirection(Qt.LayoutDirection.RightToLeft)
+        option.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignAbsolute)
     layout.setTextOption(option)
     layout.setCacheEnabled(True)
     metrics = QFontMetrics(font)
@@ -471,11 +1082,24 @@ def _format_range(start: int, length: int, fmt: QTextCharFormat) -> QTextLayout.
 
 
 __all__ = [
+    "ELIDE_CHARS",
+    "ELIDE_LINES",
     "LINK_SCHEMES",
+    "MEASURE_BUDGET",
+    "MIN_CONTRAST",
+    "BubbleColors",
     "Link",
     "MessageDelegate",
+    "Shown",
+    "Utf16",
+    "bubble_colors",
+    "contrast_ratio",
     "display_text",
     "error_color",
     "find_links",
+    "readable",
+    "relative_luminance",
+    "show_all_label",
+    "shown_text",
     "time_label",
 ]
