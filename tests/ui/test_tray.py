@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from dbus_next import Message
 from dbus_next.aio import MessageBus
 from dbus_next.service import ServiceInterface, method, signal
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 from pytestqt.qtbot import QtBot
@@ -280,7 +281,8 @@ async def test_notification_click_opens_the_conversation(
 ) -> None:
     opened = Spy(notifier.activated)
     notifier.notify("Alice", "hello <b>there</b> & you", "me@example.org", ALICE)
-    await eventually(lambda: desktop.calls, what="Notify")
+    # The server records the call before its reply reaches the notifier: wait for both.
+    await eventually(lambda: notifier.backend == "dbus", what="the Notify reply")
     call = desktop.calls[0]
     assert call["app_name"] == "Chinwag"
     assert call["replaces_id"] == 0
@@ -289,7 +291,6 @@ async def test_notification_click_opens_the_conversation(
     assert call["actions"] == ["default", "Open"]
     assert call["hints"]["category"] == "im.received"
     assert call["hints"]["desktop-entry"] == "im.chinwag.Chinwag"
-    assert notifier.backend == "dbus"
 
     desktop.ActionInvoked(1, "default")  # the user clicks the notification
     await eventually(lambda: opened.calls, what="activated")
@@ -339,12 +340,24 @@ async def test_a_burst_from_one_contact_updates_one_notification(
         notifier.notify("Alice", f"message {n}", "me@example.org", ALICE)
     notifier.notify("Bob", "hi", "me@example.org", BOB)
     await eventually(lambda: len(desktop.calls) >= 3, what="the merged update")
-    await asyncio.sleep(0.5)  # nothing more comes: the burst was merged
+    # Nothing more comes from the burst: each contact's notifications go out one after
+    # the other, so a last message from each shows up after anything the burst caused.
+    notifier.notify("Alice", "last", "me@example.org", ALICE)
+    notifier.notify("Bob", "last", "me@example.org", BOB)
+
+    def shown_last(summary: str) -> bool:
+        return any(c["summary"] == summary and c["body"].endswith("last") for c in desktop.calls)
+
+    await eventually(lambda: shown_last("Alice") and shown_last("Bob"), what="the last ones")
     by_summary = [(c["summary"], c["replaces_id"], c["body"]) for c in desktop.calls]
-    assert by_summary == [
+    assert by_summary[:3] == [
         ("Alice", 0, "message 0"),
         ("Bob", 0, "hi"),
         ("Alice", 1, "4 new messages\nmessage 1\nmessage 2\nmessage 3"),
+    ]
+    assert sorted(by_summary[3:]) == [
+        ("Alice", 1, "5 new messages\nmessage 2\nmessage 3\nlast"),
+        ("Bob", 2, "2 new messages\nhi\nlast"),
     ]
 
 
@@ -353,15 +366,60 @@ async def test_a_closed_notification_is_not_replaced(
 ) -> None:
     opened = Spy(notifier.activated)
     notifier.notify("Alice", "one", "me@example.org", ALICE)
-    await eventually(lambda: desktop.calls, what="Notify")
+    notifier.notify("Bob", "hi", "me@example.org", BOB)
+    await eventually(lambda: len(desktop.calls) == 2, what="Notify")
+    assert [(c["summary"], c["replaces_id"]) for c in desktop.calls] == [("Alice", 0), ("Bob", 0)]
     desktop.NotificationClosed(1, 2)  # dismissed by the user
-    await asyncio.sleep(0.4)
+    # The server's signals arrive in order: once Bob's click is in, so is the close.
+    desktop.ActionInvoked(2, "default")
+    await eventually(lambda: opened.calls, what="Bob's click")
+    assert opened.calls == [("me@example.org", BOB)]
+
     notifier.notify("Alice", "two", "me@example.org", ALICE)
-    await eventually(lambda: len(desktop.calls) == 2, what="a new Notify")
-    assert (desktop.calls[1]["replaces_id"], desktop.calls[1]["body"]) == (0, "two")
+    await eventually(lambda: len(desktop.calls) == 3, what="a new Notify")
+    assert (desktop.calls[2]["replaces_id"], desktop.calls[2]["body"]) == (0, "two")
     desktop.ActionInvoked(1, "default")  # the old id means nothing any more
-    await asyncio.sleep(0.1)
-    assert opened.calls == []
+    desktop.ActionInvoked(3, "default")  # ... and the new one opens Alice, once
+    await eventually(lambda: len(opened.calls) == 2, what="Alice's click")
+    assert opened.calls == [("me@example.org", BOB), ("me@example.org", ALICE)]
+
+
+class InstantCloseServer(FakeNotificationServer):
+    """A server that takes a notification away at once (do not disturb, say): its
+    NotificationClosed is on the wire before Notify's reply."""
+
+    @method()
+    def Notify(
+        self,
+        app_name: STR,
+        replaces_id: UINT32,
+        app_icon: STR,
+        summary: STR,
+        body: STR,
+        actions: STRS,
+        hints: HINTS,
+        expire_timeout: INT32,
+    ) -> UINT32:
+        notification_id = replaces_id or self._last_id + 1
+        self._last_id = max(self._last_id, notification_id)
+        self.calls.append({"replaces_id": replaces_id, "body": body})
+        self.NotificationClosed(notification_id, 1)
+        return notification_id
+
+
+async def test_a_notification_closed_before_the_notify_reply_is_not_replaced(
+    dbus_bus: PrivateSessionBus, notifier: Notifier
+) -> None:
+    server = InstantCloseServer()
+    bus = await serve(dbus_bus.address, server)
+    try:
+        notifier.notify("Alice", "one", "me@example.org", ALICE)
+        await eventually(lambda: notifier.backend == "dbus", what="the Notify reply")
+        notifier.notify("Alice", "two", "me@example.org", ALICE)
+        await eventually(lambda: len(server.calls) == 2, what="a second Notify")
+    finally:
+        await close_message_bus(bus)
+    assert [(c["replaces_id"], c["body"]) for c in server.calls] == [(0, "one"), (0, "two")]
 
 
 async def test_withdraw_takes_the_notification_away(
@@ -395,16 +453,27 @@ async def test_only_the_notification_server_can_click(
 ) -> None:
     opened = Spy(notifier.activated)
     notifier.notify("Alice", "hello", "me@example.org", ALICE)
-    await eventually(lambda: desktop.calls, what="Notify")
+    notifier.notify("Bob", "hi", "me@example.org", BOB)
+    await eventually(lambda: len(desktop.calls) == 2, what="Notify")
     impostor = FakeNotificationServer()
     bus = await MessageBus(bus_address=dbus_bus.address).connect()
     try:
         bus.export("/org/freedesktop/Notifications", impostor)
         impostor.ActionInvoked(1, "default")
-        await asyncio.sleep(0.2)
+        # A reply from the bus means it has routed the impostor's signal before it.
+        await bus.call(
+            Message(
+                destination="org.freedesktop.DBus",
+                path="/org/freedesktop/DBus",
+                interface="org.freedesktop.DBus.Peer",
+                member="Ping",
+            )
+        )
     finally:
         await close_message_bus(bus)
-    assert opened.calls == []
+    desktop.ActionInvoked(2, "default")  # the real server's click comes in after it
+    await eventually(lambda: opened.calls, what="Bob's click")
+    assert opened.calls == [("me@example.org", BOB)]
 
 
 async def test_falls_back_to_the_tray_when_no_server_answers(
@@ -445,6 +514,8 @@ async def test_closing_while_a_notification_is_on_its_way(
     notifier = Notifier(tray)
     notifier.notify("Alice", "hello", "me@example.org", ALICE)  # connecting right now
     await notifier.aclose()  # at quit: nothing is left running, nothing leaks
+    tasks = asyncio.all_tasks()
     notifier.notify("Alice", "too late", "me@example.org", ALICE)
-    await asyncio.sleep(0.2)
-    assert [c["body"] for c in desktop.calls] in ([], ["hello"])
+    assert asyncio.all_tasks() == tasks  # nothing on its way ...
+    assert not [t for t in notifier.findChildren(QTimer) if t.isActive()]  # ... or due
+    assert "too late" not in [c["body"] for c in desktop.calls]

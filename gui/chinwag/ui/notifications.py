@@ -53,6 +53,9 @@ MAX_TITLE = 64
 MAX_LINE = 160
 MAX_LINES = 3
 
+#: The server's signals about one notification: (member, signature).
+_SERVER_SIGNALS = frozenset({("ActionInvoked", "us"), ("NotificationClosed", "uu")})
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -126,9 +129,11 @@ class Notifier(QObject):
         self._merge_window = merge_window
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._by_id: dict[int, tuple[str, str]] = {}
-        #: Clicks on ids whose Notify reply is still on its way to _deliver (the reply
-        #: and the signal arrive in order, but the awaiting coroutine resumes later).
-        self._early_clicks: dict[int, tuple[str, str]] = {}  # id -> (action, sender)
+        #: Signals (clicks, closes) about ids whose Notify reply is still on its way to
+        #: _deliver, as id -> [(member, second argument, sender)]: the reply and the
+        #: signal arrive in order, but the awaiting coroutine resumes later (and a server
+        #: may even signal before it replies).
+        self._early_signals: dict[int, list[tuple[str, Any, str]]] = {}
         self._server: str = ""  # unique bus name of the notification server
         self._markup = False  # the server reads bodies as markup
         self._down_until = float("-inf")
@@ -232,9 +237,9 @@ class Notifier(QObject):
                     self._by_id.pop(entry.server_id, None)
                     entry.server_id = server_id
                     self._by_id[server_id] = entry.key
-                    early = self._early_clicks.pop(server_id, None)
-                    if early is not None and early[1] == self._server:
-                        self._clicked(server_id, early[0])
+                    for member, argument, sender in self._early_signals.pop(server_id, ()):
+                        if sender == self._server:
+                            self._server_signal(member, server_id, argument)
                     return
             self._show_balloon(entry, title, body)
         finally:
@@ -420,29 +425,33 @@ class Notifier(QObject):
 
         if message.message_type is not MessageType.SIGNAL or message.interface != INTERFACE:
             return
-        if (
-            message.member == "ActionInvoked"
-            and message.signature == "us"
-            and message.body[0] not in self._by_id
-            and any(e.sending for e in self._entries.values())
-        ):
+        if (message.member, message.signature) not in _SERVER_SIGNALS:
+            return
+        server_id, argument = message.body
+        if server_id not in self._by_id and any(e.sending for e in self._entries.values()):
             # Possibly for a notification whose Notify reply is still on its way (the
             # server may even signal before it replies): kept until that reply says.
-            self._early_clicks[message.body[0]] = (message.body[1], str(message.sender))
-            while len(self._early_clicks) > 16:
-                del self._early_clicks[next(iter(self._early_clicks))]
+            early = self._early_signals.setdefault(server_id, [])
+            early.append((str(message.member), argument, str(message.sender)))
+            del early[:-4]
+            while len(self._early_signals) > 16:
+                del self._early_signals[next(iter(self._early_signals))]
             return
         # Another client could emit look-alike signals; only the server's count.
         if not self._server or message.sender != self._server:
             return
-        if message.member == "ActionInvoked" and message.signature == "us":
-            self._clicked(*message.body)
-        elif message.member == "NotificationClosed" and message.signature == "uu":
-            key = self._by_id.pop(message.body[0], None)
-            entry = self._entries.get(key) if key is not None else None
-            if entry is not None and entry.server_id == message.body[0]:
-                # Gone from the screen: the next message starts a fresh notification.
-                self._drop(entry.key)
+        self._server_signal(str(message.member), server_id, argument)
+
+    def _server_signal(self, member: str, server_id: int, argument: Any) -> None:
+        """ActionInvoked or NotificationClosed from the notification server."""
+        if member == "ActionInvoked":
+            self._clicked(server_id, argument)
+            return
+        key = self._by_id.pop(server_id, None)
+        entry = self._entries.get(key) if key is not None else None
+        if entry is not None and entry.server_id == server_id:
+            # Gone from the screen: the next message starts a fresh notification.
+            self._drop(entry.key)
 
     def _clicked(self, server_id: int, action: str) -> None:
         key = self._by_id.get(server_id)
