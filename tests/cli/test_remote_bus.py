@@ -14,6 +14,7 @@ deterministically here; ``tests/e2e/test_remote.py`` runs it against the real ap
 # annotations at run time (named constants keep ruff from parsing "aa{sv}" as Python).
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -486,21 +487,38 @@ async def test_a_closed_stdout_is_a_quiet_exit_0(stand_in: StandIn) -> None:
     assert len(stand_in.messenger.opened) == 1
 
 
+@contextlib.contextmanager
+def sigint_as_at_a_terminal() -> Iterator[None]:
+    """Children started meanwhile get SIGINT's default disposition, as a command typed at
+    a terminal does. A test run started as a background job of a script has SIGINT
+    ignored (POSIX shells do that without job control), and its children inherit that;
+    a handler, unlike SIG_IGN, is reset to the default by exec."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 async def test_ctrl_c_while_waiting_is_exit_130_without_a_traceback(stand_in: StandIn) -> None:
     stand_in.messages.report_status = None  # nothing will ever be reported
-    proc = await asyncio.create_subprocess_exec(
-        *REMOTE,
-        "send",
-        "--wait",
-        "delivered",
-        "--timeout",
-        "0",
-        "bob@example.org",
-        "hi",
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    with sigint_as_at_a_terminal():
+        proc = await asyncio.create_subprocess_exec(
+            *REMOTE,
+            "send",
+            "--wait",
+            "delivered",
+            "--timeout",
+            "0",
+            "bob@example.org",
+            "hi",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     assert proc.stdout is not None
     try:  # the token is printed once the message is stored; then it waits for ever
         token = await asyncio.wait_for(proc.stdout.readline(), PROCESS_TIMEOUT)
