@@ -62,6 +62,13 @@ class ScriptedConnection:
     async def roster_set(self, jid: str, name: str, groups: Sequence[str]) -> None: ...
     async def roster_remove(self, jid: str) -> None: ...
 
+    async def block(self, jids: Sequence[str]) -> None: ...
+
+    async def unblock(self, jids: Sequence[str]) -> None: ...
+
+    def unacked_uids(self) -> set[str]:
+        return set()
+
     async def server_time(self) -> float | None:
         return None
 

@@ -67,8 +67,10 @@ class FakeConnection:
         self.listener = listener
         self.reachable = True
         self.sent: list[Message] = []
+        self.acked: set[str] = set()
         self.chat_states: list[tuple[str, str]] = []
         self.displayed: list[tuple[str, str]] = []
+        self.blocked: set[str] = set()
 
     @property
     def acks_enabled(self) -> bool:
@@ -114,6 +116,15 @@ class FakeConnection:
     async def roster_remove(self, jid: str) -> None:
         pass
 
+    async def block(self, jids: Sequence[str]) -> None:
+        self.blocked.update(jids)
+
+    async def unblock(self, jids: Sequence[str]) -> None:
+        self.blocked.difference_update(jids)
+
+    def unacked_uids(self) -> set[str]:
+        return {m.uid for m in self.sent} - self.acked
+
     async def server_time(self) -> float | None:
         return None
 
@@ -131,6 +142,7 @@ class FakeConnection:
         return message
 
     def ack(self, uid: str, peer: str = PEER) -> None:
+        self.acked.add(uid)
         self.listener.on_acked(uid, peer)
 
     def bounce(self, uid: str, reason: str, peer: str = PEER) -> None:

@@ -82,6 +82,9 @@ class FakeConnection:
     def send_message(self, message: Message) -> None:
         pass
 
+    def unacked_uids(self) -> set[str]:
+        return set()  # nothing is sent, so nothing waits for an acknowledgement
+
     def send_receipt(self, to: str, uid: str) -> None:
         pass
 

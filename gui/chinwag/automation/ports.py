@@ -60,7 +60,8 @@ class WindowHost(Protocol):
     """The registry of conversation windows (``ui.conversations.ConversationWindows``)
     and the main window, plus a way to quit."""
 
-    main: MainView
+    @property
+    def main(self) -> MainView: ...  # read-only: a host's own main window type will do
 
     def open(self, account: str, peer: str, *, activate: bool = True) -> ConversationView: ...
 

@@ -258,7 +258,9 @@ WAIT_FLAGS = {
 }
 
 DELIVERED, TEMPORARILY_FAILED, PERMANENTLY_FAILED, ACCEPTED, READ, DELETED = DeliveryStatus
-DELIVERY_STATUS_NAMES = {status: status.name.lower().replace("_", " ") for status in DeliveryStatus}
+DELIVERY_STATUS_NAMES: dict[int, str] = {
+    int(status): status.name.lower().replace("_", " ") for status in DeliveryStatus
+}
 #: Delivery-report statuses that satisfy each ``--wait`` level.
 _REACHED = {
     "sent": frozenset({DELIVERED, ACCEPTED, READ, DELETED}),
