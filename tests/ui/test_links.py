@@ -11,7 +11,7 @@ handler registered through ``QDesktopServices.setUrlHandler``."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import QObject, QPoint, QRectF, Qt, QUrl, Slot
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from chinwag.core.models import Direction
+from chinwag.ui import message_delegate
 from chinwag.ui.conversation_window import ConversationWindow
 from chinwag.ui.message_delegate import find_links
 
@@ -185,3 +186,26 @@ async def test_a_search_match_after_emoji_is_highlighted_exactly(
         if f.format.background().style() != Qt.BrushStyle.NoBrush
     ]
     assert highlighted == [(utf16(body[: body.index("lunch")]), len("lunch"))]
+
+
+async def test_the_menu_looks_for_links_in_a_bounded_part_of_a_long_message(
+    ui: UiRig, conversation_window: OpenWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = "https://example.org/x " * 12_000  # 264,000 characters, 12,000 links
+    window = await show(ui, conversation_window, body)
+    scanned: list[int] = []
+    real = message_delegate.find_links
+
+    def recording(text: str, *args: Any) -> Any:
+        scanned.append(len(text))
+        return real(text, *args)
+
+    monkeypatch.setattr(message_delegate, "find_links", recording)
+    menu = window.message_menu(window.model.index(0))
+    try:
+        offered = [a.text() for a in menu.actions() if a.text().startswith("&Open")]
+    finally:
+        menu.deleteLater()
+    assert offered == ["&Open https://example.org/x"] * 5
+    assert scanned
+    assert max(scanned) <= 30_000

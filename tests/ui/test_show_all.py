@@ -19,7 +19,13 @@ from pytestqt.qtbot import QtBot
 from chinwag.ui import message_delegate
 from chinwag.ui.conversation_window import ConversationWindow
 from chinwag.ui.message_delegate import ELIDE_CHARS, ELIDE_LINES, shown_text
-from chinwag.ui.message_text_window import BLOCK_CHARS, MessageTextWindow, split_blocks
+from chinwag.ui.message_text_window import (
+    BLOCK_CHARS,
+    SLICE_BLOCKS,
+    SLICE_CHARS,
+    MessageTextWindow,
+    split_blocks,
+)
 
 if TYPE_CHECKING:
     from conftest import UiRig
@@ -205,6 +211,33 @@ async def test_show_all_is_in_the_message_menu(ui: UiRig, conversation_window: O
     text_window.view.selectAll()
     text_window.view.copy()
     assert QGuiApplication.clipboard().text() == EMOJI
+
+
+SLICED = {
+    **LONG_BODIES,
+    "CRLF lines": ("ab\r\n" * (LONG // 4))[:LONG],
+    "25,000 emoji": EMOJI,
+    "50,000 marks": COMBINING,
+}
+
+
+@pytest.mark.parametrize("body", SLICED.values(), ids=SLICED.keys())
+def test_the_text_is_put_in_a_slice_at_a_time(qtbot: QtBot, body: str) -> None:
+    text_window = MessageTextWindow("test", body)
+    qtbot.addWidget(text_window)
+    editor = text_window.view
+    slices = 1
+    while not editor.loaded:
+        document = editor.document()
+        assert document.blockCount() <= slices * SLICE_BLOCKS
+        shown = len(document.toPlainText())  # code points, as the limits count
+        assert shown <= slices * (SLICE_CHARS + BLOCK_CHARS + SLICE_BLOCKS)
+        editor._load_slice()  # what the next turn of the loop does
+        slices += 1
+    assert slices > 1
+    assert editor.document().blockCount() == len(split_blocks(body))
+    editor.selectAll()
+    assert editor.createMimeDataFromSelection().text() == body
 
 
 @pytest.mark.parametrize(

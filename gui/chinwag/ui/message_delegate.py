@@ -83,6 +83,8 @@ ELIDE_LINES = 40
 #: row also costs :data:`ROW_COST`); about 15 ms of layout. Rows beyond it get an estimate.
 MEASURE_BUDGET = 16_000
 ROW_COST = 100
+#: A message's menu offers the links of this much of it (each candidate is parsed).
+LINK_SCAN_CHARS = 20_000
 #: Links are looked for this far past the cut of a long message, so that a link the cut
 #: goes through is recognised as one (and left out) rather than shortened.
 _LINK_LOOKAHEAD = 2048
@@ -568,8 +570,13 @@ class MessageDelegate(QStyledItemDelegate):
 
     @staticmethod
     def links_of(index: _Index, limit: int | None = None) -> list[Link]:
-        """The links of the whole message at ``index`` (the first ``limit`` of them)."""
-        return find_links(_row(index).body, limit)
+        """The links of the message at ``index`` (the first ``limit`` of them), among its
+        first :data:`LINK_SCAN_CHARS` characters."""
+        body = _row(index).body
+        if len(body) <= LINK_SCAN_CHARS:
+            return find_links(body, limit)
+        head = body[: LINK_SCAN_CHARS + _LINK_LOOKAHEAD]
+        return [link for link in find_links(head, limit) if link.end <= LINK_SCAN_CHARS]
 
     @staticmethod
     def state_label(index: _Index) -> str:

@@ -7,7 +7,8 @@ characters)"; this window shows all of it, read-only, without blocking the event
   screen, cut into paragraphs of at most :data:`BLOCK_CHARS` characters (at a space where
   there is one; a run of :data:`BLOCK_MARKS` combining marks ends one too), since a
   paragraph is laid out whole;
-* it is put in over several turns of the loop, :data:`SLICE_CHARS` characters a turn;
+* it is put in over several turns of the loop, :data:`SLICE_CHARS` characters (or
+  :data:`SLICE_BLOCKS` paragraphs) a turn, cut into paragraphs as it goes;
 * what is copied is the message's own text, exactly: the paragraphs cut here are joined
   again (:meth:`MessageTextView.createMimeDataFromSelection`).
 
@@ -16,6 +17,7 @@ It is opened with ``show()``, never ``exec()``: no nested event loop."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from PySide6.QtCore import QLocale, QMimeData, Qt, QTimer
 from PySide6.QtGui import (
@@ -43,8 +45,9 @@ BLOCK_CHARS = 1000
 #: A paragraph ends after this many combining marks in a row (one character cluster of
 #: thousands of marks takes a long time to shape).
 BLOCK_MARKS = 64
-#: Characters put in per turn of the event loop.
+#: Characters, and paragraphs, put in per turn of the event loop.
 SLICE_CHARS = 20_000
+SLICE_BLOCKS = 1_000
 
 _BREAK = re.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
 _MARK_RUN = re.compile(
@@ -52,20 +55,26 @@ _MARK_RUN = re.compile(
 )
 
 
-def split_blocks(text: str) -> list[tuple[int, int]]:
-    """``text`` as paragraphs for the editor: (start, end) code point spans. Between two
-    spans is either nothing (a paragraph cut here) or one line break of the text."""
-    blocks: list[tuple[int, int]] = []
+def iter_blocks(text: str) -> Iterator[tuple[int, int]]:
+    """``text`` as paragraphs for the editor, as they are needed: (start, end) code point
+    spans. Between two spans is either nothing (a paragraph cut here) or one line break
+    of the text."""
     start = 0
-    for line_break in [*_BREAK.finditer(text), None]:
-        end = len(text) if line_break is None else line_break.start()
-        _split_line(text, start, end, blocks)
-        if line_break is not None:
-            start = line_break.end()
-    return blocks
+    for line_break in _BREAK.finditer(text):
+        yield from _line_blocks(text, start, line_break.start())
+        start = line_break.end()
+    yield from _line_blocks(text, start, len(text))
 
 
-def _split_line(text: str, start: int, end: int, blocks: list[tuple[int, int]]) -> None:
+def split_blocks(text: str) -> list[tuple[int, int]]:
+    """All of :func:`iter_blocks` at once."""
+    return list(iter_blocks(text))
+
+
+def _line_blocks(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    if end - start < BLOCK_MARKS:  # most lines: short, no run of marks to cut
+        yield (start, end)
+        return
     cuts = [m.end() for m in _MARK_RUN.finditer(text, start, end) if m.end() < end]
     position = start
     for mark_cut in [*cuts, end]:
@@ -73,23 +82,24 @@ def _split_line(text: str, start: int, end: int, blocks: list[tuple[int, int]]) 
             cut = position + BLOCK_CHARS
             space = text.rfind(" ", position + BLOCK_CHARS // 2, cut)
             cut = space + 1 if space >= 0 else cut
-            blocks.append((position, cut))
+            yield (position, cut)
             position = cut
         if mark_cut < end:
-            blocks.append((position, mark_cut))
+            yield (position, mark_cut)
             position = mark_cut
-    blocks.append((position, end))
+    yield (position, end)
 
 
 class MessageTextView(QPlainTextEdit):
-    """A read-only editor of a text put in as :func:`split_blocks` paragraphs; copying
-    gives the original text of what is selected."""
+    """A read-only editor of a text put in as :func:`iter_blocks` paragraphs, a slice
+    per turn of the event loop; copying gives the original text of what is selected."""
 
     def __init__(self, text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._text = text
-        self._blocks = split_blocks(text)
-        self._loaded = 0  # blocks put in so far
+        self._pieces = iter_blocks(text)
+        self._blocks: list[tuple[int, int]] = []  # the paragraphs put in so far
+        self._loaded = False
         self.setReadOnly(True)
         self.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
@@ -107,28 +117,32 @@ class MessageTextView(QPlainTextEdit):
     @property
     def loaded(self) -> bool:
         """True once the whole text is in the editor."""
-        return self._loaded >= len(self._blocks)
+        return self._loaded
 
     @property
     def block_count(self) -> int:
+        """Paragraphs put in so far."""
         return len(self._blocks)
 
     def _load_slice(self) -> None:
-        """Put in the next paragraphs, up to :data:`SLICE_CHARS` characters."""
-        first = self._loaded
-        count = 0
+        """Put in the next paragraphs, up to :data:`SLICE_CHARS` characters or
+        :data:`SLICE_BLOCKS` paragraphs."""
+        first = len(self._blocks)
         taken = 0
-        while first + count < len(self._blocks) and (taken < SLICE_CHARS or not count):
-            start, end = self._blocks[first + count]
-            taken += end - start + 1
-            count += 1
-        texts = [self._text[start:end] for start, end in self._blocks[first : first + count]]
-        cursor = QTextCursor(self.document())
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        # "\n" becomes a paragraph break; the texts hold no line break of their own.
-        cursor.insertText(("\n" if first else "") + "\n".join(texts))
-        self._loaded = first + count
-        if not self.loaded:
+        for block in self._pieces:
+            self._blocks.append(block)
+            taken += block[1] - block[0] + 1
+            if taken >= SLICE_CHARS or len(self._blocks) - first >= SLICE_BLOCKS:
+                break
+        else:
+            self._loaded = True
+        texts = [self._text[start:end] for start, end in self._blocks[first:]]
+        if texts:
+            cursor = QTextCursor(self.document())
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            # "\n" becomes a paragraph break; the texts hold no line break of their own.
+            cursor.insertText(("\n" if first else "") + "\n".join(texts))
+        if not self._loaded:
             self._loader.start()
 
     def original_position(self, position: int) -> int:
@@ -197,4 +211,4 @@ class MessageTextWindow(QWidget):
         super().closeEvent(event)
 
 
-__all__ = ["MessageTextView", "MessageTextWindow", "split_blocks"]
+__all__ = ["MessageTextView", "MessageTextWindow", "iter_blocks", "split_blocks"]
