@@ -121,7 +121,7 @@ class Notifications:
         self._recount.setSingleShot(True)
         self._recount.setInterval(100)
         self._recount.timeout.connect(self._update_unread)
-        ctx.bridge.event.connect(self._on_event)
+        ctx.bridge.published.connect(self._on_event)
         notifier.activated.connect(ctx.windows.open)
         self._update_unread()
 
@@ -322,8 +322,8 @@ def show_first_run(ctx: UiContext, main_window: Any, keep: Any) -> None:
         ):
             first_run.close()
 
-    ctx.bridge.event.connect(on_event)
-    first_run.destroyed.connect(lambda *_: ctx.bridge.event.disconnect(on_event))
+    ctx.bridge.published.connect(on_event)
+    first_run.destroyed.connect(lambda *_: ctx.bridge.published.disconnect(on_event))
     main_window.present()
     first_run.open()
 
@@ -394,7 +394,7 @@ class StartupReport:
                 self.figures["signed_in_rss_mb"] = _rss_mb()
                 self._check()
 
-        ctx.bridge.event.connect(on_event)
+        ctx.bridge.published.connect(on_event)
 
     def _check(self) -> None:
         if {"first_paint_ms", "signed_in_rss_mb"} <= self.figures.keys():

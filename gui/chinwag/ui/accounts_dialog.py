@@ -101,7 +101,7 @@ class AccountsDialog(QDialog):
         self._list.itemActivated.connect(lambda *_: self.edit_selected())
         self._list.installEventFilter(self)
         self._list.currentItemChanged.connect(lambda *_: self._update_buttons())
-        ctx.bridge.event.connect(self._on_event)
+        ctx.bridge.published.connect(self._on_event)
         self._sync()
         rows = self._rows()
         if rows:

@@ -113,7 +113,7 @@ class AddContactDialog(QDialog):
         self._name.setText(name)
         self._account.currentIndexChanged.connect(lambda *_: self._account_changed())
         self._address.textChanged.connect(self._validate)
-        ctx.bridge.event.connect(self._on_event)
+        ctx.bridge.published.connect(self._on_event)
         self._account_changed()
         self._address.setFocus()
 

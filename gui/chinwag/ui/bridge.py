@@ -9,16 +9,18 @@ from chinwag.core.events import Event, EventBus
 
 
 class EventBridge(QObject):
-    """Re-emits every core event as ``event(object)`` on the Qt side."""
+    """Re-emits every core event as ``published(object)`` on the Qt side. (Not named
+    ``event``: that would hide ``QObject.event``, which Qt calls for every event the
+    object gets.)"""
 
-    event = Signal(object)
+    published = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._unsubscribe = bus.subscribe_all(self._forward)
 
     def _forward(self, event: Event) -> None:
-        self.event.emit(event)
+        self.published.emit(event)
 
     def close(self) -> None:
         self._unsubscribe()

@@ -301,7 +301,7 @@ class ConversationWindow(WindowFrame, QWidget):
         self._wire()
         self._refresh_contact()
         self._refresh_connection()
-        ctx.bridge.event.connect(self._on_event)
+        ctx.bridge.published.connect(self._on_event)
         fit_to_screen(self, 520, 640)
 
     # -- public -------------------------------------------------------------------------
@@ -1048,7 +1048,7 @@ class ConversationWindow(WindowFrame, QWidget):
             self._scroll_check.stop()
             self._search_timer.stop()
             with contextlib.suppress(RuntimeError, TypeError):  # gone with the bridge
-                self._ctx.bridge.event.disconnect(self._on_event)
+                self._ctx.bridge.published.disconnect(self._on_event)
             if self._compose.chat_states_sent:
                 self._send_chat_state("gone")  # XEP-0085: the user left the conversation
             self.closed.emit()

@@ -198,7 +198,7 @@ class MainWindow(WindowFrame, QMainWindow):
         self._build_menus()
         self._build_layout()
 
-        ctx.bridge.event.connect(self._on_event)
+        ctx.bridge.published.connect(self._on_event)
         self._load_requests()
         self._apply_expansion()
 

@@ -293,7 +293,7 @@ class RosterModel(QAbstractItemModel):
         self.beginResetModel()
         self._load()
         self.endResetModel()
-        bridge.event.connect(self._on_event)
+        bridge.published.connect(self._on_event)
 
     def _timer(self, interval: int, slot: Callable[[], None]) -> QTimer:
         timer = QTimer(self)

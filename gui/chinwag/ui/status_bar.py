@@ -104,7 +104,7 @@ class StatusHeader(QWidget):
         layout.addWidget(self.state_label)
         self.setTabOrder(self.status_combo, self.message_edit)
 
-        ctx.bridge.event.connect(self._on_event)
+        ctx.bridge.published.connect(self._on_event)
         self.refresh()
 
     # -- public API ------------------------------------------------------------------------

@@ -98,7 +98,7 @@ class Tray(QObject):
         self._tray.setContextMenu(self._menu)
         self._tray.activated.connect(self._activated)
         self._tray.messageClicked.connect(self.message_clicked)
-        ctx.bridge.event.connect(self._on_event)
+        ctx.bridge.published.connect(self._on_event)
         self.refresh()
         if self._available:
             self._tray.show()
