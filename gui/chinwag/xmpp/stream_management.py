@@ -13,6 +13,7 @@ the message in the server's queue, which resends it on resumption."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -35,6 +36,8 @@ MAX_SEQ = 2**32
 HELD_ANSWER_DELAY = 2.0
 #: More unacknowledged stanzas than this in a saved stream state means it is damaged.
 MAX_RESTORED_UNACKED = 100_000
+#: How long a change that can wait (a message sent or acknowledged) waits to be saved.
+LAZY_SAVE = 1.0
 
 
 def _nothing() -> None:
@@ -129,6 +132,8 @@ class SavedStream:
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
         self._waiting: list[Callable[[int], None]] = []
+        #: Set when a change must be saved at once (a count to tell, a new stream).
+        self._now = asyncio.Event()
 
     def restore(self) -> None:
         """Take up the stream a previous run left (before the first connect)."""
@@ -183,12 +188,15 @@ class SavedStream:
         self.changed()
 
     def sent(self, uid: str, peer: str) -> None:
+        # Written lazily: a message whose count was not saved when we died is looked up
+        # in our archive at the next start, so saving it at once would only cost a write
+        # per message.
         self.unacked[uid] = (peer, self._plugin.seq)
-        self.changed()
+        self.changed(lazy=True)
 
     def acked(self, uid: str) -> None:
         if self.unacked.pop(uid, None) is not None:
-            self.changed()
+            self.changed(lazy=True)
 
     def report(self, send: Callable[[int], None]) -> None:
         """Call ``send(h)`` with a count the server may be told: one already saved."""
@@ -204,8 +212,11 @@ class SavedStream:
         the resumption claimed would make the server close the stream."""
         self._waiting.clear()
 
-    def changed(self) -> None:
+    def changed(self, *, lazy: bool = False) -> None:
+        """Save the state: now, or (``lazy``) within :data:`LAZY_SAVE` seconds."""
         self._dirty = True
+        if not lazy:
+            self._now.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(
                 self._save(), name=f"stream state {self._client.account.jid}"
@@ -231,6 +242,10 @@ class SavedStream:
 
     async def _save(self) -> None:
         while self._dirty:
+            if not self._now.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._now.wait(), LAZY_SAVE)
+            self._now.clear()
             self._dirty = False
             await asyncio.sleep(0)  # take in what else changes in this loop iteration
             state = self._snapshot()
