@@ -12,9 +12,9 @@ from typing import Any
 
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.iq import IqGet
 
 NS = "urn:xmpp:time"
 log = logging.getLogger(__name__)
@@ -51,9 +51,7 @@ class EntityTime:
         self._now = now
         client.plugin["xep_0030"].add_feature(NS)
         client.register_handler(
-            Callback(
-                "Chinwag entity time", MatchXPath(f"{{jabber:client}}iq/{{{NS}}}time"), self._on_iq
-            )
+            Callback("Chinwag entity time", IqGet(f"{{{NS}}}time"), self._on_iq)
         )
 
     def _on_iq(self, iq: Any) -> None:

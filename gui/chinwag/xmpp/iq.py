@@ -7,7 +7,7 @@ from typing import Any
 
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
+from slixmpp.xmlstream.matcher.base import MatcherBase
 
 from chinwag.core.errors import RequestRefused
 
@@ -32,12 +32,41 @@ async def request(iq: Any, what: str) -> Any:
 
 #: What we answer ``get`` requests for and nobody may ``set``: discovery (XEP-0030), entity
 #: time (XEP-0202), last activity (XEP-0012).
-GET_ONLY = (
-    "{http://jabber.org/protocol/disco#info}query",
-    "{http://jabber.org/protocol/disco#items}query",
-    "{urn:xmpp:time}time",
-    "{jabber:iq:last}query",
+GET_ONLY = frozenset(
+    (
+        "{http://jabber.org/protocol/disco#info}query",
+        "{http://jabber.org/protocol/disco#items}query",
+        "{urn:xmpp:time}time",
+        "{jabber:iq:last}query",
+    )
 )
+
+
+class IqGet(MatcherBase):
+    """Matches an ``<iq type='get'/>`` carrying ``payload`` (a Clark-notation tag): one
+    tag and one attribute compared, where slixmpp's MatchXPath builds an element and
+    searches it for every stanza of the stream."""
+
+    def __init__(self, payload: str) -> None:
+        super().__init__(payload)
+        self._payload = payload
+
+    def match(self, stanza: Any) -> bool:
+        xml = stanza.xml
+        if xml.tag != "{jabber:client}iq" or xml.get("type") != "get":
+            return False
+        return any(child.tag == self._payload for child in xml)
+
+
+class _GetOnlySet(MatcherBase):
+    """Matches an ``<iq type='set'/>`` whose payload is one of :data:`GET_ONLY`: a tag
+    and an attribute compared, so a message never costs more than one comparison."""
+
+    def match(self, stanza: Any) -> bool:
+        xml = stanza.xml
+        if xml.tag != "{jabber:client}iq" or xml.get("type") != "set":
+            return False
+        return any(child.tag in GET_ONLY for child in xml)
 
 
 def refuse_sets(client: Any) -> None:
@@ -51,11 +80,4 @@ def refuse_sets(client: Any) -> None:
         reply["error"]["condition"] = "bad-request"
         reply.send()
 
-    for path in GET_ONLY:
-        client.register_handler(
-            Callback(
-                f"Chinwag refuses set {path}",
-                MatchXPath(f"{{jabber:client}}iq/{path}"),
-                lambda iq: refuse(iq) if iq["type"] == "set" else None,
-            )
-        )
+    client.register_handler(Callback("Chinwag refuses sets of get-only", _GetOnlySet(None), refuse))

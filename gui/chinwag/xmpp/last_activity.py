@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.iq import IqGet
 
 NS = "jabber:iq:last"
 
@@ -30,7 +30,7 @@ class LastActivity:
         client.register_handler(
             Callback(
                 "Chinwag last activity",
-                MatchXPath(f"{{jabber:client}}iq/{{{NS}}}query"),
+                IqGet(f"{{{NS}}}query"),
                 self._on_iq,
             )
         )
