@@ -132,6 +132,8 @@ class SavedStream:
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
         self._waiting: list[Callable[[int], None]] = []
+        #: Told a count older than we have: tell the newer one once it is saved.
+        self._owed: Callable[[int], None] | None = None
         #: Set when a change must be saved at once (a count to tell, a new stream).
         self._now = asyncio.Event()
 
@@ -199,18 +201,34 @@ class SavedStream:
             self.changed(lazy=True)
 
     def report(self, send: Callable[[int], None]) -> None:
-        """Call ``send(h)`` with a count the server may be told: one already saved."""
+        """Call ``send(h)`` with a count the server may be told: one already saved. The
+        saved count goes out at once; a newer one once it is saved (lazily: a write per
+        ack request would cost a write per message received)."""
         plugin = self._plugin
-        if not plugin.sm_id or self._saved_h == plugin.handled:
+        if not plugin.sm_id:
             send(plugin.handled)
             return
-        self._waiting.append(send)
-        self.changed()
+        if self._saved_h is None:  # nothing saved for this stream yet
+            self._waiting.append(send)
+            self.changed()
+            return
+        send(self._saved_h)
+        if self._saved_h != plugin.handled:
+            self._owed = send
+            self.changed(lazy=True)
+
+    def before_resume(self) -> None:
+        """Signed in again: a resumption will claim the saved count, never more (a run
+        that dies next must be able to claim it too) nor less than told (the server
+        would refuse it). What came after it is sent again, and dropped as duplicates."""
+        if self._plugin.sm_id and self._saved_h is not None:
+            self._plugin.handled = self._saved_h % MAX_SEQ
 
     def forget_reports(self) -> None:
         """Counts still to be told belong to a stream that is gone: a lower count than
         the resumption claimed would make the server close the stream."""
         self._waiting.clear()
+        self._owed = None
 
     def changed(self, *, lazy: bool = False) -> None:
         """Save the state: now, or (``lazy``) within :data:`LAZY_SAVE` seconds."""
@@ -254,10 +272,15 @@ class SavedStream:
             except Exception as exc:  # a full disk: a later resumption may fail, no more
                 log.debug("%s: stream state not saved: %s", self._client.account.jid, exc)
                 state = None
+            told = self._saved_h
             if state is not None:
                 self._saved_h = state.handled
             h = state.handled if state is not None else self._plugin.handled
             waiting, self._waiting = self._waiting, []
+            if self._owed is not None and state is not None and state.handled != told:
+                # (not when it could not be saved: the server has the saved count)
+                waiting.append(self._owed)
+            self._owed = None
             for send in waiting:
                 send(h)
 
@@ -270,6 +293,7 @@ class StreamManagement:
         self.saved = SavedStream(client, listener)
         self.saved.restore()
         client.add_event_handler("session_end", lambda _: self.saved.new_stream())
+        client.add_event_handler("auth_success", lambda _: self._before_resume())
         self.inbound = InboundCounter(plugin)
         client.del_filter("in", plugin._handle_incoming)
         client.add_filter("in", self.inbound.incoming)
@@ -307,6 +331,10 @@ class StreamManagement:
     def unacked_uids(self) -> set[str]:
         queue = self._client.plugin["xep_0198"].unacked_queue
         return {s["id"] for _, s in queue if isinstance(s, MessageStanza) and s["id"]}
+
+    def _before_resume(self) -> None:
+        self.saved.before_resume()
+        self.inbound.restart()  # (what the old stream still holds is void)
 
     def _restart(self, resumed: bool = False) -> None:
         """A new or resumed stream: counting starts again, nothing is owed."""
