@@ -13,6 +13,7 @@ import test_main_window
 import test_session
 
 import conftest as ui_rig  # tests/ui/conftest.py
+from chinwag.automation.ports import ConversationView, MainView, WindowHost
 from chinwag.core.ports import (
     ConfigStore,
     ConnectionFactory,
@@ -20,6 +21,7 @@ from chinwag.core.ports import (
     SecretStore,
     XmppConnection,
 )
+from rig import fakes
 
 
 def connections(listener: ConnectionListener) -> list[XmppConnection]:
@@ -27,6 +29,7 @@ def connections(listener: ConnectionListener) -> list[XmppConnection]:
         ui_rig.FakeConnection(listener),
         test_main_window.FakeConnection(listener, "ok"),
         test_session.ScriptedConnection(listener, []),
+        fakes.FakeConnection(listener),
     ]
 
 
@@ -35,8 +38,12 @@ def factories(rig: ui_rig.UiRig, network: test_main_window.Network) -> list[Conn
 
 
 def secret_stores() -> list[SecretStore]:
-    return [ui_rig._Secrets(), test_account_passwords.SlowStore()]
+    return [ui_rig._Secrets(), test_account_passwords.SlowStore(), fakes.FakeSecrets()]
 
 
 def config_stores() -> list[ConfigStore]:
-    return [ui_rig._Config([]), test_account_passwords.Config()]
+    return [ui_rig._Config([]), test_account_passwords.Config(), fakes.FakeConfig()]
+
+
+def window_host(host: fakes.FakeWindowHost) -> tuple[WindowHost, ConversationView, MainView]:
+    return host, host.open("me@localhost", "bob@localhost"), fakes.FakeMainWindow()

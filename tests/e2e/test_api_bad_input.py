@@ -16,7 +16,7 @@ from dbus_next import Variant
 
 from rig.peer import XmppPeer
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
 ROOT = "/im/chinwag/Chinwag"
 MAIN_WINDOW = f"{ROOT}/window/main"

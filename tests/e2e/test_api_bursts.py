@@ -21,7 +21,7 @@ from rig.app import APP_TIMEOUT, AppProcess
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.slow]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.slow, pytest.mark.shared_app]
 
 BUS_NAME = "im.chinwag.Chinwag"
 ROOT = "/im/chinwag/Chinwag"

@@ -48,7 +48,7 @@ from rig.app import ApiClient, AppProcess, SignalLog
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
 #: Properties.Set with a value of the wrong type: the spec's InvalidArgument, or the
 #: standard errors of org.freedesktop.DBus.Properties (the spec does not say which).

@@ -7,7 +7,7 @@ from dbus_next import Variant
 
 from rig.app import ApiError, AppProcess
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
 ROOT = "/im/chinwag/Chinwag"
 MESSAGES = "im.chinwag.Messages1"

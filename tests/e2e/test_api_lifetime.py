@@ -20,7 +20,7 @@ from dbus_next.service import ServiceInterface, method
 
 from rig.peer import XmppPeer
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
 ROOT = "/im/chinwag/Chinwag"
 WINDOW_PATH = re.compile(rf"^{ROOT}/window/([1-9][0-9]*)$")
@@ -332,6 +332,7 @@ async def test_eviction_once_more_than_1024_newer_windows_closed(chinwag_app: An
 # -- OnIMWindowDestroyed at shutdown ---------------------------------------------------------
 
 
+@pytest.mark.fresh_app  # it ends the app
 @pytest.mark.parametrize("how", ["Quit", "SIGTERM"])
 async def test_shutdown_destroys_each_open_window_once(chinwag_app: Any, how: str) -> None:
     client = await chinwag_app.client()

@@ -30,7 +30,7 @@ from rig.app import (
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer, free_port
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
 # --------------------------------------------------------------------------- the spec
 
@@ -946,6 +946,7 @@ async def test_members_work_from_gdbus_call_and_dbus_send(chinwag_app: AppProces
 # --------------------------------------------------------------------------- Quit
 
 
+@pytest.mark.fresh_app  # it quits the app
 async def test_quit_fires_on_app_shutdown_and_exits_0(chinwag_app: AppProcess) -> None:
     app = chinwag_app
     client = await app.client()

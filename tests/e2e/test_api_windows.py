@@ -20,7 +20,7 @@ from dbus_next.service import ServiceInterface, method
 
 from rig.peer import XmppPeer
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
 ROOT = "/im/chinwag/Chinwag"
 MAIN_WINDOW = f"{ROOT}/window/main"
@@ -192,39 +192,6 @@ async def test_instant_message_signed_out_is_not_logged_on(chinwag_app: Any) -> 
     await round_trip(client)
     assert signals.named("OnIMWindowCreated") == []
     assert await client.get(ROOT, MESSENGER, "ConversationWindows") == []
-
-
-async def test_instant_message_bad_contacts_are_invalid_arguments(chinwag_app: Any) -> None:
-    client = await chinwag_app.client()
-    signals = await client.watch()
-    bad = [
-        Variant("s", ""),
-        Variant("s", "   "),
-        Variant("s", "a@@b"),
-        Variant("s", "bad space@x"),
-        Variant("s", "@x"),
-        Variant("s", "bob@"),
-        Variant("s", "x" * 1100 + "@localhost"),  # local part over 1023 bytes
-        Variant("s", "bob@" + "d" * 1100),  # domain over 1023 bytes
-        Variant("i", 5),
-        Variant("as", ["bob@localhost"]),
-        Variant("b", True),
-        Variant("u", 2),
-        Variant("v", Variant("s", "bob@localhost")),
-        Variant("o", f"{ROOT}/account/1"),  # an object path, but not a contact's
-        Variant("o", "/nowhere"),
-    ]
-    failures = []
-    for contact in bad:
-        try:
-            await api_error(client.messenger("InstantMessage", "v", contact), "InvalidArgument")
-        except AssertionError as exc:
-            failures.append(f"{contact!r}: {exc}")
-    assert not failures, "\n".join(failures)
-    await round_trip(client)
-    assert signals.named("OnIMWindowCreated") == []
-    assert await client.get(ROOT, MESSENGER, "ConversationWindows") == []
-    assert chinwag_app.running()
 
 
 # -- Window1 and ConversationWindow1 on a conversation window --------------------------
@@ -451,18 +418,9 @@ async def test_a_window_the_user_opened_is_the_one_instant_message_returns(
         async with XmppPeer(prosody, *prosody.make_user("bob")) as bob:
             bob.send_chat(chinwag_app.jid, "open me")
             server_id, _summary = await asyncio.wait_for(server.notified.get(), TIMEOUT)
-            # The app learns the notification's id from the Notify reply, which it may
-            # not have handled when the click arrives: click again until a window opens.
-            deadline = asyncio.get_running_loop().time() + TIMEOUT
-            while True:
-                await click_notification(bus, server_id)
-                try:
-                    created = await signals.wait_for("OnIMWindowCreated", timeout=0.5)
-                    break
-                except AssertionError:
-                    if asyncio.get_running_loop().time() > deadline:
-                        raise
-            path = created[0]
+            # One click, even before the app has the Notify reply that names the id.
+            await click_notification(bus, server_id)
+            path = (await signals.wait_for("OnIMWindowCreated"))[0]
             assert WINDOW_PATH.match(path), path
             assert await client.get(path, WINDOW, "IsClosed") is False
             # one window per contact, whoever opened it

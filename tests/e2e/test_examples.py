@@ -12,13 +12,14 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rig.app import APP_TIMEOUT, AppProcess
 from rig.peer import XmppPeer
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROCESS_TIMEOUT = 60.0
@@ -65,12 +66,12 @@ class Script:
 
 
 @asynccontextmanager
-async def example(app: AppProcess, name: str, *args: str) -> AsyncIterator[Script]:
+async def example(env: dict[str, str], name: str, *args: str) -> AsyncIterator[Script]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(EXAMPLES / name),
         *args,
-        env=app.env,
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -105,7 +106,7 @@ def test_examples_need_only_dbus_next_and_the_standard_library() -> None:
 
 async def test_autoresponder_answers_a_peer_once_per_interval(chinwag_app: AppProcess) -> None:
     async with example(
-        chinwag_app, "autoresponder.py", "--text", "Out of office", "--interval", "3600"
+        chinwag_app.env, "autoresponder.py", "--text", "Out of office", "--interval", "3600"
     ) as responder:
         assert await responder.line("stderr") == (
             "autoresponder: answering messages; Ctrl-C to stop"
@@ -123,11 +124,9 @@ async def test_autoresponder_answers_a_peer_once_per_interval(chinwag_app: AppPr
         assert await responder.end() == (0, "")
 
 
-async def test_autoresponder_exits_3_when_chinwag_is_not_running(
-    chinwag_app: AppProcess,
-) -> None:
-    assert await chinwag_app.terminate() == 0
-    async with example(chinwag_app, "autoresponder.py") as responder:
+async def test_autoresponder_exits_3_when_chinwag_is_not_running(dbus_bus: Any) -> None:
+    # A session bus that nobody owns im.chinwag.Chinwag on (dbus_bus sets the address).
+    async with example(dict(os.environ), "autoresponder.py") as responder:
         assert await responder.end() == (3, "autoresponder: Chinwag is not running\n")
 
 
@@ -143,7 +142,7 @@ async def test_notify_online_fires_when_the_contact_comes_online(chinwag_app: Ap
         await signals.wait_for("OnContactStatusChange", lambda b: b == [contact, ONLINE])
     await signals.wait_for("OnContactStatusChange", lambda b: b[0] == contact and b[1] != ONLINE)
 
-    async with example(chinwag_app, "notify_online.py", "--once", jid) as notifier:
+    async with example(chinwag_app.env, "notify_online.py", "--once", jid) as notifier:
         assert await notifier.line("stderr") == f"notify_online: watching {jid} (now offline)"
         async with XmppPeer(chinwag_app.prosody, jid, password):
             assert await notifier.line() == f"{jid} is online (online)"
@@ -159,7 +158,7 @@ async def test_notify_online_once_exits_at_once_when_already_online(
         assert await client.messenger("AddContact", "s", dave.jid) == 0
         contact = (await signals.wait_for("OnContactListAdd"))[1]
         await signals.wait_for("OnContactStatusChange", lambda b: b == [contact, ONLINE])
-        async with example(chinwag_app, "notify_online.py", "--once", dave.jid) as notifier:
+        async with example(chinwag_app.env, "notify_online.py", "--once", dave.jid) as notifier:
             assert await notifier.line() == f"{dave.jid} is online (online)"
             assert await notifier.end() == (0, f"notify_online: watching {dave.jid} (now online)\n")
 
@@ -183,9 +182,9 @@ async def test_cron_send_sends_quietly(chinwag_app: AppProcess) -> None:
         assert await next_body(erin) == (chinwag_app.jid, "Stand-up in 5 minutes")
 
 
-async def test_cron_send_says_why_when_chinwag_is_not_running(chinwag_app: AppProcess) -> None:
-    assert await chinwag_app.terminate() == 0
-    env = dict(chinwag_app.env, CHINWAG_REMOTE=str(Path(sys.executable).parent / "chinwag-remote"))
+async def test_cron_send_says_why_when_chinwag_is_not_running(dbus_bus: Any) -> None:
+    # A session bus that nobody owns im.chinwag.Chinwag on (dbus_bus sets the address).
+    env = dict(os.environ, CHINWAG_REMOTE=str(Path(sys.executable).parent / "chinwag-remote"))
     proc = await asyncio.create_subprocess_exec(
         str(EXAMPLES / "cron_send.sh"),
         "erin@localhost",

@@ -22,7 +22,7 @@ import pytest
 from rig.app import APP_TIMEOUT, AppProcess
 from rig.peer import XmppPeer
 
-pytestmark = [pytest.mark.prosody, pytest.mark.dbus]
+pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
 ROOT = "/im/chinwag/Chinwag"
 MESSENGER = "im.chinwag.Messenger1"
@@ -154,12 +154,6 @@ async def test_send_from_a_named_account(chinwag_app: AppProcess) -> None:
     assert err.startswith("chinwag-remote: no account 'nobody@localhost' in Chinwag")
 
 
-async def test_send_to_a_malformed_address_is_invalid_handle(chinwag_app: AppProcess) -> None:
-    code, out, err = await remote(chinwag_app, "send", "not an address", "hi")
-    assert (code, out) == (1, "")
-    assert re.fullmatch(r"chinwag-remote: InvalidHandle: 0x80004005: \S.*\n", err), err
-
-
 # --------------------------------------------------------------------------- open, show
 
 
@@ -174,12 +168,6 @@ async def test_open_prints_the_window_path(chinwag_app: AppProcess) -> None:
     # the same contact again: the same window, raised, not a second one
     assert await remote(chinwag_app, "open", "carol@localhost") == (0, out, "")
     assert await client.get(ROOT, MESSENGER, "ConversationWindows") == [path]
-
-
-async def test_open_a_malformed_address_is_invalid_argument(chinwag_app: AppProcess) -> None:
-    code, out, err = await remote(chinwag_app, "open", "not an address")
-    assert (code, out) == (1, "")
-    assert re.fullmatch(r"chinwag-remote: InvalidArgument: 0x80070057: \S.*\n", err), err
 
 
 async def test_show_the_main_window(chinwag_app: AppProcess) -> None:
@@ -303,6 +291,7 @@ async def test_watch_prints_a_received_message_and_exits_0_on_sigterm(
         assert set(record) == {"signal", "interface", "path", "args"}
 
 
+@pytest.mark.fresh_app  # it quits the app
 async def test_watch_exits_3_when_chinwag_quits(chinwag_app: AppProcess) -> None:
     proc = await asyncio.create_subprocess_exec(
         *REMOTE,
@@ -372,15 +361,10 @@ async def test_signin_wait_and_a_refused_password(chinwag_app: AppProcess) -> No
     assert err == "chinwag-remote: InvalidPassword: 0x81000303: sign-in failed\n"
 
 
-async def test_signin_a_malformed_address_is_invalid_argument(chinwag_app: AppProcess) -> None:
-    code, out, err = await remote(chinwag_app, "signin", "not an address", "pw")
-    assert (code, out) == (1, "")
-    assert re.fullmatch(r"chinwag-remote: InvalidArgument: 0x80070057: \S.*\n", err), err
-
-
 # --------------------------------------------------------------------------- quit
 
 
+@pytest.mark.fresh_app  # it quits the app
 async def test_quit_wait_returns_once_chinwag_has_left_the_bus(chinwag_app: AppProcess) -> None:
     assert await remote(chinwag_app, "quit", "--wait") == (0, "", "")
     assert await chinwag_app.wait_exit() == 0

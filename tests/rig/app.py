@@ -5,7 +5,12 @@ D-Bus API.
 :func:`start_app` starts it and waits until it owns ``im.chinwag.Chinwag``;
 ``await app.client()`` gives an :class:`ApiClient` on the same bus: raw method calls (any
 signature, so wrong types can be sent on purpose), property reads and writes, and a
-signal recorder."""
+signal recorder.
+
+The process is a plain :class:`subprocess.Popen` (see :class:`ChildProcess`), not bound to
+the event loop that started it: one app can serve every test of a module, each test on its
+own loop (:class:`SharedApp`, qutebrowser's quteprocess: one process, a reset between
+tests)."""
 
 from __future__ import annotations
 
@@ -13,7 +18,9 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,9 +31,66 @@ from dbus_next import Message, MessageType, Variant
 
 from chinwag.automation import names
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
+from rig.dbus import PrivateSessionBus
+from rig.procs import OWNER_ENV, make_temp_dir
 from rig.prosody import ProsodyServer
 
 APP_TIMEOUT = 30.0
+ONLINE = 0x02
+
+
+class ChildProcess:
+    """A child process (a :class:`subprocess.Popen`) that any running event loop can
+    await: :meth:`wait` watches a pidfd, so no thread and no polling, and works from
+    whichever loop the current test runs (unlike ``asyncio.subprocess.Process``, which
+    belongs to the loop that started it)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self.popen = popen
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def send_signal(self, sig: int) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    async def wait(self) -> int:
+        """The exit code, once the process has ended."""
+        if (code := self.popen.poll()) is not None:
+            return code
+        loop = asyncio.get_running_loop()
+        try:
+            pidfd = os.pidfd_open(self.popen.pid)
+        except ProcessLookupError:  # gone between poll() and now
+            return self.popen.wait()
+        ended = loop.create_future()
+        loop.add_reader(pidfd, lambda: ended.done() or ended.set_result(None))
+        try:
+            await ended
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+        return self.popen.wait()
+
+    def wait_blocking(self, timeout: float = APP_TIMEOUT) -> int:
+        """The exit code, waiting without an event loop (kill after ``timeout``)."""
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            return self.popen.wait()
 
 
 def write_profile(
@@ -77,16 +141,31 @@ class SignalLog:
     def named(self, member: str) -> list[list[Any]]:
         return [body for m, body in self.items if m == member]
 
+    async def wait_for_more(self, seen: int, timeout: float = APP_TIMEOUT) -> None:
+        """Return once more than ``seen`` signals have arrived."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.items) <= seen:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AssertionError(f"no further signal within {timeout}s")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
     async def wait_for(
         self,
         member: str,
         match: Callable[[list[Any]], bool] = lambda _body: True,
         timeout: float = APP_TIMEOUT,
+        *,
+        after: int = 0,
     ) -> list[Any]:
-        """The first ``member`` signal whose body matches (already seen, or to come)."""
+        """The first ``member`` signal whose body matches (already seen, or to come),
+        among those from index ``after`` on (``len(log.items)`` before an action: its
+        signals only)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            for m, body in self.items:
+            for m, body in self.items[after:]:
                 if m == member and match(body):
                     return body
             left = deadline - asyncio.get_running_loop().time()
@@ -200,7 +279,7 @@ class ApiClient:
 class AppProcess:
     """A running Chinwag (see the module docstring)."""
 
-    proc: asyncio.subprocess.Process
+    proc: ChildProcess
     jid: str
     password: str
     env: dict[str, str]
@@ -247,6 +326,27 @@ class AppProcess:
         self._clients.clear()
 
 
+def launch_app(
+    home: Path,
+    env: dict[str, str],
+    jid: str,
+    password: str,
+    server: ProsodyServer,
+    *args: str,
+) -> AppProcess:
+    """Start the app (no waiting: see :func:`wait_owned`); needs no event loop."""
+    with (home / "stderr.txt").open("ab") as stderr:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "chinwag", "--background", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    proc = ChildProcess(popen)
+    return AppProcess(proc, jid, password, env, env["DBUS_SESSION_BUS_ADDRESS"], home, server)
+
+
 async def start_app(
     home: Path,
     env: dict[str, str],
@@ -256,43 +356,253 @@ async def start_app(
     *args: str,
 ) -> AppProcess:
     """Start the app and wait until it owns the API's bus name."""
-    stderr = (home / "stderr.txt").open("ab")
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "chinwag",
-            "--background",
-            *args,
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    finally:
-        stderr.close()
-    app = AppProcess(proc, jid, password, env, env["DBUS_SESSION_BUS_ADDRESS"], home, server)
-    probe = await app.client()
-    deadline = asyncio.get_running_loop().time() + APP_TIMEOUT
-    while True:
-        owned = await probe.call(
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "NameHasOwner",
-            "s",
-            [names.BUS_NAME],
-            destination="org.freedesktop.DBus",
-        )
-        if owned[0]:
-            break
-        if not app.running() or asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"the app never owned {names.BUS_NAME}\n{app.diagnostics()}")
-        await asyncio.sleep(0.05)
+    app = launch_app(home, env, jid, password, server, *args)
+    await wait_owned(app, await app.client())
     return app
 
 
-async def wait_signed_in(app: AppProcess, client: ApiClient) -> None:
+async def _bus_call(client: ApiClient, member: str, signature: str, body: list[Any]) -> Any:
+    reply = await client.call(
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus",
+        member,
+        signature,
+        body,
+        destination="org.freedesktop.DBus",
+    )
+    return reply[0] if reply else None
+
+
+async def wait_owned(app: AppProcess, client: ApiClient, timeout: float = APP_TIMEOUT) -> None:
+    """Wait until the app owns the API's bus name: the bus says so with NameOwnerChanged
+    (asked for before the first look), or the app exits."""
+    owner_changed = asyncio.Event()
+
+    def on_message(msg: Message) -> bool:
+        if msg.message_type is MessageType.SIGNAL and msg.member == "NameOwnerChanged":
+            owner_changed.set()
+        return False
+
+    client.bus.add_message_handler(on_message)
+    rule = (
+        "type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',"
+        f"arg0='{names.BUS_NAME}'"
+    )
+    await _bus_call(client, "AddMatch", "s", [rule])
+    exited = asyncio.ensure_future(app.proc.wait())
+    deadline = asyncio.get_running_loop().time() + timeout
+    try:
+        while not await _bus_call(client, "NameHasOwner", "s", [names.BUS_NAME]):
+            left = deadline - asyncio.get_running_loop().time()
+            changed = asyncio.ensure_future(owner_changed.wait())
+            await asyncio.wait(
+                [changed, exited], timeout=max(left, 0), return_when=asyncio.FIRST_COMPLETED
+            )
+            changed.cancel()
+            await asyncio.wait([changed])
+            if exited.done() or left <= 0:
+                raise AssertionError(f"the app never owned {names.BUS_NAME}\n{app.diagnostics()}")
+            owner_changed.clear()
+    finally:
+        exited.cancel()
+        await asyncio.wait([exited])
+        client.bus.remove_message_handler(on_message)
+        await _bus_call(client, "RemoveMatch", "s", [rule])
+
+
+async def wait_signed_in(app: AppProcess, client: ApiClient, timeout: float = APP_TIMEOUT) -> None:
+    """Wait until MyStatus is Online: looked at again after each of the app's signals (a
+    sign-in ends with OnSignin and OnMyStatusChange), watched for before the first look."""
+    signals = await client.watch()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        seen = len(signals.items)
+        if await client.get(names.MESSENGER_PATH, names.MESSENGER, "MyStatus") == ONLINE:
+            return
+        if not app.running():
+            raise AssertionError(f"the app exited instead of signing in\n{app.diagnostics()}")
+        left = deadline - asyncio.get_running_loop().time()
+        try:
+            await signals.wait_for_more(seen, left)
+        except AssertionError:
+            raise AssertionError(f"the app never signed in\n{app.diagnostics()}") from None
+
+
+class SharedApp:
+    """One Chinwag for every test of a module (qutebrowser's quteprocess: one process, a
+    reset between tests), started on first use.
+
+    :meth:`ready` gives each test the app in a known state: signed in, Online with no
+    status message, no conversation window open, the main window hidden, no contacts and
+    no groups. It resets what it can over the API itself (sign in again, SetStatus, Close,
+    RemoveContact; each step waits for the signal that says it is done, so nothing of the
+    reset reaches the test's own clients), and starts a fresh app (a new profile and
+    account) when the app is gone or left something the reset cannot undo. :meth:`stop`
+    ends it; it needs no event loop, so a module-scoped fixture can call it."""
+
+    def __init__(self, directory: Path, server: ProsodyServer, ca_file: Path) -> None:
+        self.directory = directory
+        self.server = server
+        self.ca_file = ca_file
+        self.app: AppProcess | None = None
+        self.started = 0  # apps started so far
+        self._sentinel: str | None = None  # an account that never signs in
+        self._bus: PrivateSessionBus | None = None
+        self._runtime: Path | None = None
+
+    def _environ(self) -> dict[str, str]:
+        if self._bus is None or not self._bus.running:
+            self._bus = PrivateSessionBus()
+            self._bus.start()
+        if self._runtime is None:
+            self._runtime = make_temp_dir("run")
+        empty = self.directory / "empty-ssl-cert-dir"
+        empty.mkdir(exist_ok=True)
+        return {
+            "HOME": str(self.directory / "home"),
+            "XDG_RUNTIME_DIR": str(self._runtime),
+            "DBUS_SESSION_BUS_ADDRESS": self._bus.address,
+            "SSL_CERT_FILE": str(self.ca_file),
+            "SSL_CERT_DIR": str(empty),
+            OWNER_ENV: str(os.getpid()),  # rig.procs.reap_orphans ends it if we die
+        }
+
+    async def ready(self) -> AppProcess:
+        """The app, reset for the next test (a fresh one if it cannot be)."""
+        if self._sentinel is None:
+            self._sentinel = self.server.make_user("sentinel")[0]
+        app = self.app
+        if app is not None:
+            if app.running() and await _reset(app, self._sentinel):
+                return app
+            await self._retire(app)
+        app = self.app = self._launch()
+        client = await app.client()
+        await wait_owned(app, client)
+        await wait_signed_in(app, client)
+        await app.close_clients()
+        if not await _reset(app, self._sentinel):
+            raise AssertionError(f"a fresh app is not in its start state\n{app.diagnostics()}")
+        return app
+
+    async def _retire(self, app: AppProcess) -> None:
+        self.app = None
+        await app.close_clients()
+        if app.running():
+            app.proc.terminate()
+            try:
+                await asyncio.wait_for(app.proc.wait(), APP_TIMEOUT)
+            except TimeoutError:
+                app.proc.kill()
+                await app.proc.wait()
+
+    def _launch(self) -> AppProcess:
+        self.started += 1
+        home = self.directory / f"app-{self.started}"
+        home.mkdir()
+        jid, password = self.server.make_user("app")
+        env = write_profile(home, jid, password, self.server)
+        env.update(self._environ())
+        return launch_app(home, env, jid, password, self.server)
+
+    def stop(self) -> None:
+        """End the app (SIGTERM, then SIGKILL after APP_TIMEOUT) and its bus."""
+        if self.app is not None:
+            self.app.proc.terminate()
+            self.app.proc.wait_blocking()
+            self.app = None
+        if self._bus is not None:
+            self._bus.stop()
+            self._bus = None
+        if self._runtime is not None:
+            shutil.rmtree(self._runtime, ignore_errors=True)
+            self._runtime = None
+
+
+_SIGNED_OUT = (0x00, 0x01)  # MISTATUS UNKNOWN, OFFLINE
+_CONNECTING = 0x200
+
+
+async def _reset(app: AppProcess, sentinel: str) -> bool:
+    """Bring ``app`` back to the start state; False if that cannot be done."""
+    client = ApiClient(await connect_session_bus(app.bus_address))
+    try:
+        return await _reset_with(app, client, sentinel)
+    except (ApiError, AssertionError, TimeoutError, ConnectionError):
+        return False
+    finally:
+        await client.close()
+
+
+async def _reset_with(app: AppProcess, client: ApiClient, sentinel: str) -> bool:
+    m, messenger = names.MESSENGER_PATH, names.MESSENGER
+    signals = await client.watch()
+
+    async def get(prop: str, path: str = m, interface: str = messenger) -> Any:
+        return await client.get(path, interface, prop)
+
+    if len(await get("Accounts")) != 1 or await get("MySigninName") != app.jid:
+        return False
+    start = len(signals.items)
+    if await get("MyStatus") in _SIGNED_OUT:
+        await client.messenger("AutoSignin")
     deadline = asyncio.get_running_loop().time() + APP_TIMEOUT
-    while await client.get(names.MESSENGER_PATH, names.MESSENGER, "MyStatus") != 0x02:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"the app never signed in\n{app.diagnostics()}")
-        await asyncio.sleep(0.05)
+    while True:
+        mark = len(signals.items)
+        if (status := await get("MyStatus")) not in (*_SIGNED_OUT, _CONNECTING):
+            break
+        if any(m == "OnSignin" and b != [names.S_OK] for m, b in signals.items[start:]):
+            return False  # it cannot sign in again (a test changed the password, say)
+        await signals.wait_for_more(mark, deadline - asyncio.get_running_loop().time())
+    me = await client.messenger("GetContact", "ss", app.jid, "")
+    if status != ONLINE or await get("StatusMessage", me, names.CONTACT) != "":
+        mark = len(signals.items)
+        await client.messenger("SetStatus", "us", ONLINE, "")
+        if status != ONLINE:  # the self contact's signal is the last of the change
+            await _signal_after(signals, mark, "OnContactStatusChange", lambda b: b[0] == me)
+    # What earlier tests sent is taken by the server before a message sent now (stream
+    # management acknowledges in order): no MessageSent of theirs reaches the next test.
+    mark = len(signals.items)
+    parts = [
+        {"message-type": Variant("u", 0)},
+        {"content-type": Variant("s", "text/plain"), "content": Variant("s", "reset")},
+    ]
+    (token,) = await client.call(
+        m, names.MESSAGES, "SendMessage", "osaa{sv}u", ["/", sentinel, parts, 0]
+    )
+    await _signal_after(signals, mark, "MessageSent", lambda b: b[2] == token)
+    for window in await get("ConversationWindows"):
+        mark = len(signals.items)
+        if await client.call(window, names.WINDOW, "Close") == [names.S_OK]:
+            await _signal_after(signals, mark, "OnIMWindowDestroyed", lambda b, w=window: b == [w])
+    main = await get("Window")
+    if not await get("IsClosed", main, names.WINDOW):
+        await client.call(main, names.WINDOW, "Close")
+    for contact in await get("MyContacts"):
+        mark = len(signals.items)
+        await client.messenger("RemoveContact", "v", Variant("o", contact))
+        await _signal_after(signals, mark, "OnContactListRemove", lambda b, c=contact: b[1] == c)
+    return (
+        await get("MyStatus") == ONLINE
+        and await get("StatusMessage", me, names.CONTACT) == ""
+        and await get("ConversationWindows") == []
+        and await get("IsClosed", main, names.WINDOW) is True
+        and await get("MyContacts") == []
+        and await get("MyGroups") == []
+    )
+
+
+async def _signal_after(
+    signals: SignalLog,
+    mark: int,
+    member: str,
+    match: Callable[[list[Any]], bool] = lambda _body: True,
+) -> list[Any]:
+    """The first ``member`` signal matching ``match`` among those after ``mark``."""
+    deadline = asyncio.get_running_loop().time() + APP_TIMEOUT
+    while True:
+        for m, body in signals.items[mark:]:
+            if m == member and match(body):
+                return body
+        left = deadline - asyncio.get_running_loop().time()
+        await signals.wait_for_more(len(signals.items), left)

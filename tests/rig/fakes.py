@@ -1,0 +1,271 @@
+"""Plain-Python stand-ins for the ports of the core (``chinwag.core.ports``) and of the
+automation API (``chinwag.automation.ports``): enough to run the real core and the real
+D-Bus API in the test process, with no network, no Qt and no app process. mypy checks each
+against its Protocol (``tests/fakes_conform.py``), so they cannot drift from the ports.
+
+:class:`ApiRig` puts them together: a core signed in to ``me@localhost`` over a
+:class:`FakeConnection`, and the automation server on a private bus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+
+from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
+from chinwag.automation.ports import Frame, MainView
+from chinwag.automation.server import AutomationServer
+from chinwag.core.models import AccountConfig, Message, MessageType, Show
+from chinwag.core.ports import ConnectionListener
+from chinwag.core.service import ChinwagCore
+from chinwag.core.session import Backoff, SessionTiming
+from chinwag.storage import SqliteMessageStore
+
+
+class FakeConnection:
+    """An XMPP connection that signs in at once and records what is sent."""
+
+    def __init__(self, listener: ConnectionListener) -> None:
+        self.listener = listener
+        self.sent: list[Message] = []
+
+    @property
+    def acks_enabled(self) -> bool:
+        return True
+
+    async def connect(self) -> None:
+        await asyncio.sleep(0)
+        self.listener.on_session_started(False)
+
+    async def disconnect(self) -> None:
+        self.listener.on_disconnected(None)
+
+    def abort(self) -> None:
+        pass
+
+    def send_message(self, message: Message) -> None:
+        self.sent.append(message)
+
+    def unacked_uids(self) -> set[str]:
+        return {m.uid for m in self.sent}
+
+    def send_receipt(self, to: str, uid: str) -> None:
+        pass
+
+    def send_displayed(self, to: str, uid: str) -> None:
+        pass
+
+    def send_chat_state(self, to: str, state: str) -> None:
+        pass
+
+    def send_presence(self, show: Show, status: str, priority: int) -> None:
+        pass
+
+    def send_subscription(self, to: str, kind: str) -> None:
+        pass
+
+    async def roster_set(self, jid: str, name: str, groups: Sequence[str]) -> None:
+        pass
+
+    async def roster_remove(self, jid: str) -> None:
+        pass
+
+    async def block(self, jids: Sequence[str]) -> None:
+        pass
+
+    async def unblock(self, jids: Sequence[str]) -> None:
+        pass
+
+    async def archive_pages(
+        self, after_id: str | None, start: float | None
+    ) -> AsyncIterator[tuple[list[Message], str]]:
+        return
+        yield  # an async generator with nothing in it
+
+    async def server_time(self) -> float | None:
+        return None
+
+
+class FakeSecrets:
+    """A password store in memory."""
+
+    def __init__(self, passwords: dict[str, str] | None = None) -> None:
+        self.passwords = dict(passwords or {})
+
+    async def get_password(self, account: str) -> str | None:
+        return self.passwords.get(account)
+
+    async def set_password(self, account: str, password: str) -> None:
+        self.passwords[account] = password
+
+    async def delete_password(self, account: str) -> None:
+        self.passwords.pop(account, None)
+
+
+class FakeConfig:
+    """Account settings in memory."""
+
+    def __init__(self, accounts: Sequence[AccountConfig] = ()) -> None:
+        self.accounts = list(accounts)
+
+    def load_accounts(self) -> list[AccountConfig]:
+        return list(self.accounts)
+
+    def save_accounts(self, accounts: Sequence[AccountConfig]) -> None:
+        self.accounts = list(accounts)
+
+
+class FakeWindow:
+    """A top-level window: a frame, shown or not."""
+
+    def __init__(self) -> None:
+        self.shown = False
+        self._frame: Frame = (0, 0, 400, 300)
+
+    def present(self, activate: bool = True) -> None:
+        self.shown = True
+
+    def frame(self) -> Frame:
+        return self._frame
+
+    def set_frame(self, left: int, top: int, width: int, height: int) -> None:
+        self._frame = (left, top, width, height)
+
+    def native_id(self) -> int:
+        return id(self) if self.shown else 0
+
+
+class FakeMainWindow(FakeWindow):
+    def is_shown(self) -> bool:
+        return self.shown
+
+    def hide_to_tray(self) -> None:
+        self.shown = False
+
+
+class FakeConversation(FakeWindow):
+    """A conversation window; it sends through the core as the real one does."""
+
+    def __init__(self, host: FakeWindowHost, account: str, peer: str) -> None:
+        super().__init__()
+        self._host = host
+        self._account = account
+        self._peer = peer
+
+    @property
+    def account(self) -> str:
+        return self._account
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    def close(self) -> bool:
+        return self._host.close(self)
+
+    async def send_text(
+        self, text: str, *, mtype: MessageType = MessageType.NORMAL, flags: int = 0
+    ) -> Message:
+        return await self._host.core.messaging.send(
+            self._account, self._peer, text, mtype=mtype, flags=flags
+        )
+
+    def transcript(self) -> list[tuple[Message, str]]:
+        return []
+
+
+class FakeWindowHost:
+    """The registry of conversation windows and the main window (``WindowHost``)."""
+
+    def __init__(self, core: ChinwagCore) -> None:
+        self.core = core
+        self._main = FakeMainWindow()
+        self.windows: dict[tuple[str, str], FakeConversation] = {}
+        self.quits = 0
+        self._created: list[Callable[[FakeConversation], None]] = []
+        self._destroyed: list[Callable[[FakeConversation], None]] = []
+
+    @property
+    def main(self) -> MainView:
+        return self._main
+
+    def open(self, account: str, peer: str, *, activate: bool = True) -> FakeConversation:
+        window = self.windows.get((account, peer))
+        if window is None:
+            window = self.windows[(account, peer)] = FakeConversation(self, account, peer)
+            for callback in self._created:
+                callback(window)
+        window.present(activate)
+        return window
+
+    def find(self, account: str, peer: str) -> FakeConversation | None:
+        return self.windows.get((account, peer))
+
+    def close(self, window: FakeConversation) -> bool:
+        if self.windows.get((window.account, window.peer)) is not window:
+            return False
+        del self.windows[(window.account, window.peer)]
+        window.shown = False
+        for callback in self._destroyed:
+            callback(window)
+        return True
+
+    def on_created(self, callback: Callable[[FakeConversation], None]) -> None:
+        self._created.append(callback)
+
+    def on_destroyed(self, callback: Callable[[FakeConversation], None]) -> None:
+        self._destroyed.append(callback)
+
+    def quit(self) -> None:
+        self.quits += 1
+
+
+ME = "me@localhost"
+
+
+class ApiRig:
+    """The real core (storage in a file, a :class:`FakeConnection`) signed in as
+    :data:`ME`, and the real automation server on the bus at ``bus_address``. Use
+    ``await ApiRig.start(...)`` and ``await rig.close()``."""
+
+    def __init__(self, core: ChinwagCore, host: FakeWindowHost, server: AutomationServer) -> None:
+        self.core = core
+        self.host = host
+        self.server = server
+
+    @classmethod
+    async def start(cls, directory: Path, bus_address: str) -> ApiRig:
+        store = SqliteMessageStore.open(directory / "history.sqlite3")
+
+        def connect(
+            config: AccountConfig,
+            password: str,
+            listener: ConnectionListener,
+            *,
+            register: bool = False,
+        ) -> FakeConnection:
+            return FakeConnection(listener)
+
+        core = ChinwagCore(
+            store,
+            FakeSecrets({ME: "secret"}),
+            FakeConfig([AccountConfig(jid=ME, nickname="Me")]),
+            connect,
+            timing=SessionTiming(backoff=Backoff(initial=0.01, cap=0.05), connect_timeout=5),
+        )
+        await core.sign_in(ME)
+        host = FakeWindowHost(core)
+        bus: ChinwagMessageBus = await connect_session_bus(bus_address)
+        server = await AutomationServer.start(core, host, bus)
+        if server is None:
+            await close_message_bus(bus)
+            await core.shutdown()
+            raise AssertionError("another server owns the API's name on this bus")
+        return cls(core, host, server)
+
+    async def close(self) -> None:
+        await self.server.close()
+        for window in list(self.host.windows.values()):
+            window.close()
+        await self.core.shutdown()
+        await self.server.disconnect()
