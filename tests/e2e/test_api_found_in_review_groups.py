@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from dbus_next import Variant
 from test_api_messenger import GROUP, S_OK, my, signal_after
@@ -33,7 +31,11 @@ async def test_review_rename_group_with_two_members_no_spurious_group_signals(
     mark = len(signals.items)
     await client.set(friends, GROUP, "Name", Variant("s", "Close friends"))
     assert await signal_after(signals, mark, "OnGroupNameChanged") == [S_OK, friends]
-    await asyncio.sleep(1.5)  # let every member's roster push arrive
+    # The rename's roster pushes came before the reply to its last roster set; a roster
+    # change made now is pushed after them: once it is in, every member's push is too.
+    sentinel = await client.messenger("GetContact", "ss", "sentinel-rv@localhost", "")
+    assert await client.messenger("AddContact", "s", "sentinel-rv@localhost") == S_OK
+    await signal_after(signals, mark, "OnContactListAdd", lambda b: b == [S_OK, sentinel])
     after = [(m, b) for m, b in signals.items[mark:] if "Group" in m]
     groups = await my(client, "MyGroups")
     print("signals after rename:", after, "MyGroups:", groups)

@@ -25,6 +25,14 @@ async def name_owned(client) -> bool:
     return bool(owned[0])
 
 
+async def log_says(app: AppProcess, text: str, timeout: float = 30.0) -> None:
+    """Wait until the profile's log has ``text`` (the log is read again every 50 ms)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while text not in (app.log_path.read_text(errors="replace") if app.log_path.exists() else ""):
+        assert asyncio.get_running_loop().time() < deadline, f"{text!r} never logged"
+        await asyncio.sleep(0.05)
+
+
 async def test_review_window_opened_after_app_shutdown_is_never_destroyed(
     chinwag_app: AppProcess,
 ) -> None:
@@ -77,7 +85,8 @@ async def test_review_start_while_shutdown_is_slow_leaves_nothing_running(
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        await asyncio.sleep(1.0)  # the second start finds the first one quitting
+        # the second start finds the first one quitting (both write the profile's log)
+        await log_says(app, "the running Chinwag is shutting down: starting once it has gone")
         prosody_own.resume()
         assert await app.wait_exit() == 0
         # The second one waited for the first to go, then took over.

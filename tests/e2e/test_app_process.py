@@ -42,10 +42,17 @@ async def test_background_app_signs_in_stores_and_quits_cleanly(prosody, tmp_pat
     )
     try:
         await wait_for_log(log, "archive catch-up")  # signed in, caught up
-        async with XmppPeer(prosody, *prosody.make_user("peer")) as peer:
+        peer = XmppPeer(prosody, *prosody.make_user("peer"))
+        peer.client.register_plugin("xep_0184")
+        peer.client.plugin["xep_0184"].auto_request = True
+        receipt: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        peer.client.add_event_handler(
+            "receipt_received", lambda msg: receipt.done() or receipt.set_result(msg)
+        )
+        async with peer:
             peer.send_chat(jid, "hello, app in the tray")
-            # the app stores it, then acknowledges it with a receipt... wait for the store
-            await asyncio.sleep(1.0)
+            # the app stores it, then acknowledges it with a receipt: wait for the receipt
+            await asyncio.wait_for(receipt, 30)
             peer_jid = peer.jid
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)

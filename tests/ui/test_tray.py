@@ -49,14 +49,19 @@ class Spy:
         signal_.connect(lambda *args: self.calls.append(args))
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+async def eventually(
+    check: Callable[[], Any], timeout: float = 10.0, what: str | Callable[[], str] = ""
+) -> Any:
+    """Let the loop run until ``check()`` holds; ``what`` (or what it returns, read at
+    the timeout) says what was awaited and how things stood."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"timed out waiting for {said or check}")
         await asyncio.sleep(0.01)
 
 
@@ -116,7 +121,11 @@ async def test_icon_and_tooltip_follow_own_status(ui: "UiRig", tray: Tray) -> No
     await eventually(lambda: tray.icon_name == "status-connecting", what="connecting")
     assert tray.tray_icon.toolTip() == "Chinwag: Connecting"
     conn.reachable = True
-    await eventually(lambda: tray.status is Status.BUSY, what="back, still busy")
+    session = ui.core.sessions[ui.me]
+    await eventually(
+        lambda: tray.status is Status.BUSY,
+        what=lambda: f"back, still busy (now {tray.status}, {session.state}, {session.picked})",
+    )
 
 
 async def test_unread_indicator(ui: "UiRig", tray: Tray) -> None:
