@@ -65,6 +65,14 @@ def daemon_stopped(daemon: PrivateSessionBus) -> Iterator[None]:
         os.kill(pid, signals.SIGCONT)
 
 
+async def stalled(bus: ChinwagMessageBus, timeout: float = 20.0) -> None:
+    """Let the loop run until ``bus``'s writer has found the socket full (EAGAIN)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while bus.write_stalls == 0:
+        assert asyncio.get_running_loop().time() < deadline, "the writer never stalled"
+        await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 async def buses() -> AsyncIterator[list[MessageBus]]:
     """Buses a test opens go here; all are closed (sockets included) afterwards."""
@@ -181,7 +189,7 @@ async def test_20000_signals_at_once_all_arrive_in_order(
         for i in range(n):
             burst.Tick(i)
         if stop_daemon:
-            await asyncio.sleep(0.2)  # writability callbacks may run: still nothing to do
+            await stalled(service)  # the socket is full: EAGAIN, then waiting to write
             assert service.connected
             assert service.outgoing_backlog > n // 2  # the socket took what fits, no more
             assert service.write_stalls > 0  # EAGAIN happened and was waited out
@@ -210,7 +218,7 @@ async def test_5000_method_calls_in_flight_all_get_replies(
             asyncio.ensure_future(client.call(_echo_call(service, "Echo", "u", i)))
             for i in range(n)
         ]
-        await asyncio.sleep(0.2)
+        await stalled(client)
         assert client.outgoing_backlog > 0
     replies = await asyncio.wait_for(asyncio.gather(*calls), timeout=25)
 

@@ -52,14 +52,17 @@ async def test_message_resent_on_resume_is_acked(prosody, cores: CoreMaker) -> N
         client = alice.core.sessions[alice.jid]._conn.client  # type: ignore[union-attr]
         real = client.send_raw
 
+        dropped = asyncio.Event()
+
         def lossy(data: Any) -> None:
             if b"lost on the wire" in (data if isinstance(data, bytes) else data.encode()):
+                dropped.set()
                 return
             real(data)
 
         client.send_raw = lossy
         sent = await alice.send(bob.jid, "lost on the wire")
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(dropped.wait(), 10)  # it went to the wire, and was lost
         client.send_raw = real
         client.abort()
         await resumed(alice)
@@ -112,18 +115,22 @@ async def test_catch_up_cut_short_by_a_resumed_drop_is_finished(
         bob_jid = bob.jid
         for i in range(count):
             bob.send_chat(jid, f"while the desk was away {i}")
-        await asyncio.sleep(1.5)
+        # The server handles bob's stanzas in order: once it answers a query sent after
+        # them, every message is in the archive.
+        await bob.client.get_roster()
     real = mam.archive_pages
+    first_page = asyncio.Event()
 
     async def slow(client: Any, after: Any, start: Any) -> Any:
         async for page in real(client, after, start):
             yield page
-            await asyncio.sleep(0.5)
+            first_page.set()
+            await asyncio.sleep(0.5)  # slow pages: the drop comes in the middle
 
     monkeypatch.setattr(mam, "archive_pages", slow)
     monkeypatch.setattr(mam, "PAGE", 40)
     await desk.core.sign_in(jid)
-    await asyncio.sleep(0.7)  # a page or two in
+    await asyncio.wait_for(first_page.wait(), 30)  # a page in, more to come
     desk.core.sessions[jid]._conn.client.abort()  # type: ignore[union-attr]
     await resumed(desk)
     await desk.core.messaging.wait_archive_synced(jid)
