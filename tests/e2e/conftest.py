@@ -95,6 +95,14 @@ async def chinwag_app(
             yield app
         finally:
             await app.close_clients()
+        if not app.running():
+            diagnostics = app.diagnostics()
+            await shared.discard()  # said here; the next test starts a fresh one
+            pytest.fail(
+                "the module's app exited during the test (mark it fresh_app if it ends the "
+                f"app on purpose)\n{diagnostics}",
+                pytrace=False,
+            )
         return
     dbus_bus: Any = request.getfixturevalue("dbus_bus")
     jid, password = prosody.make_user("app")

@@ -472,8 +472,13 @@ class SharedApp:
         if self._sentinel is None:
             self._sentinel = self.server.make_user("sentinel")[0]
         app = self.app
+        if app is not None and not app.running():
+            # Never hidden behind a fresh app: this test errors, the next gets a new one.
+            code, diagnostics = app.proc.returncode, app.diagnostics()
+            await self._retire(app)
+            raise AssertionError(f"the module's app exited ({code}) between tests\n{diagnostics}")
         if app is not None:
-            if app.running() and await _reset(app, self._sentinel):
+            if await _reset(app, self._sentinel):
                 return app
             await self._retire(app)
         app = self.app = self._launch()
@@ -484,6 +489,11 @@ class SharedApp:
         if not await _reset(app, self._sentinel):
             raise AssertionError(f"a fresh app is not in its start state\n{app.diagnostics()}")
         return app
+
+    async def discard(self) -> None:
+        """End the app, if any (a fresh one serves the next test)."""
+        if self.app is not None:
+            await self._retire(self.app)
 
     async def _retire(self, app: AppProcess) -> None:
         self.app = None
