@@ -20,12 +20,26 @@ from chinwag.core.ports import ConnectionListener
 from chinwag.core.session import AccountSession, Backoff, SessionTiming
 
 
+class Gate:
+    """Holds disconnect() until released; says when it is held."""
+
+    def __init__(self) -> None:
+        self.held = asyncio.Event()
+        self.released = asyncio.Event()
+
+
 class ScriptedConnection:
     """Fails connect() with the scripted errors in turn, then succeeds."""
 
-    def __init__(self, listener: ConnectionListener, script: list[ChinwagError | None]) -> None:
+    def __init__(
+        self,
+        listener: ConnectionListener,
+        script: list[ChinwagError | None],
+        closing: Gate | None = None,
+    ) -> None:
         self.listener = listener
         self.script = script
+        self.closing = closing  # disconnect() waits for its release, when given
         self.attempts = 0
         self.presences: list[tuple[Show, str]] = []
         self.aborted = 0
@@ -43,6 +57,9 @@ class ScriptedConnection:
         self.listener.on_session_started(False)
 
     async def disconnect(self) -> None:
+        if self.closing is not None:
+            self.closing.held.set()
+            await self.closing.released.wait()
         self.listener.on_disconnected(None)
 
     def abort(self) -> None:
@@ -94,7 +111,9 @@ class Downstream:
 
 
 def make_session(
-    script: list[ChinwagError | None], password: str | None = "pw"
+    script: list[ChinwagError | None],
+    password: str | None = "pw",
+    closing: Gate | None = None,
 ) -> tuple[AccountSession, list[ScriptedConnection], list[ConnectionStateChanged], Downstream]:
     bus = EventBus()
     states: list[ConnectionStateChanged] = []
@@ -103,7 +122,7 @@ def make_session(
     down = Downstream()  # the messaging service
 
     def factory(config, pw, listener, *, register=False):  # type: ignore[no-untyped-def]
-        conn = ScriptedConnection(listener, script)
+        conn = ScriptedConnection(listener, script, closing)
         made.append(conn)
         return conn
 
@@ -144,6 +163,26 @@ async def test_fatal_errors_stop_without_retry(fatal: ChinwagError) -> None:
     assert session.state is ConnectionState.FAILED
     assert states[-1].error is fatal
     assert not session.wanted
+
+
+async def test_a_sign_in_asked_for_while_a_failed_one_closes_is_a_new_attempt() -> None:
+    """A script that answers OnSignin(InvalidPassword) -- sent as the state turns FAILED --
+    with a sign-in gets that sign-in, even while the failed attempt still closes its
+    stream (slow on a loaded machine), not the failed attempt's outcome."""
+    closing = Gate()
+    session, made, states, _ = make_session([AuthenticationFailed("no"), None], closing=closing)
+    first = asyncio.ensure_future(session.sign_in())
+    await closing.held.wait()  # the failed attempt has reported, and closes its stream
+    assert states[-1].state is ConnectionState.FAILED
+    second = asyncio.ensure_future(session.sign_in())
+    await asyncio.sleep(0)  # the second sign-in has started waiting
+    closing.released.set()
+    with pytest.raises(AuthenticationFailed):
+        await first
+    await second
+    assert session.state is ConnectionState.ONLINE
+    assert len(made) == 2
+    await session.sign_out()
 
 
 async def test_transient_error_is_reported_then_retried() -> None:

@@ -152,6 +152,10 @@ class AccountSession:
         Calling it while already signed in or signing in just waits for that."""
         loop = asyncio.get_running_loop()
         self.signed_out = False
+        if self.wanted and self.state is ConnectionState.FAILED and self._task is not None:
+            # The failed attempt still closes its stream (it has reported already): this
+            # is a new sign-in, which starts once that one has ended.
+            await asyncio.gather(self._task, return_exceptions=True)
         if self.wanted:
             # Already signing in or signed in: wait for the outcome of the current (or,
             # while retrying, the next) attempt.
@@ -170,7 +174,7 @@ class AccountSession:
 
     def start(self) -> None:
         """Sign in in the background (auto sign-in): errors arrive as events only."""
-        if self.wanted:
+        if self.wanted and self.state is not ConnectionState.FAILED:
             return
         task = asyncio.ensure_future(self.sign_in())
         task.add_done_callback(_consume)
