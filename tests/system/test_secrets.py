@@ -148,6 +148,9 @@ class SilentSecretService:
         await close_message_bus(self.bus)
         for store in self.stores:
             await eventually(lambda s=store: not s._thread.stuck, what="the stuck call to end")
+            # One more call through the keyring thread: once it has run, the thread holds
+            # nothing of the call before (its frame, its connection) any more.
+            await store._thread.run("sync", lambda: None, 30.0)
         # keyring leaves the D-Bus connection of a call that failed unclosed (a
         # ResourceWarning when collected): collect it now, inside the test.
         gc.collect()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QLocale, Qt, QTimer
+from PySide6.QtCore import QEvent, QLocale, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
@@ -49,6 +49,11 @@ def _no_text_windows_left(qapp: QApplication) -> Iterator[None]:
     for widget in QApplication.topLevelWidgets():
         if isinstance(widget, MessageTextWindow) and shiboken6.isValid(widget):
             widget.close()
+            widget.deleteLater()
+    # Deleted now, while Python runs: not by Qt at exit, after Python is gone. The same
+    # for what a test copied: the clipboard owns mime data made by Python.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QGuiApplication.clipboard().clear()
 
 
 async def next_turns(count: int = 3) -> None:

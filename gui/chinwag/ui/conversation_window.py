@@ -414,7 +414,6 @@ class ConversationWindow(WindowFrame, QWidget):
                 "d MMM yyyy, HH:mm"
             )
             window = MessageTextWindow(f"Message from {name}, {when}", message.body, self)
-            window.destroyed.connect(lambda _=None, k=key: self._text_windows.pop(k, None))
             self._text_windows[key] = window
         window.show()
         window.raise_()
@@ -1047,6 +1046,10 @@ class ConversationWindow(WindowFrame, QWidget):
             self._closed = True
             self._scroll_check.stop()
             self._search_timer.stop()
+            for text_window in self._text_windows.values():  # "Show all" windows go too
+                text_window.close()
+                text_window.deleteLater()
+            self._text_windows.clear()
             with contextlib.suppress(RuntimeError, TypeError):  # gone with the bridge
                 self._ctx.bridge.published.disconnect(self._on_event)
             if self._compose.chat_states_sent:

@@ -174,7 +174,9 @@ class MessageTextWindow(QWidget):
 
     def __init__(self, title: str, text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # Not deleted on close: its conversation window keeps it (hidden) for the next
+        # "Show all" of that message and deletes it with itself. (Deleting it on close,
+        # with a slot of the parent on its ``destroyed``, crashed the interpreter at exit.)
         self.setWindowTitle(title)
         self._text = text
         layout = QVBoxLayout(self)
