@@ -569,7 +569,8 @@ class MessagingService:
         """Wait before the next try; raise HeldMessagesDropped after a final drain."""
         if not self._final:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._retry_wake.wait(), seconds)
+                async with asyncio.timeout(seconds):
+                    await self._retry_wake.wait()
         if self._final:
             if messages:
                 log.warning(

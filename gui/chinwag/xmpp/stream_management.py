@@ -261,8 +261,11 @@ class SavedStream:
     async def _save(self) -> None:
         while self._dirty:
             if not self._now.is_set():
+                # (awaited in this task, not wrapped in one of its own: a loop that ends
+                # would leave such a task never started, a warning at the next collection)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._now.wait(), LAZY_SAVE)
+                    async with asyncio.timeout(LAZY_SAVE):
+                        await self._now.wait()
             self._now.clear()
             self._dirty = False
             await asyncio.sleep(0)  # take in what else changes in this loop iteration
