@@ -3,28 +3,59 @@ dbus-daemon, a local Prosody):
 
 1. ``InstantMessage`` round trip, p50 and p99: for the window already open (the same
    contact again and again) and for a new window (a new contact each call; the window is
-   closed again, untimed, after each). Goals: under 2 ms and under 10 ms at p50.
-2. ``Messages1.SendMessage`` throughput end to end: N calls pipelined (all in flight at
+   closed again, untimed, after each). Goals: under 2 ms and under 10 ms at p50. The calls
+   are spread over the rounds (each round opens the window again and warms up).
+2. ``Messages1.SendMessage`` sequential: N calls one after another, each awaited (no
+   conversation window open), to a bare slixmpp client; calls/s and the p50/p99 of one
+   call (the app has stored the message when it replies; the untimed wait for all N to
+   arrive follows).
+3. ``Messages1.SendMessage`` throughput end to end: N calls pipelined (all in flight at
    once), from the first call to the last message arriving at a bare slixmpp client; and
    bare slixmpp to bare slixmpp with the same N in the same run; both rates and the ratio
    (goal: at least 0.6).
+4. ``Messages1.GetReceived`` (spec 6a), current tree only: a bare slixmpp client sends
+   1,000 chat messages to the app's account; once MessageReceived has announced all of
+   them, ``GetReceived("/", after, 1000)`` (``after``: the sequence before the first of
+   them, 0 in a fresh profile) is timed over a number of calls, p50 and p99 (goal: under
+   20 ms), with the share of that which is the script's own dbus-next decoding of the reply,
+   and ``GetReceived("/", after, 100)`` for comparison. The reply is checked: 1,000
+   messages, consecutive ``message-sequence`` values from ``after + 1``, the same tokens
+   in the same order as MessageReceived. An app that answers UnknownMethod is skipped.
 
-    .venv/bin/python bench/bench_automation.py [--messages 3000] [--rounds 3]
-        [--existing 2000] [--new 300]
+With ``--baseline DIR`` (a source root such as ``/work/base10/gui``, holding the package
+``chinwag``) figures 1-3 are measured for the baseline tree (the app run with
+``PYTHONPATH=DIR``) and for the current tree (the venv's ``chinwag``), each its own app
+process, profile, account and dbus-daemon, both up for the whole run (where each tree's
+``chinwag`` is imported from is printed first). The trees take turns round by round
+(baseline, current; current, baseline; ...) so drift of the machine falls on both; bare
+slixmpp runs once per round, first. Printed for each figure: baseline, current,
+current/baseline, and which direction is better. Latency samples are pooled over the
+rounds; rates are the median of the rounds. Before the first round each tree's app gets a
+short untimed warm-up of 1-3 (also without ``--baseline``).
 
-Figures only: nothing here passes or fails on time."""
+    .venv/bin/python bench/bench_automation.py [--messages 3000] [--sequential N]
+        [--rounds 3] [--existing 2000] [--new 300] [--received 1000] [--queries 50]
+        [--baseline /work/base10/gui]
+
+``--sequential`` defaults to ``--messages``; ``--received 0`` skips 4.
+
+Figures only: nothing here passes or fails on time (only the GetReceived reply's content
+is checked)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import io
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slixmpp
 from _server import bench_server
 from dbus_next import Message, MessageType, Variant
+from dbus_next._private.unmarshaller import Unmarshaller
 
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
 from rig.app import write_profile
@@ -45,9 +77,18 @@ MESSAGES = "im.chinwag.Messages1"
 WINDOW = "im.chinwag.Window1"
 ONLINE = 0x02
 TIMEOUT = 60.0
+UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod"
 
 
 # -- the app and the bus -----------------------------------------------------------------
+
+
+class ApiError(RuntimeError):
+    """An error reply; ``name`` is the D-Bus error name."""
+
+    def __init__(self, name: str, text: str) -> None:
+        super().__init__(f"{name}: {text}")
+        self.name = name
 
 
 class Api:
@@ -57,7 +98,7 @@ class Api:
         self.bus = bus
         self.pid = pid
 
-    async def call(
+    async def call_message(
         self,
         path: str,
         interface: str,
@@ -65,7 +106,8 @@ class Api:
         signature: str = "",
         body: list[Any] | None = None,
         destination: str = BUS_NAME,
-    ) -> list[Any]:
+    ) -> Message:
+        """The reply message itself; an error reply raises :class:`ApiError`."""
         reply = await self.bus.call(
             Message(
                 destination=destination,
@@ -78,7 +120,19 @@ class Api:
         )
         assert reply is not None
         if reply.message_type is MessageType.ERROR:
-            raise RuntimeError(f"{reply.error_name}: {reply.body[0] if reply.body else ''}")
+            raise ApiError(str(reply.error_name), str(reply.body[0]) if reply.body else "")
+        return reply
+
+    async def call(
+        self,
+        path: str,
+        interface: str,
+        member: str,
+        signature: str = "",
+        body: list[Any] | None = None,
+        destination: str = BUS_NAME,
+    ) -> list[Any]:
+        reply = await self.call_message(path, interface, member, signature, body, destination)
         return list(reply.body)
 
     async def get(self, path: str, interface: str, prop: str) -> Any:
@@ -95,12 +149,44 @@ def profile(home: Path, jid: str, password: str, server: ProsodyServer, bus: str
     return env
 
 
+def with_source(env: dict[str, str], source: str | None) -> dict[str, str]:
+    """``env`` with ``source`` (a source root holding ``chinwag``) first on PYTHONPATH."""
+    if source is not None:
+        rest = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = source + (os.pathsep + rest if rest else "")
+    return env
+
+
+async def chinwag_file(env: dict[str, str], cwd: Path) -> str:
+    """``chinwag.__file__`` as a child started like the app (same environment, cwd) sees it."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import chinwag; print(chinwag.__file__)",
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"cannot import chinwag with PYTHONPATH={env.get('PYTHONPATH')}")
+    return out.decode().strip()
+
+
 @asynccontextmanager
 async def running_app(
-    server: ProsodyServer, jid: str, password: str, bus_address: str, home: Path
+    server: ProsodyServer,
+    jid: str,
+    password: str,
+    bus_address: str,
+    home: Path,
+    source: str | None = None,
 ) -> AsyncIterator[Api]:
-    """``chinwag --background`` offscreen, signed in; yields an API client."""
-    env = profile(home, jid, password, server, bus_address)
+    """``chinwag --background`` offscreen, signed in; yields an API client. ``source``: a
+    source root to run the app from (put first on PYTHONPATH); None: the venv's
+    ``chinwag``. The app runs in ``home`` (so no ``chinwag`` in the caller's working
+    directory shadows either)."""
+    env = with_source(profile(home, jid, password, server, bus_address), source)
     with (home / "stderr.txt").open("ab") as stderr:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -108,6 +194,7 @@ async def running_app(
             "chinwag",
             "--background",
             env=env,
+            cwd=home,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
         )
@@ -144,12 +231,61 @@ async def running_app(
                 await proc.wait()
 
 
+@dataclass
+class Tree:
+    """One source tree under test: its app and what was measured of it."""
+
+    label: str
+    source: str | None  # a source root for PYTHONPATH; None: the venv's chinwag
+    jid: str = ""
+    api: Api | None = None
+    im_same: list[float] = field(default_factory=list)  # seconds per call, pooled
+    im_new: list[float] = field(default_factory=list)
+    seq_calls: list[float] = field(default_factory=list)
+    seq_rates: list[float] = field(default_factory=list)  # calls/s, one per round
+    pipe_rates: list[float] = field(default_factory=list)  # messages/s, one per round
+
+    @property
+    def app(self) -> Api:
+        assert self.api is not None
+        return self.api
+
+
+def inside(path: str, root: str) -> bool:
+    return Path(path).resolve().is_relative_to(Path(root).resolve())
+
+
+@asynccontextmanager
+async def tree_app(server: ProsodyServer, tree: Tree, home: Path) -> AsyncIterator[Api]:
+    """The tree's app on a dbus-daemon of its own (both trees' apps own the same name),
+    with a fresh account and profile under ``home``; says where its ``chinwag`` is from."""
+    jid, password = server.make_user("app")
+    bus = PrivateSessionBus()
+    address = bus.start()
+    try:
+        env = with_source(profile(home, jid, password, server, address), tree.source)
+        where = await chinwag_file(env, home)
+        if tree.source is not None and not inside(where, tree.source):
+            raise RuntimeError(f"{tree.label}: chinwag comes from {where}, not {tree.source}")
+        print(f"{tree.label}: chinwag from {where}", flush=True)
+        async with running_app(server, jid, password, address, home, tree.source) as api:
+            tree.jid, tree.api = jid, api
+            yield api
+    finally:
+        bus.stop()
+
+
 # -- 1. InstantMessage round trip ----------------------------------------------------------
 
 
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def share(total: int, parts: int, index: int) -> int:
+    """The ``index``-th of ``parts`` near-equal shares of ``total``."""
+    return total // parts + (1 if index < total % parts else 0)
 
 
 async def instant_message(api: Api, contact: str) -> tuple[float, str]:
@@ -160,7 +296,11 @@ async def instant_message(api: Api, contact: str) -> tuple[float, str]:
     return elapsed, window
 
 
-async def bench_instant_message(api: Api, existing: int, new: int) -> None:
+async def bench_instant_message(
+    api: Api, existing: int, new: int, tag: str = ""
+) -> tuple[list[float], list[float]]:
+    """``existing`` calls for the open window and ``new`` that open one (contacts named
+    with ``tag``, so every round has new ones); the samples in seconds."""
     _, window = await instant_message(api, "again@localhost")
     for _ in range(50):  # warm up
         await instant_message(api, "again@localhost")
@@ -173,10 +313,14 @@ async def bench_instant_message(api: Api, existing: int, new: int) -> None:
     await api.call(window, WINDOW, "Release")
     fresh: list[float] = []
     for i in range(new):
-        elapsed, window = await instant_message(api, f"new{i}@localhost")
+        elapsed, window = await instant_message(api, f"new{tag}{i}@localhost")
         fresh.append(elapsed)
         await api.call(window, WINDOW, "Close")
         await api.call(window, WINDOW, "Release")
+    return same, fresh
+
+
+def print_instant_message(same: list[float], fresh: list[float]) -> None:
     for label, samples, goal in (
         ("existing window", same, 2.0),
         ("new window     ", fresh, 10.0),
@@ -188,10 +332,10 @@ async def bench_instant_message(api: Api, existing: int, new: int) -> None:
         )
 
 
-# -- 2. SendMessage throughput -------------------------------------------------------------
+# -- 2. and 3. SendMessage -------------------------------------------------------------------
 
 
-class Bare(slixmpp.ClientXMPP):  # type: ignore[misc]
+class Bare(slixmpp.ClientXMPP):
     def __init__(self, jid: str, password: str) -> None:
         super().__init__(jid, password)
         self.enable_plaintext = False
@@ -237,6 +381,15 @@ async def counting_receiver(
     return receiver, done
 
 
+async def send_burst(sender: Bare, to: str, n: int, text: str) -> None:
+    """``n`` chat messages as fast as the stream takes them."""
+    target = slixmpp.JID(to)
+    for i in range(n):
+        sender.send_message(mto=target, mbody=f"{text} {i}", mtype="chat")
+        if i % 100 == 0:
+            await asyncio.sleep(0)  # let the socket drain
+
+
 async def bare_round(
     server: ProsodyServer, a: tuple[str, str], b: tuple[str, str], n: int
 ) -> float:
@@ -245,72 +398,353 @@ async def bare_round(
     await sender.ready
     receiver, done = await counting_receiver(server, b, n)
     start = time.perf_counter()
-    for i in range(n):
-        sender.send_message(mto=b[0], mbody=f"message {i}", mtype="chat")
-        if i % 100 == 0:
-            await asyncio.sleep(0)  # let the socket drain
+    await send_burst(sender, b[0], n, "message")
     end = await asyncio.wait_for(done, 300)
     for client in (sender, receiver):
         await close(client)
     return n / (end - start)
 
 
-async def api_round(api: Api, server: ProsodyServer, b: tuple[str, str], n: int) -> float:
+def send_message(api: Api, to: str, text: str) -> Any:
+    """The SendMessage call (a coroutine) of one text message."""
+    parts = [
+        {},
+        {"content-type": Variant("s", "text/plain"), "content": Variant("s", text)},
+    ]
+    return api.call(ROOT, MESSAGES, "SendMessage", "osaa{sv}u", ["/", to, parts, 0])
+
+
+async def sequential_round(
+    api: Api, server: ProsodyServer, b: tuple[str, str], n: int
+) -> tuple[float, list[float]]:
+    """``n`` SendMessage calls, each awaited before the next: calls/s and the seconds of
+    each call. Then waits (untimed) until all ``n`` have arrived."""
     receiver, done = await counting_receiver(server, b, n)
-
-    def send(i: int) -> Any:
-        parts = [
-            {},
-            {"content-type": Variant("s", "text/plain"), "content": Variant("s", f"message {i}")},
-        ]
-        return api.call(ROOT, MESSAGES, "SendMessage", "osaa{sv}u", ["/", b[0], parts, 0])
-
+    samples: list[float] = []
     start = time.perf_counter()
-    calls = [asyncio.ensure_future(send(i)) for i in range(n)]  # all in flight
-    await asyncio.gather(*calls)
+    for i in range(n):
+        before = time.perf_counter()
+        await send_message(api, b[0], f"message {i}")
+        samples.append(time.perf_counter() - before)
+    elapsed = time.perf_counter() - start
+    await asyncio.wait_for(done, 300)
+    await close(receiver)
+    return n / elapsed, samples
+
+
+async def api_round(
+    api: Api,
+    server: ProsodyServer,
+    b: tuple[str, str],
+    n: int,
+    label: str = "",
+    quiet: bool = False,
+) -> float:
+    receiver, done = await counting_receiver(server, b, n)
+    start = time.perf_counter()
+    calls = [asyncio.ensure_future(send_message(api, b[0], f"message {i}")) for i in range(n)]
+    await asyncio.gather(*calls)  # all in flight
     replied = time.perf_counter()
     end = await asyncio.wait_for(done, 300)
     await close(receiver)
-    print(f"  (all {n:,} SendMessage replies after {replied - start:.2f} s)")
+    if not quiet:
+        print(f"  ({label}all {n:,} SendMessage replies after {replied - start:.2f} s)")
     return n / (end - start)
+
+
+# -- 4. GetReceived ------------------------------------------------------------------------
+
+
+def value(header: dict[str, Any], key: str) -> Any:
+    item = header.get(key)
+    return item.value if isinstance(item, Variant) else None
+
+
+def marshalled(message: Message) -> bytes:
+    """The bytes of ``message`` on the wire."""
+    return bytes(message._marshall())  # type: ignore[no-untyped-call]
+
+
+def decode_seconds(reply: Message, repeat: int = 5) -> float:
+    """The least time dbus-next takes to decode ``reply`` from its bytes (what the
+    script's bus reader does for each reply), in seconds."""
+    data = marshalled(reply)
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        Unmarshaller(io.BytesIO(data)).unmarshall()  # type: ignore[no-untyped-call]
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+async def bench_get_received(
+    tree: Tree, server: ProsodyServer, n: int, queries: int, small: int = 100
+) -> None:
+    api = tree.app
+    try:
+        await api.call(ROOT, MESSAGES, "GetReceived", "oxu", ["/", 0, 1])
+    except ApiError as error:
+        if error.name != UNKNOWN_METHOD:
+            raise
+        print(f"GetReceived ({tree.label}): skipped, the app answers {error.name}")
+        return
+    sender_jid, sender_password = server.make_user("peer")
+    headers: list[dict[str, Any]] = []
+    arrived = asyncio.get_running_loop().create_future()
+
+    def on_bus_message(msg: Message) -> None:
+        if (
+            msg.message_type is MessageType.SIGNAL
+            and msg.interface == MESSAGES
+            and msg.member == "MessageReceived"
+            and msg.body
+            and msg.body[0]
+            and value(msg.body[0][0], "message-sender-id") == sender_jid
+        ):
+            headers.append(msg.body[0][0])
+            if len(headers) == n and not arrived.done():
+                arrived.set_result(None)
+
+    api.bus.add_message_handler(on_bus_message)
+    rule = f"type='signal',interface='{MESSAGES}',member='MessageReceived'"
+    await api.call(
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus",
+        "AddMatch",
+        "s",
+        [rule],
+        destination="org.freedesktop.DBus",
+    )
+    sender = Bare(sender_jid, sender_password)
+    sender.connect(server.host, server.port)
+    await sender.ready
+    start = time.perf_counter()
+    await send_burst(sender, tree.jid, n, "catch-up")
+    await asyncio.wait_for(arrived, 300)
+    taken = time.perf_counter() - start
+    api.bus.remove_message_handler(on_bus_message)
+    await close(sender)
+
+    sequences = [value(h, "message-sequence") for h in headers]
+    tokens = [value(h, "message-token") for h in headers]
+    if None in sequences:
+        print(f"GetReceived ({tree.label}): MessageReceived carries no message-sequence")
+        return
+    after = min(sequences) - 1
+    print(
+        f"GetReceived ({tree.label}): {n:,} messages from a bare slixmpp client taken in "
+        f"{taken:.2f} s (MessageReceived); their sequences {after + 1}..{max(sequences)}"
+    )
+    problems = []
+    if sequences != list(range(after + 1, after + n + 1)):
+        problems.append("MessageReceived sequences are not consecutive in arrival order")
+    for limit in (min(n, 1000), min(n, small)):  # the spec's limit: 1-1000
+        replies: list[Message] = []
+        samples: list[float] = []
+        for _ in range(queries):
+            begin = time.perf_counter()
+            reply = await api.call_message(
+                ROOT, MESSAGES, "GetReceived", "oxu", ["/", after, limit]
+            )
+            samples.append(time.perf_counter() - begin)
+            replies.append(reply)
+        messages = replies[-1].body[0]
+        got = [value(m[0], "message-sequence") for m in messages]
+        if len(messages) != limit:
+            problems.append(f"GetReceived(/, {after}, {limit}) gave {len(messages)} messages")
+        if got != list(range(after + 1, after + len(got) + 1)):
+            problems.append(f"GetReceived(/, {after}, {limit}): sequences not consecutive")
+        if [value(m[0], "message-token") for m in messages] != tokens[: len(messages)]:
+            problems.append(f"GetReceived(/, {after}, {limit}): not the tokens MessageReceived had")
+        if any(r.body != replies[-1].body for r in replies[:-1]):
+            problems.append(f"GetReceived(/, {after}, {limit}): replies differ between calls")
+        decoding = decode_seconds(replies[-1])
+        goal = "; goal under 20 ms" if limit == 1000 else ""
+        print(
+            f'GetReceived("/", {after}, {limit}): p50 {percentile(samples, 0.5) * 1000:.2f} ms, '
+            f"p99 {percentile(samples, 0.99) * 1000:.2f} ms ({queries} calls, "
+            f"{len(messages):,} messages, {len(marshalled(replies[-1])):,} bytes{goal})"
+        )
+        print(
+            f"  of which the script's dbus-next decoding the reply: {decoding * 1000:.2f} ms; "
+            f"the rest (app and bus), p50 about "
+            f"{(percentile(samples, 0.5) - decoding) * 1000:.2f} ms"
+        )
+    for problem in problems:
+        print(f"GetReceived ({tree.label}): WRONG: {problem}")
+    if not problems:
+        print(
+            f"GetReceived ({tree.label}): replies checked: {n:,} (and {small}) messages, "
+            f"consecutive message-sequence from {after + 1}, tokens as MessageReceived had"
+        )
 
 
 # -- main ----------------------------------------------------------------------------------
 
 
+async def warm_up(tree: Tree, server: ProsodyServer) -> None:
+    """A little of each measurement, untimed, so the first round is not the app's (and the
+    machine's) first time for any of them."""
+    await bench_instant_message(tree.app, 50, 5, tag="warm")
+    await sequential_round(tree.app, server, server.make_user("warm"), 100)
+    await api_round(tree.app, server, server.make_user("warm"), 300, quiet=True)
+
+
+async def measure(
+    tree: Tree, server: ProsodyServer, args: argparse.Namespace, r: int, label: str
+) -> None:
+    """One round's share of figures 1-3 for ``tree``."""
+    same, fresh = await bench_instant_message(
+        tree.app,
+        share(args.existing, args.rounds, r),
+        share(args.new, args.rounds, r),
+        tag=f"r{r}x",
+    )
+    tree.im_same += same
+    tree.im_new += fresh
+    rate, samples = await sequential_round(
+        tree.app, server, server.make_user("seq"), args.sequential
+    )
+    tree.seq_rates.append(rate)
+    tree.seq_calls += samples
+    tree.pipe_rates.append(
+        await api_round(tree.app, server, server.make_user("sink"), args.messages, label)
+    )
+
+
+def ms(samples: list[float], q: float) -> float:
+    return percentile(samples, q) * 1000
+
+
+def report_one(tree: Tree, bare_rates: list[float], args: argparse.Namespace) -> None:
+    print_instant_message(tree.im_same, tree.im_new)
+    print(
+        f"SendMessage sequential: {statistics.median(tree.seq_rates):,.0f} calls/s (median), "
+        f"p50 {ms(tree.seq_calls, 0.5):.2f} ms, p99 {ms(tree.seq_calls, 0.99):.2f} ms per call "
+        f"({args.sequential:,} calls per round)"
+    )
+    bare, api_rate = statistics.median(bare_rates), statistics.median(tree.pipe_rates)
+    print(f"messages per round: {args.messages:,}, rounds: {args.rounds}")
+    print(f"bare slixmpp -> bare slixmpp:         {bare:,.0f} messages/s (median)")
+    print(f"SendMessage (D-Bus) -> bare slixmpp:  {api_rate:,.0f} messages/s (median)")
+    print(f"ratio SendMessage / bare: {api_rate / bare:.2f} (goal: at least 0.6)")
+
+
+def pair(base: Tree, current: Tree, attr: str, q: float) -> tuple[float, float]:
+    """The ``q`` percentile of the samples ``attr`` of both trees, in ms."""
+    return ms(getattr(base, attr), q), ms(getattr(current, attr), q)
+
+
+def report_both(
+    base: Tree, current: Tree, bare_rates: list[float], args: argparse.Namespace
+) -> None:
+    bare = statistics.median(bare_rates)
+    lower, higher = "lower is better", "higher is better"
+    rows: list[tuple[str, str, float, float, str]] = []  # name, unit, base, current, note
+    for name, attr, goal in (
+        ("InstantMessage, existing window", "im_same", 2.0),
+        ("InstantMessage, new window", "im_new", 10.0),
+    ):
+        rows.append(
+            (f"{name}, p50", "ms", *pair(base, current, attr, 0.5), f"{lower}; goal < {goal:g} ms")
+        )
+        rows.append((f"{name}, p99", "ms", *pair(base, current, attr, 0.99), lower))
+    seq = statistics.median(base.seq_rates), statistics.median(current.seq_rates)
+    pipe = statistics.median(base.pipe_rates), statistics.median(current.pipe_rates)
+    rows += [
+        ("SendMessage sequential", "calls/s", *seq, higher),
+        (
+            "SendMessage sequential, p50 per call",
+            "ms",
+            *pair(base, current, "seq_calls", 0.5),
+            lower,
+        ),
+        (
+            "SendMessage sequential, p99 per call",
+            "ms",
+            *pair(base, current, "seq_calls", 0.99),
+            lower,
+        ),
+        ("SendMessage pipelined, end to end", "msg/s", *pipe, higher),
+        (
+            "SendMessage pipelined / bare slixmpp",
+            "",
+            pipe[0] / bare,
+            pipe[1] / bare,
+            f"{higher}; goal >= 0.6",
+        ),
+    ]
+    print(
+        f"\nbaseline {base.source} vs current; {args.rounds} rounds, trees alternating; "
+        f"InstantMessage {args.existing:,} + {args.new:,} calls, SendMessage "
+        f"{args.sequential:,} sequential and {args.messages:,} pipelined per round per tree"
+    )
+    print(f"bare slixmpp -> bare slixmpp (the same for both): {bare:,.0f} messages/s (median)")
+    width = max(len(f"{name} ({unit})") for name, unit, *_ in rows)
+    print(f"{'':{width}}  {'baseline':>10}  {'current':>10}  current/baseline")
+    for name, unit, b, c, better in rows:
+        title = f"{name} ({unit})" if unit else name
+        digits = 2 if unit in ("ms", "") else 0
+        print(f"{title:{width}}  {b:>10,.{digits}f}  {c:>10,.{digits}f}  {c / b:.2f} ({better})")
+
+
 async def main(args: argparse.Namespace) -> None:
-    bus = PrivateSessionBus()
-    address = bus.start()
-    try:
-        with bench_server() as server, tempfile.TemporaryDirectory() as tmp:
-            app_jid, app_password = server.make_user("app")
-            async with running_app(server, app_jid, app_password, address, Path(tmp)) as api:
-                await bench_instant_message(api, args.existing, args.new)
-                bare_rates, api_rates = [], []
-                for r in range(args.rounds):
-                    users = [server.make_user(p) for p in ("ba", "bb", "sink")]
-                    bare_rates.append(await bare_round(server, users[0], users[1], args.messages))
-                    api_rates.append(await api_round(api, server, users[2], args.messages))
-                    print(
-                        f"round {r + 1}: bare slixmpp {bare_rates[-1]:,.0f} msg/s, "
-                        f"SendMessage over D-Bus {api_rates[-1]:,.0f} msg/s"
+    trees = [Tree("current", None)]
+    if args.baseline is not None:
+        trees.insert(0, Tree("baseline", args.baseline))
+    current = trees[-1]
+    with bench_server() as server, tempfile.TemporaryDirectory() as tmp:
+        async with contextlib.AsyncExitStack() as stack:
+            for tree in trees:
+                home = Path(tmp) / tree.label
+                home.mkdir()
+                await stack.enter_async_context(tree_app(server, tree, home))
+            for tree in trees:
+                await warm_up(tree, server)
+            bare_rates: list[float] = []
+            for r in range(args.rounds):
+                users = [server.make_user(p) for p in ("ba", "bb")]
+                bare_rates.append(await bare_round(server, users[0], users[1], args.messages))
+                for tree in trees if r % 2 == 0 else trees[::-1]:
+                    await measure(
+                        tree, server, args, r, f"{tree.label}: " if len(trees) > 1 else ""
                     )
-            bare, api_rate = statistics.median(bare_rates), statistics.median(api_rates)
-            print(f"messages per round: {args.messages:,}, rounds: {args.rounds}")
-            print(f"bare slixmpp -> bare slixmpp:         {bare:,.0f} messages/s (median)")
-            print(f"SendMessage (D-Bus) -> bare slixmpp:  {api_rate:,.0f} messages/s (median)")
-            print(f"ratio SendMessage / bare: {api_rate / bare:.2f} (goal: at least 0.6)")
-    finally:
-        bus.stop()
+                    if len(trees) == 1:
+                        print(
+                            f"round {r + 1}: bare slixmpp {bare_rates[-1]:,.0f} msg/s, "
+                            f"SendMessage over D-Bus {tree.pipe_rates[-1]:,.0f} msg/s"
+                        )
+                    else:
+                        print(
+                            f"round {r + 1}, {tree.label}: SendMessage sequential "
+                            f"{tree.seq_rates[-1]:,.0f} calls/s, pipelined "
+                            f"{tree.pipe_rates[-1]:,.0f} msg/s (bare slixmpp "
+                            f"{bare_rates[-1]:,.0f} msg/s)"
+                        )
+            if len(trees) == 1:
+                report_one(current, bare_rates, args)
+            else:
+                report_both(trees[0], current, bare_rates, args)
+            if args.received > 0:
+                await bench_get_received(current, server, args.received, args.queries)
 
 
 def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--messages", type=int, default=3000, help="pipelined, per round")
+    parser.add_argument(
+        "--sequential", type=int, help="sequential SendMessage calls per round (--messages)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--existing", type=int, default=2000, help="calls for an open window")
     parser.add_argument("--new", type=int, default=300, help="calls that open a new window")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--received", type=int, default=1000, help="messages for GetReceived")
+    parser.add_argument("--queries", type=int, default=50, help="timed GetReceived calls")
+    parser.add_argument("--baseline", metavar="DIR", help="source root of a baseline tree")
+    args = parser.parse_args()
+    if args.sequential is None:
+        args.sequential = args.messages
+    asyncio.run(main(args))
 
 
 if __name__ == "__main__":
