@@ -13,7 +13,7 @@ import test_main_window
 import test_session
 
 import conftest as ui_rig  # tests/ui/conftest.py
-from chinwag.automation.ports import ConversationView, MainView, WindowHost
+from chinwag.api.ports import ConversationView, MainView, WindowHost
 from chinwag.core.ports import (
     ConfigStore,
     ConnectionFactory,

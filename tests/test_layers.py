@@ -1,4 +1,5 @@
-"""The layers import one way: ``ui``/``automation`` -> ``core`` <- ``xmpp``, ``storage``.
+"""The layers import one way: ``ui``/``automation`` -> ``api`` -> ``core`` <- ``xmpp``,
+``storage``.
 Checked by reading every module's imports, so a violation fails here, not in review."""
 
 from __future__ import annotations
@@ -28,6 +29,24 @@ RULES = [
             "chinwag.system",
             "chinwag.app",
             "chinwag.wiring",
+        ),
+    ),
+    (
+        # The API every script front shares: plain values over the core, no transport.
+        "chinwag.api",
+        (
+            "PySide6",
+            "slixmpp",
+            "sqlite3",
+            "dbus_next",
+            "qasync",
+            "keyring",
+            "chinwag.xmpp",
+            "chinwag.storage",
+            "chinwag.ui",
+            "chinwag.automation",
+            "chinwag.system",
+            "chinwag.app",
         ),
     ),
     ("chinwag.storage", ("PySide6", "slixmpp", "chinwag.xmpp", "chinwag.ui", "chinwag.system")),

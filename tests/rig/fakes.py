@@ -1,5 +1,5 @@
 """Plain-Python stand-ins for the ports of the core (``chinwag.core.ports``) and of the
-automation API (``chinwag.automation.ports``): enough to run the real core and the real
+automation API (``chinwag.api.ports``): enough to run the real core and the real
 D-Bus API in the test process, with no network, no Qt and no app process. mypy checks each
 against its Protocol (``tests/fakes_conform.py``), so they cannot drift from the ports.
 
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
-from chinwag.automation.ports import Frame, MainView
+from chinwag.api.ports import Frame, MainView
 from chinwag.automation.server import AutomationServer
 from chinwag.core.models import AccountConfig, Message, MessageType, Show
 from chinwag.core.ports import ConnectionListener

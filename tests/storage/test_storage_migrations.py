@@ -71,10 +71,10 @@ def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
 
 async def test_an_old_database_is_migrated_keeping_its_data(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    store = SqliteMessageStore.open(path)  # today's schema: version 1
+    store = SqliteMessageStore.open(path)  # today's schema
     await store.set_sync_state("me@x", "mam", "id-1")
     await store.close()
-    assert version(path) == 1
+    assert version(path) == SCHEMA_VERSION
 
     def add_note_column(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE sync_state ADD COLUMN note TEXT NOT NULL DEFAULT ''")
@@ -87,7 +87,7 @@ async def test_an_old_database_is_migrated_keeping_its_data(tmp_path: Path) -> N
     ]
     Database.open(path, migrations=newer).close_sync()
 
-    assert version(path) == 3
+    assert version(path) == SCHEMA_VERSION + 2
     with raw(path) as conn:
         assert conn.execute("SELECT value, note FROM sync_state").fetchall() == [
             ("id-1", "migrated")
@@ -110,7 +110,8 @@ def test_a_database_from_a_newer_chinwag_is_refused(tmp_path: Path) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
 
     with pytest.raises(
-        SchemaTooNewError, match=r"schema version 6.*up to 1.*newer Chinwag"
+        SchemaTooNewError,
+        match=rf"schema version {SCHEMA_VERSION + 5}.*up to {SCHEMA_VERSION}.*newer Chinwag",
     ) as info:
         Database.open(path)
 
@@ -126,11 +127,11 @@ def test_a_failing_migration_leaves_the_previous_version(tmp_path: Path) -> None
         *MIGRATIONS,
         "CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);",
     ]
-    with pytest.raises(MigrationError, match="version 2") as info:
+    with pytest.raises(MigrationError, match=f"version {SCHEMA_VERSION + 1}") as info:
         Database.open(path, migrations=broken)
 
-    assert info.value.version == 2
-    assert version(path) == 1
+    assert info.value.version == SCHEMA_VERSION + 1
+    assert version(path) == SCHEMA_VERSION
     assert "half_done" not in tables(path)  # rolled back with the failing statement
     Database.open(path).close_sync()  # and the database is still usable
 
@@ -169,3 +170,37 @@ def test_the_real_schema_splits_into_statements() -> None:
         for statement in split_script(first):
             assert sqlite3.complete_statement(statement)
             conn.execute(statement)
+
+
+async def test_a_version_1_history_gains_an_empty_received_log(tmp_path: Path) -> None:
+    """Version 2 adds the received log; what was stored before keeps its place in the
+    history and has no sequence: the log starts with the next message received."""
+    from storage_helpers import ME, MessageFactory
+
+    path = tmp_path / "v1.sqlite3"
+    make = MessageFactory()
+    Database.open(path, migrations=MIGRATIONS[:1]).close_sync()
+    with raw(path) as conn:  # a message as version 1 stored it
+        conn.execute(
+            "INSERT INTO conversations (id, account, peer, kind) "
+            "VALUES (1, 'me@example.org', 'peer@example.net', 'chat')"
+        )
+        conn.execute(
+            "INSERT INTO messages (conversation_id, direction, uid, stanza_id, sender, "
+            "sender_resource, body, timestamp, state, error, mtype, origin, subject, flags, "
+            "search_key) VALUES (1, 0, 'old-1', NULL, 'peer@example.net', '', "
+            "'from before', 1600000000.0, 10, '', 0, 1, '', 0, 1)"
+        )
+    assert version(path) == 1
+
+    store = SqliteMessageStore.open(path)
+    try:
+        assert version(path) == SCHEMA_VERSION >= 2
+        assert [m.body for m in store.latest(make.incoming("x").key, 10)] == ["from before"]
+        assert store.received_after(ME, 0, 10) == []
+        await store.add_incoming([make.incoming("after the upgrade")])
+        assert [(e.sequence, e.message.body) for e in store.received_after(ME, 0, 10)] == [
+            (1, "after the upgrade")
+        ]
+    finally:
+        await store.close()

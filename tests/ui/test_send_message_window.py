@@ -129,7 +129,7 @@ async def test_a_refused_message_leaves_the_window_alone(rig: Rig) -> None:
     reply = await rig.send("x" * (MAX_MESSAGE_CHARS + 1))
 
     assert reply.message_type is MessageType.ERROR
-    assert reply.error_name == names.ERROR_PREFIX + MessageTooLong.api_name
+    assert reply.error_name == names.ERROR_PREFIX + "MessageTooLong"
     assert window.error_text == ""  # the script's error is the script's, not the user's
     assert window.compose.toPlainText() == "the user's draft"
     assert window.model.rowCount() == rows

@@ -1,490 +1,571 @@
-# The D-Bus signatures are dbus-next's string annotations ('v', 'io', ...), read at class
-# creation; this module must not use "from __future__ import annotations".
-# ruff: noqa: F821, F722
-# mypy: ignore-errors
-"""The D-Bus interfaces of the automation API (spec sections 4-7), as dbus-next
+"""The D-Bus interfaces of the automation API (spec sections 4-7, and 6a), as dbus-next
 ``ServiceInterface`` classes.
 
-Each member is a thin adapter: it checks the D-Bus-level types and makes one call on
-:class:`~chinwag.automation.api.AutomationApi`, where the behaviour lives. Errors become
-``im.chinwag.Error.*`` replies through :func:`guarded`."""
+Each member is a thin adapter: it turns D-Bus values into the API's plain ones (through
+:class:`~chinwag.automation.adapter.DBusApi`), makes one call on
+:class:`chinwag.api.service.Api`, and turns the answer back. Errors become
+``im.chinwag.Error.*`` replies through :func:`guarded`.
+
+The D-Bus signature of each member is given with :func:`typed`, which dbus-next reads
+from the function's signature; the Python annotations stay real types, so this module is
+type-checked like the rest."""
+
+from __future__ import annotations
 
 import functools
 import inspect
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from dbus_next import DBusError
+from dbus_next import DBusError, Variant
 from dbus_next.constants import PropertyAccess
 from dbus_next.service import ServiceInterface, dbus_property, method, signal
 
+from chinwag.api.codes import Code
+from chinwag.api.errors import ApiError, invalid
 from chinwag.automation import names
 from chinwag.core.errors import ChinwagError
+
+if TYPE_CHECKING:
+    from chinwag.automation.adapter import DBusApi
+    from chinwag.automation.objects import WindowHandle
 
 log = logging.getLogger(__name__)
 
 READ = PropertyAccess.READ
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _translate(exc: BaseException) -> DBusError:
+
+def typed(*arguments: str, out: str = "") -> Callable[[F], F]:
+    """Give a member its D-Bus signature: one string per argument after ``self``, and
+    ``out`` for the result (dbus-next reads these as the annotations)."""
+
+    def apply(fn: F) -> F:
+        signature = inspect.signature(fn)
+        self_, *rest = signature.parameters.values()
+        if len(rest) != len(arguments):
+            raise TypeError(f"{fn.__name__}: {len(rest)} arguments, {len(arguments)} types")
+        parameters = [
+            self_,
+            *(p.replace(annotation=a) for p, a in zip(rest, arguments, strict=True)),
+        ]
+        fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=parameters,
+            return_annotation=out or inspect.Signature.empty,
+        )
+        return fn
+
+    return apply
+
+
+def dbus_error(exc: BaseException) -> DBusError:
+    """The reply for an exception: an ApiError (or a core error) as its
+    ``im.chinwag.Error.<Code>``; anything else as Fail (logged)."""
     if isinstance(exc, DBusError):
         return exc
     if isinstance(exc, ChinwagError):
-        return names.api_error(exc.api_name, exc.message)
+        exc = ApiError.from_core(exc)
+    if isinstance(exc, ApiError):
+        return names.api_error(exc.code, exc.message)
     log.error("automation call failed", exc_info=exc)
-    return names.api_error("Fail", f"an internal error occurred ({type(exc).__name__})")
+    return names.api_error(Code.FAIL, f"an internal error occurred ({type(exc).__name__})")
 
 
-def guarded(fn):
+def guarded(fn: F) -> F:
     """Turn every exception of a member into its ``im.chinwag.Error.*`` reply (an
     unexpected one into Fail, logged): a script never sees a Python traceback."""
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
-        async def run_async(*args, **kwargs):
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await fn(*args, **kwargs)
             except Exception as exc:
-                raise _translate(exc) from exc
+                raise dbus_error(exc) from exc
 
-        return run_async
+        return cast(F, run_async)
 
     @functools.wraps(fn)
-    def run(*args, **kwargs):
+    def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            raise _translate(exc) from exc
+            raise dbus_error(exc) from exc
 
-    return run
+    return cast(F, run)
+
+
+def member(*arguments: str, out: str = "") -> Callable[[F], F]:
+    """A D-Bus method: typed, guarded."""
+
+    def apply(fn: F) -> F:
+        return cast(F, method()(typed(*arguments, out=out)(guarded(fn))))
+
+    return apply
+
+
+def readable(out: str) -> Callable[[F], F]:
+    """A read-only D-Bus property: typed, guarded."""
+
+    def apply(fn: F) -> F:
+        return cast(F, dbus_property(access=READ)(typed(out=out)(guarded(fn))))
+
+    return apply
+
+
+def emits(out: str = "") -> Callable[[F], F]:
+    """A D-Bus signal: the method returns its body, of the D-Bus type ``out``."""
+
+    def apply(fn: F) -> F:
+        signature = inspect.signature(fn)
+        fn.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            return_annotation=out or inspect.Signature.empty
+        )
+        return cast(F, signal()(fn))
+
+    return apply
 
 
 class Messenger(ServiceInterface):
     """``im.chinwag.Messenger1`` on ``/im/chinwag/Chinwag``."""
 
-    def __init__(self, api):
+    def __init__(self, dbus: DBusApi) -> None:
         super().__init__(names.MESSENGER)
-        self._api = api
+        self._d = dbus
+        self._m = dbus.api.messenger
 
-    @method()
-    @guarded
-    def InstantMessage(self, contact: "v") -> "io":
-        return self._api.instant_message(contact)
+    @member("v", out="io")
+    def InstantMessage(self, contact: Variant) -> list[Any]:
+        return self._d.instant_message(contact)
 
-    @method()
-    @guarded
-    def GetContact(self, signin_name: "s", service_id: "s") -> "o":
-        return self._api.get_contact(signin_name, service_id)
+    @member("s", "s", out="o")
+    def GetContact(self, signin_name: str, service_id: str) -> str:
+        key = self._m.get_contact(signin_name, self._d.service_id(service_id))
+        return self._d.contact_path(key)
 
-    @method()
-    @guarded
-    async def Signin(self, signin_name: "s", password: "s") -> "i":
-        return await self._api.signin(signin_name, password, {})
+    @member("s", "s", out="i")
+    async def Signin(self, signin_name: str, password: str) -> int:
+        return await self._m.signin(signin_name, password, {})
 
-    @method()
-    @guarded
-    async def SigninWithOptions(self, signin_name: "s", password: "s", options: "a{sv}") -> "i":
-        return await self._api.signin(signin_name, password, options)
+    @member("s", "s", "a{sv}", out="i")
+    async def SigninWithOptions(
+        self, signin_name: str, password: str, options: dict[str, Variant]
+    ) -> int:
+        return await self._m.signin(signin_name, password, signin_options(options))
 
-    @method()
-    @guarded
-    def AutoSignin(self) -> "i":
-        return self._api.auto_signin()
+    @member(out="i")
+    def AutoSignin(self) -> int:
+        return self._m.auto_signin()
 
-    @method()
-    @guarded
-    async def Signout(self) -> "i":
-        return await self._api.signout()
+    @member(out="i")
+    async def Signout(self) -> int:
+        return await self._m.signout()
 
-    @method()
-    @guarded
-    def AddContact(self, signin_name: "s") -> "i":
-        return self._api.add_contact(signin_name)
+    @member("s", out="i")
+    def AddContact(self, signin_name: str) -> int:
+        return self._m.add_contact(signin_name)
 
-    @method()
-    @guarded
-    def RemoveContact(self, contact: "v") -> "i":
-        return self._api.remove_contact(contact)
+    @member("v", out="i")
+    def RemoveContact(self, contact: Variant) -> int:
+        return self._m.remove_contact(self._d.contact_arg(contact))
 
-    @method()
-    @guarded
-    def CreateGroup(self, name: "s") -> "o":
-        return self._api.create_group(name)
+    @member("s", out="o")
+    def CreateGroup(self, name: str) -> str:
+        return self._d.group_path(self._m.create_group(name))
 
-    @method()
-    @guarded
-    async def SetStatus(self, status: "u", message: "s") -> "i":
-        return await self._api.set_status(status, message)
+    @member("u", "s", out="i")
+    async def SetStatus(self, status: int, message: str) -> int:
+        return await self._m.set_status(status, message)
 
-    @method()
-    @guarded
-    def Quit(self) -> "i":
-        return self._api.quit()
+    @member(out="i")
+    def Quit(self) -> int:
+        return self._m.quit()
 
-    @dbus_property(access=READ)
-    @guarded
-    def MyContacts(self) -> "ao":
-        return self._api.my_contacts()
+    @readable("ao")
+    def MyContacts(self) -> list[str]:
+        return [self._d.contact_path(k) for k in self._m.my_contacts()]
 
-    @dbus_property(access=READ)
-    @guarded
-    def MyGroups(self) -> "ao":
-        return self._api.my_groups()
+    @readable("ao")
+    def MyGroups(self) -> list[str]:
+        return [self._d.group_path(k) for k in self._m.my_groups()]
 
-    @dbus_property(access=READ)
-    @guarded
-    def MySigninName(self) -> "s":
-        return self._api.my_signin_name()
+    @readable("s")
+    def MySigninName(self) -> str:
+        return self._m.my_signin_name()
 
-    @dbus_property(access=READ)
-    @guarded
-    def MyFriendlyName(self) -> "s":
-        return self._api.my_friendly_name()
+    @readable("s")
+    def MyFriendlyName(self) -> str:
+        return self._m.my_friendly_name()
 
     @dbus_property()
+    @typed(out="u")
     @guarded
-    def MyStatus(self) -> "u":
-        return self._api.my_status()
+    def MyStatus(self) -> int:
+        return self._m.my_status()
 
-    @MyStatus.setter
+    @MyStatus.setter  # type: ignore[no-redef]
     @guarded
-    async def MyStatus(self, status: "u"):
-        await self._api.set_status(status, None)
+    async def MyStatus(self, status: int) -> None:
+        await self._m.set_status(status, None)
 
-    @dbus_property(access=READ)
-    @guarded
-    def MyServiceId(self) -> "s":
-        return self._api.my_service_id()
+    @readable("s")
+    def MyServiceId(self) -> str:
+        account = self._m.primary_account()
+        return self._d.accounts.path(account) if account else ""
 
-    @dbus_property(access=READ)
-    def MyServiceName(self) -> "s":
+    @readable("s")
+    def MyServiceName(self) -> str:
         return "XMPP"
 
-    @dbus_property(access=READ)
-    def Window(self) -> "o":
+    @readable("o")
+    def Window(self) -> str:
         return names.MAIN_WINDOW_PATH
 
-    @dbus_property(access=READ)
-    @guarded
-    def ConversationWindows(self) -> "ao":
-        return self._api.conversation_windows()
+    @readable("ao")
+    def ConversationWindows(self) -> list[str]:
+        windows = self._d.windows
+        return [windows.hand_out(h) for h in windows.open_handles()]
 
-    @dbus_property(access=READ)
-    @guarded
-    def Accounts(self) -> "ao":
-        return self._api.account_paths()
+    @readable("ao")
+    def Accounts(self) -> list[str]:
+        return [self._d.accounts.path(a) for a in self._m.account_list()]
 
-    # -- DMessengerEvents --------------------------------------------------------------
+    # -- DMessengerEvents (emitted by chinwag.automation.signals) ---------------------
 
-    @signal()
-    def OnSignin(self, hr) -> "i":
+    @emits("i")
+    def OnSignin(self, hr: int) -> int:
         return hr
 
-    @signal()
-    def OnSignout(self):
+    @emits()
+    def OnSignout(self) -> None:
         return None
 
-    @signal()
-    def OnMyStatusChange(self, hr, status) -> "iu":
+    @emits("iu")
+    def OnMyStatusChange(self, hr: int, status: int) -> list[Any]:
         return [hr, status]
 
-    @signal()
-    def OnContactStatusChange(self, contact, status) -> "ou":
+    @emits("ou")
+    def OnContactStatusChange(self, contact: str, status: int) -> list[Any]:
         return [contact, status]
 
-    @signal()
-    def OnContactListAdd(self, hr, contact) -> "io":
+    @emits("io")
+    def OnContactListAdd(self, hr: int, contact: str) -> list[Any]:
         return [hr, contact]
 
-    @signal()
-    def OnContactListRemove(self, hr, contact) -> "io":
+    @emits("io")
+    def OnContactListRemove(self, hr: int, contact: str) -> list[Any]:
         return [hr, contact]
 
-    @signal()
-    def OnContactFriendlyNameChange(self, hr, contact, previous_name) -> "ios":
-        return [hr, contact, previous_name]
+    @emits("ios")
+    def OnContactFriendlyNameChange(self, hr: int, contact: str, previous: str) -> list[Any]:
+        return [hr, contact, previous]
 
-    @signal()
-    def OnMyFriendlyNameChange(self, hr, previous_name) -> "is":
+    @emits("is")
+    def OnMyFriendlyNameChange(self, hr: int, previous_name: str) -> list[Any]:
         return [hr, previous_name]
 
-    @signal()
-    def OnContactBlockChange(self, hr, contact, blocked) -> "iob":
+    @emits("iob")
+    def OnContactBlockChange(self, hr: int, contact: str, blocked: bool) -> list[Any]:
         return [hr, contact, blocked]
 
-    @signal()
-    def OnIMWindowCreated(self, window) -> "o":
+    @emits("o")
+    def OnIMWindowCreated(self, window: str) -> str:
         return window
 
-    @signal()
-    def OnIMWindowDestroyed(self, window) -> "o":
+    @emits("o")
+    def OnIMWindowDestroyed(self, window: str) -> str:
         return window
 
-    @signal()
-    def OnIMWindowContactAdded(self, contact, window) -> "oo":
+    @emits("oo")
+    def OnIMWindowContactAdded(self, contact: str, window: str) -> list[Any]:
         return [contact, window]
 
-    @signal()
-    def OnIMWindowContactRemoved(self, contact, window) -> "oo":
+    @emits("oo")
+    def OnIMWindowContactRemoved(self, contact: str, window: str) -> list[Any]:
         return [contact, window]
 
-    @signal()
-    def OnGroupAdded(self, hr, group) -> "io":
+    @emits("io")
+    def OnGroupAdded(self, hr: int, group: str) -> list[Any]:
         return [hr, group]
 
-    @signal()
-    def OnGroupRemoved(self, hr, group) -> "io":
+    @emits("io")
+    def OnGroupRemoved(self, hr: int, group: str) -> list[Any]:
         return [hr, group]
 
-    @signal()
-    def OnGroupNameChanged(self, hr, group) -> "io":
+    @emits("io")
+    def OnGroupNameChanged(self, hr: int, group: str) -> list[Any]:
         return [hr, group]
 
-    @signal()
-    def OnContactAddedToGroup(self, hr, group, contact) -> "ioo":
+    @emits("ioo")
+    def OnContactAddedToGroup(self, hr: int, group: str, contact: str) -> list[Any]:
         return [hr, group, contact]
 
-    @signal()
-    def OnContactRemovedFromGroup(self, hr, group, contact) -> "ioo":
+    @emits("ioo")
+    def OnContactRemovedFromGroup(self, hr: int, group: str, contact: str) -> list[Any]:
         return [hr, group, contact]
 
-    @signal()
-    def OnAppShutdown(self):
+    @emits()
+    def OnAppShutdown(self) -> None:
         return None
+
+
+def signin_options(options: dict[str, Variant]) -> dict[str, Any]:
+    """SigninWithOptions' options, unwrapped; a known option of another D-Bus type than
+    the spec's is InvalidArgument (the API checks names and values)."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        wanted = names.SIGNIN_OPTIONS.get(key)
+        if wanted is not None and value.signature != wanted:
+            raise invalid(f"option {key!r} is {wanted!r}, not {value.signature!r}")
+        out[key] = value.value
+    return out
 
 
 class Messages(ServiceInterface):
-    """``im.chinwag.Messages1`` on ``/im/chinwag/Chinwag`` (one-off sending)."""
+    """``im.chinwag.Messages1`` on ``/im/chinwag/Chinwag`` (one-off sending, catch-up)."""
 
-    def __init__(self, api):
+    def __init__(self, dbus: DBusApi) -> None:
         super().__init__(names.MESSAGES)
-        self._api = api
+        self._d = dbus
+        self._m = dbus.api.messages
 
-    @method()
-    @guarded
-    async def SendMessage(self, account: "o", target_id: "s", message: "aa{sv}", flags: "u") -> "s":
-        return await self._api.send_message(account, target_id, message, flags)
+    @member("o", "s", "aa{sv}", "u", out="s")
+    async def SendMessage(
+        self, account: str, target_id: str, message: list[dict[str, Variant]], flags: int
+    ) -> str:
+        sender = self._d.account_path_arg(account, Code.INVALID_HANDLE)
+        return await self._m.send_parts(sender, target_id, self._d.plain_parts(message), flags)
 
-    @signal()
-    def MessageSent(self, content, flags, token) -> "aa{sv}us":
+    @member("o", "x", "u", out="aaa{sv}")
+    def GetReceived(self, account: str, after: int, limit: int) -> list[Any]:
+        owner = self._d.account_path_arg(account, Code.INVALID_ARGUMENT)
+        return [self._d.dbus_parts(p) for p in self._m.received(owner, after, limit)]
+
+    @emits("aa{sv}us")
+    def MessageSent(self, content: list[Any], flags: int, token: str) -> list[Any]:
         return [content, flags, token]
 
-    @signal()
-    def MessageReceived(self, message) -> "aa{sv}":
+    @emits("aa{sv}")
+    def MessageReceived(self, message: list[Any]) -> list[Any]:
         return message
 
     # Beyond the spec (it leaves room for more): a full disk. Received messages are then
     # held, unacknowledged, and written once there is room; "" means there is room again.
-    @dbus_property(access=READ)
-    def StorageProblem(self) -> "s":
-        return self._api.storage_problem
+    @readable("s")
+    def StorageProblem(self) -> str:
+        return self._d.api.events.storage_problem
 
-    @signal()
-    def StorageChanged(self, problem) -> "s":
+    @emits("s")
+    def StorageChanged(self, problem: str) -> str:
         return problem
 
 
-class Window(ServiceInterface):
-    """``im.chinwag.Window1`` of the main window or of a conversation window; ``target``
-    is a :class:`~chinwag.automation.api.MainWindowTarget` or
-    :class:`~chinwag.automation.api.ConversationTarget`."""
+class WindowTarget(Protocol):
+    """What ``Window1`` drives: the main window or one conversation-window handle."""
 
-    def __init__(self, target):
+    def show(self) -> int: ...
+    def close(self) -> int: ...
+    def set_geometry(self, left: int, top: int, width: int, height: int) -> int: ...
+    def release(self) -> int: ...
+    def is_closed(self) -> bool: ...
+    def hwnd(self) -> int: ...
+    def frame(self) -> tuple[int, int, int, int]: ...
+
+
+class Window(ServiceInterface):
+    """``im.chinwag.Window1`` of the main window or of a conversation window."""
+
+    def __init__(self, target: WindowTarget) -> None:
         super().__init__(names.WINDOW)
         self._target = target
 
-    @method()
-    @guarded
-    def Show(self) -> "i":
+    @member(out="i")
+    def Show(self) -> int:
         return self._target.show()
 
-    @method()
-    @guarded
-    def Close(self) -> "i":
+    @member(out="i")
+    def Close(self) -> int:
         return self._target.close()
 
-    @method()
-    @guarded
-    def SetGeometry(self, left: "i", top: "i", width: "i", height: "i") -> "i":
+    @member("i", "i", "i", "i", out="i")
+    def SetGeometry(self, left: int, top: int, width: int, height: int) -> int:
         return self._target.set_geometry(left, top, width, height)
 
-    @method()
-    @guarded
-    def Release(self) -> "i":
+    @member(out="i")
+    def Release(self) -> int:
         return self._target.release()
 
-    @dbus_property(access=READ)
-    def IsClosed(self) -> "b":
+    @readable("b")
+    def IsClosed(self) -> bool:
         return self._target.is_closed()
 
-    @dbus_property(access=READ)
-    @guarded
-    def HWND(self) -> "t":
+    @readable("t")
+    def HWND(self) -> int:
         return self._target.hwnd()
 
-    @dbus_property(access=READ)
-    @guarded
-    def Left(self) -> "i":
+    @readable("i")
+    def Left(self) -> int:
         return self._target.frame()[0]
 
-    @dbus_property(access=READ)
-    @guarded
-    def Top(self) -> "i":
+    @readable("i")
+    def Top(self) -> int:
         return self._target.frame()[1]
 
-    @dbus_property(access=READ)
-    @guarded
-    def Width(self) -> "i":
+    @readable("i")
+    def Width(self) -> int:
         return self._target.frame()[2]
 
-    @dbus_property(access=READ)
-    @guarded
-    def Height(self) -> "i":
+    @readable("i")
+    def Height(self) -> int:
         return self._target.frame()[3]
 
 
 class ConversationWindow(ServiceInterface):
-    """``im.chinwag.ConversationWindow1``."""
+    """``im.chinwag.ConversationWindow1`` of one conversation-window handle."""
 
-    def __init__(self, target):
+    def __init__(self, dbus: DBusApi, handle: WindowHandle) -> None:
         super().__init__(names.CONVERSATION_WINDOW)
-        self._target = target
+        self._d = dbus
+        self._w = dbus.api.windows
+        self._handle = handle
 
-    @method()
-    @guarded
-    async def SendText(self, text: "s") -> "i":
-        return await self._target.send_text(text)
+    @member("s", out="i")
+    async def SendText(self, text: str) -> int:
+        return await self._w.send_text(self._handle.view, text)
 
-    @method()
-    @guarded
-    def AddContact(self, contact: "v") -> "i":
-        return self._target.add_contact(contact)
+    @member("v", out="i")
+    def AddContact(self, contact: Variant) -> int:
+        h = self._handle
+        return self._w.add_contact(
+            (h.account, h.peer), h.view, self._d.contact_on(contact, h.account)
+        )
 
-    @dbus_property(access=READ)
-    @guarded
-    def Contacts(self) -> "ao":
-        return self._target.contacts()
+    @readable("ao")
+    def Contacts(self) -> list[str]:
+        h = self._handle
+        return [self._d.contact_path(k) for k in self._w.contacts((h.account, h.peer))]
 
-    @dbus_property(access=READ)
-    @guarded
-    def History(self) -> "s":
-        return self._target.history()
+    @readable("s")
+    def History(self) -> str:
+        return self._w.history(self._handle.view, self._handle.last_transcript)
 
 
 class Contact(ServiceInterface):
-    """``im.chinwag.Contact1``; ``target`` is an :class:`~chinwag.automation.api.ContactTarget`."""
+    """``im.chinwag.Contact1`` of (account, bare address)."""
 
-    def __init__(self, target):
+    def __init__(self, dbus: DBusApi, key: tuple[str, str]) -> None:
         super().__init__(names.CONTACT)
-        self._target = target
+        self._d = dbus
+        self._c = dbus.api.contacts
+        self.key = key
 
-    @dbus_property(access=READ)
-    def SigninName(self) -> "s":
-        return self._target.jid
+    @readable("s")
+    def SigninName(self) -> str:
+        return self.key[1]
 
-    @dbus_property(access=READ)
-    @guarded
-    def FriendlyName(self) -> "s":
-        return self._target.friendly_name()
+    @readable("s")
+    def FriendlyName(self) -> str:
+        return self._c.friendly_name(self.key)
 
-    @dbus_property(access=READ)
-    @guarded
-    def Status(self) -> "u":
-        return self._target.status()
+    @readable("u")
+    def Status(self) -> int:
+        return self._c.status(self.key)
 
-    @dbus_property(access=READ)
-    @guarded
-    def StatusMessage(self) -> "s":
-        return self._target.status_message()
+    @readable("s")
+    def StatusMessage(self) -> str:
+        return self._c.status_message(self.key)
 
-    @dbus_property(access=READ)
-    def ServiceName(self) -> "s":
+    @readable("s")
+    def ServiceName(self) -> str:
         return "XMPP"
 
-    @dbus_property(access=READ)
-    @guarded
-    def ServiceId(self) -> "s":
-        return self._target.service_id()
+    @readable("s")
+    def ServiceId(self) -> str:
+        return self._d.accounts.path(self.key[0])
 
-    @dbus_property(access=READ)
-    @guarded
-    def IsSelf(self) -> "b":
-        return self._target.is_self()
+    @readable("b")
+    def IsSelf(self) -> bool:
+        return self._c.is_self(self.key)
 
     @dbus_property()
+    @typed(out="b")
     @guarded
-    def Blocked(self) -> "b":
-        return self._target.blocked()
+    def Blocked(self) -> bool:
+        return self._c.blocked(self.key)
 
-    @Blocked.setter
+    @Blocked.setter  # type: ignore[no-redef]
     @guarded
-    async def Blocked(self, blocked: "b"):
-        await self._target.set_blocked(blocked)
+    async def Blocked(self, blocked: bool) -> None:
+        await self._c.set_blocked(self.key, blocked)
 
-    @dbus_property(access=READ)
-    @guarded
-    def Groups(self) -> "ao":
-        return self._target.groups()
+    @readable("ao")
+    def Groups(self) -> list[str]:
+        return [self._d.group_path(k) for k in self._c.groups(self.key)]
 
 
 class Group(ServiceInterface):
-    """``im.chinwag.Group1``; ``target`` is a :class:`~chinwag.automation.api.GroupTarget`."""
+    """``im.chinwag.Group1`` of (account, group name); a renamed group keeps its object
+    (the signal emitter re-keys it)."""
 
-    def __init__(self, target):
+    def __init__(self, dbus: DBusApi, key: tuple[str, str]) -> None:
         super().__init__(names.GROUP)
-        self._target = target
+        self._d = dbus
+        self._g = dbus.api.groups
+        self.key = key
 
     @dbus_property()
+    @typed(out="s")
     @guarded
-    def Name(self) -> "s":
-        return self._target.name()
+    def Name(self) -> str:
+        return self.key[1]
 
-    @Name.setter
+    @Name.setter  # type: ignore[no-redef]
     @guarded
-    async def Name(self, name: "s"):
-        await self._target.rename(name)
+    async def Name(self, name: str) -> None:
+        await self._g.rename(self.key, name)
 
-    @dbus_property(access=READ)
-    @guarded
-    def Contacts(self) -> "ao":
-        return self._target.contacts()
+    @readable("ao")
+    def Contacts(self) -> list[str]:
+        return [self._d.contact_path(k) for k in self._g.contacts(self.key)]
 
-    @method()
-    @guarded
-    async def AddContact(self, contact: "v") -> "i":
-        return await self._target.add_contact(contact)
+    @member("v", out="i")
+    async def AddContact(self, contact: Variant) -> int:
+        return await self._g.add_contact(self.key, self._d.contact_on(contact, self.key[0]))
 
-    @method()
-    @guarded
-    async def RemoveContact(self, contact: "v") -> "i":
-        return await self._target.remove_contact(contact)
+    @member("v", out="i")
+    async def RemoveContact(self, contact: Variant) -> int:
+        return await self._g.remove_contact(self.key, self._d.contact_on(contact, self.key[0]))
 
 
 class Account(ServiceInterface):
-    """``im.chinwag.Account1``; ``target`` is an :class:`~chinwag.automation.api.AccountTarget`."""
+    """``im.chinwag.Account1`` of one account."""
 
-    def __init__(self, target):
+    def __init__(self, dbus: DBusApi, jid: str) -> None:
         super().__init__(names.ACCOUNT)
-        self._target = target
+        self._a = dbus.api.accounts
+        self.jid = jid
 
-    @dbus_property(access=READ)
-    def SigninName(self) -> "s":
-        return self._target.jid
+    @readable("s")
+    def SigninName(self) -> str:
+        return self.jid
 
     @dbus_property()
+    @typed(out="b")
     @guarded
-    def Enabled(self) -> "b":
-        return self._target.enabled()
+    def Enabled(self) -> bool:
+        return self._a.enabled(self.jid)
 
-    @Enabled.setter
+    @Enabled.setter  # type: ignore[no-redef]
     @guarded
-    async def Enabled(self, enabled: "b"):
-        await self._target.set_enabled(enabled)
+    async def Enabled(self, enabled: bool) -> None:
+        await self._a.set_enabled(self.jid, enabled)
 
-    @dbus_property(access=READ)
-    @guarded
-    def Status(self) -> "u":
-        return self._target.status()
+    @readable("u")
+    def Status(self) -> int:
+        return self._a.status(self.jid)
 
-    @dbus_property(access=READ)
-    def Protocol(self) -> "s":
+    @readable("s")
+    def Protocol(self) -> str:
         return "xmpp"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from dbus_next.aio import MessageBus
     from dbus_next.service import ServiceInterface
 
-    from chinwag.automation.ports import ConversationView, Frame
+    from chinwag.api.ports import ConversationView, Frame
     from chinwag.core.models import Message
 
 log = logging.getLogger(__name__)

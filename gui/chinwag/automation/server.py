@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 from dbus_next import Message, MessageType
 from dbus_next.constants import NameFlag, RequestNameReply
 
+from chinwag.api.service import Api
 from chinwag.automation import names
-from chinwag.automation.api import AutomationApi
+from chinwag.automation.adapter import DBusApi
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus
 from chinwag.automation.signals import SignalEmitter
 
 if TYPE_CHECKING:
-    from chinwag.automation.ports import WindowHost
+    from chinwag.api.ports import WindowHost
     from chinwag.core.service import ChinwagCore
 
 log = logging.getLogger(__name__)
@@ -91,22 +92,31 @@ async def wait_until_gone(bus: ChinwagMessageBus, timeout: float) -> bool:  # no
 class AutomationServer:
     """The exported API of one running Chinwag."""
 
-    def __init__(self, core: ChinwagCore, host: WindowHost, bus: ChinwagMessageBus) -> None:
+    def __init__(
+        self, core: ChinwagCore, host: WindowHost, bus: ChinwagMessageBus, api: Api | None = None
+    ) -> None:
         self.bus = bus
-        self.api = AutomationApi(core, host, bus)
-        self.signals = SignalEmitter(self.api)
+        #: The API's behaviour, shared with any other front (made here when none is given).
+        self._own_api = api is None
+        self.api = api if api is not None else Api(core, host)
+        self.dbus = DBusApi(self.api, bus)
+        self.signals = SignalEmitter(self.dbus)
         self._closed = False
         bus.on_bad_signature = _bad_signature
         bus.on_internal_error = _internal_error
 
     @classmethod
     async def start(
-        cls, core: ChinwagCore, host: WindowHost, bus: ChinwagMessageBus
+        cls,
+        core: ChinwagCore,
+        host: WindowHost,
+        bus: ChinwagMessageBus,
+        api: Api | None = None,
     ) -> AutomationServer | None:
         """Export everything, then own the name (so the API is whole once the name is
         visible). None when another Chinwag got the name first."""
-        server = cls(core, host, bus)
-        server.api.export()
+        server = cls(core, host, bus, api)
+        server.dbus.export()
         host.on_created(server.signals.window_created)
         host.on_destroyed(server.signals.window_destroyed)
         bus.add_message_handler(server._on_bus_message)
@@ -115,6 +125,8 @@ class AutomationServer:
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
             log.info("another Chinwag owns %s", names.BUS_NAME)
             server.signals.close()
+            if server._own_api:
+                server.api.close()
             return None
         log.info("automation API on the session bus as %s", names.BUS_NAME)
         return server
@@ -127,7 +139,7 @@ class AutomationServer:
         ):
             name, _old, new = msg.body
             if not new and name.startswith(":"):
-                self.api.windows.client_gone(name)
+                self.dbus.windows.client_gone(name)
         return False  # let dbus-next see it too
 
     async def close(self) -> None:
@@ -136,7 +148,7 @@ class AutomationServer:
         if self._closed:
             return
         self._closed = True
-        self.api.messenger.OnAppShutdown()
+        self.dbus.messenger.OnAppShutdown()
         # From now on nothing new starts: a window opened now would outlive close_all().
         self.bus.refuse_calls = _shutting_down
 
@@ -144,6 +156,8 @@ class AutomationServer:
         """Last, after the windows closed and the core signed out (their signals went
         out): stop listening, write what is queued, leave the bus."""
         self.signals.close()
+        if self._own_api:
+            self.api.close()
         try:
             await self.bus.flush()
         except ConnectionError:

@@ -18,6 +18,7 @@ from chinwag.core.models import (
     Contact,
     Message,
     Presence,
+    Received,
     Show,
 )
 
@@ -153,6 +154,15 @@ class MessageAdded(Event):
     user's other devices or the archive. Published once per message, after the commit."""
 
     message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedLogged(Event):
+    """Entries were added to an account's received log (messages received, delivery
+    reports on ours), in sequence order; published after their commit, which is the
+    commit of what they log."""
+
+    entries: tuple[Received, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from chinwag.core.events import (
     EventBus,
     MessageAdded,
     MessageStateChanged,
+    ReceivedLogged,
     StorageFailed,
     StorageRecovered,
 )
@@ -47,6 +48,7 @@ from chinwag.core.models import (
     MessageState,
     MessageType,
     Origin,
+    Received,
     StreamState,
 )
 from chinwag.core.ports import MessageStore, XmppConnection
@@ -151,6 +153,7 @@ class MessagingService:
         self._had_session: set[str] = set()
         #: Per account: uids whose fate is unknown until our archive says (see on_online).
         self._in_doubt: dict[str, set[str]] = {}
+        store.on_received = self._logged
         #: Accounts whose in-doubt messages are being looked up: nothing is sent meanwhile.
         self._checking: set[str] = set()
         self._archive_synced: set[str] = set()
@@ -591,6 +594,18 @@ class MessagingService:
             log.warning("the history can be written again")
             self._storage_down = None
             self._bus.publish(StorageRecovered())
+
+    def _logged(self, entries: list[Received]) -> None:
+        self._bus.publish(ReceivedLogged(tuple(entries)))
+
+    def received(self, account: str, after: int, limit: int) -> list[Received]:
+        """The account's received log after sequence ``after`` (see :class:`Received`),
+        oldest first, at most ``limit`` entries."""
+        return self._store.received_after(account, after, limit)
+
+    def last_received(self, account: str) -> int:
+        """The last sequence of the account's received log (0: nothing received yet)."""
+        return self._store.last_received(account)
 
     def on_acked(self, account: str, uid: str, peer: str) -> None:
         flight = self._in_flight.get(account)

@@ -188,7 +188,7 @@ class Message:
     mtype: MessageType = MessageType.NORMAL
     origin: Origin = Origin.LOCAL
     subject: str = ""
-    flags: int = 0  # automation report flags (Report_Delivery=1, Report_Read=2)
+    flags: int = 0  # the reports asked for: REPORT_DELIVERY | REPORT_READ
     id: int | None = None  # storage row id, set once stored
 
     @property
@@ -198,6 +198,58 @@ class Message:
     @property
     def outgoing(self) -> bool:
         return self.direction is Direction.OUTGOING
+
+
+#: ``Message.flags``: the delivery reports asked for when it was sent (Telepathy's values).
+REPORT_DELIVERY = 1
+REPORT_READ = 2
+
+
+class Report(enum.IntEnum):
+    """A delivery report on one of our messages (Telepathy's delivery-status values)."""
+
+    DELIVERED = 1
+    PERMANENTLY_FAILED = 3
+    ACCEPTED = 4
+    READ = 5
+
+
+def reports_for(message: Message, old: MessageState, new: MessageState) -> list[Report]:
+    """The delivery reports received when our ``message`` moves from ``old`` to ``new``:
+    a failure always; the server's acceptance and the delivery when it asked for delivery
+    reports; the read marker when it asked for read reports. A read marker that overtook
+    the receipt reports the delivery too (read implies delivered)."""
+    if message.direction is not Direction.OUTGOING or old is new:
+        return []
+    if new is MessageState.FAILED:
+        return [Report.PERMANENTLY_FAILED]
+    delivery = bool(message.flags & REPORT_DELIVERY)
+    if new is MessageState.SENT:
+        return [Report.ACCEPTED] if delivery else []
+    if new is MessageState.DELIVERED:
+        return [Report.DELIVERED] if delivery else []
+    if new is MessageState.READ:
+        reports = [Report.DELIVERED] if delivery and old is not MessageState.DELIVERED else []
+        if message.flags & REPORT_READ:
+            reports.append(Report.READ)
+        return reports
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One entry of an account's received log: a message received (``report`` None), or a
+    delivery report on one of our messages. ``sequence`` is 1 for the first entry of the
+    account in this profile, then +1 for each, never reused; ``at`` is when it was
+    received (Unix seconds). Entries are written in the transaction that stores what they
+    log, so the log has no gaps and misses nothing stored."""
+
+    account: str
+    sequence: int
+    at: int
+    message: Message
+    report: Report | None = None
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from chinwag.core.models import (
     MessageState,
     PageAnchor,
     Presence,
+    Received,
     SearchHit,
     Show,
     StreamState,
@@ -27,7 +28,15 @@ class MessageStore(Protocol):
 
     Writes are coroutines: they are committed (durable against a crash of the process)
     when they return. Reads are plain calls: they are fast enough for the UI thread and
-    always see every committed write."""
+    always see every committed write.
+
+    Storing an incoming message, or a state change of ours that the sender asked to hear
+    of (see :func:`~chinwag.core.models.reports_for`), also adds an entry to the account's
+    received log in the same transaction; :attr:`on_received` hears of the entries once
+    committed."""
+
+    #: Set by the core: called on the loop with each committed write's new log entries.
+    on_received: Callable[[list[Received]], None] | None
 
     async def add_outgoing(self, message: Message) -> Message:
         """Commit a new outgoing message (any state) and return it with its ``id`` set.
@@ -72,6 +81,15 @@ class MessageStore(Protocol):
     async def upsert_contact(self, contact: Contact) -> None: ...
 
     async def remove_contact(self, account: str, jid: str) -> None: ...
+
+    def received_after(self, account: str, after: int, limit: int) -> list[Received]:
+        """The account's received log after sequence ``after``, oldest first, at most
+        ``limit`` entries."""
+        ...
+
+    def last_received(self, account: str) -> int:
+        """The last sequence of the account's received log (0: none yet)."""
+        ...
 
     def get_sync_state(self, account: str, name: str) -> str | None: ...
 

@@ -67,6 +67,9 @@ class _Job:
     future: asyncio.Future[Any]
     result: Any = None
     error: BaseException | None = None
+    #: Called on the loop with the result once committed, whether or not the caller
+    #: still waits (one cancelled after its batch started still has its write).
+    on_commit: Callable[[Any], None] | None = None
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
@@ -81,6 +84,11 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
 def _resolve(jobs: list[_Job]) -> None:
     """Runs on the event loop: hand each caller its result (once per batch)."""
     for job in jobs:
+        if job.error is None and job.on_commit is not None:
+            try:
+                job.on_commit(job.result)
+            except Exception:
+                log.exception("a commit listener failed")
         if job.future.done():  # the caller was cancelled
             continue
         if job.error is not None:
@@ -182,15 +190,21 @@ class Database:
         back, so write-side caches (e.g. of new row ids) can be dropped."""
         self._rollback_listeners.append(callback)
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        on_commit: Callable[[T], None] | None = None,
+    ) -> T:
         """Run ``fn(write_connection)`` on the writer thread inside a transaction and
         return its result once that transaction is committed.
 
         ``fn`` must not commit, roll back or start a transaction itself; it may raise, which
         rolls back what it did and raises the same exception here. Cancelling the caller
-        before its batch starts skips the write; after that, the write may still commit."""
+        before its batch starts skips the write; after that, the write may still commit,
+        and ``on_commit`` (called on the loop with the result once committed) still hears
+        of it."""
         loop = asyncio.get_running_loop()
-        job = _Job(fn, loop, loop.create_future())
+        job = _Job(fn, loop, loop.create_future(), on_commit=on_commit)
         with self._queue_lock:
             if self._closing:
                 raise StorageClosedError(f"{self.name} is closed")

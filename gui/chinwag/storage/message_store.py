@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,8 +33,11 @@ from chinwag.core.models import (
     MessageType,
     Origin,
     PageAnchor,
+    Received,
+    Report,
     SearchHit,
     Subscription,
+    reports_for,
 )
 from chinwag.storage.database import Database
 from chinwag.storage.search import match_expression
@@ -286,6 +290,15 @@ WHERE messages_fts MATCH ?
 ORDER BY messages_fts.rowid DESC LIMIT ?
 """
 
+RECEIVED_AFTER_SQL: Final = f"""
+SELECT r.sequence, r.at, r.report, r.error, {MESSAGE_COLUMNS}
+FROM received AS r
+JOIN messages AS m ON m.id = r.message_id
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE r.account = ? AND r.sequence > ?
+ORDER BY r.sequence LIMIT ?
+"""
+
 _CONVERSATION_ID_SQL: Final = (
     "SELECT id FROM conversations WHERE account = ? AND peer = ? AND kind = ?"
 )
@@ -304,6 +317,8 @@ class SqliteMessageStore:
         self._read_conversations: dict[ConversationKey, int] = {}
         self._write_conversations: dict[ConversationKey, int] = {}
         database.add_rollback_listener(self._write_conversations.clear)
+        #: Called on the loop with the received-log entries of each committed write.
+        self.on_received: Callable[[list[Received]], None] | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> SqliteMessageStore:
@@ -320,15 +335,72 @@ class SqliteMessageStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        on_commit: Callable[[T], None] | None = None,
+    ) -> T:
         """A write whose failure for want of disk (or the like) is a StorageUnavailable."""
         try:
-            return await self._db.write(fn)
+            return await self._db.write(fn, on_commit)
         except sqlite3.Error as exc:
             error = unavailable(exc)
             if error is None:
                 raise
             raise error from exc
+
+    async def _write_logging(self, fn: Callable[[sqlite3.Connection, list[Received]], T]) -> T:
+        """A write that may add to the received log: what it added is handed to
+        :attr:`on_received` once committed (even when the caller stopped waiting)."""
+        entries: list[Received] = []
+
+        def run(conn: sqlite3.Connection) -> T:
+            entries.clear()
+            return fn(conn, entries)
+
+        def committed(_result: T) -> None:
+            if entries and self.on_received is not None:
+                self.on_received(list(entries))
+
+        return await self._write(run, committed)
+
+    @staticmethod
+    def _log_received(
+        conn: sqlite3.Connection,
+        entries: list[Received],
+        message: Message,
+        report: Report | None = None,
+        error: str = "",
+    ) -> None:
+        """Give ``message`` (or a report on it) the account's next sequence."""
+        account = message.account
+        row = conn.execute(
+            "SELECT last FROM received_counter WHERE account = ?", (account,)
+        ).fetchone()
+        sequence = (row[0] if row is not None else 0) + 1
+        conn.execute(
+            "INSERT INTO received_counter (account, last) VALUES (?, ?) "
+            "ON CONFLICT (account) DO UPDATE SET last = excluded.last",
+            (account, sequence),
+        )
+        at = int(time.time())
+        conn.execute(
+            "INSERT INTO received (account, sequence, message_id, report, at, error) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (account, sequence, message.id, int(report or 0), at, error),
+        )
+        entries.append(Received(account, sequence, at, message, report, error))
+
+    def _log_reports(
+        self,
+        conn: sqlite3.Connection,
+        entries: list[Received],
+        before: Message,
+        after: Message,
+    ) -> None:
+        for report in reports_for(before, before.state, after.state):
+            error = after.error or "not delivered" if report is Report.PERMANENTLY_FAILED else ""
+            self._log_received(conn, entries, after, report, error)
 
     async def add_outgoing(self, message: Message) -> Message:
         if message.direction != Direction.OUTGOING:
@@ -352,18 +424,25 @@ class SqliteMessageStore:
             return []
         batch = list(messages)
 
-        def add(conn: sqlite3.Connection) -> list[Message]:
-            stored = (self._insert(conn, message, from_elsewhere=True) for message in batch)
-            return [message for message in stored if message is not None]
+        def add(conn: sqlite3.Connection, entries: list[Received]) -> list[Message]:
+            added: list[Message] = []
+            for message in batch:
+                stored = self._insert(conn, message, from_elsewhere=True)
+                if stored is None:
+                    continue
+                added.append(stored)
+                if stored.direction is Direction.INCOMING:
+                    self._log_received(conn, entries, stored)
+            return added
 
-        return await self._write(add)
+        return await self._write_logging(add)
 
     async def update_state(
         self, account: str, peer: str, uid: str, state: MessageState, error: str = ""
     ) -> Message | None:
         state = MessageState(state)
 
-        def update(conn: sqlite3.Connection) -> Message | None:
+        def update(conn: sqlite3.Connection, entries: list[Received]) -> Message | None:
             row = conn.execute(GET_OUTGOING_SQL, (account, peer, uid)).fetchone()
             if row is None:
                 return None
@@ -375,12 +454,14 @@ class SqliteMessageStore:
                 "UPDATE messages SET state = ?, error = ? WHERE id = ?",
                 (int(state), new_error, message.id),
             )
-            return replace(message, state=state, error=new_error)
+            updated = replace(message, state=state, error=new_error)
+            self._log_reports(conn, entries, message, updated)
+            return updated
 
-        return await self._write(update)
+        return await self._write_logging(update)
 
     async def mark_read_up_to(self, account: str, peer: str, uid: str) -> list[Message]:
-        def mark(conn: sqlite3.Connection) -> list[Message]:
+        def mark(conn: sqlite3.Connection, entries: list[Received]) -> list[Message]:
             target = conn.execute(GET_OUTGOING_SQL, (account, peer, uid)).fetchone()
             if target is None:
                 return []
@@ -393,9 +474,12 @@ class SqliteMessageStore:
                 if message.state in (MessageState.SENT, MessageState.DELIVERED)
                 or (message.id == target[0] and message.state is MessageState.QUEUED)
             ]
-            return self._set_states(conn, changed, MessageState.READ)
+            updated = self._set_states(conn, changed, MessageState.READ)
+            for before, after in zip(changed, updated, strict=True):
+                self._log_reports(conn, entries, before, after)
+            return updated
 
-        return await self._write(mark)
+        return await self._write_logging(mark)
 
     async def mark_displayed_up_to(self, key: ConversationKey, uid: str) -> list[Message]:
         def mark(conn: sqlite3.Connection) -> list[Message]:
@@ -550,6 +634,26 @@ class SqliteMessageStore:
 
     def _messages(self, sql: str, params: Sequence[Any]) -> list[Message]:
         return [message_from_row(row) for row in self._db.query(sql, params)]
+
+    def received_after(self, account: str, after: int, limit: int) -> list[Received]:
+        """The received log of ``account`` after ``after``, oldest first, at most
+        ``limit`` entries (an entry whose message is gone is left out)."""
+        return [
+            Received(
+                account,
+                row[0],
+                row[1],
+                message_from_row(row[4:]),
+                Report(row[2]) if row[2] else None,
+                row[3],
+            )
+            for row in self._db.query(RECEIVED_AFTER_SQL, (account, after, limit))
+        ]
+
+    def last_received(self, account: str) -> int:
+        """The last sequence given in ``account``'s received log (0: none yet)."""
+        row = self._db.query_one("SELECT last FROM received_counter WHERE account = ?", (account,))
+        return 0 if row is None else int(row[0])
 
     def get_sync_state(self, account: str, name: str) -> str | None:
         row = self._db.query_one(

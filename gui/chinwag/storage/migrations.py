@@ -133,8 +133,30 @@ CREATE TABLE roster_versions (
 ) WITHOUT ROWID;
 """
 
+# Version 2: the received log (automation-api.md section 6a). One row per message
+# received and per delivery report on one of ours, numbered per account from 1, in the
+# order they were stored; the row points at the message (a report: at our message) and
+# says what it was. ``received_counter`` holds the last number given, so a number is
+# never given twice even if rows go. Messages stored before this version have no entry:
+# the log starts with the first message received after the upgrade.
+_V2_RECEIVED_LOG: Final = """
+CREATE TABLE received (
+    account TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    report INTEGER NOT NULL,  -- 0: the message itself; else a delivery-status
+    at INTEGER NOT NULL,  -- when it was received, Unix seconds
+    error TEXT NOT NULL,
+    PRIMARY KEY (account, sequence)
+) WITHOUT ROWID;
+CREATE TABLE received_counter (
+    account TEXT PRIMARY KEY,
+    last INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
 #: Every migration, in order: index N-1 brings ``user_version`` N-1 to N.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_SCHEMA,)
+MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_SCHEMA, _V2_RECEIVED_LOG)
 
 #: The schema version this code writes.
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -1,4 +1,4 @@
-"""The windows as the automation API sees them (``automation.ports.WindowHost``): the
+"""The windows as the automation API sees them (``api.ports.WindowHost``): the
 registry of conversation windows, the main window and a way to quit. Built by the
 composition root; the automation package never imports widgets."""
 

@@ -356,7 +356,7 @@ class ConversationWindow(WindowFrame, QWidget):
         is raised. The compose box is left alone."""
         return await self._send(text, mtype=mtype, flags=flags)
 
-    # -- what the automation API reads and sets (automation.ports.ConversationView) ----
+    # -- what the automation API reads and sets (api.ports.ConversationView) ----
 
     def transcript(self) -> list[tuple[Message, str]]:
         """The messages this window holds, oldest first, with their authors' names."""

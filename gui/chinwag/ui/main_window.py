@@ -212,7 +212,7 @@ class MainWindow(WindowFrame, QMainWindow):
         if activate:
             self.activateWindow()
 
-    # -- what the automation API reads and sets (automation.ports.MainView) -------------
+    # -- what the automation API reads and sets (api.ports.MainView) -------------
 
     def is_shown(self) -> bool:
         return self.isVisible()

@@ -1,5 +1,5 @@
 """Geometry and native id of a top-level window, as the automation API reads and sets
-them (``automation.ports.WindowView``); mixed into the main and conversation windows.
+them (``api.ports.WindowView``); mixed into the main and conversation windows.
 
 A frame asked for is clamped to the screens' available geometry: a window is backed by
 an image of its size, so a script's 30,000 x 30,000 would take 3.5 GB. Where there are no

@@ -1,16 +1,17 @@
-"""What the automation API needs of the windows a person uses, as Protocols.
+"""What the API needs of the windows a person uses, as Protocols.
 
 The API drives the very windows of the desktop client (``InstantMessage`` returns the
-window a double-click opens), but this package does not import the widgets: the
-composition root hands it objects that have these members (``ui.conversation_window``,
-``ui.main_window`` and ``ui.conversations`` have them)."""
+window a double-click opens), but it does not import the widgets: the composition root
+hands it objects that have these members (``ui.conversation_window``, ``ui.main_window``
+and ``ui.conversations`` have them). The API never sends through a window: a window shows
+what the core publishes, whoever sent it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Protocol
 
-from chinwag.core.models import Message, MessageType
+from chinwag.core.models import Message
 
 #: left, top, width, height
 Frame = tuple[int, int, int, int]
@@ -38,10 +39,6 @@ class ConversationView(WindowView, Protocol):
     def peer(self) -> str: ...
 
     def close(self) -> bool: ...
-
-    async def send_text(
-        self, text: str, *, mtype: MessageType = MessageType.NORMAL, flags: int = 0
-    ) -> Message: ...
 
     def transcript(self) -> list[tuple[Message, str]]:
         """The messages the window holds, oldest first, each with its author's name."""

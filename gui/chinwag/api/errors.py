@@ -1,0 +1,87 @@
+"""The API's one exception, and the core's errors as API codes.
+
+Every refusal of the API is an :class:`ApiError`: a :class:`~chinwag.api.codes.Code` of
+the spec's table and a sentence a person can act on. A front renders it in its own terms
+(D-Bus: ``im.chinwag.Error.<Code>`` with ``0x<HRESULT>: <sentence>``). The core raises its
+own errors (:mod:`chinwag.core.errors`), which name no API code; :func:`code_of` is the
+one table that maps them."""
+
+from __future__ import annotations
+
+from chinwag.api.codes import HRESULTS, S_OK, Code, signed
+from chinwag.core import errors as core
+
+#: Core error -> API code. Looked up along the class's MRO: a subclass not listed takes
+#: its base's code; ChinwagError itself is Fail.
+CORE_CODES: dict[type[core.ChinwagError], Code] = {
+    core.ChinwagError: Code.FAIL,
+    core.InvalidAddress: Code.INVALID_ARGUMENT,
+    core.MessageTooLong: Code.MESSAGE_TOO_LONG,
+    core.InvalidMessage: Code.INVALID_ARGUMENT,
+    core.NotConnected: Code.NOT_LOGGED_ON,
+    core.AccountDisabled: Code.DISCONNECTED,
+    core.UnknownAccount: Code.INVALID_ARGUMENT,
+    core.InvalidStatus: Code.INVALID_ARGUMENT,
+    core.ContactNotFound: Code.USER_NOT_FOUND,
+    core.AlreadyInList: Code.ALREADY_IN_LIST,
+    core.BadGroupName: Code.BAD_GROUP_NAME,
+    core.GroupExists: Code.GROUP_ALREADY_EXISTS,
+    core.NoSuchGroup: Code.GROUP_DOES_NOT_EXIST,
+    core.NotGroupMember: Code.USER_NOT_GROUP_MEMBER,
+    core.RequestRefused: Code.FAIL,
+    core.ConnectionFailure: Code.FAIL,
+    core.AuthenticationFailed: Code.INVALID_PASSWORD,
+    core.PasswordUnavailable: Code.FAIL,
+    core.ServerUnreachable: Code.CONNECT,
+    core.StorageUnavailable: Code.FAIL,
+    core.CertificateUntrusted: Code.INVALID_CERTIFICATE,
+    core.TlsFailure: Code.TLS_FAIL,
+    core.RegistrationFailed: Code.FAIL,
+    core.ResourceConflict: Code.FAIL,
+    core.StreamError: Code.CONNECT,
+}
+
+
+class ApiError(Exception):
+    """A refusal: the spec's error ``code`` and a ``message`` (one sentence, no code)."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def hresult(self) -> int:
+        """The unsigned HRESULT of the code."""
+        return HRESULTS[self.code]
+
+    @classmethod
+    def from_core(cls, error: core.ChinwagError) -> ApiError:
+        return cls(code_of(error), error.message)
+
+
+def code_of(error: BaseException) -> Code:
+    """The API code for an error: a core error's by :data:`CORE_CODES`, an ApiError's
+    own, anything else Fail."""
+    if isinstance(error, ApiError):
+        return error.code
+    for cls in type(error).__mro__:
+        code = CORE_CODES.get(cls)
+        if code is not None:
+            return code
+    return Code.FAIL
+
+
+def hr_for(error: BaseException | None) -> int:
+    """The signed ``hr`` an event reports for an outcome (0 = S_OK)."""
+    if error is None:
+        return S_OK
+    return signed(HRESULTS[code_of(error)])
+
+
+def invalid(text: str) -> ApiError:
+    return ApiError(Code.INVALID_ARGUMENT, text)
+
+
+def not_logged_on(text: str = "not signed in") -> ApiError:
+    return ApiError(Code.NOT_LOGGED_ON, text)
