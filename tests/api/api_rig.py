@@ -30,6 +30,13 @@ class ScriptedConnection(FakeConnection):
     the server's push, and refuses the roster requests it is told to."""
 
     refuse_roster: ChinwagError | None = None
+    #: Set on the class: every sign-in fails with this.
+    refuse_connect: ChinwagError | None = None
+
+    async def connect(self) -> None:
+        if ScriptedConnection.refuse_connect is not None:
+            raise ScriptedConnection.refuse_connect
+        await super().connect()
 
     async def roster_set(self, jid: str, name: str, groups: Sequence[str]) -> None:
         if self.refuse_roster is not None:

@@ -241,3 +241,52 @@ async def test_a_broken_front_does_not_silence_the_others(rig: ApiLayerRig) -> N
     rig.api.events.listen(Broken())  # type: ignore[arg-type]
     await rig.api.messenger.set_status(MiStatus.BUSY, "")
     await rig.sink.wait_for("my_status_change")
+
+
+async def test_a_refused_password_is_signin_with_its_hr(
+    offline_rig: ApiLayerRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api_rig import ScriptedConnection
+
+    from chinwag.core.errors import AuthenticationFailed
+
+    rig = offline_rig
+    monkeypatch.setattr(
+        ScriptedConnection, "refuse_connect", AuthenticationFailed("not authorized")
+    )
+    assert await rig.api.messenger.signin(ME, "wrong", {}) == S_OK
+    assert await rig.sink.wait_for("signin") == (hr_of("InvalidPassword"),)
+    # SendMessage now says why nothing would ever be sent, instead of queueing forever.
+    with pytest.raises(ApiError) as info:
+        await rig.api.messages.send_parts(
+            None, BOB, [{}, {"content-type": "text/plain", "content": "x"}], 0
+        )
+    assert info.value.code is Code.OFFLINE
+    assert "cannot sign in" in info.value.message
+
+
+async def test_names_changing_are_told_with_the_previous_name(rig: ApiLayerRig) -> None:
+    from dataclasses import replace
+
+    rig.connection.listener.on_roster([Contact(account=ME, jid=BOB, name="Bob")], "", full=False)
+    rig.connection.listener.on_roster([Contact(account=ME, jid=BOB, name="Robert")], "", full=False)
+    assert await rig.sink.wait_for("contact_friendly_name_change") == (S_OK, (ME, BOB), "Bob")
+    config = rig.core.accounts.find(ME)
+    assert config is not None
+    rig.core.accounts.update(replace(config, nickname="Myself"))
+    assert await rig.sink.wait_for("my_friendly_name_change") == (S_OK, "Me")
+    assert rig.api.messenger.my_friendly_name() == "Myself"
+    rig.connection.listener.on_roster(
+        [Contact(account=ME, jid=BOB, subscription=Subscription.REMOVE)], "", full=False
+    )
+    assert await rig.sink.wait_for("contact_list_remove") == (S_OK, (ME, BOB))
+
+
+async def test_accounts_added_and_removed_are_told(rig: ApiLayerRig) -> None:
+    from chinwag.core.models import AccountConfig
+
+    rig.core.add_account(AccountConfig(jid="second@localhost"), "pw")
+    assert await rig.sink.wait_for("account_added") == ("second@localhost",)
+    assert rig.api.messenger.account_list() == [ME, "second@localhost"]
+    rig.core.accounts.remove("second@localhost")
+    assert await rig.sink.wait_for("account_removed") == ("second@localhost",)

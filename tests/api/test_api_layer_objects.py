@@ -184,3 +184,19 @@ async def test_history_is_one_line_a_message(rig: ApiLayerRig) -> None:
     text = rig.api.windows.history(None, [(message, "Me")])
     assert text.endswith("] Me: two lines\n")
     assert text.startswith("[")
+
+
+async def test_group_remove_contact(rig: ApiLayerRig) -> None:
+    push(rig, Contact(ME, BOB, "Bob", ("Chess", "Go"), Subscription.BOTH))
+    assert await rig.api.groups.remove_contact((ME, "Chess"), BOB) == S_OK
+    push(rig, Contact(ME, BOB, "Bob", ("Go",), Subscription.BOTH))  # the server's push
+    assert await rig.sink.wait_for("contact_removed_from_group") == (
+        S_OK,
+        (ME, "Chess"),
+        (ME, BOB),
+    )
+    # A group emptied on purpose stays (for the run), as one just made.
+    assert (ME, "Chess") in rig.api.messenger.my_groups()
+    with pytest.raises(ApiError) as info:
+        await rig.api.groups.remove_contact((ME, "Chess"), BOB)
+    assert info.value.code is Code.USER_NOT_GROUP_MEMBER

@@ -29,6 +29,7 @@ from chinwag.automation.interfaces import (
     Window,
 )
 from chinwag.automation.objects import Numbered, WindowHandle, WindowHandles
+from chinwag.automation.wire import EncodedBody, PartsEncoder
 
 if TYPE_CHECKING:
     from dbus_next.aio import MessageBus
@@ -56,6 +57,9 @@ PART_SIGNATURES: dict[str, str] = {
     "content": "s",
     "alternative": "s",
 }
+
+
+_ENCODER = PartsEncoder(PART_SIGNATURES)
 
 
 class Mistyped:
@@ -155,6 +159,21 @@ class DBusApi:
 
     def group_path(self, key: GroupKey) -> str:
         return self.groups.path(self.api.group_key(*key))
+
+    def _with_paths(self, parts: Parts) -> Parts:
+        header = parts[0]
+        account = header.get("account")
+        if account is None:
+            return parts
+        return [{**header, "account": self.accounts.path(account)}, *parts[1:]]
+
+    def encoded_message(self, parts: Parts) -> EncodedBody:
+        """A message as the ``aa{sv}`` body of MessageReceived, marshalled."""
+        return EncodedBody("aa{sv}", _ENCODER.message(self._with_paths(parts)))
+
+    def encoded_messages(self, messages: list[Parts]) -> EncodedBody:
+        """Messages as the ``aaa{sv}`` answer of GetReceived, marshalled."""
+        return EncodedBody("aaa{sv}", _ENCODER.messages(map(self._with_paths, messages)))
 
     def dbus_parts(self, parts: Parts) -> list[dict[str, Variant]]:
         """Plain message parts as ``aa{sv}`` (the account as its object path)."""

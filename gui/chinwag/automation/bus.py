@@ -94,10 +94,15 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dbus_next._private.constants import LITTLE_ENDIAN, PROTOCOL_VERSION, HeaderField
+from dbus_next._private.marshaller import Marshaller
 from dbus_next.aio.message_bus import MessageBus, _MessageWriter
 from dbus_next.constants import BusType, MessageFlag, MessageType
 from dbus_next.errors import DBusError
 from dbus_next.message import Message
+from dbus_next.signature import Variant
+
+from chinwag.automation.wire import EncodedBody
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -133,6 +138,48 @@ def _fail(future: asyncio.Future[None] | None, error: BaseException) -> None:
         future.exception()  # marks it retrieved
 
 
+def marshall(msg: Message, *, negotiate_unix_fd: bool = False) -> bytes:
+    """The message's bytes: dbus-next's, or, for a body of one :class:`EncodedBody`
+    (see :mod:`chinwag.automation.wire`), its header followed by those bytes."""
+    body = msg.body
+    if len(body) != 1 or type(body[0]) is not EncodedBody:
+        data: bytes = msg._marshall(negotiate_unix_fd=negotiate_unix_fd)
+        return data
+    encoded: EncodedBody = body[0]
+    if encoded.signature != msg.signature:
+        raise ValueError(f"a {encoded.signature} body in a {msg.signature} message")
+    # As dbus-next's Message._marshall writes the header (its fields in its order).
+    fields: list[list[Any]] = []
+    if msg.path:
+        fields.append([HeaderField.PATH.value, Variant("o", msg.path)])
+    if msg.interface:
+        fields.append([HeaderField.INTERFACE.value, Variant("s", msg.interface)])
+    if msg.member:
+        fields.append([HeaderField.MEMBER.value, Variant("s", msg.member)])
+    if msg.error_name:
+        fields.append([HeaderField.ERROR_NAME.value, Variant("s", msg.error_name)])
+    if msg.reply_serial:
+        fields.append([HeaderField.REPLY_SERIAL.value, Variant("u", msg.reply_serial)])
+    if msg.destination:
+        fields.append([HeaderField.DESTINATION.value, Variant("s", msg.destination)])
+    fields.append([HeaderField.SIGNATURE.value, Variant("g", msg.signature)])
+    header = Marshaller(
+        "yyyyuua(yv)",
+        [
+            LITTLE_ENDIAN,
+            msg.message_type.value,
+            msg.flags.value,
+            PROTOCOL_VERSION,
+            len(encoded.data),
+            msg.serial,
+            fields,
+        ],
+    )
+    header.marshall()
+    header.align(8)
+    return bytes(header.buffer) + encoded.data
+
+
 class _Outgoing:
     """One queued message: what is still to be written, its fds and its send future."""
 
@@ -166,7 +213,7 @@ class _BackpressureWriter(_MessageWriter):
         self.error: BaseException | None = None  # set once the connection is lost
 
     def buffer_message(self, msg: Message, future: asyncio.Future[None] | None = None) -> None:
-        data = msg._marshall(negotiate_unix_fd=self.negotiate_unix_fd)
+        data = marshall(msg, negotiate_unix_fd=self.negotiate_unix_fd)
         self.queue.append(_Outgoing(memoryview(data), list(msg.unix_fds or ()), future))
 
     def schedule_write(

@@ -25,6 +25,7 @@ from dbus_next.service import ServiceInterface, dbus_property, method, signal
 from chinwag.api.codes import Code
 from chinwag.api.errors import ApiError, invalid
 from chinwag.automation import names
+from chinwag.automation.wire import EncodedBody
 from chinwag.core.errors import ChinwagError
 
 if TYPE_CHECKING:
@@ -339,16 +340,16 @@ class Messages(ServiceInterface):
         return await self._m.send_parts(sender, target_id, self._d.plain_parts(message), flags)
 
     @member("o", "x", "u", out="aaa{sv}")
-    def GetReceived(self, account: str, after: int, limit: int) -> list[Any]:
+    def GetReceived(self, account: str, after: int, limit: int) -> EncodedBody:
         owner = self._d.account_path_arg(account, Code.INVALID_ARGUMENT)
-        return [self._d.dbus_parts(p) for p in self._m.received(owner, after, limit)]
+        return self._d.encoded_messages(self._m.received(owner, after, limit))
 
     @emits("aa{sv}us")
     def MessageSent(self, content: list[Any], flags: int, token: str) -> list[Any]:
         return [content, flags, token]
 
     @emits("aa{sv}")
-    def MessageReceived(self, message: list[Any]) -> list[Any]:
+    def MessageReceived(self, message: EncodedBody) -> EncodedBody:
         return message
 
     # Beyond the spec (it leaves room for more): a full disk. Received messages are then

@@ -107,7 +107,7 @@ class SignalEmitter:
         self._messages.MessageSent(self._d.dbus_parts(content), flags, token)
 
     def message_received(self, message: Parts) -> None:
-        self._messages.MessageReceived(self._d.dbus_parts(message))
+        self._messages.MessageReceived(self._d.encoded_message(message))
 
     def storage_changed(self, problem: str) -> None:
         self._messages.StorageChanged(problem)

@@ -1,0 +1,105 @@
+"""Message parts straight to D-Bus bytes: ``aa{sv}`` (one message) and ``aaa{sv}`` (a list
+of them, GetReceived's answer) from plain values, without building a variant per value.
+
+dbus-next marshals such a body value by value, in Python, through a Variant each: about
+70 ms for the 1,000 messages a GetReceived may return. Here each key's D-Bus type is known
+(:data:`chinwag.automation.adapter.PART_SIGNATURES`), so a message is written in one pass:
+about a tenth of that. The bytes are what dbus-next would write (a test compares them);
+:class:`EncodedBody` carries them through dbus-next to the bus writer
+(:mod:`chinwag.automation.bus`), which puts them in the message as they are."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_U32 = struct.Struct("<I")
+_I64 = struct.Struct("<q")
+_U32_PACK = _U32.pack
+_I64_PACK = _I64.pack
+_U32_PACK_INTO = _U32.pack_into
+_PADS = [b"\0" * n for n in range(8)]
+
+#: A variant's signature as written: length byte, signature, NUL.
+_SIGNATURE_BYTES = {sig: bytes([len(sig)]) + sig.encode() + b"\0" for sig in "sobuxg"}
+
+
+class EncodedBody:
+    """A message body already marshalled (``signature``, ``data``), returned by a member
+    in place of the value; the bus writer sends the bytes as they are."""
+
+    __slots__ = ("data", "signature")
+
+    def __init__(self, signature: str, data: bytes) -> None:
+        self.signature = signature
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"<EncodedBody {self.signature} {len(self.data)} bytes>"
+
+
+class PartsEncoder:
+    """Writes message parts whose keys have fixed D-Bus types (``types``: key -> one of
+    ``s o b u x``)."""
+
+    def __init__(self, types: Mapping[str, str]) -> None:
+        # Per key: what precedes its value (the key as a D-Bus string, the variant's
+        # signature, the padding up to the value's alignment), and the value's type. A
+        # dict entry starts at a multiple of 8, so that padding is always the same.
+        self._keys: dict[str, tuple[bytes, str]] = {}
+        for key, sig in types.items():
+            name = key.encode()
+            head = _U32_PACK(len(name)) + name + b"\0" + _SIGNATURE_BYTES[sig]
+            align = 8 if sig == "x" else 4
+            self._keys[key] = (head + _PADS[-len(head) % align], sig)
+
+    def message(self, parts: Iterable[Mapping[str, Any]]) -> bytes:
+        """One message, ``aa{sv}``."""
+        buf = bytearray()
+        self._message(buf, parts)
+        return bytes(buf)
+
+    def messages(self, messages: Iterable[Iterable[Mapping[str, Any]]]) -> bytes:
+        """A list of messages, ``aaa{sv}``."""
+        buf = bytearray(4)
+        start = 4  # elements are arrays: aligned to 4 already
+        for parts in messages:
+            self._message(buf, parts)
+        _U32_PACK_INTO(buf, 0, len(buf) - start)
+        return bytes(buf)
+
+    def _message(self, buf: bytearray, parts: Iterable[Mapping[str, Any]]) -> None:
+        buf += _PADS[-len(buf) % 4]
+        at = len(buf)
+        buf += b"\0\0\0\0"
+        start = len(buf)  # elements are arrays: aligned to 4
+        for part in parts:
+            self._part(buf, part)
+        _U32_PACK_INTO(buf, at, len(buf) - start)
+
+    def _part(self, buf: bytearray, part: Mapping[str, Any]) -> None:
+        keys = self._keys
+        buf += _PADS[-len(buf) % 4]
+        at = len(buf)
+        buf += b"\0\0\0\0"
+        buf += _PADS[-len(buf) % 8]  # dict entries are aligned to 8
+        start = len(buf)
+        for key, value in part.items():
+            buf += _PADS[-len(buf) % 8]
+            head, sig = keys[key]
+            buf += head
+            if sig in {"s", "o"}:
+                data = value.encode()
+                buf += _U32_PACK(len(data))
+                buf += data
+                buf += b"\0"
+            elif sig == "x":
+                buf += _I64_PACK(value)
+            elif sig == "u":
+                buf += _U32_PACK(value)
+            elif sig == "b":
+                buf += _U32_PACK(1 if value else 0)
+            else:  # pragma: no cover - the table holds no other type
+                raise TypeError(f"no encoding for {sig!r}")
+        _U32_PACK_INTO(buf, at, len(buf) - start)
