@@ -377,39 +377,49 @@ class SqliteMessageStore:
     def _log_received(
         conn: sqlite3.Connection,
         entries: list[Received],
-        message: Message,
-        report: Report | None = None,
-        error: str = "",
+        items: Sequence[tuple[Message, Report | None, str]],
     ) -> None:
-        """Give ``message`` (or a report on it) the account's next sequence."""
-        account = message.account
-        row = conn.execute(
-            "SELECT last FROM received_counter WHERE account = ?", (account,)
-        ).fetchone()
-        sequence = (row[0] if row is not None else 0) + 1
-        conn.execute(
-            "INSERT INTO received_counter (account, last) VALUES (?, ?) "
-            "ON CONFLICT (account) DO UPDATE SET last = excluded.last",
-            (account, sequence),
-        )
+        """Give each (message, report, error) the next sequence of its account, in order:
+        a message received (report None), or a report on one of ours."""
+        last: dict[str, int] = {}
         at = int(time.time())
-        conn.execute(
+        rows: list[tuple[Any, ...]] = []
+        for message, report, error in items:
+            account = message.account
+            if account not in last:
+                row = conn.execute(
+                    "SELECT last FROM received_counter WHERE account = ?", (account,)
+                ).fetchone()
+                last[account] = row[0] if row is not None else 0
+            sequence = last[account] = last[account] + 1
+            rows.append((account, sequence, message.id, int(report or 0), at, error))
+            entries.append(Received(account, sequence, at, message, report, error))
+        if not rows:
+            return
+        conn.executemany(
             "INSERT INTO received (account, sequence, message_id, report, at, error) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (account, sequence, message.id, int(report or 0), at, error),
+            rows,
         )
-        entries.append(Received(account, sequence, at, message, report, error))
+        conn.executemany(
+            "INSERT INTO received_counter (account, last) VALUES (?, ?) "
+            "ON CONFLICT (account) DO UPDATE SET last = excluded.last",
+            list(last.items()),
+        )
 
     def _log_reports(
         self,
         conn: sqlite3.Connection,
         entries: list[Received],
-        before: Message,
-        after: Message,
+        changes: Sequence[tuple[Message, Message]],
     ) -> None:
-        for report in reports_for(before, before.state, after.state):
-            error = after.error or "not delivered" if report is Report.PERMANENTLY_FAILED else ""
-            self._log_received(conn, entries, after, report, error)
+        """Log the reports the state changes (before, after) of our messages make."""
+        items: list[tuple[Message, Report | None, str]] = []
+        for before, after in changes:
+            for report in reports_for(before, before.state, after.state):
+                failed = report is Report.PERMANENTLY_FAILED
+                items.append((after, report, (after.error or "not delivered") if failed else ""))
+        self._log_received(conn, entries, items)
 
     async def add_outgoing(self, message: Message) -> Message:
         if message.direction != Direction.OUTGOING:
@@ -434,14 +444,10 @@ class SqliteMessageStore:
         batch = list(messages)
 
         def add(conn: sqlite3.Connection, entries: list[Received]) -> list[Message]:
-            added: list[Message] = []
-            for message in batch:
-                stored = self._insert(conn, message, from_elsewhere=True)
-                if stored is None:
-                    continue
-                added.append(stored)
-                if stored.direction is Direction.INCOMING:
-                    self._log_received(conn, entries, stored)
+            stored = (self._insert(conn, message, from_elsewhere=True) for message in batch)
+            added = [message for message in stored if message is not None]
+            received = [(m, None, "") for m in added if m.direction is Direction.INCOMING]
+            self._log_received(conn, entries, received)
             return added
 
         return await self._write_logging(add)
@@ -464,7 +470,7 @@ class SqliteMessageStore:
                 (int(state), new_error, message.id),
             )
             updated = replace(message, state=state, error=new_error)
-            self._log_reports(conn, entries, message, updated)
+            self._log_reports(conn, entries, [(message, updated)])
             return updated
 
         return await self._write_logging(update)
@@ -484,8 +490,7 @@ class SqliteMessageStore:
                 or (message.id == target[0] and message.state is MessageState.QUEUED)
             ]
             updated = self._set_states(conn, changed, MessageState.READ)
-            for before, after in zip(changed, updated, strict=True):
-                self._log_reports(conn, entries, before, after)
+            self._log_reports(conn, entries, list(zip(changed, updated, strict=True)))
             return updated
 
         return await self._write_logging(mark)
