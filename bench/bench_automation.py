@@ -19,9 +19,14 @@ dbus-daemon, a local Prosody):
    them, 0 in a fresh profile) is timed over a number of calls, p50 and p99 (goal: under
    20 ms), and ``GetReceived("/", after, 100)`` for comparison; dbus-next's decoding (the
    script's share) and encoding (the app's bus connection's) of each reply are timed on
-   their own. The reply is checked: 1,000 messages, consecutive ``message-sequence``
-   values from ``after + 1``, the same tokens in the same order as MessageReceived. An app
-   that answers UnknownMethod is skipped.
+   their own. Each is also timed on a bare connection of its own (a plain Unix socket:
+   ``AUTH EXTERNAL``, ``BEGIN``, ``Hello``), from writing the call to having read the
+   whole reply, which is not decoded (only its fixed header is read for its length;
+   its type and reply serial are checked after the clock stops): the app's work and the
+   bus without the script's decoding. The reply is checked: 1,000 messages, consecutive
+   ``message-sequence`` values from ``after + 1``, the same tokens in the same order as
+   MessageReceived (and the bare connection's first reply, decoded untimed, the same). An
+   app that answers UnknownMethod is skipped.
 
 With ``--baseline DIR`` (a source root such as ``/work/base10/gui``, holding the package
 ``chinwag``) figures 1-3 are measured for the baseline tree (the app run with
@@ -50,7 +55,9 @@ import asyncio
 import contextlib
 import io
 import os
+import socket
 import statistics
+import struct
 import sys
 import tempfile
 import time
@@ -59,6 +66,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import slixmpp
@@ -244,6 +252,7 @@ class Tree:
     label: str
     source: str | None  # a source root for PYTHONPATH; None: the venv's chinwag
     jid: str = ""
+    bus_address: str = ""  # the tree's own dbus-daemon
     api: Api | None = None
     im_same: list[float] = field(default_factory=list)  # seconds per call, pooled
     im_new: list[float] = field(default_factory=list)
@@ -275,7 +284,7 @@ async def tree_app(server: ProsodyServer, tree: Tree, home: Path) -> AsyncIterat
             raise RuntimeError(f"{tree.label}: chinwag comes from {where}, not {tree.source}")
         print(f"{tree.label}: chinwag from {where}", flush=True)
         async with running_app(server, jid, password, address, home, tree.source) as api:
-            tree.jid, tree.api = jid, api
+            tree.jid, tree.api, tree.bus_address = jid, api, address
             yield api
     finally:
         bus.stop()
@@ -486,6 +495,171 @@ def codec_seconds(reply: Message, repeat: int = 5) -> tuple[float, float]:
     return encode, decode
 
 
+def unix_socket(address: str) -> str:
+    """The socket of the first ``unix:path=`` or ``unix:abstract=`` in a D-Bus address."""
+    for entry in address.split(";"):
+        transport, _, params = entry.partition(":")
+        if transport != "unix":
+            continue
+        keys = dict(p.split("=", 1) for p in params.split(",") if "=" in p)
+        if "path" in keys:
+            return unquote(keys["path"])
+        if "abstract" in keys:
+            return "\0" + unquote(keys["abstract"])
+    raise ValueError(f"no unix socket in the bus address {address!r}")
+
+
+def padded(n: int, to: int) -> int:
+    return n + (-n % to)
+
+
+def reply_serial(data: bytes) -> int | None:
+    """The REPLY_SERIAL header field of the message ``data``, if it has one (the header
+    fields are read only as far as needed; the body is not looked at)."""
+    order = "<" if data[:1] == b"l" else ">"
+    (length,) = struct.unpack_from(order + "I", data, 12)
+    pos, end = 16, 16 + length
+    while pos < end:
+        pos = padded(pos, 8)
+        code, size = data[pos], data[pos + 1]
+        signature = data[pos + 2 : pos + 2 + size]
+        pos += 3 + size
+        if signature in (b"s", b"o"):
+            pos = padded(pos, 4)
+            pos += 4 + struct.unpack_from(order + "I", data, pos)[0] + 1
+        elif signature == b"g":
+            pos += 2 + data[pos]
+        elif signature == b"u":
+            pos = padded(pos, 4)
+            (number,) = struct.unpack_from(order + "I", data, pos)
+            pos += 4
+            if code == 5:  # REPLY_SERIAL
+                return int(number)
+        else:
+            raise ValueError(f"unexpected header field signature {signature!r}")
+    return None
+
+
+class RawBus:
+    """A bare, blocking D-Bus client on a plain Unix socket: authenticates (``AUTH
+    EXTERNAL``), says ``Hello`` and then only writes calls and reads whole messages,
+    parsing nothing but the fixed header (for the length). For timing a call without a
+    client library's decoding of the reply."""
+
+    SIGNAL = 4
+    METHOD_RETURN = 2
+
+    def __init__(self, address: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.buffer = bytearray()
+        self.serial = 0
+        try:
+            self.sock.connect(unix_socket(address))
+            uid = str(os.getuid()).encode().hex()
+            self.sock.sendall(b"\0AUTH EXTERNAL " + uid.encode() + b"\r\n")
+            line = self.read_line()
+            if not line.startswith(b"OK "):
+                raise RuntimeError(f"the bus refused AUTH EXTERNAL: {line!r}")
+            self.sock.sendall(b"BEGIN\r\n")
+            hello = self.message(
+                "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello"
+            )
+            self.sock.sendall(hello)
+            self.check(self.read_reply())
+        except BaseException:
+            self.sock.close()
+            raise
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def message(
+        self,
+        destination: str,
+        path: str,
+        interface: str,
+        member: str,
+        signature: str = "",
+        body: list[Any] | None = None,
+    ) -> bytes:
+        """The bytes of a method call with the connection's next serial."""
+        self.serial += 1
+        return marshalled(
+            Message(
+                destination=destination,
+                path=path,
+                interface=interface,
+                member=member,
+                signature=signature,
+                body=body or [],
+                serial=self.serial,
+            )
+        )
+
+    def fill(self, n: int) -> None:
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(max(n - len(self.buffer), 65536))
+            if not chunk:
+                raise RuntimeError("the bus closed the connection")
+            self.buffer += chunk
+
+    def read_line(self) -> bytes:
+        while b"\r\n" not in self.buffer:
+            self.fill(len(self.buffer) + 1)
+        line, _, rest = bytes(self.buffer).partition(b"\r\n")
+        self.buffer = bytearray(rest)
+        return line
+
+    def read_message(self) -> bytes:
+        """One whole message, undecoded: the fixed header gives the body's length (bytes
+        4..8) and the header fields' (12..16, padded to 8)."""
+        self.fill(16)
+        order = "<" if self.buffer[0] == ord("l") else ">"
+        body, _, fields = struct.unpack_from(order + "III", self.buffer, 4)
+        total = 16 + padded(fields, 8) + body
+        self.fill(total)
+        data = bytes(self.buffer[:total])
+        del self.buffer[:total]
+        return data
+
+    def read_reply(self) -> bytes:
+        """The next message that is not a signal (there is one call in flight)."""
+        while True:
+            data = self.read_message()
+            if data[1] != self.SIGNAL:
+                return data
+
+    def check(self, reply: bytes) -> None:
+        """``reply`` is a METHOD_RETURN to the last call."""
+        if reply[1] != self.METHOD_RETURN or reply_serial(reply) != self.serial:
+            raise RuntimeError(
+                f"not a METHOD_RETURN to call {self.serial}: type {reply[1]}, "
+                f"reply serial {reply_serial(reply)}"
+            )
+
+
+def raw_round_trips(address: str, body: list[Any], calls: int) -> tuple[list[float], bytes]:
+    """``GetReceived(*body)`` on a :class:`RawBus` of its own: the seconds of ``calls``
+    round trips (from writing the call to having read the whole reply) and the bytes of
+    an untimed reply before them (to be decoded and checked by the caller). Blocking."""
+    bus = RawBus(address)
+    try:
+        bus.sock.sendall(bus.message(BUS_NAME, ROOT, MESSAGES, "GetReceived", "oxu", body))
+        first = bus.read_reply()
+        bus.check(first)
+        samples = []
+        for _ in range(calls):
+            call = bus.message(BUS_NAME, ROOT, MESSAGES, "GetReceived", "oxu", body)
+            begin = time.perf_counter()
+            bus.sock.sendall(call)
+            reply = bus.read_reply()
+            samples.append(time.perf_counter() - begin)
+            bus.check(reply)
+        return samples, first
+    finally:
+        bus.close()
+
+
 async def bench_get_received(
     tree: Tree, server: ProsodyServer, n: int, queries: int, small: int = 100
 ) -> None:
@@ -568,6 +742,12 @@ async def bench_get_received(
         if any(r.body != replies[-1].body for r in replies[:-1]):
             problems.append(f"GetReceived(/, {after}, {limit}): replies differ between calls")
         encoding, decoding = codec_seconds(replies[-1])
+        raw, first = await asyncio.to_thread(
+            raw_round_trips, tree.bus_address, ["/", after, limit], queries
+        )
+        decoded = Unmarshaller(io.BytesIO(first)).unmarshall()  # type: ignore[no-untyped-call]
+        if decoded is None or decoded.body != replies[-1].body:
+            problems.append(f"GetReceived(/, {after}, {limit}): the raw reply differs")
         p50 = percentile(samples, 0.5)
         goal = "; goal under 20 ms" if limit == 1000 else ""
         print(
@@ -580,6 +760,11 @@ async def bench_get_received(
             f"{decoding * 1000:.2f} ms, encoding (what the app's bus connection does) "
             f"{encoding * 1000:.2f} ms; the rest of the p50 (the app's own work, the bus) "
             f"about {(p50 - decoding - encoding) * 1000:.2f} ms"
+        )
+        print(
+            f"  round trip, reply read but not decoded (the app's work and the bus): "
+            f"p50 {percentile(raw, 0.5) * 1000:.2f} ms, p99 {percentile(raw, 0.99) * 1000:.2f} ms "
+            f"({queries} calls on a bare connection{goal})"
         )
     for problem in problems:
         print(f"GetReceived ({tree.label}): WRONG: {problem}")
