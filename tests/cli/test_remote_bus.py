@@ -26,13 +26,20 @@ from typing import Any
 
 import pytest
 from dbus_next.aio.message_bus import MessageBus
-from dbus_next.constants import RequestNameReply
-from dbus_next.service import ServiceInterface, method
+from dbus_next.constants import PropertyAccess, RequestNameReply
+from dbus_next.service import ServiceInterface, dbus_property, method
 from dbus_next.service import signal as dbus_signal
 from dbus_next.signature import Variant
 
 from chinwag.automation.bus import close_message_bus, connect_session_bus
-from chinwag.automation.names import BUS_NAME, MESSAGES, MESSENGER, MESSENGER_PATH, api_error
+from chinwag.automation.names import (
+    ACCOUNT,
+    BUS_NAME,
+    MESSAGES,
+    MESSENGER,
+    MESSENGER_PATH,
+    api_error,
+)
 from rig.dbus import PrivateSessionBus
 
 pytestmark = pytest.mark.dbus
@@ -526,3 +533,276 @@ async def test_ctrl_c_while_waiting_is_exit_130_without_a_traceback(stand_in: St
         proc.send_signal(signal.SIGINT)
     assert token == b"token-1\n"
     assert await _end(proc) == (130, "")
+
+
+# --------------------------------------------------------------------------- received
+
+ACCOUNT_1 = "/im/chinwag/Chinwag/account/1"
+ACCOUNT_1_NAME = "me@example.org"
+MESSAGES_LIST = "aaa{sv}"
+OBJECTS = "ao"
+SEQUENCE = "x"
+
+
+def received_message(sequence: int) -> list[dict[str, Variant]]:
+    """What the stand-in holds as message ``sequence``: a message from bob, or (every
+    third) a delivery report, as MessageReceived would carry them."""
+    header = {
+        "message-token": Variant("s", f"m-{sequence}"),
+        "message-sender-id": Variant("s", "bob@example.org"),
+        "message-received": Variant("x", 1_700_000_000 + sequence),
+        "account": Variant("o", ACCOUNT_1),
+        "message-sequence": Variant("x", sequence),
+    }
+    if sequence % 3 == 0:
+        header["message-type"] = Variant("u", 4)
+        header["delivery-status"] = Variant("u", 1)
+        header["delivery-token"] = Variant("s", f"token-{sequence}")
+        return [header]
+    header["message-type"] = Variant("u", 0)
+    body = {"content-type": Variant("s", "text/plain"), "content": Variant("s", f"nº {sequence}")}
+    return [header, body]
+
+
+class ReceivedStandInMessages(StandInMessages):
+    """The Messages1 stand-in plus GetReceived (spec 6a) over ``held``, sequences 1..n.
+
+    ``repeat`` makes it answer the first page whatever ``after`` is (a broken server: a
+    client paging by the last sequence would ask for ever)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[list[dict[str, Variant]]] = []
+        self.received_calls: list[tuple[str, int, int]] = []
+        self.repeat = False
+
+    def hold(self, count: int) -> None:
+        self.held = [received_message(n) for n in range(1, count + 1)]
+
+    @method()
+    def GetReceived(self, account: OBJECT, after: SEQUENCE, limit: UINT32) -> MESSAGES_LIST:  # type: ignore[valid-type]
+        self.received_calls.append((account, after, limit))
+        if account not in ("/", ACCOUNT_1):
+            raise api_error("InvalidArgument", f"{account} is not an account")
+        if not 1 <= limit <= 1000:
+            raise api_error("InvalidArgument", f"limit is from 1 to 1000, not {limit}")
+        start = 0 if self.repeat else max(after, 0)
+        return self.held[start : start + limit]  # type: ignore[return-value]
+
+
+class ReceivedStandInMessenger(StandInMessenger):
+    """The Messenger1 stand-in plus the Accounts property (for ``--account ADDRESS``)."""
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Accounts(self) -> OBJECTS:  # type: ignore[valid-type]
+        return [ACCOUNT_1]  # type: ignore[return-value]
+
+
+class StandInAccount(ServiceInterface):
+    """Account1 of account 1: its SigninName."""
+
+    def __init__(self) -> None:
+        super().__init__(ACCOUNT)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def SigninName(self) -> STRING:  # type: ignore[valid-type]
+        return ACCOUNT_1_NAME
+
+
+@pytest.fixture
+async def received_stand_in(dbus_bus: PrivateSessionBus) -> AsyncIterator[StandIn]:
+    """The stand-in with GetReceived, Accounts and one account object."""
+    bus = await connect_session_bus(dbus_bus.address)
+    try:
+        service = StandIn(bus)
+        service.messages = ReceivedStandInMessages()
+        service.messenger = ReceivedStandInMessenger()
+        bus.export(MESSENGER_PATH, service.messages)
+        bus.export(MESSENGER_PATH, service.messenger)
+        bus.export(ACCOUNT_1, StandInAccount())
+        assert await bus.request_name(BUS_NAME) == RequestNameReply.PRIMARY_OWNER
+        yield service
+    finally:
+        await close_message_bus(bus)
+
+
+def _received(stand_in: StandIn) -> ReceivedStandInMessages:
+    assert isinstance(stand_in.messages, ReceivedStandInMessages)
+    return stand_in.messages
+
+
+def _sequences(out: str) -> list[int]:
+    assert out.endswith("\n") or out == "", out
+    return [json.loads(line)[0]["message-sequence"] for line in out.splitlines()]
+
+
+async def test_received_prints_each_message_as_one_json_line_oldest_first(
+    received_stand_in: StandIn,
+) -> None:
+    messages = _received(received_stand_in)
+    messages.hold(3)
+    code, out, err = await run_remote("received")
+    assert (code, err) == (0, "")
+    assert messages.received_calls == [("/", 0, 1000)]
+    lines = out.split("\n")
+    assert lines[-1] == ""  # every line ends with a line break, nothing after the last
+    assert [json.loads(line) for line in lines[:-1]] == [
+        [
+            {
+                "message-token": "m-1",
+                "message-sender-id": "bob@example.org",
+                "message-received": 1_700_000_001,
+                "account": ACCOUNT_1,
+                "message-sequence": 1,
+                "message-type": 0,
+            },
+            {"content-type": "text/plain", "content": "nº 1"},
+        ],
+        [
+            {
+                "message-token": "m-2",
+                "message-sender-id": "bob@example.org",
+                "message-received": 1_700_000_002,
+                "account": ACCOUNT_1,
+                "message-sequence": 2,
+                "message-type": 0,
+            },
+            {"content-type": "text/plain", "content": "nº 2"},
+        ],
+        [
+            {
+                "message-token": "m-3",
+                "message-sender-id": "bob@example.org",
+                "message-received": 1_700_000_003,
+                "account": ACCOUNT_1,
+                "message-sequence": 3,
+                "message-type": 4,
+                "delivery-status": 1,
+                "delivery-token": "token-3",
+            }
+        ],
+    ]
+    assert "nº 1" in out  # non-ASCII as is, like watch
+
+
+async def test_received_lines_are_what_watch_prints_as_message_received_argument(
+    received_stand_in: StandIn,
+) -> None:
+    messages = _received(received_stand_in)
+    messages.hold(3)
+    proc = await _start_watch("--signal", "MessageReceived")
+    assert proc.stdout is not None
+    try:
+        for message in messages.held:
+            messages.MessageReceived(message)
+        watched = [
+            json.loads(await asyncio.wait_for(proc.stdout.readline(), PROCESS_TIMEOUT))
+            for _message in messages.held
+        ]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+    assert (await _end(proc))[0] == 0
+    code, out, err = await run_remote("received")
+    assert (code, err) == (0, "")
+    assert [json.loads(line) for line in out.splitlines()] == [w["args"][0] for w in watched]
+
+
+async def test_received_after_and_limit_make_one_call(received_stand_in: StandIn) -> None:
+    messages = _received(received_stand_in)
+    messages.hold(1500)
+    code, out, err = await run_remote("received", "--after", "4", "--limit", "3")
+    assert (code, err) == (0, "")
+    assert _sequences(out) == [5, 6, 7]
+    assert messages.received_calls == [("/", 4, 3)]
+    # without --all, one call even when more is left: the first 1,000
+    code, out, err = await run_remote("received")
+    assert (code, err) == (0, "")
+    assert _sequences(out) == list(range(1, 1001))
+    assert messages.received_calls[1:] == [("/", 0, 1000)]
+    # nothing after the last: nothing printed, exit 0
+    assert await run_remote("received", "--after", "1500") == (0, "", "")
+
+
+async def test_received_all_pages_through_more_than_one_page(received_stand_in: StandIn) -> None:
+    messages = _received(received_stand_in)
+    messages.hold(2345)
+    code, out, err = await run_remote("-v", "received", "--all")
+    assert code == 0, err
+    assert _sequences(out) == list(range(1, 2346))
+    assert len(set(out.splitlines())) == 2345  # each once
+    assert messages.received_calls == [
+        ("/", 0, 1000),
+        ("/", 1000, 1000),
+        ("/", 2000, 1000),
+        ("/", 2345, 1000),  # the empty page that says nothing is left
+    ]
+    assert err.splitlines() == [
+        "chinwag-remote: GetReceived after 0: 1000",
+        "chinwag-remote: GetReceived after 1000: 1000",
+        "chinwag-remote: GetReceived after 2000: 345",
+        "chinwag-remote: GetReceived after 2345: 0",
+    ]
+    # a small --limit pages by it, from --after on
+    del messages.received_calls[:]
+    code, out, err = await run_remote("received", "--all", "--after", "2330", "--limit", "7")
+    assert (code, err) == (0, "")
+    assert _sequences(out) == list(range(2331, 2346))
+    assert messages.received_calls == [
+        ("/", 2330, 7),
+        ("/", 2337, 7),
+        ("/", 2344, 7),
+        ("/", 2345, 7),
+    ]
+
+
+async def test_received_all_stops_when_a_page_does_not_move_on(
+    received_stand_in: StandIn,
+) -> None:
+    messages = _received(received_stand_in)
+    messages.hold(5)
+    messages.repeat = True  # answers 1..2 whatever is asked
+    code, out, err = await run_remote("received", "--all", "--limit", "2")
+    assert (code, _sequences(out)) == (1, [1, 2, 1, 2])
+    assert err == (
+        "chinwag-remote: GetReceived: message-sequence 2 after asking for those after 2\n"
+    )
+    assert messages.received_calls == [("/", 0, 2), ("/", 2, 2)]
+
+
+async def test_received_account_by_address_or_path(received_stand_in: StandIn) -> None:
+    messages = _received(received_stand_in)
+    messages.hold(2)
+    by_address = await run_remote("received", "--account", "ME@example.org")
+    by_path = await run_remote("received", "--account", ACCOUNT_1)
+    assert by_address == by_path
+    assert by_address[0] == 0, by_address
+    assert _sequences(by_address[1]) == [1, 2]
+    assert messages.received_calls == [(ACCOUNT_1, 0, 1000), (ACCOUNT_1, 0, 1000)]
+
+
+async def test_received_for_an_unknown_account_exits_1_with_the_error(
+    received_stand_in: StandIn,
+) -> None:
+    messages = _received(received_stand_in)
+    messages.hold(2)
+    code, out, err = await run_remote("received", "--account", "/im/chinwag/Chinwag/account/9")
+    assert (code, out) == (1, "")
+    assert err == (
+        "chinwag-remote: InvalidArgument: 0x80070057: "
+        "/im/chinwag/Chinwag/account/9 is not an account\n"
+    )
+    code, out, err = await run_remote("received", "--all", "--account", "nobody@example.org")
+    assert (code, out) == (1, "")
+    assert err == (
+        "chinwag-remote: no account 'nobody@example.org' in Chinwag (accounts: me@example.org)\n"
+    )
+    assert [call[0] for call in messages.received_calls] == ["/im/chinwag/Chinwag/account/9"]
+
+
+def test_received_exits_3_when_chinwag_is_not_running(dbus_bus: PrivateSessionBus) -> None:
+    result = run_remote_sync("received", "--all")
+    assert (result.returncode, result.stdout) == (3, "")
+    assert result.stderr == (
+        "chinwag-remote: Chinwag is not running "
+        "(nobody owns im.chinwag.Chinwag on the session bus)\n"
+    )

@@ -465,3 +465,122 @@ def test_help_and_usage_errors_load_neither_dbus_nor_qt_and_commands_no_qt() -> 
     assert result.returncode == 0, result.stderr
     assert "parse: []" in result.stdout
     assert "command: ['dbus_next']" in result.stdout
+
+
+# --------------------------------------------------------------------------- received
+
+
+def test_received_arguments_and_defaults() -> None:
+    args = remote.parse_args(["received"])
+    assert args.command == "received"
+    assert (args.after, args.limit, args.account, args.all) == (0, 1000, None, False)
+    args = remote.parse_args(
+        ["received", "--after", "41", "--limit", "1", "--account", "me@example.org", "--all"]
+    )
+    assert (args.after, args.limit, args.account, args.all) == (41, 1, "me@example.org", True)
+    assert remote.parse_args(["received", "--limit", "1000", "--after", "0"]).limit == 1000
+    top = 2**63 - 1  # the largest x
+    assert remote.parse_args(["received", "--after", str(top)]).after == top
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--limit", "0"], "argument --limit: not a limit from 1 to 1000: '0'"),
+        (["--limit", "1001"], "argument --limit: not a limit from 1 to 1000: '1001'"),
+        (["--limit", "x"], "argument --limit: not a limit from 1 to 1000: 'x'"),
+        (["--limit", "-1"], "argument --limit: not a limit from 1 to 1000: '-1'"),
+        (["--limit", "2.5"], "argument --limit: not a limit from 1 to 1000: '2.5'"),
+        (["--after", "x"], "argument --after: not a message sequence: 'x'"),
+        (["--after", "1.5"], "argument --after: not a message sequence: '1.5'"),
+        (["--after", ""], "argument --after: not a message sequence: ''"),
+        (["--after", "-1"], "argument --after: message sequence '-1' is out of range"),
+        (["--after", str(2**63)], f"argument --after: message sequence '{2**63}' is out of"),
+    ],
+)
+def test_received_bad_after_or_limit_is_a_usage_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        remote.parse_args(["received", *argv])
+    assert exited.value.code == Exit.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("usage: chinwag-remote received"), err
+    assert f"chinwag-remote received: error: {message}" in err
+
+
+def test_received_bad_limit_through_main_exits_2_before_any_bus(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:  # no bus address at all: parsing stops first
+        remote.main(["--bus-address", "unix:path=/nonexistent/bus", "received", "--limit", "0"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_received_has_help_with_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        remote.parse_args(["received", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: chinwag-remote received" in out
+    assert "GetReceived" in out
+    assert "message-sequence" in out
+    assert "exit status:" in out
+    with pytest.raises(SystemExit):
+        remote.parse_args(["--help"])
+    assert "received" in capsys.readouterr().out  # listed among the commands
+
+
+@pytest.mark.parametrize(
+    ("after", "message", "sequence"),
+    [
+        (0, [{"message-sequence": 1, "content": "x"}], 1),
+        (1000, [{"message-sequence": 2000}, {"content": "hi"}], 2000),
+    ],
+)
+def test_next_after_is_the_last_message_sequence(
+    after: int, message: list[dict[str, object]], sequence: int
+) -> None:
+    assert remote.next_after(after, message) == sequence
+
+
+@pytest.mark.parametrize(
+    ("after", "message", "why"),
+    [
+        (0, [{"message-type": 0}], "without a message-sequence"),
+        (0, [], "without a message-sequence"),
+        (0, [{"message-sequence": "7"}], "without a message-sequence"),
+        (0, [{"message-sequence": True}], "without a message-sequence"),
+        (5, [{"message-sequence": 5}], "message-sequence 5 after asking for those after 5"),
+        (5, [{"message-sequence": 3}], "message-sequence 3 after"),
+    ],
+)
+def test_next_after_refuses_what_would_page_for_ever(
+    after: int, message: list[dict[str, object]], why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        remote.next_after(after, message)
+
+
+def test_received_help_and_usage_errors_load_no_dbus_next() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from chinwag.cli.remote import main
+
+        for argv in (["--help"], ["received", "--help"], ["received", "--limit", "0"],
+                     ["received", "--after", "x"]):
+            try:
+                main(argv)
+            except SystemExit:
+                pass
+        print("loaded:", sorted({m.split(".")[0] for m in sys.modules} & {"dbus_next", "PySide6"}))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "loaded: []" in result.stdout, result.stdout
+    assert "usage: chinwag-remote received" in result.stdout  # the help was printed

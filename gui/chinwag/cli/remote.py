@@ -3,8 +3,9 @@
 """``chinwag-remote``: drives a running Chinwag over its D-Bus automation API.
 
 A command-line front for shell scripts, in the spirit of ``purple-remote``: send a message,
-open a conversation window, set or read your status, list contacts, sign in or out, and
-watch the API's signals as JSON lines. The API it speaks is the fixed contract in
+open a conversation window, set or read your status, list contacts, sign in or out,
+watch the API's signals as JSON lines, and catch up on the messages received meanwhile
+(``received``, page by page with ``--all``). The API it speaks is the fixed contract in
 ``docs/automation-api.md``; its names, paths, statuses and flags come from
 :mod:`chinwag.automation.constants`, which the server uses too.
 
@@ -15,8 +16,9 @@ dbus-next), and Qt is never imported. Calls carry ``NO_AUTO_START`` and the bus 
 activated or waited for.
 
 The pure parts -- :func:`parse_args`, :func:`parse_status`, :func:`status_name`,
-:func:`to_json`, :func:`signal_record`, :func:`contact_record`,
-:func:`delivery_outcome`, :func:`message_parts` -- are plain functions with no bus.
+:func:`parse_sequence`, :func:`parse_limit`, :func:`to_json`, :func:`signal_record`,
+:func:`next_after`, :func:`contact_record`, :func:`delivery_outcome`,
+:func:`message_parts` -- are plain functions with no bus.
 
 Exit codes (:class:`Exit`): 0 success (S_FALSE included), 1 the API refused (or the
 awaited outcome failed), 2 usage error, 3 Chinwag not running / no session bus, 4 timeout.
@@ -56,6 +58,7 @@ from chinwag.automation.constants import (
     MESSENGER_PATH,
     MESSENGER_SIGNALS,
     PROPERTIES,
+    RECEIVED_LIMIT,
     REPORT_DELIVERY,
     REPORT_READ,
     S_FALSE,
@@ -78,6 +81,8 @@ CALL_TIMEOUT = 25.0
 WAIT_TIMEOUT = 60.0
 #: Contact property reads in flight at once in ``contacts`` (a roster may have thousands).
 CONTACT_READS_IN_FLIGHT = 256
+#: The largest ``message-sequence`` (D-Bus ``x``).
+MAX_SEQUENCE = 2**63 - 1
 
 
 class Exit(enum.IntEnum):
@@ -297,6 +302,44 @@ def delivery_outcome(wait: str, status: int) -> bool | None:
     return None
 
 
+def parse_sequence(text: str) -> int:
+    """``received --after``: a ``message-sequence`` as a decimal integer, 0 or more (0:
+    from the first message). Raises :class:`ValueError` with a message for anything else."""
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        raise ValueError(f"not a message sequence: {text!r} (a whole number, 0 or more)") from None
+    if not 0 <= value <= MAX_SEQUENCE:
+        raise ValueError(f"message sequence {text!r} is out of range (0 to {MAX_SEQUENCE})")
+    return value
+
+
+def parse_limit(text: str) -> int:
+    """``received --limit``: how many messages one GetReceived may answer, 1 to
+    :data:`RECEIVED_LIMIT` (the spec's range). Raises :class:`ValueError`."""
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= RECEIVED_LIMIT:
+        raise ValueError(f"not a limit from 1 to {RECEIVED_LIMIT}: {text!r}")
+    return value
+
+
+def next_after(after: int, message: Any) -> int:
+    """The ``after`` of the GetReceived that follows a page whose last message is
+    ``message`` (as :func:`to_json` made it): its header's ``message-sequence``. Raises
+    :class:`ValueError` when it has none or it is not past ``after`` (paging on would not
+    end)."""
+    header = message[0] if isinstance(message, list) and message else None
+    sequence = header.get("message-sequence") if isinstance(header, dict) else None
+    if isinstance(sequence, bool) or not isinstance(sequence, int):
+        raise ValueError("a received message without a message-sequence")
+    if sequence <= after:
+        raise ValueError(f"message-sequence {sequence} after asking for those after {after}")
+    return sequence
+
+
 def resolve_text(words: Sequence[str], stdin: TextIO) -> str:
     """The message text: the words joined by spaces, or standard input when there are
     none or the only one is ``-`` (trailing line breaks dropped)."""
@@ -393,6 +436,20 @@ def _seconds_arg(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
     return value
+
+
+def _sequence_arg(text: str) -> int:
+    try:
+        return parse_sequence(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _limit_arg(text: str) -> int:
+    try:
+        return parse_limit(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _port_arg(text: str) -> int:
@@ -575,6 +632,42 @@ def build_parser() -> argparse.ArgumentParser:
         type=_signals_arg,
         action="extend",
         help="only this signal (repeat, or separate names with commas)",
+    )
+
+    received = command(
+        "received",
+        "catch up on received messages (JSON lines)",
+        "Print the messages and delivery reports the account received whose message-sequence\n"
+        "is greater than --after (Messages1.GetReceived), oldest first, one JSON line each,\n"
+        "in the shape 'watch' prints a MessageReceived's argument: [header, part, ...]\n"
+        "(variants as their values). The header's message-sequence counts 1, 2, 3, ... per\n"
+        "account and is kept across restarts: the last line's is the next run's --after.\n"
+        "Without --all, one call: at most --limit lines. With --all, call again until\n"
+        "nothing is left.",
+    )
+    received.add_argument(
+        "--after",
+        type=_sequence_arg,
+        default=0,
+        metavar="N",
+        help="only those with a message-sequence greater than N (default 0: from the first)",
+    )
+    received.add_argument(
+        "--limit",
+        type=_limit_arg,
+        default=RECEIVED_LIMIT,
+        metavar="N",
+        help=f"at most N per call, 1 to {RECEIVED_LIMIT} (default {RECEIVED_LIMIT})",
+    )
+    received.add_argument(
+        "--account",
+        metavar="JID_OR_PATH",
+        help="this account's (its address or object path); default: the primary one",
+    )
+    received.add_argument(
+        "--all",
+        action="store_true",
+        help="page through everything after --after, --limit per call, until none is left",
     )
 
     quit_ = command(
@@ -1190,6 +1283,29 @@ async def run_watch(remote: Remote, args: argparse.Namespace) -> Exit:
                 loop.remove_reader(sys.stdout.fileno())
 
 
+async def run_received(remote: Remote, args: argparse.Namespace) -> Exit:
+    """``received``: GetReceived once, or (--all) page after page until one is empty;
+    each message as a JSON line, a page written at once."""
+
+    account = await resolve_account(remote, args.account)
+    after: int = args.after
+    while True:
+        (page,) = await remote.call(
+            MESSENGER_PATH, MESSAGES, "GetReceived", "oxu", [account, after, args.limit]
+        )
+        messages = [to_json(message) for message in page]
+        remote.note(f"GetReceived after {after}: {len(messages)}")
+        if messages:
+            sys.stdout.write("".join(json_line(message) + "\n" for message in messages))
+            sys.stdout.flush()
+        if not args.all or not messages:
+            return Exit.OK
+        try:
+            after = next_after(after, messages[-1])
+        except ValueError as error:
+            raise RemoteFailure(Exit.REFUSED, f"GetReceived: {error}") from None
+
+
 COMMANDS: dict[str, Callable[[Remote, argparse.Namespace], Awaitable[Exit]]] = {
     "send": run_send,
     "open": run_open,
@@ -1198,6 +1314,7 @@ COMMANDS: dict[str, Callable[[Remote, argparse.Namespace], Awaitable[Exit]]] = {
     "signin": run_signin,
     "signout": run_signout,
     "watch": run_watch,
+    "received": run_received,
     "quit": run_quit,
     "show": run_show,
 }
