@@ -157,6 +157,30 @@ class MessageAdded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MessageEdited(Event):
+    """A message's text was corrected by its author (XEP-0308): ``message`` as it is now
+    (its first id, its newest text, ``edited_at`` set)."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRemoved(Event):
+    """A message was retracted by its author (XEP-0424): ``message`` is now a tombstone."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionsChanged(Event):
+    """Someone's reactions to ``message`` changed (XEP-0444); ``reactions`` are everyone's
+    now, as (sender, their reactions), oldest first."""
+
+    message: Message
+    reactions: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ReceivedLogged(Event):
     """Entries were added to an account's received log (messages received, delivery
     reports on ours), in sequence order; published after their commit, which is the

@@ -190,6 +190,19 @@ class Message:
     subject: str = ""
     flags: int = 0  # the reports asked for: REPORT_DELIVERY | REPORT_READ
     id: int | None = None  # storage row id, set once stored
+    #: XEP-0461: the id of the message this one answers ("" : none), and its author.
+    reply_to: str = ""
+    reply_to_jid: str = ""
+    #: When it was last edited (XEP-0308), 0.0 if never; its text is then the newest.
+    edited_at: float = 0.0
+    #: Retracted by its author (XEP-0424): a tombstone; its text is gone ("").
+    removed: bool = False
+    #: An action on an earlier message of the conversation, as received (never stored as
+    #: a row of its own): see :attr:`action`.
+    replaces: str = ""  # XEP-0308: this corrects the message with that id
+    retracts: str = ""  # XEP-0424: this retracts the message with that id
+    reacts_to: str = ""  # XEP-0444: ``reactions`` are the sender's reactions to that id
+    reactions: tuple[str, ...] = ()
 
     @property
     def key(self) -> ConversationKey:
@@ -198,6 +211,73 @@ class Message:
     @property
     def outgoing(self) -> bool:
         return self.direction is Direction.OUTGOING
+
+    @property
+    def action(self) -> MessageAction:
+        """What this received stanza is: a message, or an action on an earlier one."""
+        if self.retracts:
+            return MessageAction.RETRACT
+        if self.reacts_to:
+            return MessageAction.REACT
+        if self.replaces:
+            return MessageAction.CORRECT
+        return MessageAction.NEW
+
+    @property
+    def target(self) -> str:
+        """The id of the message an action is on ("" for a new message)."""
+        return self.retracts or self.reacts_to or self.replaces
+
+    @property
+    def uuid(self) -> str:
+        """The message's uuid as every party computes it (conversations-api.md section
+        1): in a direct conversation from its author and first id."""
+        return direct_message_uuid(self.sender or self.account, self.uid)
+
+
+class MessageAction(enum.IntEnum):
+    NEW = 0
+    CORRECT = 1  # XEP-0308 Last Message Correction
+    RETRACT = 2  # XEP-0424 Message Retraction
+    REACT = 3  # XEP-0444 Message Reactions
+
+
+#: Reactions a sender may put on one message; more are refused as abuse.
+MAX_REACTIONS = 20
+#: The longest reaction (an emoji sequence), in characters.
+MAX_REACTION_CHARS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What an action (a correction, a retraction, reactions) did to its target: the
+    target as it is now, or why the action was refused ("" when applied)."""
+
+    action: Message
+    target: Message | None
+    refused: str = ""
+
+
+def direct_uuid(a: str, b: str) -> str:
+    """A direct conversation's uuid (conversations-api.md section 1)."""
+    low, high = sorted((a, b))
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"xmpp:{low}?chinwag-direct;with={high}"))
+
+
+def room_uuid(room: str) -> str:
+    """A group conversation's uuid: from the room's bare address."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"xmpp:{room}?join"))
+
+
+def direct_message_uuid(sender: str, origin_id: str) -> str:
+    """A message's uuid in a direct conversation: its author and its origin id (or its
+    message id where it has none). An edit keeps the uuid of what it edits."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"xmpp:{sender}?origin-id={origin_id}"))
+
+
+def room_message_uuid(room: str, stanza_id: str) -> str:
+    """A message's uuid in a group conversation: the room's stanza id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"xmpp:{room}?stanza-id={stanza_id}"))
 
 
 #: ``Message.flags``: the delivery reports asked for when it was sent (Telepathy's values).

@@ -10,6 +10,7 @@ from typing import Protocol
 from chinwag.core.errors import ChinwagError
 from chinwag.core.models import (
     AccountConfig,
+    ActionOutcome,
     Contact,
     ConversationKey,
     Message,
@@ -51,6 +52,27 @@ class MessageStore(Protocol):
         one, or one whose non-empty ``stanza_id`` is already stored for that account.
         Returns only the newly stored messages, with ``id`` set, in input order. Works
         for outgoing messages that come back from carbons or the archive as well."""
+
+    async def apply_actions(self, actions: Sequence[Message]) -> list[ActionOutcome]:
+        """Apply corrections, retractions and reactions (:attr:`Message.action`), in
+        order, each to its target: a message of the same conversation whose id is
+        :attr:`Message.target` and whose author is the action's sender (a correction
+        chain's ids all name the first message). One outcome per action: the target as
+        it is now, or why it was refused (unknown target, another author, a removed
+        message, too many reactions). A retraction leaves a tombstone; a correction keeps
+        the message's first id and place and records the text it replaces; reactions
+        replace the sender's earlier ones. Each applied action is an event of the
+        conversation's log."""
+
+    def reactions(self, message_ids: Sequence[int]) -> dict[int, list[tuple[str, tuple[str, ...]]]]:
+        """Everyone's reactions to each of these messages, as (sender, reactions),
+        oldest first; messages without any are left out."""
+        ...
+
+    def versions(self, message_id: int) -> list[tuple[float, str]]:
+        """The texts a message had before its corrections, oldest first, each with when
+        it was replaced."""
+        ...
 
     async def update_state(
         self, account: str, peer: str, uid: str, state: MessageState, error: str = ""
