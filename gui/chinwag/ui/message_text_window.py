@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from PySide6.QtCore import QLocale, QMimeData, Qt, QTimer
 from PySide6.QtGui import (
+    QClipboard,
     QCloseEvent,
     QGuiApplication,
     QKeySequence,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import Shiboken
 
 from chinwag.ui.message_delegate import Utf16
 from chinwag.ui.screen_fit import fit_to_screen
@@ -162,10 +164,36 @@ class MessageTextView(QPlainTextEdit):
         last = self.original_position(cursor.selectionEnd())
         mime = QMimeData()
         mime.setText(self._text[first:last])
+        _keep_alive(mime)
         return mime
 
     def stop(self) -> None:
         self._loader.stop()
+
+
+#: Mime data made here and handed to Qt (the clipboard, a drag), kept until Qt deletes
+#: it: its Python wrapper must outlive it.
+_HANDED: list[QMimeData] = []
+
+
+def _keep_alive(mime: QMimeData) -> None:
+    """Keep ``mime``'s wrapper, and, once the clipboard has taken it (a copy, or the X11
+    selection), put the same text there as data Qt makes itself: mime data made by
+    Python still in the clipboard when the application ends crashed the interpreter."""
+    _HANDED[:] = [m for m in _HANDED if Shiboken.isValid(m)]
+    _HANDED.append(mime)
+    QTimer.singleShot(0, lambda: _hand_over(mime))
+
+
+def _hand_over(mime: QMimeData) -> None:
+    if not Shiboken.isValid(mime):
+        return  # the clipboard (or a drag) is done with it already
+    clipboard = QGuiApplication.clipboard()
+    ours = Shiboken.getCppPointer(mime)[0]
+    for mode in (QClipboard.Mode.Clipboard, QClipboard.Mode.Selection):
+        held = clipboard.mimeData(mode)
+        if held is not None and Shiboken.getCppPointer(held)[0] == ours:
+            clipboard.setText(mime.text(), mode)  # Qt deletes ours; the wrapper is kept
 
 
 class MessageTextWindow(QWidget):
