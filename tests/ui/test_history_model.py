@@ -207,3 +207,19 @@ async def test_empty_conversation(
     assert not model.has_older
     assert model.at_live_end
     assert model.data(QModelIndex()) is None
+
+
+async def test_a_screen_reader_is_given_as_much_as_the_row_shows(
+    ui: UiRig, key: ConversationKey
+) -> None:
+    from chinwag.ui.history_model import SPOKEN_CHARS
+
+    await ui.fill(1, body="x" * 250_000)
+    model = HistoryModel(ui.store, key, own_name="Me", peer_name="Peer")
+    spoken = model.index(0).data(Qt.ItemDataRole.AccessibleTextRole)
+    assert spoken.startswith("Peer, ")
+    assert "x" * SPOKEN_CHARS in spoken
+    assert "x" * (SPOKEN_CHARS + 1) not in spoken
+    assert len(spoken) < SPOKEN_CHARS + 200
+    assert "250" in spoken.rsplit("(", 1)[1]  # how long it is, said
+    assert model.index(0).data(Role.BODY) == "x" * 250_000  # the text itself is whole

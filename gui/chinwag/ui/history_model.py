@@ -21,6 +21,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
     QDateTime,
+    QLocale,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -41,6 +42,10 @@ from chinwag.core.ports import MessageStore
 PAGE_SIZE = 50
 #: Rows kept at most; a few screens, like Telegram, so memory does not follow history.
 MAX_ROWS = 6 * PAGE_SIZE
+#: A screen reader is given this much of a message's text (a row shows as much; the rest
+#: is one "Show all" away): a 65,536-character message is not read out, or copied, whole
+#: with every change of focus.
+SPOKEN_CHARS = 2000
 
 _Index = QModelIndex | QPersistentModelIndex
 #: Identifies a message within its conversation (an incoming and an outgoing message
@@ -422,7 +427,11 @@ class HistoryModel(QAbstractListModel):
         parts = [self.sender_name(message), when]
         if message.outgoing and state:
             parts.append(f"{state}: {message.error}" if message.error else state)
-        return ", ".join(parts) + f": {message.body}"
+        body = message.body
+        if len(body) > SPOKEN_CHARS:  # as much as the row shows; the rest is "Show all"
+            total = QLocale().toString(len(body))
+            body = f"{body[:SPOKEN_CHARS]}… (cut; {total} characters in all)"
+        return ", ".join(parts) + f": {body}"
 
     def _tool_tip(self, message: Message) -> str:
         when = QDateTime.fromSecsSinceEpoch(int(message.timestamp)).toString(
