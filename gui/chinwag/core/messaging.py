@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from chinwag.core import jid as jids
@@ -242,10 +243,15 @@ class MessagingService:
             self._tasks.spawn(self._sent_without_acks(message))
 
     async def _sent_without_acks(self, message: Message) -> None:
+        # (in flight until then: a flush meanwhile must not send it again)
+        await self._sent(message.account, message.peer, message.uid, self._in_flight)
+
+    async def _sent(self, account: str, peer: str, uid: str, guard: dict[str, set[str]]) -> None:
+        """Write SENT, then take ``uid`` out of ``guard`` (which held it meanwhile)."""
         try:
-            await self._set_state(message.account, message.peer, message.uid, MessageState.SENT)
-        finally:  # (in flight until then: a flush meanwhile must not send it again)
-            self._in_flight.get(message.account, set()).discard(message.uid)
+            await self._set_state(account, peer, uid, MessageState.SENT)
+        finally:
+            guard.get(account, set()).discard(uid)
 
     def send_chat_state(self, account: str, peer: str, state: str) -> None:
         """XEP-0085: tell ``peer`` we are composing, paused, active, inactive or gone."""
@@ -374,7 +380,9 @@ class MessagingService:
                     self._handed.get(account, set()).discard(message.uid)
                     settled.add(message.uid)
                 for message in found:
-                    self._tasks.spawn(self._write_acked(account, message.peer, message.uid))
+                    self._tasks.spawn(
+                        self._sent(account, message.peer, message.uid, self._acked_unwritten)
+                    )
                 now = self._clock()
                 for message in page:  # our server's stamps, but never in the future
                     message.timestamp = min(message.timestamp, now)
@@ -535,37 +543,27 @@ class MessagingService:
         every message is stored exactly once. Any other failure is taken to be one bad
         message: the batch is then stored message by message, and only a message that
         fails on its own is given up (logged)."""
-        attempt = 0
-        while True:
-            try:
-                stored = await self._store.add_incoming(messages)
-            except StorageUnavailable as exc:
-                self._storage_failed(exc)
-                await self._retry_pause(min(STORAGE_RETRY_CAP, 0.2 * 2**attempt), messages)
-                attempt += 1
-                continue
-            except Exception:
-                log.exception("storing %d incoming message(s) failed", len(messages))
-                break
-            self._storage_recovered()
-            return stored, set()
+        try:
+            stored = await self._retrying(lambda: self._store.add_incoming(messages), messages)
+        except HeldMessagesDropped:
+            raise
+        except Exception:
+            log.exception("storing %d incoming message(s) failed", len(messages))
+        else:
+            return stored or [], set()
         stored_each: list[Message] = []
         skipped: set[int] = set()
         for message in messages:
-            while True:
-                try:
-                    stored_each += await self._store.add_incoming([message])
-                except StorageUnavailable as exc:
-                    self._storage_failed(exc)
-                    await self._retry_pause(STORAGE_RETRY_CAP, messages)
-                    continue
-                except Exception:
-                    log.exception(
-                        "could not store the message %s from %s", message.uid, message.peer
-                    )
-                    skipped.add(id(message))
-                break
-        self._storage_recovered()
+            one = [message]
+            try:
+                stored_each += (
+                    await self._retrying(partial(self._store.add_incoming, one), messages) or []
+                )
+            except HeldMessagesDropped:
+                raise
+            except Exception:
+                log.exception("could not store the message %s from %s", message.uid, message.peer)
+                skipped.add(id(message))
         return stored_each, skipped
 
     async def _retry_pause(self, seconds: float, messages: list[Message]) -> None:
@@ -613,13 +611,7 @@ class MessagingService:
             flight.discard(uid)
         self._handed.get(account, set()).discard(uid)
         self._acked_unwritten.setdefault(account, set()).add(uid)
-        self._tasks.spawn(self._write_acked(account, peer, uid))
-
-    async def _write_acked(self, account: str, peer: str, uid: str) -> None:
-        try:
-            await self._set_state(account, peer, uid, MessageState.SENT)
-        finally:
-            self._acked_unwritten.get(account, set()).discard(uid)
+        self._tasks.spawn(self._sent(account, peer, uid, self._acked_unwritten))
 
     def on_message_error(self, account: str, uid: str, peer: str, reason: str) -> None:
         self._in_flight.get(account, set()).discard(uid)
@@ -659,10 +651,13 @@ class MessagingService:
     async def _set_sync(self, account: str, name: str, value: str) -> None:
         await self._retrying(lambda: self._store.set_sync_state(account, name, value))
 
-    async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T | None:
-        """A write, tried again while the history cannot be written (a state, a
-        position: a receipt or an ack must not be lost to a full disk); None when the
-        final drain gives up."""
+    async def _retrying(
+        self, write: Callable[[], Awaitable[T]], held: list[Message] | None = None
+    ) -> T | None:
+        """A write, tried again, with a growing pause, while the history cannot be
+        written (a state, a position: a receipt or an ack must not be lost to a full
+        disk). When the final drain gives up: None, or, for received messages being
+        ``held`` (not acknowledged to the server), HeldMessagesDropped."""
         attempt = 0
         while True:
             try:
@@ -670,8 +665,10 @@ class MessagingService:
             except StorageUnavailable as exc:
                 self._storage_failed(exc)
                 try:
-                    await self._retry_pause(min(STORAGE_RETRY_CAP, 0.2 * 2**attempt), [])
+                    await self._retry_pause(min(STORAGE_RETRY_CAP, 0.2 * 2**attempt), held or [])
                 except HeldMessagesDropped:
+                    if held is not None:
+                        raise
                     return None
                 attempt += 1
                 continue
@@ -679,11 +676,13 @@ class MessagingService:
             return result
 
     async def _read_up_to(self, account: str, peer: str, uid: str) -> None:
-        for message in await self._store.mark_read_up_to(account, peer, uid):
+        read = await self._retrying(lambda: self._store.mark_read_up_to(account, peer, uid))
+        for message in read or []:
             self._bus.publish(MessageStateChanged(message))
 
     async def _displayed_elsewhere(self, key: ConversationKey, uid: str) -> None:
-        for message in await self._store.mark_displayed_up_to(key, uid):
+        shown = await self._retrying(lambda: self._store.mark_displayed_up_to(key, uid))
+        for message in shown or []:
             self._bus.publish(MessageStateChanged(message))
 
     async def drain(self, *, final: bool = False) -> None:
