@@ -1,6 +1,6 @@
 """Defects found in review of the API layer and the received log (automation-api.md 6 and
-6a), as tests over the real core, storage and API layer (:mod:`api_rig`): each fails
-now and passes once its defect is fixed (marked ``xfail(strict=True)`` until then)."""
+6a), as tests over the real core, storage and API layer (:mod:`api_rig`): each failed
+before its fix (both are fixed: the read marker is retried, and it writes "sent" first)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
 from api_rig import BOB, ApiLayerRig
 
 from chinwag.api.codes import REPORT_DELIVERY, REPORT_READ, DeliveryStatus
@@ -29,14 +28,6 @@ def report(token: str, status: int) -> Any:
     return match
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="a read marker whose write meets a full disk is dropped: MessagingService."
-    "_read_up_to (core/messaging.py) calls store.mark_read_up_to without _retrying, so the "
-    "READ report (and the DELIVERED it implies) never enters the received log, and no "
-    "StorageChanged is told either; acks and receipts are retried, read markers are not",
-)
 async def test_a_read_marker_that_meets_a_full_disk_is_reported_once_there_is_room(
     tmp_path: Path,
 ) -> None:
@@ -80,16 +71,6 @@ async def test_a_read_marker_that_meets_a_full_disk_is_reported_once_there_is_ro
             await rig.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="a read marker that overtakes the server's ack moves the message QUEUED -> READ "
-    "(storage mark_read_up_to takes a QUEUED target); the ack then cannot advance it, so "
-    "MessageSent never fires and the ACCEPTED report asked for never enters the received "
-    "log, though the server plainly took it (a receipt shows SENT first: "
-    "MessagingService._delivered; reports_for gives READ the DELIVERED it implies but not "
-    "the ACCEPTED)",
-)
 async def test_a_read_marker_that_overtakes_the_ack_still_reports_accepted_and_sent(
     rig: ApiLayerRig,
 ) -> None:
