@@ -208,3 +208,15 @@ async def test_the_storage_problem_is_told_once_each_way(rig: ApiLayerRig) -> No
     rig.core.bus.publish(StorageRecovered())
     assert rig.sink.named("storage_changed") == [("the disk is full",), ("",)]
     assert rig.api.events.storage_problem == ""
+
+
+async def test_a_page_stops_short_of_the_byte_budget_and_paging_gets_the_rest(
+    rig: ApiLayerRig,
+) -> None:
+    await rig.receive(*(f"{n} " + "é" * 1000 for n in range(10)))  # about 2 kB each
+    page = rig.api.messages.received(None, 0, 1000, max_bytes=8000)
+    assert sequences(page) == [1, 2, 3]  # a fourth would pass 8,000 bytes
+    rest = rig.api.messages.received(None, 3, 1000, max_bytes=8000)
+    assert sequences(rest) == [4, 5, 6]
+    # One entry always comes, whatever its size: paging never stalls.
+    assert sequences(rig.api.messages.received(None, 0, 1000, max_bytes=1)) == [1]

@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: GetReceived's answer holds at most about this much (the texts in UTF-8, and
+#: :data:`ENTRY_BYTES` for each entry's header): well under D-Bus's limits (an array at
+#: most 64 MiB), and no reply that takes seconds to write.
+RECEIVED_BYTES = 16 * 1024 * 1024
+ENTRY_BYTES = 512
+
 #: Telepathy message parts: part 0 the header, then content parts.
 Parts = list[dict[str, Any]]
 
@@ -218,10 +224,16 @@ class MessagesApi:
                 "sign in with one (Signin)",
             )
 
-    def received(self, account: str | None, after: int, limit: int) -> list[Parts]:
+    def received(
+        self, account: str | None, after: int, limit: int, max_bytes: int = RECEIVED_BYTES
+    ) -> list[Parts]:
         """``GetReceived``: the messages and reports of ``account`` (None: the primary
         one) whose ``message-sequence`` is greater than ``after``, oldest first, at most
-        ``limit`` (1 to 1,000), each exactly as its ``MessageReceived`` carried it."""
+        ``limit`` (1 to 1,000), each exactly as its ``MessageReceived`` carried it.
+
+        Fewer than ``limit`` when their texts would pass ``max_bytes`` (UTF-8; at least
+        one entry is always given): a transport carries only so much in one answer (a
+        D-Bus message at most 128 MiB), and paging on from the last one gets the rest."""
         if not 1 <= limit <= RECEIVED_LIMIT:
             raise invalid(f"limit is from 1 to {RECEIVED_LIMIT}, not {limit}")
         if account is None:
@@ -230,7 +242,15 @@ class MessagesApi:
                 raise invalid("there is no account yet")
         elif self._core.accounts.find(account) is None:
             raise invalid(f"{account} is not an account")
-        return [received_parts(e) for e in self._core.messaging.received(account, after, limit)]
+        page: list[Parts] = []
+        size = 0
+        for entry in self._core.messaging.received(account, after, limit):
+            body = entry.message.body if entry.report is None else ""
+            size += ENTRY_BYTES + (len(body) if body.isascii() else len(body.encode()))
+            if page and size > max_bytes:
+                break
+            page.append(received_parts(entry))
+        return page
 
     def last_sequence(self, account: str) -> int:
         """The last ``message-sequence`` of the account (0: nothing received yet)."""

@@ -165,7 +165,11 @@ class DBusApi:
         account = header.get("account")
         if account is None:
             return parts
-        return [{**header, "account": self.accounts.path(account)}, *parts[1:]]
+        if self.api.core.accounts.find(account) is not None:
+            path = self.accounts.path(account)
+        else:  # removed meanwhile: its object is gone, and must not come back
+            path = self.accounts.known(account) or "/"
+        return [{**header, "account": path}, *parts[1:]]
 
     def encoded_message(self, parts: Parts) -> EncodedBody:
         """A message as the ``aa{sv}`` body of MessageReceived, marshalled."""

@@ -676,6 +676,9 @@ class MessagingService:
             return result
 
     async def _read_up_to(self, account: str, peer: str, uid: str) -> None:
+        # As a receipt does: a read marker proves the server took the message, even if its
+        # ack has not come in (or was lost with the stream): "sent" first, reported.
+        await self._set_state(account, peer, uid, MessageState.SENT)
         read = await self._retrying(lambda: self._store.mark_read_up_to(account, peer, uid))
         for message in read or []:
             self._bus.publish(MessageStateChanged(message))
