@@ -18,8 +18,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chinwag.core import jid as jids
 from chinwag.core.errors import (
@@ -35,17 +36,25 @@ from chinwag.core.events import (
     ChatStateChanged,
     EventBus,
     MessageAdded,
+    MessageEdited,
+    MessageRemoved,
     MessageStateChanged,
+    ReactionsChanged,
     ReceivedLogged,
     StorageFailed,
     StorageRecovered,
 )
 from chinwag.core.models import (
+    DUPLICATE,
     MAX_MESSAGE_CHARS,
+    MAX_REACTION_CHARS,
+    MAX_REACTIONS,
+    ActionOutcome,
     ConnectionState,
     ConversationKey,
     Direction,
     Message,
+    MessageAction,
     MessageState,
     MessageType,
     Origin,
@@ -93,6 +102,13 @@ def _as_time(value: str | None, default: float) -> float:
         return float(value) if value else default
     except ValueError:
         return default
+
+
+def author_of(message: Message) -> str:
+    """The bare address of who wrote ``message``."""
+    if message.outgoing:
+        return message.account
+    return message.sender or message.peer
 
 
 def validate_body(body: str) -> None:
@@ -159,6 +175,8 @@ class MessagingService:
         self._checking: set[str] = set()
         self._archive_synced: set[str] = set()
         self._receipts_due: dict[str, list[tuple[str, str]]] = {}
+        #: Our corrections, retractions and reactions made while reconnecting, per account.
+        self._actions_due: dict[str, list[Message]] = {}
         self._tasks = BackgroundTasks("messaging task")
 
     # -- sending ------------------------------------------------------------------------
@@ -173,9 +191,11 @@ class MessagingService:
         flags: int = 0,
         subject: str = "",
         connect: bool = False,
+        reply_to: Message | None = None,
     ) -> Message:
         """Commit a message for sending and send it if signed in; returns the stored
-        message (its ``uid`` names it from now on).
+        message (its ``uid`` names it from now on). ``reply_to``: the message of the
+        conversation this one answers (XEP-0461).
 
         Not signed in: :class:`NotConnected`, unless ``connect`` and the account was
         not signed out on purpose (then it signs in and the message waits for it).
@@ -208,6 +228,8 @@ class MessagingService:
             flags=flags,
             subject=subject,
             origin=Origin.LOCAL,
+            reply_to=reply_to.uid if reply_to is not None else "",
+            reply_to_jid=author_of(reply_to) if reply_to is not None else "",
         )
         message = await self._store.add_outgoing(message)
         self._bus.publish(MessageAdded(message))
@@ -217,6 +239,68 @@ class MessagingService:
         elif start:
             session.start()
         return message
+
+    async def correct(self, message: Message, text: str) -> Message:
+        """Replace the text of our own ``message`` (XEP-0308): stored at once, sent to the
+        peer now or, while the account is reconnecting, once it is online. Returns the
+        message as it is now (first id, new text, ``edited_at``)."""
+        validate_body(text)
+        if not message.outgoing:
+            raise InvalidMessage("only your own messages can be edited")
+        return await self._act(message, body=text, replaces=message.uid)
+
+    async def retract(self, message: Message) -> Message:
+        """Remove our own ``message`` for everyone (XEP-0424): a tombstone stays."""
+        if not message.outgoing:
+            raise InvalidMessage("only your own messages can be removed")
+        return await self._act(message, retracts=message.uid)
+
+    async def react(self, message: Message, reactions: Sequence[str]) -> Message:
+        """Set our reactions to ``message`` (XEP-0444): all of them, replacing the ones
+        before (none: take them all back)."""
+        chosen = tuple(dict.fromkeys(r for r in reactions if r))
+        if len(chosen) > MAX_REACTIONS:
+            raise InvalidMessage(f"at most {MAX_REACTIONS} reactions to a message")
+        if any(len(r) > MAX_REACTION_CHARS for r in chosen):
+            raise InvalidMessage("a reaction is an emoji, not a text")
+        return await self._act(message, reacts_to=message.uid, reactions=chosen)
+
+    async def _act(self, target: Message, **action: Any) -> Message:
+        account = target.account
+        session = self._sessions.get(account)
+        if session is None:
+            raise UnknownAccount(f"no account {account!r}")
+        if not session.config.enabled:
+            raise AccountDisabled(f"the account {account} is disabled")
+        if session.state in (ConnectionState.OFFLINE, ConnectionState.FAILED) and not (
+            session.wanted
+        ):
+            raise NotConnected(f"{account} is not signed in")
+        stanza = Message(
+            account=account,
+            peer=target.peer,
+            direction=Direction.OUTGOING,
+            body=action.pop("body", ""),
+            timestamp=self._clock(),
+            kind=target.kind,
+            sender=account,
+            sender_resource=session.config.resource,
+            state=MessageState.QUEUED,
+            origin=Origin.LOCAL,
+            **action,
+        )
+        outcomes = await self._store.apply_actions([stanza])
+        outcome = outcomes[0] if outcomes else None
+        if outcome is None or outcome.target is None or outcome.refused:
+            why = outcome.refused if outcome is not None else "no such message"
+            raise InvalidMessage(f"cannot {stanza.action.name.lower()} that message: {why}")
+        self._publish_outcomes([outcome])
+        conn = self._conns.get(account)
+        if conn is not None and account not in self._checking:
+            conn.send_message(stanza)
+        else:  # reconnecting: sent once online (held in memory only)
+            self._actions_due.setdefault(account, []).append(stanza)
+        return outcome.target
 
     async def retry(self, message: Message) -> Message | None:
         """Send a FAILED message again (same id)."""
@@ -291,6 +375,8 @@ class MessagingService:
             self._tasks.spawn(self._set_sync(account, LAST_ONLINE, repr(now)))
         for to, uid in self._receipts_due.pop(account, []):
             conn.send_receipt(to, uid)
+        for action in self._actions_due.pop(account, []):
+            conn.send_message(action)
         in_flight = self._in_flight.setdefault(account, set())
         first = account not in self._had_session
         self._had_session.add(account)
@@ -386,9 +472,7 @@ class MessagingService:
                 now = self._clock()
                 for message in page:  # our server's stamps, but never in the future
                     message.timestamp = min(message.timestamp, now)
-                new, _ = await self._store_incoming(page)
-                for message in new:
-                    self._bus.publish(MessageAdded(message))
+                await self._store_incoming(page)
                 if not doubt:
                     break
         except (asyncio.CancelledError, HeldMessagesDropped):
@@ -442,8 +526,6 @@ class MessagingService:
                 for message in page:  # our server's stamps, but never in the future
                     message.timestamp = min(message.timestamp, now)
                 new, _ = await self._store_incoming(page)  # (held while the disk is full)
-                for message in new:
-                    self._bus.publish(MessageAdded(message))
                 total += len(new)
                 if last_id:
                     await self._set_sync(account, ARCHIVE_POSITION, last_id)
@@ -499,15 +581,13 @@ class MessagingService:
             dones, self._inbox_done = self._inbox_done, []
             self._storing = len(batch)
             try:
-                new, skipped = await self._store_incoming([m for _, m, _ in batch])
+                _new, skipped = await self._store_incoming([m for _, m, _ in batch])
             except HeldMessagesDropped:
                 self._inbox.clear()
                 self._inbox_done.clear()
                 return
             finally:
                 self._storing = 0
-            for message in new:
-                self._bus.publish(MessageAdded(message))
             # Only now, with the batch committed (or known already), tell anyone: the
             # server's ack counter, the sender's receipt, our archive position. Also for
             # duplicates, whose sender may be resending because our first receipt was lost.
@@ -534,8 +614,70 @@ class MessagingService:
             conn.send_receipt(to, uid)
 
     async def _store_incoming(self, messages: list[Message]) -> tuple[list[Message], set[int]]:
-        """Commit a batch; returns the new messages and the ids (``id()``) of those that
-        could not be stored at all.
+        """Commit a batch of received stanzas and publish what they did: the new messages
+        (MessageAdded), then the corrections, retractions and reactions among them,
+        applied to their targets (MessageEdited, MessageRemoved, ReactionsChanged; one
+        refused is logged). Returns the new messages and the ids (``id()``) of those
+        that could not be stored at all."""
+        news = [m for m in messages if m.action is MessageAction.NEW]
+        actions = [m for m in messages if m.action is not MessageAction.NEW]
+        new, skipped = await self._store_new(news) if news else ([], set())
+        for message in new:
+            self._bus.publish(MessageAdded(message))
+        if actions:
+            try:
+                outcomes = await self._retrying(
+                    partial(self._store.apply_actions, actions), messages
+                )
+            except HeldMessagesDropped:
+                raise
+            except Exception:
+                log.exception("applying %d correction(s) or reaction(s) failed", len(actions))
+                skipped.update(id(a) for a in actions)
+            else:
+                self._publish_outcomes(outcomes or [])
+                # A correction that cannot be applied (its target never reached us, or is
+                # not the sender's) is still what the sender wrote: kept as a message.
+                orphans = [
+                    replace(o.action, replaces="")
+                    for o in outcomes or []
+                    if o.action.action is MessageAction.CORRECT
+                    and (o.target is None or o.refused)
+                    and o.refused != DUPLICATE
+                ]
+                if orphans:
+                    kept, _ = await self._store_new(orphans)
+                    new += kept
+                    for message in kept:
+                        self._bus.publish(MessageAdded(message))
+        return new, skipped
+
+    def _publish_outcomes(self, outcomes: Sequence[ActionOutcome]) -> None:
+        for outcome in outcomes:
+            action, target = outcome.action, outcome.target
+            if outcome.refused == DUPLICATE:
+                continue  # the same action again (live, a carbon, the archive)
+            if outcome.refused or target is None:
+                log.info(
+                    "%s: refused %s of %s from %s: %s",
+                    action.account,
+                    action.action.name.lower(),
+                    action.target,
+                    action.sender or action.peer,
+                    outcome.refused or "no such message",
+                )
+                continue
+            if action.action is MessageAction.CORRECT:
+                self._bus.publish(MessageEdited(target))
+            elif action.action is MessageAction.RETRACT:
+                self._bus.publish(MessageRemoved(target))
+            elif action.action is MessageAction.REACT and target.id is not None:
+                everyone = self._store.reactions([target.id]).get(target.id, [])
+                self._bus.publish(ReactionsChanged(target, tuple(everyone)))
+
+    async def _store_new(self, messages: list[Message]) -> tuple[list[Message], set[int]]:
+        """Commit new messages; returns those new to the history and the ids (``id()``)
+        of those that could not be stored at all.
 
         While the history cannot be written (disk full, ...) this keeps the batch and
         tries again, with a growing pause, for as long as it takes: the user and scripts

@@ -248,10 +248,16 @@ MAX_REACTIONS = 20
 MAX_REACTION_CHARS = 32
 
 
+#: ActionOutcome.refused of an action applied before (the same one again, live, as a
+#: carbon or from the archive): nothing to do, nothing to say.
+DUPLICATE = "duplicate"
+
+
 @dataclass(frozen=True, slots=True)
 class ActionOutcome:
     """What an action (a correction, a retraction, reactions) did to its target: the
-    target as it is now, or why the action was refused ("" when applied)."""
+    target as it is now, or why the action was refused ("" when applied;
+    :data:`DUPLICATE` when it was applied already)."""
 
     action: Message
     target: Message | None
@@ -278,6 +284,57 @@ def direct_message_uuid(sender: str, origin_id: str) -> str:
 def room_message_uuid(room: str, stanza_id: str) -> str:
     """A message's uuid in a group conversation: the room's stanza id."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"xmpp:{room}?stanza-id={stanza_id}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A conversation as the profile knows it (conversations-api.md section 1): its
+    uuid, title, when it started and last changed (Unix seconds: the oldest and newest
+    timestamps of its events), the last sequence of its event log and our own read
+    position in it (a sequence; 0: nothing read)."""
+
+    key: ConversationKey
+    uuid: str
+    title: str = ""
+    created: float = 0.0
+    updated: float = 0.0
+    last_sequence: int = 0
+    read_sequence: int = 0
+
+
+class EventKind(enum.StrEnum):
+    """What an entry of a conversation's event log records."""
+
+    MESSAGE = "message"  # a message was stored (sent, received, from the archive)
+    EDIT = "edit"  # a correction (XEP-0308) was applied
+    REMOVE = "remove"  # a retraction (XEP-0424) was applied
+    REACTION = "reaction"  # a sender's reactions (XEP-0444) were replaced
+    # conversation-level events, for rooms (none is written yet)
+    CREATED = "created"
+    EDITED = "edited"
+    PARTICIPANTS = "participants"
+    JOIN = "join"
+    LEAVE = "leave"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEvent:
+    """One entry of a conversation's append-only event log: ``sequence`` is 1 for the
+    first, then +1 in the order this profile learnt of them (late history comes after
+    and keeps its ``timestamp``), never reused. For message kinds ``message_id`` and
+    ``message_uuid`` name the message (the one stored, edited, removed or reacted to);
+    ``author`` is who did it (bare address); ``data`` is the kind's payload as JSON
+    ("" for none): an edit's ``{"text", "previous"}`` (both "" once the message is
+    removed), a reaction's ``{"reactions": [...]}``."""
+
+    key: ConversationKey
+    sequence: int
+    kind: EventKind
+    message_uuid: str
+    author: str
+    timestamp: float
+    data: str = ""
+    message_id: int | None = None
 
 
 #: ``Message.flags``: the delivery reports asked for when it was sent (Telepathy's values).

@@ -59,7 +59,9 @@ class MessageStore(Protocol):
         :attr:`Message.target` and whose author is the action's sender (a correction
         chain's ids all name the first message). One outcome per action: the target as
         it is now, or why it was refused (unknown target, another author, a removed
-        message, too many reactions). A retraction leaves a tombstone; a correction keeps
+        message, too many reactions); the same action applied before (same action uid and
+        target: live, then as a carbon or from the archive) is refused as
+        :data:`~chinwag.core.models.DUPLICATE`, silently. A retraction leaves a tombstone; a correction keeps
         the message's first id and place and records the text it replaces; reactions
         replace the sender's earlier ones. Each applied action is an event of the
         conversation's log."""
