@@ -324,8 +324,9 @@ class ConversationEvent:
     and keeps its ``timestamp``), never reused. For message kinds ``message_id`` and
     ``message_uuid`` name the message (the one stored, edited, removed or reacted to);
     ``author`` is who did it (bare address); ``data`` is the kind's payload as JSON
-    ("" for none): an edit's ``{"text", "previous"}`` (both "" once the message is
-    removed), a reaction's ``{"reactions": [...]}``."""
+    ("" for none): an edit's ``{"text", "previous"}`` ("" once the message is removed:
+    its texts are forgotten), a reaction's ``{"reactions": [...]}`` (the sender's set
+    now; empty: taken back). ``data`` of 'message' and 'remove' events is ""."""
 
     key: ConversationKey
     sequence: int

@@ -24,11 +24,19 @@ from typing import Any, Final, TypeVar
 
 from chinwag.core.errors import StorageUnavailable
 from chinwag.core.models import (
+    DUPLICATE,
+    MAX_REACTION_CHARS,
+    MAX_REACTIONS,
+    ActionOutcome,
     Contact,
+    Conversation,
+    ConversationEvent,
     ConversationKey,
     ConversationKind,
     Direction,
+    EventKind,
     Message,
+    MessageAction,
     MessageState,
     MessageType,
     Origin,
@@ -40,6 +48,7 @@ from chinwag.core.models import (
     reports_for,
 )
 from chinwag.storage.database import Database
+from chinwag.storage.migrations import conversation_uuid
 from chinwag.storage.search import match_expression
 
 T = TypeVar("T")
@@ -66,10 +75,11 @@ def unavailable(exc: BaseException) -> StorageUnavailable | None:
 MESSAGE_COLUMNS: Final = (
     "m.id, c.account, c.peer, c.kind, m.direction, m.uid, m.stanza_id, m.sender, "
     "m.sender_resource, m.body, m.timestamp, m.state, m.error, m.mtype, m.origin, "
-    "m.subject, m.flags, m.conversation_id"
+    "m.subject, m.flags, m.reply_to, m.reply_to_jid, m.edited_at, m.removed, "
+    "m.conversation_id"
 )
 _FROM: Final = "messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
-_N_COLUMNS: Final = 18
+_N_COLUMNS: Final = 22
 
 
 # Enum members by value: a dict look-up is several times cheaper than calling the enum,
@@ -101,14 +111,19 @@ def message_from_row(row: Sequence[Any]) -> Message:
         origin=_ORIGINS[row[14]],
         subject=row[15],
         flags=row[16],
+        reply_to=row[17],
+        reply_to_jid=row[18],
+        edited_at=row[19],
+        removed=bool(row[20]),
     )
 
 
 _INSERT_SQL: Final = """
 INSERT INTO messages (
     conversation_id, direction, uid, stanza_id, sender, sender_resource, body, timestamp,
-    state, error, mtype, origin, subject, flags, search_key
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    state, error, mtype, origin, subject, flags, search_key, muuid, reply_to, reply_to_jid,
+    edited_at, removed
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (conversation_id, direction, uid) DO NOTHING
 """
 
@@ -132,6 +147,11 @@ def _insert_params(
         message.subject,
         int(message.flags),
         search_key,
+        message.uuid,
+        message.reply_to,
+        message.reply_to_jid,
+        float(message.edited_at),
+        int(bool(message.removed)),
     )
 
 
@@ -156,6 +176,139 @@ def can_advance(old: MessageState, new: MessageState) -> bool:
     if new is MessageState.QUEUED:
         return old is MessageState.FAILED
     return False
+
+
+# -- the event log and actions ---------------------------------------------------------
+
+_NEXT_SEQUENCE_SQL: Final = """
+UPDATE conversations SET
+    last_sequence = last_sequence + 1,
+    created = min(created, :at),
+    updated = max(updated, :at)
+WHERE id = :id
+RETURNING last_sequence
+"""
+
+_APPEND_EVENT_SQL: Final = """
+INSERT INTO conversation_events (
+    conversation_id, sequence, kind, message_id, author, timestamp, stanza_id, origin_id, data
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def _author(message: Message) -> str:
+    """Who wrote ``message`` (or did the action it is), as a bare address: the account
+    for our own, else its sender (the peer where none was recorded). As the core's
+    ``author_of``."""
+    if message.outgoing:
+        return message.account
+    return message.sender or message.peer
+
+
+def _append_event(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    kind: EventKind,
+    message_id: int | None,
+    author: str,
+    timestamp: float,
+    *,
+    stanza_id: str = "",
+    origin_id: str = "",
+    data: str = "",
+) -> int:
+    """Append an event to the conversation's log with its next sequence (the counter and
+    the row in the same transaction: no gap, no reuse); return the sequence."""
+    rows = conn.execute(
+        _NEXT_SEQUENCE_SQL, {"at": float(timestamp), "id": conversation_id}
+    ).fetchall()
+    sequence = int(rows[0][0])
+    conn.execute(
+        _APPEND_EVENT_SQL,
+        (
+            conversation_id,
+            sequence,
+            str(kind),
+            message_id,
+            author,
+            float(timestamp),
+            stanza_id or None,
+            origin_id or None,
+            data,
+        ),
+    )
+    return sequence
+
+
+#: Why an action was not applied (:attr:`ActionOutcome.refused`).
+REFUSED_NOT_AN_ACTION: Final = "not an action"
+REFUSED_UNKNOWN: Final = "unknown message"
+REFUSED_NOT_AUTHOR: Final = "not the author"
+REFUSED_REMOVED: Final = "already removed"
+REFUSED_DUPLICATE: Final = DUPLICATE
+REFUSED_TOO_MANY: Final = "too many reactions"
+REFUSED_TOO_LONG: Final = "reaction too long"
+REFUSED_EMPTY: Final = "empty correction"
+REFUSED_OUTDATED: Final = "outdated"
+REFUSED_BAD_TIME: Final = "bad timestamp"
+
+# The candidates for an action's target: the conversation's messages with that id, ours
+# first (as GET_SQL).
+_TARGETS_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM {_FROM}
+WHERE m.conversation_id = ? AND m.direction IN (0, 1) AND m.uid = ?
+ORDER BY m.direction DESC
+"""
+# A correction chain that names an earlier correction instead of the first message.
+_CORRECTED_BY_SQL: Final = """
+SELECT message_id FROM conversation_events INDEXED BY conversation_events_by_origin
+WHERE conversation_id = ? AND origin_id = ? AND kind = 'edit'
+LIMIT 1
+"""
+_SEEN_ACTION_SQL: Final = """
+SELECT 1 FROM conversation_events INDEXED BY conversation_events_by_origin
+WHERE conversation_id = ? AND origin_id = ? AND message_id = ?
+LIMIT 1
+"""
+
+REACTIONS_SQL: Final = """
+SELECT message_id, sender, reactions FROM reactions
+WHERE message_id IN ({marks})
+ORDER BY message_id, timestamp, sender
+"""
+
+EDITS_SQL: Final = """
+SELECT timestamp, data FROM conversation_events INDEXED BY conversation_events_by_message
+WHERE message_id = ? AND kind = 'edit'
+ORDER BY conversation_id, sequence  -- one conversation: the index order, no sort
+"""
+
+EVENTS_AFTER_SQL: Final = """
+SELECT e.sequence, e.kind, e.message_id, coalesce(m.muuid, ''), e.author, e.timestamp, e.data
+FROM conversation_events AS e LEFT JOIN messages AS m ON m.id = e.message_id
+WHERE e.conversation_id = ? AND e.sequence > ?
+ORDER BY e.sequence LIMIT ?
+"""
+
+_CONVERSATION_INFO_SQL: Final = """
+SELECT uuid, title, created, updated, last_sequence, read_sequence
+FROM conversations WHERE id = ?
+"""
+
+_MESSAGE_SEQUENCE_SQL: Final = """
+SELECT sequence FROM conversation_events INDEXED BY conversation_events_by_message
+WHERE message_id = ? AND kind = 'message'
+"""
+
+# Forward only, and never past the log's end.
+_SET_READ_SEQUENCE_SQL: Final = """
+UPDATE conversations SET read_sequence = min(:sequence, last_sequence)
+WHERE id = :id AND read_sequence < min(:sequence, last_sequence)
+"""
+
+_EVENT_KINDS: Final = {k.value: k for k in EventKind}
+#: Message ids per statement in :meth:`SqliteMessageStore.reactions`.
+_IDS_PER_QUERY: Final = 500
 
 
 # -- search keys ---------------------------------------------------------------------------
@@ -452,6 +605,169 @@ class SqliteMessageStore:
 
         return await self._write_logging(add)
 
+    async def apply_actions(self, actions: Sequence[Message]) -> list[ActionOutcome]:
+        """Apply each correction, retraction or reaction to its target, in order, in one
+        transaction (see the port). Never raises for what the actions say: each is
+        applied or refused with a reason (the ``REFUSED_*`` constants), the target then
+        being the message as it is (None when no target was found). An action applied
+        before (the same action id on the same target: live, then as a carbon or from
+        the archive) is refused as ``"duplicate"`` and changes nothing.
+
+        Out of order (the archive catching up after live messages): the newest
+        correction by timestamp gives the text (an older one is logged, for the
+        versions, but leaves the text); a sender's reactions older than those stored are
+        refused as ``"outdated"``."""
+        batch = list(actions)
+        if not batch:
+            return []
+
+        def apply(conn: sqlite3.Connection) -> list[ActionOutcome]:
+            return [self._apply_action(conn, action) for action in batch]
+
+        return await self._write(apply)
+
+    def _apply_action(self, conn: sqlite3.Connection, action: Message) -> ActionOutcome:
+        """One action in a savepoint of its own: a value that cannot be stored (SQLite
+        or JSON refuses it) refuses this action only; the machine's errors (disk full,
+        I/O) fail the write as any other."""
+        conn.execute("SAVEPOINT action")
+        try:
+            outcome = self._apply_one(conn, action)
+        except (sqlite3.Error, ValueError, TypeError, OverflowError) as exc:
+            if unavailable(exc) is not None or not conn.in_transaction:
+                raise
+            conn.execute("ROLLBACK TO action")
+            conn.execute("RELEASE action")
+            return ActionOutcome(action, None, f"invalid: {exc}")
+        conn.execute("RELEASE action")
+        return outcome
+
+    def _apply_one(self, conn: sqlite3.Connection, action: Message) -> ActionOutcome:
+        kind = action.action
+        if kind is MessageAction.NEW:
+            return ActionOutcome(action, None, REFUSED_NOT_AN_ACTION)
+        if not math.isfinite(action.timestamp):
+            return ActionOutcome(action, None, REFUSED_BAD_TIME)
+        conversation_id = self._write_conversation_id(conn, action.key, create=False)
+        if conversation_id is None:
+            return ActionOutcome(action, None, REFUSED_UNKNOWN)
+        candidates = [
+            message_from_row(row)
+            for row in conn.execute(_TARGETS_SQL, (conversation_id, action.target))
+        ]
+        if not candidates:
+            # Some clients name the previous correction of a chain, not the first message.
+            row = conn.execute(_CORRECTED_BY_SQL, (conversation_id, action.target)).fetchone()
+            if row is not None:
+                row = conn.execute(GET_BY_ID_SQL, (row[0],)).fetchone()
+                if row is not None:
+                    candidates = [message_from_row(row)]
+        if not candidates:
+            return ActionOutcome(action, None, REFUSED_UNKNOWN)
+        author = _author(action)
+        target = candidates[0]
+        if kind is not MessageAction.REACT:
+            # Only the author may correct or retract (conversations-api.md: authorship).
+            mine = [message for message in candidates if _author(message) == author]
+            if not mine:
+                return ActionOutcome(action, target, REFUSED_NOT_AUTHOR)
+            target = mine[0]
+        assert target.id is not None
+        if (
+            action.uid
+            and conn.execute(_SEEN_ACTION_SQL, (conversation_id, action.uid, target.id)).fetchone()
+        ):
+            return ActionOutcome(action, target, REFUSED_DUPLICATE)
+        if target.removed:
+            return ActionOutcome(action, target, REFUSED_REMOVED)
+
+        if kind is MessageAction.CORRECT:
+            if not action.body:
+                return ActionOutcome(action, target, REFUSED_EMPTY)
+            data = json.dumps({"text": action.body, "previous": target.body}, ensure_ascii=False)
+            if action.timestamp >= target.edited_at:
+                conn.execute(
+                    "UPDATE messages SET body = ?, edited_at = ? WHERE id = ?",
+                    (action.body, float(action.timestamp), target.id),
+                )
+                target = replace(target, body=action.body, edited_at=float(action.timestamp))
+            event = EventKind.EDIT
+        elif kind is MessageAction.RETRACT:
+            # Retraction means gone: the text, the texts it had before and its reactions.
+            conn.execute(
+                "UPDATE messages SET body = '', subject = '', removed = 1 WHERE id = ?",
+                (target.id,),
+            )
+            conn.execute(
+                "UPDATE conversation_events SET data = '' "
+                "WHERE message_id = ? AND kind = 'edit' AND data <> ''",
+                (target.id,),
+            )
+            conn.execute("DELETE FROM reactions WHERE message_id = ?", (target.id,))
+            target = replace(target, body="", subject="", removed=True)
+            data = ""
+            event = EventKind.REMOVE
+        else:
+            reactions = tuple(dict.fromkeys(r for r in action.reactions if r))
+            if len(reactions) > MAX_REACTIONS:
+                return ActionOutcome(action, target, REFUSED_TOO_MANY)
+            if any(len(r) > MAX_REACTION_CHARS for r in reactions):
+                return ActionOutcome(action, target, REFUSED_TOO_LONG)
+            row = conn.execute(
+                "SELECT timestamp FROM reactions WHERE message_id = ? AND sender = ?",
+                (target.id, author),
+            ).fetchone()
+            if row is not None and action.timestamp < row[0]:
+                return ActionOutcome(action, target, REFUSED_OUTDATED)
+            if reactions:
+                conn.execute(
+                    "INSERT INTO reactions (message_id, sender, reactions, timestamp) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (message_id, sender) DO UPDATE SET "
+                    "reactions = excluded.reactions, timestamp = excluded.timestamp",
+                    (
+                        target.id,
+                        author,
+                        json.dumps(list(reactions), ensure_ascii=False),
+                        float(action.timestamp),
+                    ),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM reactions WHERE message_id = ? AND sender = ?",
+                    (target.id, author),
+                )
+            data = json.dumps({"reactions": list(reactions)}, ensure_ascii=False)
+            event = EventKind.REACTION
+        _append_event(
+            conn,
+            conversation_id,
+            event,
+            target.id,
+            author,
+            action.timestamp,
+            stanza_id=action.stanza_id,
+            origin_id=action.uid,
+            data=data,
+        )
+        return ActionOutcome(action, target)
+
+    async def set_read_sequence(self, key: ConversationKey, sequence: int) -> int | None:
+        """Move our read position in the conversation forward to ``sequence`` (never
+        back, never past its last sequence). Returns the read position now, None for a
+        conversation that does not exist."""
+
+        def move(conn: sqlite3.Connection) -> int | None:
+            conversation_id = self._write_conversation_id(conn, key, create=False)
+            if conversation_id is None:
+                return None
+            conn.execute(_SET_READ_SEQUENCE_SQL, {"sequence": int(sequence), "id": conversation_id})
+            row = conn.execute(
+                "SELECT read_sequence FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            return int(row[0])
+
+        return await self._write(move)
+
     async def update_state(
         self, account: str, peer: str, uid: str, state: MessageState, error: str = ""
     ) -> Message | None:
@@ -511,6 +827,12 @@ class SqliteMessageStore:
                 return []
             rows = conn.execute(UNSEEN_UP_TO_SQL, (conversation_id, *target)).fetchall()
             changed = [message_from_row(row) for row in rows]
+            # Our read position follows: forward to the message seen last.
+            sequence = conn.execute(_MESSAGE_SEQUENCE_SQL, (target[1],)).fetchone()
+            if sequence is not None:
+                conn.execute(
+                    _SET_READ_SEQUENCE_SQL, {"sequence": sequence[0], "id": conversation_id}
+                )
             return self._set_states(conn, changed, MessageState.DISPLAYED)
 
         return await self._write(mark)
@@ -577,8 +899,15 @@ class SqliteMessageStore:
     # -- write helpers (writer thread) ----------------------------------------------------
 
     def _write_conversation_id(
-        self, conn: sqlite3.Connection, key: ConversationKey, *, create: bool = True
+        self,
+        conn: sqlite3.Connection,
+        key: ConversationKey,
+        *,
+        create: bool = True,
+        at: float | None = None,
     ) -> int | None:
+        """The conversation's row id; with ``create``, a new conversation (its uuid, and
+        created and updated at ``at``, default now) when there is none."""
         conversation_id = self._write_conversations.get(key)
         if conversation_id is not None:
             return conversation_id
@@ -586,9 +915,18 @@ class SqliteMessageStore:
         if row is not None:
             conversation_id = int(row[0])
         elif create:
+            when = at if at is not None and math.isfinite(at) else time.time()
             conversation_id = conn.execute(
-                "INSERT INTO conversations (account, peer, kind) VALUES (?, ?, ?)",
-                (key.account, key.peer, str(key.kind)),
+                "INSERT INTO conversations (account, peer, kind, uuid, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    key.account,
+                    key.peer,
+                    str(key.kind),
+                    conversation_uuid(key.account, key.peer, str(key.kind)),
+                    when,
+                    when,
+                ),
             ).lastrowid
         if conversation_id is not None:
             self._write_conversations[key] = conversation_id
@@ -601,7 +939,7 @@ class SqliteMessageStore:
         None for a duplicate. ``from_elsewhere``: it came from the network (live, carbon,
         archive), so a known archive id makes it a duplicate, and a duplicate may teach us
         the stored message's missing archive id."""
-        conversation_id = self._write_conversation_id(conn, message.key)
+        conversation_id = self._write_conversation_id(conn, message.key, at=message.timestamp)
         assert conversation_id is not None
         stanza_id = message.stanza_id or None
         if (
@@ -623,7 +961,17 @@ class SqliteMessageStore:
                     (stanza_id, conversation_id, int(message.direction), message.uid),
                 )
             return None
-        return replace(message, id=cursor.lastrowid, stanza_id=stanza_id or "")
+        message_id = cursor.lastrowid
+        assert message_id is not None
+        _append_event(
+            conn,
+            conversation_id,
+            EventKind.MESSAGE,
+            message_id,
+            _author(message),
+            message.timestamp,
+        )
+        return replace(message, id=message_id, stanza_id=stanza_id or "")
 
     @staticmethod
     def _set_states(
@@ -767,6 +1115,83 @@ class SqliteMessageStore:
             (ConversationKey(account_, peer, ConversationKind(kind)), newest)
             for account_, peer, kind, newest in rows
         ]
+
+    def reactions(self, message_ids: Sequence[int]) -> dict[int, list[tuple[str, tuple[str, ...]]]]:
+        """Everyone's reactions to each of these messages, as (sender, reactions), oldest
+        first; messages without any are left out."""
+        ids = list(dict.fromkeys(message_ids))
+        found: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            sql = REACTIONS_SQL.format(marks=", ".join("?" * len(chunk)))
+            for message_id, sender, reactions in self._db.query(sql, chunk):
+                found.setdefault(message_id, []).append((sender, tuple(json.loads(reactions))))
+        return found
+
+    def versions(self, message_id: int) -> list[tuple[float, str]]:
+        """The texts the message had before its corrections, oldest first, each with
+        when it was replaced (the timestamp of the correction that replaced it). Built
+        from the log's edit events: the first one learnt keeps the original text, and the
+        corrections are ordered by their timestamps, whatever order they arrived in.
+        Empty for a message never corrected, and for a removed one."""
+        edits = self._db.query(EDITS_SQL, (message_id,))
+        if not edits or any(not data for _at, data in edits):
+            return []
+        original = str(json.loads(edits[0][1])["previous"])
+        ordered = sorted(
+            (
+                (float(at), index, str(json.loads(data)["text"]))
+                for index, (at, data) in enumerate(edits)
+            ),
+        )
+        texts = [original, *(text for _at, _index, text in ordered)]
+        return [(at, texts[i]) for i, (at, _index, _text) in enumerate(ordered)]
+
+    def conversation_info(self, key: ConversationKey) -> Conversation | None:
+        """The conversation as the profile knows it, None when it has none."""
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None:
+            return None
+        row = self._db.query_one(_CONVERSATION_INFO_SQL, (conversation_id,))
+        if row is None:
+            return None
+        uuid, title, created, updated, last_sequence, read_sequence = row
+        return Conversation(
+            key=key,
+            uuid=uuid,
+            title=title,
+            created=created,
+            updated=updated,
+            last_sequence=last_sequence,
+            read_sequence=read_sequence,
+        )
+
+    def events_after(self, key: ConversationKey, after: int, limit: int) -> list[ConversationEvent]:
+        """The conversation's event log after sequence ``after``, in sequence order, at
+        most ``limit`` entries."""
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None or limit <= 0:
+            return []
+        return [
+            ConversationEvent(
+                key=key,
+                sequence=sequence,
+                kind=_EVENT_KINDS[kind],
+                message_uuid=muuid,
+                author=author,
+                timestamp=timestamp,
+                data=data,
+                message_id=message_id,
+            )
+            for sequence, kind, message_id, muuid, author, timestamp, data in self._db.query(
+                EVENTS_AFTER_SQL, (conversation_id, after, limit)
+            )
+        ]
+
+    def message_sequence(self, message_id: int) -> int | None:
+        """The sequence of the event that stored the message (None: no such message)."""
+        row = self._db.query_one(_MESSAGE_SEQUENCE_SQL, (message_id,))
+        return None if row is None else int(row[0])
 
     def search(
         self, text: str, key: ConversationKey | None = None, limit: int = 50

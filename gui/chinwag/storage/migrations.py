@@ -24,10 +24,13 @@ Schema notes (version 1):
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from typing import Final
 
+from chinwag.core.models import ConversationKind, direct_message_uuid, direct_uuid, room_uuid
 from chinwag.storage.errors import MigrationError, SchemaTooNewError
 
 #: A migration: an SQL script (statements separated by ``;``) or a function that does the work.
@@ -155,8 +158,161 @@ CREATE TABLE received_counter (
 ) WITHOUT ROWID;
 """
 
+# Version 3: conversations as entities with an append-only event log (issue 11,
+# conversations-api.md section 1), message edits, removals, replies and reactions.
+#
+# * ``conversations`` gain the spec's ``uuid`` (unique per account), a ``title``, ``created``
+#   and ``updated`` (Unix seconds: the oldest and the newest timestamp of the conversation's
+#   events), ``last_sequence`` (the counter of its event log: the last sequence given) and
+#   ``read_sequence`` (our own read position, a sequence; only moves forward).
+# * ``conversation_events`` is the log: one row per event, numbered per conversation from 1
+#   in the order this profile learns of them, gap-free, never reused (the counter is bumped
+#   in the transaction that appends). ``message_id`` names the message a message event is
+#   about; ``origin_id`` / ``stanza_id`` are an action's own ids (NULL for 'message' events:
+#   the message row keeps its ids and learns its archive id later), so a correction,
+#   retraction or reaction seen again (live, carbon, archive) is recognised and applied
+#   once. ``data`` is the kind's payload as JSON ('' for none).
+# * ``messages`` gain ``muuid`` (the spec's message uuid), ``edited_at`` (0: never),
+#   ``removed`` (a retraction's tombstone), and ``reply_to`` / ``reply_to_jid`` (XEP-0461).
+# * ``reactions``: each sender's current reactions to a message (XEP-0444), a JSON array.
+#
+# Existing data: every conversation gets its uuid and times, every message its muuid and
+# a 'message' event, numbered in (timestamp, id) order per conversation; our read position
+# is the sequence of the newest incoming message already displayed. Columns are added with
+# ALTER TABLE (no table copy) and filled by one UPDATE each, uuids by Python functions
+# registered for the migration, events by one INSERT ... SELECT with a window function:
+# the migration needs about as much extra disk as the rewritten messages table and the new
+# log (see bench/bench_migration.py).
+_V3_SCHEMA: Final = """
+ALTER TABLE conversations ADD COLUMN uuid TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN title TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN created REAL NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN updated REAL NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN last_sequence INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN read_sequence INTEGER NOT NULL DEFAULT 0;
+
+ALTER TABLE messages ADD COLUMN muuid TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN edited_at REAL NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN reply_to TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN reply_to_jid TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE conversation_events (
+    conversation_id INTEGER NOT NULL,
+    sequence INTEGER NOT NULL,
+    kind TEXT NOT NULL,  -- message, edit, remove, reaction (later: created, join, ...)
+    message_id INTEGER,  -- NULL for conversation-level events
+    author TEXT NOT NULL,  -- bare address of who did it
+    timestamp REAL NOT NULL,
+    stanza_id TEXT,  -- an action's archive id
+    origin_id TEXT,  -- an action's own id (its uid)
+    data TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (conversation_id, sequence)
+) WITHOUT ROWID;
+
+-- a message's events: its sequence, its edits (versions), what a retraction scrubs
+CREATE INDEX conversation_events_by_message ON conversation_events (message_id);
+-- an action seen again; a correction chain that names a correction's id
+CREATE INDEX conversation_events_by_origin ON conversation_events (conversation_id, origin_id)
+    WHERE origin_id IS NOT NULL;
+
+CREATE TABLE reactions (
+    message_id INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    reactions TEXT NOT NULL,  -- JSON array of strings, never empty
+    timestamp REAL NOT NULL,
+    PRIMARY KEY (message_id, sender)
+) WITHOUT ROWID;
+"""
+
+_V3_FILL_CONVERSATIONS: Final = """
+UPDATE conversations SET
+    uuid = chinwag_conversation_uuid(account, peer, kind),
+    created = coalesce(
+        (SELECT min(timestamp) FROM messages WHERE conversation_id = conversations.id), :now),
+    updated = coalesce(
+        (SELECT max(timestamp) FROM messages WHERE conversation_id = conversations.id), :now)
+"""
+
+# The author's address falls back to the account (as ``Message.uuid`` does). In slices of
+# row ids: inside a transaction, a statement that calls a function and changes many rows
+# keeps a statement journal (a temporary file holding every page it changes, to undo just
+# itself); one UPDATE of the whole table would need a second copy of it on disk.
+_V3_FILL_MESSAGE_UUIDS: Final = """
+UPDATE messages SET muuid = chinwag_message_uuid(
+    CASE WHEN sender <> '' THEN sender
+    ELSE (SELECT account FROM conversations WHERE id = messages.conversation_id) END,
+    uid)
+WHERE id >= ? AND id < ?
+"""
+#: Messages per UPDATE of the migration to version 3 (bounds its statement journal).
+V3_UUID_SLICE: Final = 50_000
+
+# The messages_by_time index gives the rows in (conversation, timestamp, id) order: the
+# window needs no sort, and the log is written in its primary-key order. The author of
+# our own messages is the account.
+_V3_FILL_EVENTS: Final = """
+INSERT INTO conversation_events (
+    conversation_id, sequence, kind, message_id, author, timestamp
+)
+SELECT
+    m.conversation_id,
+    row_number() OVER (PARTITION BY m.conversation_id ORDER BY m.timestamp, m.id),
+    'message',
+    m.id,
+    CASE WHEN m.direction = 1
+        THEN (SELECT account FROM conversations WHERE id = m.conversation_id)
+    WHEN m.sender <> '' THEN m.sender
+    ELSE (SELECT peer FROM conversations WHERE id = m.conversation_id) END,
+    m.timestamp
+FROM messages AS m INDEXED BY messages_by_time
+ORDER BY m.conversation_id, m.timestamp, m.id
+"""
+
+_V3_FILL_SEQUENCES: Final = """
+UPDATE conversations SET
+    last_sequence = coalesce(
+        (SELECT max(sequence) FROM conversation_events WHERE conversation_id = conversations.id),
+        0),
+    read_sequence = coalesce((
+        SELECT e.sequence FROM messages AS m INDEXED BY messages_by_time
+        JOIN conversation_events AS e ON e.message_id = m.id
+        WHERE m.conversation_id = conversations.id AND m.direction = 0 AND m.state = 11
+        ORDER BY m.timestamp DESC, m.id DESC LIMIT 1
+    ), 0)
+"""
+
+
+def conversation_uuid(account: str, peer: str, kind: str) -> str:
+    """The spec's uuid of the conversation (account, peer, kind): a room's from its
+    address, a direct conversation's from both addresses."""
+    if kind == ConversationKind.GROUPCHAT:
+        return room_uuid(peer)
+    return direct_uuid(account, peer)
+
+
+def _v3_conversations(conn: sqlite3.Connection) -> None:
+    for statement in split_script(_V3_SCHEMA):
+        conn.execute(statement)
+    conn.create_function("chinwag_conversation_uuid", 3, conversation_uuid, deterministic=True)
+    conn.create_function("chinwag_message_uuid", 2, direct_message_uuid, deterministic=True)
+    try:
+        conn.execute(_V3_FILL_CONVERSATIONS, {"now": time.time()})
+        conn.execute("CREATE UNIQUE INDEX conversations_by_uuid ON conversations (account, uuid)")
+        start = conn.execute("SELECT min(id) FROM messages").fetchone()[0]
+        while start is not None:
+            end = start + V3_UUID_SLICE
+            conn.execute(_V3_FILL_MESSAGE_UUIDS, (start, end))
+            start = conn.execute("SELECT min(id) FROM messages WHERE id >= ?", (end,)).fetchone()[0]
+        conn.execute(_V3_FILL_EVENTS)
+        conn.execute(_V3_FILL_SEQUENCES)
+    finally:
+        conn.create_function("chinwag_conversation_uuid", 3, None)
+        conn.create_function("chinwag_message_uuid", 2, None)
+
+
 #: Every migration, in order: index N-1 brings ``user_version`` N-1 to N.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_SCHEMA, _V2_RECEIVED_LOG)
+MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_SCHEMA, _V2_RECEIVED_LOG, _v3_conversations)
 
 #: The schema version this code writes.
 SCHEMA_VERSION: Final = len(MIGRATIONS)
@@ -201,6 +357,7 @@ def apply_migrations(
     step) when a migration fails."""
     target = len(migrations)
     current = schema_version(conn)
+    migrated = False
     if current > target:
         raise SchemaTooNewError(name, current, target)
     while current < target:
@@ -231,4 +388,11 @@ def apply_migrations(
                 raise MigrationError(name, current + 1, exc) from exc
             raise
         current += 1
+        migrated = True
+    if migrated:
+        # A migration that rewrote much leaves a WAL as big as what it wrote, kept on disk
+        # for as long as the database is open: give it back now (nobody reads yet; if
+        # someone does, this does what it can and the WAL is reused).
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     return current
