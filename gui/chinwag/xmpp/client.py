@@ -14,7 +14,7 @@ from slixmpp.xmlstream import StanzaBase
 
 from chinwag import __version__
 from chinwag.core.models import AccountConfig, TlsMode
-from chinwag.xmpp import resolve, tls
+from chinwag.xmpp import corrections, fallbacks, reactions, replies, resolve, retractions, tls
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +32,20 @@ PLUGINS = (
     "xep_0313",  # message archive management
     "xep_0359",  # unique and stable ids
 )
-#: Features we implement in our own modules (receipts.py, markers.py, chatstates.py)
-#: instead of loading slixmpp's plugins: every plugin adds a handler that each incoming
-#: stanza is matched against, and on a busy stream that matching is most of the CPU.
+#: Features we implement in our own modules (receipts.py, markers.py, chatstates.py,
+#: corrections.py, retractions.py, reactions.py, replies.py, fallbacks.py) instead of
+#: loading slixmpp's plugins: every plugin adds a handler that each incoming stanza is
+#: matched against, and on a busy stream that matching is most of the CPU.
 OWN_FEATURES = (
     "urn:xmpp:receipts",
     "urn:xmpp:chat-markers:0",
     "http://jabber.org/protocol/chatstates",
     "urn:xmpp:sid:0",
+    corrections.FEATURE,
+    retractions.FEATURE,
+    reactions.FEATURE,
+    replies.FEATURE,
+    fallbacks.FEATURE,
 )
 #: XEP-0030 identity: a desktop client (category, type, name).
 IDENTITY = ("client", "pc", "Chinwag")

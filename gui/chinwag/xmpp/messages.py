@@ -1,6 +1,7 @@
 """Incoming message stanzas: one dispatcher that sends each part of a message to what it
-means for the core (a chat message, a carbon copy, a receipt, a marker, a chat state, an
-error bounce); the parts themselves are read by the feature modules."""
+means for the core (a chat message or an action on an earlier one, a carbon copy, a
+receipt, a marker, a chat state, an error bounce); the parts themselves are read by the
+feature modules."""
 
 from __future__ import annotations
 
@@ -72,7 +73,11 @@ class MessageDispatcher:
             inner, kind = carbon
             self._handle(inner, Origin.CARBON, sent=kind == "sent")
             return
-        if stanza.xml.find(f"{{{carbons.NS}}}private") is not None and not stanza["body"]:
+        if (
+            stanza.xml.find(f"{{{carbons.NS}}}private") is not None
+            and not stanza["body"]
+            and not stanzas.acts(stanza)
+        ):
             return
         self._handle(stanza, Origin.LIVE, sent=False)
 

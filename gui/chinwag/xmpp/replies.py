@@ -1,0 +1,59 @@
+"""XEP-0461 Message Replies: ``<reply to=author id=.../>`` says which message this one
+answers. Its quote of that message, for clients without the feature, is marked with a
+XEP-0428 fallback range and is not part of the text."""
+
+from __future__ import annotations
+
+import logging
+
+from slixmpp import JID
+from slixmpp.jid import InvalidJID
+from slixmpp.stanza import Message as MessageStanza
+from slixmpp.xmlstream import ET
+
+from chinwag.core.models import Message
+from chinwag.xmpp import fallbacks, targets
+
+log = logging.getLogger(__name__)
+
+NS = "urn:xmpp:reply:0"
+FEATURE = NS
+TAG = f"{{{NS}}}reply"
+
+
+def present(stanza: MessageStanza) -> bool:
+    return stanza.xml.find(TAG) is not None
+
+
+def read(stanza: MessageStanza, message: Message) -> None:
+    """Set ``message.reply_to`` and ``reply_to_jid`` (the bare address of the author;
+    "" when not given or not an address) from a well-formed reply, and take the quote
+    out of the body: unless that would leave no text (then the body is kept whole)."""
+    el = targets.only(stanza, TAG, "a reply")
+    if el is None:
+        return
+    uid = targets.target_id(el, "a reply", stanza)
+    if not uid:
+        return
+    author = ""
+    to = el.get("to") or ""
+    if to:
+        try:
+            author = JID(to).bare
+        except InvalidJID:
+            log.info("a reply from %s names a bad author %r", targets.sender(stanza), to[:100])
+    message.reply_to = uid
+    message.reply_to_jid = author
+    text = fallbacks.strip(stanza, message.body, NS)
+    if text.strip():
+        message.body = text
+
+
+def write(stanza: MessageStanza, message: Message) -> None:
+    """``<reply/>`` naming the message and its author (no quote: the body is the text)."""
+    if not message.reply_to:
+        return
+    attrs = {"id": message.reply_to}
+    if message.reply_to_jid:
+        attrs["to"] = message.reply_to_jid
+    ET.SubElement(stanza.xml, TAG, attrs)
