@@ -1,6 +1,7 @@
 """The box a message is typed in: :class:`ComposeBox`.
 
-Owns the keys of composing (Enter sends, Shift+Enter starts a new line), keeping the text
+Owns the keys of composing (Enter sends, Shift+Enter starts a new line, Up in an empty
+box asks to edit the last message sent), keeping the text
 plain (a paste of rich text arrives as its plain text) and the user's typing state as
 XEP-0085 chat states: ``composing`` on the first keystroke, ``paused`` after a few
 seconds without one, ``active`` once the message is sent or the text is wiped. It only
@@ -23,6 +24,8 @@ class ComposeBox(QPlainTextEdit):
     submitted = Signal(str)
     #: The user's typing state changed: "composing", "paused" or "active".
     chat_state_changed = Signal(str)
+    #: Up was pressed in the empty box: the user wants to edit their last message.
+    edit_last_requested = Signal()
 
     #: Idle time after which "composing" becomes "paused" (XEP-0085 suggests ~30 s for
     #: inactive; clients use a few seconds for paused).
@@ -79,6 +82,16 @@ class ComposeBox(QPlainTextEdit):
     # -- typing ---------------------------------------------------------------------------
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if (
+            event.key() == Qt.Key.Key_Up
+            and event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            == Qt.KeyboardModifier.NoModifier
+            and not self.toPlainText()
+            and not self.isReadOnly()
+        ):
+            event.accept()
+            self.edit_last_requested.emit()
+            return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
             if modifiers == Qt.KeyboardModifier.ShiftModifier:

@@ -5,8 +5,17 @@ name and presence, the history (a :class:`HistoryView` over a
 :class:`~chinwag.ui.history_model.HistoryModel`, painted by
 :class:`~chinwag.ui.message_delegate.MessageDelegate`), the other side's typing, an
 inline error bar, search in the conversation and the compose box. It renders models and
-forwards intents to the core (send, retry, chat states, displayed markers); it keeps no
-message state of its own.
+forwards intents to the core (send, reply, edit, remove, react, retry, chat states,
+displayed markers); it keeps no message state of its own.
+
+Editing and replying: Up in the empty compose box (or Edit in a message's menu) puts the
+last own message's text in the box under an "Editing" bar, and Enter sends it as a
+correction; Reply puts a quote of the message above the box, and Enter sends the reply.
+Escape cancels either (an edit gives back what was typed before it). The history follows
+the core's message events live (an edit, a removal, new reactions change one row, which
+alone is measured again), and shows "New messages" above the first message that was
+unread when the window opened (or that came while it was not looked at), until the user
+has scrolled past it.
 
 Nothing here blocks the event loop: sending and marking read are coroutines scheduled
 on the running (qasync) loop, menus are popped up, never ``exec()``-ed, and reads from
@@ -24,6 +33,7 @@ from PySide6.QtCore import (
     QDateTime,
     QEvent,
     QItemSelectionModel,
+    QLocale,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -43,8 +53,11 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
+    QPainter,
+    QPaintEvent,
     QResizeEvent,
     QShortcut,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -54,6 +67,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QStyleOptionViewItem,
@@ -73,7 +87,10 @@ from chinwag.core.events import (
     ContactUpdated,
     Event,
     MessageAdded,
+    MessageEdited,
+    MessageRemoved,
     MessageStateChanged,
+    ReactionsChanged,
     RosterReceived,
 )
 from chinwag.core.models import (
@@ -87,13 +104,22 @@ from chinwag.core.models import (
     SearchHit,
 )
 from chinwag.core.status import Status
+from chinwag.ui.bridge import MessageEvent
 from chinwag.ui.compose_box import ComposeBox
 from chinwag.ui.context import UiContext
-from chinwag.ui.history_model import HistoryModel, Role, RowKey, row_key
+from chinwag.ui.history_model import (
+    Chip,
+    HistoryModel,
+    Role,
+    RowKey,
+    first_line,
+    row_key,
+)
 from chinwag.ui.icons import status_icon
 from chinwag.ui.incremental_list_view import IncrementalListView
-from chinwag.ui.message_delegate import MessageDelegate
+from chinwag.ui.message_delegate import ChipBox, MessageDelegate
 from chinwag.ui.message_text_window import MessageTextWindow
+from chinwag.ui.message_versions_window import MessageVersionsWindow
 from chinwag.ui.screen_fit import fit_to_screen
 from chinwag.ui.window_frame import WindowFrame
 
@@ -107,6 +133,21 @@ STICK_PX = 8
 SEARCH_LIMIT = 200
 #: Pause after the last keystroke in the search field before searching.
 SEARCH_DELAY_MS = 150
+#: The reactions a message's menu always offers (those already on it come after them).
+COMMON_REACTIONS = (
+    "\U0001f44d",
+    "\u2764\ufe0f",
+    "\U0001f602",
+    "\U0001f62e",
+    "\U0001f622",
+    "\U0001f64f",
+)
+#: At most this many of a message's other reactions are offered in its menu.
+MENU_REACTIONS = 14
+#: The "+N" chip's menu lists at most this many of the reactions it stands for.
+MORE_MENU_REACTIONS = 40
+#: A reply's quote bar shows this much of the first line of what it answers.
+CONTEXT_QUOTE_CHARS = 80
 
 
 _PAGE_KEYS = {
@@ -129,12 +170,20 @@ class HistoryView(IncrementalListView):
     copy_requested = Signal(QModelIndex)
     #: "Show all" of a long message was clicked.
     show_all_requested = Signal(QModelIndex)
+    #: The quote of a reply was clicked (the reply's index).
+    quote_activated = Signal(QModelIndex)
+    #: A reaction chip was clicked (index, the reaction).
+    reaction_activated = Signal(QModelIndex, str)
+    #: The "+N" chip was clicked (index, where, the reactions it stands for).
+    more_reactions_requested = Signal(QModelIndex, QPoint, object)
 
     def __init__(self, delegate: MessageDelegate, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._delegate = delegate
         self._pressed_link: QUrl | None = None
         self._pressed_more: QPersistentModelIndex | None = None
+        self._pressed_quote: QPersistentModelIndex | None = None
+        self._pressed_chip: tuple[QPersistentModelIndex, str] | None = None
         self._overlay: QWidget | None = None
         self.setItemDelegate(delegate)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -181,30 +230,75 @@ class HistoryView(IncrementalListView):
             return index
         return QModelIndex()
 
+    def quote_at(self, pos: QPoint) -> QModelIndex:
+        """The reply whose quote is under ``pos`` (viewport coordinates), if any."""
+        index = self.indexAt(pos)
+        if index.isValid() and self._delegate.quote_at(self.item_option(index), index, pos):
+            return index
+        return QModelIndex()
+
+    def chip_at(self, pos: QPoint) -> tuple[QModelIndex, ChipBox] | None:
+        """The reaction chip under ``pos`` (viewport coordinates) and its row, if any."""
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return None
+        box = self._delegate.chip_at(self.item_option(index), index, pos)
+        return None if box is None else (index, box)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
-        if self.link_at(pos) is not None or self.show_all_at(pos).isValid():
+        if (
+            self.link_at(pos) is not None
+            or self.show_all_at(pos).isValid()
+            or self.quote_at(pos).isValid()
+            or self.chip_at(pos) is not None
+        ):
             self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         else:
             self.viewport().unsetCursor()
         super().mouseMoveEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self._pressed_link = self._pressed_more = None
+        self._pressed_link = self._pressed_more = self._pressed_quote = None
+        self._pressed_chip = None
         if event.button() == Qt.MouseButton.LeftButton:
-            self._pressed_link = self.link_at(event.position().toPoint())
-            more = self.show_all_at(event.position().toPoint())
+            pos = event.position().toPoint()
+            self._pressed_link = self.link_at(pos)
+            more = self.show_all_at(pos)
             self._pressed_more = QPersistentModelIndex(more) if more.isValid() else None
+            quote = self.quote_at(pos)
+            self._pressed_quote = QPersistentModelIndex(quote) if quote.isValid() else None
+            chip = self.chip_at(pos)
+            if chip is not None:
+                self._pressed_chip = (QPersistentModelIndex(chip[0]), chip[1].text)
         super().mousePressEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         pressed, self._pressed_link = self._pressed_link, None
         more, self._pressed_more = self._pressed_more, None
+        quote, self._pressed_quote = self._pressed_quote, None
+        chip, self._pressed_chip = self._pressed_chip, None
         super().mouseReleaseEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton and more is not None and more.isValid():
-            released = self.show_all_at(event.position().toPoint())
+        left = event.button() == Qt.MouseButton.LeftButton
+        pos = event.position().toPoint()
+        if left and more is not None and more.isValid():
+            released = self.show_all_at(pos)
             if released == more:  # pressed and released on the same "Show all"
                 self.show_all_requested.emit(released)
+        if left and quote is not None and quote.isValid():
+            released = self.quote_at(pos)
+            if released == quote:
+                self.quote_activated.emit(released)
+        if left and chip is not None and chip[0].isValid():
+            hit = self.chip_at(pos)
+            if hit is not None and hit[0] == chip[0] and hit[1].text == chip[1]:
+                index, box = hit
+                if box.chip is None:
+                    self.more_reactions_requested.emit(
+                        index, self.viewport().mapToGlobal(pos), box.hidden
+                    )
+                else:
+                    self.reaction_activated.emit(index, box.chip.emoji)
         # Only a click that starts and ends on the same link opens it (a drag that
         # selects past a link must not).
         if (
@@ -290,18 +384,28 @@ class ConversationWindow(WindowFrame, QWidget):
         self._hits: list[SearchHit] = []
         self._hit = -1
         self._text_windows: dict[RowKey, MessageTextWindow] = {}  # "Show all", per message
+        self._versions_windows: dict[RowKey, MessageVersionsWindow] = {}
+        #: The own message being edited in the compose box, and what was typed before.
+        self._editing: Message | None = None
+        self._draft = ""
+        #: The message the text in the compose box answers.
+        self._replying: Message | None = None
+        #: Scroll to the "New messages" line once the window is first laid out.
+        self._show_marker = False
 
         own, name = self._names()
         self._typing_name = name
         self._model = HistoryModel(
             ctx.core.store, self._key, own_name=own, peer_name=name, parent=self
         )
+        self._place_read_marker()
         self._delegate = MessageDelegate(self)
         self._build()
         self._wire()
         self._refresh_contact()
         self._refresh_connection()
         ctx.bridge.published.connect(self._on_event)
+        ctx.bridge.messages_changed.connect(self._on_message_event)
         fit_to_screen(self, 520, 640)
 
     # -- public -------------------------------------------------------------------------
@@ -398,6 +502,169 @@ class ConversationWindow(WindowFrame, QWidget):
     def current_hit(self) -> SearchHit | None:
         return self._hits[self._hit] if 0 <= self._hit < len(self._hits) else None
 
+    # -- editing, replying, removing, reacting ------------------------------------------
+
+    @property
+    def editing(self) -> Message | None:
+        """The own message whose correction is in the compose box (None: not editing)."""
+        return self._editing
+
+    @property
+    def replying_to(self) -> Message | None:
+        """The message the compose box answers (None: not a reply)."""
+        return self._replying
+
+    @property
+    def compose_context_text(self) -> str:
+        """The bar above the compose box ("Editing", "Replying to ..."; "" if hidden)."""
+        return "" if self._context_bar.isHidden() else self._context_label.text()
+
+    def last_own_message(self) -> Message | None:
+        """The newest own message that can still be edited (not removed)."""
+        model = self._model
+        if model.at_live_end:
+            for row in range(model.rowCount() - 1, -1, -1):
+                message = model.message(row)
+                if message.outgoing and not message.removed:
+                    return message
+            if not model.has_older:
+                return None
+        try:  # the newest messages are not loaded (the window moved back in time)
+            newest = self._ctx.core.store.latest(self._key, model.page_size)
+        except Exception:
+            log.exception("reading the newest messages of %s failed", self._key.peer)
+            return None
+        return next((m for m in reversed(newest) if m.outgoing and not m.removed), None)
+
+    def edit_last(self) -> bool:
+        """Start editing the last own message (Up in the empty box); False if none."""
+        message = self.last_own_message()
+        if message is None:
+            return False
+        self.start_edit(message)
+        return True
+
+    def start_edit(self, message: Message) -> None:
+        """Put the text of the own ``message`` in the compose box to correct it."""
+        message = self._fresh(message)
+        if not message.outgoing or message.removed or self._closed:
+            return
+        if self._editing is None:
+            self._draft = self._compose.text()  # given back when the edit ends
+        self._replying = None
+        self._editing = message
+        self._compose.set_text(message.body)
+        self._show_context("Editing", "Edit your message; Enter saves it")
+        self._compose.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def start_reply(self, message: Message) -> None:
+        """Answer ``message``: a quote of it above the compose box."""
+        message = self._fresh(message)
+        if message.removed or self._closed:
+            return
+        if self._editing is not None:
+            self._end_edit()
+        self._replying = message
+        self._show_reply_context()
+        self._compose.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def cancel_compose_context(self) -> None:
+        """Escape: stop editing (what was typed before comes back) or replying."""
+        if self._editing is not None:
+            self._end_edit()
+        self._replying = None
+        self._hide_context()
+
+    def confirm_remove(self, message: Message) -> QMessageBox | None:
+        """Ask whether to remove the own ``message`` for everyone; Remove retracts it."""
+        message = self._fresh(message)
+        if not message.outgoing or message.removed or self._closed:
+            return None
+        box = QMessageBox(self)
+        box.setObjectName("confirmRemove")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Remove message")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText("Remove this message for everyone?")
+        box.setInformativeText(
+            f"It is removed here and for {self._typing_name}, whose app shows that a "
+            "message was removed if it can remove messages. This cannot be undone."
+        )
+        remove = box.addButton("&Remove for everyone", QMessageBox.ButtonRole.DestructiveRole)
+        remove.setObjectName("removeForEveryone")
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        remove.clicked.connect(lambda: self._retract(message))
+        box.open()  # window-modal, no nested event loop
+        return box
+
+    def toggle_reaction(self, message: Message, reaction: str) -> None:
+        """Add ``reaction`` to the user's reactions to ``message``, or take it back."""
+        message = self._fresh(message)
+        if message.removed or self._closed:
+            return
+        reactions = self._model.reactions_of(message)
+        mine = list(reactions.mine) if reactions is not None else []
+        chosen = [r for r in mine if r != reaction] if reaction in mine else [*mine, reaction]
+        self._call_core(self._ctx.core.messaging.react(message, chosen), "Reaction not sent")
+
+    def go_to_quoted(self, index: QModelIndex | QPersistentModelIndex) -> bool:
+        """Scroll to the message the reply at ``index`` answers; False if it is not in
+        the history."""
+        message = index.data(Role.MESSAGE)
+        if not isinstance(message, Message):
+            return False
+        target = self._model.target_of(message)
+        if target is None:
+            return False
+        self._scroll_to(target)
+        return True
+
+    def show_versions(
+        self, index: QModelIndex | QPersistentModelIndex
+    ) -> MessageVersionsWindow | None:
+        """Open a window with the earlier texts of the edited message at ``index``."""
+        message = index.data(Role.MESSAGE)
+        if not isinstance(message, Message) or message.id is None or self._closed:
+            return None
+        try:
+            versions = self._ctx.core.store.versions(message.id)
+        except Exception:
+            log.exception("reading the versions of a message of %s failed", self._key.peer)
+            self._show_error("The previous versions could not be read (see the log).")
+            return None
+        key = row_key(message)
+        old = self._versions_windows.pop(key, None)
+        if old is not None:  # made again: the message may have been edited since
+            old.close()
+            old.deleteLater()
+        name = self._model.sender_name(message)
+        when = QDateTime.fromSecsSinceEpoch(int(message.timestamp)).toString("d MMM yyyy, HH:mm")
+        window = MessageVersionsWindow(
+            f"Versions of a message from {name}, {when}",
+            versions,
+            message.body,
+            message.edited_at,
+            self,
+        )
+        window.setObjectName("messageVersions")
+        self._versions_windows[key] = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    @property
+    def read_marker(self) -> Message | None:
+        """The message "New messages" is drawn above (None: no line, or not loaded)."""
+        marker = self._model.read_marker
+        if marker is None:
+            return None
+        row = self._model.row_of(marker)
+        return None if row is None else self._model.message(row)
+
     def show_full_text(
         self, index: QModelIndex | QPersistentModelIndex
     ) -> MessageTextWindow | None:
@@ -421,23 +688,42 @@ class ConversationWindow(WindowFrame, QWidget):
         return window
 
     def message_menu(self, index: QModelIndex | QPersistentModelIndex) -> QMenu:
-        """The context menu of a message: retry (failed own message), copy, show all (a
-        long message), its links."""
+        """The context menu of a message: retry (failed own message), reply, edit (own),
+        react, copy, show all (a long message), previous versions (an edited one),
+        remove for everyone (own), its links. A removed message has none of them."""
         message: Message = index.data(Role.MESSAGE)
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.setAccessibleName("Message actions")
+        if message.removed:
+            removed = menu.addAction("This message was removed")
+            removed.setEnabled(False)
+            return menu
         if message.outgoing and message.state is MessageState.FAILED:
             retry = menu.addAction("&Retry sending")
             retry.triggered.connect(lambda: self._retry(message))
             menu.addSeparator()
+        reply = menu.addAction("Rep&ly")
+        reply.triggered.connect(lambda _=False: self.start_reply(message))
+        if message.outgoing:
+            edit = menu.addAction("&Edit")
+            edit.triggered.connect(lambda _=False: self.start_edit(message))
+        self._add_react_menu(menu, message)
+        menu.addSeparator()
         copy = menu.addAction("&Copy text")
         copy.setShortcut(QKeySequence.StandardKey.Copy)
         copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(message.body))
+        row = QPersistentModelIndex(index)
         if self._delegate.shown(index).elided:
-            row = QPersistentModelIndex(index)
             show_all = menu.addAction("Show &all text")
             show_all.triggered.connect(lambda _=False: self.show_full_text(row))
+        if message.edited_at:
+            versions = menu.addAction("Show &previous versions")
+            versions.triggered.connect(lambda _=False: self.show_versions(row))
+        if message.outgoing:
+            menu.addSeparator()
+            remove = menu.addAction("Re&move for everyone\u2026")
+            remove.triggered.connect(lambda _=False: self.confirm_remove(message))
         for link in self._delegate.links_of(index, 5):
             url = QUrl(link.url)
             shown = link.url if len(link.url) <= 48 else link.url[:47] + "\u2026"
@@ -449,6 +735,47 @@ class ConversationWindow(WindowFrame, QWidget):
             copy_link.triggered.connect(
                 lambda _=False, u=link.url: QGuiApplication.clipboard().setText(u)
             )
+        return menu
+
+    def _add_react_menu(self, menu: QMenu, message: Message) -> QMenu:
+        """React: the common reactions and those already on the message, each with how
+        many chose it; the user's own are checked, and choosing one toggles it."""
+        react = menu.addMenu("Rea&ct")
+        react.setObjectName("reactMenu")
+        react.setAccessibleName("React")
+        reactions = self._model.reactions_of(message)
+        chips = {c.emoji: c for c in reactions.chips} if reactions is not None else {}
+        others = [e for e in chips if e not in COMMON_REACTIONS][:MENU_REACTIONS]
+        for emoji in (*COMMON_REACTIONS, *others):
+            self._add_reaction_action(react, message, emoji, chips.get(emoji))
+        return react
+
+    def _add_reaction_action(
+        self, menu: QMenu, message: Message, emoji: str, chip: Chip | None
+    ) -> None:
+        count = f"  {QLocale().toString(chip.count)}" if chip is not None else ""
+        action = menu.addAction(f"{emoji}{count}".replace("&", "&&"))
+        action.setCheckable(True)
+        action.setChecked(chip is not None and chip.mine)
+        action.setData(emoji)
+        action.setToolTip("Take back your reaction" if action.isChecked() else "React")
+        action.triggered.connect(lambda _=False: self.toggle_reaction(message, emoji))
+
+    def more_reactions_menu(
+        self, index: QModelIndex | QPersistentModelIndex, hidden: tuple[Chip, ...]
+    ) -> QMenu:
+        """The reactions a "+N" chip stands for, to see and toggle."""
+        message: Message = index.data(Role.MESSAGE)
+        menu = QMenu(self)
+        menu.setObjectName("moreReactions")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.setAccessibleName("More reactions")
+        for chip in hidden[:MORE_MENU_REACTIONS]:
+            self._add_reaction_action(menu, message, chip.emoji, chip)
+        rest = len(hidden) - MORE_MENU_REACTIONS
+        if rest > 0:
+            more = menu.addAction(f"\u2026 and {QLocale().toString(rest)} more")
+            more.setEnabled(False)
         return menu
 
     # -- building ---------------------------------------------------------------------------
@@ -479,6 +806,7 @@ class ConversationWindow(WindowFrame, QWidget):
         self._typing_label.setMinimumHeight(self._typing_label.sizeHint().height())
         layout.addWidget(self._typing_label)
         layout.addWidget(self._build_error_bar())
+        layout.addWidget(self._build_context_bar())
         layout.addLayout(self._build_compose_row())
 
         # Tab order: compose -> send -> history -> jump; search bar first when shown.
@@ -489,7 +817,8 @@ class ConversationWindow(WindowFrame, QWidget):
             (self._close_search_button, self._view),
             (self._view, self._jump_button),
             (self._jump_button, self._dismiss_error),
-            (self._dismiss_error, self._compose),
+            (self._dismiss_error, self._cancel_context),
+            (self._cancel_context, self._compose),
             (self._compose, self._send_button),
         ):
             QWidget.setTabOrder(first, second)
@@ -581,6 +910,35 @@ class ConversationWindow(WindowFrame, QWidget):
         self._error_bar.hide()
         return self._error_bar
 
+    def _build_context_bar(self) -> QFrame:
+        """What the compose box is for, when not a new message: "Editing", or the quote
+        of the message a reply answers; with a button (and Escape) to cancel."""
+        self._context_bar = QFrame(self)
+        self._context_bar.setObjectName("composeContext")
+        self._context_bar.setAccessibleName("Compose context")
+        self._context_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        bar = QHBoxLayout(self._context_bar)
+        bar.setContentsMargins(10, 3, 6, 3)
+        self._context_label = _ElidedLabel(self._context_bar)
+        self._context_label.setTextFormat(Qt.TextFormat.PlainText)
+        self._context_label.setAccessibleName("Compose context")
+        self._context_label.setObjectName("composeContextText")
+        self._context_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        font = QFont(self._context_label.font())
+        font.setBold(True)
+        self._context_label.setFont(font)
+        self._context_hint = _plain_label(self._context_bar, "How to cancel")
+        self._context_hint.setObjectName("composeContextHint")
+        self._context_hint.setText("Escape to cancel")
+        self._cancel_context = _tool_button(
+            self._context_bar, "cancelComposeContext", "\u2715", "Cancel (Escape)"
+        )
+        bar.addWidget(self._context_label, 1)
+        bar.addWidget(self._context_hint)
+        bar.addWidget(self._cancel_context)
+        self._context_bar.hide()
+        return self._context_bar
+
     def _build_compose_row(self) -> QHBoxLayout:
         compose_row = QHBoxLayout()
         compose_row.setContentsMargins(8, 6, 8, 8)
@@ -600,6 +958,8 @@ class ConversationWindow(WindowFrame, QWidget):
     def _wire(self) -> None:
         self._compose.submitted.connect(self._submit)
         self._compose.chat_state_changed.connect(self._send_chat_state)
+        self._compose.edit_last_requested.connect(self.edit_last)
+        self._cancel_context.clicked.connect(self.cancel_compose_context)
         self._send_button.clicked.connect(self._submit_from_button)
         self._dismiss_error.clicked.connect(self._hide_error)
         self._jump_button.clicked.connect(self.jump_to_latest)
@@ -610,8 +970,13 @@ class ConversationWindow(WindowFrame, QWidget):
         self._view.link_activated.connect(self._open_link)
         self._view.show_all_requested.connect(self.show_full_text)
         self._view.menu_requested.connect(self._show_menu)
-        self._view.copy_requested.connect(
-            lambda index: QGuiApplication.clipboard().setText(str(index.data(Role.BODY)))
+        self._view.copy_requested.connect(self._copy_row)
+        self._view.quote_activated.connect(self.go_to_quoted)
+        self._view.reaction_activated.connect(
+            lambda index, emoji: self.toggle_reaction(index.data(Role.MESSAGE), emoji)
+        )
+        self._view.more_reactions_requested.connect(
+            lambda index, where, hidden: self.more_reactions_menu(index, hidden).popup(where)
         )
         self._scroll_check = QTimer(self)
         self._scroll_check.setSingleShot(True)
@@ -641,15 +1006,49 @@ class ConversationWindow(WindowFrame, QWidget):
 
     # -- events from the core ---------------------------------------------------------
 
+    def _on_message_event(self, event: MessageEvent) -> None:
+        """A message of some conversation was stored, moved on, edited, removed, or
+        reacted to: only the row concerned changes."""
+        if self._closed or event.message.key != self._key:
+            return
+        match event:
+            case MessageAdded(message=message):
+                self._on_message_added(message)
+            case MessageStateChanged(message=message):
+                self._model.update(message)
+            case MessageEdited(message=message):
+                self._model.update(message)
+                self._follow_change(message)
+            case MessageRemoved(message=message):
+                self._model.update(message)
+                self._follow_change(message)
+            case ReactionsChanged(message=message, reactions=reactions):
+                self._model.set_reactions(message, reactions)
+
+    def _follow_change(self, message: Message) -> None:
+        """The message being edited or answered was edited or removed (here, from
+        another device, or by the contact)."""
+        key = row_key(message)
+        if self._editing is not None and row_key(self._editing) == key:
+            if message.removed:
+                self._end_edit()
+                self._hide_context()
+                self._show_error("The message you were editing was removed.")
+            else:
+                self._editing = message
+        if self._replying is not None and row_key(self._replying) == key:
+            if message.removed:
+                self._replying = None
+                self._hide_context()
+            else:
+                self._replying = message
+                self._show_reply_context()
+
     def _on_event(self, event: Event) -> None:
         if self._closed:
             return
         key = self._key
-        if isinstance(event, MessageAdded) and event.message.key == key:
-            self._on_message_added(event.message)
-        elif isinstance(event, MessageStateChanged) and event.message.key == key:
-            self._model.update(event.message)
-        elif isinstance(event, ChatStateChanged):
+        if isinstance(event, ChatStateChanged):
             # The peer is a bare address already; a stray resource must not hide it.
             if (event.account, event.peer.partition("/")[0]) == (key.account, key.peer):
                 self._show_typing(event.state == "composing")
@@ -688,6 +1087,13 @@ class ConversationWindow(WindowFrame, QWidget):
             self._show_typing(False)  # a message ends "typing"
             if not self._stick or not inserted:
                 self._unseen += 1
+            if (
+                inserted
+                and self._model.read_marker is None
+                and message.state is MessageState.RECEIVED
+                and (not self.isActiveWindow() or self.isMinimized())
+            ):  # not looked at: the unread messages start here
+                self._model.set_read_marker(message)
             self._mark_read_soon()
         if self._stick and self._model.rowCount() > self._model.max_rows:
             self._model.trim_oldest(self._model.max_rows)
@@ -772,7 +1178,63 @@ class ConversationWindow(WindowFrame, QWidget):
             self._keeping_position(self._model.fetch_older)
         elif value >= maximum - PREFETCH_PX and not self._model.at_live_end:
             self._keeping_position(self._model.fetch_newer)
+        self._drop_marker_if_read()
         self._update_jump_button()
+
+    # -- the read position ------------------------------------------------------------
+
+    def _place_read_marker(self) -> None:
+        """On opening: "New messages" above the first unread message (pages back until
+        it is loaded, within the rows the window keeps)."""
+        try:
+            unread = self._ctx.core.store.unread_count(self._key)
+        except Exception:
+            log.exception("the unread count of %s is unavailable", self._key.peer)
+            return
+        if not unread:
+            return
+        model = self._model
+        while (
+            model.unread_loaded() < unread
+            and model.has_older
+            and model.rowCount() + model.page_size <= model.max_rows
+        ):
+            if not model.fetch_older():
+                break
+        first = model.first_unread()
+        if first is not None:
+            model.set_read_marker(first)
+            self._show_marker = True
+
+    def _show_read_position(self) -> None:
+        """Once laid out: if "New messages" is above the view, scroll it to the top."""
+        if self._closed:
+            return
+        marker = self._model.read_marker
+        index = QModelIndex() if marker is None else self._model.index_of(marker)
+        if not index.isValid():
+            return
+        view = self._view
+        view.doItemsLayout()
+        if view.visualRect(index).top() >= 0:
+            return  # the line and every new message below it are in view
+        self._stick = False
+        self._adjusting = True
+        try:
+            view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+        finally:
+            self._adjusting = False
+        self._on_scrolled(view.verticalScrollBar().value())
+
+    def _drop_marker_if_read(self) -> None:
+        """ "New messages" goes once the user has scrolled past it (it is above the view)
+        with the window in front (so what is below it is read)."""
+        marker = self._model.read_marker
+        if marker is None or self._show_marker or not self.isActiveWindow():
+            return
+        index = self._model.index_of(marker)
+        if index.isValid() and self._view.visualRect(index).bottom() < 0:
+            self._model.set_read_marker(None)
 
     def _keeping_position(self, change: Any) -> None:
         """Run ``change`` (a model change) so the message at the top of the view stays
@@ -827,11 +1289,14 @@ class ConversationWindow(WindowFrame, QWidget):
         # Read-only while the store commits (milliseconds), so what is cleared on
         # success is exactly what was sent.
         self._compose.setReadOnly(True)
-        self._spawn(self._send_from_compose(text))
+        if self._editing is not None:
+            self._spawn(self._correct_from_compose(self._editing, text))
+        else:
+            self._spawn(self._send_from_compose(text, self._replying))
 
-    async def _send_from_compose(self, text: str) -> None:
+    async def _send_from_compose(self, text: str, reply_to: Message | None = None) -> None:
         try:
-            await self._send(text)
+            await self._send(text, reply_to=reply_to)
         except ChinwagError:
             return  # shown in the error bar; the text stays in the box to fix or resend
         finally:
@@ -839,13 +1304,53 @@ class ConversationWindow(WindowFrame, QWidget):
                 self._compose.setReadOnly(False)
         if not self._closed:
             self._compose.message_sent()
+            if reply_to is not None and self._replying is reply_to:
+                self._replying = None
+                self._hide_context()
+
+    async def _correct_from_compose(self, message: Message, text: str) -> None:
+        """Enter while editing: send the correction (nothing if the text is the same)."""
+        try:
+            if text != self._fresh(message).body:
+                await self._ctx.core.messaging.correct(message, text)
+        except ChinwagError as exc:
+            if not self._closed:
+                self._show_error(f"Not edited: {exc.message}")
+            return  # the text stays in the box to fix or try again
+        except Exception:
+            log.exception("editing a message to %s failed", self._key.peer)
+            if not self._closed:
+                self._show_error("Not edited: an internal error occurred (see the log).")
+            return
+        finally:
+            if not self._closed:
+                self._compose.setReadOnly(False)
+        if self._closed:
+            return
+        self._hide_error()
+        self._compose.message_sent()
+        if self._editing is message or (
+            self._editing is not None and row_key(self._editing) == row_key(message)
+        ):
+            self._end_edit()
+            self._hide_context()
 
     async def _send(
-        self, text: str, *, mtype: MessageType = MessageType.NORMAL, flags: int = 0
+        self,
+        text: str,
+        *,
+        mtype: MessageType = MessageType.NORMAL,
+        flags: int = 0,
+        reply_to: Message | None = None,
     ) -> Message:
         try:
             message = await self._ctx.core.messaging.send(
-                self._key.account, self._key.peer, text, mtype=mtype, flags=flags
+                self._key.account,
+                self._key.peer,
+                text,
+                mtype=mtype,
+                flags=flags,
+                reply_to=reply_to,
             )
         except ChinwagError as exc:
             if not self._closed:
@@ -861,14 +1366,77 @@ class ConversationWindow(WindowFrame, QWidget):
         return message
 
     def _retry(self, message: Message) -> None:
-        async def retry() -> None:
+        self._call_core(self._ctx.core.messaging.retry(message), "Not sent")
+
+    def _retract(self, message: Message) -> None:
+        if self._editing is not None and row_key(self._editing) == row_key(message):
+            self.cancel_compose_context()
+        self._call_core(self._ctx.core.messaging.retract(message), "Not removed")
+
+    def _call_core(self, work: Coroutine[Any, Any, Any], failure: str) -> None:
+        """Run ``work`` (a call into the core) on the loop; if it fails, the error bar
+        says ``failure`` and why (the one way this window awaits the core for an
+        action of the user)."""
+
+        async def run() -> None:
             try:
-                await self._ctx.core.messaging.retry(message)
+                await work
             except ChinwagError as exc:
                 if not self._closed:
-                    self._show_error(f"Not sent: {exc.message}")
+                    self._show_error(f"{failure}: {exc.message}")
+            except Exception:
+                log.exception("%s (conversation with %s)", failure, self._key.peer)
+                if not self._closed:
+                    self._show_error(f"{failure}: an internal error occurred (see the log).")
 
-        self._spawn(retry())
+        self._spawn(run())
+
+    def _fresh(self, message: Message) -> Message:
+        """``message`` as it is now (a menu may have been opened before an edit)."""
+        row = self._model.row_of(message)
+        return message if row is None else self._model.message(row)
+
+    def _end_edit(self) -> None:
+        """Leave editing; what was typed before it comes back."""
+        self._editing = None
+        draft, self._draft = self._draft, ""
+        self._compose.set_text(draft)
+
+    def _show_context(self, text: str, tip: str) -> None:
+        self._context_label.setText(text)
+        self._context_label.setToolTip(tip)
+        self._context_bar.setAccessibleDescription(tip)
+        self._context_bar.show()
+        self._name_send_button()
+
+    def _name_send_button(self) -> None:
+        """ "Save" while editing, "Send" otherwise."""
+        if self._editing is not None:
+            self._send_button.setText("&Save")
+            self._send_button.setAccessibleName("Save the edited message")
+            self._send_button.setToolTip("Save the edited message (Enter)")
+        else:
+            self._send_button.setText("&Send")
+            self._send_button.setAccessibleName("Send message")
+            self._send_button.setToolTip("Send the message (Enter)")
+
+    def _show_reply_context(self) -> None:
+        message = self._replying
+        if message is None:
+            return
+        name = self._model.sender_name(message)
+        quote = first_line(message.body, CONTEXT_QUOTE_CHARS)
+        self._show_context(f"Replying to {name}: {quote}", f"Reply to {name}: {quote}")
+
+    def _hide_context(self) -> None:
+        self._context_bar.hide()
+        self._context_label.clear()
+        self._name_send_button()
+
+    def _copy_row(self, index: QModelIndex) -> None:
+        message = index.data(Role.MESSAGE)
+        if isinstance(message, Message) and not message.removed:
+            QGuiApplication.clipboard().setText(message.body)
 
     def _send_chat_state(self, state: str) -> None:
         try:
@@ -968,8 +1536,13 @@ class ConversationWindow(WindowFrame, QWidget):
         self._on_scrolled(self._view.verticalScrollBar().value())
 
     def _escape(self) -> None:
-        if not self._search_bar.isHidden():
+        composing = self._editing is not None or self._replying is not None
+        if composing and not self._search_field.hasFocus():
+            self.cancel_compose_context()
+        elif not self._search_bar.isHidden():
             self.close_search()
+        elif composing:
+            self.cancel_compose_context()
         else:
             self.close()
 
@@ -1036,6 +1609,16 @@ class ConversationWindow(WindowFrame, QWidget):
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._show_marker:
+            QTimer.singleShot(0, self._first_shown)
+
+    def _first_shown(self) -> None:
+        if self._show_marker:
+            self._show_marker = False
+            self._show_read_position()
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -1050,13 +1633,40 @@ class ConversationWindow(WindowFrame, QWidget):
                 text_window.close()
                 text_window.deleteLater()
             self._text_windows.clear()
+            for versions_window in self._versions_windows.values():
+                versions_window.close()
+                versions_window.deleteLater()
+            self._versions_windows.clear()
             with contextlib.suppress(RuntimeError, TypeError):  # gone with the bridge
                 self._ctx.bridge.published.disconnect(self._on_event)
+            with contextlib.suppress(RuntimeError, TypeError):
+                self._ctx.bridge.messages_changed.disconnect(self._on_message_event)
             if self._compose.chat_states_sent:
                 self._send_chat_state("gone")  # XEP-0085: the user left the conversation
             self.closed.emit()
         event.accept()
         super().closeEvent(event)
+
+
+class _ElidedLabel(QLabel):
+    """A one-line label whose text ends in an ellipsis when it does not fit (a quote
+    of a long line); :meth:`text` is still the whole text."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(
+            self.text().replace("\n", " "), Qt.TextElideMode.ElideRight, rect.width()
+        )
+        self.style().drawItemText(
+            painter,
+            rect,
+            int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
+            self.palette(),
+            self.isEnabled(),
+            text,
+            self.foregroundRole(),
+        )
 
 
 def _plain_label(parent: QWidget, name: str) -> QLabel:

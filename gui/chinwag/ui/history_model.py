@@ -6,15 +6,25 @@ history. It starts with the newest page and grows by keyset pages on ``(timestam
 and is trimmed back to ``max_rows`` from the side the user is not looking at, so memory
 stays bounded however long the conversation is. It also owns the search highlights of
 the conversation window (which loaded rows are hits, where in their text the matches
-are). Painting is :mod:`chinwag.ui.message_delegate`'s job; the window forwards core
-events to :meth:`HistoryModel.add` and :meth:`HistoryModel.update`."""
+are), and what a row shows besides its text (:class:`Decor`): the "edited" mark, the
+tombstone of a removed message, the quote of the message a reply answers, the reactions
+and the "New messages" line at the read position. Painting is
+:mod:`chinwag.ui.message_delegate`'s job; the window forwards core events to
+:meth:`HistoryModel.add`, :meth:`HistoryModel.update` and
+:meth:`HistoryModel.set_reactions`, each of which changes only the rows concerned.
+
+The store is read when rows come in (a page, a new message), never while painting: the
+reactions of a page in one read, and the messages its replies answer that are not loaded
+already."""
 
 from __future__ import annotations
 
 import bisect
 import enum
+import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -38,6 +48,8 @@ from chinwag.core.models import (
 )
 from chinwag.core.ports import MessageStore
 
+log = logging.getLogger(__name__)
+
 #: Messages read per page: the newest page on open, then one page per scroll to an end.
 PAGE_SIZE = 50
 #: Rows kept at most; a few screens, like Telegram, so memory does not follow history.
@@ -46,6 +58,12 @@ MAX_ROWS = 6 * PAGE_SIZE
 #: is one "Show all" away): a 65,536-character message is not read out, or copied, whole
 #: with every change of focus.
 SPOKEN_CHARS = 2000
+#: A reply quotes this much of the first line of what it answers.
+QUOTE_CHARS = 120
+#: A screen reader hears this many kinds of reactions of a message, then how many more.
+SPOKEN_REACTIONS = 10
+#: Messages that replies answer, looked up in the store and kept (beyond the loaded rows).
+_TARGET_CACHE = 1000
 
 _Index = QModelIndex | QPersistentModelIndex
 #: Identifies a message within its conversation (an incoming and an outgoing message
@@ -70,6 +88,12 @@ class Role(enum.IntEnum):
     SEARCH_MATCH = enum.auto()  # MatchRanges: empty unless the row is a search hit
     CURRENT_MATCH = enum.auto()  # bool: the hit the search bar is on
     MESSAGE = enum.auto()  # Message: the whole stored message
+    EDITED_AT = enum.auto()  # float: when it was last edited (0.0: never)
+    REMOVED = enum.auto()  # bool: retracted by its author (a tombstone, no text)
+    QUOTE = enum.auto()  # Quote | None: what a reply answers
+    REACTIONS = enum.auto()  # Reactions | None: everyone's reactions to it
+    NEW_MARKER = enum.auto()  # bool: the "New messages" line is above this row
+    DECOR = enum.auto()  # Decor: all of the above at once, for the delegate
 
 
 _ROLE_NAMES = {role: role.name.lower().encode() for role in Role}
@@ -84,6 +108,124 @@ _STATE_WORDS = {
 
 def row_key(message: Message) -> RowKey:
     return (message.direction, message.uid)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a reply shows of the message it answers: its author's name and the start of
+    its first line. ``found`` is False when that message is not in the history (never
+    received, or not yet); ``removed`` when its author removed it."""
+
+    uid: str
+    author: str
+    text: str
+    found: bool
+    removed: bool = False
+
+    @property
+    def summary(self) -> str:
+        """The quote in words (screen readers, tool tips)."""
+        if not self.found:
+            return f"reply to {self.author}: message not found"
+        if self.removed:
+            return f"reply to {self.author}: message removed"
+        return f"reply to {self.author}: {self.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class Chip:
+    """One reaction to a message and who chose it (bare addresses, oldest first)."""
+
+    emoji: str
+    count: int
+    mine: bool
+    senders: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reactions:
+    """Everyone's reactions to one message, as chips (most chosen first; ties in the
+    order they were first chosen), and the user's own (in the order chosen).
+    ``signature`` tells two sets apart for the delegate's caches."""
+
+    chips: tuple[Chip, ...]
+    mine: tuple[str, ...]
+    senders: int
+    signature: int
+
+    @classmethod
+    def of(cls, everyone: Iterable[tuple[str, Sequence[str]]], own: str) -> Reactions | None:
+        """The chips of ``everyone``'s reactions, (sender, reactions) oldest first, with
+        ``own`` the user's address; None when nobody reacted."""
+        senders_of: dict[str, list[str]] = {}
+        mine: tuple[str, ...] = ()
+        count = 0
+        for sender, reactions in everyone:
+            chosen = tuple(dict.fromkeys(r for r in reactions if r))
+            if not chosen:
+                continue
+            count += 1
+            if sender == own:
+                mine = chosen
+            for emoji in chosen:
+                senders_of.setdefault(emoji, []).append(sender)
+        if not senders_of:
+            return None
+        order = {emoji: n for n, emoji in enumerate(senders_of)}
+        ranked = sorted(senders_of.items(), key=lambda item: (-len(item[1]), order[item[0]]))
+        chips = tuple(
+            Chip(emoji, len(senders), emoji in mine, tuple(senders)) for emoji, senders in ranked
+        )
+        signature = hash(tuple((c.emoji, c.count, c.mine) for c in chips))
+        return cls(chips, mine, count, signature)
+
+    @property
+    def total(self) -> int:
+        """How many reactions there are (a sender's each counted)."""
+        return sum(chip.count for chip in self.chips)
+
+    def summary(self, limit: int = SPOKEN_REACTIONS) -> str:
+        """The reactions in words: "reactions: 👍 3 (yours), ❤️ 1" and how many more."""
+        parts = [
+            f"{c.emoji} {c.count}" + (" (yours)" if c.mine else "") for c in self.chips[:limit]
+        ]
+        rest = len(self.chips) - limit
+        if rest > 0:
+            parts.append(f"and {QLocale().toString(rest)} more")
+        return "reactions: " + ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Decor:
+    """What a row shows besides its text and state; ``key`` is what its size depends on."""
+
+    edited_at: float = 0.0
+    removed: bool = False
+    quote: Quote | None = None
+    reactions: Reactions | None = None
+    new_marker: bool = False
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        signature = self.reactions.signature if self.reactions is not None else 0
+        return (self.edited_at, self.removed, self.quote, signature, self.new_marker)
+
+
+PLAIN = Decor()
+
+
+def first_line(text: str, limit: int = QUOTE_CHARS) -> str:
+    """The first line of ``text`` with something in it, at most ``limit`` characters
+    (then an ellipsis)."""
+    line = ""
+    for part in _LINES.split(text[: 16 * limit]):
+        if part.strip():
+            line = part.strip()
+            break
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
+
+
+_LINES = re.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
 
 
 def _sort_key(message: Message) -> tuple[float, int]:
@@ -134,6 +276,14 @@ class HistoryModel(QAbstractListModel):
         self._at_live_end = True
         self._hits: dict[RowKey, MatchRanges] = {}
         self._current_hit: RowKey | None = None
+        #: Reactions of the loaded rows that have any.
+        self._reactions: dict[RowKey, Reactions] = {}
+        #: Loaded replies by the id of what they answer.
+        self._replies: dict[str, set[RowKey]] = {}
+        #: Messages replies answer, looked up in the store (None: not there).
+        self._targets: dict[str, Message | None] = {}
+        #: The row above which "New messages" is drawn.
+        self._marker: RowKey | None = None
         self.load_latest()
 
     # -- what is loaded -----------------------------------------------------------------
@@ -200,6 +350,10 @@ class HistoryModel(QAbstractListModel):
         self._by_key = {row_key(m): m for m in rows}
         self._has_older = len(rows) >= self._page_size
         self._at_live_end = at_live_end
+        self._reactions.clear()
+        self._replies.clear()
+        self._targets.clear()
+        self._take_in(rows)
         self.endResetModel()
 
     def fetch_older(self) -> int:
@@ -221,6 +375,7 @@ class HistoryModel(QAbstractListModel):
         self.beginInsertRows(QModelIndex(), 0, len(page) - 1)
         self._rows[0:0] = page
         self._by_key.update((row_key(m), m) for m in page)
+        self._take_in(page)
         self.endInsertRows()
         self.trim_newest(self._max_rows)
         return len(page)
@@ -242,6 +397,7 @@ class HistoryModel(QAbstractListModel):
             self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
             self._rows.extend(page)
             self._by_key.update((row_key(m), m) for m in page)
+            self._take_in(page)
             self.endInsertRows()
             self.trim_oldest(self._max_rows)
         return len(page)
@@ -252,8 +408,7 @@ class HistoryModel(QAbstractListModel):
         if excess <= 0:
             return 0
         self.beginRemoveRows(QModelIndex(), 0, excess - 1)
-        for message in self._rows[:excess]:
-            del self._by_key[row_key(message)]
+        self._let_go(self._rows[:excess])
         del self._rows[:excess]
         self._has_older = True
         self.endRemoveRows()
@@ -267,8 +422,7 @@ class HistoryModel(QAbstractListModel):
             return 0
         first = len(self._rows) - excess
         self.beginRemoveRows(QModelIndex(), first, len(self._rows) - 1)
-        for message in self._rows[first:]:
-            del self._by_key[row_key(message)]
+        self._let_go(self._rows[first:])
         del self._rows[first:]
         self._at_live_end = False
         self.endRemoveRows()
@@ -277,6 +431,69 @@ class HistoryModel(QAbstractListModel):
     @property
     def max_rows(self) -> int:
         return self._max_rows
+
+    def _take_in(self, messages: Sequence[Message], *, new: bool = False) -> None:
+        """Rows that came in (already in ``_by_key``): read their reactions (one read;
+        none for a message just stored, which has none yet) and the messages their
+        replies answer that are not loaded."""
+        ids = [] if new else [m.id for m in messages if m.id is not None]
+        if ids:
+            try:
+                found = self._store.reactions(ids)
+            except Exception:  # a read that fails must not take the history with it
+                log.exception("reading the reactions of %d messages failed", len(ids))
+                found = {}
+            if found:
+                by_id = {m.id: m for m in messages}
+                for message_id, everyone in found.items():
+                    message = by_id.get(message_id)
+                    reactions = Reactions.of(everyone, self._key.account)
+                    if message is not None and reactions is not None:
+                        self._reactions[row_key(message)] = reactions
+        for message in messages:
+            if message.reply_to:
+                self._replies.setdefault(message.reply_to, set()).add(row_key(message))
+                if self._loaded_target(message) is None:
+                    self._look_up(message.reply_to)
+
+    def _let_go(self, messages: Sequence[Message]) -> None:
+        """Rows about to be dropped: forget what is kept for them."""
+        for message in messages:
+            key = row_key(message)
+            del self._by_key[key]
+            self._reactions.pop(key, None)
+            if message.reply_to:
+                replies = self._replies.get(message.reply_to)
+                if replies is not None:
+                    replies.discard(key)
+                    if not replies:
+                        del self._replies[message.reply_to]
+
+    def _look_up(self, uid: str) -> None:
+        if uid in self._targets:
+            return
+        if len(self._targets) >= _TARGET_CACHE:
+            self._targets.clear()
+        try:
+            self._targets[uid] = self._store.get(self._key.account, self._key.peer, uid)
+        except Exception:
+            log.exception("looking up the message %s a reply answers failed", uid)
+            self._targets[uid] = None
+
+    def _loaded_target(self, reply: Message) -> Message | None:
+        uid, author = reply.reply_to, reply.reply_to_jid.partition("/")[0]
+        if author:
+            direction = Direction.OUTGOING if author == self._key.account else Direction.INCOMING
+            return self._by_key.get((direction, uid))
+        return self._by_key.get((Direction.INCOMING, uid)) or self._by_key.get(
+            (Direction.OUTGOING, uid)
+        )
+
+    def target_of(self, reply: Message) -> Message | None:
+        """The message ``reply`` answers, if it is in the history (loaded or not)."""
+        if not reply.reply_to:
+            return None
+        return self._loaded_target(reply) or self._targets.get(reply.reply_to)
 
     # -- live changes -------------------------------------------------------------------
 
@@ -300,7 +517,9 @@ class HistoryModel(QAbstractListModel):
         self.beginInsertRows(QModelIndex(), row, row)
         self._rows.insert(row, message)
         self._by_key[key] = message
+        self._take_in([message], new=True)
         self.endInsertRows()
+        self._quoted_changed(message)
         return True
 
     def update(self, message: Message) -> bool:
@@ -308,24 +527,105 @@ class HistoryModel(QAbstractListModel):
         returns True when it is loaded."""
         if message.key != self._key:
             return False
+        if message.uid in self._targets:  # quoted by a loaded reply
+            self._targets[message.uid] = message
         row = self.row_of(message)
         if row is None:
+            self._quoted_changed(message)
             return False
+        old = self._rows[row]
         self._rows[row] = message
         self._by_key[row_key(message)] = message
+        roles = [
+            Role.STATE,
+            Role.ERROR,
+            Role.MESSAGE,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.AccessibleTextRole,
+        ]
+        if (old.body, old.edited_at, old.removed) != (
+            message.body,
+            message.edited_at,
+            message.removed,
+        ):  # edited or removed: the text and what is drawn with it
+            self._hits.pop(row_key(message), None)  # the matches were in the old text
+            roles += [
+                Qt.ItemDataRole.DisplayRole,
+                Role.BODY,
+                Role.EDITED_AT,
+                Role.REMOVED,
+                Role.SEARCH_MATCH,
+                Role.DECOR,
+            ]
+            self._quoted_changed(message)
         index = self.index(row)
-        self.dataChanged.emit(
-            index,
-            index,
-            [
-                Role.STATE,
-                Role.ERROR,
-                Role.MESSAGE,
-                Qt.ItemDataRole.ToolTipRole,
-                Qt.ItemDataRole.AccessibleTextRole,
-            ],
+        self.dataChanged.emit(index, index, roles)
+        return True
+
+    def _quoted_changed(self, message: Message) -> None:
+        """``message`` came in or changed: the loaded replies quoting it show it anew."""
+        replies = self._replies.get(message.uid)
+        if replies:
+            self._emit_rows_changed(
+                list(replies), [Role.QUOTE, Role.DECOR, Qt.ItemDataRole.AccessibleTextRole]
+            )
+
+    def set_reactions(
+        self, message: Message, everyone: Sequence[tuple[str, Sequence[str]]]
+    ) -> bool:
+        """Someone's reactions to ``message`` changed (``ReactionsChanged``): ``everyone``
+        is everyone's now, (sender, reactions) oldest first. Returns True when the
+        message is loaded (its row alone is changed)."""
+        if message.key != self._key:
+            return False
+        key = row_key(message)
+        if key not in self._by_key:
+            return False
+        reactions = Reactions.of(everyone, self._key.account)
+        if reactions is None:
+            self._reactions.pop(key, None)
+        else:
+            self._reactions[key] = reactions
+        self._emit_rows_changed(
+            [key], [Role.REACTIONS, Role.DECOR, Qt.ItemDataRole.AccessibleTextRole]
         )
         return True
+
+    def reactions_of(self, message: Message | RowKey) -> Reactions | None:
+        """The reactions to a loaded message (None: none, or not loaded)."""
+        return self._reactions.get(message if isinstance(message, tuple) else row_key(message))
+
+    # -- the read position --------------------------------------------------------------
+
+    @property
+    def read_marker(self) -> RowKey | None:
+        """The message above which "New messages" is drawn (None: no line)."""
+        return self._marker
+
+    def set_read_marker(self, key: Message | RowKey | None) -> None:
+        """Draw "New messages" above this message (None: nowhere)."""
+        new = row_key(key) if isinstance(key, Message) else key
+        if new == self._marker:
+            return
+        changed = [k for k in (self._marker, new) if k is not None]
+        self._marker = new
+        self._emit_rows_changed(
+            changed, [Role.NEW_MARKER, Role.DECOR, Qt.ItemDataRole.AccessibleTextRole]
+        )
+
+    def first_unread(self) -> Message | None:
+        """The oldest loaded incoming message not yet seen (RECEIVED), if any."""
+        for message in self._rows:
+            if message.direction is Direction.INCOMING and message.state is MessageState.RECEIVED:
+                return message
+        return None
+
+    def unread_loaded(self) -> int:
+        return sum(
+            1
+            for m in self._rows
+            if m.direction is Direction.INCOMING and m.state is MessageState.RECEIVED
+        )
 
     def set_names(self, own_name: str, peer_name: str) -> None:
         """The user's or the contact's display name changed (a roster rename)."""
@@ -411,6 +711,18 @@ class HistoryModel(QAbstractListModel):
             return self._current_hit == row_key(message)
         if role == Role.MESSAGE:
             return message
+        if role == Role.DECOR:
+            return self.decor(message)
+        if role == Role.EDITED_AT:
+            return message.edited_at
+        if role == Role.REMOVED:
+            return message.removed
+        if role == Role.QUOTE:
+            return self.quote(message)
+        if role == Role.REACTIONS:
+            return self._reactions.get(row_key(message))
+        if role == Role.NEW_MARKER:
+            return self._marker == row_key(message)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._spoken(message)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -420,27 +732,83 @@ class HistoryModel(QAbstractListModel):
     def sender_name(self, message: Message) -> str:
         return self._own_name if message.outgoing else self._peer_name
 
+    def name_of(self, address: str) -> str:
+        """The name shown for a bare address of this conversation (the user, the
+        contact, or the address itself)."""
+        if address == self._key.account:
+            return self._own_name
+        if address == self._key.peer:
+            return self._peer_name
+        return address
+
+    def quote(self, message: Message) -> Quote | None:
+        """What the reply ``message`` shows of the message it answers (None: it is not a
+        reply)."""
+        if not message.reply_to:
+            return None
+        target = self.target_of(message)
+        if target is None:
+            author = message.reply_to_jid.partition("/")[0]
+            name = self.name_of(author) if author else "a message"
+            return Quote(message.reply_to, name, "", found=False)
+        name = self.sender_name(target)
+        if target.removed:
+            return Quote(target.uid, name, "", found=True, removed=True)
+        return Quote(target.uid, name, first_line(target.body), found=True)
+
+    def decor(self, message: Message) -> Decor:
+        key = row_key(message)
+        reactions = self._reactions.get(key)
+        marker = self._marker == key
+        if not (message.edited_at or message.removed or message.reply_to or reactions or marker):
+            return PLAIN
+        return Decor(
+            edited_at=0.0 if message.removed else message.edited_at,
+            removed=message.removed,
+            quote=None if message.removed else self.quote(message),
+            reactions=None if message.removed else reactions,
+            new_marker=marker,
+        )
+
     def _spoken(self, message: Message) -> str:
-        """What a screen reader says for a row: who, when, its state, then the text."""
+        """What a screen reader says for a row: who, when, its state, whether it was
+        edited or removed, what it replies to, the text, then its reactions."""
         when = QDateTime.fromSecsSinceEpoch(int(message.timestamp)).toString("d MMM HH:mm")
         state = _STATE_WORDS.get(message.state)
         parts = [self.sender_name(message), when]
         if message.outgoing and state:
             parts.append(f"{state}: {message.error}" if message.error else state)
+        marker = "New messages. " if self._marker == row_key(message) else ""
+        if message.removed:
+            return marker + ", ".join([*parts, "removed"]) + ": this message was removed"
+        if message.edited_at:
+            parts.append("edited")
+        quote = self.quote(message)
+        if quote is not None:
+            parts.append(quote.summary)
         body = message.body
         if len(body) > SPOKEN_CHARS:  # as much as the row shows; the rest is "Show all"
             total = QLocale().toString(len(body))
             body = f"{body[:SPOKEN_CHARS]}… (cut; {total} characters in all)"
-        return ", ".join(parts) + f": {body}"
+        reactions = self._reactions.get(row_key(message))
+        after = f"; {reactions.summary()}" if reactions is not None else ""
+        return marker + ", ".join(parts) + f": {body}{after}"
 
     def _tool_tip(self, message: Message) -> str:
-        when = QDateTime.fromSecsSinceEpoch(int(message.timestamp)).toString(
-            "dddd d MMMM yyyy, HH:mm:ss"
-        )
+        when = long_time(message.timestamp)
+        if message.removed:
+            when += "\nRemoved by its author"
+        elif message.edited_at:
+            when += f"\nEdited {long_time(message.edited_at)}"
         if message.outgoing and message.state is MessageState.FAILED:
             return f"{when}\nNot sent: {message.error or 'unknown error'}"
         state = _STATE_WORDS.get(message.state)
         return f"{when}\n{state.capitalize()}" if message.outgoing and state else when
+
+
+def long_time(timestamp: float) -> str:
+    """A moment in full: "Tuesday 14 November 2023, 22:13:20"."""
+    return QDateTime.fromSecsSinceEpoch(int(timestamp)).toString("dddd d MMMM yyyy, HH:mm:ss")
 
 
 def _anchor(message: Message) -> PageAnchor:
@@ -456,11 +824,19 @@ def loaded_messages(model: HistoryModel) -> list[Message]:
 __all__ = [
     "MAX_ROWS",
     "PAGE_SIZE",
+    "PLAIN",
+    "QUOTE_CHARS",
+    "Chip",
+    "Decor",
     "HistoryModel",
     "MatchRanges",
+    "Quote",
+    "Reactions",
     "Role",
     "RowKey",
+    "first_line",
     "loaded_messages",
+    "long_time",
     "match_ranges",
     "row_key",
 ]

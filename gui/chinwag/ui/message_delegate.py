@@ -1,8 +1,11 @@
 """Painting one message of a conversation: :class:`MessageDelegate`.
 
 Owns how a message looks (a bubble with the sender, the time, the text, and for own
-messages their state) and where things are inside it: the size of a row and which link,
-if any, is under a point.
+messages their state; "edited" after the time; the quote of what a reply answers above
+the text; the reactions as chips under it, collapsed to "+N" beyond two lines; a removed
+message as "This message was removed"; the "New messages" line above the first unread
+message) and where things are inside it: the size of a row and which link, quote or
+reaction, if any, is under a point.
 
 Nothing a peer sends may block the event loop, however long or strange it is:
 
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import (
     QDate,
     QDateTime,
+    QEvent,
     QLocale,
     QModelIndex,
     QObject,
@@ -54,6 +58,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetrics,
+    QHelpEvent,
     QPainter,
     QPalette,
     QPen,
@@ -62,10 +67,26 @@ from PySide6.QtGui import (
     QTextLine,
     QTextOption,
 )
-from PySide6.QtWidgets import QAbstractScrollArea, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+)
 
 from chinwag.core.models import Direction, Message, MessageState
-from chinwag.ui.history_model import MatchRanges, Role
+from chinwag.ui.history_model import (
+    PLAIN,
+    Chip,
+    Decor,
+    HistoryModel,
+    MatchRanges,
+    Reactions,
+    Role,
+    long_time,
+)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -100,6 +121,21 @@ _INDENT_SHARE, _MIN_INDENT = 0.15, 32
 _LINE_GAP = 2
 _SIZE_CACHE_LIMIT = 4096
 _LAYOUT_CACHE_LIMIT = 64
+#: Reactions take at most this many lines of chips; the rest is one "+N" chip.
+MAX_CHIP_LINES = 2
+_CHIP_PAD_X, _CHIP_PAD_Y, _CHIP_GAP = 6, 1, 4
+#: The quote of a reply: padding inside it and the width of its bar.
+_QUOTE_PAD, _QUOTE_BAR = 4, 3
+#: The "New messages" line above a row: its height beyond its text.
+_MARKER_PAD = 4
+#: A quote's width is measured on this much of its text (it is elided to fit anyway).
+QUOTE_MEASURE = 200
+
+EDITED_LABEL = "edited"
+REMOVED_TEXT = "This message was removed"
+NOT_FOUND_TEXT = "Message not found"
+REMOVED_QUOTE_TEXT = "Message removed"
+NEW_MESSAGES_TEXT = "New messages"
 
 _STATE_LABEL = {
     MessageState.QUEUED: "Queued",
@@ -402,10 +438,14 @@ class _Row:
     state: MessageState | None
     error: str
     timestamp: float
+    decor: Decor = PLAIN
 
 
 def _row(index: _Index) -> _Row:
     message = index.data(Role.MESSAGE)
+    decor = index.data(Role.DECOR)
+    if not isinstance(decor, Decor):
+        decor = PLAIN
     if isinstance(message, Message):  # one call, and the body is not copied through Qt
         return _Row(
             message.uid,
@@ -414,6 +454,7 @@ def _row(index: _Index) -> _Row:
             message.state,
             message.error,
             message.timestamp,
+            decor,
         )
     return _Row(
         str(index.data(Role.UID) or ""),
@@ -422,18 +463,36 @@ def _row(index: _Index) -> _Row:
         index.data(Role.STATE),
         str(index.data(Role.ERROR) or ""),
         float(index.data(Role.TIMESTAMP) or 0.0),
+        decor,
     )
 
 
-_SizeKey = tuple[str, Direction, int, str, MessageState | None]
+_SizeKey = tuple[str, Direction, int, str, MessageState | None, tuple[object, ...]]
 
 
 def _size_key(row: _Row, width: int) -> _SizeKey:
-    return (row.uid, row.direction, width, row.error, row.state)
+    # An edit, a removal, new reactions or the "New messages" line change the decor's
+    # key: only that row is measured again.
+    return (row.uid, row.direction, width, row.error, row.state, row.decor.key)
 
 
 def _cost(row: _Row) -> int:
     return ROW_COST + min(len(row.body), ELIDE_CHARS)
+
+
+@dataclass(frozen=True, slots=True)
+class ChipBox:
+    """A reaction chip as drawn: where (relative to the row), its text, and the reaction
+    (None for the "+N" chip that stands for ``hidden`` more)."""
+
+    rect: QRectF
+    text: str
+    chip: Chip | None
+    hidden: tuple[Chip, ...] = ()
+
+    @property
+    def more(self) -> bool:
+        return self.chip is None
 
 
 @dataclass(slots=True)
@@ -470,6 +529,15 @@ class _Geometry:
     footer: QTextLayout | None = None
     footer_origin: QPointF = field(default_factory=QPointF)
     height: int = 0
+    body_muted: bool = False  # "This message was removed": muted and italic
+    edited: QRectF | None = None  # the "edited" mark
+    quote: QRectF | None = None
+    quote_author: str = ""
+    quote_text: str = ""
+    quote_found: bool = True
+    quote_plain: bool = True  # the quoted text (not "Message not found" / "removed")
+    chips: list[ChipBox] = field(default_factory=list)
+    marker_y: float | None = None  # the middle of the "New messages" line
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,13 +554,22 @@ class _Fonts:
     bold_metrics: QFontMetrics
     small_metrics: QFontMetrics
     header_height: int
+    italic: QFont
+    small_bold: QFont
+    small_italic: QFont
+    small_bold_metrics: QFontMetrics
+    small_italic_metrics: QFontMetrics
 
     @classmethod
     def of(cls, font: QFont) -> _Fonts:
-        bold, underlined = QFont(font), QFont(font)
+        bold, underlined, italic = QFont(font), QFont(font), QFont(font)
         bold.setBold(True)
         underlined.setUnderline(True)
+        italic.setItalic(True)
         small = _small_font(font)
+        small_bold, small_italic = QFont(small), QFont(small)
+        small_bold.setBold(True)
+        small_italic.setItalic(True)
         bold_metrics, small_metrics = QFontMetrics(bold), QFontMetrics(small)
         return cls(
             key=font.key(),
@@ -504,6 +581,11 @@ class _Fonts:
             bold_metrics=bold_metrics,
             small_metrics=small_metrics,
             header_height=max(bold_metrics.height(), small_metrics.height()),
+            italic=italic,
+            small_bold=small_bold,
+            small_italic=small_italic,
+            small_bold_metrics=QFontMetrics(small_bold),
+            small_italic_metrics=QFontMetrics(small_italic),
         )
 
 
@@ -567,6 +649,90 @@ class MessageDelegate(QStyledItemDelegate):
         """Where "Show all" is, relative to ``option.rect``'s top left (None: the whole
         message is shown)."""
         return self._geometry(option, index, option.rect.width()).more
+
+    def quote_rect(self, option: QStyleOptionViewItem, index: _Index) -> QRectF | None:
+        """Where the quote of a reply is, relative to ``option.rect``'s top left (None:
+        the row is not a reply)."""
+        return self._geometry(option, index, option.rect.width()).quote
+
+    def quote_texts(self, option: QStyleOptionViewItem, index: _Index) -> tuple[str, str]:
+        """The quote's two lines as drawn before eliding: its author and its text (or
+        "Message not found" / "Message removed")."""
+        geometry = self._geometry(option, index, option.rect.width())
+        return geometry.quote_author, geometry.quote_text
+
+    def chips(self, option: QStyleOptionViewItem, index: _Index) -> list[ChipBox]:
+        """The reaction chips drawn for the row (the last may be "+N"), relative to
+        ``option.rect``'s top left."""
+        return list(self._geometry(option, index, option.rect.width()).chips)
+
+    def edited_rect(self, option: QStyleOptionViewItem, index: _Index) -> QRectF | None:
+        """Where the "edited" mark is (None: not edited), relative to the row."""
+        return self._geometry(option, index, option.rect.width()).edited
+
+    def body_is_placeholder(self, option: QStyleOptionViewItem, index: _Index) -> bool:
+        """True when the row shows "This message was removed" instead of a text."""
+        return self._geometry(option, index, option.rect.width()).body_muted
+
+    def marker_shown(self, option: QStyleOptionViewItem, index: _Index) -> bool:
+        """True when "New messages" is drawn above the row."""
+        return self._geometry(option, index, option.rect.width()).marker_y is not None
+
+    def quote_at(self, option: QStyleOptionViewItem, index: _Index, pos: QPoint) -> bool:
+        """Whether ``pos`` (viewport coordinates) is on the quote of the row."""
+        if not index.isValid() or not option.rect.contains(pos):
+            return False
+        quote = self._geometry(option, index, option.rect.width()).quote
+        return quote is not None and quote.contains(QPointF(pos - option.rect.topLeft()))
+
+    def chip_at(self, option: QStyleOptionViewItem, index: _Index, pos: QPoint) -> ChipBox | None:
+        """The reaction chip under ``pos`` (viewport coordinates), if any."""
+        if not index.isValid() or not option.rect.contains(pos):
+            return None
+        local = QPointF(pos - option.rect.topLeft())
+        for box in self._geometry(option, index, option.rect.width()).chips:
+            if box.rect.contains(local):
+                return box
+        return None
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: _Index,
+    ) -> bool:
+        """Tool tips for the parts of a row: who chose a reaction, the hidden reactions
+        of "+N", when it was edited, where a quote leads; else the row's own."""
+        if event is None or event.type() != QEvent.Type.ToolTip or not index.isValid():
+            return super().helpEvent(event, view, option, index)
+        tip = self._part_tip(option, index, event.pos())
+        if tip is None:
+            return super().helpEvent(event, view, option, index)
+        QToolTip.showText(event.globalPos(), tip, view)
+        return True
+
+    def _part_tip(self, option: QStyleOptionViewItem, index: _Index, pos: QPoint) -> str | None:
+        geometry = self._geometry(option, index, option.rect.width())
+        local = QPointF(pos - option.rect.topLeft())
+        model = index.model()
+
+        def name(address: str) -> str:
+            return model.name_of(address) if isinstance(model, HistoryModel) else address
+
+        for box in geometry.chips:
+            if box.rect.contains(local):
+                if box.chip is None:
+                    return hidden_reactions_tip(box.hidden)
+                return reaction_tip(box.chip, name)
+        if geometry.edited is not None and geometry.edited.contains(local):
+            edited = _row(index).decor.edited_at
+            return f"Edited {long_time(edited)}" if edited else None
+        if geometry.quote is not None and geometry.quote.contains(local):
+            if geometry.quote_found:
+                return "Show the message this replies to"
+            return "The message this replies to is not in the history"
+        return None
 
     @staticmethod
     def links_of(index: _Index, limit: int | None = None) -> list[Link]:
@@ -719,7 +885,15 @@ class MessageDelegate(QStyledItemDelegate):
         failed = row.direction is Direction.OUTGOING and row.state is MessageState.FAILED
         footer = fonts.small_metrics.height() if failed else 0
         more = metrics.height() if shown.elided else 0
-        return QSize(width, _row_height(fonts, body_height, more, footer))
+        decor = row.decor
+        extra = 0.0
+        if decor.quote is not None:
+            extra += 2 * fonts.small_metrics.height() + 2 * _QUOTE_PAD + _LINE_GAP
+        if decor.reactions is not None:
+            extra += _LINE_GAP + metrics.height() + 2 * _CHIP_PAD_Y
+        if decor.new_marker:
+            extra += fonts.small_bold_metrics.height() + 2 * _MARKER_PAD
+        return QSize(width, _row_height(fonts, body_height, more, footer, extra))
 
     # -- links and "show all" ------------------------------------------------------------
 
@@ -780,6 +954,8 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.translate(QPointF(option.rect.topLeft()))
 
+        if geometry.marker_y is not None:
+            self._paint_marker(painter, option, geometry)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         current_match = bool(index.data(Role.CURRENT_MATCH))
         if current_match:
@@ -799,9 +975,8 @@ class MessageDelegate(QStyledItemDelegate):
         bold_metrics, small_metrics = fonts.bold_metrics, fonts.small_metrics
         state_width = small_metrics.horizontalAdvance(geometry.state) if geometry.state else 0
         time_width = small_metrics.horizontalAdvance(geometry.time)
-        room = max(
-            0, int(inner.width()) - time_width - 8 - (state_width + 12 if state_width else 0)
-        )
+        edited_width = small_metrics.horizontalAdvance(EDITED_LABEL) + 6 if geometry.edited else 0
+        room = _sender_room(inner.width(), time_width, edited_width, state_width)
         sender = geometry.sender
         # Elide only when it really does not fit: elidedText() measures with fractional
         # advances and would shorten a name that was measured to fit exactly.
@@ -813,20 +988,22 @@ class MessageDelegate(QStyledItemDelegate):
         painter.drawText(QPointF(inner.left(), baseline), sender)
         painter.setFont(small)
         painter.setPen(colors.muted)
-        painter.drawText(
-            QPointF(inner.left() + bold_metrics.horizontalAdvance(sender) + 8, baseline),
-            geometry.time,
-        )
+        time_left = inner.left() + bold_metrics.horizontalAdvance(sender) + 8
+        painter.drawText(QPointF(time_left, baseline), geometry.time)
+        if geometry.edited is not None:
+            painter.drawText(QPointF(time_left + time_width + 6, baseline), EDITED_LABEL)
         if geometry.state:
             failed = row.state is MessageState.FAILED
             painter.setPen(colors.error if failed else colors.muted)
             painter.drawText(QPointF(inner.right() - state_width, baseline), geometry.state)
 
+        if geometry.quote is not None:
+            self._paint_quote(painter, geometry)
         # Body: plain text, links and search matches drawn through its formats; kept to
         # its own box (a tower of combining marks must not cover the header).
         painter.save()
         painter.setClipRect(geometry.body_rect, Qt.ClipOperation.IntersectClip)
-        painter.setPen(colors.text)
+        painter.setPen(colors.muted if geometry.body_muted else colors.text)
         geometry.body.draw(painter, geometry.body_origin)
         painter.restore()
         if geometry.more is not None:
@@ -839,7 +1016,84 @@ class MessageDelegate(QStyledItemDelegate):
         if geometry.footer is not None:
             painter.setPen(colors.error)
             geometry.footer.draw(painter, geometry.footer_origin)
+        if geometry.chips:
+            self._paint_chips(painter, option.palette, geometry)
         painter.restore()
+
+    @staticmethod
+    def _paint_marker(painter: QPainter, option: QStyleOptionViewItem, geometry: _Geometry) -> None:
+        """The "New messages" line across the row, its words in the middle."""
+        assert geometry.marker_y is not None
+        palette = option.palette
+        color = readable(
+            palette.color(QPalette.ColorRole.Highlight), palette.color(QPalette.ColorRole.Base)
+        )
+        fonts = geometry.fonts
+        width = float(option.rect.width())
+        text_width = fonts.small_bold_metrics.horizontalAdvance(NEW_MESSAGES_TEXT)
+        left = (width - text_width) / 2
+        y = geometry.marker_y
+        painter.setPen(QPen(color, 1.0))
+        painter.drawLine(QPointF(_MARGIN_X, y), QPointF(max(_MARGIN_X, left - 8), y))
+        painter.drawLine(
+            QPointF(min(width - _MARGIN_X, left + text_width + 8), y), QPointF(width - _MARGIN_X, y)
+        )
+        painter.setFont(fonts.small_bold)
+        metrics = fonts.small_bold_metrics
+        painter.drawText(
+            QPointF(left, y - metrics.height() / 2 + metrics.ascent()), NEW_MESSAGES_TEXT
+        )
+
+    @staticmethod
+    def _paint_quote(painter: QPainter, geometry: _Geometry) -> None:
+        """The quote of a reply: a bar, the author, the start of the text."""
+        assert geometry.quote is not None
+        colors, fonts = geometry.colors, geometry.fonts
+        rect = geometry.quote
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(_blend(colors.fill, colors.text, 0.08)))
+        painter.drawRoundedRect(rect, 4.0, 4.0)
+        painter.setBrush(QBrush(colors.link))
+        painter.drawRect(QRectF(rect.left(), rect.top(), _QUOTE_BAR, rect.height()))
+        left = rect.left() + _QUOTE_BAR + _QUOTE_PAD
+        room = max(0, int(rect.right() - _QUOTE_PAD - left))
+        line = fonts.small_metrics.height()
+        painter.setFont(fonts.small_bold)
+        painter.setPen(colors.link)
+        author = fonts.small_bold_metrics.elidedText(
+            geometry.quote_author, Qt.TextElideMode.ElideRight, room
+        )
+        top = rect.top() + _QUOTE_PAD
+        painter.drawText(QPointF(left, top + fonts.small_bold_metrics.ascent()), author)
+        plain = geometry.quote_plain
+        painter.setFont(fonts.small if plain else fonts.small_italic)
+        painter.setPen(colors.text if plain else colors.muted)
+        metrics = fonts.small_metrics if plain else fonts.small_italic_metrics
+        text = metrics.elidedText(geometry.quote_text, Qt.TextElideMode.ElideRight, room)
+        painter.drawText(QPointF(left, top + line + metrics.ascent()), text)
+
+    @staticmethod
+    def _paint_chips(painter: QPainter, palette: QPalette, geometry: _Geometry) -> None:
+        """The reactions: a rounded chip each ("👍 3"), the user's own highlighted."""
+        colors, fonts = geometry.colors, geometry.fonts
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        painter.setFont(fonts.base)
+        for box in geometry.chips:
+            mine = box.chip is not None and box.chip.mine
+            fill = (
+                _blend(colors.fill, highlight, 0.35)
+                if mine
+                else _blend(colors.fill, colors.text, 0.08)
+            )
+            painter.setPen(QPen(highlight if mine else colors.muted, 1.0 if not mine else 1.5))
+            painter.setBrush(QBrush(fill))
+            painter.drawRoundedRect(box.rect, box.rect.height() / 2, box.rect.height() / 2)
+            painter.setPen(readable(colors.text, fill))
+            inner = box.rect.adjusted(_CHIP_PAD_X, 0, -_CHIP_PAD_X, 0)
+            text = fonts.metrics.elidedText(
+                box.text, Qt.TextElideMode.ElideRight, max(0, int(inner.width()) + 1)
+            )
+            painter.drawText(inner, int(Qt.AlignmentFlag.AlignCenter), text)
 
     @staticmethod
     def _formats(
@@ -880,7 +1134,16 @@ class MessageDelegate(QStyledItemDelegate):
         current: bool,
     ) -> _Body:
         """The laid-out text of ``row`` at text ``width`` (cached)."""
-        key = (row.direction, row.uid, width, font.key(), colors.link.rgba(), matches, current)
+        key = (
+            row.direction,
+            row.uid,
+            row.decor.edited_at,
+            width,
+            font.key(),
+            colors.link.rgba(),
+            matches,
+            current,
+        )
         body = self._bodies.get(key)
         if body is not None:
             self._bodies.move_to_end(key)
@@ -938,9 +1201,13 @@ class MessageDelegate(QStyledItemDelegate):
         current: bool,
     ) -> _Geometry:
         outgoing = row.direction is Direction.OUTGOING
+        decor = row.decor
         state = _STATE_LABEL.get(row.state, "") if outgoing and row.state is not None else ""
         max_text = _text_width(width)
-        body = self._body(row, fonts.base, max_text, colors, matches, current)
+        if decor.removed:
+            body = self._placeholder(fonts, max_text)
+        else:
+            body = self._body(row, fonts.base, max_text, colors, matches, current)
         metrics = fonts.metrics
         more_text = show_all_label(body.shown.total) if body.shown.elided else ""
         more_width = metrics.horizontalAdvance(more_text) if more_text else 0
@@ -955,23 +1222,75 @@ class MessageDelegate(QStyledItemDelegate):
             )
 
         bold_metrics, small_metrics = fonts.bold_metrics, fonts.small_metrics
+        edited_width = small_metrics.horizontalAdvance(EDITED_LABEL) if decor.edited_at else 0
         header_width = (
             bold_metrics.horizontalAdvance(sender)
             + 8
             + small_metrics.horizontalAdvance(time)
+            + (6 + edited_width if edited_width else 0)
             + (12 + small_metrics.horizontalAdvance(state) if state else 0)
         )
+        quote_height = quote_width = 0.0
+        quote_author = quote_text = ""
+        quote = decor.quote
+        if quote is not None:
+            quote_author = quote.author
+            if not quote.found:
+                quote_text = NOT_FOUND_TEXT
+            elif quote.removed:
+                quote_text = REMOVED_QUOTE_TEXT
+            else:
+                quote_text = quote.text
+            quote_height = 2 * small_metrics.height() + 2 * _QUOTE_PAD
+            plain = quote.found and not quote.removed
+            text_metrics = small_metrics if plain else fonts.small_italic_metrics
+            quote_width = min(
+                float(max_text),
+                _QUOTE_BAR
+                + 2 * _QUOTE_PAD
+                + 1  # elidedText() measures in fractions: room for the rounding
+                + max(
+                    fonts.small_bold_metrics.horizontalAdvance(quote_author),
+                    text_metrics.horizontalAdvance(quote_text[:QUOTE_MEASURE]),
+                ),
+            )
+        chips: list[ChipBox] = []
+        chips_height = chips_width = 0.0
+        if decor.reactions is not None:
+            chips, chips_height, chips_width = _lay_out_chips(
+                decor.reactions, fonts.metrics, float(max_text)
+            )
+        marker_height = (
+            float(fonts.small_bold_metrics.height() + 2 * _MARKER_PAD) if decor.new_marker else 0.0
+        )
         content_width = min(
-            max_text, max(header_width, body.width, footer_width, float(more_width))
+            max_text,
+            max(
+                header_width,
+                body.width,
+                footer_width,
+                float(more_width),
+                quote_width,
+                chips_width,
+            ),
         )
         bubble_width = content_width + 2 * _PAD_X
-        height = _row_height(fonts, body.height, more_height, footer_height)
-        bubble_height = height - 2 * _MARGIN_Y
+        extra = (
+            (quote_height + _LINE_GAP if quote is not None else 0.0)
+            + (_LINE_GAP + chips_height if chips else 0.0)
+            + marker_height
+        )
+        height = _row_height(fonts, body.height, more_height, footer_height, extra)
+        bubble_height = height - 2 * _MARGIN_Y - marker_height
         left = width - _MARGIN_X - bubble_width if outgoing else _MARGIN_X
-        bubble = QRectF(left, _MARGIN_Y, bubble_width, bubble_height)
+        bubble = QRectF(left, _MARGIN_Y + marker_height, bubble_width, bubble_height)
         header_y = bubble.top() + _PAD_Y
-        body_y = header_y + fonts.header_height + _LINE_GAP
         text_left = bubble.left() + _PAD_X
+        quote_rect = None
+        body_y = header_y + fonts.header_height + _LINE_GAP
+        if quote is not None:
+            quote_rect = QRectF(text_left, body_y, quote_width, quote_height)
+            body_y += quote_height + _LINE_GAP
         # Right-to-left lines stand at the right end of the width they were laid out in:
         # move them into the bubble, which may be narrower.
         shift = (max_text - content_width) if body.rtl else 0.0
@@ -989,7 +1308,26 @@ class MessageDelegate(QStyledItemDelegate):
             colors=colors,
             fonts=fonts,
             height=height,
+            body_muted=decor.removed,
+            quote=quote_rect,
+            quote_author=quote_author,
+            quote_text=quote_text,
+            quote_found=quote is None or quote.found,
+            quote_plain=quote is None or (quote.found and not quote.removed),
         )
+        if decor.new_marker:
+            geometry.marker_y = _MARGIN_Y + marker_height / 2
+        if edited_width:
+            time_width = small_metrics.horizontalAdvance(time)
+            state_width = small_metrics.horizontalAdvance(state) if state else 0
+            room = _sender_room(content_width, time_width, edited_width + 6, state_width)
+            sender_width = min(bold_metrics.horizontalAdvance(sender), room)
+            geometry.edited = QRectF(
+                text_left + sender_width + 8 + time_width + 6,
+                header_y,
+                edited_width,
+                float(fonts.header_height),
+            )
         below = body_y + body.height + _LINE_GAP
         if more_text:
             geometry.more = QRectF(text_left, below, more_width, more_height)
@@ -998,7 +1336,27 @@ class MessageDelegate(QStyledItemDelegate):
         if footer is not None:
             geometry.footer = footer
             geometry.footer_origin = QPointF(text_left, below)
+            below += footer_height + _LINE_GAP
+        if chips:
+            geometry.chips = [
+                ChipBox(box.rect.translated(text_left, below), box.text, box.chip, box.hidden)
+                for box in chips
+            ]
         return geometry
+
+    def _placeholder(self, fonts: _Fonts, width: float) -> _Body:
+        """The body of a removed message: "This message was removed", in italics."""
+        key = ("removed", width, fonts.key)
+        body = self._bodies.get(key)
+        if body is None:
+            layout, height, widest = _lay_out(REMOVED_TEXT, fonts.italic, width)
+            shown = Shown(REMOVED_TEXT, 0, 0)
+            body = self._bodies[key] = _Body(
+                layout, height, widest, [], Utf16(REMOVED_TEXT), shown, False
+            )
+            if len(self._bodies) > _LAYOUT_CACHE_LIMIT:
+                self._bodies.popitem(last=False)
+        return body
 
 
 def _zero_timer(parent: QObject, slot: Callable[[], None]) -> QTimer:
@@ -1024,8 +1382,15 @@ def _text_width(width: int) -> int:
     return max_bubble - 2 * _PAD_X
 
 
-def _row_height(fonts: _Fonts, body: float, more: float, footer: float) -> int:
-    """A row's height: margins, padding, the header, the body, "Show all", the footer."""
+def _sender_room(inner: float, time: int, edited: int, state: int) -> int:
+    """How wide the sender's name may be in a header ``inner`` wide: what the time, the
+    "edited" mark (with its gap) and the state leave."""
+    return max(0, int(inner) - time - 8 - edited - (state + 12 if state else 0))
+
+
+def _row_height(fonts: _Fonts, body: float, more: float, footer: float, extra: float = 0.0) -> int:
+    """A row's height: margins, padding, the header, the body, "Show all", the footer,
+    and ``extra`` (a quote, reactions, the "New messages" line, with their gaps)."""
     bubble = (
         2 * _PAD_Y
         + fonts.header_height
@@ -1033,8 +1398,80 @@ def _row_height(fonts: _Fonts, body: float, more: float, footer: float) -> int:
         + body
         + (_LINE_GAP + more if more else 0)
         + (_LINE_GAP + footer if footer else 0)
+        + extra
     )
     return int(bubble + 2 * _MARGIN_Y + 0.999)
+
+
+def _lay_out_chips(
+    reactions: Reactions, metrics: QFontMetrics, width: float
+) -> tuple[list[ChipBox], float, float]:
+    """The reaction chips in lines of at most ``width``, relative to where they start:
+    at most :data:`MAX_CHIP_LINES` lines, the last ending in "+N" when not all fit.
+    Looks at no more chips than fit (a thousand reactions cost what a few do)."""
+    height = float(metrics.height() + 2 * _CHIP_PAD_Y)
+    locale = QLocale()
+    boxes: list[ChipBox] = []
+    x = y = 0.0
+    line = 1
+    overflow = None
+    for n, chip in enumerate(reactions.chips):
+        text = f"{chip.emoji} {locale.toString(chip.count)}"
+        chip_width = min(width, float(metrics.horizontalAdvance(text) + 2 * _CHIP_PAD_X))
+        if x > 0 and x + chip_width > width:
+            if line == MAX_CHIP_LINES:
+                overflow = n
+                break
+            line += 1
+            x, y = 0.0, y + height + _CHIP_GAP
+        boxes.append(ChipBox(QRectF(x, y, chip_width, height), text, chip))
+        x += chip_width + _CHIP_GAP
+    if overflow is not None:
+        shown = overflow
+        while True:
+            hidden = len(reactions.chips) - shown
+            text = f"+{locale.toString(hidden)}"
+            more_width = float(metrics.horizontalAdvance(text) + 2 * _CHIP_PAD_X)
+            last = boxes[-1] if boxes else None
+            start = last.rect.right() + _CHIP_GAP if last is not None else 0.0
+            on_line = last is not None and last.rect.top() == y
+            if on_line and start + more_width > width and len(boxes) > 1:
+                boxes.pop()
+                shown -= 1
+                continue
+            if not on_line:
+                start = 0.0
+            boxes.append(
+                ChipBox(
+                    QRectF(start, y, min(width, more_width), height),
+                    text,
+                    None,
+                    reactions.chips[shown:],
+                )
+            )
+            break
+    right = max((box.rect.right() for box in boxes), default=0.0)
+    return boxes, y + height, right
+
+
+def reaction_tip(chip: Chip, name: Callable[[str], str], limit: int = 10) -> str:
+    """Who chose a reaction: "👍 Alice, Bob and 3 others"."""
+    names = [name(sender) for sender in chip.senders[:limit]]
+    rest = chip.count - len(names)
+    who = ", ".join(names)
+    if rest > 0:
+        who += f" and {QLocale().toString(rest)} other{'s' if rest > 1 else ''}"
+    return f"{chip.emoji} {who}"
+
+
+def hidden_reactions_tip(hidden: tuple[Chip, ...], limit: int = 30) -> str:
+    """The reactions a "+N" chip stands for."""
+    locale = QLocale()
+    parts = [f"{c.emoji} {locale.toString(c.count)}" for c in hidden[:limit]]
+    rest = len(hidden) - limit
+    if rest > 0:
+        parts.append(f"\u2026 and {locale.toString(rest)} more")
+    return "  ".join(parts)
 
 
 def _small_font(font: QFont) -> QFont:
@@ -1089,12 +1526,19 @@ def _format_range(start: int, length: int, fmt: QTextCharFormat) -> QTextLayout.
 
 
 __all__ = [
+    "EDITED_LABEL",
     "ELIDE_CHARS",
     "ELIDE_LINES",
     "LINK_SCHEMES",
+    "MAX_CHIP_LINES",
     "MEASURE_BUDGET",
     "MIN_CONTRAST",
+    "NEW_MESSAGES_TEXT",
+    "NOT_FOUND_TEXT",
+    "REMOVED_QUOTE_TEXT",
+    "REMOVED_TEXT",
     "BubbleColors",
+    "ChipBox",
     "Link",
     "MessageDelegate",
     "Shown",
@@ -1104,6 +1548,8 @@ __all__ = [
     "display_text",
     "error_color",
     "find_links",
+    "hidden_reactions_tip",
+    "reaction_tip",
     "readable",
     "relative_luminance",
     "show_all_label",
