@@ -49,6 +49,8 @@ from chinwag.core.models import (
     MAX_MESSAGE_CHARS,
     MAX_REACTION_CHARS,
     MAX_REACTIONS,
+    REFUSED_NOT_AUTHOR,
+    REFUSED_UNKNOWN,
     ActionOutcome,
     ConnectionState,
     ConversationKey,
@@ -636,14 +638,14 @@ class MessagingService:
                 skipped.update(id(a) for a in actions)
             else:
                 self._publish_outcomes(outcomes or [])
-                # A correction that cannot be applied (its target never reached us, or is
-                # not the sender's) is still what the sender wrote: kept as a message.
+                # A correction that cannot be applied because its target never reached
+                # us, or is not the sender's, is still what the sender wrote: kept as a
+                # message. (Not one of a removed message, an empty one, a duplicate.)
                 orphans = [
                     replace(o.action, replaces="")
                     for o in outcomes or []
                     if o.action.action is MessageAction.CORRECT
-                    and (o.target is None or o.refused)
-                    and o.refused != DUPLICATE
+                    and o.refused in (REFUSED_UNKNOWN, REFUSED_NOT_AUTHOR)
                 ]
                 if orphans:
                     kept, _ = await self._store_new(orphans)

@@ -248,6 +248,11 @@ MAX_REACTIONS = 20
 MAX_REACTION_CHARS = 32
 
 
+#: ActionOutcome.refused of an action whose target is not in the history (never received,
+#: or gone), and of one by someone who is not the target's author.
+REFUSED_UNKNOWN = "unknown message"
+REFUSED_NOT_AUTHOR = "not the author"
+
 #: ActionOutcome.refused of an action applied before (the same one again, live, as a
 #: carbon or from the archive): nothing to do, nothing to say.
 DUPLICATE = "duplicate"

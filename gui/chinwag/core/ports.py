@@ -61,10 +61,10 @@ class MessageStore(Protocol):
         it is now, or why it was refused (unknown target, another author, a removed
         message, too many reactions); the same action applied before (same action uid and
         target: live, then as a carbon or from the archive) is refused as
-        :data:`~chinwag.core.models.DUPLICATE`, silently. A retraction leaves a tombstone; a correction keeps
-        the message's first id and place and records the text it replaces; reactions
-        replace the sender's earlier ones. Each applied action is an event of the
-        conversation's log."""
+        :data:`~chinwag.core.models.DUPLICATE`, silently. A retraction leaves a
+        tombstone; a correction keeps the message's first id and place and records the
+        text it replaces; reactions replace the sender's earlier ones. Each applied action
+        is an event of the conversation's log."""
 
     def reactions(self, message_ids: Sequence[int]) -> dict[int, list[tuple[str, tuple[str, ...]]]]:
         """Everyone's reactions to each of these messages, as (sender, reactions),
@@ -265,8 +265,9 @@ class XmppConnection(Protocol):
         """Drop the connection at once; a XEP-0198 session stays resumable."""
 
     def send_message(self, message: Message) -> None:
-        """Send an outgoing message (the stanza id and origin-id are ``message.uid``), with
-        a receipt request and a markable flag."""
+        """Send an outgoing message (the stanza id and origin-id are ``message.uid``): a new
+        message or a correction with a receipt request and a markable flag; a retraction
+        or reactions (:attr:`Message.action`) without them."""
 
     def unacked_uids(self) -> set[str]:
         """Ids of our messages the stream holds unacknowledged (and resends on resume)."""

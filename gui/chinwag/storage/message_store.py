@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from chinwag.core import models
 from chinwag.core.errors import StorageUnavailable
 from chinwag.core.models import (
     DUPLICATE,
@@ -242,8 +243,8 @@ def _append_event(
 
 #: Why an action was not applied (:attr:`ActionOutcome.refused`).
 REFUSED_NOT_AN_ACTION: Final = "not an action"
-REFUSED_UNKNOWN: Final = "unknown message"
-REFUSED_NOT_AUTHOR: Final = "not the author"
+REFUSED_UNKNOWN: Final = models.REFUSED_UNKNOWN
+REFUSED_NOT_AUTHOR: Final = models.REFUSED_NOT_AUTHOR
 REFUSED_REMOVED: Final = "already removed"
 REFUSED_DUPLICATE: Final = DUPLICATE
 REFUSED_TOO_MANY: Final = "too many reactions"
