@@ -172,6 +172,22 @@ async def send(ui: UiRig, qtbot: QtBot, window: ConversationWindow, text: str) -
     return shown(window, sent)
 
 
+async def quiet(ui: UiRig, window: ConversationWindow) -> None:
+    """Wait until what the window does by itself after a message arrives is done: the
+    incoming messages marked read (each a state change of its row, measured again) and
+    the rows measured, so that the work counted next is only the next change's."""
+    model = window.model
+
+    def all_read() -> bool:
+        return all(
+            model.message(r).state is not MessageState.RECEIVED for r in range(model.rowCount())
+        )
+
+    await ui.until(all_read, what="everything read")
+    await settle()
+    await ui.until(lambda: not window.delegate.measuring, what="rows measured")
+
+
 async def receive(ui: UiRig, window: ConversationWindow, body: str, **fields: object) -> Message:
     message = ui.conn.receive(body, **fields)
     await ui.until(lambda: window.model.index_of(message).isValid(), what=f"{body!r} shown")
@@ -213,6 +229,7 @@ async def test_up_edits_the_last_own_message_and_enter_sends_the_correction(
     window.compose.selectAll()
     qtbot.keyClicks(window.compose, "hello world")
     sent_before = len(ui.conn.sent)
+    await quiet(ui, window)
     measured = window.history_view.rows_measured
     qtbot.keyClick(window.compose, ENTER)
     await ui.until(lambda: shown(window, mine).body == "hello world", what="corrected")
@@ -287,6 +304,7 @@ async def test_the_contacts_correction_changes_their_row_live(
     window = await conversation_window()
     await settle()
     theirs = await receive(ui, window, "teh answer")
+    await quiet(ui, window)
     rows = window.model.rowCount()
     measured = window.history_view.rows_measured
     ui.conn.receive("the answer", replaces=theirs.uid)
@@ -522,6 +540,7 @@ async def test_a_reply_to_a_message_not_in_the_history(
     assert not window.go_to_quoted(index)
 
     # The answered message turns up late (the archive): the quote shows it now.
+    await quiet(ui, window)
     measured = window.history_view.rows_measured
     ui.conn.receive("what I said", uid="gone-before-we-met", timestamp=reply.timestamp - 5)
     await ui.until(lambda: window.model.rowCount() == 2, what="the late message")
@@ -544,6 +563,7 @@ async def test_the_quote_follows_an_edit_and_a_removal_of_what_it_answers(
     window = await conversation_window()
     theirs = await receive(ui, window, "meet at 5")
     reply = await receive(ui, window, "ok", reply_to=theirs.uid, reply_to_jid=ui.peer)
+    await quiet(ui, window)
     measured = window.history_view.rows_measured
     ui.conn.receive("meet at 6", replaces=theirs.uid)
     index = row(window, reply)
@@ -569,6 +589,7 @@ async def test_reactions_show_as_chips_and_toggle_ours(
     window = await conversation_window()
     mine = await send(ui, qtbot, window, "good news")
     plain_height = height(window, mine)
+    await quiet(ui, window)
     measured = window.history_view.rows_measured
     ui.conn.receive("", reacts_to=mine.uid, reactions=(THUMBS, HEART))
     await ui.until(lambda: chip_texts(window, mine) == [f"{THUMBS} 1", f"{HEART} 1"])
