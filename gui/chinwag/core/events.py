@@ -16,6 +16,7 @@ from chinwag.core.errors import ChinwagError
 from chinwag.core.models import (
     ConnectionState,
     Contact,
+    ConversationKey,
     Message,
     Presence,
     Received,
@@ -169,6 +170,18 @@ class MessageRemoved(Event):
     """A message was retracted by its author (XEP-0424): ``message`` is now a tombstone."""
 
     message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPositionChanged(Event):
+    """Someone's read position in a conversation moved forward: ours (``participant``
+    is the account: we displayed it here or on another device) or another
+    participant's (their displayed marker, XEP-0333). ``sequence`` is of the
+    conversation's event log."""
+
+    key: ConversationKey
+    participant: str
+    sequence: int
 
 
 @dataclass(frozen=True, slots=True)

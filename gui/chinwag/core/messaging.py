@@ -23,6 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chinwag.core import jid as jids
+from chinwag.core.conversations import ConversationService
 from chinwag.core.errors import (
     AccountDisabled,
     InvalidMessage,
@@ -140,8 +141,11 @@ class MessagingService:
         bus: EventBus,
         sessions: Mapping[str, AccountSession],
         clock: Callable[[], float] = time.time,
+        conversations: ConversationService | None = None,
     ) -> None:
         self._store = store
+        #: Read positions move with displayed markers, ours and the others'.
+        self._conversations = conversations or ConversationService(store, bus)
         self._bus = bus
         self._sessions = sessions
         self._clock = clock
@@ -364,6 +368,8 @@ class MessagingService:
         conn = self._conns.get(key.account)
         if changed and conn is not None:
             conn.send_displayed(key.peer, last.uid)
+        if newest:  # we have seen all of it, our own replies too
+            await self._conversations.read_up_to(key, key.account, newest[0])
         return changed
 
     # -- connection life ----------------------------------------------------------------
@@ -655,6 +661,7 @@ class MessagingService:
         return new, skipped
 
     def _publish_outcomes(self, outcomes: Sequence[ActionOutcome]) -> None:
+        reacted: dict[int, Message] = {}  # one ReactionsChanged per message and batch
         for outcome in outcomes:
             action, target = outcome.action, outcome.target
             if outcome.refused == DUPLICATE:
@@ -674,8 +681,11 @@ class MessagingService:
             elif action.action is MessageAction.RETRACT:
                 self._bus.publish(MessageRemoved(target))
             elif action.action is MessageAction.REACT and target.id is not None:
-                everyone = self._store.reactions([target.id]).get(target.id, [])
-                self._bus.publish(ReactionsChanged(target, tuple(everyone)))
+                reacted[target.id] = target
+        if reacted:
+            everyone = self._store.reactions(list(reacted))
+            for message_id, target in reacted.items():
+                self._bus.publish(ReactionsChanged(target, tuple(everyone.get(message_id, []))))
 
     async def _store_new(self, messages: list[Message]) -> tuple[list[Message], set[int]]:
         """Commit new messages; returns those new to the history and the ids (``id()``)
@@ -826,11 +836,17 @@ class MessagingService:
         read = await self._retrying(lambda: self._store.mark_read_up_to(account, peer, uid))
         for message in read or []:
             self._bus.publish(MessageStateChanged(message))
+        target = self._store.get(account, peer, uid)
+        if target is not None:  # the peer's read position, in the conversation's log
+            await self._conversations.read_up_to(target.key, peer, target)
 
     async def _displayed_elsewhere(self, key: ConversationKey, uid: str) -> None:
         shown = await self._retrying(lambda: self._store.mark_displayed_up_to(key, uid))
         for message in shown or []:
             self._bus.publish(MessageStateChanged(message))
+        target = self._store.get(key.account, key.peer, uid)
+        if target is not None:  # read on one of our other devices
+            await self._conversations.read_up_to(key, key.account, target)
 
     async def drain(self, *, final: bool = False) -> None:
         """Wait until every pending write has been committed (shutdown, tests).

@@ -12,6 +12,8 @@ from chinwag.core.models import (
     AccountConfig,
     ActionOutcome,
     Contact,
+    Conversation,
+    ConversationEvent,
     ConversationKey,
     Message,
     MessageState,
@@ -74,6 +76,33 @@ class MessageStore(Protocol):
     def versions(self, message_id: int) -> list[tuple[float, str]]:
         """The texts a message had before its corrections, oldest first, each with when
         it was replaced."""
+        ...
+
+    def conversation_info(self, key: ConversationKey) -> Conversation | None:
+        """The conversation's identity and state (None: nothing stored for it yet)."""
+        ...
+
+    def events_after(self, key: ConversationKey, after: int, limit: int) -> list[ConversationEvent]:
+        """The conversation's event log after sequence ``after``, oldest first."""
+        ...
+
+    def message_sequence(self, message_id: int) -> int | None:
+        """The sequence of the event that stored the message (None: unknown)."""
+        ...
+
+    async def set_read_sequence(self, key: ConversationKey, sequence: int) -> int | None:
+        """Move our read position forward (never back, never past the last sequence);
+        returns it now (None: no such conversation)."""
+        ...
+
+    async def set_read_position(
+        self, key: ConversationKey, participant: str, sequence: int
+    ) -> int | None:
+        """Move another participant's read position forward; returns it now."""
+        ...
+
+    def read_positions(self, key: ConversationKey) -> dict[str, int]:
+        """The other participants' read positions (address -> sequence)."""
         ...
 
     async def update_state(

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from chinwag.core.accounts import AccountService
 from chinwag.core.blocking import BlockingService
+from chinwag.core.conversations import ConversationService
 from chinwag.core.errors import InvalidStatus, NotConnected, UnknownAccount
 from chinwag.core.events import AccountRemoved, EventBus
 from chinwag.core.messaging import MessagingService
@@ -51,7 +52,10 @@ class ChinwagCore:
         self.accounts = AccountService(config, secrets, self.bus)
         self.sessions: dict[str, AccountSession] = {}
         self.roster = RosterService(store, self.bus, self._connection)
-        self.messaging = MessagingService(store, self.bus, self.sessions)
+        self.conversations = ConversationService(store, self.bus)
+        self.messaging = MessagingService(
+            store, self.bus, self.sessions, conversations=self.conversations
+        )
         self.blocking = BlockingService(self.bus, self._connection)
         self._factory = factory
         self._shut_down = False

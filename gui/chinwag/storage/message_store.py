@@ -769,6 +769,45 @@ class SqliteMessageStore:
 
         return await self._write(move)
 
+    async def set_read_position(
+        self, key: ConversationKey, participant: str, sequence: int
+    ) -> int | None:
+        """Move ``participant``'s read position in the conversation forward to
+        ``sequence`` (never back, never past its last sequence). Returns it now, None for
+        a conversation that does not exist."""
+
+        def move(conn: sqlite3.Connection) -> int | None:
+            conversation_id = self._write_conversation_id(conn, key, create=False)
+            if conversation_id is None:
+                return None
+            last = conn.execute(
+                "SELECT last_sequence FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO read_positions (conversation_id, participant, sequence) "
+                "VALUES (?, ?, ?) ON CONFLICT (conversation_id, participant) "
+                "DO UPDATE SET sequence = max(sequence, excluded.sequence)",
+                (conversation_id, participant, min(int(sequence), int(last))),
+            )
+            row = conn.execute(
+                "SELECT sequence FROM read_positions WHERE conversation_id = ? AND participant = ?",
+                (conversation_id, participant),
+            ).fetchone()
+            return int(row[0])
+
+        return await self._write(move)
+
+    def read_positions(self, key: ConversationKey) -> dict[str, int]:
+        """The other participants' read positions (address -> sequence)."""
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None:
+            return {}
+        rows = self._db.query(
+            "SELECT participant, sequence FROM read_positions WHERE conversation_id = ?",
+            (conversation_id,),
+        )
+        return {str(p): int(n) for p, n in rows}
+
     async def update_state(
         self, account: str, peer: str, uid: str, state: MessageState, error: str = ""
     ) -> Message | None:

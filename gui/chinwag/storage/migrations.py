@@ -223,6 +223,15 @@ CREATE TABLE reactions (
     timestamp REAL NOT NULL,
     PRIMARY KEY (message_id, sender)
 ) WITHOUT ROWID;
+
+-- the other participants' read positions (their displayed markers); ours is
+-- conversations.read_sequence
+CREATE TABLE read_positions (
+    conversation_id INTEGER NOT NULL,
+    participant TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, participant)
+) WITHOUT ROWID;
 """
 
 _V3_FILL_CONVERSATIONS: Final = """

@@ -1,0 +1,71 @@
+"""The conversation as the unit (issue 11): its uuid as the spec computes it, its event
+log (sequences in the order things were learnt), and read positions, ours and the
+peer's, moved by displayed markers (XEP-0333) and never backwards."""
+
+from __future__ import annotations
+
+import uuid
+
+from core_rig import BOB, ME, Core, incoming
+
+from chinwag.core.events import ReadPositionChanged
+from chinwag.core.models import ConversationKey, EventKind
+
+KEY = ConversationKey(ME, BOB)
+
+
+def test_a_direct_conversation_has_the_specs_uuid(rig: Core) -> None:
+    expected = uuid.uuid5(uuid.NAMESPACE_URL, "xmpp:bob@localhost?chinwag-direct;with=me@localhost")
+    assert rig.core.conversations.get(KEY).uuid == str(expected)
+
+
+async def test_the_event_log_follows_what_happened(rig: Core) -> None:
+    await rig.receive(incoming("helo", "m1"), incoming("second", "m2"))
+    ours = await rig.core.messaging.send(ME, BOB, "reply")
+    await rig.receive(incoming("hello", "c1", replaces="m1"))
+    await rig.core.messaging.react(ours, ["👍"])
+    events = rig.core.conversations.events(KEY, 0)
+    assert [e.sequence for e in events] == [1, 2, 3, 4, 5]
+    assert [e.kind for e in events] == [
+        EventKind.MESSAGE,
+        EventKind.MESSAGE,
+        EventKind.MESSAGE,
+        EventKind.EDIT,
+        EventKind.REACTION,
+    ]
+    assert [e.author for e in events] == [BOB, BOB, ME, BOB, ME]
+    assert events[3].message_uuid == events[0].message_uuid  # an edit keeps the uuid
+    assert rig.core.conversations.events(KEY, 3) == events[3:]
+    assert rig.core.conversations.get(KEY).last_sequence == 5
+
+
+async def test_our_read_position_moves_when_we_look(rig: Core) -> None:
+    await rig.receive(incoming("one", "m1"), incoming("two", "m2"))
+    assert rig.core.conversations.first_unread(KEY) == 1  # the "new messages" line
+    await rig.core.messaging.mark_displayed(KEY)
+    assert rig.core.conversations.get(KEY).read_sequence == 2
+    assert rig.core.conversations.first_unread(KEY) == 0
+    (moved,) = rig.of(ReadPositionChanged)
+    assert (moved.key, moved.participant, moved.sequence) == (KEY, ME, 2)
+    await rig.receive(incoming("three", "m3"))
+    assert rig.core.conversations.first_unread(KEY) == 3
+
+
+async def test_the_peers_marker_moves_their_position_forward_only(rig: Core) -> None:
+    first = await rig.core.messaging.send(ME, BOB, "one")
+    second = await rig.core.messaging.send(ME, BOB, "two")
+    listener = rig.conn.listener
+    listener.on_displayed(second.uid, BOB, False)
+    await rig.core.messaging.drain()
+    assert rig.core.conversations.read_positions(KEY) == {ME: 0, BOB: 2}
+    listener.on_displayed(first.uid, BOB, False)  # an older marker, late
+    await rig.core.messaging.drain()
+    assert rig.core.conversations.read_positions(KEY)[BOB] == 2
+    assert [(e.participant, e.sequence) for e in rig.of(ReadPositionChanged)] == [(BOB, 2)]
+
+
+async def test_read_on_another_device_moves_ours(rig: Core) -> None:
+    await rig.receive(incoming("one", "m1"), incoming("two", "m2"))
+    rig.conn.listener.on_displayed("m1", BOB, True)  # our phone displayed up to m1
+    await rig.core.messaging.drain()
+    assert rig.core.conversations.get(KEY).read_sequence == 1
