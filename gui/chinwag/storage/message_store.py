@@ -22,12 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from chinwag.core import models
 from chinwag.core.errors import StorageUnavailable
 from chinwag.core.models import (
     DUPLICATE,
     MAX_REACTION_CHARS,
     MAX_REACTIONS,
+    REFUSED_NOT_AUTHOR,
+    REFUSED_UNKNOWN,
     ActionOutcome,
     Contact,
     Conversation,
@@ -243,8 +244,6 @@ def _append_event(
 
 #: Why an action was not applied (:attr:`ActionOutcome.refused`).
 REFUSED_NOT_AN_ACTION: Final = "not an action"
-REFUSED_UNKNOWN: Final = models.REFUSED_UNKNOWN
-REFUSED_NOT_AUTHOR: Final = models.REFUSED_NOT_AUTHOR
 REFUSED_REMOVED: Final = "already removed"
 REFUSED_DUPLICATE: Final = DUPLICATE
 REFUSED_TOO_MANY: Final = "too many reactions"
