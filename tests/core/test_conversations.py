@@ -69,3 +69,24 @@ async def test_read_on_another_device_moves_ours(rig: Core) -> None:
     rig.conn.listener.on_displayed("m1", BOB, True)  # our phone displayed up to m1
     await rig.core.messaging.drain()
     assert rig.core.conversations.get(KEY).read_sequence == 1
+
+
+async def test_a_direct_conversation_has_two_participants_and_the_contacts_name(
+    rig: Core,
+) -> None:
+    from chinwag.core.models import Contact, Participant, Subscription
+
+    rig.conn.listener.on_roster(
+        [Contact(ME, BOB, "Bob Builder", subscription=Subscription.BOTH)], "", full=False
+    )
+    ours = await rig.core.messaging.send(ME, BOB, "one")
+    rig.conn.listener.on_displayed(ours.uid, BOB, False)
+    await rig.core.messaging.drain()
+    conversation = rig.core.conversations.get(KEY)
+    assert conversation.direct
+    assert conversation.title == "Bob Builder"
+    assert conversation.participants == (
+        Participant(ME, last_read_sequence=0),
+        Participant(BOB, last_read_sequence=1),
+    )
+    assert not any(p.can_edit_all_messages or p.is_owner for p in conversation.participants)

@@ -7,6 +7,8 @@ records; this service reads it and moves read positions, publishing
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 
 from chinwag.core.events import EventBus, ReadPositionChanged
 from chinwag.core.models import (
@@ -15,6 +17,7 @@ from chinwag.core.models import (
     ConversationKey,
     ConversationKind,
     Message,
+    Participant,
     direct_uuid,
     room_uuid,
 )
@@ -36,14 +39,31 @@ def conversation_uuid(key: ConversationKey) -> str:
 class ConversationService:
     """Conversation entities, their event logs and read positions."""
 
-    def __init__(self, store: MessageStore, bus: EventBus) -> None:
+    def __init__(
+        self,
+        store: MessageStore,
+        bus: EventBus,
+        name_of: Callable[[str, str], str] | None = None,
+    ) -> None:
         self._store = store
         self._bus = bus
+        #: (account, address) -> the name a person knows them by (the roster's).
+        self._name_of = name_of or (lambda _account, jid: jid)
 
     def get(self, key: ConversationKey) -> Conversation:
-        """The conversation (one with nothing stored yet: its identity, at sequence 0)."""
-        found = self._store.conversation_info(key)
-        return found if found is not None else Conversation(key, conversation_uuid(key))
+        """The conversation (one with nothing stored yet: its identity, at sequence 0),
+        with its title (a direct one: the contact's name) and its participants, us first,
+        each with their read position."""
+        found = self._store.conversation_info(key) or Conversation(key, conversation_uuid(key))
+        if not found.direct:
+            return found  # rooms: their participants come with group chat
+        others = self._store.read_positions(key)
+        participants = (
+            Participant(key.account, last_read_sequence=found.read_sequence),
+            Participant(key.peer, last_read_sequence=others.get(key.peer, 0)),
+        )
+        title = found.title or self._name_of(key.account, key.peer)
+        return replace(found, title=title, participants=participants)
 
     def events(
         self, key: ConversationKey, after: int, limit: int = MAX_EVENTS

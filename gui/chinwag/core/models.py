@@ -305,6 +305,30 @@ class Conversation:
     updated: float = 0.0
     last_sequence: int = 0
     read_sequence: int = 0
+    #: Everyone in it, us first (filled by the conversations service).
+    participants: tuple[Participant, ...] = ()
+
+    @property
+    def direct(self) -> bool:
+        return self.key.kind is ConversationKind.CHAT
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """Someone in a conversation and what they may do (conversations-api.md section 3:
+    the Voximplant permissions, carried by affiliations in a room; in a direct
+    conversation both may write, and edit and remove their own messages)."""
+
+    user: str  # bare address
+    is_owner: bool = False
+    can_write: bool = True
+    can_edit_messages: bool = True
+    can_edit_all_messages: bool = False
+    can_remove_messages: bool = True
+    can_remove_all_messages: bool = False
+    can_manage_participants: bool = False
+    #: Their read position (a sequence of the conversation's log; 0: none known).
+    last_read_sequence: int = 0
 
 
 class EventKind(enum.StrEnum):

@@ -52,7 +52,7 @@ class ChinwagCore:
         self.accounts = AccountService(config, secrets, self.bus)
         self.sessions: dict[str, AccountSession] = {}
         self.roster = RosterService(store, self.bus, self._connection)
-        self.conversations = ConversationService(store, self.bus)
+        self.conversations = ConversationService(store, self.bus, self._name_of)
         self.messaging = MessagingService(
             store, self.bus, self.sessions, conversations=self.conversations
         )
@@ -64,6 +64,10 @@ class ChinwagCore:
         for account in self.accounts.accounts:
             self._make_session(account)
         self.bus.subscribe(AccountRemoved, self._forget)
+
+    def _name_of(self, account: str, jid: str) -> str:
+        contact = self.roster.contact(account, jid)
+        return contact.display_name if contact is not None else jid
 
     def _connection(self, account: str) -> XmppConnection | None:
         session = self.sessions.get(account)
