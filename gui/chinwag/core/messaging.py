@@ -6,8 +6,10 @@ moves on with the server's ack (sent), the receipt (delivered) and the displayed
 with the same id, after every new session and after a restart, so the receiver can drop
 a duplicate.
 
-Incoming (live, carbons, archive): dedupe -> store -> publish, in arrival order, batched
-into one transaction per burst; delivery receipts go out only once a message is stored.
+Incoming (live, carbons, archive): the inbound pipeline (:mod:`chinwag.core.inbound`:
+normalise -> store -> apply actions -> publish -> acknowledge, and what features add), in
+arrival order, batched into one transaction per burst; delivery receipts go out only once
+a message is stored.
 After every new session the server archive (XEP-0313) is read from the last archive id
 seen, so nothing that arrived while away is missing."""
 
@@ -16,10 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chinwag.core import jid as jids
@@ -37,27 +38,36 @@ from chinwag.core.events import (
     ChatStateChanged,
     EventBus,
     MessageAdded,
-    MessageEdited,
-    MessageRemoved,
     MessageStateChanged,
-    ReactionsChanged,
     ReceivedLogged,
     StorageFailed,
     StorageRecovered,
 )
+from chinwag.core.inbound import (
+    PUBLISH,
+    ArchivePage,
+    Batch,
+    HeldMessagesDropped,
+    Item,
+    Pipeline,
+)
+from chinwag.core.inbound_stages import (
+    Acknowledge,
+    ApplyActions,
+    NormaliseTimes,
+    Publish,
+    StoreMessages,
+    publish_outcomes,
+)
 from chinwag.core.models import (
-    DUPLICATE,
     MAX_MESSAGE_CHARS,
     MAX_REACTION_CHARS,
     MAX_REACTIONS,
-    REFUSED_NOT_AUTHOR,
-    REFUSED_UNKNOWN,
     ActionOutcome,
     ConnectionState,
     ConversationKey,
     Direction,
     Message,
-    MessageAction,
     MessageState,
     MessageType,
     Origin,
@@ -128,10 +138,6 @@ def validate_body(body: str) -> None:
         raise InvalidMessage("the message contains control characters that XMPP cannot carry")
 
 
-class HeldMessagesDropped(Exception):
-    """Shutting down while received messages cannot be stored (see ``drain(final=True)``)."""
-
-
 class MessagingService:
     """Sends, receives, and tracks the state of one-to-one messages of every account."""
 
@@ -153,10 +159,11 @@ class MessagingService:
         #: uids handed to the connection and not yet acked, per account: on a resumed
         #: stream the connection resends these itself.
         self._in_flight: dict[str, set[str]] = {}
-        self._inbox: list[tuple[str, Message, str]] = []
+        self._inbox: list[Item] = []
         #: What to call once the inbox as it is now is committed.
         self._inbox_done: list[Callable[[], None]] = []
-        self._storing = 0
+        #: The batch of the inbox going through the pipeline now.
+        self._batch: Batch | None = None
         #: Set by a final drain: stop retrying writes the disk does not take.
         self._final = False
         self._retry_wake = asyncio.Event()
@@ -184,6 +191,23 @@ class MessagingService:
         #: Our corrections, retractions and reactions made while reconnecting, per account.
         self._actions_due: dict[str, list[Message]] = {}
         self._tasks = BackgroundTasks("messaging task")
+        storing = StoreMessages(store, self._retrying)
+        #: What received stanzas go through, in batches (live, carbons, offline storage,
+        #: the archive); a feature adds its own stages here (see :mod:`chinwag.core.inbound`).
+        self.inbound = Pipeline(
+            [
+                NormaliseTimes(),
+                storing,
+                ApplyActions(store, self._retrying, storing),
+                Publish(bus, store),
+                Acknowledge(
+                    self._send_receipt,
+                    self._archive_synced.__contains__,
+                    self._save_archive_position,
+                    self._tasks.spawn,
+                ),
+            ]
+        )
 
     # -- sending ------------------------------------------------------------------------
 
@@ -477,10 +501,10 @@ class MessagingService:
                     self._tasks.spawn(
                         self._sent(account, message.peer, message.uid, self._acked_unwritten)
                     )
-                now = self._clock()
-                for message in page:  # our server's stamps, but never in the future
-                    message.timestamp = min(message.timestamp, now)
-                await self._store_incoming(page)
+                now = self._clock()  # our server's stamps, but never in the future
+                await self.inbound.run(
+                    Batch([Item(account, m, latest=now) for m in page], page=ArchivePage(account))
+                )
                 if not doubt:
                     break
         except (asyncio.CancelledError, HeldMessagesDropped):
@@ -531,12 +555,12 @@ class MessagingService:
         total = 0
         try:
             async for page, last_id in conn.archive_pages(after, start):
-                for message in page:  # our server's stamps, but never in the future
-                    message.timestamp = min(message.timestamp, now)
-                new, _ = await self._store_incoming(page)  # (held while the disk is full)
-                total += len(new)
-                if last_id:
-                    await self._set_sync(account, ARCHIVE_POSITION, last_id)
+                # Our server's stamps, but never in the future; held while the disk is
+                # full; the position saved once the page is committed.
+                items = [Item(account, m, latest=now) for m in page]
+                batch = Batch(items, page=ArchivePage(account, last_id))
+                await self.inbound.run(batch)
+                total += len(batch.added)
         except (asyncio.CancelledError, HeldMessagesDropped):
             raise
         except Exception:
@@ -567,12 +591,10 @@ class MessagingService:
         now = self._clock()
         floor = self._offline_floor.get(account, 0.0)
         for message, to in zip(messages, receipt_to, strict=True):
-            if message.origin is Origin.OFFLINE:
-                # Our server's stamp of when it stored it, kept within when we were away.
-                message.timestamp = min(max(message.timestamp, floor), now)
-            else:
-                message.timestamp = min(message.timestamp, now)
-            self._inbox.append((account, message, to))
+            # Offline storage: our server's stamp of when it stored it, kept within when
+            # we were away; never in the future (see the normalise stage).
+            earliest = floor if message.origin is Origin.OFFLINE else -math.inf
+            self._inbox.append(Item(account, message, to, earliest=earliest, latest=now))
         if done is not None:
             self._inbox_done.append(done)
         if self._inbox_task is None or self._inbox_task.done():
@@ -581,36 +603,23 @@ class MessagingService:
     @property
     def held_incoming(self) -> int:
         """Received messages not stored yet (waiting, or being written)."""
-        return len(self._inbox) + self._storing
+        batch = self._batch
+        storing = len(batch.items) if batch is not None and batch.at < PUBLISH else 0
+        return len(self._inbox) + storing
 
     async def _drain_inbox(self) -> None:
         while self._inbox:
-            batch, self._inbox = self._inbox, []
-            dones, self._inbox_done = self._inbox_done, []
-            self._storing = len(batch)
+            batch = Batch(self._inbox, self._inbox_done)
+            self._inbox, self._inbox_done = [], []
+            self._batch = batch
             try:
-                _new, skipped = await self._store_incoming([m for _, m, _ in batch])
+                await self.inbound.run(batch)
             except HeldMessagesDropped:
                 self._inbox.clear()
                 self._inbox_done.clear()
                 return
             finally:
-                self._storing = 0
-            # Only now, with the batch committed (or known already), tell anyone: the
-            # server's ack counter, the sender's receipt, our archive position. Also for
-            # duplicates, whose sender may be resending because our first receipt was lost.
-            for done in dones:
-                done()
-            positions: dict[str, str] = {}
-            for account, message, to in batch:
-                if id(message) in skipped:
-                    continue
-                if to:
-                    self._send_receipt(account, to, message.uid)
-                if message.stanza_id and account in self._archive_synced:
-                    positions[account] = message.stanza_id
-            for account, position in positions.items():
-                self._tasks.spawn(self._set_sync(account, ARCHIVE_POSITION, position))
+                self._batch = None
 
     def _send_receipt(self, account: str, to: str, uid: str) -> None:
         conn = self._conns.get(account)
@@ -621,104 +630,11 @@ class MessagingService:
         else:
             conn.send_receipt(to, uid)
 
-    async def _store_incoming(self, messages: list[Message]) -> tuple[list[Message], set[int]]:
-        """Commit a batch of received stanzas and publish what they did: the new messages
-        (MessageAdded), then the corrections, retractions and reactions among them,
-        applied to their targets (MessageEdited, MessageRemoved, ReactionsChanged; one
-        refused is logged). Returns the new messages and the ids (``id()``) of those
-        that could not be stored at all."""
-        news = [m for m in messages if m.action is MessageAction.NEW]
-        actions = [m for m in messages if m.action is not MessageAction.NEW]
-        new, skipped = await self._store_new(news) if news else ([], set())
-        for message in new:
-            self._bus.publish(MessageAdded(message))
-        if actions:
-            try:
-                outcomes = await self._retrying(
-                    partial(self._store.apply_actions, actions), messages
-                )
-            except HeldMessagesDropped:
-                raise
-            except Exception:
-                log.exception("applying %d correction(s) or reaction(s) failed", len(actions))
-                skipped.update(id(a) for a in actions)
-            else:
-                self._publish_outcomes(outcomes or [])
-                # A correction that cannot be applied because its target never reached
-                # us, or is not the sender's, is still what the sender wrote: kept as a
-                # message. (Not one of a removed message, an empty one, a duplicate.)
-                orphans = [
-                    replace(o.action, replaces="")
-                    for o in outcomes or []
-                    if o.action.action is MessageAction.CORRECT
-                    and o.refused in (REFUSED_UNKNOWN, REFUSED_NOT_AUTHOR)
-                ]
-                if orphans:
-                    kept, _ = await self._store_new(orphans)
-                    new += kept
-                    for message in kept:
-                        self._bus.publish(MessageAdded(message))
-        return new, skipped
+    async def _save_archive_position(self, account: str, archive_id: str) -> None:
+        await self._set_sync(account, ARCHIVE_POSITION, archive_id)
 
     def _publish_outcomes(self, outcomes: Sequence[ActionOutcome]) -> None:
-        reacted: dict[int, Message] = {}  # one ReactionsChanged per message and batch
-        for outcome in outcomes:
-            action, target = outcome.action, outcome.target
-            if outcome.refused == DUPLICATE:
-                continue  # the same action again (live, a carbon, the archive)
-            if outcome.refused or target is None:
-                log.info(
-                    "%s: refused %s of %s from %s: %s",
-                    action.account,
-                    action.action.name.lower(),
-                    action.target,
-                    action.sender or action.peer,
-                    outcome.refused or "no such message",
-                )
-                continue
-            if action.action is MessageAction.CORRECT:
-                self._bus.publish(MessageEdited(target))
-            elif action.action is MessageAction.RETRACT:
-                self._bus.publish(MessageRemoved(target))
-            elif action.action is MessageAction.REACT and target.id is not None:
-                reacted[target.id] = target
-        if reacted:
-            everyone = self._store.reactions(list(reacted))
-            for message_id, target in reacted.items():
-                self._bus.publish(ReactionsChanged(target, tuple(everyone.get(message_id, []))))
-
-    async def _store_new(self, messages: list[Message]) -> tuple[list[Message], set[int]]:
-        """Commit new messages; returns those new to the history and the ids (``id()``)
-        of those that could not be stored at all.
-
-        While the history cannot be written (disk full, ...) this keeps the batch and
-        tries again, with a growing pause, for as long as it takes: the user and scripts
-        are told (:class:`StorageFailed`), nothing is acknowledged, and once it works
-        every message is stored exactly once. Any other failure is taken to be one bad
-        message: the batch is then stored message by message, and only a message that
-        fails on its own is given up (logged)."""
-        try:
-            stored = await self._retrying(lambda: self._store.add_incoming(messages), messages)
-        except HeldMessagesDropped:
-            raise
-        except Exception:
-            log.exception("storing %d incoming message(s) failed", len(messages))
-        else:
-            return stored or [], set()
-        stored_each: list[Message] = []
-        skipped: set[int] = set()
-        for message in messages:
-            one = [message]
-            try:
-                stored_each += (
-                    await self._retrying(partial(self._store.add_incoming, one), messages) or []
-                )
-            except HeldMessagesDropped:
-                raise
-            except Exception:
-                log.exception("could not store the message %s from %s", message.uid, message.peer)
-                skipped.add(id(message))
-        return stored_each, skipped
+        publish_outcomes(self._bus, self._store, outcomes)
 
     async def _retry_pause(self, seconds: float, messages: list[Message]) -> None:
         """Wait before the next try; raise HeldMessagesDropped after a final drain."""
