@@ -20,7 +20,7 @@ from chinwag.system.paths import Paths
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from chinwag.core.events import Event
+    from chinwag.ui.bridge import ConnectionEvent, MessageEvent, StorageEvent
     from chinwag.ui.context import UiContext
 
 log = logging.getLogger("chinwag")
@@ -121,13 +121,13 @@ class Notifications:
         self._recount.setSingleShot(True)
         self._recount.setInterval(100)
         self._recount.timeout.connect(self._update_unread)
-        ctx.bridge.published.connect(self._on_event)
+        ctx.bridge.messages_changed.connect(self._on_message_event)
+        ctx.bridge.storage_changed.connect(self._on_storage_event)
         notifier.activated.connect(ctx.windows.open)
         self._update_unread()
 
-    def _on_event(self, event: Event) -> None:
-        from chinwag.core.events import MessageAdded, MessageStateChanged, StorageFailed
-        from chinwag.core.models import Direction, Origin
+    def _on_storage_event(self, event: StorageEvent) -> None:
+        from chinwag.core.events import StorageFailed
 
         if isinstance(event, StorageFailed):  # also with no window shown (--background)
             self._tray.show_message(
@@ -135,7 +135,11 @@ class Notifications:
                 f"{event.reason}. What arrives is kept, unconfirmed, and saved as soon as "
                 "there is room.",
             )
-            return
+
+    def _on_message_event(self, event: MessageEvent) -> None:
+        from chinwag.core.events import MessageAdded, MessageStateChanged
+        from chinwag.core.models import Direction, Origin
+
         if isinstance(event, MessageAdded | MessageStateChanged):
             self._recount.start()
         if not isinstance(event, MessageAdded):
@@ -313,7 +317,7 @@ def show_first_run(ctx: UiContext, main_window: Any, keep: Any) -> None:
     first_run = FirstRunDialog(ctx, main_window)
     keep(first_run)
 
-    def on_event(event: object) -> None:
+    def on_event(event: ConnectionEvent) -> None:
         if (
             isinstance(event, ConnectionStateChanged)
             and event.state is ConnectionState.ONLINE
@@ -322,8 +326,8 @@ def show_first_run(ctx: UiContext, main_window: Any, keep: Any) -> None:
         ):
             first_run.close()
 
-    ctx.bridge.published.connect(on_event)
-    first_run.destroyed.connect(lambda *_: ctx.bridge.published.disconnect(on_event))
+    ctx.bridge.connection_changed.connect(on_event)
+    first_run.destroyed.connect(lambda *_: ctx.bridge.connection_changed.disconnect(on_event))
     main_window.present()
     first_run.open()
 
@@ -384,7 +388,7 @@ class StartupReport:
         self._watch = PaintWatch()
         window.installEventFilter(self._watch)
 
-        def on_event(event: object) -> None:
+        def on_event(event: ConnectionEvent) -> None:
             if (
                 isinstance(event, ConnectionStateChanged)
                 and event.state is ConnectionState.ONLINE
@@ -394,7 +398,7 @@ class StartupReport:
                 self.figures["signed_in_rss_mb"] = _rss_mb()
                 self._check()
 
-        ctx.bridge.published.connect(on_event)
+        ctx.bridge.connection_changed.connect(on_event)
 
     def _check(self) -> None:
         if {"first_paint_ms", "signed_in_rss_mb"} <= self.figures.keys():

@@ -43,6 +43,7 @@ from chinwag.storage import SqliteMessageStore
 from chinwag.ui.bridge import EventBridge
 from chinwag.ui.context import UiContext
 from chinwag.ui.conversations import ConversationWindows
+from chinwag.ui.tasks import wait_idle
 
 ME = "me@example.org"
 PEER = "peer@example.net"
@@ -231,12 +232,32 @@ class UiRig:
             listener.on_presence(jid, presence)
 
     async def fill(self, count: int, peer: str = PEER, **fields: Any) -> list[Message]:
-        """Store ``count`` messages (alternately incoming and outgoing), oldest first."""
+        """Store ``count`` messages (alternately incoming and outgoing), oldest first.
+
+        History that was read (the contact's messages displayed, as by default) in a
+        conversation read to its end leaves it read to its end: our read position, which
+        says what is new, moves past it as when it was read here."""
+        key = ConversationKey(ME, peer)
+        before = self.store.conversation_info(key)
+        was_read = before is None or before.read_sequence >= before.last_sequence
         messages = [history_message(n, peer=peer, **fields) for n in range(count)]
         stored: list[Message] = []
         for start in range(0, count, 5000):
             stored += await self.store.add_incoming(messages[start : start + 5000])
+        read = all(
+            m.state is MessageState.DISPLAYED for m in stored if m.direction is Direction.INCOMING
+        )
+        if was_read and read:
+            await self.read_to_end(peer)
         return stored
+
+    async def read_to_end(self, peer: str = PEER) -> None:
+        """Move our read position to the end of the conversation with ``peer``: what is
+        stored is read (no "New messages" line when a window opens on it)."""
+        key = ConversationKey(ME, peer)
+        info = self.store.conversation_info(key)
+        if info is not None:
+            await self.store.set_read_sequence(key, info.last_sequence)
 
     @staticmethod
     def message(n: int, **fields: Any) -> Message:
@@ -249,6 +270,11 @@ class UiRig:
     @staticmethod
     async def until(check: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
         return await eventually(check, timeout, what)
+
+    @staticmethod
+    async def idle() -> None:
+        """Wait until nothing the UI started that awaits the core is running."""
+        await wait_idle()
 
 
 _CLOCK = [1_700_000_000.0]

@@ -40,7 +40,7 @@ from chinwag.core.models import (
     Message,
     MessageState,
 )
-from chinwag.ui.bridge import EventBridge
+from chinwag.ui.bridge import FAMILIES, EventBridge
 from chinwag.ui.conversation_window import COMMON_REACTIONS, ConversationWindow
 from chinwag.ui.history_model import HistoryModel, Role, long_time
 from chinwag.ui.message_delegate import (
@@ -794,7 +794,8 @@ def test_message_events_have_a_signal_of_their_own(qtbot: QtBot) -> None:
     family: list[object] = []
     everything: list[object] = []
     bridge.messages_changed.connect(family.append)
-    bridge.published.connect(everything.append)
+    for other in FAMILIES:  # every event comes on one signal or another
+        getattr(bridge, other.signal).connect(everything.append)
     message = Message("a@x", "b@y", Direction.INCOMING, "hi", 1.0)
     events = [
         MessageAdded(message),

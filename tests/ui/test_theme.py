@@ -140,6 +140,7 @@ async def test_every_text_colour_reads_on_its_bubble(
             ui.message(1003, body="x" * 30_000, direction=Direction.INCOMING),  # "Show all"
         ]
     )
+    await ui.read_to_end()  # read history: no "New messages" line among the bubbles
     window = await conversation_window()
     window.setPalette(make_palette())
     await ui.until(lambda: window.model.rowCount() == 4, what="the messages")

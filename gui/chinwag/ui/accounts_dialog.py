@@ -3,11 +3,11 @@ Enable/Disable and Remove.
 
 States follow :class:`~chinwag.core.events.ConnectionStateChanged` as it happens (from the
 one event bridge). Enabling, disabling and removing run as asyncio tasks on the one
-event loop; Remove asks first, in a window-modal box opened with ``open()``."""
+event loop (:class:`~chinwag.ui.tasks.UiTasks`; they finish even if the dialog is
+closed); Remove asks first, in a window-modal box opened with ``open()``."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -29,13 +29,6 @@ from PySide6.QtWidgets import (
 )
 
 from chinwag.core.errors import ChinwagError
-from chinwag.core.events import (
-    AccountAdded,
-    AccountChanged,
-    AccountRemoved,
-    ConnectionStateChanged,
-    Event,
-)
 from chinwag.core.models import AccountConfig, ConnectionState
 from chinwag.core.status import Status
 from chinwag.ui.account_editor import (
@@ -47,11 +40,11 @@ from chinwag.ui.account_editor import (
 )
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import status_icon
+from chinwag.ui.tasks import UiTasks
 
 log = logging.getLogger(__name__)
 
 _ACCOUNT = Qt.ItemDataRole.UserRole
-_REFRESH_ON = (AccountAdded, AccountChanged, AccountRemoved, ConnectionStateChanged)
 
 
 class AccountsDialog(QDialog):
@@ -60,7 +53,7 @@ class AccountsDialog(QDialog):
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = UiTasks(self, "the accounts dialog")
         self.setWindowTitle("Accounts")
         self.setAccessibleName("Accounts")
 
@@ -101,7 +94,8 @@ class AccountsDialog(QDialog):
         self._list.itemActivated.connect(lambda *_: self.edit_selected())
         self._list.installEventFilter(self)
         self._list.currentItemChanged.connect(lambda *_: self._update_buttons())
-        ctx.bridge.published.connect(self._on_event)
+        ctx.bridge.accounts_changed.connect(self._on_event)
+        ctx.bridge.connection_changed.connect(self._on_event)
         self._sync()
         rows = self._rows()
         if rows:
@@ -231,9 +225,9 @@ class AccountsDialog(QDialog):
 
     # -- reacting -----------------------------------------------------------------------
 
-    def _on_event(self, event: Event) -> None:
-        if isinstance(event, _REFRESH_ON):
-            self._sync()
+    def _on_event(self, _event: object) -> None:
+        """An account or its connection changed: the list follows."""
+        self._sync()
 
     def _added(self, account: str) -> None:
         self._sync()
@@ -270,21 +264,16 @@ class AccountsDialog(QDialog):
         core.accounts.remove(account)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run an account action; it changes accounts and sessions, so it finishes even
+        if the dialog is closed."""
         self._message.clear_message()
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        self._tasks.start(coro, what="an account action", on_error=self._failed, outlive=True)
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
+    def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, ChinwagError):
             text = exc.message[:1].upper() + exc.message[1:]
             self._message.show_message(f"{text}.", MessageKind.ERROR)
-        elif exc is not None:
-            log.error("account action failed", exc_info=exc)
+        else:  # logged by the task helper
             self._message.show_message(f"Something unexpected went wrong: {exc}", MessageKind.ERROR)
 
     # -- the list -----------------------------------------------------------------------

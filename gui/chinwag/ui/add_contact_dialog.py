@@ -2,9 +2,10 @@
 (checked as it is typed), a display name, a group (an existing one or a new one), and an
 optional first message.
 
-Add runs ``roster.add_contact`` (roster set plus subscription request) as an asyncio task,
-then sends the message if there is one; problems are shown in the dialog, which stays
-open so the user can correct them."""
+Add runs ``roster.add_contact`` (roster set plus subscription request) as an asyncio task
+(:class:`~chinwag.ui.tasks.UiTasks`: Cancel, closing or deleting the dialog stops
+waiting), then sends the message if there is one; problems are shown in the dialog,
+which stays open so the user can correct them."""
 
 from __future__ import annotations
 
@@ -25,15 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from chinwag.core.errors import AccountDisabled, ChinwagError, NotConnected
-from chinwag.core.events import (
-    AccountAdded,
-    AccountRemoved,
-    ConnectionStateChanged,
-    ContactRemoved,
-    ContactUpdated,
-    Event,
-    RosterReceived,
-)
+from chinwag.core.events import ContactRemoved, ContactUpdated, RosterReceived
 from chinwag.core.jid import Jid
 from chinwag.core.models import ConnectionState
 from chinwag.ui.account_editor import (
@@ -45,21 +38,15 @@ from chinwag.ui.account_editor import (
     failure_details,
     line_edit,
 )
+from chinwag.ui.bridge import RosterEvent
 from chinwag.ui.context import UiContext
+from chinwag.ui.tasks import UiTasks
 
 log = logging.getLogger(__name__)
 
 #: Longest wait for the server to confirm the roster change; slixmpp's own IQ timeout
 #: is 30 s, this only guards against a connection that never answers at all.
 ADD_TIMEOUT = 45.0
-_REVALIDATE_ON = (
-    AccountAdded,
-    AccountRemoved,
-    ConnectionStateChanged,
-    ContactUpdated,
-    ContactRemoved,
-    RosterReceived,
-)
 
 
 class AddContactDialog(QDialog):
@@ -79,6 +66,7 @@ class AddContactDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._ctx = ctx
+        self._tasks = UiTasks(self, "the add contact dialog")
         self._task: asyncio.Task[None] | None = None
         self.setWindowTitle("Add contact")
         self.setAccessibleName("Add contact")
@@ -113,7 +101,11 @@ class AddContactDialog(QDialog):
         self._name.setText(name)
         self._account.currentIndexChanged.connect(lambda *_: self._account_changed())
         self._address.textChanged.connect(self._validate)
-        ctx.bridge.published.connect(self._on_event)
+        # Whether the form can be sent: the accounts, whether they are signed in, and
+        # whether the address is in the roster already.
+        ctx.bridge.accounts_changed.connect(self._revalidate)
+        ctx.bridge.connection_changed.connect(self._revalidate)
+        ctx.bridge.roster_changed.connect(self._on_roster_event)
         self._account_changed()
         self._address.setFocus()
 
@@ -181,16 +173,19 @@ class AddContactDialog(QDialog):
             return False
         jid = Jid.parse(self._address.text()).bare
         group = self._group.currentText().strip()
-        self._task = asyncio.ensure_future(
+        self._task = self._tasks.start(
             self._run(
                 account,
                 jid,
                 self._name.text().strip(),
                 [group] if group else [],
                 self._note.toPlainText().strip(),
-            )
+            ),
+            what=f"adding {jid}",
+            on_done=self._done,
         )
-        self._task.add_done_callback(self._done)
+        if self._task is None:
+            return False
         self._set_busy(True)
         return True
 
@@ -273,9 +268,13 @@ class AddContactDialog(QDialog):
         self._group.setCurrentText(typed)
         self._validate()
 
-    def _on_event(self, event: Event) -> None:
-        if isinstance(event, _REVALIDATE_ON) and not self.busy:
+    def _revalidate(self, _event: object) -> None:
+        if not self.busy:
             self._validate()
+
+    def _on_roster_event(self, event: RosterEvent) -> None:
+        if isinstance(event, ContactUpdated | ContactRemoved | RosterReceived):
+            self._revalidate(event)
 
     def _problem(self) -> tuple[str, MessageKind] | None:
         account = self.account

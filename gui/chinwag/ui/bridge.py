@@ -1,58 +1,224 @@
 """The one place core events become Qt signals (qutebrowser's message bridge): widgets
 connect to these signals and never subscribe to the core bus themselves.
 
-Besides ``published`` (every event), events come by family on signals of their own, so
-a window connects to what it shows instead of filtering every event of the core:
-``messages_changed`` carries the events about stored messages (:data:`MessageEvent`)."""
+Events come by family, one signal each, so a widget connects to what it shows instead
+of filtering every event of the core. Every event type of :mod:`chinwag.core.events`
+belongs to exactly one family (:data:`FAMILIES`; a test holds every type to it), and
+each event is emitted once, on its family's signal, in the order the core published it:
+
+=========================  =====================================================
+signal                     events (type alias)
+=========================  =====================================================
+``accounts_changed``       an account was added, removed or changed
+                           (:data:`AccountEvent`)
+``connection_changed``     an account's connection moved on, or its archive
+                           catch-up ended (:data:`ConnectionEvent`)
+``own_presence_changed``   the status we show (:class:`OwnPresenceChanged`)
+``roster_changed``         contacts, their groups and their presence
+                           (:data:`RosterEvent`)
+``subscriptions_changed``  presence subscriptions asked, answered, withdrawn
+                           (:data:`SubscriptionEvent`)
+``blocking_changed``       an address was blocked or unblocked (:class:`BlockChanged`)
+``messages_changed``       a stored message was added, moved on, edited, removed or
+                           reacted to (:data:`MessageEvent`)
+``received_logged``        the received log grew (:class:`ReceivedLogged`)
+``chat_states_changed``    a contact is typing, paused, gone (:class:`ChatStateChanged`)
+``conversations_changed``  a read position moved (:data:`ConversationChange`)
+``storage_changed``        history cannot be written, or can again (:data:`StorageEvent`)
+=========================  ====================================================="""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+import logging
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from chinwag.core.events import (
+    AccountAdded,
+    AccountChanged,
+    AccountRemoved,
+    ArchiveSynced,
+    BlockChanged,
+    ChatStateChanged,
+    ConnectionStateChanged,
+    ContactPresenceChanged,
+    ContactRemoved,
+    ContactUpdated,
     Event,
     EventBus,
+    GroupCreated,
+    GroupRenamed,
     MessageAdded,
     MessageEdited,
     MessageRemoved,
     MessageStateChanged,
+    OwnPresenceChanged,
     ReactionsChanged,
+    ReadPositionChanged,
+    ReceivedLogged,
+    RosterReceived,
+    StorageFailed,
+    StorageRecovered,
+    SubscriptionAnswered,
+    SubscriptionRequestCleared,
+    SubscriptionRequested,
 )
 
+log = logging.getLogger(__name__)
+
+#: An account was added, removed, or its settings changed (enabled, order, name, ...).
+AccountEvent = AccountAdded | AccountRemoved | AccountChanged
+#: An account's connection changed state, or its catch-up from the archive ended.
+ConnectionEvent = ConnectionStateChanged | ArchiveSynced
+#: The roster: contacts and groups, and the contacts' presence.
+RosterEvent = (
+    RosterReceived
+    | ContactUpdated
+    | ContactRemoved
+    | ContactPresenceChanged
+    | GroupCreated
+    | GroupRenamed
+)
+#: Presence subscriptions: someone asks to see ours, or answered our request.
+SubscriptionEvent = SubscriptionRequested | SubscriptionRequestCleared | SubscriptionAnswered
 #: The events of the message family: a message was stored, moved on, was edited, was
 #: removed, or its reactions changed. Each names one message of one conversation.
 MessageEvent = (
     MessageAdded | MessageStateChanged | MessageEdited | MessageRemoved | ReactionsChanged
 )
-MESSAGE_EVENTS: tuple[type[Event], ...] = (
-    MessageAdded,
-    MessageStateChanged,
-    MessageEdited,
-    MessageRemoved,
-    ReactionsChanged,
+#: About a conversation as a whole (not one message): a read position moved.
+ConversationChange = ReadPositionChanged
+#: History cannot be written (the disk is full, ...), or can be again.
+StorageEvent = StorageFailed | StorageRecovered
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A family of core events and the name of the bridge's signal that carries them."""
+
+    signal: str
+    events: tuple[type[Event], ...]
+
+
+#: Every family, with the signal it is emitted on.
+FAMILIES: tuple[Family, ...] = (
+    Family("accounts_changed", (AccountAdded, AccountRemoved, AccountChanged)),
+    Family("connection_changed", (ConnectionStateChanged, ArchiveSynced)),
+    Family("own_presence_changed", (OwnPresenceChanged,)),
+    Family(
+        "roster_changed",
+        (
+            RosterReceived,
+            ContactUpdated,
+            ContactRemoved,
+            ContactPresenceChanged,
+            GroupCreated,
+            GroupRenamed,
+        ),
+    ),
+    Family(
+        "subscriptions_changed",
+        (SubscriptionRequested, SubscriptionRequestCleared, SubscriptionAnswered),
+    ),
+    Family("blocking_changed", (BlockChanged,)),
+    Family(
+        "messages_changed",
+        (MessageAdded, MessageStateChanged, MessageEdited, MessageRemoved, ReactionsChanged),
+    ),
+    Family("received_logged", (ReceivedLogged,)),
+    Family("chat_states_changed", (ChatStateChanged,)),
+    Family("conversations_changed", (ReadPositionChanged,)),
+    Family("storage_changed", (StorageFailed, StorageRecovered)),
+)
+
+#: The message family's event types.
+MESSAGE_EVENTS: tuple[type[Event], ...] = next(
+    f.events for f in FAMILIES if f.signal == "messages_changed"
 )
 
 
-class EventBridge(QObject):
-    """Re-emits every core event as ``published(object)`` on the Qt side, and the message
-    family's events also as ``messages_changed(object)``. (Not named ``event``: that
-    would hide ``QObject.event``, which Qt calls for every event the object gets.)"""
+def family_of(event_type: type[Event]) -> Family | None:
+    """The family ``event_type`` belongs to (the first one listing it or a base of it)."""
+    for cls in event_type.__mro__:
+        for family in FAMILIES:
+            if cls in family.events:
+                return family
+    return None
 
-    published = Signal(object)
-    #: A :data:`MessageEvent` (after ``published`` of the same event).
+
+class EventBridge(QObject):
+    """Re-emits every core event on the Qt side, on its family's signal (see the module
+    documentation). Each signal's argument is one event of its family. (No signal is
+    named ``event``: that would hide ``QObject.event``, which Qt calls for every event
+    the object gets.)"""
+
+    #: An :data:`AccountEvent`.
+    accounts_changed = Signal(object)
+    #: A :data:`ConnectionEvent`.
+    connection_changed = Signal(object)
+    #: An :class:`~chinwag.core.events.OwnPresenceChanged`.
+    own_presence_changed = Signal(object)
+    #: A :data:`RosterEvent`.
+    roster_changed = Signal(object)
+    #: A :data:`SubscriptionEvent`.
+    subscriptions_changed = Signal(object)
+    #: A :class:`~chinwag.core.events.BlockChanged`.
+    blocking_changed = Signal(object)
+    #: A :data:`MessageEvent`.
     messages_changed = Signal(object)
+    #: A :class:`~chinwag.core.events.ReceivedLogged`.
+    received_logged = Signal(object)
+    #: A :class:`~chinwag.core.events.ChatStateChanged`.
+    chat_states_changed = Signal(object)
+    #: A :data:`ConversationChange`.
+    conversations_changed = Signal(object)
+    #: A :data:`StorageEvent`.
+    storage_changed = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._routes: dict[type[Event], SignalInstance] = {
+            event_type: getattr(self, family.signal)
+            for family in FAMILIES
+            for event_type in family.events
+        }
+        self._unrouted: set[type[Event]] = set()
         self._unsubscribe = bus.subscribe_all(self._forward)
 
+    def signal_for(self, event_type: type[Event]) -> SignalInstance | None:
+        """The signal that carries events of ``event_type`` (None: no family has it)."""
+        route = self._routes.get(event_type)
+        if route is None:
+            family = family_of(event_type)
+            if family is None:
+                return None
+            route = self._routes[event_type] = getattr(self, family.signal)
+        return route
+
     def _forward(self, event: Event) -> None:
-        self.published.emit(event)
-        if type(event) in MESSAGE_EVENTS:
-            self.messages_changed.emit(event)
+        route = self.signal_for(type(event))
+        if route is not None:
+            route.emit(event)
+        elif type(event) not in self._unrouted:
+            self._unrouted.add(type(event))
+            log.error("no family has %s: such events are not shown", type(event).__name__)
 
     def close(self) -> None:
         self._unsubscribe()
 
 
-__all__ = ["MESSAGE_EVENTS", "EventBridge", "MessageEvent"]
+__all__ = [
+    "FAMILIES",
+    "MESSAGE_EVENTS",
+    "AccountEvent",
+    "ConnectionEvent",
+    "ConversationChange",
+    "EventBridge",
+    "Family",
+    "MessageEvent",
+    "RosterEvent",
+    "StorageEvent",
+    "SubscriptionEvent",
+    "family_of",
+]

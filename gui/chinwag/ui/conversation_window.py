@@ -13,20 +13,22 @@ last own message's text in the box under an "Editing" bar, and Enter sends it as
 correction; Reply puts a quote of the message above the box, and Enter sends the reply.
 Escape cancels either (an edit gives back what was typed before it). The history follows
 the core's message events live (an edit, a removal, new reactions change one row, which
-alone is measured again), and shows "New messages" above the first message that was
-unread when the window opened (or that came while it was not looked at), until the user
-has scrolled past it.
+alone is measured again), and shows "New messages" above the first message of the
+contact's after our read position when the window opened (the core's
+``conversations.first_unread``), or above the first that came while it was not looked
+at, until the user has scrolled past it (or read it on another device).
 
-Nothing here blocks the event loop: sending and marking read are coroutines scheduled
-on the running (qasync) loop, menus are popped up, never ``exec()``-ed, and reads from
+The window connects to the bridge's families it shows (messages, chat states, the
+roster, accounts, connections, read positions). Nothing here blocks the event loop:
+sending and marking read are coroutines run by :class:`~chinwag.ui.tasks.UiTasks` on
+the running (qasync) loop, menus are popped up, never ``exec()``-ed, and reads from
 the store are the store's fast synchronous reads (a page, a search)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import (
@@ -42,6 +44,7 @@ from PySide6.QtCore import (
     QTimer,
     QUrl,
     Signal,
+    SignalInstance,
 )
 from PySide6.QtGui import (
     QCloseEvent,
@@ -85,7 +88,6 @@ from chinwag.core.events import (
     ContactPresenceChanged,
     ContactRemoved,
     ContactUpdated,
-    Event,
     MessageAdded,
     MessageEdited,
     MessageRemoved,
@@ -97,6 +99,7 @@ from chinwag.core.models import (
     ConnectionState,
     ConversationKey,
     Direction,
+    EventKind,
     Message,
     MessageState,
     MessageType,
@@ -104,7 +107,13 @@ from chinwag.core.models import (
     SearchHit,
 )
 from chinwag.core.status import Status
-from chinwag.ui.bridge import MessageEvent
+from chinwag.ui.bridge import (
+    AccountEvent,
+    ConnectionEvent,
+    ConversationChange,
+    MessageEvent,
+    RosterEvent,
+)
 from chinwag.ui.compose_box import ComposeBox
 from chinwag.ui.context import UiContext
 from chinwag.ui.history_model import (
@@ -121,6 +130,7 @@ from chinwag.ui.message_delegate import ChipBox, MessageDelegate
 from chinwag.ui.message_text_window import MessageTextWindow
 from chinwag.ui.message_versions_window import MessageVersionsWindow
 from chinwag.ui.screen_fit import fit_to_screen
+from chinwag.ui.tasks import UiTasks
 from chinwag.ui.window_frame import WindowFrame
 
 log = logging.getLogger(__name__)
@@ -375,7 +385,9 @@ class ConversationWindow(WindowFrame, QWidget):
         self._ctx = ctx
         self._key = ConversationKey(account, jids.bare(peer))
         self._closed = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # What it asks of the core (sending, editing, marking read) outlives the window:
+        # once asked, it is committed and published whole (see chinwag.ui.tasks).
+        self._tasks = UiTasks(self, f"the conversation with {self._key.peer}")
         self._stick = True  # follow the bottom as messages come in
         self._adjusting = False  # the window itself is moving the scroll bar
         self._marking = False
@@ -404,8 +416,17 @@ class ConversationWindow(WindowFrame, QWidget):
         self._wire()
         self._refresh_contact()
         self._refresh_connection()
-        ctx.bridge.published.connect(self._on_event)
-        ctx.bridge.messages_changed.connect(self._on_message_event)
+        bridge = ctx.bridge
+        self._slots: list[tuple[SignalInstance, Any]] = [
+            (bridge.messages_changed, self._on_message_event),
+            (bridge.chat_states_changed, self._on_chat_state),
+            (bridge.roster_changed, self._on_roster_event),
+            (bridge.accounts_changed, self._on_account_event),
+            (bridge.connection_changed, self._on_connection_event),
+            (bridge.conversations_changed, self._on_conversation_event),
+        ]
+        for signal, slot in self._slots:
+            signal.connect(slot)
         fit_to_screen(self, 520, 640)
 
     # -- public -------------------------------------------------------------------------
@@ -1044,36 +1065,52 @@ class ConversationWindow(WindowFrame, QWidget):
                 self._replying = message
                 self._show_reply_context()
 
-    def _on_event(self, event: Event) -> None:
+    def _on_chat_state(self, event: ChatStateChanged) -> None:
+        key = self._key
+        # The peer is a bare address already; a stray resource must not hide it.
+        peer = event.peer.partition("/")[0]
+        if not self._closed and (event.account, peer) == (key.account, key.peer):
+            self._show_typing(event.state == "composing")
+
+    def _on_roster_event(self, event: RosterEvent) -> None:
+        """The contact's presence, name or roster entry may have changed."""
         if self._closed:
             return
         key = self._key
-        if isinstance(event, ChatStateChanged):
-            # The peer is a bare address already; a stray resource must not hide it.
-            if (event.account, event.peer.partition("/")[0]) == (key.account, key.peer):
-                self._show_typing(event.state == "composing")
-        elif isinstance(event, ContactPresenceChanged):
-            if (event.account, event.jid) == (key.account, key.peer):
-                self._refresh_contact()
-                if not event.presence.available:
-                    self._show_typing(False)
-        elif self._about_contact(event):
+        match event:
+            case ContactPresenceChanged(account=account, jid=jid, presence=presence):
+                if (account, jid) == (key.account, key.peer):
+                    self._refresh_contact()
+                    if not presence.available:
+                        self._show_typing(False)
+            case ContactUpdated(contact=contact):
+                if (contact.account, contact.jid) == (key.account, key.peer):
+                    self._refresh_contact()
+            case ContactRemoved(account=account, jid=jid):
+                if (account, jid) == (key.account, key.peer):
+                    self._refresh_contact()
+            case RosterReceived(account=account):
+                if account == key.account:
+                    self._refresh_contact()
+            case _:  # groups: nothing shown here
+                pass
+
+    def _on_account_event(self, event: AccountEvent) -> None:
+        """The account's settings changed: the user's own name may have."""
+        if (
+            not self._closed
+            and isinstance(event, AccountChanged)
+            and event.account == self._key.account
+        ):
             self._refresh_contact()
-        elif isinstance(event, ConnectionStateChanged) and event.account == key.account:
+
+    def _on_connection_event(self, event: ConnectionEvent) -> None:
+        if self._closed or event.account != self._key.account:
+            return
+        if isinstance(event, ConnectionStateChanged):
             self._refresh_connection()
             if event.state is not ConnectionState.ONLINE:
                 self._show_typing(False)
-
-    def _about_contact(self, event: Event) -> bool:
-        """Whether ``event`` may change the contact's name (or the user's own)."""
-        key = self._key
-        if isinstance(event, ContactUpdated):
-            return (event.contact.account, event.contact.jid) == (key.account, key.peer)
-        if isinstance(event, ContactRemoved):
-            return (event.account, event.jid) == (key.account, key.peer)
-        if isinstance(event, RosterReceived | AccountChanged):
-            return event.account == key.account
-        return False
 
     def _on_message_added(self, message: Message) -> None:
         own_here = message.outgoing and message.origin is Origin.LOCAL
@@ -1090,8 +1127,8 @@ class ConversationWindow(WindowFrame, QWidget):
             if (
                 inserted
                 and self._model.read_marker is None
-                and message.state is MessageState.RECEIVED
                 and (not self.isActiveWindow() or self.isMinimized())
+                and self._after_read_position(message)
             ):  # not looked at: the unread messages start here
                 self._model.set_read_marker(message)
             self._mark_read_soon()
@@ -1184,27 +1221,102 @@ class ConversationWindow(WindowFrame, QWidget):
     # -- the read position ------------------------------------------------------------
 
     def _place_read_marker(self) -> None:
-        """On opening: "New messages" above the first unread message (pages back until
-        it is loaded, within the rows the window keeps)."""
-        try:
-            unread = self._ctx.core.store.unread_count(self._key)
-        except Exception:
-            log.exception("the unread count of %s is unavailable", self._key.peer)
-            return
-        if not unread:
-            return
+        """On opening: "New messages" above the first message of the others that came
+        after our read position (the core's ``first_unread``), paging back until it is
+        loaded within the rows the window keeps (beyond them: above the oldest loaded
+        message after the read position)."""
         model = self._model
-        while (
-            model.unread_loaded() < unread
-            and model.has_older
-            and model.rowCount() + model.page_size <= model.max_rows
-        ):
-            if not model.fetch_older():
-                break
-        first = model.first_unread()
-        if first is not None:
-            model.set_read_marker(first)
+        try:
+            first = self._ctx.core.conversations.first_unread(self._key)
+            target = self._first_unread_message(first)
+            if target is None:
+                return
+            while (
+                model.row_of(target) is None
+                and model.has_older
+                and model.rowCount() + model.page_size <= model.max_rows
+            ):
+                if not model.fetch_older():
+                    break
+            if model.row_of(target) is None:
+                target = self._oldest_loaded_after(first)
+        except Exception:
+            log.exception("the read position of %s is unavailable", self._key.peer)
+            return
+        if target is not None:
+            model.set_read_marker(target)
             self._show_marker = True
+
+    def _first_unread_message(self, first: int) -> Message | None:
+        """The others' message with the lowest sequence from ``first`` on (the sequence
+        after our read position; 0: everything is read), looked for in as many entries
+        of the log as the window keeps rows; beyond them (edits, reactions and our own
+        messages after the read position): the oldest loaded one after it, if any."""
+        if not first:
+            return None
+        core = self._ctx.core
+        key = self._key
+        after, scanned = first - 1, 0
+        while scanned < self._model.max_rows:
+            events = core.conversations.events(key, after)
+            if not events:
+                return None  # the whole log after the read position was looked at
+            for event in events:
+                if (
+                    event.kind is EventKind.MESSAGE  # (not an edit, removal or reaction)
+                    and event.message_id is not None
+                    and event.author != key.account
+                ):
+                    message = core.store.get_by_id(event.message_id)
+                    if message is not None and message.direction is Direction.INCOMING:
+                        return message
+            scanned += len(events)
+            after = events[-1].sequence
+        return self._oldest_loaded_after(first)
+
+    def _oldest_loaded_after(self, first: int, start: int = 0) -> Message | None:
+        """The oldest loaded message of the others (from row ``start`` on) with a
+        sequence from ``first`` on."""
+        model = self._model
+        store = self._ctx.core.store
+        for row in range(start, model.rowCount()):
+            message = model.message(row)
+            if message.direction is not Direction.INCOMING or message.id is None:
+                continue
+            sequence = store.message_sequence(message.id)
+            if sequence is not None and sequence >= first:
+                return message
+        return None
+
+    def _after_read_position(self, message: Message) -> bool:
+        """Whether ``message`` came after our read position in the conversation's log."""
+        if message.id is None:
+            return False
+        try:
+            first = self._ctx.core.conversations.first_unread(self._key)
+            sequence = self._ctx.core.store.message_sequence(message.id) if first else None
+        except Exception:
+            log.exception("the read position of %s is unavailable", self._key.peer)
+            return False
+        return sequence is not None and sequence >= first
+
+    def _on_conversation_event(self, event: ConversationChange) -> None:
+        """Our read position moved on while this window was not being read (the user
+        read on another device): "New messages" moves down to the first of the
+        contact's messages after it, or goes when there is none."""
+        key = self._key
+        if self._closed or event.key != key or event.participant != key.account:
+            return
+        if self._marking or (self.isActiveWindow() and not self.isMinimized()):
+            return  # read here: the line stays until scrolled past
+        marker = self._model.read_marker
+        row = None if marker is None else self._model.row_of(marker)
+        if row is None:
+            return
+        try:
+            self._model.set_read_marker(self._oldest_loaded_after(event.sequence + 1, row))
+        except Exception:
+            log.exception("the read position of %s is unavailable", key.peer)
 
     def _show_read_position(self) -> None:
         """Once laid out: if "New messages" is above the view, scroll it to the top."""
@@ -1290,15 +1402,15 @@ class ConversationWindow(WindowFrame, QWidget):
         # success is exactly what was sent.
         self._compose.setReadOnly(True)
         if self._editing is not None:
-            self._spawn(self._correct_from_compose(self._editing, text))
+            self._spawn(self._correct_from_compose(self._editing, text), "editing")
         else:
-            self._spawn(self._send_from_compose(text, self._replying))
+            self._spawn(self._send_from_compose(text, self._replying), "sending")
 
     async def _send_from_compose(self, text: str, reply_to: Message | None = None) -> None:
         try:
             await self._send(text, reply_to=reply_to)
-        except ChinwagError:
-            return  # shown in the error bar; the text stays in the box to fix or resend
+        except Exception:  # shown in the error bar (and logged, if unexpected) by _send
+            return  # the text stays in the box to fix or resend
         finally:
             if not self._closed:
                 self._compose.setReadOnly(False)
@@ -1375,21 +1487,17 @@ class ConversationWindow(WindowFrame, QWidget):
 
     def _call_core(self, work: Coroutine[Any, Any, Any], failure: str) -> None:
         """Run ``work`` (a call into the core) on the loop; if it fails, the error bar
-        says ``failure`` and why (the one way this window awaits the core for an
-        action of the user)."""
+        says ``failure`` and why."""
 
-        async def run() -> None:
-            try:
-                await work
-            except ChinwagError as exc:
-                if not self._closed:
-                    self._show_error(f"{failure}: {exc.message}")
-            except Exception:
-                log.exception("%s (conversation with %s)", failure, self._key.peer)
-                if not self._closed:
-                    self._show_error(f"{failure}: an internal error occurred (see the log).")
+        def failed(exc: BaseException) -> None:
+            if self._closed:
+                return
+            if isinstance(exc, ChinwagError):
+                self._show_error(f"{failure}: {exc.message}")
+            else:  # logged by the task helper
+                self._show_error(f"{failure}: an internal error occurred (see the log).")
 
-        self._spawn(run())
+        self._spawn(work, failure, on_error=failed)
 
     def _fresh(self, message: Message) -> Message:
         """``message`` as it is now (a menu may have been opened before an edit)."""
@@ -1582,7 +1690,7 @@ class ConversationWindow(WindowFrame, QWidget):
             return
         if unread:
             self._marking = True
-            self._spawn(self._mark_read())
+            self._spawn(self._mark_read(), "marking read")
 
     async def _mark_read(self) -> None:
         try:
@@ -1598,16 +1706,14 @@ class ConversationWindow(WindowFrame, QWidget):
 
     # -- life ---------------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            coro.close()
-            log.error("no running event loop: %r dropped", coro)
-            return
-        task = loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+    def _spawn(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        what: str,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Await the core: what this window asks of it finishes even if it is closed."""
+        self._tasks.start(coro, what=what, on_error=on_error, outlive=True)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -1618,11 +1724,6 @@ class ConversationWindow(WindowFrame, QWidget):
         if self._show_marker:
             self._show_marker = False
             self._show_read_position()
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("conversation task failed", exc_info=task.exception())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed:
@@ -1637,10 +1738,10 @@ class ConversationWindow(WindowFrame, QWidget):
                 versions_window.close()
                 versions_window.deleteLater()
             self._versions_windows.clear()
-            with contextlib.suppress(RuntimeError, TypeError):  # gone with the bridge
-                self._ctx.bridge.published.disconnect(self._on_event)
-            with contextlib.suppress(RuntimeError, TypeError):
-                self._ctx.bridge.messages_changed.disconnect(self._on_message_event)
+            for signal, slot in self._slots:
+                with contextlib.suppress(RuntimeError, TypeError):  # gone with the bridge
+                    signal.disconnect(slot)
+            self._tasks.close()
             if self._compose.chat_states_sent:
                 self._send_chat_state("gone")  # XEP-0085: the user left the conversation
             self.closed.emit()

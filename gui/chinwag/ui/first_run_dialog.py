@@ -2,7 +2,8 @@
 address, or create an account on a server that allows in-band registration (XEP-0077).
 
 The attempt runs as an asyncio task on the one event loop (``core.add_account`` then
-``core.sign_in``) while the dialog shows a busy bar and stays responsive; Cancel stops it.
+``core.sign_in``, through :class:`~chinwag.ui.tasks.UiTasks`) while the dialog shows a
+busy bar and stays responsive; Cancel (or deleting the dialog) stops it.
 A failed attempt leaves no half-made account behind; an untrusted certificate asks the
 :class:`~chinwag.ui.certificate_dialog.CertificateDialog` and tries again if trusted."""
 
@@ -48,6 +49,7 @@ from chinwag.ui.account_editor import (
 from chinwag.ui.certificate_dialog import CertificateDialog
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
+from chinwag.ui.tasks import UiTasks
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,8 @@ class FirstRunDialog(QDialog):
         super().__init__(parent)
         self._ctx = ctx
         self._trust_once = trust_once or self._trust_for_this_run
+        self._tasks = UiTasks(self, "the first-run dialog")
         self._task: asyncio.Task[None] | None = None
-        self._cleanup: set[asyncio.Task[Any]] = set()
         self._pins: dict[str, str] = {}  # account -> fingerprint trusted always, for retries
         self._created: set[str] = set()  # accounts this dialog added and has to undo
         self.setWindowTitle("Welcome to Chinwag")
@@ -230,10 +232,13 @@ class FirstRunDialog(QDialog):
         self._status.setText(
             f"Creating {jid}…" if register else f"Signing in as {jid}…",
         )
-        self._task = asyncio.ensure_future(
-            self._attempt(config, self._password.text(), self._remember.isChecked(), register)
+        self._task = self._tasks.start(
+            self._attempt(config, self._password.text(), self._remember.isChecked(), register),
+            what="signing in",
+            on_done=self._attempt_done,
         )
-        self._task.add_done_callback(self._attempt_done)
+        if self._task is None:
+            return False
         self._set_busy(True)
         return True
 
@@ -302,8 +307,7 @@ class FirstRunDialog(QDialog):
             self._message.show_message("Stopped. Nothing was saved.", MessageKind.HINT)
             return
         exc = task.exception()
-        if exc is not None:  # a bug, not a sign-in failure: say so instead of hanging
-            log.error("first-run sign-in failed", exc_info=exc)
+        if exc is not None:  # a bug, not a sign-in failure (logged): say so, not hang
             self._message.show_message(f"Something unexpected went wrong: {exc}", MessageKind.ERROR)
 
     def _show_failure(self, error: BaseException, jid: str) -> None:
@@ -338,9 +342,8 @@ class FirstRunDialog(QDialog):
         self._ctx.core.session(account).trusted_once = fingerprint
 
     def _spawn_cleanup(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._cleanup.add(task)
-        task.add_done_callback(self._cleanup.discard)
+        """Undo what an attempt left (it finishes even if the dialog goes)."""
+        self._tasks.start(coro, what="undoing the attempt", outlive=True)
 
     # -- the form -----------------------------------------------------------------------
 

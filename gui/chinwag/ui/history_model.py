@@ -613,20 +613,6 @@ class HistoryModel(QAbstractListModel):
             changed, [Role.NEW_MARKER, Role.DECOR, Qt.ItemDataRole.AccessibleTextRole]
         )
 
-    def first_unread(self) -> Message | None:
-        """The oldest loaded incoming message not yet seen (RECEIVED), if any."""
-        for message in self._rows:
-            if message.direction is Direction.INCOMING and message.state is MessageState.RECEIVED:
-                return message
-        return None
-
-    def unread_loaded(self) -> int:
-        return sum(
-            1
-            for m in self._rows
-            if m.direction is Direction.INCOMING and m.state is MessageState.RECEIVED
-        )
-
     def set_names(self, own_name: str, peer_name: str) -> None:
         """The user's or the contact's display name changed (a roster rename)."""
         if (own_name, peer_name) == (self._own_name, self._peer_name):

@@ -12,7 +12,6 @@ status bar.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from collections.abc import Callable, Coroutine
@@ -49,13 +48,12 @@ from PySide6.QtWidgets import (
 from chinwag.core.errors import ChinwagError
 from chinwag.core.events import (
     ContactUpdated,
-    Event,
     StorageFailed,
-    StorageRecovered,
     SubscriptionRequestCleared,
     SubscriptionRequested,
 )
 from chinwag.core.models import Subscription
+from chinwag.ui.bridge import RosterEvent, StorageEvent, SubscriptionEvent
 from chinwag.ui.contact_delegate import ContactDelegate
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
@@ -68,6 +66,7 @@ from chinwag.ui.roster_model import (
 )
 from chinwag.ui.screen_fit import fit_to_screen
 from chinwag.ui.status_bar import StatusHeader
+from chinwag.ui.tasks import UiTasks
 from chinwag.ui.window_frame import WindowFrame
 
 log = logging.getLogger(__name__)
@@ -166,7 +165,7 @@ class MainWindow(WindowFrame, QMainWindow):
         self._ctx = ctx
         #: Set by the app before closing for good; otherwise closing hides to the tray.
         self.really_quit = False
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks = UiTasks(self, "the contact list")
         self._collapsed: set[str] = set()  # groups the user folded
         self._expanding = False  # expansion changes made here, not by the user
         self._banners: dict[tuple[str, str], SubscriptionBanner] = {}
@@ -198,7 +197,9 @@ class MainWindow(WindowFrame, QMainWindow):
         self._build_menus()
         self._build_layout()
 
-        ctx.bridge.published.connect(self._on_event)
+        ctx.bridge.storage_changed.connect(self._on_storage_event)
+        ctx.bridge.subscriptions_changed.connect(self._on_subscription_event)
+        ctx.bridge.roster_changed.connect(self._on_roster_event)
         self._load_requests()
         self._apply_expansion()
 
@@ -528,21 +529,14 @@ class MainWindow(WindowFrame, QMainWindow):
     # -- behaviour -------------------------------------------------------------------------
 
     def _run(self, coro: Coroutine[Any, Any, Any], failure: str) -> None:
-        """Run a core coroutine in the background; a failure becomes a notice."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(partial(self._done, failure=failure))
-
-    def _done(self, task: asyncio.Future[Any], failure: str) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is None:
-            return
-        if not isinstance(error, ChinwagError):
-            log.error("%s", failure, exc_info=error)
-        self._notify(f"{failure}: {error}")
+        """Run a core coroutine in the background (it changes the roster or the block
+        list: it finishes even if the window goes); a failure becomes a notice."""
+        self._tasks.start(
+            coro,
+            what=failure,
+            on_error=lambda error: self._notify(f"{failure}: {error}"),
+            outlive=True,
+        )
 
     def _notify(self, text: str) -> None:
         self.statusBar().showMessage(text, NOTICE_MS)
@@ -691,23 +685,27 @@ class MainWindow(WindowFrame, QMainWindow):
             return
         self._drop_request(key)
 
-    def _on_event(self, event: Event) -> None:
+    def _on_storage_event(self, event: StorageEvent) -> None:
         if isinstance(event, StorageFailed):
             self.storage_warning.setText(
                 f"<b>Messages cannot be saved</b>: {html.escape(event.reason)}. What "
                 "arrives is kept, unconfirmed, and saved as soon as there is room."
             )
             self.storage_warning.show()
-        elif isinstance(event, StorageRecovered):
+        else:  # StorageRecovered
             self.storage_warning.hide()
-        elif isinstance(event, SubscriptionRequested):
+
+    def _on_subscription_event(self, event: SubscriptionEvent) -> None:
+        if isinstance(event, SubscriptionRequested):
             if any(a.jid == event.account and a.enabled for a in self._ctx.core.accounts.accounts):
                 self._add_request(event.account, event.jid, event.nick)
         elif isinstance(event, SubscriptionRequestCleared):
             key = (event.account, event.jid)
             if key in self._banners or key in self._waiting:
                 self._drop_request(key)
-        elif isinstance(event, ContactUpdated):
+
+    def _on_roster_event(self, event: RosterEvent) -> None:
+        if isinstance(event, ContactUpdated):
             contact = event.contact
             # Answered somewhere else (another device, a script): the banner is stale.
             if contact.subscription in (Subscription.FROM, Subscription.BOTH):

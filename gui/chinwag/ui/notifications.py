@@ -21,13 +21,13 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from chinwag.ui.icons import ICONS
+from chinwag.ui.tasks import UiTasks
 
 if TYPE_CHECKING:
     from dbus_next.aio.message_bus import MessageBus
@@ -139,7 +139,7 @@ class Notifier(QObject):
         self._down_until = float("-inf")
         self._connecting: asyncio.Future[bool] | None = None
         self._subscribed = False  # our handler and match rule are on self._bus
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = UiTasks(self, "desktop notifications")
         self._balloon: tuple[str, str] | None = None
         self._backend = "unknown"
         self._closed = False
@@ -177,18 +177,22 @@ class Notifier(QObject):
         """The conversation was opened or read: take its notification away."""
         entry = self._drop((account, jid))
         if entry is not None and entry.server_id and self._bus is not None:
-            self._spawn(self._close_notification(entry.server_id))
+            self._tasks.start(
+                self._close_notification(entry.server_id), what="closing a notification"
+            )
 
     async def aclose(self) -> None:
         """Stop: cancel what is pending and close the bus connection (if ours)."""
         self._closed = True
         for key in list(self._entries):
             self._drop(key)
-        pending = [*self._tasks, *([self._connecting] if self._connecting else [])]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        self._tasks.close()
+        connecting = self._connecting
+        if connecting is not None:
+            connecting.cancel()
+        await self._tasks.idle()
+        if connecting is not None:
+            await asyncio.gather(connecting, return_exceptions=True)
         self._connecting = None
         bus, self._bus = self._bus, None
         if bus is not None:
@@ -218,7 +222,7 @@ class Notifier(QObject):
             return
         entry.dirty = False
         entry.sending = True
-        self._spawn(self._deliver(entry, entry.title, entry.body()))
+        self._tasks.start(self._deliver(entry, entry.title, entry.body()), what="a notification")
 
     async def _deliver(self, entry: _Entry, title: str, body: str) -> None:
         try:
@@ -269,16 +273,6 @@ class Notifier(QObject):
         if self._balloon == key:
             self._balloon = None
         return entry
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("notification failed", exc_info=task.exception())
 
     # -- D-Bus --------------------------------------------------------------------------
 

@@ -52,15 +52,11 @@ from PySide6.QtCore import (
     QTimer,
 )
 
-from chinwag.core import events as core_events
 from chinwag.core.events import (
-    AccountAdded,
-    AccountChanged,
-    AccountRemoved,
+    BlockChanged,
     ContactPresenceChanged,
     ContactRemoved,
     ContactUpdated,
-    Event,
     MessageAdded,
     MessageStateChanged,
     RosterReceived,
@@ -75,13 +71,10 @@ from chinwag.core.models import (
 )
 from chinwag.core.service import ChinwagCore
 from chinwag.core.status import Status
-from chinwag.ui.bridge import EventBridge
+from chinwag.ui.bridge import AccountEvent, EventBridge, MessageEvent, RosterEvent
 from chinwag.ui.icons import icon, status_icon
 
 log = logging.getLogger(__name__)
-
-# Blocking (XEP-0191) is new in the core: the list uses it when it is there.
-_BLOCK_CHANGED: type[Event] | None = getattr(core_events, "BlockChanged", None)
 
 #: Where contacts without a roster group are listed.
 DEFAULT_GROUP = "Contacts"
@@ -276,24 +269,14 @@ class RosterModel(QAbstractItemModel):
         self.presence_hides_rows = False
         self._flush_timer = self._timer(0, self._flush_coalesced)
         self._settle_timer = self._timer(SETTLE_MS, self._settle)
-        self._handlers: dict[type[Event], Callable[[Any], None]] = {
-            ContactPresenceChanged: self._on_presence,
-            ContactUpdated: self._on_contact_updated,
-            ContactRemoved: self._on_contact_removed,
-            RosterReceived: self._on_roster_received,
-            MessageAdded: self._on_message,
-            MessageStateChanged: self._on_message,
-            AccountAdded: self._on_accounts_changed,
-            AccountRemoved: self._on_accounts_changed,
-            AccountChanged: self._on_accounts_changed,
-        }
-        if _BLOCK_CHANGED is not None:
-            self._handlers[_BLOCK_CHANGED] = self._on_block_changed
         self._ranks = self._enabled_ranks()
         self.beginResetModel()
         self._load()
         self.endResetModel()
-        bridge.published.connect(self._on_event)
+        bridge.roster_changed.connect(self._on_roster_event)
+        bridge.messages_changed.connect(self._on_message_event)
+        bridge.accounts_changed.connect(self._on_accounts_changed)
+        bridge.blocking_changed.connect(self._on_block_changed)
 
     def _timer(self, interval: int, slot: Callable[[], None]) -> QTimer:
         timer = QTimer(self)
@@ -892,10 +875,22 @@ class RosterModel(QAbstractItemModel):
 
     # -- events ------------------------------------------------------------------------------
 
-    def _on_event(self, event: Event) -> None:
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            handler(event)
+    def _on_roster_event(self, event: RosterEvent) -> None:
+        match event:
+            case ContactPresenceChanged():
+                self._on_presence(event)
+            case ContactUpdated():
+                self._on_contact_updated(event)
+            case ContactRemoved():
+                self._on_contact_removed(event)
+            case RosterReceived():
+                self._on_roster_received(event)
+            case _:  # a group made or renamed: rows follow their contacts' ContactUpdated
+                pass
+
+    def _on_message_event(self, event: MessageEvent) -> None:
+        if isinstance(event, MessageAdded | MessageStateChanged):
+            self._on_message(event)  # (edits, removals, reactions change no count)
 
     def _on_presence(self, event: ContactPresenceChanged) -> None:
         key = (event.account, event.jid)
@@ -929,7 +924,7 @@ class RosterModel(QAbstractItemModel):
         elif entry.contact != contact:
             self._update(entry, contact)
 
-    def _on_block_changed(self, event: Any) -> None:
+    def _on_block_changed(self, event: BlockChanged) -> None:
         key = (event.account, event.jid)
         entry = self._entries.get(key)
         if entry is not None and entry.blocked != event.blocked:
@@ -986,7 +981,7 @@ class RosterModel(QAbstractItemModel):
             if presence != entry.presence:
                 self._on_presence(ContactPresenceChanged(account, jid, presence, entry.presence))
 
-    def _on_accounts_changed(self, event: Event) -> None:
+    def _on_accounts_changed(self, event: AccountEvent) -> None:
         ranks = self._enabled_ranks()
         if ranks == self._ranks:
             return

@@ -25,30 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chinwag.core.events import (
-    AccountAdded,
-    AccountChanged,
-    AccountRemoved,
-    ConnectionStateChanged,
-    Event,
-    OwnPresenceChanged,
-)
 from chinwag.core.models import ConnectionState
 from chinwag.core.session import AccountSession
 from chinwag.core.status import SELECTABLE, Status
-from chinwag.core.tasks import BackgroundTasks
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import status_icon
+from chinwag.ui.tasks import UiTasks
 
 log = logging.getLogger(__name__)
-
-_RELEVANT = (
-    AccountAdded,
-    AccountChanged,
-    AccountRemoved,
-    ConnectionStateChanged,
-    OwnPresenceChanged,
-)
 
 
 class StatusHeader(QWidget):
@@ -60,7 +44,7 @@ class StatusHeader(QWidget):
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctx = ctx
-        self._tasks = BackgroundTasks("changing own status")
+        self._tasks = UiTasks(self, "your status")
         self.setAccessibleName("Your status")
 
         self.name_label = QLabel(self)
@@ -104,7 +88,13 @@ class StatusHeader(QWidget):
         layout.addWidget(self.state_label)
         self.setTabOrder(self.status_combo, self.message_edit)
 
-        ctx.bridge.published.connect(self._on_event)
+        # What it shows: accounts, their connections, the status picked.
+        for signal in (
+            ctx.bridge.accounts_changed,
+            ctx.bridge.connection_changed,
+            ctx.bridge.own_presence_changed,
+        ):
+            signal.connect(self._on_event)
         self.refresh()
 
     # -- public API ------------------------------------------------------------------------
@@ -182,7 +172,7 @@ class StatusHeader(QWidget):
         status = Status(self.status_combo.itemData(index))
         core = self._ctx.core
         if status is Status.OFFLINE:
-            self._tasks.spawn(core.sign_out())
+            self._tasks.start(core.sign_out(), what="signing out", outlive=True)
             return
         sessions = self._sessions()
         if not sessions:
@@ -201,9 +191,8 @@ class StatusHeader(QWidget):
         for session in self._sessions():
             session.set_status(session.picked, message)
 
-    def _on_event(self, event: Event) -> None:
-        if isinstance(event, _RELEVANT):
-            self.refresh()
+    def _on_event(self, _event: object) -> None:
+        self.refresh()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (

@@ -16,27 +16,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon
 from PySide6.QtWidgets import QApplication, QMenu, QStyle, QSystemTrayIcon, QWidget
 
-from chinwag.core.events import (
-    AccountAdded,
-    AccountChanged,
-    AccountRemoved,
-    ConnectionStateChanged,
-    Event,
-    OwnPresenceChanged,
-)
 from chinwag.core.models import ConnectionState
 from chinwag.core.session import AccountSession
 from chinwag.core.status import SELECTABLE, Status
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import STATUS_ICON, icon, status_icon
-
-_REFRESH_ON = (
-    AccountAdded,
-    AccountChanged,
-    AccountRemoved,
-    ConnectionStateChanged,
-    OwnPresenceChanged,
-)
 
 
 class Tray(QObject):
@@ -98,7 +82,13 @@ class Tray(QObject):
         self._tray.setContextMenu(self._menu)
         self._tray.activated.connect(self._activated)
         self._tray.messageClicked.connect(self.message_clicked)
-        ctx.bridge.published.connect(self._on_event)
+        # What the icon and menu show: accounts, their connections, the status picked.
+        for signal in (
+            ctx.bridge.accounts_changed,
+            ctx.bridge.connection_changed,
+            ctx.bridge.own_presence_changed,
+        ):
+            signal.connect(self._on_event)
         self.refresh()
         if self._available:
             self._tray.show()
@@ -228,6 +218,5 @@ class Tray(QObject):
         )
         self._toggle.setText("Hide Chinwag" if shown else "Show Chinwag")
 
-    def _on_event(self, event: Event) -> None:
-        if isinstance(event, _REFRESH_ON):
-            self.refresh()
+    def _on_event(self, _event: object) -> None:
+        self.refresh()
