@@ -100,13 +100,19 @@ async def fill(store: SqliteMessageStore, peer: str, count: int) -> None:
     have = store.count(key)
     if have >= count:
         print(f"  {peer}: {have:,} messages already stored")
-        return
-    messages = history(peer, count)
-    start = time.perf_counter()
-    for first in range(0, count, BATCH):
-        await store.add_incoming(messages[first : first + BATCH])
-    elapsed = time.perf_counter() - start
-    print(f"  {peer}: stored {count:,} messages in {elapsed:.1f} s ({count / elapsed:,.0f}/s)")
+    else:
+        messages = history(peer, count)
+        start = time.perf_counter()
+        for first in range(0, count, BATCH):
+            await store.add_incoming(messages[first : first + BATCH])
+        elapsed = time.perf_counter() - start
+        print(f"  {peer}: stored {count:,} messages in {elapsed:.1f} s ({count / elapsed:,.0f}/s)")
+    # The history is read (the contact's messages displayed): our read position is at
+    # its end, as the app leaves it, so a window opens on the newest messages with no
+    # "New messages" line (which follows the read position, not the messages' states).
+    info = store.conversation_info(key)
+    if info is not None:
+        await store.set_read_sequence(key, info.last_sequence)
 
 
 def rss_mib() -> float:
