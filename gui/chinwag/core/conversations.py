@@ -80,8 +80,8 @@ class ConversationService:
     def first_unread(self, key: ConversationKey) -> int:
         """The sequence after our read position (where a "new messages" line goes); 0
         when everything is read."""
-        conversation = self.get(key)
-        if conversation.read_sequence >= conversation.last_sequence:
+        conversation = self._store.conversation_info(key)  # (no participants needed)
+        if conversation is None or conversation.read_sequence >= conversation.last_sequence:
             return 0
         return conversation.read_sequence + 1
 
