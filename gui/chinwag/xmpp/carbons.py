@@ -7,9 +7,12 @@ from typing import Any
 
 from slixmpp.stanza import Message as MessageStanza
 
+from chinwag.core.models import Origin
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.dispatch import CARBONS, Dispatcher, Inbound, MessageFeatures
 
 NS = "urn:xmpp:carbons:2"
+PRIVATE = f"{{{NS}}}private"
 
 
 async def enable(client: ChinwagClient) -> bool:
@@ -32,3 +35,26 @@ def unwrap(stanza: MessageStanza, own: str) -> tuple[MessageStanza, str] | None:
         inner: Any = stanza[f"carbon_{kind}"]
         return inner, kind
     return None
+
+
+def register(dispatcher: Dispatcher, own: str, features: MessageFeatures) -> None:
+    """A carbon from our own account becomes the message it copies, for the handlers
+    after this one; one from anyone else is a spoof: its copy is not read. A message
+    marked private that carries neither a text nor one of ``features``' elements is
+    ignored whole."""
+
+    def handle(inbound: Inbound) -> bool:
+        stanza = inbound.stanza
+        carbon = unwrap(stanza, own)
+        if carbon is not None:
+            inbound.stanza, kind = carbon
+            inbound.origin = Origin.CARBON
+            inbound.sent = kind == "sent"
+            return False
+        return (
+            stanza.xml.find(PRIVATE) is not None
+            and not stanza["body"]
+            and not features.present(stanza)
+        )
+
+    dispatcher.add("carbons", CARBONS, handle)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from slixmpp.stanza import Message as MessageStanza
 
+from chinwag.core.models import Origin
+from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.dispatch import CHAT_STATES, Dispatcher, Inbound
 
 NS = "http://jabber.org/protocol/chatstates"
 STATES = ("active", "composing", "paused", "inactive", "gone")
@@ -15,6 +18,19 @@ def chat_state(stanza: MessageStanza) -> str:
         if stanza.xml.find(f"{{{NS}}}{state}") is not None:
             return state
     return ""
+
+
+def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
+    """The peer's chat state, after the message it came with (if any): only live ones
+    (not a carbon's, not one flushed from offline storage)."""
+
+    def handle(inbound: Inbound) -> bool:
+        state = chat_state(inbound.stanza)
+        if state and not inbound.sent and inbound.origin is Origin.LIVE:
+            listener.on_chat_state(inbound.peer, state)
+        return False
+
+    dispatcher.add("chat states", CHAT_STATES, handle)
 
 
 def send_chat_state(client: ChinwagClient, to: str, state: str) -> None:

@@ -15,6 +15,7 @@ from slixmpp.xmlstream import StanzaBase
 from chinwag import __version__
 from chinwag.core.models import AccountConfig, TlsMode
 from chinwag.xmpp import corrections, fallbacks, reactions, replies, resolve, retractions, tls
+from chinwag.xmpp.dispatch import MessageFeatures
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ OWN_FEATURES = (
     replies.FEATURE,
     fallbacks.FEATURE,
 )
+#: The modules of what a message can say about an earlier one, registered in this order
+#: (see :class:`MessageFeatures`). Replies come first: the fallback ranges they strip
+#: count the body as sent, before a retraction or reactions drop it.
+MESSAGE_FEATURES = (replies, corrections, retractions, reactions)
 #: XEP-0030 identity: a desktop client (category, type, name).
 IDENTITY = ("client", "pc", "Chinwag")
 #: slixmpp's catch-all handlers that chinwag.xmpp replaces with its own dispatchers.
@@ -111,6 +116,11 @@ class ChinwagClient(ClientXMPP):
         if register:
             self.register_plugin("xep_0077")
         self._connect_hooks: list[Callable[[], None]] = []
+        #: What a message says about an earlier one: read from what we receive (live,
+        #: carbons, the archive) and written on what we send.
+        self.message_features = MessageFeatures()
+        for module in MESSAGE_FEATURES:
+            module.register(self.message_features)
 
     def get_ssl_context(self) -> ssl.SSLContext:
         return self.ssl_context

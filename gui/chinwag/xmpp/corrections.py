@@ -11,6 +11,7 @@ from slixmpp.xmlstream import ET
 
 from chinwag.core.models import Message
 from chinwag.xmpp import targets
+from chinwag.xmpp.dispatch import MessageFeature, MessageFeatures
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +43,7 @@ def write(stanza: MessageStanza, message: Message) -> None:
     """The stanza's body is the new text; ``<replace/>`` names the first id."""
     if message.replaces:
         ET.SubElement(stanza.xml, TAG, {"id": message.replaces})
+
+
+def register(features: MessageFeatures) -> None:
+    features.add(MessageFeature(NS, present, read, write))

@@ -13,20 +13,37 @@ from slixmpp.exceptions import IqError
 from chinwag.core.models import Message, Origin
 from chinwag.xmpp import stanzas
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.dispatch import ARCHIVE, Dispatcher, Inbound
 
 log = logging.getLogger(__name__)
 NS = "urn:xmpp:mam:2"
+RESULT = f"{{{NS}}}result"
 PAGE = 250
 
 
-def _result_message(result: Any, own: str) -> Message | None:
+def register(dispatcher: Dispatcher) -> None:
+    """Archive results arriving on the stream are taken and left: the catch-up query
+    reads its own (:func:`archive_pages`), and nobody else's is believed."""
+
+    def handle(inbound: Inbound) -> bool:
+        return inbound.stanza.xml.find(RESULT) is not None
+
+    dispatcher.add("archive results", ARCHIVE, handle)
+
+
+def _result_message(result: Any, client: ChinwagClient) -> Message | None:
     """A core message from one ``<result/>`` of the archive."""
     archive_id = result["mam_result"]["id"]
     forwarded = result["mam_result"]["forwarded"]
     inner = forwarded["stanza"]
     # The <delay/> of the <forwarded/> is our server's: it wraps what it archived.
     return stanzas.to_message(
-        inner, own, Origin.ARCHIVE, archive_id=archive_id, stamp=stanzas.delay_of(forwarded)
+        inner,
+        client.account.jid,
+        Origin.ARCHIVE,
+        client.message_features,
+        archive_id=archive_id,
+        stamp=stanzas.delay_of(forwarded),
     )
 
 
@@ -53,7 +70,7 @@ async def archive_pages(
                 continue
             raise
         results = iq["mam"]["results"]
-        page = [m for m in (_result_message(r, own) for r in results) if m is not None]
+        page = [m for m in (_result_message(r, client) for r in results) if m is not None]
         fin = iq["mam_fin"]
         last = fin["rsm"]["last"] or (results[-1]["mam_result"]["id"] if results else "")
         if page or last:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from slixmpp.stanza import Message as MessageStanza
 
+from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.dispatch import MARKERS, Dispatcher, Inbound
 
 NS = "urn:xmpp:chat-markers:0"
 
@@ -13,6 +15,19 @@ NS = "urn:xmpp:chat-markers:0"
 def displayed_id(stanza: MessageStanza) -> str:
     el = stanza.xml.find(f"{{{NS}}}displayed")
     return (el.get("id") or "") if el is not None else ""
+
+
+def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
+    """A displayed marker is taken: the peer's, or one of our other devices' (a carbon)."""
+
+    def handle(inbound: Inbound) -> bool:
+        shown = displayed_id(inbound.stanza)
+        if not shown:
+            return False
+        listener.on_displayed(shown, inbound.peer, from_self=inbound.sent)
+        return True
+
+    dispatcher.add("markers", MARKERS, handle)
 
 
 def send_displayed(client: ChinwagClient, to: str, uid: str) -> None:

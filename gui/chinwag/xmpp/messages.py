@@ -1,24 +1,22 @@
-"""Incoming message stanzas: one dispatcher that sends each part of a message to what it
-means for the core (a chat message or an action on an earlier one, a carbon copy, a
-receipt, a marker, a chat state, an error bounce); the parts themselves are read by the
-feature modules."""
+"""Incoming message stanzas: the :class:`~chinwag.xmpp.dispatch.Dispatcher` of one
+connection with every feature module's handler registered, in the order they run: an
+error bounce, an archive result (ignored live), a carbon copy (unwrapped; a forged one is
+refused), a receipt, a displayed marker, the message itself (a chat message or an action
+on an earlier one, read by the client's message features), its chat state."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from slixmpp.stanza import Message as MessageStanza
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.core.models import Origin
 from chinwag.core.ports import ConnectionListener
-from chinwag.xmpp import carbons, chatstates, markers, receipts, stanzas
+from chinwag.xmpp import carbons, chatstates, mam, markers, receipts, stanzas
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.dispatch import ERRORS, MESSAGES, Dispatcher, Inbound
 
-NS_MAM = "urn:xmpp:mam:2"
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +28,7 @@ def error_text(stanza: MessageStanza) -> str:
 
 
 class MessageDispatcher:
-    """Routes every ``<message/>`` we receive."""
+    """Routes every ``<message/>`` we receive (see the module)."""
 
     def __init__(
         self,
@@ -38,81 +36,47 @@ class MessageDispatcher:
         listener: ConnectionListener,
         hold: Callable[[], Callable[[], None]] | None = None,
     ) -> None:
-        self._client = client
         self._listener = listener
         #: Keeps the stanza being handled unacknowledged until what it returns is called.
         self._hold = hold
         self._own = client.account.jid
         self._domain = self._own.partition("@")[2]
+        self._features = client.message_features
         #: True from our first presence of a new session until the server has answered a
         #: request sent right after it: the server flushes the messages it stored for us
         #: offline in that window, each with its own stamp of when it took them.
         self.offline_flush = False
-        # slixmpp's own "message" event fires only for messages with a body; receipts,
-        # markers, chat states and carbons have none, so take every <message/> here.
-        client.register_handler(
-            Callback("Chinwag messages", MatchXPath("{jabber:client}message"), self._on_stanza)
-        )
+        self.dispatcher = dispatcher = Dispatcher(client)
+        dispatcher.add("errors", ERRORS, self._on_error)
+        mam.register(dispatcher)
+        carbons.register(dispatcher, self._own, self._features)
+        receipts.register(dispatcher, listener)
+        markers.register(dispatcher, listener)
+        dispatcher.add("messages", MESSAGES, self._on_message)
+        chatstates.register(dispatcher, listener)
 
-    def _on_stanza(self, stanza: Any) -> None:
-        try:
-            self._dispatch(stanza)
-        except Exception:
-            # One malformed element must not take the message, or the stream, with it;
-            # what could not be read is logged (the archive still has the message).
-            log.exception("could not read a message stanza from %s", stanza.xml.get("from"))
-
-    def _dispatch(self, stanza: Any) -> None:
-        if stanza.xml.get("type") == "error":
-            self._on_error(stanza)
-            return
-        if stanza.xml.find(f"{{{NS_MAM}}}result") is not None:
-            return  # archive results are read by the catch-up query
-        carbon = carbons.unwrap(stanza, self._own)
-        if carbon is not None:
-            inner, kind = carbon
-            self._handle(inner, Origin.CARBON, sent=kind == "sent")
-            return
-        if (
-            stanza.xml.find(f"{{{carbons.NS}}}private") is not None
-            and not stanza["body"]
-            and not stanzas.acts(stanza)
-        ):
-            return
-        self._handle(stanza, Origin.LIVE, sent=False)
-
-    def _handle(self, stanza: MessageStanza, origin: Origin, *, sent: bool) -> None:
-        peer = stanza["to"].bare if sent else stanza["from"].bare
-        uid = receipts.received_id(stanza)
-        if uid:
-            if not sent:
-                self._listener.on_receipt(uid, peer)
-            return
-        shown = markers.displayed_id(stanza)
-        if shown:
-            self._listener.on_displayed(shown, peer, from_self=sent)
-            return
-        stamp = None
-        if origin is Origin.LIVE and self.offline_flush:
-            stamp = stanzas.server_delay(stanza, self._domain)
-            if stamp is not None:
-                origin = Origin.OFFLINE
-        message = stanzas.to_message(stanza, self._own, origin, stamp=stamp)
-        if message is None:
-            state = chatstates.chat_state(stanza)
-            if state and not sent and origin is Origin.LIVE:
-                self._listener.on_chat_state(peer, state)
-            return
-        receipt_to = ""
-        if not sent and receipts.wants_receipt(stanza):
-            receipt_to = stanza["from"].full
-        done = self._hold() if self._hold is not None else None
-        self._listener.on_messages([message], [receipt_to], done)
-        state = chatstates.chat_state(stanza)
-        if state and not sent and origin is Origin.LIVE:
-            self._listener.on_chat_state(peer, state)
-
-    def _on_error(self, stanza: Any) -> None:
+    def _on_error(self, inbound: Inbound) -> bool:
+        """A bounce of one of ours: that message failed, for the reason given."""
+        stanza = inbound.stanza
+        if stanza.xml.get("type") != "error":
+            return False
         uid = stanza["id"]
         if uid:
             self._listener.on_message_error(uid, stanza["from"].bare, error_text(stanza))
+        return True
+
+    def _on_message(self, inbound: Inbound) -> bool:
+        """A chat message, or an action on an earlier one, goes to the core (held
+        unacknowledged until stored); what else the stanza carries is for the handlers
+        after this one."""
+        stanza = inbound.stanza
+        stamp = None
+        if inbound.origin is Origin.LIVE and self.offline_flush:
+            stamp = stanzas.server_delay(stanza, self._domain)
+            if stamp is not None:
+                inbound.origin = Origin.OFFLINE
+        message = stanzas.to_message(stanza, self._own, inbound.origin, self._features, stamp=stamp)
+        if message is not None:
+            done = self._hold() if self._hold is not None else None
+            self._listener.on_messages([message], [inbound.receipt_to], done)
+        return False

@@ -10,6 +10,7 @@ from slixmpp.xmlstream import ET
 
 from chinwag.core.models import MAX_REACTION_CHARS, MAX_REACTIONS, Message
 from chinwag.xmpp import hints, targets
+from chinwag.xmpp.dispatch import MessageFeature, MessageFeatures
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +75,7 @@ def write(stanza: MessageStanza, message: Message) -> None:
     for reaction in message.reactions:
         ET.SubElement(el, REACTION).text = reaction
     hints.store(stanza)
+
+
+def register(features: MessageFeatures) -> None:
+    features.add(MessageFeature(NS, present, read, write))

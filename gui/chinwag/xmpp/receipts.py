@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from slixmpp.stanza import Message as MessageStanza
 
+from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
+from chinwag.xmpp.dispatch import RECEIPTS, Dispatcher, Inbound
 
 NS = "urn:xmpp:receipts"
 
@@ -18,6 +20,23 @@ def received_id(stanza: MessageStanza) -> str:
 
 def wants_receipt(stanza: MessageStanza) -> bool:
     return stanza.xml.find(f"{{{NS}}}request") is not None and bool(stanza["id"])
+
+
+def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
+    """A receipt is taken (one for what another of our devices received is not ours);
+    a message asking for one gets it once stored (see the messages handler)."""
+
+    def handle(inbound: Inbound) -> bool:
+        uid = received_id(inbound.stanza)
+        if uid:
+            if not inbound.sent:
+                listener.on_receipt(uid, inbound.peer)
+            return True
+        if not inbound.sent and wants_receipt(inbound.stanza):
+            inbound.receipt_to = inbound.stanza["from"].full
+        return False
+
+    dispatcher.add("receipts", RECEIPTS, handle)
 
 
 def send_receipt(client: ChinwagClient, to: str, uid: str) -> None:

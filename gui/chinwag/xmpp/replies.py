@@ -13,6 +13,7 @@ from slixmpp.xmlstream import ET
 
 from chinwag.core.models import Message
 from chinwag.xmpp import fallbacks, targets
+from chinwag.xmpp.dispatch import MessageFeature, MessageFeatures
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +58,7 @@ def write(stanza: MessageStanza, message: Message) -> None:
     if message.reply_to_jid:
         attrs["to"] = message.reply_to_jid
     ET.SubElement(stanza.xml, TAG, attrs)
+
+
+def register(features: MessageFeatures) -> None:
+    features.add(MessageFeature(NS, present, read, write))

@@ -12,6 +12,7 @@ from slixmpp.xmlstream import ET
 
 from chinwag.core.models import Message
 from chinwag.xmpp import fallbacks, hints, targets
+from chinwag.xmpp.dispatch import MessageFeature, MessageFeatures
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +65,7 @@ def write(stanza: MessageStanza, message: Message) -> None:
     ET.SubElement(stanza.xml, TAG, {"id": message.retracts})
     ET.SubElement(stanza.xml, f"{{{fallbacks.NS}}}fallback", {"for": NS})
     hints.store(stanza)
+
+
+def register(features: MessageFeatures) -> None:
+    features.add(MessageFeature(NS, present, read, write))

@@ -2,12 +2,11 @@
 ids (origin-id on what we send, stanza-id on what our server archived).
 
 What a message does to an earlier one (a correction, a retraction, reactions) or which
-one it answers (a reply) is read and written by one module per XEP, in :data:`FEATURES`
-order."""
+one it answers (a reply) is read and written by one module per XEP, each registered
+with the client's :class:`~chinwag.xmpp.dispatch.MessageFeatures`."""
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -27,24 +26,11 @@ from chinwag.core.models import (
     Origin,
     new_message_uid,
 )
-from chinwag.xmpp import corrections, reactions, replies, retractions, targets
-
-log = logging.getLogger(__name__)
+from chinwag.xmpp.dispatch import MessageFeatures
 
 NS_SID = "urn:xmpp:sid:0"
 NS_DELAY = "urn:xmpp:delay"
 NS_HINTS = "urn:xmpp:hints"
-
-#: The modules that read and write what a message does to (or says about) an earlier
-#: one, each with ``present``, ``read`` and ``write``. Replies come first: the fallback
-#: ranges they strip count the body as sent, before a retraction or reactions drop it.
-FEATURES = (replies, corrections, retractions, reactions)
-
-
-def acts(stanza: MessageStanza) -> bool:
-    """True when the stanza carries one of :data:`FEATURES`' elements (well-formed or
-    not): it may mean something without a body."""
-    return any(feature.present(stanza) for feature in FEATURES)
 
 
 def origin_id(stanza: MessageStanza) -> str:
@@ -124,7 +110,8 @@ def build_outgoing(client: Any, message: Message) -> MessageStanza:
     """The stanza for one of our messages: id and origin-id are the message uid. A text
     (a new message or a correction) has a receipt request (XEP-0184) and the markable
     flag (XEP-0333); a retraction or reactions have neither: nobody reads them. Each of
-    :data:`FEATURES` then adds its element when the message has its field set."""
+    the client's message features then adds its element when the message has its field
+    set."""
     stanza: MessageStanza = client.make_message(
         mto=message.peer,
         mbody=message.body,
@@ -141,8 +128,7 @@ def build_outgoing(client: Any, message: Message) -> MessageStanza:
         # keep a Telepathy message-type visible to other Chinwag clients
         el = ET.SubElement(stanza.xml, "{urn:chinwag:message-type:0}type")
         el.text = str(int(message.mtype))
-    for feature in FEATURES:
-        feature.write(stanza, message)
+    client.message_features.write(stanza, message)
     return stanza
 
 
@@ -150,20 +136,21 @@ def to_message(
     stanza: MessageStanza,
     own: str,
     origin: Origin,
+    features: MessageFeatures,
     *,
     archive_id: str = "",
     stamp: float | None = None,
 ) -> Message | None:
     """A core message from a chat/normal message with a body or an action on an earlier
-    message (:data:`FEATURES`), or None. Works for messages to us and for our own
-    messages seen again (carbons, archive).
+    message (read by ``features``, once each), or None. Works for messages to us and for
+    our own messages seen again (carbons, archive).
 
     ``stamp`` is when the message was sent, where our server said so (an archive result,
     offline storage); otherwise it is dated now, when it arrived: a stamp the sender
     wrote is never believed."""
-    body = stanza["body"]
-    if not (body or acts(stanza)) or stanza["type"] not in ("chat", "normal"):
+    if stanza["type"] not in ("chat", "normal"):
         return None
+    body = stanza["body"]
     sender = stanza["from"].bare or own
     outgoing = sender == own
     peer = stanza["to"].bare if outgoing else sender
@@ -188,11 +175,7 @@ def to_message(
         origin=origin,
         subject=stanza["subject"] or "",
     )
-    for feature in FEATURES:
-        try:
-            feature.read(stanza, message)
-        except Exception:  # one bad element must not take the rest of the message
-            log.exception("could not read %s from %s", feature.__name__, targets.sender(stanza))
+    features.read(stanza, message)  # (one bad element does not take the rest)
     if not message.body and message.action is MessageAction.NEW:
-        return None  # (a chat state, or an action too broken to mean anything)
+        return None  # (a chat state, or an action missing or too broken to mean anything)
     return message
