@@ -75,7 +75,7 @@ fi
 echo "== ruff"
 .venv/bin/ruff check gui tests bench
 .venv/bin/ruff format --check gui tests bench
-echo "== mypy (strict: core, storage, xmpp, automation, cli, system, ui, app; the tests' fakes against the ports)"
+echo "== mypy (strict: api, core, storage, xmpp, automation, cli, system, ui, app; the tests' fakes against the ports)"
 .venv/bin/mypy
 echo "== pytest"
 exec .venv/bin/python -m pytest "$@"

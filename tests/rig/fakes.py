@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
-from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
 from chinwag.api.ports import Frame, MainView
+from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
 from chinwag.automation.server import AutomationServer
 from chinwag.core.models import AccountConfig, Message, MessageType, Show
 from chinwag.core.ports import ConnectionListener

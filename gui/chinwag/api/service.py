@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from chinwag.api.codes import S_FALSE, S_OK, SIGNIN_OPTIONS, Code
 from chinwag.api.errors import ApiError, hr_for, invalid, not_logged_on
+from chinwag.api.events import ApiEvents
+from chinwag.api.messages import MessagesApi
+from chinwag.api.windows import WindowApi
 from chinwag.core import jid as jids
 from chinwag.core.errors import (
     AlreadyInList,
@@ -33,10 +36,7 @@ from chinwag.core.status import Status
 from chinwag.core.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
-    from chinwag.api.events import ApiEvents
-    from chinwag.api.messages import MessagesApi
     from chinwag.api.ports import ConversationView, WindowHost
-    from chinwag.api.windows import WindowApi
     from chinwag.core.service import ChinwagCore
 
 log = logging.getLogger(__name__)
@@ -55,10 +55,6 @@ class Api:
     """The API of one running Chinwag: its parts, and what they share."""
 
     def __init__(self, core: ChinwagCore, host: WindowHost) -> None:
-        from chinwag.api.events import ApiEvents
-        from chinwag.api.messages import MessagesApi
-        from chinwag.api.windows import WindowApi
-
         self.core = core
         self.host = host
         self.tasks = BackgroundTasks("automation request")
@@ -69,9 +65,9 @@ class Api:
         self.contacts = ContactApi(self)
         self.groups = GroupApi(self)
         self.accounts = AccountApi(self)
-        self.windows: WindowApi = WindowApi(self)
-        self.messages: MessagesApi = MessagesApi(self)
-        self.events: ApiEvents = ApiEvents(self)
+        self.windows = WindowApi(self)
+        self.messages = MessagesApi(self)
+        self.events = ApiEvents(self)
 
     def close(self) -> None:
         self.events.close()
