@@ -1,6 +1,6 @@
 """Defects found reviewing issue 11 in storage (apply_actions, the version-3 migration).
-Each test states what the issue or the spec asks for and is expected to fail until the
-defect is fixed."""
+Each test states what the issue or the spec asks for; each failed before its fix (the
+uuid of a message without a recorded sender, reactions taken back kept with their time)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from storage_helpers import ME, MessageFactory
 
 from chinwag.core.models import ConversationKey, direct_message_uuid
@@ -19,12 +18,6 @@ from chinwag.storage import SqliteMessageStore
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "history-v2.sqlite3"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reactions taken back delete the sender's row (message_store.py _apply_one, "
-    "DELETE FROM reactions), so the 'outdated' check has no timestamp left: an older "
-    "reaction arriving late (archive catch-up while live goes on) brings it back",
-)
 async def test_an_older_reaction_after_they_were_taken_back_stays_refused(
     store: SqliteMessageStore, make: MessageFactory
 ) -> None:
@@ -44,13 +37,6 @@ async def test_an_older_reaction_after_they_were_taken_back_stays_refused(
     assert late.refused != ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the message uuid of an incoming message with no recorded sender is made from "
-    "OUR address (migrations.py _V3_FILL_MESSAGE_UUIDS, models.Message.uuid: "
-    "'sender or account'), while its author is the peer (the log's author says so): "
-    "not the uuid the spec's other parties compute",
-)
 async def test_a_migrated_message_without_a_sender_gets_its_authors_uuid(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     shutil.copy(FIXTURE, path)
@@ -71,11 +57,6 @@ async def test_a_migrated_message_without_a_sender_gets_its_authors_uuid(tmp_pat
         await store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the same for a message stored today: Message.uuid of an incoming message "
-    "whose sender is empty is uuid(account, uid), the uuid of OUR message with that id",
-)
 async def test_an_incoming_message_never_shares_the_uuid_of_ours(
     store: SqliteMessageStore, make: MessageFactory, key: ConversationKey
 ) -> None:

@@ -204,7 +204,7 @@ async def test_a_version_2_history_is_migrated_keeping_everything(
                 author = account if row[4] == 1 else (row[7] or peer)
                 assert event.author == author
                 assert event.timestamp == row[10]
-                assert event.message_uuid == direct_message_uuid(row[7] or account, row[5])
+                assert event.message_uuid == direct_message_uuid(author, row[5])
                 assert event.key == key
             info = store.conversation_info(key)
             assert info is not None

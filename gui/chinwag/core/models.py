@@ -232,7 +232,8 @@ class Message:
     def uuid(self) -> str:
         """The message's uuid as every party computes it (conversations-api.md section
         1): in a direct conversation from its author and first id."""
-        return direct_message_uuid(self.sender or self.account, self.uid)
+        author = self.account if self.outgoing else (self.sender or self.peer)
+        return direct_message_uuid(author, self.uid)
 
 
 class MessageAction(enum.IntEnum):

@@ -273,7 +273,7 @@ LIMIT 1
 
 REACTIONS_SQL: Final = """
 SELECT message_id, sender, reactions FROM reactions
-WHERE message_id IN ({marks})
+WHERE message_id IN ({marks}) AND reactions <> '[]'
 ORDER BY message_id, timestamp, sender
 """
 
@@ -719,23 +719,19 @@ class SqliteMessageStore:
             ).fetchone()
             if row is not None and action.timestamp < row[0]:
                 return ActionOutcome(action, target, REFUSED_OUTDATED)
-            if reactions:
-                conn.execute(
-                    "INSERT INTO reactions (message_id, sender, reactions, timestamp) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (message_id, sender) DO UPDATE SET "
-                    "reactions = excluded.reactions, timestamp = excluded.timestamp",
-                    (
-                        target.id,
-                        author,
-                        json.dumps(list(reactions), ensure_ascii=False),
-                        float(action.timestamp),
-                    ),
-                )
-            else:
-                conn.execute(
-                    "DELETE FROM reactions WHERE message_id = ? AND sender = ?",
-                    (target.id, author),
-                )
+            # All taken back is kept as '[]' with its time: an older set arriving late
+            # (the archive) must still be refused as outdated.
+            conn.execute(
+                "INSERT INTO reactions (message_id, sender, reactions, timestamp) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (message_id, sender) DO UPDATE SET "
+                "reactions = excluded.reactions, timestamp = excluded.timestamp",
+                (
+                    target.id,
+                    author,
+                    json.dumps(list(reactions), ensure_ascii=False),
+                    float(action.timestamp),
+                ),
+            )
             data = json.dumps({"reactions": list(reactions)}, ensure_ascii=False)
             event = EventKind.REACTION
         _append_event(

@@ -219,7 +219,7 @@ CREATE INDEX conversation_events_by_origin ON conversation_events (conversation_
 CREATE TABLE reactions (
     message_id INTEGER NOT NULL,
     sender TEXT NOT NULL,
-    reactions TEXT NOT NULL,  -- JSON array of strings, never empty
+    reactions TEXT NOT NULL,  -- JSON array of strings ('[]': all taken back, kept for its time)
     timestamp REAL NOT NULL,
     PRIMARY KEY (message_id, sender)
 ) WITHOUT ROWID;
@@ -243,14 +243,17 @@ UPDATE conversations SET
         (SELECT max(timestamp) FROM messages WHERE conversation_id = conversations.id), :now)
 """
 
-# The author's address falls back to the account (as ``Message.uuid`` does). In slices of
+# The author's address, as ``Message.uuid`` takes it: the account for ours, else the
+# sender, or the peer when none was recorded. In slices of
 # row ids: inside a transaction, a statement that calls a function and changes many rows
 # keeps a statement journal (a temporary file holding every page it changes, to undo just
 # itself); one UPDATE of the whole table would need a second copy of it on disk.
 _V3_FILL_MESSAGE_UUIDS: Final = """
 UPDATE messages SET muuid = chinwag_message_uuid(
-    CASE WHEN sender <> '' THEN sender
-    ELSE (SELECT account FROM conversations WHERE id = messages.conversation_id) END,
+    CASE WHEN direction = 1
+        THEN (SELECT account FROM conversations WHERE id = messages.conversation_id)
+    WHEN sender <> '' THEN sender
+    ELSE (SELECT peer FROM conversations WHERE id = messages.conversation_id) END,
     uid)
 WHERE id >= ? AND id < ?
 """
