@@ -21,6 +21,7 @@ from chinwag.core.events import (
 )
 from chinwag.core.models import (
     ConnectionState,
+    Message,
     Origin,
 )
 
@@ -160,11 +161,22 @@ async def test_actions_made_while_reconnecting_go_out_once_online(rig: Core) -> 
     assert edited.body == "hello"  # stored and shown at once
     assert [m for m in first.sent if m.replaces] == []  # not sent on the dead stream
     assert rig.core.state(ME) is not ConnectionState.ONLINE
+    went = asyncio.Event()
+    send = first.send_message
+
+    def recording(message: Message) -> None:
+        send(message)
+        if message.replaces:
+            went.set()
+
+    first.send_message = recording  # type: ignore[method-assign]
     rig.gate.set()
     async with asyncio.timeout(10):
         await online.wait()
+        await went.wait()  # once what was queued has gone (the outbox first)
     # The session signs in again (on the same connection object, here) and sends it.
     assert [m.replaces for m in rig.conn.sent if m.replaces] == [ours.uid]
+    assert [m.uid for m in rig.conn.sent].index(ours.uid) < len(rig.conn.sent) - 1
 
 
 async def test_a_reply_names_what_it_answers(rig: Core) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import time
@@ -66,8 +67,10 @@ from chinwag.core.models import (
     ActionOutcome,
     ConnectionState,
     ConversationKey,
+    ConversationKind,
     Direction,
     Message,
+    MessageAction,
     MessageState,
     MessageType,
     Origin,
@@ -91,6 +94,9 @@ FIRST_CATCH_UP_SECONDS = 7 * 24 * 3600
 STREAM_STATE = "stream"
 #: When this account was last signed in (offline stamps are clamped to after it).
 LAST_ONLINE = "last_online"
+#: Sync-state name: our corrections, retractions and reactions not sent yet (made while
+#: reconnecting), as JSON, so that quitting before the account is back loses none.
+PENDING_ACTIONS = "pending_actions"
 #: How far before the last sign-in a catch-up by time starts (clocks differ).
 CATCH_UP_SLACK = 3600.0
 #: How far before an unacknowledged message the archive is searched for it (clocks differ).
@@ -115,6 +121,55 @@ def _as_time(value: str | None, default: float) -> float:
         return float(value) if value else default
     except ValueError:
         return default
+
+
+_ACTION_FIELDS = (
+    "peer",
+    "kind",
+    "uid",
+    "body",
+    "timestamp",
+    "sender_resource",
+    "replaces",
+    "retracts",
+    "reacts_to",
+    "reactions",
+)
+
+
+def _actions_to_json(actions: Sequence[Message]) -> str:
+    return json.dumps(
+        [{name: getattr(a, name) for name in _ACTION_FIELDS} for a in actions],
+        ensure_ascii=False,
+    )
+
+
+def _actions_from_json(account: str, text: str | None) -> list[Message]:
+    """Actions saved by :func:`_actions_to_json` (what cannot be read is dropped)."""
+    try:
+        saved = json.loads(text) if text else []
+        return [
+            Message(
+                account=account,
+                peer=str(item["peer"]),
+                direction=Direction.OUTGOING,
+                body=str(item["body"]),
+                timestamp=float(item["timestamp"]),
+                uid=str(item["uid"]),
+                kind=ConversationKind(item["kind"]),
+                sender=account,
+                sender_resource=str(item["sender_resource"]),
+                origin=Origin.LOCAL,
+                replaces=str(item["replaces"]),
+                retracts=str(item["retracts"]),
+                reacts_to=str(item["reacts_to"]),
+                reactions=tuple(str(r) for r in item["reactions"]),
+            )
+            for item in saved
+        ]
+    except (ValueError, TypeError, KeyError):
+        log.warning("%s: unreadable pending actions dropped: %.200r", account, text)
+        return []
 
 
 def author_of(message: Message) -> str:
@@ -325,12 +380,47 @@ class MessagingService:
             why = outcome.refused if outcome is not None else "no such message"
             raise InvalidMessage(f"cannot {stanza.action.name.lower()} that message: {why}")
         self._publish_outcomes([outcome])
+        if self._never_sent(target) and stanza.action in (
+            MessageAction.CORRECT,
+            MessageAction.RETRACT,
+        ):
+            # Still in our outbox: a correction goes with it (the row has the new text),
+            # and a removed one is not sent at all (the outbox skips it).
+            return outcome.target
         conn = self._conns.get(account)
         if conn is not None and account not in self._checking:
             conn.send_message(stanza)
-        else:  # reconnecting: sent once online (held in memory only)
-            self._actions_due.setdefault(account, []).append(stanza)
+        else:  # reconnecting: sent once online, after the outbox (kept across a restart)
+            self._due_actions(account).append(stanza)
+            await self._save_due_actions(account)
         return outcome.target
+
+    def _never_sent(self, message: Message) -> bool:
+        """Ours, still queued, and never handed to a stream (in this run or, in doubt,
+        in one before): the server cannot have it."""
+        account, uid = message.account, message.uid
+        return (
+            message.outgoing
+            and message.state is MessageState.QUEUED
+            and uid not in self._in_flight.get(account, set())
+            and uid not in self._handed.get(account, set())
+            and uid not in self._in_doubt.get(account, set())
+            and account in self._had_session  # a run before may have sent it
+        )
+
+    def _due_actions(self, account: str) -> list[Message]:
+        """Actions waiting for the account to be online; those a run before left, too."""
+        due = self._actions_due.get(account)
+        if due is None:
+            due = self._actions_due[account] = _actions_from_json(
+                account, self._store.get_sync_state(account, PENDING_ACTIONS)
+            )
+        return due
+
+    async def _save_due_actions(self, account: str) -> None:
+        await self._set_sync(
+            account, PENDING_ACTIONS, _actions_to_json(self._actions_due.get(account, []))
+        )
 
     async def retry(self, message: Message) -> Message | None:
         """Send a FAILED message again (same id)."""
@@ -407,8 +497,6 @@ class MessagingService:
             self._tasks.spawn(self._set_sync(account, LAST_ONLINE, repr(now)))
         for to, uid in self._receipts_due.pop(account, []):
             conn.send_receipt(to, uid)
-        for action in self._actions_due.pop(account, []):
-            conn.send_message(action)
         in_flight = self._in_flight.setdefault(account, set())
         first = account not in self._had_session
         self._had_session.add(account)
@@ -454,6 +542,13 @@ class MessagingService:
         for message in self._store.pending_outgoing(account):
             if message.uid not in in_flight and message.uid not in settled:
                 self._transmit(conn, message)
+        # Then what was done to messages meanwhile: after them, never before.
+        due = self._due_actions(account)
+        if due:
+            for action in due:
+                conn.send_message(action)
+            due.clear()
+            self._tasks.spawn(self._save_due_actions(account))
 
     async def _after_new_session(self, account: str, conn: XmppConnection) -> None:
         try:

@@ -387,7 +387,7 @@ PENDING_OUTGOING_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS}
 FROM messages AS m INDEXED BY messages_queued
 JOIN conversations AS c ON c.id = m.conversation_id
-WHERE m.direction = 1 AND m.state = 0 AND c.account = ?
+WHERE m.direction = 1 AND m.state = 0 AND c.account = ? AND m.removed = 0
 ORDER BY m.timestamp, m.id
 """
 
