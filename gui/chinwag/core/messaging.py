@@ -380,7 +380,7 @@ class MessagingService:
             why = outcome.refused if outcome is not None else "no such message"
             raise InvalidMessage(f"cannot {stanza.action.name.lower()} that message: {why}")
         self._publish_outcomes([outcome])
-        if self._never_sent(target) and stanza.action in (
+        if self._never_sent(outcome.target) and stanza.action in (
             MessageAction.CORRECT,
             MessageAction.RETRACT,
         ):
@@ -396,14 +396,15 @@ class MessagingService:
         return outcome.target
 
     def _never_sent(self, message: Message) -> bool:
-        """Ours, still queued, and never handed to a stream (in this run or, in doubt,
-        in one before): the server cannot have it."""
+        """Ours, still queued (as stored now), and never handed to a stream (in this run
+        or, in doubt, in one before): the server cannot have it."""
         account, uid = message.account, message.uid
         return (
             message.outgoing
             and message.state is MessageState.QUEUED
             and uid not in self._in_flight.get(account, set())
             and uid not in self._handed.get(account, set())
+            and uid not in self._acked_unwritten.get(account, set())
             and uid not in self._in_doubt.get(account, set())
             and account in self._had_session  # a run before may have sent it
         )
