@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbus_next import Variant
 
-from chinwag.api.codes import S_FALSE, Code
+from chinwag.api.codes import S_FALSE, S_OK, Code
 from chinwag.api.errors import ApiError, invalid
 from chinwag.api.service import Api, ContactArg, ContactKey, GroupKey
 from chinwag.automation import names
@@ -223,8 +223,6 @@ class MainWindowTarget:
         return self._windows.main_set_geometry(left, top, width, height)
 
     def release(self) -> int:
-        from chinwag.api.codes import S_OK
-
         return S_OK  # the main window lives as long as the app
 
     def is_closed(self) -> bool:
@@ -255,8 +253,6 @@ class ConversationTarget:
         return self._windows.set_geometry(self.handle.view, left, top, width, height)
 
     def release(self) -> int:
-        from chinwag.api.codes import S_OK
-
         self._dbus.windows.release_by(self.handle, self._dbus.caller())
         return S_OK
 

@@ -85,6 +85,18 @@ class ConversationService:
             return 0
         return conversation.read_sequence + 1
 
+    def own_position(self, key: ConversationKey) -> int:
+        """Our read position in the conversation (0: nothing read, or nothing stored)."""
+        info = self._store.conversation_info(key)
+        return info.read_sequence if info is not None else 0
+
+    def announce_own(self, key: ConversationKey, before: int) -> None:
+        """Storage moved our position with the messages it marked displayed: say so if
+        it is past ``before`` (what it was), without writing it again."""
+        now = self.own_position(key)
+        if now > before:
+            self._bus.publish(ReadPositionChanged(key, key.account, now))
+
     async def read_up_to(self, key: ConversationKey, reader: str, message: Message) -> None:
         """``reader`` (the account, or another participant) has read up to ``message``:
         move their position to its sequence (forward only) and say so."""

@@ -477,14 +477,17 @@ class MessagingService:
                 return []
             incoming = unread[-1:]
         last = incoming[-1]
-        changed = await self._store.mark_displayed_up_to(key, last.uid)
+        before = self._conversations.own_position(key)
+        changed = await self._store.mark_displayed_up_to(key, last.uid)  # (moves ours too)
         for m in changed:
             self._bus.publish(MessageStateChanged(m))
         conn = self._conns.get(key.account)
         if changed and conn is not None:
             conn.send_displayed(key.peer, last.uid)
-        if newest:  # we have seen all of it, our own replies too
+        if newest and newest[0].uid != last.uid:  # our own replies after it: seen too
             await self._conversations.read_up_to(key, key.account, newest[0])
+        else:
+            self._conversations.announce_own(key, before)
         return changed
 
     # -- connection life ----------------------------------------------------------------
@@ -853,12 +856,11 @@ class MessagingService:
             await self._conversations.read_up_to(target.key, peer, target)
 
     async def _displayed_elsewhere(self, key: ConversationKey, uid: str) -> None:
+        before = self._conversations.own_position(key)
         shown = await self._retrying(lambda: self._store.mark_displayed_up_to(key, uid))
         for message in shown or []:
             self._bus.publish(MessageStateChanged(message))
-        target = self._store.get(key.account, key.peer, uid)
-        if target is not None:  # read on one of our other devices
-            await self._conversations.read_up_to(key, key.account, target)
+        self._conversations.announce_own(key, before)  # read on one of our other devices
 
     async def drain(self, *, final: bool = False) -> None:
         """Wait until every pending write has been committed (shutdown, tests).

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast, get_args
 
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
@@ -101,35 +102,24 @@ class Family:
     events: tuple[type[Event], ...]
 
 
-#: Every family, with the signal it is emitted on.
+def _types(family: object) -> tuple[type[Event], ...]:
+    """The event types of a family alias (a union, or a single type)."""
+    return get_args(family) or (cast(type[Event], family),)
+
+
+#: Every family, with the signal it is emitted on (the types are the aliases' above).
 FAMILIES: tuple[Family, ...] = (
-    Family("accounts_changed", (AccountAdded, AccountRemoved, AccountChanged)),
-    Family("connection_changed", (ConnectionStateChanged, ArchiveSynced)),
-    Family("own_presence_changed", (OwnPresenceChanged,)),
-    Family(
-        "roster_changed",
-        (
-            RosterReceived,
-            ContactUpdated,
-            ContactRemoved,
-            ContactPresenceChanged,
-            GroupCreated,
-            GroupRenamed,
-        ),
-    ),
-    Family(
-        "subscriptions_changed",
-        (SubscriptionRequested, SubscriptionRequestCleared, SubscriptionAnswered),
-    ),
-    Family("blocking_changed", (BlockChanged,)),
-    Family(
-        "messages_changed",
-        (MessageAdded, MessageStateChanged, MessageEdited, MessageRemoved, ReactionsChanged),
-    ),
-    Family("received_logged", (ReceivedLogged,)),
-    Family("chat_states_changed", (ChatStateChanged,)),
-    Family("conversations_changed", (ReadPositionChanged,)),
-    Family("storage_changed", (StorageFailed, StorageRecovered)),
+    Family("accounts_changed", _types(AccountEvent)),
+    Family("connection_changed", _types(ConnectionEvent)),
+    Family("own_presence_changed", _types(OwnPresenceChanged)),
+    Family("roster_changed", _types(RosterEvent)),
+    Family("subscriptions_changed", _types(SubscriptionEvent)),
+    Family("blocking_changed", _types(BlockChanged)),
+    Family("messages_changed", _types(MessageEvent)),
+    Family("received_logged", _types(ReceivedLogged)),
+    Family("chat_states_changed", _types(ChatStateChanged)),
+    Family("conversations_changed", _types(ConversationChange)),
+    Family("storage_changed", _types(StorageEvent)),
 )
 
 #: The message family's event types.
