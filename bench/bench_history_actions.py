@@ -42,6 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -119,9 +120,8 @@ def corrections(messages: list[Message], indices: list[int]) -> list[Message]:
             action = _action(
                 original, author, f"{original.uid}-edit{edit}", original.timestamp + 15 + 15 * edit
             )
-            action.body = f"{original.body} (corrected{' again' if edit > 1 else ''})"
-            action.replaces = original.uid
-            actions.append(action)
+            body = f"{original.body} (corrected{' again' if edit > 1 else ''})"
+            actions.append(replace(action, body=body, replaces=original.uid))
     return actions
 
 
@@ -139,9 +139,8 @@ def reactions(messages: list[Message], indices: list[int]) -> list[Message]:
             action = _action(
                 original, sender, f"{original.uid}-react-{s}", original.timestamp + 20 + s
             )
-            action.reacts_to = original.uid
-            action.reactions = tuple(EMOJI[(first + e) % len(EMOJI)] for e in range(chosen_count))
-            actions.append(action)
+            chosen = tuple(EMOJI[(first + e) % len(EMOJI)] for e in range(chosen_count))
+            actions.append(replace(action, reacts_to=original.uid, reactions=chosen))
     return actions
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 import pytest
 from core_rig import BOB, EVE, ME, Core, incoming
@@ -43,7 +44,7 @@ class Shout:
 
     async def run(self, batch: Batch) -> None:
         for item in batch.active():
-            item.message.body = item.message.body.upper()
+            item.message = replace(item.message, body=item.message.body.upper())
 
 
 class Gate:
@@ -93,6 +94,7 @@ async def test_a_feature_adds_a_filter_stage_in_its_place(
     rig.core.messaging.inbound.add(blocked)
     assert [s.name for s in rig.core.messaging.inbound.stages] == [
         "normalise",
+        "rooms",
         "filter",
         "store",
         "apply",

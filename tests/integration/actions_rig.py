@@ -21,7 +21,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.core.errors import ChinwagError
-from chinwag.core.models import Contact, Message, Presence, Show, StreamState
+from chinwag.core.models import Contact, ConversationKind, Message, Presence, Show, StreamState
 from chinwag.xmpp.connection import SlixmppConnection
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
@@ -108,10 +108,14 @@ class RecordingListener:
     def on_receipt(self, uid: str, peer: str) -> None:
         pass
 
-    def on_displayed(self, uid: str, peer: str, from_self: bool) -> None:
+    def on_displayed(
+        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         pass
 
-    def on_chat_state(self, peer: str, state: str) -> None:
+    def on_chat_state(
+        self, peer: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         self.chat_states.append((peer, state))
 
     def on_roster(self, contacts: Sequence[Contact] | None, version: str, full: bool) -> None:

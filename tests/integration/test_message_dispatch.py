@@ -16,7 +16,7 @@ import pytest
 from actions_rig import Chinwag, RecordingListener, peer
 from helpers import account_for
 
-from chinwag.core.models import Origin
+from chinwag.core.models import ConversationKind, Origin
 from chinwag.xmpp import dispatch
 from chinwag.xmpp.connection import SlixmppConnection
 from chinwag.xmpp.dispatch import Inbound
@@ -41,7 +41,9 @@ class Reports(RecordingListener):
     def on_receipt(self, uid: str, peer: str) -> None:
         self.receipts.append((uid, peer))
 
-    def on_displayed(self, uid: str, peer: str, from_self: bool) -> None:
+    def on_displayed(
+        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         self.displayed.append((uid, peer, from_self))
 
 

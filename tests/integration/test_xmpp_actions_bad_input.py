@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 from actions_rig import Chinwag, chinwag_side, peer
 
-from chinwag.core.models import MAX_REACTION_CHARS, MAX_REACTIONS, Message, MessageAction
+from chinwag.core.models import (
+    MAX_REACTION_CHARS,
+    MAX_REACTIONS,
+    ConversationKind,
+    Message,
+    MessageAction,
+)
 
 pytestmark = pytest.mark.prosody
 
@@ -262,14 +268,22 @@ async def test_junk_inside_each_element_is_ignored(prosody: Any) -> None:
     ]
 
 
-async def test_groupchat_and_headline_actions_are_not_read_as_chat(prosody: Any) -> None:
+async def test_groupchat_stanzas_come_up_as_a_rooms_and_headlines_not_at_all(prosody: Any) -> None:
+    """A stanza of type groupchat is a room's, never read as chat: it reaches the core as
+    a message of the room's conversation (the core drops those of rooms we are not in),
+    its sender the occupant; a headline is nobody's conversation. Neither is answered
+    with a receipt."""
     async with (
         chinwag_side(prosody, *prosody.make_user("alice")) as alice,
         peer(prosody, *prosody.make_user("bob")) as bob,
     ):
         for mtype in ("groupchat", "headline"):
             bob.stanza(
-                alice.full_jid, "x", f"<replace xmlns='{CORRECT}' id='m-1'/>", mtype=mtype
+                alice.full_jid,
+                "x",
+                f"<replace xmlns='{CORRECT}' id='m-1'/>",
+                "<request xmlns='urn:xmpp:receipts'/>",
+                mtype=mtype,
             ).send()
             bob.stanza(
                 alice.full_jid,
@@ -278,4 +292,11 @@ async def test_groupchat_and_headline_actions_are_not_read_as_chat(prosody: Any)
                 mtype=mtype,
             ).send()
         sync = await bob.sync(alice)
-    assert alice.rec.messages == [sync]
+        occupant = str(bob.client.boundjid.full)
+    *rooms, last = alice.rec.messages
+    assert last == sync
+    assert alice.rec.receipt_to[: len(rooms)] == ["", ""]  # a room's: never acknowledged
+    assert [(m.kind, m.action, m.peer, m.sender, m.body, m.reactions) for m in rooms] == [
+        (ConversationKind.GROUPCHAT, MessageAction.CORRECT, bob.jid, occupant, "x", ()),
+        (ConversationKind.GROUPCHAT, MessageAction.REACT, bob.jid, occupant, "", ("👍",)),
+    ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from chinwag.api.ports import Frame, MainView
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
 from chinwag.automation.server import AutomationServer
-from chinwag.core.models import AccountConfig, Message, MessageType, Show
+from chinwag.core.models import AccountConfig, ConversationKind, Message, MessageType, Show
 from chinwag.core.ports import ConnectionListener
 from chinwag.core.service import ChinwagCore
 from chinwag.core.session import Backoff, SessionTiming
@@ -52,10 +52,14 @@ class FakeConnection:
     def send_receipt(self, to: str, uid: str) -> None:
         pass
 
-    def send_displayed(self, to: str, uid: str) -> None:
+    def send_displayed(
+        self, to: str, uid: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         pass
 
-    def send_chat_state(self, to: str, state: str) -> None:
+    def send_chat_state(
+        self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         pass
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:

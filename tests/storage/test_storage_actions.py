@@ -426,9 +426,9 @@ async def test_a_value_that_cannot_be_stored_refuses_only_that_action(
 ) -> None:
     (message,) = await store.add_incoming([make.incoming("hi")])
     unbindable = action(make, body="x", replaces=message.uid)
-    unbindable.stanza_id = ["not", "a", "string"]  # type: ignore[assignment]
+    unbindable = replace(unbindable, stanza_id=["not", "a", "string"])  # type: ignore[arg-type]
     not_text = action(make, body="x", replaces=message.uid)
-    not_text.body = b"bytes"  # type: ignore[assignment]
+    not_text = replace(not_text, body=b"bytes")  # type: ignore[arg-type]
     fine = action(make, body="fixed", replaces=message.uid)
     outcomes = await store.apply_actions([unbindable, not_text, fine])
     assert [o.refused.split(":")[0] for o in outcomes] == ["invalid", "invalid", ""]

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +205,7 @@ async def test_a_failing_store_write_fails_only_its_caller(
     store: SqliteMessageStore, make: MessageFactory, key: ConversationKey
 ) -> None:
     broken = make.outgoing("broken")
-    broken.body = None  # type: ignore[assignment]
+    broken = replace(broken, body=None)  # type: ignore[arg-type]
     results = await asyncio.gather(
         store.add_outgoing(make.outgoing("a")),
         store.add_outgoing(broken),

@@ -197,7 +197,7 @@ async def test_add_incoming_is_one_transaction(
     store: SqliteMessageStore, make: MessageFactory, key: ConversationKey
 ) -> None:
     broken = make.incoming()
-    broken.body = None  # type: ignore[assignment]  # NOT NULL fails mid-batch
+    broken = dataclasses.replace(broken, body=None)  # type: ignore[arg-type]  # NOT NULL fails mid-batch
     with pytest.raises(Exception, match="NOT NULL"):
         await store.add_incoming([make.incoming(), make.incoming(), broken])
 

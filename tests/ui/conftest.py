@@ -28,6 +28,7 @@ from chinwag.core.models import (
     AccountConfig,
     Contact,
     ConversationKey,
+    ConversationKind,
     Direction,
     Message,
     MessageState,
@@ -99,10 +100,14 @@ class FakeConnection:
     def send_receipt(self, to: str, uid: str) -> None:
         pass
 
-    def send_displayed(self, to: str, uid: str) -> None:
+    def send_displayed(
+        self, to: str, uid: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         self.displayed.append((to, uid))
 
-    def send_chat_state(self, to: str, state: str) -> None:
+    def send_chat_state(
+        self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         self.chat_states.append((to, state))
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:

@@ -25,6 +25,7 @@ from chinwag.core.models import (
     AccountConfig,
     ConnectionState,
     Contact,
+    ConversationKind,
     Direction,
     Message,
     MessageState,
@@ -88,10 +89,14 @@ class FakeConnection:
     def send_receipt(self, to: str, uid: str) -> None:
         pass
 
-    def send_displayed(self, to: str, uid: str) -> None:
+    def send_displayed(
+        self, to: str, uid: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         pass
 
-    def send_chat_state(self, to: str, state: str) -> None:
+    def send_chat_state(
+        self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
         pass
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:

@@ -17,6 +17,7 @@ from chinwag.core.models import (
     ConnectionState,
     Contact,
     ConversationKey,
+    ConversationKind,
     Message,
     Presence,
     Received,
@@ -217,6 +218,7 @@ class ChatStateChanged(Event):
     account: str
     peer: str
     state: str
+    kind: ConversationKind = ConversationKind.CHAT
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from chinwag.core.events import (
 from chinwag.core.inbound import (
     ACKNOWLEDGE,
     APPLY,
+    FILTER,
     NORMALISE,
     PUBLISH,
     STORE,
@@ -32,6 +33,7 @@ from chinwag.core.models import (
     REFUSED_NOT_AUTHOR,
     REFUSED_UNKNOWN,
     ActionOutcome,
+    ConversationKind,
     Message,
     MessageAction,
 )
@@ -61,8 +63,34 @@ class NormaliseTimes:
 
     async def run(self, batch: Batch) -> None:
         for item in batch.active():
+            when = min(max(item.message.timestamp, item.earliest), item.latest)
+            if when != item.message.timestamp:
+                item.message = replace(item.message, timestamp=when)
+
+
+class RoomsJoined:
+    """A room's message (or an action in a room) goes on only from a room we are in,
+    as ``joined(account, room)`` says; any other is dropped (logged): a stanza of type
+    groupchat from anyone else is not a room's. With no room support, none is joined."""
+
+    name = "rooms"
+    order = FILTER
+
+    def __init__(self, joined: Callable[[str, str], bool] = lambda _account, _room: False):
+        self._joined = joined
+
+    async def run(self, batch: Batch) -> None:
+        for item in batch.active():
             message = item.message
-            message.timestamp = min(max(message.timestamp, item.earliest), item.latest)
+            if message.kind is ConversationKind.GROUPCHAT and not self._joined(
+                message.account, message.peer
+            ):
+                log.info(
+                    "%s: a room message from %s, not a room we are in: dropped",
+                    message.account,
+                    message.sender,
+                )
+                item.drop("not in that room")
 
 
 class StoreMessages:

@@ -57,6 +57,7 @@ from chinwag.core.inbound_stages import (
     ApplyActions,
     NormaliseTimes,
     Publish,
+    RoomsJoined,
     StoreMessages,
     publish_outcomes,
 )
@@ -252,6 +253,7 @@ class MessagingService:
         self.inbound = Pipeline(
             [
                 NormaliseTimes(),
+                RoomsJoined(),
                 storing,
                 ApplyActions(store, self._retrying, storing),
                 Publish(bus, store),
@@ -458,13 +460,20 @@ class MessagingService:
         finally:
             guard.get(account, set()).discard(uid)
 
-    def send_chat_state(self, account: str, peer: str, state: str) -> None:
-        """XEP-0085: tell ``peer`` we are composing, paused, active, inactive or gone."""
+    def send_chat_state(
+        self,
+        account: str,
+        peer: str,
+        state: str,
+        kind: ConversationKind = ConversationKind.CHAT,
+    ) -> None:
+        """XEP-0085: tell ``peer`` (a contact, or a room) we are composing, paused,
+        active, inactive or gone."""
         if state not in CHAT_STATES:
             raise InvalidMessage(f"unknown chat state {state!r}")
         conn = self._conns.get(account)
         if conn is not None:
-            conn.send_chat_state(jids.bare(peer), state)
+            conn.send_chat_state(jids.bare(peer), state, kind)
 
     async def mark_displayed(self, key: ConversationKey) -> list[Message]:
         """The user has seen the conversation: incoming messages become DISPLAYED and the
@@ -483,7 +492,7 @@ class MessagingService:
             self._bus.publish(MessageStateChanged(m))
         conn = self._conns.get(key.account)
         if changed and conn is not None:
-            conn.send_displayed(key.peer, last.uid)
+            conn.send_displayed(key.peer, last.uid, key.kind)
         if newest and newest[0].uid != last.uid:  # our own replies after it: seen too
             await self._conversations.read_up_to(key, key.account, newest[0])
         else:
@@ -796,14 +805,16 @@ class MessagingService:
         await self._set_state(account, peer, uid, MessageState.SENT)
         await self._set_state(account, peer, uid, MessageState.DELIVERED)
 
-    def on_displayed(self, account: str, uid: str, peer: str, from_self: bool) -> None:
+    def on_displayed(self, key: ConversationKey, uid: str, from_self: bool) -> None:
         if from_self:
-            self._tasks.spawn(self._displayed_elsewhere(ConversationKey(account, peer), uid))
-        else:
-            self._tasks.spawn(self._read_up_to(account, peer, uid))
+            self._tasks.spawn(self._displayed_elsewhere(key, uid))
+        elif key.kind is ConversationKind.CHAT:
+            self._tasks.spawn(self._read_up_to(key.account, key.peer, uid))
+        else:  # a room's participants' positions come with rooms (by occupant)
+            log.debug("%s: a displayed marker in room %s not taken", key.account, key.peer)
 
-    def on_chat_state(self, account: str, peer: str, state: str) -> None:
-        self._bus.publish(ChatStateChanged(account, peer, state))
+    def on_chat_state(self, key: ConversationKey, state: str) -> None:
+        self._bus.publish(ChatStateChanged(key.account, key.peer, state, key.kind))
 
     def on_stanza_id(self, account: str, uid: str, peer: str, stanza_id: str) -> None:
         self._tasks.spawn(self._store.set_stanza_id(account, peer, uid, stanza_id))

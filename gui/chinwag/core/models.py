@@ -165,7 +165,7 @@ def new_message_uid() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     """One message of a conversation, as stored.
 
@@ -231,7 +231,11 @@ class Message:
     @property
     def uuid(self) -> str:
         """The message's uuid as every party computes it (conversations-api.md section
-        1): in a direct conversation from its author and first id."""
+        1): in a direct conversation from its author and first id; in a room from the
+        room and the stanza id the room stamped (its first id until the room's is
+        known)."""
+        if self.kind is ConversationKind.GROUPCHAT:
+            return room_message_uuid(self.peer, self.stanza_id or self.uid)
         author = self.account if self.outgoing else (self.sender or self.peer)
         return direct_message_uuid(author, self.uid)
 

@@ -15,6 +15,7 @@ from chinwag.core.models import (
     Conversation,
     ConversationEvent,
     ConversationKey,
+    ConversationKind,
     Message,
     MessageState,
     PageAnchor,
@@ -152,8 +153,11 @@ class MessageStore(Protocol):
     def pending_outgoing(self, account: str) -> list[Message]:
         """Outgoing messages still QUEUED for ``account``, oldest first."""
 
-    def get(self, account: str, peer: str, uid: str) -> Message | None:
-        """The message ``uid`` of a conversation of ``account`` with ``peer``."""
+    def get(
+        self, account: str, peer: str, uid: str, kind: ConversationKind | None = None
+    ) -> Message | None:
+        """The message ``uid`` of the conversation of ``account`` with ``peer`` of
+        ``kind`` (None: of any kind, for our own uids, which are unique)."""
 
     def get_by_id(self, message_id: int) -> Message | None: ...
 
@@ -243,11 +247,15 @@ class ConnectionListener(Protocol):
     def on_receipt(self, uid: str, peer: str) -> None:
         """XEP-0184: ``peer`` received our message ``uid``."""
 
-    def on_displayed(self, uid: str, peer: str, from_self: bool) -> None:
+    def on_displayed(
+        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ...
+    ) -> None:
         """XEP-0333: ``peer`` displayed our message ``uid`` (``from_self``: one of the
-        user's own devices displayed the incoming message ``uid`` of ``peer``)."""
+        user's own devices displayed the incoming message ``uid`` of ``peer``); ``kind``
+        says whether ``peer`` is a contact or a room (CHAT unless given)."""
 
-    def on_chat_state(self, peer: str, state: str) -> None: ...
+    def on_chat_state(self, peer: str, state: str, kind: ConversationKind = ...) -> None:
+        """XEP-0085: a contact's (or, ``kind`` GROUPCHAT, a room's) chat state."""
 
     def on_roster(self, contacts: Sequence[Contact] | None, version: str, full: bool) -> None:
         """The roster (``full``), or a roster push with the changed items; ``None`` with
@@ -303,9 +311,11 @@ class XmppConnection(Protocol):
 
     def send_receipt(self, to: str, uid: str) -> None: ...
 
-    def send_displayed(self, to: str, uid: str) -> None: ...
+    def send_displayed(self, to: str, uid: str, kind: ConversationKind = ...) -> None:
+        """XEP-0333 to a contact, or (``kind`` GROUPCHAT) to a room."""
 
-    def send_chat_state(self, to: str, state: str) -> None: ...
+    def send_chat_state(self, to: str, state: str, kind: ConversationKind = ...) -> None:
+        """XEP-0085 to a contact, or (``kind`` GROUPCHAT) to a room."""
 
     def send_presence(self, show: Show, status: str, priority: int) -> None: ...
 

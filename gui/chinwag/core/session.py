@@ -30,6 +30,8 @@ from chinwag.core.models import (
     AccountConfig,
     ConnectionState,
     Contact,
+    ConversationKey,
+    ConversationKind,
     Message,
     Presence,
     Show,
@@ -352,11 +354,15 @@ class AccountSession:
     def on_receipt(self, uid: str, peer: str) -> None:
         self._messaging.on_receipt(self.account, uid, peer)
 
-    def on_displayed(self, uid: str, peer: str, from_self: bool) -> None:
-        self._messaging.on_displayed(self.account, uid, peer, from_self)
+    def on_displayed(
+        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
+        self._messaging.on_displayed(ConversationKey(self.account, peer, kind), uid, from_self)
 
-    def on_chat_state(self, peer: str, state: str) -> None:
-        self._messaging.on_chat_state(self.account, peer, state)
+    def on_chat_state(
+        self, peer: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
+        self._messaging.on_chat_state(ConversationKey(self.account, peer, kind), state)
 
     def on_roster(self, contacts: Sequence[Contact] | None, version: str, full: bool) -> None:
         self._roster.on_roster(self.account, contacts, version, full)

@@ -414,17 +414,20 @@ SELECT 1 FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
 WHERE m.stanza_id = ? AND c.account = ? LIMIT 1
 """
 
-# The message ``uid`` of a conversation with ``peer`` (any kind; a chat first). With
+# The message ``uid`` of a conversation with ``peer`` (of the kind given, or any: our own
+# uids are random, so an outgoing one names one message whatever the kind). With
 # ``direction IN (0, 1)`` all three columns of the (conversation, direction, uid) index are
 # used. Outgoing first: our uids are random, a clash means an echo of our own message.
 _BY_UID_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS} FROM conversations AS c
 JOIN messages AS m ON m.conversation_id = c.id
 WHERE c.account = ? AND c.peer = ? AND m.direction IN ({{directions}}) AND m.uid = ?
-ORDER BY m.direction DESC, c.kind = 'chat' DESC, m.id LIMIT 1
+    {{kind}}
+ORDER BY m.direction DESC, m.id LIMIT 1
 """
-GET_SQL: Final = _BY_UID_SQL.format(directions="0, 1")
-GET_OUTGOING_SQL: Final = _BY_UID_SQL.format(directions="1")
+GET_SQL: Final = _BY_UID_SQL.format(directions="0, 1", kind="")
+GET_IN_SQL: Final = _BY_UID_SQL.format(directions="0, 1", kind="AND c.kind = ?")
+GET_OUTGOING_SQL: Final = _BY_UID_SQL.format(directions="1", kind="")
 
 GET_BY_ID_SQL: Final = f"SELECT {MESSAGE_COLUMNS} FROM {_FROM} WHERE m.id = ?"
 
@@ -1085,8 +1088,13 @@ class SqliteMessageStore:
     def pending_outgoing(self, account: str) -> list[Message]:
         return self._messages(PENDING_OUTGOING_SQL, (account,))
 
-    def get(self, account: str, peer: str, uid: str) -> Message | None:
-        messages = self._messages(GET_SQL, (account, peer, uid))
+    def get(
+        self, account: str, peer: str, uid: str, kind: ConversationKind | None = None
+    ) -> Message | None:
+        if kind is None:
+            messages = self._messages(GET_SQL, (account, peer, uid))
+        else:
+            messages = self._messages(GET_IN_SQL, (account, peer, uid, str(kind)))
         return messages[0] if messages else None
 
     def get_by_id(self, message_id: int) -> Message | None:

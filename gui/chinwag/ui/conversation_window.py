@@ -1069,7 +1069,7 @@ class ConversationWindow(WindowFrame, QWidget):
         key = self._key
         # The peer is a bare address already; a stray resource must not hide it.
         peer = event.peer.partition("/")[0]
-        if not self._closed and (event.account, peer) == (key.account, key.peer):
+        if not self._closed and ConversationKey(event.account, peer, event.kind) == key:
             self._show_typing(event.state == "composing")
 
     def _on_roster_event(self, event: RosterEvent) -> None:
@@ -1548,7 +1548,8 @@ class ConversationWindow(WindowFrame, QWidget):
 
     def _send_chat_state(self, state: str) -> None:
         try:
-            self._ctx.core.messaging.send_chat_state(self._key.account, self._key.peer, state)
+            key = self._key
+            self._ctx.core.messaging.send_chat_state(key.account, key.peer, state, key.kind)
         except ChinwagError as exc:  # chat states are a courtesy: never bother the user
             log.debug("chat state %s not sent: %s", state, exc)
 

@@ -475,7 +475,8 @@ class HistoryModel(QAbstractListModel):
         if len(self._targets) >= _TARGET_CACHE:
             self._targets.clear()
         try:
-            self._targets[uid] = self._store.get(self._key.account, self._key.peer, uid)
+            key = self._key
+            self._targets[uid] = self._store.get(key.account, key.peer, uid, key.kind)
         except Exception:
             log.exception("looking up the message %s a reply answers failed", uid)
             self._targets[uid] = None

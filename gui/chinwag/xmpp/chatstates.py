@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from slixmpp.stanza import Message as MessageStanza
 
-from chinwag.core.models import Origin
+from chinwag.core.models import ConversationKind, Origin
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
-from chinwag.xmpp.dispatch import CHAT_STATES, Dispatcher, Inbound
+from chinwag.xmpp.dispatch import CHAT_STATES, Dispatcher, Inbound, stanza_type
 
 NS = "http://jabber.org/protocol/chatstates"
 STATES = ("active", "composing", "paused", "inactive", "gone")
@@ -27,14 +27,16 @@ def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
     def handle(inbound: Inbound) -> bool:
         state = chat_state(inbound.stanza)
         if state and not inbound.sent and inbound.origin is Origin.LIVE:
-            listener.on_chat_state(inbound.peer, state)
+            listener.on_chat_state(inbound.peer, state, kind=inbound.kind)
         return False
 
     dispatcher.add("chat states", CHAT_STATES, handle)
 
 
-def send_chat_state(client: ChinwagClient, to: str, state: str) -> None:
-    msg = client.make_message(mto=to, mtype="chat")
+def send_chat_state(
+    client: ChinwagClient, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+) -> None:
+    msg = client.make_message(mto=to, mtype=stanza_type(kind))
     msg.xml.append(msg.xml.makeelement(f"{{{NS}}}{state}", {}))
     msg.xml.append(msg.xml.makeelement("{urn:xmpp:hints}no-store", {}))
     msg.send()

@@ -25,7 +25,7 @@ from chinwag.core.errors import (
     StreamError,
     TlsFailure,
 )
-from chinwag.core.models import AccountConfig, Message, Show, TlsMode
+from chinwag.core.models import AccountConfig, ConversationKind, Message, Show, TlsMode
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp import (
     carbons,
@@ -212,11 +212,15 @@ class SlixmppConnection:
     def send_receipt(self, to: str, uid: str) -> None:
         receipts.send_receipt(self._client, to, uid)
 
-    def send_displayed(self, to: str, uid: str) -> None:
-        markers.send_displayed(self._client, to, uid)
+    def send_displayed(
+        self, to: str, uid: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
+        markers.send_displayed(self._client, to, uid, kind)
 
-    def send_chat_state(self, to: str, state: str) -> None:
-        chatstates.send_chat_state(self._client, to, state)
+    def send_chat_state(
+        self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> None:
+        chatstates.send_chat_state(self._client, to, state, kind)
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self._presence.send(show, status, priority)

@@ -5,6 +5,7 @@ chain (what the sender put on the message it corrects: its origin id in a chat).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from slixmpp.stanza import Message as MessageStanza
 from slixmpp.xmlstream import ET
@@ -24,19 +25,19 @@ def present(stanza: MessageStanza) -> bool:
     return stanza.xml.find(TAG) is not None
 
 
-def read(stanza: MessageStanza, message: Message) -> None:
-    """Set ``message.replaces`` from a well-formed correction. One without a text is
+def read(stanza: MessageStanza, message: Message) -> Message:
+    """``message`` with ``replaces`` set from a well-formed correction. One without a text is
     none (some clients send ``<replace/>`` with a chat state while the user edits)."""
     el = targets.only(stanza, TAG, "a correction")
     if el is None:
-        return
+        return message
     uid = targets.target_id(el, "a correction", stanza)
     if not uid:
-        return
+        return message
     if not message.body.strip():
         log.debug("a correction from %s has no text: not a correction", targets.sender(stanza))
-        return
-    message.replaces = uid
+        return message
+    return replace(message, replaces=uid)
 
 
 def write(stanza: MessageStanza, message: Message) -> None:

@@ -17,13 +17,13 @@ import bisect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from slixmpp.stanza import Message as MessageStanza
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from chinwag.core.models import Message, Origin
+from chinwag.core.models import ConversationKind, Message, Origin
 from chinwag.xmpp import targets
 
 if TYPE_CHECKING:
@@ -55,8 +55,23 @@ class Inbound:
 
     @property
     def peer(self) -> str:
-        """The bare address of who we talk with: the recipient of what we sent."""
+        """The bare address of who we talk with (a contact, or a room): the recipient
+        of what we sent."""
         return str(self.stanza["to"].bare if self.sent else self.stanza["from"].bare)
+
+    @property
+    def kind(self) -> ConversationKind:
+        """A room's stanza (type groupchat) or a one-to-one one (chat, normal, none)."""
+        return kind_of(self.stanza)
+
+
+def kind_of(stanza: MessageStanza) -> ConversationKind:
+    return ConversationKind.GROUPCHAT if stanza["type"] == "groupchat" else ConversationKind.CHAT
+
+
+def stanza_type(kind: ConversationKind) -> Literal["chat", "groupchat"]:
+    """The ``type`` of a message stanza of a conversation of ``kind``."""
+    return "groupchat" if kind is ConversationKind.GROUPCHAT else "chat"
 
 
 @dataclass(frozen=True)
@@ -112,8 +127,9 @@ class MessageFeature:
     namespace: str
     #: Whether the stanza carries the element, well-formed or not.
     present: Callable[[MessageStanza], bool]
-    #: Set the message's fields from a well-formed element (a bad one is logged, left).
-    read: Callable[[MessageStanza, Message], None]
+    #: The message with its fields set from a well-formed element (a bad one is logged,
+    #: and the message returned as it was).
+    read: Callable[[MessageStanza, Message], Message]
     #: Add the element to our stanza when the message's fields say so.
     write: Callable[[MessageStanza, Message], None]
 
@@ -136,16 +152,17 @@ class MessageFeatures:
         mean something without a body."""
         return any(f.present(stanza) for f in self._features)
 
-    def read(self, stanza: MessageStanza, message: Message) -> None:
-        """Each feature reads its element into ``message``; one that fails is logged and
-        the others still read theirs."""
+    def read(self, stanza: MessageStanza, message: Message) -> Message:
+        """``message`` with what each feature read from its element; one that fails is
+        logged and the others still read theirs."""
         for feature in self._features:
             try:
-                feature.read(stanza, message)
+                message = feature.read(stanza, message)
             except Exception:
                 log.exception(
                     "could not read %s from %s", feature.namespace, targets.sender(stanza)
                 )
+        return message
 
     def write(self, stanza: MessageStanza, message: Message) -> None:
         for feature in self._features:

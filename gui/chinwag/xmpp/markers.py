@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from slixmpp.stanza import Message as MessageStanza
 
+from chinwag.core.models import ConversationKind
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
-from chinwag.xmpp.dispatch import MARKERS, Dispatcher, Inbound
+from chinwag.xmpp.dispatch import MARKERS, Dispatcher, Inbound, stanza_type
 
 NS = "urn:xmpp:chat-markers:0"
 
@@ -24,14 +25,17 @@ def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
         shown = displayed_id(inbound.stanza)
         if not shown:
             return False
-        listener.on_displayed(shown, inbound.peer, from_self=inbound.sent)
+        listener.on_displayed(shown, inbound.peer, from_self=inbound.sent, kind=inbound.kind)
         return True
 
     dispatcher.add("markers", MARKERS, handle)
 
 
-def send_displayed(client: ChinwagClient, to: str, uid: str) -> None:
-    marker = client.make_message(mto=to, mtype="chat")
+def send_displayed(
+    client: ChinwagClient, to: str, uid: str, kind: ConversationKind = ConversationKind.CHAT
+) -> None:
+    """Tell ``to`` (a contact, or a room: to everyone in it) we displayed ``uid``."""
+    marker = client.make_message(mto=to, mtype=stanza_type(kind))
     el = marker.xml.makeelement(f"{{{NS}}}displayed", {"id": uid})
     marker.xml.append(el)
     marker.xml.append(marker.xml.makeelement("{urn:xmpp:hints}store", {}))

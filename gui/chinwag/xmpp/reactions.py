@@ -4,6 +4,7 @@ reactions to that message (none: all taken back), each a ``<reaction/>`` with an
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from slixmpp.stanza import Message as MessageStanza
 from slixmpp.xmlstream import ET
@@ -24,18 +25,18 @@ def present(stanza: MessageStanza) -> bool:
     return stanza.xml.find(TAG) is not None
 
 
-def read(stanza: MessageStanza, message: Message) -> None:
-    """Set ``message.reacts_to`` and ``message.reactions`` from well-formed reactions:
+def read(stanza: MessageStanza, message: Message) -> Message:
+    """``message`` with ``reacts_to`` and ``reactions`` set from well-formed reactions:
     each distinct reaction once, in the sender's order; an empty one, one longer than
     MAX_REACTION_CHARS or one with elements inside is dropped, and past MAX_REACTIONS
     the rest are (logged). No reaction at all takes the sender's back; only bad ones
     are no reactions. A reactions stanza has no text: any body is a fallback."""
     el = targets.only(stanza, TAG, "reactions")
     if el is None:
-        return
+        return message
     uid = targets.target_id(el, "reactions", stanza)
     if not uid:
-        return
+        return message
     found: list[str] = []
     bad = 0
     for child in el:
@@ -50,7 +51,7 @@ def read(stanza: MessageStanza, message: Message) -> None:
     if bad:
         log.info("%d malformed reactions from %s dropped", bad, targets.sender(stanza))
         if not chosen:  # not "all taken back": nothing readable was sent
-            return
+            return message
     if len(chosen) > MAX_REACTIONS:
         log.info(
             "%d reactions from %s to one message: the %d after the first %d dropped",
@@ -60,9 +61,7 @@ def read(stanza: MessageStanza, message: Message) -> None:
             MAX_REACTIONS,
         )
         del chosen[MAX_REACTIONS:]
-    message.reacts_to = uid
-    message.reactions = tuple(chosen)
-    message.body = ""
+    return replace(message, reacts_to=uid, reactions=tuple(chosen), body="")
 
 
 def write(stanza: MessageStanza, message: Message) -> None:

@@ -1,10 +1,12 @@
 """XEP-0184 Message Delivery Receipts: we request them on every message we send, and
-send ours only after the received message is stored (so "delivered" means kept)."""
+send ours only after the received message is stored (so "delivered" means kept). They are
+one-to-one only: a room's messages are never acknowledged (XEP-0184 section 5.3)."""
 
 from __future__ import annotations
 
 from slixmpp.stanza import Message as MessageStanza
 
+from chinwag.core.models import ConversationKind
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.dispatch import RECEIPTS, Dispatcher, Inbound
@@ -32,7 +34,11 @@ def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
             if not inbound.sent:
                 listener.on_receipt(uid, inbound.peer)
             return True
-        if not inbound.sent and wants_receipt(inbound.stanza):
+        if (
+            not inbound.sent
+            and inbound.kind is ConversationKind.CHAT
+            and wants_receipt(inbound.stanza)
+        ):
             inbound.receipt_to = inbound.stanza["from"].full
         return False
 
@@ -40,7 +46,7 @@ def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
 
 
 def send_receipt(client: ChinwagClient, to: str, uid: str) -> None:
-    ack = client.make_message(mto=to, mtype="chat")
+    ack = client.make_message(mto=to, mtype="chat")  # (one-to-one only)
     ack.xml.append(ack.xml.makeelement(f"{{{NS}}}received", {"id": uid}))
     ack.xml.append(ack.xml.makeelement("{urn:xmpp:hints}no-permanent-store", {}))
     ack.send()

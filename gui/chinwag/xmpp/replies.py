@@ -5,6 +5,7 @@ XEP-0428 fallback range and is not part of the text."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
@@ -26,16 +27,16 @@ def present(stanza: MessageStanza) -> bool:
     return stanza.xml.find(TAG) is not None
 
 
-def read(stanza: MessageStanza, message: Message) -> None:
-    """Set ``message.reply_to`` and ``reply_to_jid`` (the bare address of the author;
+def read(stanza: MessageStanza, message: Message) -> Message:
+    """``message`` with ``reply_to`` and ``reply_to_jid`` set (the bare address of the author;
     "" when not given or not an address) from a well-formed reply, and take the quote
     out of the body: unless that would leave no text (then the body is kept whole)."""
     el = targets.only(stanza, TAG, "a reply")
     if el is None:
-        return
+        return message
     uid = targets.target_id(el, "a reply", stanza)
     if not uid:
-        return
+        return message
     author = ""
     to = el.get("to") or ""
     if to:
@@ -43,11 +44,10 @@ def read(stanza: MessageStanza, message: Message) -> None:
             author = JID(to).bare
         except InvalidJID:
             log.info("a reply from %s names a bad author %r", targets.sender(stanza), to[:100])
-    message.reply_to = uid
-    message.reply_to_jid = author
     text = fallbacks.strip(stanza, message.body, NS)
-    if text.strip():
-        message.body = text
+    return replace(
+        message, reply_to=uid, reply_to_jid=author, body=text if text.strip() else message.body
+    )
 
 
 def write(stanza: MessageStanza, message: Message) -> None:

@@ -6,6 +6,7 @@ retraction's body is only a fallback for clients without the feature: never a te
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from slixmpp.stanza import Message as MessageStanza
 from slixmpp.xmlstream import ET
@@ -38,8 +39,8 @@ def _legacy(stanza: MessageStanza) -> list[ET.Element]:
     ]
 
 
-def read(stanza: MessageStanza, message: Message) -> None:
-    """Set ``message.retracts`` (and drop its fallback body) from a well-formed
+def read(stanza: MessageStanza, message: Message) -> Message:
+    """``message`` with ``retracts`` set (and its fallback body dropped) from a well-formed
     retraction, of either form. A bad one leaves the message as it is: its body, if any,
     is then what a client without the feature would show."""
     uid = ""
@@ -52,9 +53,7 @@ def read(stanza: MessageStanza, message: Message) -> None:
             log.info("a retraction from %s names several messages", targets.sender(stanza))
         elif old:
             uid = targets.target_id(old[0], "a retraction", stanza)
-    if uid:
-        message.retracts = uid
-        message.body = ""
+    return replace(message, retracts=uid, body="") if uid else message
 
 
 def write(stanza: MessageStanza, message: Message) -> None:

@@ -26,7 +26,7 @@ from chinwag.core.models import (
     Origin,
     new_message_uid,
 )
-from chinwag.xmpp.dispatch import MessageFeatures
+from chinwag.xmpp.dispatch import MessageFeatures, kind_of, stanza_type
 
 NS_SID = "urn:xmpp:sid:0"
 NS_DELAY = "urn:xmpp:delay"
@@ -47,7 +47,8 @@ def set_origin_id(stanza: MessageStanza, uid: str) -> None:
 
 
 def stanza_id_by(stanza: MessageStanza, by: str) -> str:
-    """The XEP-0359 stanza-id that our server (``by``: our own bare address) put on the
+    """The XEP-0359 stanza-id that our server (``by``: our own bare address; a room for
+    its messages) put on the
     message, or "" when there is none we can trust.
 
     A sender can put its own ``<stanza-id by=us>`` on a message, and Prosody 0.12 passes
@@ -115,7 +116,7 @@ def build_outgoing(client: Any, message: Message) -> MessageStanza:
     stanza: MessageStanza = client.make_message(
         mto=message.peer,
         mbody=message.body,
-        mtype="chat" if message.kind is ConversationKind.CHAT else "groupchat",
+        mtype=stanza_type(message.kind),
         msubject=message.subject or None,
     )
     stanza["id"] = message.uid
@@ -141,21 +142,36 @@ def to_message(
     archive_id: str = "",
     stamp: float | None = None,
 ) -> Message | None:
-    """A core message from a chat/normal message with a body or an action on an earlier
-    message (read by ``features``, once each), or None. Works for messages to us and for
-    our own messages seen again (carbons, archive).
+    """A core message from a message with a body or an action on an earlier message
+    (read by ``features``, once each), or None. Works for messages to us and for our own
+    messages seen again (carbons, archive).
+
+    A room's message (type groupchat) is a message of the room's conversation: its
+    sender is the occupant (``room@service/nick``, the nick as ``sender_resource``) and
+    its stanza id the one the room stamped. Whether we are in that room, and whether it
+    is our own message reflected, is for the core to say (see the inbound pipeline).
 
     ``stamp`` is when the message was sent, where our server said so (an archive result,
     offline storage); otherwise it is dated now, when it arrived: a stamp the sender
     wrote is never believed."""
-    if stanza["type"] not in ("chat", "normal"):
+    kind = kind_of(stanza)
+    if stanza["type"] not in ("chat", "normal", "groupchat"):
         return None
     body = stanza["body"]
-    sender = stanza["from"].bare or own
-    outgoing = sender == own
-    peer = stanza["to"].bare if outgoing else sender
-    if not peer or (peer == own and not outgoing):
-        return None
+    if kind is ConversationKind.GROUPCHAT:
+        peer = stanza["from"].bare
+        if not peer or not stanza["from"].resource:
+            return None  # the room itself speaking (a subject, a status): not a message
+        sender = str(stanza["from"].full)
+        outgoing = False
+        archived_by = peer
+    else:
+        sender = stanza["from"].bare or own
+        outgoing = sender == own
+        peer = stanza["to"].bare if outgoing else sender
+        if not peer or (peer == own and not outgoing):
+            return None
+        archived_by = own
     mtype = MessageType.NORMAL
     el = stanza.xml.find("{urn:chinwag:message-type:0}type")
     if el is not None and (el.text or "").strip() in ("1", "2"):
@@ -167,15 +183,16 @@ def to_message(
         body=body,
         timestamp=time.time() if stamp is None else stamp,
         uid=message_uid(stanza, archive_id) or new_message_uid(),
+        kind=kind,
         sender=sender,
         sender_resource=stanza["from"].resource,
         state=MessageState.SENT if outgoing else MessageState.RECEIVED,
-        stanza_id=archive_id or stanza_id_by(stanza, own),
+        stanza_id=archive_id or stanza_id_by(stanza, archived_by),
         mtype=mtype,
         origin=origin,
         subject=stanza["subject"] or "",
     )
-    features.read(stanza, message)  # (one bad element does not take the rest)
+    message = features.read(stanza, message)  # (one bad element does not take the rest)
     if not message.body and message.action is MessageAction.NEW:
         return None  # (a chat state, or an action missing or too broken to mean anything)
     return message
