@@ -32,20 +32,40 @@ E = TypeVar("E", bound=Event)
 
 
 class GatedConnection(FakeConnection):
-    """Signs in once its rig's gate is open (open unless a test closes it)."""
+    """Signs in once its rig's gate is open (open unless a test closes it). It has
+    stream management (XEP-0198) unless a test sets ``acks`` false: what the test
+    acknowledges (:meth:`ack`) is no longer held, and a sign-in after ``resume_next``
+    is set resumes the stream (the connection resends what it holds, by itself)."""
 
     def __init__(self, listener: ConnectionListener, gate: asyncio.Event) -> None:
         super().__init__(listener)
         self._gate = gate
+        self.acks = True
+        self.resume_next = False
+        self.acked: set[str] = set()
+
+    @property
+    def acks_enabled(self) -> bool:
+        return self.acks
 
     async def connect(self) -> None:
         await self._gate.wait()
-        await super().connect()
+        await asyncio.sleep(0)
+        resumed, self.resume_next = self.resume_next, False
+        self.listener.on_session_started(resumed)
+
+    def unacked_uids(self) -> set[str]:
+        return {m.uid for m in self.sent} - self.acked
+
+    def ack(self, message: Message) -> None:
+        """The server acknowledges ``message`` (one of those sent)."""
+        self.acked.add(message.uid)
+        self.listener.on_acked(message.uid, message.peer)
 
 
 class Core:
     def __init__(
-        self, core: ChinwagCore, connections: list[FakeConnection], gate: asyncio.Event
+        self, core: ChinwagCore, connections: list[GatedConnection], gate: asyncio.Event
     ) -> None:
         self.core = core
         self.connections = connections
@@ -54,7 +74,7 @@ class Core:
         core.bus.subscribe_all(self.events.append)
 
     @property
-    def conn(self) -> FakeConnection:
+    def conn(self) -> GatedConnection:
         return self.connections[-1]
 
     def of(self, kind: type[E]) -> list[E]:
@@ -88,7 +108,7 @@ def incoming(body: str, uid: str, *, sender: str = BOB, peer: str = BOB, **field
 
 
 async def make_rig(tmp_path: Path) -> AsyncIterator[Core]:
-    made: list[FakeConnection] = []
+    made: list[GatedConnection] = []
     gate = asyncio.Event()
     gate.set()
 
@@ -98,7 +118,7 @@ async def make_rig(tmp_path: Path) -> AsyncIterator[Core]:
         listener: ConnectionListener,
         *,
         register: bool = False,
-    ) -> FakeConnection:
+    ) -> GatedConnection:
         made.append(GatedConnection(listener, gate))
         return made[-1]
 

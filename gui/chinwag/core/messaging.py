@@ -95,8 +95,9 @@ FIRST_CATCH_UP_SECONDS = 7 * 24 * 3600
 STREAM_STATE = "stream"
 #: When this account was last signed in (offline stamps are clamped to after it).
 LAST_ONLINE = "last_online"
-#: Sync-state name: our corrections, retractions and reactions not sent yet (made while
-#: reconnecting), as JSON, so that quitting before the account is back loses none.
+#: Sync-state name: our corrections, retractions and reactions the server has not
+#: acknowledged yet (not sent, or sent on a stream that may end before its ack), as JSON,
+#: so that neither a dropped stream nor quitting loses one.
 PENDING_ACTIONS = "pending_actions"
 #: How far before the last sign-in a catch-up by time starts (clocks differ).
 CATCH_UP_SLACK = 3600.0
@@ -244,8 +245,12 @@ class MessagingService:
         self._checking: set[str] = set()
         self._archive_synced: set[str] = set()
         self._receipts_due: dict[str, list[tuple[str, str]]] = {}
-        #: Our corrections, retractions and reactions made while reconnecting, per account.
+        #: Our corrections, retractions and reactions the server has not acknowledged,
+        #: per account, in the order made (kept in PENDING_ACTIONS): a new stream sends
+        #: them again, after the outbox.
         self._actions_due: dict[str, list[Message]] = {}
+        #: uids of those handed to the current stream: a resumed stream resends them.
+        self._actions_handed: dict[str, set[str]] = {}
         self._tasks = BackgroundTasks("messaging task")
         storing = StoreMessages(store, self._retrying)
         #: What received stanzas go through, in batches (live, carbons, offline storage,
@@ -387,14 +392,19 @@ class MessagingService:
             MessageAction.RETRACT,
         ):
             # Still in our outbox: a correction goes with it (the row has the new text),
-            # and a removed one is not sent at all (the outbox skips it).
+            # and a removed one is not sent at all (the outbox skips it), nor is what was
+            # done to it meanwhile (a reaction to it: due, never handed over either).
+            if stanza.action is MessageAction.RETRACT:
+                await self._drop_due_on(account, outcome.target.uid)
             return outcome.target
+        # Kept (in the store, before it goes out) until the server acknowledges it: a
+        # stream that ends before that sends it again, and so does the next run. While
+        # reconnecting it goes once online, after the outbox.
+        self._due_actions(account).append(stanza)
+        await self._save_due_actions(account)
         conn = self._conns.get(account)
         if conn is not None and account not in self._checking:
-            conn.send_message(stanza)
-        else:  # reconnecting: sent once online, after the outbox (kept across a restart)
-            self._due_actions(account).append(stanza)
-            await self._save_due_actions(account)
+            self._send_due_actions(account, conn)
         return outcome.target
 
     def _never_sent(self, message: Message) -> bool:
@@ -421,9 +431,48 @@ class MessagingService:
         return due
 
     async def _save_due_actions(self, account: str) -> None:
-        await self._set_sync(
-            account, PENDING_ACTIONS, _actions_to_json(self._actions_due.get(account, []))
+        # (the list as it is when written: saves that overlap, or are retried, never
+        # write an older list over a newer one)
+        await self._retrying(
+            lambda: self._store.set_sync_state(
+                account, PENDING_ACTIONS, _actions_to_json(self._actions_due.get(account, []))
+            )
         )
+
+    def _send_due_actions(self, account: str, conn: XmppConnection) -> None:
+        """Hand ``conn`` every due action it does not hold yet, in the order made. With
+        stream management they stay due until acknowledged (:meth:`on_acked`); without
+        it, handing them over is all we know."""
+        due = self._due_actions(account)
+        handed = self._actions_handed.setdefault(account, set())
+        sent = [action for action in due if action.uid not in handed]
+        for action in sent:
+            conn.send_message(action)
+        if conn.acks_enabled:
+            handed.update(action.uid for action in sent)
+        elif sent:
+            due[:] = [action for action in due if action.uid in handed]
+            self._tasks.spawn(self._save_due_actions(account))
+
+    async def _drop_due_on(self, account: str, target: str) -> None:
+        """Forget the due actions on ``target`` that no stream was handed."""
+        due = self._due_actions(account)
+        handed = self._actions_handed.get(account, set())
+        kept = [a for a in due if a.target != target or a.uid in handed]
+        if len(kept) != len(due):
+            due[:] = kept
+            await self._save_due_actions(account)
+
+    def _action_done(self, account: str, uid: str) -> bool:
+        """The server took (or refused) our action ``uid``: it is due no more. False when
+        ``uid`` is no due action."""
+        due = self._due_actions(account)
+        if not any(action.uid == uid for action in due):
+            return False
+        due[:] = [action for action in due if action.uid != uid]
+        self._actions_handed.get(account, set()).discard(uid)
+        self._tasks.spawn(self._save_due_actions(account))
+        return True
 
     async def retry(self, message: Message) -> Message | None:
         """Send a FAILED message again (same id)."""
@@ -513,12 +562,16 @@ class MessagingService:
         in_flight = self._in_flight.setdefault(account, set())
         first = account not in self._had_session
         self._had_session.add(account)
+        actions = self._actions_handed.setdefault(account, set())
         if resumed:
             # The resumed stream resends what it still holds unacked; a message handed
             # over just as the old socket died never got that far, so send it here.
-            in_flight &= conn.unacked_uids()
+            unacked = conn.unacked_uids()
+            in_flight &= unacked
+            actions &= unacked  # (the same for our actions)
         else:
             in_flight.clear()  # a new stream: the connection forgot what it had not got acked
+            actions.clear()  # so our actions not acknowledged go again (after the outbox)
         doubt = self._in_doubt.setdefault(account, set())
         if first or not resumed:
             settled = self._acked_unwritten.get(account, set())
@@ -555,13 +608,8 @@ class MessagingService:
         for message in self._store.pending_outgoing(account):
             if message.uid not in in_flight and message.uid not in settled:
                 self._transmit(conn, message)
-        # Then what was done to messages meanwhile: after them, never before.
-        due = self._due_actions(account)
-        if due:
-            for action in due:
-                conn.send_message(action)
-            due.clear()
-            self._tasks.spawn(self._save_due_actions(account))
+        # Then what was done to messages and not acknowledged: after them, never before.
+        self._send_due_actions(account, conn)
 
     async def _after_new_session(self, account: str, conn: XmppConnection) -> None:
         try:
@@ -784,6 +832,8 @@ class MessagingService:
         return self._store.last_received(account)
 
     def on_acked(self, account: str, uid: str, peer: str) -> None:
+        if self._action_done(account, uid):
+            return
         flight = self._in_flight.get(account)
         if flight is not None:
             flight.discard(uid)
@@ -792,6 +842,9 @@ class MessagingService:
         self._tasks.spawn(self._sent(account, peer, uid, self._acked_unwritten))
 
     def on_message_error(self, account: str, uid: str, peer: str, reason: str) -> None:
+        if self._action_done(account, uid):  # (sending it again would not help)
+            log.info("%s: our action %s was refused: %s", account, uid, reason)
+            return
         self._in_flight.get(account, set()).discard(uid)
         self._handed.get(account, set()).discard(uid)
         self._tasks.spawn(self._set_state(account, peer, uid, MessageState.FAILED, reason))

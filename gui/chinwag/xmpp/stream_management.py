@@ -2,8 +2,10 @@
 its stanzas we have.
 
 slixmpp keeps the unacked queue and resends it on resumption; this module turns its
-acks into ``on_acked`` for our messages, and asks for an ack right after each burst of
-messages has been written (one ``<r/>`` per burst, not one per stanza).
+acks into ``on_acked`` for our messages and our actions on them (corrections,
+retractions, reactions: a reaction has no body), and asks for an ack right after each
+burst of them has been written (one ``<r/>`` per burst, not one per stanza). Receipts,
+markers and chat states are not followed.
 
 Inbound, a message counts as handled (the ``h`` we send the server) only once it is
 committed to history, not when it is read off the socket: slixmpp's own counter is
@@ -27,6 +29,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.core.models import StreamState
 from chinwag.core.ports import ConnectionListener
+from chinwag.xmpp import reactions
 from chinwag.xmpp.client import ChinwagClient
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,13 @@ LAZY_SAVE = 1.0
 
 def _nothing() -> None:
     pass
+
+
+def _ours(stanza: Any) -> bool:
+    """One of our messages, or an action on one (a correction and a retraction have a
+    body, reactions none): what the core follows until the server acknowledges it. Not
+    a receipt, a marker or a chat state."""
+    return isinstance(stanza, MessageStanza) and (bool(stanza["body"]) or reactions.present(stanza))
 
 
 class InboundCounter:
@@ -122,7 +132,8 @@ class SavedStream:
         self._client = client
         self._listener = listener
         self._plugin = client.plugin["xep_0198"]
-        #: Our messages the server has not acknowledged: uid -> (peer, count sent at).
+        #: Our messages (and actions) the server has not acknowledged: uid -> (peer, count
+        #: sent at).
         self.unacked: dict[str, tuple[str, int]] = {}
         #: The state restored at start, until the stream is resumed (or not).
         self.restored: StreamState | None = None
@@ -365,7 +376,7 @@ class StreamManagement:
             asyncio.get_running_loop().call_soon(self._request)
 
     def _acked(self, stanza: Any) -> None:
-        if isinstance(stanza, MessageStanza) and stanza["body"] and stanza["id"]:
+        if _ours(stanza) and stanza["id"]:
             self.saved.acked(stanza["id"])
             self._listener.on_acked(stanza["id"], stanza["to"].bare)
 
@@ -373,7 +384,7 @@ class StreamManagement:
         await self.saved.flush()
 
     def _outgoing(self, stanza: Any) -> Any:
-        if not isinstance(stanza, MessageStanza) or not stanza["body"]:
+        if not _ours(stanza):
             return stanza
         if stanza["id"] and self.enabled:
             self.saved.sent(stanza["id"], stanza["to"].bare)
