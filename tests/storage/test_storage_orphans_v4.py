@@ -210,3 +210,24 @@ async def test_not_the_authors_and_other_conversations_stay(
     assert target.body == "original"
     assert [m.uid for m in store.latest(key, 10)] == ["c1", "m1"]
     assert [m.uid for m in store.latest(ConversationKey(ME, OTHER), 10)] == ["c2"]
+
+
+async def test_a_correction_to_keep_whose_target_came_meanwhile_is_applied_instead(
+    store: SqliteMessageStore, make: MessageFactory, key: ConversationKey
+) -> None:
+    # Two batches at once (live and the archive's catch-up): the live correction is
+    # refused for want of its target, the archive's batch then stores the target (and
+    # applies its own copy of the correction), and only then is the first kept.
+    correction = make.incoming("hello", uid="c1", replaces="m1")
+    (refused,) = await store.apply_actions([correction])
+    assert refused.refused == ms.REFUSED_UNKNOWN
+    await store.add_incoming([make.incoming("helo", uid="m1")])
+    (applied,) = await store.add_received([correction])
+    assert isinstance(applied, ActionOutcome)
+    assert applied.refused == ""
+    assert [(m.uid, m.body) for m in store.latest(key, 10)] == [("m1", "hello")]
+    # The same again (the archive's copy applied first): a duplicate, nothing stored.
+    (again,) = await store.add_received([correction])
+    assert isinstance(again, ActionOutcome)
+    assert again.refused == ms.REFUSED_DUPLICATE
+    assert store.count(key) == 1

@@ -621,7 +621,10 @@ class SqliteMessageStore:
     async def add_received(self, messages: Sequence[Message]) -> list[Message | ActionOutcome]:
         """As :meth:`add_incoming` (see the port), returning what storing did in order:
         each message new to the history, as it is now, followed by the outcome of each
-        correction that waited for it and was folded into it."""
+        correction that waited for it and was folded into it. A correction to keep as a
+        message (``replaces`` set) is first tried on its target again, in this
+        transaction: if that has been stored since, it is applied instead (its outcome
+        returned, nothing stored), so no correction waits for a message already here."""
         if not messages:
             return []
         batch = list(messages)
@@ -630,6 +633,16 @@ class SqliteMessageStore:
             done: list[Message | ActionOutcome] = []
             added: list[Message] = []
             for message in batch:
+                if message.replaces:
+                    # A correction refused for want of its target, in a transaction
+                    # before this one: another batch (the archive's, say) may have
+                    # stored the target, or applied this very correction, since.
+                    outcome = self._apply_action(conn, message)
+                    if outcome.refused == REFUSED_NOT_AUTHOR:
+                        message = replace(message, replaces="")
+                    elif outcome.refused != REFUSED_UNKNOWN:
+                        done.append(outcome)  # applied after all, or seen applied
+                        continue
                 stored = self._insert(conn, message, from_elsewhere=True)
                 if stored is None:
                     continue
