@@ -11,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
-import pytest
 from core_rig import BOB, ME, Core, incoming, make_rig
 
 from chinwag.core.events import ConnectionStateChanged
@@ -79,13 +78,6 @@ async def test_correcting_a_queued_message_sends_it_once_with_the_new_text(rig: 
     assert [s for s in sent if s[2]] == [], sent  # it went out with the new text already
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a correction that arrives before its target (the target then comes from the "
-    "archive) stays a second message for good: nothing applies it once the target is "
-    "stored (inbound_stages.ApplyActions keeps it as a message; StoreMessages never looks "
-    "for it)",
-)
 async def test_a_correction_before_its_target_ends_as_one_corrected_message(rig: Core) -> None:
     await rig.receive(incoming("hello", "c1", replaces="m1"))  # live, the original missed
     await rig.receive(replace(incoming("helo", "m1"), origin=Origin.ARCHIVE))  # catch-up

@@ -139,7 +139,7 @@ async def test_a_version_2_history_is_migrated_keeping_everything(
     store = SqliteMessageStore.open(v2_copy)
     try:
         with raw(v2_copy) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
             assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
             conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
             # Rows that were never rewritten keep their ids; nothing was dropped.
@@ -278,5 +278,5 @@ async def test_after_the_migration_the_log_goes_on_and_survives_a_reopen(v2_copy
 
 
 def test_the_migration_is_one_step_after_version_2() -> None:
-    assert len(MIGRATIONS) == 3
+    assert len(MIGRATIONS) >= 3
     assert callable(MIGRATIONS[2])

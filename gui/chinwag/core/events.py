@@ -174,6 +174,17 @@ class MessageRemoved(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MessageFolded(Event):
+    """A correction that was shown as a message of its own because the message it
+    corrects (XEP-0308) had not reached us has been applied to that message, now stored
+    (``into``, as it is now; a :class:`MessageEdited` for it comes first): ``message``,
+    the correction's row, no longer shows in the history."""
+
+    message: Message
+    into: Message
+
+
+@dataclass(frozen=True, slots=True)
 class ReadPositionChanged(Event):
     """Someone's read position in a conversation moved forward: ours (``participant``
     is the account: we displayed it here or on another device) or another

@@ -15,6 +15,7 @@ from chinwag.core.events import (
     EventBus,
     MessageAdded,
     MessageEdited,
+    MessageFolded,
     MessageRemoved,
     ReactionsChanged,
 )
@@ -95,7 +96,8 @@ class RoomsJoined:
 
 class StoreMessages:
     """Commit the batch's new messages (not its actions) in one transaction; the store
-    drops duplicates. Those new to the history go to :attr:`Batch.committed`.
+    drops duplicates. Those new to the history go to :attr:`Batch.committed`, each
+    followed by what folding the corrections that waited for it did (see ApplyActions).
 
     While the history cannot be written (disk full, ...) the batch is held and the write
     tried again, with a growing pause, for as long as it takes: the user and scripts are
@@ -121,23 +123,24 @@ class StoreMessages:
                 item.fail("could not be stored")
         batch.committed.extend(stored)
 
-    async def add(self, messages: list[Message]) -> tuple[list[Message], set[int]]:
-        """Commit ``messages``; returns those new to the history and the ids (``id()``)
-        of those that could not be stored at all."""
+    async def add(self, messages: list[Message]) -> tuple[list[Message | ActionOutcome], set[int]]:
+        """Commit ``messages``; returns what that did (those new to the history, each
+        followed by the outcomes of the corrections folded into it) and the ids
+        (``id()``) of those that could not be stored at all."""
         try:
-            stored = await self._retrying(partial(self._store.add_incoming, messages), messages)
+            stored = await self._retrying(partial(self._store.add_received, messages), messages)
         except HeldMessagesDropped:
             raise
         except Exception:
             log.exception("storing %d incoming message(s) failed", len(messages))
         else:
             return stored or [], set()
-        stored_each: list[Message] = []
+        stored_each: list[Message | ActionOutcome] = []
         lost: set[int] = set()
         for message in messages:
             try:
                 stored_each += (
-                    await self._retrying(partial(self._store.add_incoming, [message]), messages)
+                    await self._retrying(partial(self._store.add_received, [message]), messages)
                     or []
                 )
             except HeldMessagesDropped:
@@ -154,7 +157,14 @@ class ApplyActions:
     what each did goes to :attr:`Batch.committed`. A correction that cannot be applied
     because its target never reached us, or is not the sender's, is still what the
     sender wrote: its item becomes a new message, stored as such. (Not one of a removed
-    message, an empty one, a duplicate.)"""
+    message, an empty one, a duplicate.)
+
+    One whose target has not reached us (yet: a live correction of a message the
+    archive catch-up brings later, or that comes late) is stored naming its target, and
+    the store folds it into the target when that is stored (:meth:`add_received`: any
+    batch, any path, after a restart too): the target gets the newest text and the
+    correction's row stops showing as a message of its own (MessageEdited, then
+    MessageFolded). One by someone other than the target's author stays a message."""
 
     name = "apply"
     order = APPLY
@@ -188,10 +198,13 @@ class ApplyActions:
                 REFUSED_UNKNOWN,
                 REFUSED_NOT_AUTHOR,
             ):
-                orphan = replace(outcome.action, replaces="")
+                waiting = outcome.refused == REFUSED_UNKNOWN
+                orphan = replace(
+                    outcome.action, replaces=outcome.action.replaces if waiting else ""
+                )
                 refused = by_message.get(id(outcome.action))
                 if refused is not None:
-                    refused.message = orphan
+                    refused.message = replace(orphan, replaces="")
                 orphans.append(orphan)
         if orphans:
             kept, _ = await self._storing.add(orphans)
@@ -199,12 +212,19 @@ class ApplyActions:
 
 
 def publish_outcomes(bus: EventBus, store: MessageStore, outcomes: Sequence[ActionOutcome]) -> None:
-    """Tell the bus what actions did (MessageEdited, MessageRemoved, ReactionsChanged);
+    """Tell the bus what actions did (MessageEdited, MessageRemoved, ReactionsChanged;
+    a correction folded into its target: MessageEdited then MessageFolded);
     a refusal is logged, a duplicate is silent; one ReactionsChanged per message, after
     the rest."""
     reacted: dict[int, Message] = {}
     for outcome in outcomes:
         action, target = outcome.action, outcome.target
+        if outcome.folded is not None and target is not None:
+            # A correction that waited for its target as a message of its own.
+            if outcome.refused != DUPLICATE:
+                bus.publish(MessageEdited(target))
+            bus.publish(MessageFolded(outcome.folded, target))
+            continue
         if outcome.refused == DUPLICATE:
             continue  # the same action again (live, a carbon, the archive)
         if outcome.refused or target is None:

@@ -193,12 +193,15 @@ class Message:
     #: XEP-0461: the id of the message this one answers ("" : none), and its author.
     reply_to: str = ""
     reply_to_jid: str = ""
+    #: The text the reply quotes of what it answers ("" : none).
+    reply_quote: str = ""
     #: When it was last edited (XEP-0308), 0.0 if never; its text is then the newest.
     edited_at: float = 0.0
     #: Retracted by its author (XEP-0424): a tombstone; its text is gone ("").
     removed: bool = False
-    #: An action on an earlier message of the conversation, as received (never stored as
-    #: a row of its own): see :attr:`action`.
+    #: An action on an earlier message of the conversation, as received: see
+    #: :attr:`action`. (A correction whose target has not reached us is stored as a
+    #: message, its row remembering the id it names; read back, a row is a message.)
     replaces: str = ""  # XEP-0308: this corrects the message with that id
     retracts: str = ""  # XEP-0424: this retracts the message with that id
     reacts_to: str = ""  # XEP-0444: ``reactions`` are the sender's reactions to that id
@@ -272,6 +275,10 @@ class ActionOutcome:
     action: Message
     target: Message | None
     refused: str = ""
+    #: A correction kept as a message of its own because its target had not reached us,
+    #: folded into the target once it came: the correction's row as it is now (no longer
+    #: shown as a message). None for any other action.
+    folded: Message | None = None
 
 
 def direct_uuid(a: str, b: str) -> str:

@@ -54,7 +54,20 @@ class MessageStore(Protocol):
         A duplicate is a message with the same (conversation, direction, uid) as a stored
         one, or one whose non-empty ``stanza_id`` is already stored for that account.
         Returns only the newly stored messages, with ``id`` set, in input order. Works
-        for outgoing messages that come back from carbons or the archive as well."""
+        for outgoing messages that come back from carbons or the archive as well.
+
+        A message with :attr:`Message.replaces` set is a correction whose target has not
+        reached us, stored as a message of its own (returned with ``replaces`` "", as
+        every message read back); the row remembers the id it names. When a message with
+        that id is stored later (in any call, after a restart too), each such correction
+        by its author is applied to it in the same transaction (an edit event of the log,
+        the newest text by timestamp wins) and its row is folded: kept, but no longer
+        listed, searched or counted (read back: ``removed``)."""
+
+    async def add_received(self, messages: Sequence[Message]) -> list[Message | ActionOutcome]:
+        """As :meth:`add_incoming`, returning what storing did in order: each message new
+        to the history, as it is now (a waiting correction applied), followed by the
+        outcome of each correction folded into it (:attr:`ActionOutcome.folded`)."""
 
     async def apply_actions(self, actions: Sequence[Message]) -> list[ActionOutcome]:
         """Apply corrections, retractions and reactions (:attr:`Message.action`), in

@@ -78,10 +78,15 @@ MESSAGE_COLUMNS: Final = (
     "m.id, c.account, c.peer, c.kind, m.direction, m.uid, m.stanza_id, m.sender, "
     "m.sender_resource, m.body, m.timestamp, m.state, m.error, m.mtype, m.origin, "
     "m.subject, m.flags, m.reply_to, m.reply_to_jid, m.edited_at, m.removed, "
-    "m.conversation_id"
+    "m.reply_quote, m.conversation_id"
 )
 _FROM: Final = "messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
-_N_COLUMNS: Final = 22
+_N_COLUMNS: Final = 23
+
+#: ``messages.removed`` of a correction that was kept as a message of its own (its target
+#: had not reached us) and has been applied to its target since: the row is kept but no
+#: longer listed, searched or counted (read back, it is ``removed``). 1: retracted.
+FOLDED: Final = 2
 
 
 # Enum members by value: a dict look-up is several times cheaper than calling the enum,
@@ -117,6 +122,7 @@ def message_from_row(row: Sequence[Any]) -> Message:
         reply_to_jid=row[18],
         edited_at=row[19],
         removed=bool(row[20]),
+        reply_quote=row[21],
     )
 
 
@@ -124,8 +130,8 @@ _INSERT_SQL: Final = """
 INSERT INTO messages (
     conversation_id, direction, uid, stanza_id, sender, sender_resource, body, timestamp,
     state, error, mtype, origin, subject, flags, search_key, muuid, reply_to, reply_to_jid,
-    edited_at, removed
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    edited_at, removed, replaces, reply_quote
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (conversation_id, direction, uid) DO NOTHING
 """
 
@@ -154,6 +160,8 @@ def _insert_params(
         message.reply_to_jid,
         float(message.edited_at),
         int(bool(message.removed)),
+        message.replaces,
+        message.reply_quote,
     )
 
 
@@ -271,6 +279,14 @@ WHERE conversation_id = ? AND origin_id = ? AND message_id = ?
 LIMIT 1
 """
 
+# The corrections kept as messages that name ``uid`` and wait for it, oldest first.
+_WAITING_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages AS m INDEXED BY messages_replacing
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.conversation_id = ? AND m.replaces = ? AND m.replaces <> '' AND m.removed = 0
+ORDER BY m.timestamp, m.id
+"""
+
 REACTIONS_SQL: Final = """
 SELECT message_id, sender, reactions FROM reactions
 WHERE message_id IN ({marks}) AND reactions <> '[]'
@@ -350,23 +366,30 @@ def _next_search_key(conn: sqlite3.Connection, timestamp: float) -> int:
 
 LATEST_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS} FROM {_FROM}
-WHERE m.conversation_id = ?
+WHERE m.conversation_id = ? AND m.removed <> {FOLDED:d}
 ORDER BY m.timestamp DESC, m.id DESC LIMIT ?
 """
 
 BEFORE_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS} FROM {_FROM}
-WHERE m.conversation_id = ? AND (m.timestamp, m.id) < (?, ?)
+WHERE m.conversation_id = ? AND (m.timestamp, m.id) < (?, ?) AND m.removed <> {FOLDED:d}
 ORDER BY m.timestamp DESC, m.id DESC LIMIT ?
 """
 
 AFTER_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS} FROM {_FROM}
-WHERE m.conversation_id = ? AND (m.timestamp, m.id) > (?, ?)
+WHERE m.conversation_id = ? AND (m.timestamp, m.id) > (?, ?) AND m.removed <> {FOLDED:d}
 ORDER BY m.timestamp, m.id LIMIT ?
 """
 
-COUNT_SQL: Final = "SELECT count(*) FROM messages WHERE conversation_id = ?"
+# Folded corrections are few, and found by the index of the rows naming a target.
+COUNT_SQL: Final = f"""
+SELECT count(*) - (
+    SELECT count(*) FROM messages INDEXED BY messages_replacing
+    WHERE conversation_id = ?1 AND replaces <> '' AND removed = {FOLDED:d}
+)
+FROM messages WHERE conversation_id = ?1
+"""
 
 # The partial indexes are named: without statistics the planner would rather walk the
 # (conversation, direction, uid) index over every incoming message of the conversation.
@@ -451,7 +474,7 @@ SELECT {MESSAGE_COLUMNS},
 FROM messages_fts
 JOIN messages AS m ON m.search_key = messages_fts.rowid
 JOIN conversations AS c ON c.id = m.conversation_id
-WHERE messages_fts MATCH ?
+WHERE messages_fts MATCH ? AND m.removed <> {FOLDED:d}
 ORDER BY messages_fts.rowid DESC LIMIT ?
 """
 
@@ -595,16 +618,44 @@ class SqliteMessageStore:
         return await self._write(add)
 
     async def add_incoming(self, messages: Sequence[Message]) -> list[Message]:
+        done = await self.add_received(messages)
+        return [message for message in done if isinstance(message, Message)]
+
+    async def add_received(self, messages: Sequence[Message]) -> list[Message | ActionOutcome]:
+        """As :meth:`add_incoming` (see the port), returning what storing did in order:
+        each message new to the history, as it is now, followed by the outcome of each
+        correction that waited for it and was folded into it. A correction to keep as a
+        message (``replaces`` set) is first tried on its target again, in this
+        transaction: if that has been stored since, it is applied instead (its outcome
+        returned, nothing stored), so no correction waits for a message already here."""
         if not messages:
             return []
         batch = list(messages)
 
-        def add(conn: sqlite3.Connection, entries: list[Received]) -> list[Message]:
-            stored = (self._insert(conn, message, from_elsewhere=True) for message in batch)
-            added = [message for message in stored if message is not None]
+        def add(conn: sqlite3.Connection, entries: list[Received]) -> list[Message | ActionOutcome]:
+            done: list[Message | ActionOutcome] = []
+            added: list[Message] = []
+            for message in batch:
+                if message.replaces:
+                    # A correction refused for want of its target, in a transaction
+                    # before this one: another batch (the archive's, say) may have
+                    # stored the target, or applied this very correction, since.
+                    outcome = self._apply_action(conn, message)
+                    if outcome.refused == REFUSED_NOT_AUTHOR:
+                        message = replace(message, replaces="")
+                    elif outcome.refused != REFUSED_UNKNOWN:
+                        done.append(outcome)  # applied after all, or seen applied
+                        continue
+                stored = self._insert(conn, message, from_elsewhere=True)
+                if stored is None:
+                    continue
+                stored, folded = self._fold_waiting(conn, stored)
+                added.append(stored)
+                done.append(stored)
+                done.extend(folded)
             received = [(m, None, "") for m in added if m.direction is Direction.INCOMING]
             self._log_received(conn, entries, received)
-            return added
+            return done
 
         return await self._write_logging(add)
 
@@ -1009,7 +1060,44 @@ class SqliteMessageStore:
             _author(message),
             message.timestamp,
         )
-        return replace(message, id=message_id, stanza_id=stanza_id or "")
+        # Stored, it is a message (a correction waiting for its target keeps the id it
+        # names in the row only).
+        return replace(message, id=message_id, stanza_id=stanza_id or "", replaces="")
+
+    def _fold_waiting(
+        self, conn: sqlite3.Connection, message: Message
+    ) -> tuple[Message, list[ActionOutcome]]:
+        """``message`` was just stored: apply to it the corrections by its author that
+        were kept as messages of their own while it had not reached us (a live
+        correction of a message that then comes from the archive, or late), oldest
+        first, so the newest text wins as on the normal path, and fold their rows (kept,
+        no longer listed; one unseen is seen: the message it corrected counts instead).
+        Returns the message as it is now and an outcome per correction folded (with
+        :attr:`ActionOutcome.folded`). A correction from anyone else stays a message."""
+        if not message.uid or message.removed:
+            return message, []
+        conversation_id = self._write_conversation_id(conn, message.key, create=False)
+        rows = conn.execute(_WAITING_SQL, (conversation_id, message.uid)).fetchall()
+        outcomes: list[ActionOutcome] = []
+        author = _author(message)
+        for row in rows:
+            waiting = message_from_row(row)
+            if _author(waiting) != author:
+                continue  # not the author's: it stays a message of its own
+            outcome = self._apply_action(conn, replace(waiting, id=None, replaces=message.uid))
+            if outcome.refused not in ("", REFUSED_DUPLICATE) or outcome.target is None:
+                continue
+            state = (
+                MessageState.DISPLAYED if waiting.state is MessageState.RECEIVED else waiting.state
+            )
+            conn.execute(
+                "UPDATE messages SET removed = ?, state = ? WHERE id = ?",
+                (FOLDED, int(state), waiting.id),
+            )
+            outcomes.append(replace(outcome, folded=replace(waiting, removed=True, state=state)))
+            if outcome.target.id == message.id:
+                message = outcome.target
+        return message, outcomes
 
     @staticmethod
     def _set_states(

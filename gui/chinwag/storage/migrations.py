@@ -295,6 +295,27 @@ UPDATE conversations SET
 """
 
 
+# Version 4: corrections that arrive before the message they correct (issue 11).
+#
+# * ``messages.replaces``: on a correction stored as a message of its own because the
+#   message it corrects (XEP-0308) had not reached us, the id it names ('' on every other
+#   row). When that message is stored, the correction is applied to it and the row is
+#   folded: ``removed = 2`` (see ``FOLDED`` in :mod:`chinwag.storage.message_store`), kept
+#   (nothing is lost, its 'message' event still names it) but no longer listed, searched
+#   or counted. The partial index finds "the rows naming uid X in conversation Y" (waiting
+#   or folded) at the cost of the few such rows; a query must say ``replaces <> ''`` for
+#   the planner to use it.
+# * ``messages.reply_quote``: the text a reply (XEP-0461) quotes of what it answers.
+#
+# Existing rows get ''. Corrections stored as messages by version 3 did not keep the id
+# they name, so they stay messages of their own.
+_V4_ORPHANS: Final = """
+ALTER TABLE messages ADD COLUMN replaces TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN reply_quote TEXT NOT NULL DEFAULT '';
+CREATE INDEX messages_replacing ON messages (conversation_id, replaces) WHERE replaces <> '';
+"""
+
+
 def conversation_uuid(account: str, peer: str, kind: str) -> str:
     """The spec's uuid of the conversation (account, peer, kind): a room's from its
     address, a direct conversation's from both addresses."""
@@ -324,7 +345,12 @@ def _v3_conversations(conn: sqlite3.Connection) -> None:
 
 
 #: Every migration, in order: index N-1 brings ``user_version`` N-1 to N.
-MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_SCHEMA, _V2_RECEIVED_LOG, _v3_conversations)
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    _V1_SCHEMA,
+    _V2_RECEIVED_LOG,
+    _v3_conversations,
+    _V4_ORPHANS,
+)
 
 #: The schema version this code writes.
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -52,6 +52,7 @@ from chinwag.core.events import (
     GroupRenamed,
     MessageAdded,
     MessageEdited,
+    MessageFolded,
     MessageRemoved,
     MessageStateChanged,
     OwnPresenceChanged,
@@ -84,9 +85,15 @@ RosterEvent = (
 #: Presence subscriptions: someone asks to see ours, or answered our request.
 SubscriptionEvent = SubscriptionRequested | SubscriptionRequestCleared | SubscriptionAnswered
 #: The events of the message family: a message was stored, moved on, was edited, was
-#: removed, or its reactions changed. Each names one message of one conversation.
+#: removed, was folded into the message it corrects, or its reactions changed. Each
+#: names one message of one conversation.
 MessageEvent = (
-    MessageAdded | MessageStateChanged | MessageEdited | MessageRemoved | ReactionsChanged
+    MessageAdded
+    | MessageStateChanged
+    | MessageEdited
+    | MessageRemoved
+    | MessageFolded
+    | ReactionsChanged
 )
 #: About a conversation as a whole (not one message): a read position moved.
 ConversationChange = ReadPositionChanged

@@ -90,6 +90,7 @@ from chinwag.core.events import (
     ContactUpdated,
     MessageAdded,
     MessageEdited,
+    MessageFolded,
     MessageRemoved,
     MessageStateChanged,
     ReactionsChanged,
@@ -1043,6 +1044,9 @@ class ConversationWindow(WindowFrame, QWidget):
             case MessageRemoved(message=message):
                 self._model.update(message)
                 self._follow_change(message)
+            case MessageFolded(message=message, into=into):
+                self._model.remove(message)
+                self._follow_fold(message, into)
             case ReactionsChanged(message=message, reactions=reactions):
                 self._model.set_reactions(message, reactions)
 
@@ -1064,6 +1068,16 @@ class ConversationWindow(WindowFrame, QWidget):
             else:
                 self._replying = message
                 self._show_reply_context()
+
+    def _follow_fold(self, folded: Message, into: Message) -> None:
+        """The correction being edited or answered was folded into the message it
+        corrects: go on with that message."""
+        key = row_key(folded)
+        if self._editing is not None and row_key(self._editing) == key:
+            self._editing = into
+        if self._replying is not None and row_key(self._replying) == key:
+            self._replying = into
+            self._show_reply_context()
 
     def _on_chat_state(self, event: ChatStateChanged) -> None:
         key = self._key

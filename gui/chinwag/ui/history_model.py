@@ -563,6 +563,26 @@ class HistoryModel(QAbstractListModel):
         self.dataChanged.emit(index, index, roles)
         return True
 
+    def remove(self, message: Message) -> bool:
+        """A stored message no longer shows as a message of its own (``MessageFolded``:
+        a correction kept as a message until the message it corrects came, and applied
+        to it since): take its row out; returns True when it was loaded. (The message it
+        was folded into has its own ``MessageEdited``.)"""
+        if message.key != self._key:
+            return False
+        row = self.row_of(message)
+        if row is None:
+            return False
+        key = row_key(message)
+        self.beginRemoveRows(QModelIndex(), row, row)
+        self._let_go([self._rows[row]])
+        del self._rows[row]
+        self._hits.pop(key, None)
+        if self._current_hit == key:
+            self._current_hit = None
+        self.endRemoveRows()
+        return True
+
     def _quoted_changed(self, message: Message) -> None:
         """``message`` came in or changed: the loaded replies quoting it show it anew."""
         replies = self._replies.get(message.uid)
