@@ -635,7 +635,8 @@ class SqliteMessageStore:
         def add(conn: sqlite3.Connection, entries: list[Received]) -> list[Message | ActionOutcome]:
             done: list[Message | ActionOutcome] = []
             added: list[Message] = []
-            for message in batch:
+            for each in batch:
+                message = each
                 if message.replaces:
                     # A correction refused for want of its target, in a transaction
                     # before this one: another batch (the archive's, say) may have
