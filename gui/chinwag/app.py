@@ -20,7 +20,12 @@ from chinwag.system.paths import Paths
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from chinwag.ui.bridge import ConnectionEvent, MessageEvent, StorageEvent
+    from chinwag.ui.bridge import (
+        ConnectionEvent,
+        ConversationChange,
+        MessageEvent,
+        StorageEvent,
+    )
     from chinwag.ui.context import UiContext
 
 log = logging.getLogger("chinwag")
@@ -122,6 +127,7 @@ class Notifications:
         self._recount.setInterval(100)
         self._recount.timeout.connect(self._update_unread)
         ctx.bridge.messages_changed.connect(self._on_message_event)
+        ctx.bridge.conversations_changed.connect(self._on_conversation_event)
         ctx.bridge.storage_changed.connect(self._on_storage_event)
         notifier.activated.connect(ctx.windows.open)
         self._update_unread()
@@ -136,11 +142,15 @@ class Notifications:
                 "there is room.",
             )
 
+    def _on_conversation_event(self, event: ConversationChange) -> None:
+        # Unread = after our read position: it moved (we read, here or on another device).
+        self._recount.start()
+
     def _on_message_event(self, event: MessageEvent) -> None:
-        from chinwag.core.events import MessageAdded, MessageStateChanged
+        from chinwag.core.events import MessageAdded, MessageRemoved, MessageStateChanged
         from chinwag.core.models import Direction, Origin
 
-        if isinstance(event, MessageAdded | MessageStateChanged):
+        if isinstance(event, MessageAdded | MessageStateChanged | MessageRemoved):
             self._recount.start()
         if not isinstance(event, MessageAdded):
             return

@@ -196,13 +196,14 @@ async def test_seeing_messages_moves_our_read_position(
     info = store.conversation_info(key)
     assert info is not None
     assert info.read_sequence == 2
-    assert store.unread_count(key) == 2  # the states still drive the UI
+    assert store.unread_count(key) == 2  # the two after it
     # Late history seen "before" the read position in time does not move it back.
     (late,) = await store.add_incoming([make.incoming("old", timestamp=make.clock - 50)])
     await store.mark_displayed_up_to(key, late.uid)
     info = store.conversation_info(key)
     assert info is not None
     assert info.read_sequence == 5
+    assert store.unread_count(key) == 0
 
 
 async def test_reply_edit_and_removal_fields_are_stored_and_read_back(

@@ -432,6 +432,9 @@ async def test_count_unread_and_conversations(
 
     assert store.count(key) == 2
     assert store.unread_count(key) == 2
+    # Unread is what is after our read position, not what the states say.
+    assert store.unread_count(ConversationKey(ME, OTHER)) == 1
+    await store.set_read_sequence(ConversationKey(ME, OTHER), 1)
     assert store.unread_count(ConversationKey(ME, OTHER)) == 0
     assert store.conversations() == [
         (ConversationKey("alt@x.org", PEER), 40.0),

@@ -145,7 +145,6 @@ async def test_paging_uses_the_time_index_without_sorting(
     ("sql", "params", "index"),
     [
         (ms.COUNT_SQL, (1,), "messages_by_time"),
-        (ms.UNREAD_COUNT_SQL, (1,), "messages_unseen"),
         (ms.UNSEEN_UP_TO_SQL, (1, 10.0, 5), "messages_unseen"),
         (ms.UNREAD_BY_PEER_UP_TO_SQL, (1, 10.0, 5), "messages_unread_by_peer"),
         (ms.STANZA_ID_TAKEN_SQL, ("S", "a@b"), "messages_by_stanza_id"),
@@ -184,3 +183,33 @@ async def test_search_walks_the_full_text_index_newest_first(
     assert steps[0].startswith("SCAN messages_fts VIRTUAL TABLE"), steps
     assert "SEARCH m USING INDEX messages_by_search_key (search_key=?)" in steps, steps
     assert not any("TEMP B-TREE" in step for step in steps), steps
+
+
+@pytest.mark.parametrize("analyzed", [False, True], ids=["no-stats", "analyzed"])
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        pytest.param(ms.UNREAD_COUNT_SQL, (1,), id="unread_count"),
+        pytest.param(ms.UNREAD_COUNTS_SQL.format(where=""), (), id="unread_counts"),
+        pytest.param(
+            ms.UNREAD_COUNTS_SQL.format(where="AND c.account = ?"), ("a@b",), id="of_account"
+        ),
+        pytest.param(ms.SEEN_UP_TO_SEQUENCE_SQL, (1, 10.0, 5), id="seen_up_to"),
+    ],
+)
+async def test_read_position_queries_walk_only_the_log_after_it(
+    file_store: SqliteMessageStore,
+    make: MessageFactory,
+    sql: str,
+    params: tuple[object, ...],
+    analyzed: bool,
+) -> None:
+    """Unread counts and "seen up to" read the events after our read position, a range
+    of the log's primary key per conversation: never a scan of the log or the messages."""
+    await fill_with_ties(file_store, make)
+    if analyzed:
+        await file_store.database.write(lambda conn: conn.execute("ANALYZE"))
+    steps = plan(file_store, sql, params)
+    assert "SEARCH e USING PRIMARY KEY (conversation_id=? AND sequence>?)" in steps, steps
+    assert "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)" in steps, steps
+    assert not any(step.startswith("SCAN") and step != "SCAN c" for step in steps), steps

@@ -5,6 +5,9 @@ Every colour a message bubble's text is painted with (sender, time, state, body,
 it is painted: the rows are painted into an image by the real delegate, the bubble's
 colour is read from the pixels, and the pens are recorded as the delegate sets them.
 The palette's link colour (pure blue in many dark themes) is adjusted until it does.
+The "New messages" line's words are painted above the bubble, on the view's background:
+each text the delegate draws in that row is measured against the pixels around it in
+the view as it paints itself.
 
 Window sizes are checked in a subprocess on Qt's offscreen platform with a 1600 x 1000
 screen at ``QT_SCALE_FACTOR=2`` (an 800 x 500 desktop): both windows fit, and the
@@ -16,17 +19,19 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication
 
 from chinwag.core.models import Direction, MessageState
 from chinwag.ui.conversation_window import ConversationWindow
+from chinwag.ui.message_delegate import NEW_MESSAGES_TEXT
 
 if TYPE_CHECKING:
     from conftest import UiRig
@@ -98,15 +103,27 @@ PALETTES = {
 
 
 class RecordingPainter(QPainter):
-    """A painter on an image that records every pen the delegate sets."""
+    """A painter on an image that records every pen the delegate sets, and each text it
+    draws at a point with the colour and the box it is drawn in."""
 
     def __init__(self, image: QImage) -> None:
         super().__init__(image)
         self.pens: list[QPen] = []
+        self.texts: list[tuple[str, QColor, QRectF]] = []
 
     def setPen(self, pen: Any) -> None:  # type: ignore[override]
         self.pens.append(QPen(pen) if not isinstance(pen, QColor) else QPen(QColor(pen)))
         super().setPen(pen)
+
+    def drawText(self, *args: Any) -> None:  # type: ignore[override]
+        if len(args) == 2 and isinstance(args[0], QPointF | QPoint) and isinstance(args[1], str):
+            at, text = QPointF(args[0]), args[1]
+            metrics = QFontMetricsF(self.font())
+            box = QRectF(
+                at.x(), at.y() - metrics.ascent(), metrics.horizontalAdvance(text), metrics.height()
+            )
+            self.texts.append((text, QColor(self.pen().color()), self.transform().mapRect(box)))
+        super().drawText(*args)
 
 
 def paint_row(window: ConversationWindow, row: int) -> tuple[QImage, list[QPen]]:
@@ -166,6 +183,61 @@ async def test_every_text_colour_reads_on_its_bubble(
             behind = background.color() if background.style() != Qt.BrushStyle.NoBrush else fill
             ratio = contrast(color, behind)
             assert ratio >= MIN_CONTRAST, (row, color.name(), behind.name(), ratio)
+
+
+def background_of(image: QImage, box: QRectF, ink: QColor) -> tuple[QColor, int]:
+    """The colour most of ``box`` in ``image`` has apart from ``ink`` (what the text is
+    painted on), and how many pixels of ``ink`` itself the box holds."""
+    counts: Counter[int] = Counter()
+    rect = box.toAlignedRect().intersected(image.rect())
+    for y in range(rect.top(), rect.bottom() + 1):
+        for x in range(rect.left(), rect.right() + 1):
+            counts[image.pixelColor(x, y).rgb()] += 1
+    inked = counts.pop(ink.rgb(), 0)
+    (behind, _count), *_ = counts.most_common(1)
+    return QColor.fromRgb(behind), inked
+
+
+@pytest.mark.parametrize("make_palette", PALETTES.values(), ids=PALETTES.keys())
+async def test_the_new_messages_line_reads_on_what_it_is_painted_on(
+    ui: UiRig, conversation_window: OpenWindow, make_palette: Callable[[], QPalette]
+) -> None:
+    theirs = {"sender": ui.peer, "direction": Direction.INCOMING}
+    ours = {"sender": ui.me, "direction": Direction.OUTGOING, "state": MessageState.SENT}
+    await ui.store.add_incoming([ui.message(1000, body="read", **theirs)])
+    await ui.read_to_end()
+    await ui.store.add_incoming(
+        [
+            ui.message(1001, body="new", state=MessageState.RECEIVED, **theirs),
+            ui.message(1002, body="mine", **ours),
+        ]
+    )
+    window = await conversation_window(activate=False)
+    window.setPalette(make_palette())
+    await ui.until(lambda: window.model.rowCount() == 3, what="the messages")
+    assert window.read_marker is not None
+    row = window.model.row_of(window.read_marker)
+    assert row == 1
+    view = window.history_view
+    index = window.model.index(row)
+    option = view.item_option(index)
+    # The words and colours the delegate paints the row with ...
+    image = QImage(option.rect.size(), QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = RecordingPainter(image)
+    option.rect.moveTo(QPoint(0, 0))
+    window.delegate.paint(painter, option, index)
+    painter.end()
+    # ... and the pixels the view really shows there, whatever is under them.
+    shown = view.viewport().grab(view.visualRect(index)).toImage()
+    assert shown.size() == image.size()
+    texts = {text: (color, box) for text, color, box in painter.texts}
+    assert NEW_MESSAGES_TEXT in texts, texts
+    for text, (color, box) in texts.items():
+        behind, inked = background_of(shown, box, color)
+        assert inked, (text, color.name())  # the text is there, in that colour
+        ratio = contrast(color, behind)
+        assert ratio >= MIN_CONTRAST, (text, color.name(), behind.name(), ratio)
 
 
 async def test_a_readable_link_colour_keeps_its_hue(

@@ -134,7 +134,9 @@ class MessageStore(Protocol):
 
     async def mark_displayed_up_to(self, key: ConversationKey, uid: str) -> list[Message]:
         """The user has seen the conversation up to ``uid``: incoming RECEIVED messages up
-        to it become DISPLAYED. Returns the messages that changed."""
+        to it become DISPLAYED, and our read position moves forward past every message
+        at or before it in time (the unread count follows). Returns the messages that
+        changed."""
 
     async def set_stanza_id(self, account: str, peer: str, uid: str, stanza_id: str) -> None:
         """Record the server archive id of a stored message (first one wins)."""
@@ -186,11 +188,13 @@ class MessageStore(Protocol):
     def count(self, key: ConversationKey) -> int: ...
 
     def unread_count(self, key: ConversationKey) -> int:
-        """Incoming messages still RECEIVED (not displayed)."""
+        """The others' messages (incoming, not removed) stored by events after our read
+        position in the conversation's log, whatever their DISPLAYED state."""
 
     def unread_counts(self, account: str | None = None) -> dict[ConversationKey, int]:
-        """Every conversation (of ``account``, or of all) with unread messages, and how
-        many: one query, for the contact list and the tray."""
+        """Every conversation (of ``account``, or of all) with unread messages (as
+        :meth:`unread_count` counts them), and how many: one query, for the contact list
+        and the tray."""
 
     def conversations(self, account: str | None = None) -> list[tuple[ConversationKey, float]]:
         """Every conversation with at least one message, with its newest timestamp,

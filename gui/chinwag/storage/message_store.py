@@ -391,19 +391,40 @@ SELECT count(*) - (
 FROM messages WHERE conversation_id = ?1
 """
 
-# The partial indexes are named: without statistics the planner would rather walk the
-# (conversation, direction, uid) index over every incoming message of the conversation.
+# Unread: the others' messages (incoming, not removed) stored by events after our read
+# position (conversations.read_sequence), whatever their DISPLAYED state says: reading on
+# another device moves the position (our displayed marker, as a carbon), and a message
+# learnt late (the archive: an old timestamp, a new sequence) is after it. The log's
+# primary key gives the events after the position as a range: the work is that of the
+# unread part of the log, no index needed. CROSS JOIN keeps the conversations outermost
+# (SQLite does not reorder it): otherwise the planner may scan the whole log.
 UNREAD_COUNT_SQL: Final = """
-SELECT count(*) FROM messages INDEXED BY messages_unseen
-WHERE conversation_id = ? AND direction = 0 AND state = 10
+SELECT count(*)
+FROM conversations AS c
+CROSS JOIN conversation_events AS e ON e.conversation_id = c.id AND e.sequence > c.read_sequence
+JOIN messages AS m ON m.id = e.message_id
+WHERE c.id = ? AND e.kind = 'message' AND m.direction = 0 AND m.removed = 0
 """
 
 UNREAD_COUNTS_SQL: Final = """
 SELECT c.account, c.peer, c.kind, count(*)
-FROM messages AS m INDEXED BY messages_unseen
-JOIN conversations AS c ON c.id = m.conversation_id
-WHERE m.direction = 0 AND m.state = 10 {where}
-GROUP BY m.conversation_id
+FROM conversations AS c
+CROSS JOIN conversation_events AS e ON e.conversation_id = c.id AND e.sequence > c.read_sequence
+JOIN messages AS m ON m.id = e.message_id
+WHERE c.last_sequence > c.read_sequence AND e.kind = 'message' AND m.direction = 0
+    AND m.removed = 0 {where}
+GROUP BY c.id
+"""
+
+# How far "seen up to (timestamp, id)" moves our read position: past every message event
+# after it whose message is at or before that point in time, so history learnt late (an
+# old timestamp, a new sequence) that was on screen above it is read too.
+SEEN_UP_TO_SEQUENCE_SQL: Final = """
+SELECT max(e.sequence)
+FROM conversations AS c
+CROSS JOIN conversation_events AS e ON e.conversation_id = c.id AND e.sequence > c.read_sequence
+JOIN messages AS m ON m.id = e.message_id
+WHERE c.id = ? AND e.kind = 'message' AND (m.timestamp, m.id) <= (?, ?)
 """
 
 PENDING_OUTGOING_SQL: Final = f"""
@@ -917,12 +938,13 @@ class SqliteMessageStore:
                 return []
             rows = conn.execute(UNSEEN_UP_TO_SQL, (conversation_id, *target)).fetchall()
             changed = [message_from_row(row) for row in rows]
-            # Our read position follows: forward to the message seen last.
-            sequence = conn.execute(_MESSAGE_SEQUENCE_SQL, (target[1],)).fetchone()
+            # Our read position follows: forward to the message seen last, and past any
+            # message learnt later that is before it in time (shown above it).
+            (sequence,) = conn.execute(
+                SEEN_UP_TO_SEQUENCE_SQL, (conversation_id, *target)
+            ).fetchone()
             if sequence is not None:
-                conn.execute(
-                    _SET_READ_SEQUENCE_SQL, {"sequence": sequence[0], "id": conversation_id}
-                )
+                conn.execute(_SET_READ_SEQUENCE_SQL, {"sequence": sequence, "id": conversation_id})
             return self._set_states(conn, changed, MessageState.DISPLAYED)
 
         return await self._write(mark)

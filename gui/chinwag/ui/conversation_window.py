@@ -1699,6 +1699,8 @@ class ConversationWindow(WindowFrame, QWidget):
             self._mark_again = True
             return
         try:
+            # The contact's messages after our read position: none once read here or on
+            # another device, whatever their states (nothing to mark then).
             unread = self._ctx.core.store.unread_count(self._key)
         except Exception:  # the store is closing at shutdown
             log.debug("unread count of %s unavailable", self._key.peer, exc_info=True)

@@ -6,6 +6,11 @@ every enabled account, kept in step with core events incrementally, and
 sorted by name or by status, narrowed by a filter text. :class:`RosterRole` names the
 data roles both expose; :class:`SortMode` the two orders.
 
+A contact's unread count is the store's: the contact's messages after our read position
+in the conversation's log. It is read again when one of their messages is stored,
+changes state or is removed, and when our read position moves
+(:class:`~chinwag.core.events.ReadPositionChanged`: we read here, or on another device).
+
 Why it is built the way it is (measured with ``bench/bench_roster.py``, 5,000 contacts):
 every time Qt asks Python something (``index()``, ``flags()``, ``lessThan()``,
 ``filterAcceptsRow()``) it costs a few microseconds, and Qt asks per row or per
@@ -58,7 +63,9 @@ from chinwag.core.events import (
     ContactRemoved,
     ContactUpdated,
     MessageAdded,
+    MessageRemoved,
     MessageStateChanged,
+    ReadPositionChanged,
     RosterReceived,
 )
 from chinwag.core.models import (
@@ -71,7 +78,13 @@ from chinwag.core.models import (
 )
 from chinwag.core.service import ChinwagCore
 from chinwag.core.status import Status
-from chinwag.ui.bridge import AccountEvent, EventBridge, MessageEvent, RosterEvent
+from chinwag.ui.bridge import (
+    AccountEvent,
+    ConversationChange,
+    EventBridge,
+    MessageEvent,
+    RosterEvent,
+)
 from chinwag.ui.icons import icon, status_icon
 
 log = logging.getLogger(__name__)
@@ -275,6 +288,7 @@ class RosterModel(QAbstractItemModel):
         self.endResetModel()
         bridge.roster_changed.connect(self._on_roster_event)
         bridge.messages_changed.connect(self._on_message_event)
+        bridge.conversations_changed.connect(self._on_conversation_event)
         bridge.accounts_changed.connect(self._on_accounts_changed)
         bridge.blocking_changed.connect(self._on_block_changed)
 
@@ -889,8 +903,19 @@ class RosterModel(QAbstractItemModel):
                 pass
 
     def _on_message_event(self, event: MessageEvent) -> None:
-        if isinstance(event, MessageAdded | MessageStateChanged):
-            self._on_message(event)  # (edits, removals, reactions change no count)
+        if isinstance(event, MessageAdded | MessageStateChanged | MessageRemoved):
+            self._on_message(event)  # (edits and reactions change no count)
+
+    def _on_conversation_event(self, event: ConversationChange) -> None:
+        # Unread counts are the contact's messages after our read position: it moved (we
+        # read here, or on another device: our displayed marker came as a carbon).
+        key = event.key
+        if (
+            isinstance(event, ReadPositionChanged)
+            and event.participant == key.account
+            and key.kind is ConversationKind.CHAT
+        ):
+            self._recount((key.account, key.peer))
 
     def _on_presence(self, event: ContactPresenceChanged) -> None:
         key = (event.account, event.jid)
@@ -934,13 +959,16 @@ class RosterModel(QAbstractItemModel):
     def _on_contact_removed(self, event: ContactRemoved) -> None:
         self._remove({(event.account, event.jid)})
 
-    def _on_message(self, event: MessageAdded | MessageStateChanged) -> None:
+    def _on_message(self, event: MessageAdded | MessageStateChanged | MessageRemoved) -> None:
         message = event.message
-        # Only incoming chat messages count as unread; an outgoing one moving from sent
-        # to delivered changes nothing here.
+        # Only incoming chat messages count as unread (a removed one no longer does); an
+        # outgoing one moving from sent to delivered changes nothing here.
         if message.kind is not ConversationKind.CHAT or message.direction is Direction.OUTGOING:
             return
-        key = (message.account, message.peer)
+        self._recount((message.account, message.peer))
+
+    def _recount(self, key: ContactKey) -> None:
+        """Read the contact's unread count again (once per event-loop iteration)."""
         if key in self._entries:
             self._unread_dirty.add(key)
             self._schedule()
