@@ -4,11 +4,19 @@ peer's, moved by displayed markers (XEP-0333) and never backwards."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
+import pytest
 from core_rig import BOB, ME, Core, incoming
 
-from chinwag.core.events import ReadPositionChanged
+from chinwag.core.events import (
+    MessageAdded,
+    MessageEdited,
+    MessageRemoved,
+    ReactionsChanged,
+    ReadPositionChanged,
+)
 from chinwag.core.models import ConversationKey, EventKind
 
 KEY = ConversationKey(ME, BOB)
@@ -37,6 +45,34 @@ async def test_the_event_log_follows_what_happened(rig: Core) -> None:
     assert events[3].message_uuid == events[0].message_uuid  # an edit keeps the uuid
     assert rig.core.conversations.events(KEY, 3) == events[3:]
     assert rig.core.conversations.get(KEY).last_sequence == 5
+
+
+async def test_core_events_say_their_place_in_the_log(rig: Core) -> None:
+    """What the core publishes is frozen and carries the sequence of its log event, as
+    stored messages read back do: the Conversations API hands these out as they are."""
+    await rig.receive(incoming("helo", "m1"), incoming("second", "m2"))
+    ours = await rig.core.messaging.send(ME, BOB, "reply")
+    await rig.receive(incoming("hello", "c1", replaces="m1"))
+    await rig.core.messaging.react(ours, ["👍"])
+    await rig.core.messaging.retract(ours)
+    log = {e.sequence: e for e in rig.core.conversations.events(KEY, 0)}
+    added = rig.of(MessageAdded)
+    assert [(e.message.uid, e.message.sequence) for e in added] == [
+        ("m1", 1),
+        ("m2", 2),
+        (ours.uid, 3),
+    ]
+    assert ours.sequence == 3
+    (edited,) = rig.of(MessageEdited)
+    (reacted,) = rig.of(ReactionsChanged)
+    (removed,) = rig.of(MessageRemoved)
+    assert (edited.sequence, log[edited.sequence].kind) == (4, EventKind.EDIT)
+    assert (reacted.sequence, log[reacted.sequence].kind) == (5, EventKind.REACTION)
+    assert (removed.sequence, log[removed.sequence].kind) == (6, EventKind.REMOVE)
+    # Read back, a message knows the sequence of the event that stored it.
+    assert [(m.uid, m.sequence) for m in rig.history()] == [("m1", 1), ("m2", 2), (ours.uid, 3)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        edited.message.body = "changed"  # type: ignore[misc]
 
 
 async def test_our_read_position_moves_when_we_look(rig: Core) -> None:

@@ -89,6 +89,8 @@ async def test_a_peers_correction_retraction_reactions_and_reply_reach_the_core(
         (MessageAction.RETRACT, hello.uid, "", (), "", ""),
     ]
     assert sorted(got[1].reactions) == sorted(["👍", "❤️"])
+    # The reply's quote (its fallback) is kept apart from its text, its marks taken off.
+    assert [m.reply_quote for m in got] == ["", "", "", "a question", ""]
     for m in got:
         assert m.direction is Direction.INCOMING
         assert m.sender == bob.jid

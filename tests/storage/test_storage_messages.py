@@ -25,8 +25,11 @@ S = MessageState
 
 
 def without_id(message: Message) -> dict[str, object]:
+    """What the caller gave: without what storing gives it (its row id and the sequence
+    of its event in the conversation's log)."""
     fields = dataclasses.asdict(message)
     del fields["id"]
+    del fields["sequence"]
     return fields
 
 
@@ -50,6 +53,7 @@ async def test_add_outgoing_sets_id_and_round_trips_every_field(
     stored = await store.add_outgoing(message)
 
     assert stored.id is not None
+    assert stored.sequence == 1  # the conversation's first event
     assert without_id(stored) == without_id(message)
     assert message.id is None  # the caller's object is left alone
     assert store.get_by_id(stored.id) == stored

@@ -556,6 +556,25 @@ async def test_a_reply_to_a_message_not_in_the_history(
     assert window.history_view.rows_measured - measured <= 3  # the new row and the reply
 
 
+async def test_a_reply_to_a_message_we_lack_shows_the_senders_own_quote(
+    ui: UiRig, conversation_window: OpenWindow
+) -> None:
+    await ui.sign_in()
+    window = await conversation_window()
+    reply = await receive(
+        ui,
+        window,
+        "yes, Thursday",
+        reply_to="before-we-met",
+        reply_to_jid=ui.peer,
+        reply_quote="Shall we meet on Thursday?\nAt the usual place",
+    )
+    index = row(window, reply)
+    option = window.history_view.item_option(index)
+    assert window.delegate.quote_texts(option, index) == (ui.peer, "Shall we meet on Thursday?")
+    assert "Shall we meet on Thursday? (message not found)" in spoken(window, reply)
+
+
 async def test_the_quote_follows_an_edit_and_a_removal_of_what_it_answers(
     ui: UiRig, conversation_window: OpenWindow, qtbot: QtBot
 ) -> None:

@@ -153,7 +153,8 @@ class BlockChanged(Event):
 @dataclass(frozen=True, slots=True)
 class MessageAdded(Event):
     """A message was stored: typed here, sent by a script, received, or a copy from the
-    user's other devices or the archive. Published once per message, after the commit."""
+    user's other devices or the archive. Published once per message, after the commit;
+    ``message.sequence`` is its event's in the conversation's log."""
 
     message: Message
 
@@ -164,6 +165,8 @@ class MessageEdited(Event):
     (its first id, its newest text, ``edited_at`` set)."""
 
     message: Message
+    #: Of the edit (removal) in the conversation's event log (0: not logged).
+    sequence: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,8 @@ class MessageRemoved(Event):
     """A message was retracted by its author (XEP-0424): ``message`` is now a tombstone."""
 
     message: Message
+    #: Of the edit (removal) in the conversation's event log (0: not logged).
+    sequence: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +208,8 @@ class ReactionsChanged(Event):
 
     message: Message
     reactions: tuple[tuple[str, tuple[str, ...]], ...]
+    #: Of the last reaction event of the change in the conversation's event log.
+    sequence: int = 0
 
 
 @dataclass(frozen=True, slots=True)

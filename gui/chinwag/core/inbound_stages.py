@@ -216,13 +216,13 @@ def publish_outcomes(bus: EventBus, store: MessageStore, outcomes: Sequence[Acti
     a correction folded into its target: MessageEdited then MessageFolded);
     a refusal is logged, a duplicate is silent; one ReactionsChanged per message, after
     the rest."""
-    reacted: dict[int, Message] = {}
+    reacted: dict[int, tuple[Message, int]] = {}
     for outcome in outcomes:
         action, target = outcome.action, outcome.target
         if outcome.folded is not None and target is not None:
             # A correction that waited for its target as a message of its own.
             if outcome.refused != DUPLICATE:
-                bus.publish(MessageEdited(target))
+                bus.publish(MessageEdited(target, outcome.sequence))
             bus.publish(MessageFolded(outcome.folded, target))
             continue
         if outcome.refused == DUPLICATE:
@@ -238,15 +238,16 @@ def publish_outcomes(bus: EventBus, store: MessageStore, outcomes: Sequence[Acti
             )
             continue
         if action.action is MessageAction.CORRECT:
-            bus.publish(MessageEdited(target))
+            bus.publish(MessageEdited(target, outcome.sequence))
         elif action.action is MessageAction.RETRACT:
-            bus.publish(MessageRemoved(target))
+            bus.publish(MessageRemoved(target, outcome.sequence))
         elif action.action is MessageAction.REACT and target.id is not None:
-            reacted[target.id] = target
+            reacted[target.id] = (target, outcome.sequence)
     if reacted:
         everyone = store.reactions(list(reacted))
-        for message_id, target in reacted.items():
-            bus.publish(ReactionsChanged(target, tuple(everyone.get(message_id, []))))
+        for message_id, (target, sequence) in reacted.items():
+            reactions = tuple(everyone.get(message_id, []))
+            bus.publish(ReactionsChanged(target, reactions, sequence))
 
 
 class Publish:

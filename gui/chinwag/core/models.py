@@ -190,6 +190,9 @@ class Message:
     subject: str = ""
     flags: int = 0  # the reports asked for: REPORT_DELIVERY | REPORT_READ
     id: int | None = None  # storage row id, set once stored
+    #: The sequence, in its conversation's event log, of the event that stored it (0
+    #: until stored): what the Conversations API calls the message's ``sequence``.
+    sequence: int = 0
     #: XEP-0461: the id of the message this one answers ("" : none), and its author.
     reply_to: str = ""
     reply_to_jid: str = ""
@@ -275,6 +278,9 @@ class ActionOutcome:
     action: Message
     target: Message | None
     refused: str = ""
+    #: The sequence of the event the action added to the conversation's log (0: none,
+    #: refused).
+    sequence: int = 0
     #: A correction kept as a message of its own because its target had not reached us,
     #: folded into the target once it came: the correction's row as it is now (no longer
     #: shown as a message). None for any other action.

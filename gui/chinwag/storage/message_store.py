@@ -78,10 +78,14 @@ MESSAGE_COLUMNS: Final = (
     "m.id, c.account, c.peer, c.kind, m.direction, m.uid, m.stanza_id, m.sender, "
     "m.sender_resource, m.body, m.timestamp, m.state, m.error, m.mtype, m.origin, "
     "m.subject, m.flags, m.reply_to, m.reply_to_jid, m.edited_at, m.removed, "
-    "m.reply_quote, m.conversation_id"
+    "m.reply_quote, "
+    # the sequence of the event that stored it (one index probe per row)
+    "(SELECT e.sequence FROM conversation_events AS e INDEXED BY "
+    "conversation_events_by_message WHERE e.message_id = m.id AND e.kind = 'message'), "
+    "m.conversation_id"
 )
 _FROM: Final = "messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
-_N_COLUMNS: Final = 23
+_N_COLUMNS: Final = 24
 
 #: ``messages.removed`` of a correction that was kept as a message of its own (its target
 #: had not reached us) and has been applied to its target since: the row is kept but no
@@ -123,6 +127,7 @@ def message_from_row(row: Sequence[Any]) -> Message:
         edited_at=row[19],
         removed=bool(row[20]),
         reply_quote=row[21],
+        sequence=row[22] or 0,
     )
 
 
@@ -810,7 +815,7 @@ class SqliteMessageStore:
             )
             data = json.dumps({"reactions": list(reactions)}, ensure_ascii=False)
             event = EventKind.REACTION
-        _append_event(
+        sequence = _append_event(
             conn,
             conversation_id,
             event,
@@ -821,7 +826,7 @@ class SqliteMessageStore:
             origin_id=action.uid,
             data=data,
         )
-        return ActionOutcome(action, target)
+        return ActionOutcome(action, target, sequence=sequence)
 
     async def set_read_sequence(self, key: ConversationKey, sequence: int) -> int | None:
         """Move our read position in the conversation forward to ``sequence`` (never
@@ -1075,7 +1080,7 @@ class SqliteMessageStore:
             return None
         message_id = cursor.lastrowid
         assert message_id is not None
-        _append_event(
+        sequence = _append_event(
             conn,
             conversation_id,
             EventKind.MESSAGE,
@@ -1085,7 +1090,9 @@ class SqliteMessageStore:
         )
         # Stored, it is a message (a correction waiting for its target keeps the id it
         # names in the row only).
-        return replace(message, id=message_id, stanza_id=stanza_id or "", replaces="")
+        return replace(
+            message, id=message_id, stanza_id=stanza_id or "", replaces="", sequence=sequence
+        )
 
     def _fold_waiting(
         self, conn: sqlite3.Connection, message: Message

@@ -126,6 +126,8 @@ class Quote:
     def summary(self) -> str:
         """The quote in words (screen readers, tool tips)."""
         if not self.found:
+            if self.text:
+                return f"reply to {self.author}: {self.text} (message not found)"
             return f"reply to {self.author}: message not found"
         if self.removed:
             return f"reply to {self.author}: message removed"
@@ -757,7 +759,8 @@ class HistoryModel(QAbstractListModel):
         if target is None:
             author = message.reply_to_jid.partition("/")[0]
             name = self.name_of(author) if author else "a message"
-            return Quote(message.reply_to, name, "", found=False)
+            # The sender's own quote of it, where the reply carried one.
+            return Quote(message.reply_to, name, first_line(message.reply_quote), found=False)
         name = self.sender_name(target)
         if target.removed:
             return Quote(target.uid, name, "", found=True, removed=True)

@@ -1236,13 +1236,13 @@ class MessageDelegate(QStyledItemDelegate):
         if quote is not None:
             quote_author = quote.author
             if not quote.found:
-                quote_text = NOT_FOUND_TEXT
+                quote_text = quote.text or NOT_FOUND_TEXT  # (the reply's own quote)
             elif quote.removed:
                 quote_text = REMOVED_QUOTE_TEXT
             else:
                 quote_text = quote.text
             quote_height = 2 * small_metrics.height() + 2 * _QUOTE_PAD
-            plain = quote.found and not quote.removed
+            plain = (quote.found or bool(quote.text)) and not quote.removed
             text_metrics = small_metrics if plain else fonts.small_italic_metrics
             quote_width = min(
                 float(max_text),
@@ -1313,7 +1313,7 @@ class MessageDelegate(QStyledItemDelegate):
             quote_author=quote_author,
             quote_text=quote_text,
             quote_found=quote is None or quote.found,
-            quote_plain=quote is None or (quote.found and not quote.removed),
+            quote_plain=quote is None or ((quote.found or bool(quote.text)) and not quote.removed),
         )
         if decor.new_marker:
             geometry.marker_y = _MARGIN_Y + marker_height / 2

@@ -24,7 +24,14 @@ def _offset(value: str | None) -> int | None:
 
 
 def strip(stanza: MessageStanza, body: str, for_ns: str) -> str:
-    """``body`` without the parts the sender marked as a fallback for ``for_ns``.
+    """``body`` without the parts the sender marked as a fallback for ``for_ns`` (see
+    :func:`split`)."""
+    return split(stanza, body, for_ns)[0]
+
+
+def split(stanza: MessageStanza, body: str, for_ns: str) -> tuple[str, str]:
+    """``body`` without the parts the sender marked as a fallback for ``for_ns``, and
+    those parts (joined).
 
     Offsets count Unicode code points of the body (as Python indexes strings). A
     ``<fallback/>`` with neither a ``<body/>`` nor a ``<subject/>`` range marks the whole
@@ -36,7 +43,7 @@ def strip(stanza: MessageStanza, body: str, for_ns: str) -> str:
             continue
         parts = fallback.findall(f"{{{NS}}}body")
         if not parts and fallback.find(f"{{{NS}}}subject") is None:
-            return ""
+            return "", body
         for part in parts:
             start, end = _offset(part.get("start")), _offset(part.get("end"))
             if start is None or end is None or not 0 <= start < end <= len(body):
@@ -50,12 +57,15 @@ def strip(stanza: MessageStanza, body: str, for_ns: str) -> str:
                 continue
             ranges.append((start, end))
     if not ranges:
-        return body
+        return body, ""
     kept: list[str] = []
+    taken: list[str] = []
     position = 0
     for start, end in sorted(ranges):
         if start > position:
             kept.append(body[position:start])
+        if end > position:
+            taken.append(body[max(start, position) : end])
         position = max(position, end)
     kept.append(body[position:])
-    return "".join(kept)
+    return "".join(kept), "".join(taken)

@@ -29,8 +29,9 @@ def present(stanza: MessageStanza) -> bool:
 
 def read(stanza: MessageStanza, message: Message) -> Message:
     """``message`` with ``reply_to`` and ``reply_to_jid`` set (the bare address of the author;
-    "" when not given or not an address) from a well-formed reply, and take the quote
-    out of the body: unless that would leave no text (then the body is kept whole)."""
+    "" when not given or not an address) from a well-formed reply, and the quote taken
+    out of the body into ``reply_quote`` (shown for a message we do not have): unless
+    that would leave no text (then the body is kept whole, and no quote)."""
     el = targets.only(stanza, TAG, "a reply")
     if el is None:
         return message
@@ -44,10 +45,31 @@ def read(stanza: MessageStanza, message: Message) -> Message:
             author = JID(to).bare
         except InvalidJID:
             log.info("a reply from %s names a bad author %r", targets.sender(stanza), to[:100])
-    text = fallbacks.strip(stanza, message.body, NS)
+    text, quoted = fallbacks.split(stanza, message.body, NS)
+    if not text.strip():
+        text, quoted = message.body, ""
     return replace(
-        message, reply_to=uid, reply_to_jid=author, body=text if text.strip() else message.body
+        message, reply_to=uid, reply_to_jid=author, body=text, reply_quote=quote_of(quoted)
     )
+
+
+#: The most of a reply's quote kept (it is shown on one line, for a message we lack).
+MAX_QUOTE_CHARS = 1_000
+
+
+def quote_of(fallback: str) -> str:
+    """The text a reply's fallback quotes: its "> " marks and an attribution line
+    ("Alice wrote:") taken off, blank lines dropped; at most MAX_QUOTE_CHARS."""
+    lines = []
+    for line in fallback.splitlines():
+        stripped = line.strip()
+        while stripped.startswith(">"):
+            stripped = stripped[1:].lstrip()
+        if stripped:
+            lines.append(stripped)
+    if len(lines) > 1 and lines[0].endswith(":"):
+        del lines[0]  # "Anna wrote:" (XEP-0461's example) before the quoted lines
+    return "\n".join(lines)[:MAX_QUOTE_CHARS]
 
 
 def write(stanza: MessageStanza, message: Message) -> None:
