@@ -121,6 +121,14 @@ async def test_a_direct_conversation_has_two_participants_and_the_contacts_name(
     conversation = rig.core.conversations.get(KEY)
     assert conversation.direct
     assert conversation.title == "Bob Builder"
+    assert rig.core.conversations.title(KEY) == "Bob Builder"  # what its window is called
+    # Renamed in the roster: the conversation is called by the new name.
+    rig.conn.listener.on_roster(
+        [Contact(ME, BOB, "Robert", subscription=Subscription.BOTH)], "", full=False
+    )
+    assert rig.core.conversations.title(KEY) == "Robert"
+    stranger = ConversationKey(ME, "stranger@localhost")
+    assert rig.core.conversations.title(stranger) == "stranger@localhost"
     assert conversation.participants == (
         Participant(ME, last_read_sequence=0),
         Participant(BOB, last_read_sequence=1),

@@ -65,6 +65,14 @@ class ConversationService:
         title = found.title or self._name_of(key.account, key.peer)
         return replace(found, title=title, participants=participants)
 
+    def title(self, key: ConversationKey) -> str:
+        """What the conversation is called: its own title where it has one (a room's),
+        else for a direct one the contact's name (the roster's), else its address."""
+        found = self._store.conversation_info(key)
+        if found is not None and found.title:
+            return found.title
+        return self._name_of(key.account, key.peer) if found is None or found.direct else key.peer
+
     def events(
         self, key: ConversationKey, after: int, limit: int = MAX_EVENTS
     ) -> list[ConversationEvent]:

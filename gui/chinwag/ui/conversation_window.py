@@ -1156,8 +1156,8 @@ class ConversationWindow(WindowFrame, QWidget):
         core = self._ctx.core
         config = core.accounts.find(self._key.account)
         own = config.nickname if config is not None and config.nickname else "Me"
-        contact = core.roster.contact(self._key.account, self._key.peer)
-        return own, contact.display_name if contact is not None else self._key.peer
+        # The conversation's title: for a direct one the contact's name in the roster.
+        return own, core.conversations.title(self._key) or self._key.peer
 
     def _refresh_contact(self) -> None:
         own, name = self._names()
