@@ -3,6 +3,7 @@ what may still name the folded correction afterwards."""
 
 from __future__ import annotations
 
+import pytest
 from storage_helpers import MessageFactory
 
 from chinwag.core.models import ConversationKey
@@ -55,3 +56,23 @@ async def test_the_same_chain_unfolded_is_followed(
     assert outcome.refused == ""
     assert store.get(key.account, key.peer, "m1").body == "third"  # type: ignore[union-attr]
     assert ms.FOLDED == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reactions given to a correction while it showed as a message of its own stay "
+    "on its row when it is folded: the message it is folded into does not show them",
+)
+async def test_reactions_on_an_orphan_follow_it_into_its_target(
+    store: SqliteMessageStore, make: MessageFactory, key: ConversationKey
+) -> None:
+    await store.add_received([make.incoming("second", uid="c1", replaces="m1")])
+    (reacted,) = await store.apply_actions(
+        [make.outgoing("", uid="r1", reacts_to="c1", reactions=("👍",))]
+    )
+    assert reacted.refused == ""
+    await store.add_received([make.incoming("first", uid="m1", timestamp=make.clock - 10)])
+    target = store.get(key.account, key.peer, "m1")
+    assert target is not None
+    assert target.id is not None
+    assert store.reactions([target.id]) == {target.id: [(key.account, ("👍",))]}
