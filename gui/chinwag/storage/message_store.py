@@ -266,10 +266,11 @@ REFUSED_OUTDATED: Final = "outdated"
 REFUSED_BAD_TIME: Final = "bad timestamp"
 
 # The candidates for an action's target: the conversation's messages with that id, ours
-# first (as GET_SQL).
+# first (as GET_SQL). Not a folded correction: that id names the message it corrected
+# now (found by its edit event, as for a correction that never waited).
 _TARGETS_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS} FROM {_FROM}
-WHERE m.conversation_id = ? AND m.direction IN (0, 1) AND m.uid = ?
+WHERE m.conversation_id = ? AND m.direction IN (0, 1) AND m.uid = ? AND m.removed <> {FOLDED:d}
 ORDER BY m.direction DESC
 """
 # A correction chain that names an earlier correction instead of the first message.

@@ -62,9 +62,12 @@ def quote_of(fallback: str) -> str:
     ("Alice wrote:") taken off, blank lines dropped; at most MAX_QUOTE_CHARS."""
     lines = []
     for line in fallback.splitlines():
-        stripped = line.strip()
-        while stripped.startswith(">"):
-            stripped = stripped[1:].lstrip()
+        # The marks and the blanks between them, in one pass (taking one mark at a time
+        # copies the rest of the line each time: a long line of marks took seconds).
+        start, end = 0, len(line)
+        while start < end and (line[start] == ">" or line[start].isspace()):
+            start += 1
+        stripped = line[start:].rstrip()
         if stripped:
             lines.append(stripped)
     if len(lines) > 1 and lines[0].endswith(":"):
