@@ -57,12 +57,6 @@ async def test_a_correction_naming_a_folded_correction_edits_the_message(rig: Co
     assert [(m.uid, m.body) for m in rig.history()] == [("m1", "hello!")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="folding appends no event for the folded row: the log keeps a 'message' event "
-    "for a correction that no longer shows, so replaying the log (RetransmitEvents) "
-    "gives a message the history does not have",
-)
 async def test_replaying_the_log_gives_the_history_after_a_fold(rig: Core) -> None:
     now = time.time()
     await rig.receive(at("hello", "c1", now, replaces="m1"))

@@ -80,15 +80,17 @@ async def test_orphan_then_target_from_the_archive(rig: Core) -> None:
     added = [e.message for e in rig.of(MessageAdded)]
     assert [m.uid for m in added] == ["c1", "m1"]
     assert added[-1].body == "hello"  # told as it is now: the correction applied
-    # The log: the orphan as a message, the target, then the edit: gap-free.
+    # The log: the orphan as a message, the target, the edit, and the orphan's row gone
+    # (folded: a replay gives the history): gap-free.
     assert log_of(rig) == [
         (1, EventKind.MESSAGE, "c1"),
         (2, EventKind.MESSAGE, "m1"),
         (3, EventKind.EDIT, "m1"),
+        (4, EventKind.REMOVE, "c1"),
     ]
     info = rig.core.store.conversation_info(KEY)
     assert info is not None
-    assert info.last_sequence == 3
+    assert info.last_sequence == 4
 
 
 async def test_orphan_then_live_target(rig: Core) -> None:
@@ -124,6 +126,7 @@ async def test_orphan_restart_then_target(tmp_path: Path) -> None:
             EventKind.MESSAGE,
             EventKind.MESSAGE,
             EventKind.EDIT,
+            EventKind.REMOVE,
         ]
     finally:
         await again.aclose()
@@ -173,12 +176,16 @@ async def test_two_orphans_the_newest_wins_whatever_the_order(rig: Core) -> None
     assert rig.core.store.count(KEY) == 1
     assert rig.core.store.unread_count(KEY) == 1
     log = log_of(rig)
-    assert [seq for seq, _k, _u in log] == [1, 2, 3, 4, 5]  # gap-free
-    assert [(k, u) for _s, k, u in log[2:]] == [
-        (EventKind.MESSAGE, "m1"),
-        (EventKind.EDIT, "m1"),
-        (EventKind.EDIT, "m1"),
-    ]
+    assert [seq for seq, _k, _u in log] == [1, 2, 3, 4, 5, 6, 7]  # gap-free
+    assert sorted((k, u) for _s, k, u in log[2:]) == sorted(
+        [
+            (EventKind.MESSAGE, "m1"),
+            (EventKind.EDIT, "m1"),
+            (EventKind.REMOVE, "c1"),
+            (EventKind.EDIT, "m1"),
+            (EventKind.REMOVE, "c2"),
+        ]
+    )
 
 
 async def test_a_chain_of_orphans_ends_on_the_newest_text(rig: Core) -> None:

@@ -124,7 +124,7 @@ async def test_history_unwritable_during_the_archive_check_does_not_resend(
         await alice.send(bob_jid, "taken, ack lost")
         assert await bodies_until(bob, "taken, ack lost") == ["taken, ack lost"]
 
-    failed = first_failure(alice.core.store, "add_incoming")
+    failed = first_failure(alice.core.store, "add_received")
     lock = HistoryLock(Paths.under(root).database)
     try:
         await server.arestart()  # no stream survives it: the message is in doubt

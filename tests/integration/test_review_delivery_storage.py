@@ -35,7 +35,7 @@ async def test_a_catch_up_that_could_not_store_is_done_again_once_it_can(
         bob.send_chat(jid, "while the desk was off")
         assert (await phone.next_message())["body"] == "while the desk was off"
 
-        failed = first_failure(desk.core.store, "add_incoming")
+        failed = first_failure(desk.core.store, "add_received")
         lock = HistoryLock(Paths.under(root).database)
         try:
             await desk.core.sign_in(jid)

@@ -169,6 +169,7 @@ async def test_a_waiting_correction_is_folded_when_its_target_is_stored_after_a_
             (1, EventKind.MESSAGE),
             (2, EventKind.MESSAGE),
             (3, EventKind.EDIT),
+            (4, EventKind.REMOVE),  # the folded row no longer shows
         ]
         assert events[2].message_id == stored.id
         assert events[0].message_uuid == kept.uuid  # the folded row is kept: its event too

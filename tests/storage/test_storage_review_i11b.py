@@ -3,7 +3,6 @@ what may still name the folded correction afterwards."""
 
 from __future__ import annotations
 
-import pytest
 from storage_helpers import MessageFactory
 
 from chinwag.core.models import ConversationKey
@@ -58,11 +57,6 @@ async def test_the_same_chain_unfolded_is_followed(
     assert ms.FOLDED == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reactions given to a correction while it showed as a message of its own stay "
-    "on its row when it is folded: the message it is folded into does not show them",
-)
 async def test_reactions_on_an_orphan_follow_it_into_its_target(
     store: SqliteMessageStore, make: MessageFactory, key: ConversationKey
 ) -> None:

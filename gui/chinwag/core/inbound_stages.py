@@ -224,6 +224,8 @@ def publish_outcomes(bus: EventBus, store: MessageStore, outcomes: Sequence[Acti
             if outcome.refused != DUPLICATE:
                 bus.publish(MessageEdited(target, outcome.sequence))
             bus.publish(MessageFolded(outcome.folded, target))
+            if target.id is not None:  # reactions to the folded row are the target's now
+                reacted[target.id] = (target, outcome.sequence)
             continue
         if outcome.refused == DUPLICATE:
             continue  # the same action again (live, a carbon, the archive)

@@ -373,7 +373,9 @@ class ConversationEvent:
     ``author`` is who did it (bare address); ``data`` is the kind's payload as JSON
     ("" for none): an edit's ``{"text", "previous"}`` ("" once the message is removed:
     its texts are forgotten), a reaction's ``{"reactions": [...]}`` (the sender's set
-    now; empty: taken back). ``data`` of 'message' and 'remove' events is ""."""
+    now; empty: taken back). ``data`` of 'message' and 'remove' events is "", but for
+    the removal of a correction that waited for its target as a message of its own and
+    was folded into it: ``{"folded_into": the target's uuid}``."""
 
     key: ConversationKey
     sequence: int

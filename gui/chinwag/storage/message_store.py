@@ -1125,10 +1125,57 @@ class SqliteMessageStore:
                 "UPDATE messages SET removed = ?, state = ? WHERE id = ?",
                 (FOLDED, int(state), waiting.id),
             )
+            assert conversation_id is not None
+            assert waiting.id is not None
+            assert outcome.target.id is not None
+            # The log says the row no longer shows (a replay gives the history), and
+            # what was reacted to it while it showed goes with it.
+            _append_event(
+                conn,
+                conversation_id,
+                EventKind.REMOVE,
+                waiting.id,
+                author,
+                waiting.timestamp,
+                data=json.dumps({"folded_into": outcome.target.uuid}),
+            )
+            self._move_reactions(conn, conversation_id, waiting.id, outcome.target)
             outcomes.append(replace(outcome, folded=replace(waiting, removed=True, state=state)))
             if outcome.target.id == message.id:
                 message = outcome.target
         return message, outcomes
+
+    @staticmethod
+    def _move_reactions(
+        conn: sqlite3.Connection, conversation_id: int, from_id: int, to: Message
+    ) -> None:
+        """Each sender's reactions to a folded row become theirs to ``to`` unless they
+        reacted to ``to`` itself later (logged as their reactions to it)."""
+        assert to.id is not None
+        moved = conn.execute(
+            "SELECT sender, reactions, timestamp FROM reactions WHERE message_id = ? "
+            "ORDER BY timestamp",
+            (from_id,),
+        ).fetchall()
+        conn.execute("DELETE FROM reactions WHERE message_id = ?", (from_id,))
+        for sender, reactions, timestamp in moved:
+            changed = conn.execute(
+                "INSERT INTO reactions (message_id, sender, reactions, timestamp) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (message_id, sender) DO UPDATE SET "
+                "reactions = excluded.reactions, timestamp = excluded.timestamp "
+                "WHERE excluded.timestamp > reactions.timestamp",
+                (to.id, sender, reactions, timestamp),
+            ).rowcount
+            if changed:
+                _append_event(
+                    conn,
+                    conversation_id,
+                    EventKind.REACTION,
+                    to.id,
+                    sender,
+                    timestamp,
+                    data=json.dumps({"reactions": json.loads(reactions)}, ensure_ascii=False),
+                )
 
     @staticmethod
     def _set_states(
