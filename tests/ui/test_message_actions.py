@@ -233,10 +233,11 @@ async def test_up_edits_the_last_own_message_and_enter_sends_the_correction(
     measured = window.history_view.rows_measured
     qtbot.keyClick(window.compose, ENTER)
     await ui.until(lambda: shown(window, mine).body == "hello world", what="corrected")
+    await ui.until(lambda: len(ui.conn.sent) > sent_before, what="the correction sent")
     correction = ui.conn.sent[sent_before]
     assert (correction.replaces, correction.body) == (mine.uid, "hello world")
     assert window.model.rowCount() == 3  # corrected in place, not a new message
-    assert window.editing is None
+    await ui.until(lambda: window.editing is None, what="editing ended")
     assert window.compose.text() == ""
     assert not context.isVisible()
     edited = shown(window, mine)
@@ -407,6 +408,8 @@ async def test_remove_for_everyone_asks_first_then_leaves_a_tombstone(
     assert remove is not None
     remove.click()
     await ui.until(lambda: shown(window, mine).removed, what="removed")
+    # (shown at once; sent once kept in the store, where it waits for the server's ack)
+    await ui.until(lambda: len(ui.conn.sent) > sent, what="the retraction sent")
     assert ui.conn.sent[sent].retracts == mine.uid
     index = row(window, mine)
     option = window.history_view.item_option(index)
@@ -622,6 +625,7 @@ async def test_reactions_show_as_chips_and_toggle_ours(
     thumbs = chips(window, mine)[0]
     click(qtbot, window, mine, thumbs.rect.center().toPoint())
     await ui.until(lambda: f"{THUMBS} 2" in chip_texts(window, mine), what="ours added")
+    await ui.until(lambda: len(ui.conn.sent) > sent, what="our reaction sent")
     assert ui.conn.sent[sent].reacts_to == mine.uid
     assert ui.conn.sent[sent].reactions == (THUMBS,)
     boxes = chips(window, mine)
@@ -641,6 +645,7 @@ async def test_reactions_show_as_chips_and_toggle_ours(
     thumbs_action.trigger()
     menu.close()
     await ui.until(lambda: chip_texts(window, mine)[0] == f"{THUMBS} 1", what="taken back")
+    await ui.until(lambda: len(ui.conn.sent) > sent + 1, what="taking it back sent")
     assert ui.conn.sent[-1].reactions == ()
 
     # The contact takes theirs back too: no chips, the row as it was.
@@ -862,7 +867,8 @@ async def test_the_parts_of_a_row_explain_themselves(
     window.compose.set_text("typo fixed")
     qtbot.keyClick(window.compose, ENTER)
     await ui.until(lambda: shown(window, mine).edited_at, what="edited")
-    assert send_button(window) == "&Send"
+    # (editing ends once the correction is kept to be sent, just after it shows)
+    await ui.until(lambda: send_button(window) == "&Send", what="editing ended")
     ui.conn.receive("", reacts_to=mine.uid, reactions=(THUMBS,))
     await ui.until(lambda: chip_texts(window, mine), what="a reaction")
     reply = await receive(ui, window, "ha", reply_to=mine.uid, reply_to_jid=ui.me)
