@@ -4,7 +4,7 @@ retry, and what a wanted sign-out does."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import pytest
 
@@ -68,6 +68,14 @@ class ScriptedConnection:
     def drop(self) -> None:
         self.listener.on_disconnected(ServerUnreachable("connection reset"))
 
+    def join_room(
+        self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE
+    ) -> None: ...
+    def leave_room(self, room: str, nick: str, status: str = "") -> None: ...
+    def set_room_subject(self, room: str, subject: str) -> None: ...
+    async def configure_room(
+        self, room: str, fields: Mapping[str, str | Sequence[str]]
+    ) -> None: ...
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self.presences.append((show, status))
 

@@ -81,6 +81,7 @@ async def test_each_feature_module_registers_its_handler_in_order(prosody: Any) 
             "carbons",
             "receipts",
             "markers",
+            "room subject",
             "messages",
             "chat states",
         ]

@@ -9,7 +9,7 @@ against its Protocol (``tests/fakes_conform.py``), so they cannot drift from the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 from chinwag.api.ports import Frame, MainView
@@ -28,6 +28,8 @@ class FakeConnection:
     def __init__(self, listener: ConnectionListener) -> None:
         self.listener = listener
         self.sent: list[Message] = []
+        #: ("join" | "leave" | "subject", room, nick or subject, password or status)
+        self.room_requests: list[tuple[str, str, str, str]] = []
 
     @property
     def acks_enabled(self) -> bool:
@@ -61,6 +63,18 @@ class FakeConnection:
         self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
         pass
+
+    def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
+        self.room_requests.append(("join", room, nick, password))
+
+    def leave_room(self, room: str, nick: str, status: str = "") -> None:
+        self.room_requests.append(("leave", room, nick, status))
+
+    def set_room_subject(self, room: str, subject: str) -> None:
+        self.room_requests.append(("subject", room, subject, ""))
+
+    async def configure_room(self, room: str, fields: Mapping[str, str | Sequence[str]]) -> None:
+        self.room_requests.append(("configure", room, repr(dict(fields)), ""))
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         pass

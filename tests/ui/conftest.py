@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,18 @@ class FakeConnection:
         self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
         self.chat_states.append((to, state))
+
+    def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
+        pass
+
+    def leave_room(self, room: str, nick: str, status: str = "") -> None:
+        pass
+
+    def set_room_subject(self, room: str, subject: str) -> None:
+        pass
+
+    async def configure_room(self, room: str, fields: Mapping[str, str | Sequence[str]]) -> None:
+        pass
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         pass

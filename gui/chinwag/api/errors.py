@@ -29,6 +29,7 @@ CORE_CODES: dict[type[core.ChinwagError], Code] = {
     core.NoSuchGroup: Code.GROUP_DOES_NOT_EXIST,
     core.NotGroupMember: Code.USER_NOT_GROUP_MEMBER,
     core.RequestRefused: Code.FAIL,
+    core.RoomRefused: Code.FAIL,
     core.ConnectionFailure: Code.FAIL,
     core.AuthenticationFailed: Code.INVALID_PASSWORD,
     core.PasswordUnavailable: Code.FAIL,

@@ -73,6 +73,14 @@ class RequestRefused(ChinwagError):
         self.condition = condition
 
 
+class RoomRefused(RequestRefused):
+    """A room refused us: to join (``forbidden``: banned; ``registration-required``:
+    members only; ``not-authorized``: a password; ``item-not-found``: no such room and
+    not created on joining; ``conflict``: the nick is taken; ``service-unavailable``:
+    full), or an action (``not-allowed``, ``forbidden``: not permitted). ``condition`` is
+    the XMPP condition, or "timeout"."""
+
+
 class ConnectionFailure(ChinwagError):
     """Base of the errors that end a sign-in attempt."""
 

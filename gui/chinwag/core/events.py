@@ -19,6 +19,7 @@ from chinwag.core.models import (
     ConversationKey,
     ConversationKind,
     Message,
+    Occupant,
     Presence,
     Received,
     Show,
@@ -259,6 +260,47 @@ class StorageFailed(Event):
 class StorageRecovered(Event):
     """History can be written again after a :class:`StorageFailed`; what was held is
     stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomJoined(Event):
+    """We are in ``room`` now, as ``nick`` (``created``: our join made the room)."""
+
+    account: str
+    room: str
+    nick: str
+    created: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoomLeft(Event):
+    """We are no longer in ``room`` (or it refused us): ``reason`` says why ("" : we
+    left)."""
+
+    account: str
+    room: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OccupantChanged(Event):
+    """Someone came into ``room`` (``previous`` None), changed (role, affiliation,
+    status) or left it (``occupant`` None; ``renamed``: the new nick of a nick change)."""
+
+    account: str
+    room: str
+    nick: str
+    occupant: Occupant | None
+    previous: Occupant | None
+    renamed: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSubjectChanged(Event):
+    account: str
+    room: str
+    subject: str
+    by: str = ""
 
 
 E = TypeVar("E", bound=Event)

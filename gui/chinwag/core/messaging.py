@@ -249,6 +249,9 @@ class MessagingService:
         #: per account, in the order made (kept in PENDING_ACTIONS): a new stream sends
         #: them again, after the outbox.
         self._actions_due: dict[str, list[Message]] = {}
+        #: Whether ``account`` is in the room ``peer`` now (the room service says; none
+        #: until it is wired in): a room's messages wait until it is.
+        self.room_joined: Callable[[str, str], bool] = lambda _account, _room: False
         #: uids of those handed to the current stream: a resumed stream resends them.
         self._actions_handed: dict[str, set[str]] = {}
         self._tasks = BackgroundTasks("messaging task")
@@ -284,10 +287,12 @@ class MessagingService:
         subject: str = "",
         connect: bool = False,
         reply_to: Message | None = None,
+        kind: ConversationKind = ConversationKind.CHAT,
     ) -> Message:
         """Commit a message for sending and send it if signed in; returns the stored
         message (its ``uid`` names it from now on). ``reply_to``: the message of the
-        conversation this one answers (XEP-0461).
+        conversation this one answers (XEP-0461). ``kind`` GROUPCHAT: to a room (sent
+        while we are in it; until then it waits in the outbox).
 
         Not signed in: :class:`NotConnected`, unless ``connect`` and the account was
         not signed out on purpose (then it signs in and the message waits for it).
@@ -313,6 +318,7 @@ class MessagingService:
             direction=Direction.OUTGOING,
             body=body,
             timestamp=self._clock(),
+            kind=kind,
             sender=account,
             sender_resource=session.config.resource,
             state=MessageState.QUEUED,
@@ -326,7 +332,7 @@ class MessagingService:
         message = await self._store.add_outgoing(message)
         self._bus.publish(MessageAdded(message))
         conn = self._conns.get(account)
-        if conn is not None and account not in self._checking:
+        if conn is not None and account not in self._checking and self._may_send(message):
             self._transmit(conn, message)
         elif start:
             session.start()
@@ -606,10 +612,36 @@ class MessagingService:
         in_flight = self._in_flight.setdefault(account, set())
         settled = self._acked_unwritten.get(account, set())
         for message in self._store.pending_outgoing(account):
-            if message.uid not in in_flight and message.uid not in settled:
+            if (
+                message.uid not in in_flight
+                and message.uid not in settled
+                and self._may_send(message)
+            ):
                 self._transmit(conn, message)
         # Then what was done to messages and not acknowledged: after them, never before.
         self._send_due_actions(account, conn)
+
+    def _may_send(self, message: Message) -> bool:
+        """A room's message goes out only while we are in the room."""
+        return message.kind is ConversationKind.CHAT or self.room_joined(
+            message.account, message.peer
+        )
+
+    def flush_room(self, account: str, room: str) -> None:
+        """We are in ``room`` now: send what waited for it."""
+        conn = self._conns.get(account)
+        if conn is None or account in self._checking:
+            return  # (the flush after the look-up sends it)
+        in_flight = self._in_flight.setdefault(account, set())
+        settled = self._acked_unwritten.get(account, set())
+        for message in self._store.pending_outgoing(account):
+            if (
+                message.kind is ConversationKind.GROUPCHAT
+                and message.peer == room
+                and message.uid not in in_flight
+                and message.uid not in settled
+            ):
+                self._transmit(conn, message)
 
     async def _after_new_session(self, account: str, conn: XmppConnection) -> None:
         try:

@@ -209,6 +209,9 @@ class Message:
     retracts: str = ""  # XEP-0424: this retracts the message with that id
     reacts_to: str = ""  # XEP-0444: ``reactions`` are the sender's reactions to that id
     reactions: tuple[str, ...] = ()
+    #: A room's message as received: the XEP-0421 occupant id the room gave its sender
+    #: (never stored: the core makes the author of it, see ``chinwag.core.rooms``).
+    occupant_id: str = ""
 
     @property
     def key(self) -> ConversationKey:
@@ -495,3 +498,90 @@ class StreamState:
             )
         except (ValueError, TypeError, KeyError):
             return None
+
+
+# -- rooms (XEP-0045) ---------------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    """An occupant's role in a room, for this visit (XEP-0045 section 5.1)."""
+
+    MODERATOR = "moderator"
+    PARTICIPANT = "participant"
+    VISITOR = "visitor"
+    NONE = "none"
+
+
+class Affiliation(enum.StrEnum):
+    """Someone's lasting standing in a room (XEP-0045 section 5.2)."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    OUTCAST = "outcast"
+    NONE = "none"
+
+
+#: Status codes of a room's presence (XEP-0045 section 15.6) that the core acts on.
+STATUS_SELF = 110
+STATUS_CREATED = 201
+STATUS_BANNED = 301
+STATUS_NICK_CHANGED = 303
+STATUS_KICKED = 307
+STATUS_REMOVED_AFFILIATION = 321
+STATUS_REMOVED_MEMBERS_ONLY = 322
+STATUS_SHUTDOWN = 332
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPresence:
+    """One presence of a room about one occupant, as received: who (``nick``; the
+    real bare address where the room tells it, and its XEP-0421 occupant id where it
+    offers one), their role and affiliation, availability, and the status codes."""
+
+    room: str
+    nick: str
+    available: bool = True
+    role: Role = Role.PARTICIPANT
+    affiliation: Affiliation = Affiliation.NONE
+    jid: str = ""  # real bare address ("" : the room does not tell)
+    occupant_id: str = ""
+    show: Show = Show.ONLINE
+    status: str = ""
+    codes: frozenset[int] = frozenset()
+    #: A nick change (303): the new nick.
+    new_nick: str = ""
+    #: Why, for a kick or ban (the item's reason) or a room being destroyed.
+    reason: str = ""
+
+    @property
+    def own(self) -> bool:
+        return STATUS_SELF in self.codes
+
+
+@dataclass(frozen=True, slots=True)
+class Occupant:
+    """Someone in a room now."""
+
+    nick: str
+    role: Role = Role.PARTICIPANT
+    affiliation: Affiliation = Affiliation.NONE
+    jid: str = ""
+    occupant_id: str = ""
+    show: Show = Show.ONLINE
+    status: str = ""
+
+    @property
+    def author(self) -> str:
+        """Who they are for authorship (conversations-api.md section 1): the real bare
+        address, else the occupant id, never the nick ("" : neither is known)."""
+        if self.jid:
+            return self.jid
+        return f"occupant-id:{self.occupant_id}" if self.occupant_id else ""
+
+
+class RoomState(enum.StrEnum):
+    JOINING = "joining"
+    JOINED = "joined"
+    LEFT = "left"  # left on purpose, kicked, banned, or the room is gone
+    FAILED = "failed"  # the room refused us (see the error)

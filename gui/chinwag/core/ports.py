@@ -4,7 +4,7 @@ the secret store. Implementations live in :mod:`chinwag.storage`, :mod:`chinwag.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol
 
 from chinwag.core.errors import ChinwagError
@@ -21,6 +21,7 @@ from chinwag.core.models import (
     PageAnchor,
     Presence,
     Received,
+    RoomPresence,
     SearchHit,
     Show,
     StreamState,
@@ -274,6 +275,15 @@ class ConnectionListener(Protocol):
     def on_chat_state(self, peer: str, state: str, kind: ConversationKind = ...) -> None:
         """XEP-0085: a contact's (or, ``kind`` GROUPCHAT, a room's) chat state."""
 
+    def on_room_presence(self, presence: RoomPresence) -> None:
+        """A room's presence about one of its occupants (us too: status 110)."""
+
+    def on_room_error(self, room: str, condition: str, text: str) -> None:
+        """A room refused to let us in (the XMPP error condition and its text)."""
+
+    def on_room_subject(self, room: str, subject: str, nick: str) -> None:
+        """A room's subject, set by ``nick`` ("" : the room itself)."""
+
     def on_roster(self, contacts: Sequence[Contact] | None, version: str, full: bool) -> None:
         """The roster (``full``), or a roster push with the changed items; ``None`` with
         ``full``: the cached roster is still current (roster versioning)."""
@@ -333,6 +343,18 @@ class XmppConnection(Protocol):
 
     def send_chat_state(self, to: str, state: str, kind: ConversationKind = ...) -> None:
         """XEP-0085 to a contact, or (``kind`` GROUPCHAT) to a room."""
+
+    def join_room(self, room: str, nick: str, password: str = ..., show: Show = ...) -> None:
+        """XEP-0045: ask to enter ``room`` as ``nick``; the answer comes to the
+        listener (``on_room_presence`` with status 110, or ``on_room_error``)."""
+
+    def leave_room(self, room: str, nick: str, status: str = ...) -> None: ...
+
+    def set_room_subject(self, room: str, subject: str) -> None: ...
+
+    async def configure_room(self, room: str, fields: Mapping[str, str | Sequence[str]]) -> None:
+        """Submit the room's configuration (muc#roomconfig fields; none: the room's
+        defaults). Raises :class:`~chinwag.core.errors.RequestRefused`."""
 
     def send_presence(self, show: Show, status: str, priority: int) -> None: ...
 

@@ -24,6 +24,7 @@ from chinwag.core.ports import (
     SecretStore,
     XmppConnection,
 )
+from chinwag.core.rooms import RoomMessages, RoomService
 from chinwag.core.roster import RosterService
 from chinwag.core.session import AccountSession, SessionTiming
 from chinwag.core.status import Status, UserActivity
@@ -57,6 +58,10 @@ class ChinwagCore:
             store, self.bus, self.sessions, conversations=self.conversations
         )
         self.blocking = BlockingService(self.bus, self._connection)
+        self.rooms = RoomService(self.bus, self._connection, flush=self.messaging.flush_room)
+        self.messaging.room_joined = self.rooms.is_joined
+        self.messaging.inbound.remove("rooms")  # (the placeholder that dropped them all)
+        self.messaging.inbound.add(RoomMessages(self.rooms))
         self._factory = factory
         self._shut_down = False
         self._background = BackgroundTasks("signing out a removed account")
@@ -84,6 +89,7 @@ class ChinwagCore:
             self._timing,
             self.blocking,
             activity=self.activity,
+            rooms=self.rooms,
         )
         self.sessions[config.jid] = session
         self.roster.load_cached(config.jid)

@@ -34,6 +34,7 @@ from chinwag.core.models import (
     ConversationKind,
     Message,
     Presence,
+    RoomPresence,
     Show,
     StreamState,
     Subscription,
@@ -44,6 +45,7 @@ from chinwag.core.status import Status, UserActivity
 if TYPE_CHECKING:
     from chinwag.core.blocking import BlockingService
     from chinwag.core.messaging import MessagingService
+    from chinwag.core.rooms import RoomService
     from chinwag.core.roster import RosterService
 
 log = logging.getLogger(__name__)
@@ -95,8 +97,10 @@ class AccountSession:
         blocking: BlockingService | None = None,
         *,
         activity: UserActivity | None = None,
+        rooms: RoomService | None = None,
     ) -> None:
         self.config = config
+        self._rooms = rooms
         self._activity = activity or UserActivity()
         self._blocking = blocking
         self._password = password
@@ -322,9 +326,13 @@ class AccountSession:
         if not resumed:
             conn.send_presence(self.show, self.status, self.config.priority)
         self._messaging.on_online(self.account, conn, resumed)
+        if self._rooms is not None:
+            self._rooms.on_online(self.account, conn, resumed)
 
     def on_disconnected(self, error: ChinwagError | None) -> None:
         self._messaging.on_offline(self.account)
+        if self._rooms is not None:
+            self._rooms.on_offline(self.account)
         self._roster.on_offline(self.account)
         if self._task is None:  # signed out on purpose
             return
@@ -363,6 +371,18 @@ class AccountSession:
         self, peer: str, state: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
         self._messaging.on_chat_state(ConversationKey(self.account, peer, kind), state)
+
+    def on_room_presence(self, presence: RoomPresence) -> None:
+        if self._rooms is not None:
+            self._rooms.on_room_presence(self.account, presence)
+
+    def on_room_error(self, room: str, condition: str, text: str) -> None:
+        if self._rooms is not None:
+            self._rooms.on_room_error(self.account, room, condition, text)
+
+    def on_room_subject(self, room: str, subject: str, nick: str) -> None:
+        if self._rooms is not None:
+            self._rooms.on_room_subject(self.account, room, subject, nick)
 
     def on_roster(self, contacts: Sequence[Contact] | None, version: str, full: bool) -> None:
         self._roster.on_roster(self.account, contacts, version, full)

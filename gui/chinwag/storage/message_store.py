@@ -48,6 +48,7 @@ from chinwag.core.models import (
     SearchHit,
     Subscription,
     reports_for,
+    room_message_uuid,
 )
 from chinwag.storage.database import Database
 from chinwag.storage.migrations import conversation_uuid
@@ -1073,10 +1074,18 @@ class SqliteMessageStore:
         )
         if cursor.rowcount == 0:  # same (conversation, direction, uid) already stored
             if from_elsewhere and stanza_id is not None:
+                # A room's message is known by the room's stanza id: its uuid too
+                # (our own, reflected by the room, gets both now).
+                muuid = (
+                    room_message_uuid(message.peer, stanza_id)
+                    if message.kind is ConversationKind.GROUPCHAT
+                    else None
+                )
                 conn.execute(
-                    "UPDATE messages SET stanza_id = ? WHERE conversation_id = ? "
-                    "AND direction = ? AND uid = ? AND stanza_id IS NULL",
-                    (stanza_id, conversation_id, int(message.direction), message.uid),
+                    "UPDATE messages SET stanza_id = ?, muuid = coalesce(?, muuid) "
+                    "WHERE conversation_id = ? AND direction = ? AND uid = ? "
+                    "AND stanza_id IS NULL",
+                    (stanza_id, muuid, conversation_id, int(message.direction), message.uid),
                 )
             return None
         message_id = cursor.lastrowid

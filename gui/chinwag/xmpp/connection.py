@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from slixmpp import JID
@@ -44,6 +44,7 @@ from chinwag.xmpp.entity_time import EntityTime
 from chinwag.xmpp.iq import refuse_sets
 from chinwag.xmpp.last_activity import LastActivity
 from chinwag.xmpp.messages import MessageDispatcher
+from chinwag.xmpp.muc import RoomFeature
 from chinwag.xmpp.presence import PresenceFeature
 from chinwag.xmpp.registration import register_handler
 from chinwag.xmpp.roster import RosterFeature
@@ -92,6 +93,7 @@ class SlixmppConnection:
         self._client = client = ChinwagClient(config, password, register=register)
         self._sm = StreamManagement(client, listener)
         self._messages = MessageDispatcher(client, listener, self._sm.inbound.hold)
+        self._rooms = RoomFeature(client, listener, self._messages.dispatcher)
         self._presence = PresenceFeature(client, listener)
         self._roster = RosterFeature(client, listener)
         self._blocking = BlockingFeature(client, listener)
@@ -221,6 +223,18 @@ class SlixmppConnection:
         self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
         chatstates.send_chat_state(self._client, to, state, kind)
+
+    def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
+        self._rooms.join(room, nick, password, show)
+
+    def leave_room(self, room: str, nick: str, status: str = "") -> None:
+        self._rooms.leave(room, nick, status)
+
+    def set_room_subject(self, room: str, subject: str) -> None:
+        self._rooms.set_subject(room, subject)
+
+    async def configure_room(self, room: str, fields: Mapping[str, str | Sequence[str]]) -> None:
+        await self._rooms.configure(room, fields)
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self._presence.send(show, status, priority)

@@ -86,6 +86,8 @@ class PresenceFeature:
         sender = stanza["from"]
         if not sender.bare or sender.full == self._client.boundjid.full:
             return
+        if stanza.xml.find("{http://jabber.org/protocol/muc#user}x") is not None:
+            return  # a room's, about an occupant (see chinwag.xmpp.muc)
         if stanza.xml.get("type") == "unavailable":
             presence = Presence(status=stanza["status"] or "", resource=sender.resource)
         else:

@@ -122,7 +122,8 @@ def build_outgoing(client: Any, message: Message) -> MessageStanza:
     stanza["id"] = message.uid
     set_origin_id(stanza, message.uid)
     if message.action in (MessageAction.NEW, MessageAction.CORRECT):
-        stanza.xml.append(ET.Element("{urn:xmpp:receipts}request"))
+        if message.kind is ConversationKind.CHAT:  # (never in a room: XEP-0184 5.3)
+            stanza.xml.append(ET.Element("{urn:xmpp:receipts}request"))
         stanza.xml.append(ET.Element("{urn:xmpp:chat-markers:0}markable"))
         stanza.xml.append(ET.Element("{http://jabber.org/protocol/chatstates}active"))
     if message.mtype is not MessageType.NORMAL:
@@ -165,6 +166,8 @@ def to_message(
         sender = str(stanza["from"].full)
         outgoing = False
         archived_by = peer
+        occupant = stanza.xml.find("{urn:xmpp:occupant-id:0}occupant-id")
+        occupant_id = (occupant.get("id") or "")[:256] if occupant is not None else ""
     else:
         sender = stanza["from"].bare or own
         outgoing = sender == own
@@ -172,6 +175,7 @@ def to_message(
         if not peer or (peer == own and not outgoing):
             return None
         archived_by = own
+        occupant_id = ""
     mtype = MessageType.NORMAL
     el = stanza.xml.find("{urn:chinwag:message-type:0}type")
     if el is not None and (el.text or "").strip() in ("1", "2"):
@@ -191,6 +195,7 @@ def to_message(
         mtype=mtype,
         origin=origin,
         subject=stanza["subject"] or "",
+        occupant_id=occupant_id,
     )
     message = features.read(stanza, message)  # (one bad element does not take the rest)
     if not message.body and message.action is MessageAction.NEW:

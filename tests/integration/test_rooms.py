@@ -1,0 +1,139 @@
+"""Issue 12, group chat: rooms (XEP-0045) through the rig's real Prosody and its MUC
+service, with three Chinwag cores as occupants. A room made by joining is configured
+(persistent, non-anonymous) before anyone is let in; messages carry their author's real
+address, never the nick; our own message, reflected by the room, is one message of ours
+with the room's stanza id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from helpers import eventually
+
+from chinwag.core.errors import InvalidAddress, RoomRefused
+from chinwag.core.events import (
+    MessageAdded,
+    MessageStateChanged,
+    OccupantChanged,
+    RoomJoined,
+    RoomSubjectChanged,
+)
+from chinwag.core.models import (
+    ConversationKey,
+    ConversationKind,
+    Direction,
+    MessageState,
+    RoomState,
+    room_message_uuid,
+)
+from conftest import CoreMaker
+
+pytestmark = pytest.mark.prosody
+
+
+def room_key(account: str, room: str) -> ConversationKey:
+    return ConversationKey(account, room, ConversationKind.GROUPCHAT)
+
+
+async def test_three_occupants_chat_in_a_room_made_by_joining(
+    prosody: Any, cores: CoreMaker
+) -> None:
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    carol = await cores(prosody, *prosody.make_user("carol"))
+    room = f"lounge@{prosody.muc_domain}"
+
+    made = await alice.core.rooms.join(alice.jid, room, "Alice")
+    assert (made.state, made.created, made.nick) == (RoomState.JOINED, True, "Alice")
+    joined = await alice.events.wait(RoomJoined)
+    assert (joined.room, joined.created) == (room, True)
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+    await carol.core.rooms.join(carol.jid, room, "Carol")
+
+    # Everyone sees everyone, with their real address (the room is non-anonymous).
+    def seen(client: Any) -> dict[str, str]:
+        found = client.core.rooms.room(client.jid, room)
+        return {nick: o.jid for nick, o in found.occupants.items()}
+
+    await eventually(lambda: seen(alice) == {"Bob": bob.jid, "Carol": carol.jid}, what="occupants")
+    await eventually(lambda: seen(carol) == {"Alice": alice.jid, "Bob": bob.jid}, what="occupants")
+
+    sent = await alice.core.messaging.send(
+        alice.jid, room, "hello room", kind=ConversationKind.GROUPCHAT
+    )
+    got = await bob.events.wait(MessageAdded, lambda e: e.message.body == "hello room")
+    message = got.message
+    assert (message.kind, message.peer, message.direction) == (
+        ConversationKind.GROUPCHAT,
+        room,
+        Direction.INCOMING,
+    )
+    assert (message.sender, message.sender_resource) == (alice.jid, "Alice")  # never the nick
+    assert message.stanza_id  # the room's
+    assert message.uuid == room_message_uuid(room, message.stanza_id)
+    await carol.events.wait(MessageAdded, lambda e: e.message.uid == sent.uid)
+
+    # Ours, reflected by the room: one message, sent, with the room's stanza id and the
+    # same uuid everyone else computes.
+    await alice.events.wait(
+        MessageStateChanged,
+        lambda e: e.message.uid == sent.uid and e.message.state is MessageState.SENT,
+    )
+
+    def ours() -> Any:
+        return alice.core.store.latest(room_key(alice.jid, room), 10)
+
+    await eventually(lambda: [m.stanza_id for m in ours()] == [message.stanza_id], what="ids")
+    (mine,) = ours()
+    assert (mine.direction, mine.body, mine.uuid) == (
+        Direction.OUTGOING,
+        "hello room",
+        message.uuid,
+    )
+    assert [m.body for m in bob.core.store.latest(room_key(bob.jid, room), 10)] == ["hello room"]
+    # The room's conversation is its own, not a chat with the room's address.
+    assert alice.core.store.latest(ConversationKey(alice.jid, room), 10) == []
+
+    # Bob leaves: the others see him go.
+    await bob.core.rooms.leave(bob.jid, room)
+    gone = await alice.events.wait(
+        OccupantChanged, lambda e: e.nick == "Bob" and e.occupant is None
+    )
+    assert gone.previous is not None
+    assert gone.previous.jid == bob.jid
+    assert bob.core.rooms.room(bob.jid, room).state is RoomState.LEFT  # type: ignore[union-attr]
+
+
+async def test_a_taken_nick_gets_another_and_a_bad_room_a_named_error(
+    prosody: Any, cores: CoreMaker
+) -> None:
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    dave = await cores(prosody, *prosody.make_user("dave"))
+    room = f"busy@{prosody.muc_domain}"
+    await alice.core.rooms.join(alice.jid, room, "Sam")
+    joined = await dave.core.rooms.join(dave.jid, room, "Sam")
+    assert joined.nick == "Sam_"
+    assert set(alice.core.rooms.room(alice.jid, room).occupants) == {"Sam_"}  # type: ignore[union-attr]
+
+    with pytest.raises(RoomRefused) as refused:
+        await dave.core.rooms.join(dave.jid, "nowhere@no-such-service.invalid", "Dave")
+    # (the rig has no server-to-server: Prosody says so with not-allowed)
+    assert refused.value.condition in ("remote-server-not-found", "not-allowed")
+    assert "remote domains" in str(refused.value)  # the server's own words go with it
+    with pytest.raises(InvalidAddress):
+        await dave.core.rooms.join(dave.jid, "not a room", "Dave")
+
+
+async def test_the_subject_reaches_everyone_in_the_room(prosody: Any, cores: CoreMaker) -> None:
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    room = f"topics@{prosody.muc_domain}"
+    await alice.core.rooms.join(alice.jid, room, "Alice")
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+    alice.core.rooms.set_subject(alice.jid, room, "Plans for Thursday")
+    got = await bob.events.wait(RoomSubjectChanged, lambda e: e.subject == "Plans for Thursday")
+    assert (got.room, got.by) == (room, "Alice")
+    assert bob.core.rooms.room(bob.jid, room).subject == "Plans for Thursday"  # type: ignore[union-attr]
+    # A subject is not a message: nothing in either history.
+    assert bob.core.store.latest(room_key(bob.jid, room), 10) == []
