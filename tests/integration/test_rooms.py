@@ -16,14 +16,18 @@ from chinwag.core.events import (
     MessageAdded,
     MessageStateChanged,
     OccupantChanged,
+    OwnNickChanged,
     RoomJoined,
+    RoomLeft,
     RoomSubjectChanged,
 )
 from chinwag.core.models import (
+    Affiliation,
     ConversationKey,
     ConversationKind,
     Direction,
     MessageState,
+    Role,
     RoomState,
     room_message_uuid,
 )
@@ -137,3 +141,60 @@ async def test_the_subject_reaches_everyone_in_the_room(prosody: Any, cores: Cor
     assert bob.core.rooms.room(bob.jid, room).subject == "Plans for Thursday"  # type: ignore[union-attr]
     # A subject is not a message: nothing in either history.
     assert bob.core.store.latest(room_key(bob.jid, room), 10) == []
+
+
+async def test_kick_ban_and_permissions_are_seen_on_both_sides(
+    prosody: Any, cores: CoreMaker
+) -> None:
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    carol = await cores(prosody, *prosody.make_user("carol"))
+    room = f"strict@{prosody.muc_domain}"
+    await alice.core.rooms.join(alice.jid, room, "Alice")  # the owner (she made it)
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+    await carol.core.rooms.join(carol.jid, room, "Carol")
+
+    # Bob is no moderator: the room refuses, and says so by name.
+    with pytest.raises(RoomRefused) as refused:
+        await bob.core.rooms.set_role(bob.jid, room, "Carol", Role.NONE, "go away")
+    assert refused.value.condition == "not-allowed"
+    assert carol.core.rooms.is_joined(carol.jid, room)
+
+    await alice.core.rooms.set_role(alice.jid, room, "Carol", Role.NONE, "calm down")
+    left = await carol.events.wait(RoomLeft)
+    assert left.reason == "kicked: calm down"
+    await alice.events.wait(OccupantChanged, lambda e: e.nick == "Carol" and e.occupant is None)
+
+    await alice.core.rooms.set_affiliation(alice.jid, room, bob.jid, Affiliation.OUTCAST, "spam")
+    left = await bob.events.wait(RoomLeft)
+    assert left.reason == "banned: spam"
+    with pytest.raises(RoomRefused) as banned:
+        await bob.core.rooms.join(bob.jid, room, "Bob")
+    assert banned.value.condition == "forbidden"
+
+
+async def test_a_nick_change_and_a_room_destroyed(prosody: Any, cores: CoreMaker) -> None:
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    room = f"renames@{prosody.muc_domain}"
+    await alice.core.rooms.join(alice.jid, room, "Alice")
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+
+    with pytest.raises(RoomRefused) as taken:
+        await bob.core.rooms.change_nick(bob.jid, room, "Alice")
+    assert taken.value.condition == "conflict"
+    renamed = await bob.core.rooms.change_nick(bob.jid, room, "Robert")
+    assert renamed.nick == "Robert"
+    assert (await bob.events.wait(OwnNickChanged)).nick == "Robert"
+    went = await alice.events.wait(
+        OccupantChanged, lambda e: e.nick == "Bob" and e.occupant is None
+    )
+    assert went.renamed == "Robert"
+    await alice.events.wait(
+        OccupantChanged, lambda e: e.nick == "Robert" and e.occupant is not None
+    )
+
+    await alice.core.rooms.destroy(alice.jid, room, "moving elsewhere")
+    left = await bob.events.wait(RoomLeft)
+    assert "moving elsewhere" in left.reason
+    assert not bob.core.rooms.is_joined(bob.jid, room)

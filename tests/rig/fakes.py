@@ -76,6 +76,20 @@ class FakeConnection:
     async def configure_room(self, room: str, fields: Mapping[str, str | Sequence[str]]) -> None:
         self.room_requests.append(("configure", room, repr(dict(fields)), ""))
 
+    def change_nick(self, room: str, nick: str) -> None:
+        self.room_requests.append(("nick", room, nick, ""))
+
+    async def set_room_role(self, room: str, nick: str, role: str, reason: str = "") -> None:
+        self.room_requests.append(("role", room, nick, role))
+
+    async def set_room_affiliation(
+        self, room: str, jid: str, affiliation: str, reason: str = ""
+    ) -> None:
+        self.room_requests.append(("affiliation", room, jid, affiliation))
+
+    async def destroy_room(self, room: str, reason: str = "") -> None:
+        self.room_requests.append(("destroy", room, reason, ""))
+
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         pass
 

@@ -122,6 +122,20 @@ class FakeConnection:
     async def configure_room(self, room: str, fields: Mapping[str, str | Sequence[str]]) -> None:
         pass
 
+    def change_nick(self, room: str, nick: str) -> None:
+        pass
+
+    async def set_room_role(self, room: str, nick: str, role: str, reason: str = "") -> None:
+        pass
+
+    async def set_room_affiliation(
+        self, room: str, jid: str, affiliation: str, reason: str = ""
+    ) -> None:
+        pass
+
+    async def destroy_room(self, room: str, reason: str = "") -> None:
+        pass
+
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         pass
 

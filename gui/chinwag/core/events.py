@@ -296,6 +296,15 @@ class OccupantChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OwnNickChanged(Event):
+    """We are ``nick`` in ``room`` now."""
+
+    account: str
+    room: str
+    nick: str
+
+
+@dataclass(frozen=True, slots=True)
 class RoomSubjectChanged(Event):
     account: str
     room: str

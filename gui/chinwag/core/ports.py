@@ -356,6 +356,19 @@ class XmppConnection(Protocol):
         """Submit the room's configuration (muc#roomconfig fields; none: the room's
         defaults). Raises :class:`~chinwag.core.errors.RequestRefused`."""
 
+    def change_nick(self, room: str, nick: str) -> None:
+        """Ask to be ``nick`` in ``room`` (the answer comes as for a join)."""
+
+    async def set_room_role(self, room: str, nick: str, role: str, reason: str = ...) -> None:
+        """XEP-0045 roles (none: kick). Raises RequestRefused with the room's condition."""
+
+    async def set_room_affiliation(
+        self, room: str, jid: str, affiliation: str, reason: str = ...
+    ) -> None:
+        """XEP-0045 affiliations (outcast: ban). Raises RequestRefused."""
+
+    async def destroy_room(self, room: str, reason: str = ...) -> None: ...
+
     def send_presence(self, show: Show, status: str, priority: int) -> None: ...
 
     def send_subscription(self, to: str, kind: str) -> None:

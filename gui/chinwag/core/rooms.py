@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from chinwag.core import jid as jids
@@ -22,6 +22,7 @@ from chinwag.core.errors import InvalidAddress, NotConnected, RequestRefused, Ro
 from chinwag.core.events import (
     EventBus,
     OccupantChanged,
+    OwnNickChanged,
     RoomJoined,
     RoomLeft,
     RoomSubjectChanged,
@@ -35,10 +36,12 @@ from chinwag.core.models import (
     STATUS_REMOVED_AFFILIATION,
     STATUS_REMOVED_MEMBERS_ONLY,
     STATUS_SHUTDOWN,
+    Affiliation,
     ConversationKind,
     Direction,
     MessageState,
     Occupant,
+    Role,
     RoomPresence,
     RoomState,
 )
@@ -53,6 +56,8 @@ JOIN_TIMEOUT = 30.0
 NICK_SUFFIXES = ("_", "__", "_2", "_3")
 #: The longest nick we ask for.
 MAX_NICK_CHARS = 256
+#: The longest subject we set.
+MAX_SUBJECT_CHARS = 16_384
 #: What a room made by our join is (conversations-api.md section 1: persistent and
 #: non-anonymous); :meth:`RoomService.join` may add to it.
 NEW_ROOM_CONFIG: dict[str, str] = {
@@ -97,6 +102,8 @@ class Room:
     config: dict[str, str] = field(default_factory=dict)
     #: Our join made the room and we are configuring it: not in yet.
     configuring: bool = False
+    #: The answer to a nick change waiting for it.
+    renaming: asyncio.Future[None] | None = None
 
     @property
     def joined(self) -> bool:
@@ -191,11 +198,67 @@ class RoomService:
         self._gone(found, "")
 
     def set_subject(self, account: str, room: str, subject: str) -> None:
+        found, conn = self._inside(account, room)
+        conn.set_room_subject(found.jid, subject[:MAX_SUBJECT_CHARS])
+
+    async def change_nick(self, account: str, room: str, nick: str) -> Room:
+        """Be ``nick`` in ``room`` from now on; raises :class:`RoomRefused` (``conflict``:
+        taken) and leaves the old nick as it was."""
+        found, conn = self._inside(account, room)
+        nick = nick.strip()
+        if not nick or len(nick) > MAX_NICK_CHARS:
+            raise InvalidAddress(f"not a nick: {nick[:40]!r}")
+        if nick == found.nick:
+            return found
+        waiting = found.renaming = asyncio.get_running_loop().create_future()
+        conn.change_nick(found.jid, nick)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await asyncio.shield(waiting)
+        except TimeoutError:
+            raise RoomRefused(f"{found.jid} did not answer", "timeout") from None
+        finally:
+            found.renaming = None
+        return found
+
+    async def set_role(
+        self, account: str, room: str, nick: str, role: Role, reason: str = ""
+    ) -> None:
+        """Kick (``Role.NONE``), grant or revoke voice, make or unmake a moderator;
+        :class:`RoomRefused` names what the room said (``not-allowed``: we may not)."""
+        found, conn = self._inside(account, room)
+        await self._refused_as_room(conn.set_room_role(found.jid, nick, role.value, reason))
+
+    async def set_affiliation(
+        self, account: str, room: str, jid: str, affiliation: Affiliation, reason: str = ""
+    ) -> None:
+        """Ban (``Affiliation.OUTCAST``), grant or revoke membership, admin, ownership."""
+        found, conn = self._inside(account, room)
+        address = jids.bare(jid)
+        await self._refused_as_room(
+            conn.set_room_affiliation(found.jid, address, affiliation.value, reason)
+        )
+
+    async def destroy(self, account: str, room: str, reason: str = "") -> None:
+        """Destroy the room (owners only); we leave it with everyone else."""
+        found, conn = self._inside(account, room)
+        await self._refused_as_room(conn.destroy_room(found.jid, reason))
+
+    def _inside(self, account: str, room: str) -> tuple[Room, XmppConnection]:
         found = self._rooms.get((account, _room_address(room)))
         conn = self._connection(account)
         if found is None or not found.joined or conn is None:
             raise NotConnected(f"not in {room}")
-        conn.set_room_subject(found.jid, subject)
+        return found, conn
+
+    @staticmethod
+    async def _refused_as_room(request: Awaitable[None]) -> None:
+        try:
+            await request
+        except RoomRefused:
+            raise
+        except RequestRefused as exc:
+            raise RoomRefused(str(exc), exc.condition) from exc
 
     # -- what the connection tells ------------------------------------------------------
 
@@ -226,6 +289,11 @@ class RoomService:
 
     def on_room_error(self, account: str, room: str, condition: str, text: str) -> None:
         found = self._rooms.get((account, room))
+        if found is not None and found.renaming is not None and not found.renaming.done():
+            found.renaming.set_exception(
+                RoomRefused(f"{room}: {_refusal(condition, text)}", condition)
+            )
+            return
         if found is None or found.state is not RoomState.JOINING:
             return
         conn = self._connection(account)
@@ -256,8 +324,7 @@ class RoomService:
     def _own_presence(self, found: Room, presence: RoomPresence) -> None:
         if not presence.available:
             if STATUS_NICK_CHANGED in presence.codes and presence.new_nick:
-                found.nick = presence.new_nick  # (the available one under it follows)
-                return
+                return  # (our presence under the new nick follows)
             why = next((w for code, w in _LEFT_BECAUSE if code in presence.codes), "")
             if not why and presence.reason:
                 why = f"the room was destroyed: {presence.reason}"
@@ -267,8 +334,13 @@ class RoomService:
                 why = f"{why}: {presence.reason}"
             self._gone(found, why)
             return
+        renamed = found.joined and presence.nick != found.nick
         found.nick = presence.nick
         found.me = _occupant(presence)
+        if renamed:
+            self._bus.publish(OwnNickChanged(found.account, found.jid, found.nick))
+        if found.renaming is not None and not found.renaming.done():
+            found.renaming.set_result(None)
         if found.joined or found.configuring:
             return
         if STATUS_CREATED in presence.codes:

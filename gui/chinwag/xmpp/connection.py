@@ -236,6 +236,20 @@ class SlixmppConnection:
     async def configure_room(self, room: str, fields: Mapping[str, str | Sequence[str]]) -> None:
         await self._rooms.configure(room, fields)
 
+    def change_nick(self, room: str, nick: str) -> None:
+        self._rooms.change_nick(room, nick)
+
+    async def set_room_role(self, room: str, nick: str, role: str, reason: str = "") -> None:
+        await self._rooms.set_role(room, nick, role, reason)
+
+    async def set_room_affiliation(
+        self, room: str, jid: str, affiliation: str, reason: str = ""
+    ) -> None:
+        await self._rooms.set_affiliation(room, jid, affiliation, reason)
+
+    async def destroy_room(self, room: str, reason: str = "") -> None:
+        await self._rooms.destroy(room, reason)
+
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self._presence.send(show, status, priority)
 

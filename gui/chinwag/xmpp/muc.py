@@ -178,6 +178,44 @@ class RoomFeature:
                 ET.SubElement(field, "{jabber:x:data}value").text = one
         await request(iq, f"configure {room}")
 
+    def change_nick(self, room: str, nick: str, show: Show = Show.ONLINE) -> None:
+        """Ask to be ``nick`` in a room we are in (XEP-0045 7.6): the answer is our
+        presence under the new nick, or an error (``conflict``, ``not-acceptable``)."""
+        presence = self._client.make_presence(pto=JID(f"{room}/{nick}"))
+        if show in (Show.AWAY, Show.XA, Show.DND, Show.CHAT):
+            presence["show"] = show.value
+        self._joining.add(room)  # (its error presence is ours to read)
+        presence.send()
+
+    async def set_role(self, room: str, nick: str, role: str, reason: str = "") -> None:
+        """Kick (role none), grant or revoke voice (participant, visitor), make or
+        unmake a moderator: XEP-0045 8 and 9. Raises :class:`RequestRefused`."""
+        await self._admin(room, {"nick": nick, "role": role}, reason, f"set {nick}'s role")
+
+    async def set_affiliation(
+        self, room: str, jid: str, affiliation: str, reason: str = ""
+    ) -> None:
+        """Ban (outcast), grant or revoke membership, admin or ownership (XEP-0045 9, 10)."""
+        item = {"jid": jid, "affiliation": affiliation}
+        await self._admin(room, item, reason, f"make {jid} {affiliation}")
+
+    async def _admin(self, room: str, item: dict[str, str], reason: str, what: str) -> None:
+        iq = self._client.make_iq_set(ito=JID(room))
+        query = ET.SubElement(iq.xml, f"{{{NS}#admin}}query")
+        el = ET.SubElement(query, f"{{{NS}#admin}}item", item)
+        if reason:
+            ET.SubElement(el, f"{{{NS}#admin}}reason").text = reason
+        await request(iq, f"{what} in {room}")
+
+    async def destroy(self, room: str, reason: str = "") -> None:
+        """Destroy the room (owners only): everyone is let go with ``reason``."""
+        iq = self._client.make_iq_set(ito=JID(room))
+        query = ET.SubElement(iq.xml, f"{{{NS}#owner}}query")
+        el = ET.SubElement(query, f"{{{NS}#owner}}destroy")
+        if reason:
+            ET.SubElement(el, f"{{{NS}#owner}}reason").text = reason
+        await request(iq, f"destroy {room}")
+
     def set_subject(self, room: str, subject: str) -> None:
         msg = self._client.make_message(mto=JID(room), mtype="groupchat")
         msg["subject"] = subject
