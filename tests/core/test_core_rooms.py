@@ -101,3 +101,18 @@ async def test_a_room_is_joined_again_after_a_new_session_and_its_outbox_waits(
     assert [m.uid for m in first.sent if m.uid == queued.uid] == []  # not yet: not in
     first.listener.on_room_presence(own("me"))
     assert [m.uid for m in first.sent if m.uid == queued.uid] == [queued.uid]
+
+
+async def test_the_answer_to_a_leave_does_not_end_the_next_visit(rig: Core) -> None:
+    task = await joining(rig)
+    rig.conn.listener.on_room_presence(own("me"))
+    await task
+    await rig.core.rooms.leave(ME, ROOM)
+    again = asyncio.create_task(rig.core.rooms.join(ME, ROOM, "me"))
+    await asyncio.sleep(0)  # (its first step asks to join)
+    # The room answers the leave only now, then lets us in again.
+    rig.conn.listener.on_room_presence(own("me", available=False))
+    assert not again.done()
+    rig.conn.listener.on_room_presence(own("me"))
+    room = await again
+    assert room.state is RoomState.JOINED  # type: ignore[attr-defined]

@@ -104,7 +104,7 @@ class ScriptedConnection:
         return None
 
     async def archive_pages(
-        self, after_id: str | None, start: float | None
+        self, after_id: str | None, start: float | None, archive: str = ""
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return
         yield  # pragma: no cover

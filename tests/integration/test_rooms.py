@@ -13,6 +13,7 @@ from helpers import eventually
 
 from chinwag.core.errors import InvalidAddress, RoomRefused
 from chinwag.core.events import (
+    ArchiveSynced,
     MessageAdded,
     MessageStateChanged,
     OccupantChanged,
@@ -198,3 +199,53 @@ async def test_a_nick_change_and_a_room_destroyed(prosody: Any, cores: CoreMaker
     left = await bob.events.wait(RoomLeft)
     assert "moving elsewhere" in left.reason
     assert not bob.core.rooms.is_joined(bob.jid, room)
+
+
+async def test_history_comes_from_the_rooms_archive_without_duplicates(
+    prosody: Any, cores: CoreMaker
+) -> None:
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    room = f"archive@{prosody.muc_domain}"
+    await alice.core.rooms.join(alice.jid, room, "Alice")
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+    first = await alice.core.messaging.send(alice.jid, room, "one", kind=ConversationKind.GROUPCHAT)
+    await bob.events.wait(MessageAdded, lambda e: e.message.uid == first.uid)
+    await bob.core.rooms.leave(bob.jid, room)
+    for text in ("two", "three"):
+        await alice.core.messaging.send(alice.jid, room, text, kind=ConversationKind.GROUPCHAT)
+    bob_mine = await bob.core.messaging.send(bob.jid, room, "back", kind=ConversationKind.GROUPCHAT)
+    # (queued: Bob is not in the room; it goes once he is)
+
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+    await bob.events.wait(ArchiveSynced, lambda e: e.room == room)
+
+    def texts(client: Any) -> list[tuple[str, Direction]]:
+        stored = client.core.store.latest(room_key(client.jid, room), 20)
+        return [(m.body, m.direction) for m in stored]
+
+    # What Bob missed came from the archive; what he had live is not there twice; his
+    # own message went once he was in, and is one message of his.
+    # ("back" was dated when Bob wrote it, before the room took "two": by time it may
+    # come before them; what counts is each message once)
+    await eventually(
+        lambda: (
+            sorted(texts(bob))
+            == [
+                ("back", Direction.OUTGOING),
+                ("one", Direction.INCOMING),
+                ("three", Direction.INCOMING),
+                ("two", Direction.INCOMING),
+            ]
+        ),
+        what="Bob's history",
+    )
+    await alice.events.wait(MessageAdded, lambda e: e.message.uid == bob_mine.uid)
+
+    # Someone new gets the room's recent history on entering.
+    carol = await cores(prosody, *prosody.make_user("carol"))
+    await carol.core.rooms.join(carol.jid, room, "Carol")
+    await carol.events.wait(ArchiveSynced, lambda e: e.room == room)
+    assert sorted(b for b, _ in texts(carol)) == ["back", "one", "three", "two"]
+    senders = {m.body: m.sender for m in carol.core.store.latest(room_key(carol.jid, room), 20)}
+    assert senders["back"] == bob.jid  # the author, also from the archive

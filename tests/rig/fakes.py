@@ -109,7 +109,7 @@ class FakeConnection:
         pass
 
     async def archive_pages(
-        self, after_id: str | None, start: float | None
+        self, after_id: str | None, start: float | None, archive: str = ""
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return
         yield  # an async generator with nothing in it

@@ -161,7 +161,7 @@ class FakeConnection:
         return None
 
     async def archive_pages(
-        self, after_id: str | None, start: float | None
+        self, after_id: str | None, start: float | None, archive: str = ""
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return
         yield  # an async generator with nothing in it

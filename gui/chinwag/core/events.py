@@ -242,10 +242,12 @@ class ChatStateChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class ArchiveSynced(Event):
-    """Catch-up from the server archive after a connect has finished."""
+    """Catch-up from the server archive after a connect has finished (``room``: from a
+    room's archive, after entering it)."""
 
     account: str
     count: int
+    room: str = ""
 
 
 @dataclass(frozen=True, slots=True)

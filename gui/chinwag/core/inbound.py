@@ -90,6 +90,8 @@ class ArchivePage:
     account: str
     #: The archive id of the page's last result ("" : none): saved once committed.
     last_id: str = ""
+    #: Whose archive: a room's address, or "" for the account's own.
+    archive: str = ""
 
 
 @dataclass(eq=False)

@@ -284,8 +284,9 @@ class Acknowledge:
     that failed.
 
     The archive position: for a page of the archive, its last id (written before the
-    next page is read); for the stream, the newest stanza id of the batch, once the
-    account's catch-up is over (before that, the catch-up writes it)."""
+    next page is read); for the stream, the newest stanza id of the batch, once that
+    archive's catch-up is over (before that, the catch-up writes it). Each archive has
+    its own: the account's, and each room's (``archive`` its address)."""
 
     name = "acknowledge"
     order = ACKNOWLEDGE
@@ -293,8 +294,8 @@ class Acknowledge:
     def __init__(
         self,
         send_receipt: Callable[[str, str, str], None],
-        archive_synced: Callable[[str], bool],
-        save_position: Callable[[str, str], Coroutine[Any, Any, None]],
+        archive_synced: Callable[[str, str], bool],
+        save_position: Callable[[str, str, str], Coroutine[Any, Any, None]],
         spawn: Callable[[Coroutine[Any, Any, None]], object],
     ) -> None:
         self._send_receipt = send_receipt
@@ -307,15 +308,19 @@ class Acknowledge:
             done()
         if batch.page is not None:
             if batch.page.last_id:
-                await self._save_position(batch.page.account, batch.page.last_id)
+                page = batch.page
+                await self._save_position(page.account, page.last_id, page.archive)
             return
-        positions: dict[str, str] = {}
+        positions: dict[tuple[str, str], str] = {}
         for item in batch.items:
             if item.failed:
                 continue
             if item.receipt_to:
                 self._send_receipt(item.account, item.receipt_to, item.message.uid)
-            if item.message.stanza_id and self._archive_synced(item.account):
-                positions[item.account] = item.message.stanza_id
-        for account, position in positions.items():
-            self._spawn(self._save_position(account, position))
+            # A room's message: the room's archive position (its stanza id is the
+            # room's), never our own archive's.
+            archive = item.message.peer if item.message.kind is ConversationKind.GROUPCHAT else ""
+            if item.message.stanza_id and self._archive_synced(item.account, archive):
+                positions[item.account, archive] = item.message.stanza_id
+        for (account, archive), position in positions.items():
+            self._spawn(self._save_position(account, position, archive))

@@ -99,6 +99,10 @@ LAST_ONLINE = "last_online"
 #: acknowledged yet (not sent, or sent on a stream that may end before its ack), as JSON,
 #: so that neither a dropped stream nor quitting loses one.
 PENDING_ACTIONS = "pending_actions"
+#: The sync-state key of a room's archive position: this, then the room's address.
+ROOM_ARCHIVE_POSITION = "room_archive_position:"
+#: How far back a room's history goes the first time we enter it.
+ROOM_FIRST_HISTORY_SECONDS = 2 * 24 * 3600
 #: How far before the last sign-in a catch-up by time starts (clocks differ).
 CATCH_UP_SLACK = 3600.0
 #: How far before an unacknowledged message the archive is searched for it (clocks differ).
@@ -137,6 +141,11 @@ _ACTION_FIELDS = (
     "reacts_to",
     "reactions",
 )
+
+
+def _position_key(archive: str) -> str:
+    """The sync-state key of an archive's position: ours, or a room's."""
+    return f"{ROOM_ARCHIVE_POSITION}{archive}" if archive else ARCHIVE_POSITION
 
 
 def _actions_to_json(actions: Sequence[Message]) -> str:
@@ -244,6 +253,9 @@ class MessagingService:
         #: Accounts whose in-doubt messages are being looked up: nothing is sent meanwhile.
         self._checking: set[str] = set()
         self._archive_synced: set[str] = set()
+        #: (account, room) whose archive was caught up with since we last entered it.
+        self._rooms_synced: set[tuple[str, str]] = set()
+        self._room_catch_up: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._receipts_due: dict[str, list[tuple[str, str]]] = {}
         #: Our corrections, retractions and reactions the server has not acknowledged,
         #: per account, in the order made (kept in PENDING_ACTIONS): a new stream sends
@@ -267,7 +279,7 @@ class MessagingService:
                 Publish(bus, store),
                 Acknowledge(
                     self._send_receipt,
-                    self._archive_synced.__contains__,
+                    self._is_synced,
                     self._save_archive_position,
                     self._tasks.spawn,
                 ),
@@ -818,8 +830,51 @@ class MessagingService:
         else:
             conn.send_receipt(to, uid)
 
-    async def _save_archive_position(self, account: str, archive_id: str) -> None:
-        await self._set_sync(account, ARCHIVE_POSITION, archive_id)
+    async def _save_archive_position(
+        self, account: str, archive_id: str, archive: str = ""
+    ) -> None:
+        await self._set_sync(account, _position_key(archive), archive_id)
+
+    def _is_synced(self, account: str, archive: str) -> bool:
+        if archive:
+            return (account, archive) in self._rooms_synced
+        return account in self._archive_synced
+
+    def room_entered(self, account: str, room: str) -> None:
+        """We are in ``room`` now: what waited for it goes out, and its archive is
+        caught up with (from where we were, or the last day the first time), after
+        which live messages move the room's position."""
+        self.flush_room(account, room)
+        conn = self._conns.get(account)
+        if conn is None:
+            return
+        self._rooms_synced.discard((account, room))
+        old = self._room_catch_up.pop((account, room), None)
+        if old is not None:
+            old.cancel()
+        self._room_catch_up[account, room] = self._tasks.spawn(
+            self._catch_up_room(account, room, conn)
+        )
+
+    async def _catch_up_room(self, account: str, room: str, conn: XmppConnection) -> None:
+        after = self._store.get_sync_state(account, _position_key(room))
+        now = self._clock()
+        total = 0
+        try:
+            async for page, last_id in conn.archive_pages(
+                after, now - ROOM_FIRST_HISTORY_SECONDS, room
+            ):
+                items = [Item(account, m, latest=now) for m in page]
+                batch = Batch(items, page=ArchivePage(account, last_id, room))
+                await self.inbound.run(batch)
+                total += len(batch.added)
+        except (asyncio.CancelledError, HeldMessagesDropped):
+            raise
+        except Exception as exc:  # a room without an archive: live messages only
+            log.info("%s: the archive of %s could not be read: %s", account, room, exc)
+        log.info("%s: room archive of %s: %d new message(s)", account, room, total)
+        self._rooms_synced.add((account, room))
+        self._bus.publish(ArchiveSynced(account, total, room))
 
     def _publish_outcomes(self, outcomes: Sequence[ActionOutcome]) -> None:
         publish_outcomes(self._bus, self._store, outcomes)

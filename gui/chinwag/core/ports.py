@@ -383,10 +383,10 @@ class XmppConnection(Protocol):
     async def unblock(self, jids: Sequence[str]) -> None: ...
 
     def archive_pages(
-        self, after_id: str | None, start: float | None
+        self, after_id: str | None, start: float | None, archive: str = ""
     ) -> AsyncIterator[tuple[list[Message], str]]:
-        """Our archive (XEP-0313) after ``after_id`` (or from ``start``), in pages of
-        (messages in archive order, last archive id of the page)."""
+        """Our archive (XEP-0313), or a room's (``archive``), after ``after_id`` (or from
+        ``start``), in pages of (messages in archive order, last archive id of the page)."""
 
     async def server_time(self) -> float | None:
         """What time it is now by the server's clock (Unix time), None when it does not

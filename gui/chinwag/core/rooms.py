@@ -128,6 +128,8 @@ class RoomService:
         self._timeout = timeout
         self._rooms: dict[tuple[str, str], Room] = {}
         self._tasks = BackgroundTasks("room task")
+        #: Leaves asked whose answer has not come: (account, room) -> how many.
+        self._leaving: dict[tuple[str, str], int] = {}
 
     # -- reading ------------------------------------------------------------------------
 
@@ -195,6 +197,9 @@ class RoomService:
         conn = self._connection(account)
         if conn is not None:
             conn.leave_room(found.jid, found.nick, status)
+            # The room's answer (our unavailable presence) may come after we ask to
+            # enter again: it is the end of that visit, not of the next.
+            self._leaving[account, found.jid] = self._leaving.get((account, found.jid), 0) + 1
         self._gone(found, "")
 
     def set_subject(self, account: str, room: str, subject: str) -> None:
@@ -281,6 +286,8 @@ class RoomService:
     def on_room_presence(self, account: str, presence: RoomPresence) -> None:
         found = self._rooms.get((account, presence.room))
         if found is None or found.state in (RoomState.LEFT, RoomState.FAILED):
+            if presence.own and not presence.available:
+                self._leaving.pop((account, presence.room), None)  # (the answer came)
             return  # not a room we are in (a late presence after leaving)
         if presence.own or (presence.nick == found.nick and not found.joined):
             self._own_presence(found, presence)
@@ -322,6 +329,12 @@ class RoomService:
     # -- inside -------------------------------------------------------------------------
 
     def _own_presence(self, found: Room, presence: RoomPresence) -> None:
+        key = (found.account, found.jid)
+        if not presence.available and self._leaving.get(key):
+            self._leaving[key] -= 1
+            if not self._leaving[key]:
+                del self._leaving[key]
+            return  # the answer to a leave we asked for
         if not presence.available:
             if STATUS_NICK_CHANGED in presence.codes and presence.new_nick:
                 return  # (our presence under the new nick follows)

@@ -58,7 +58,7 @@ class ChinwagCore:
             store, self.bus, self.sessions, conversations=self.conversations
         )
         self.blocking = BlockingService(self.bus, self._connection)
-        self.rooms = RoomService(self.bus, self._connection, flush=self.messaging.flush_room)
+        self.rooms = RoomService(self.bus, self._connection, flush=self.messaging.room_entered)
         self.messaging.room_joined = self.rooms.is_joined
         self.messaging.inbound.remove("rooms")  # (the placeholder that dropped them all)
         self.messaging.inbound.add(RoomMessages(self.rooms))

@@ -269,9 +269,9 @@ class SlixmppConnection:
         await self._blocking.unblock(jids)
 
     def archive_pages(
-        self, after_id: str | None, start: float | None
+        self, after_id: str | None, start: float | None, archive: str = ""
     ) -> AsyncIterator[tuple[list[Message], str]]:
-        return mam.archive_pages(self._client, after_id, start)
+        return mam.archive_pages(self._client, after_id, start, archive)
 
     async def server_time(self) -> float | None:
         return await entity_time.server_now(self._client)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+from slixmpp import JID
 from slixmpp.exceptions import IqError
 
 from chinwag.core.models import Message, Origin
@@ -48,10 +49,12 @@ def _result_message(result: Any, client: ChinwagClient) -> Message | None:
 
 
 async def archive_pages(
-    client: ChinwagClient, after_id: str | None, start: float | None
+    client: ChinwagClient, after_id: str | None, start: float | None, archive: str = ""
 ) -> AsyncIterator[tuple[list[Message], str]]:
     """Pages of (messages, last archive id) in archive order: after ``after_id``, or from
-    ``start`` when there is no position or the server no longer knows it."""
+    ``start`` when there is no position or the server no longer knows it. ``archive``: a
+    room's archive (MAM on the room, its ids the room's stanza ids); "": our own."""
+    holder = JID(archive) if archive else None
     own = client.account.jid
     rsm: dict[str, Any] = {"max": PAGE}
     since = datetime.fromtimestamp(start, UTC) if start is not None and not after_id else None
@@ -59,7 +62,9 @@ async def archive_pages(
         rsm["after"] = after_id
     while True:
         try:
-            iq = await client.plugin["xep_0313"].retrieve(start=since, rsm=rsm, timeout=60)
+            iq = await client.plugin["xep_0313"].retrieve(
+                jid=holder, start=since, rsm=rsm, timeout=60
+            )
         except IqError as exc:
             if after_id and exc.condition == "item-not-found":
                 # Our position is not in the archive (expired, or an id we should not have
