@@ -143,6 +143,15 @@ _ACTION_FIELDS = (
 )
 
 
+def reference(message: Message) -> str:
+    """The id others know ``message`` by when a retraction, reactions or a reply name
+    it: in a room the room's stanza id (XEP-0424, XEP-0444, XEP-0461), elsewhere its own
+    (a correction always names its own first id: XEP-0308)."""
+    if message.kind is ConversationKind.GROUPCHAT and message.stanza_id:
+        return message.stanza_id
+    return message.uid
+
+
 def _position_key(archive: str) -> str:
     """The sync-state key of an archive's position: ours, or a room's."""
     return f"{ROOM_ARCHIVE_POSITION}{archive}" if archive else ARCHIVE_POSITION
@@ -338,7 +347,7 @@ class MessagingService:
             flags=flags,
             subject=subject,
             origin=Origin.LOCAL,
-            reply_to=reply_to.uid if reply_to is not None else "",
+            reply_to=reference(reply_to) if reply_to is not None else "",
             reply_to_jid=author_of(reply_to) if reply_to is not None else "",
         )
         message = await self._store.add_outgoing(message)
@@ -363,7 +372,7 @@ class MessagingService:
         """Remove our own ``message`` for everyone (XEP-0424): a tombstone stays."""
         if not message.outgoing:
             raise InvalidMessage("only your own messages can be removed")
-        return await self._act(message, retracts=message.uid)
+        return await self._act(message, retracts=reference(message))
 
     async def react(self, message: Message, reactions: Sequence[str]) -> Message:
         """Set our reactions to ``message`` (XEP-0444): all of them, replacing the ones
@@ -373,7 +382,7 @@ class MessagingService:
             raise InvalidMessage(f"at most {MAX_REACTIONS} reactions to a message")
         if any(len(r) > MAX_REACTION_CHARS for r in chosen):
             raise InvalidMessage("a reaction is an emoji, not a text")
-        return await self._act(message, reacts_to=message.uid, reactions=chosen)
+        return await self._act(message, reacts_to=reference(message), reactions=chosen)
 
     async def _act(self, target: Message, **action: Any) -> Message:
         account = target.account

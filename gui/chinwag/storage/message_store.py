@@ -274,6 +274,13 @@ SELECT {MESSAGE_COLUMNS} FROM {_FROM}
 WHERE m.conversation_id = ? AND m.direction IN (0, 1) AND m.uid = ? AND m.removed <> {FOLDED:d}
 ORDER BY m.direction DESC
 """
+# In a room, retractions, reactions and replies name a message by the room's stanza id
+# (XEP-0424, XEP-0444, XEP-0461 for groupchat).
+_TARGETS_BY_STANZA_ID_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM {_FROM}
+WHERE m.stanza_id = ? AND m.conversation_id = ? AND m.removed <> {FOLDED:d}
+ORDER BY m.direction DESC
+"""
 # A correction chain that names an earlier correction instead of the first message.
 _CORRECTED_BY_SQL: Final = """
 SELECT message_id FROM conversation_events INDEXED BY conversation_events_by_origin
@@ -738,6 +745,11 @@ class SqliteMessageStore:
             message_from_row(row)
             for row in conn.execute(_TARGETS_SQL, (conversation_id, action.target))
         ]
+        if not candidates and action.kind is ConversationKind.GROUPCHAT:
+            candidates = [
+                message_from_row(row)
+                for row in conn.execute(_TARGETS_BY_STANZA_ID_SQL, (action.target, conversation_id))
+            ]
         if not candidates:
             # Some clients name the previous correction of a chain, not the first message.
             row = conn.execute(_CORRECTED_BY_SQL, (conversation_id, action.target)).fetchone()
