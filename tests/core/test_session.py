@@ -76,6 +76,16 @@ class ScriptedConnection:
     async def configure_room(
         self, room: str, fields: Mapping[str, str | Sequence[str]]
     ) -> None: ...
+    def invite(
+        self,
+        room: str,
+        contact: str,
+        reason: str = "",
+        *,
+        mediated: bool = False,
+        password: str = "",
+    ) -> None: ...
+    def decline(self, room: str, inviter: str, reason: str = "") -> None: ...
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self.presences.append((show, status))
 

@@ -111,6 +111,20 @@ class FakeConnection:
     async def configure_room(self, room: str, fields: Mapping[str, str | Sequence[str]]) -> None:
         pass
 
+    def invite(
+        self,
+        room: str,
+        contact: str,
+        reason: str = "",
+        *,
+        mediated: bool = False,
+        password: str = "",
+    ) -> None:
+        pass
+
+    def decline(self, room: str, inviter: str, reason: str = "") -> None:
+        pass
+
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self.presences.append((show, status))
 
