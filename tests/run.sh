@@ -3,15 +3,17 @@
 #
 #   bash tests/run.sh [pytest args...]
 #
-# As root on Debian/Ubuntu it installs the system packages itself (Prosody, dbus, the Qt
-# runtime libraries, Xvfb); otherwise it says exactly which to install. Python packages go
-# into .venv/ beside this checkout (pinned in pyproject.toml).
+# As root on Debian/Ubuntu it installs the system packages itself (Prosody and its
+# community modules, dbus, the Qt runtime libraries, Xvfb); otherwise it says exactly
+# which to install. Python packages go into .venv/ beside this checkout (pinned in
+# pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   python3 python3-venv python3-pip      # the interpreter and venv
   prosody                               # the real XMPP server the tests run
+  prosody-modules                       # its community modules: muc_moderation (XEP-0425)
   dbus openssl                          # dbus-daemon for private test buses, dbus-send
   libglib2.0-bin                        # gdbus: the API is tested from the shell too
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3  # Qt's runtime

@@ -82,6 +82,17 @@ class ScriptedConnection:
         self, room: str, jid: str, affiliation: str, reason: str = ""
     ) -> None: ...
     async def destroy_room(self, room: str, reason: str = "") -> None: ...
+
+    def invite(
+        self,
+        room: str,
+        contact: str,
+        reason: str = "",
+        *,
+        mediated: bool = False,
+        password: str = "",
+    ) -> None: ...
+    def decline(self, room: str, inviter: str, reason: str = "") -> None: ...
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self.presences.append((show, status))
 

@@ -43,6 +43,8 @@ class RecordingListener:
         self.messages: list[Message] = []
         self.receipt_to: list[str] = []
         self.chat_states: list[tuple[str, str]] = []
+        #: (room, inviter, reason, password, direct) as the connection hands them up.
+        self.invitations: list[tuple[str, str, str, str, bool]] = []
         self.batches = 0
         self.unacknowledged = 0
         self._waiters: list[tuple[Callable[[Message], bool], asyncio.Future[Message]]] = []
@@ -138,6 +140,11 @@ class RecordingListener:
 
     def on_blocklist(self, jids: Sequence[str], blocked: bool, full: bool) -> None:
         pass
+
+    def on_invitation(
+        self, room: str, inviter: str, reason: str, password: str, direct: bool
+    ) -> None:
+        self.invitations.append((room, inviter, reason, password, direct))
 
 
 class Chinwag:

@@ -79,6 +79,7 @@ async def test_each_feature_module_registers_its_handler_in_order(prosody: Any) 
             "errors",
             "archive results",
             "carbons",
+            "invitations",
             "receipts",
             "markers",
             "room subject",

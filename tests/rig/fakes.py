@@ -30,6 +30,9 @@ class FakeConnection:
         self.sent: list[Message] = []
         #: ("join" | "leave" | "subject", room, nick or subject, password or status)
         self.room_requests: list[tuple[str, str, str, str]] = []
+        #: ("invite" | "invite mediated" | "decline", room, contact or inviter, reason,
+        #: password)
+        self.invitation_requests: list[tuple[str, str, str, str, str]] = []
 
     @property
     def acks_enabled(self) -> bool:
@@ -89,6 +92,21 @@ class FakeConnection:
 
     async def destroy_room(self, room: str, reason: str = "") -> None:
         self.room_requests.append(("destroy", room, reason, ""))
+
+    def invite(
+        self,
+        room: str,
+        contact: str,
+        reason: str = "",
+        *,
+        mediated: bool = False,
+        password: str = "",
+    ) -> None:
+        kind = "invite mediated" if mediated else "invite"
+        self.invitation_requests.append((kind, room, contact, reason, password))
+
+    def decline(self, room: str, inviter: str, reason: str = "") -> None:
+        self.invitation_requests.append(("decline", room, inviter, reason, ""))
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         pass

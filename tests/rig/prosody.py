@@ -26,7 +26,9 @@ Layout of the server directory::
 Server facts worth knowing when writing tests:
 
 * Virtual host ``localhost`` (``domain``), MUC component ``conference.localhost``
-  (``muc_domain``) with ``muc_mam``.
+  (``muc_domain``) with ``muc_mam``, and ``muc_moderation`` (XEP-0425) when Debian's
+  ``prosody-modules`` is installed (``tests/run.sh`` installs it): its folder is added to
+  ``plugin_paths`` (see :func:`community_module_dir`).
 * c2s on ``port`` (STARTTLS, encryption required) and ``direct_tls_port`` (XEP-0368), both
   on 127.0.0.1 only; no s2s, no HTTP.
 * In-band registration is on. Its throttle (``mod_register_limits``) is inactive: 0.12 only
@@ -90,6 +92,20 @@ DEFAULT_MODULES: tuple[str, ...] = (
     "admin_shell",
 )
 
+#: The MUC component's modules: always ``muc_mam``; the community modules of
+#: :data:`MUC_COMMUNITY_MODULES` where installed.
+MUC_MODULES: tuple[str, ...] = ("muc_mam",)
+#: Community modules (Debian's ``prosody-modules``) the MUC component loads when installed.
+MUC_COMMUNITY_MODULES: tuple[str, ...] = ("muc_moderation",)
+#: Where community modules may be: Debian's ``prosody-modules`` puts each in
+#: ``/usr/lib/prosody/modules/mod_NAME/mod_NAME.lua``; the others are the usual places of
+#: a hand install.
+COMMUNITY_MODULE_DIRS: tuple[Path, ...] = (
+    Path("/usr/lib/prosody/modules"),
+    Path("/usr/share/prosody-modules"),
+    Path("/usr/local/lib/prosody/modules"),
+)
+
 # Log lines that mean the server came up crippled (it keeps running in these cases).
 _FATAL_LOG_PATTERNS = re.compile(
     r"Failed to open server port|Error binding encrypted port|Failed to activate service"
@@ -102,6 +118,17 @@ _PORT_CLASH = re.compile(r"Failed to open server port")  # (the other is a TLS s
 _MAX_SOCKET_PATH = 100
 
 _live_servers: weakref.WeakSet[ProsodyServer] = weakref.WeakSet()
+
+
+def community_module_dir(name: str, dirs: Iterable[Path] = COMMUNITY_MODULE_DIRS) -> Path | None:
+    """The folder holding module ``name`` (``mod_NAME/mod_NAME.lua`` or ``mod_NAME.lua``),
+    for ``plugin_paths``; None when it is not installed."""
+    for folder in dirs:
+        if (folder / f"mod_{name}" / f"mod_{name}.lua").is_file() or (
+            folder / f"mod_{name}.lua"
+        ).is_file():
+            return folder
+    return None
 
 
 class ProsodyError(RuntimeError):
@@ -157,6 +184,15 @@ class ProsodyServer:
         self.extra_global_config = extra_global_config
         self.extra_host_config = extra_host_config
         self.startup_timeout = startup_timeout
+        #: The MUC component's modules, and the folders of those that are community modules.
+        self.muc_modules = list(MUC_MODULES)
+        self.plugin_paths: list[str] = []
+        for name in MUC_COMMUNITY_MODULES:
+            folder = community_module_dir(name)
+            if folder is not None:
+                self.muc_modules.append(name)
+                if str(folder) not in self.plugin_paths:
+                    self.plugin_paths.append(str(folder))
         self._port: int | None = None
         self._direct_tls_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -269,7 +305,7 @@ class ProsodyServer:
 run_as_root = true
 daemonize = false
 data_path = {_lua(str(d / "data"))}
-plugin_paths = {{}}
+plugin_paths = {_lua_list(self.plugin_paths)}
 log = {{ {log_sink} }}
 modules_enabled = {_lua_list(self.modules)}
 modules_disabled = {{ "posix", "s2s" }}
@@ -305,7 +341,7 @@ VirtualHost {_lua(self.domain)}
 {self.extra_host_config}
 
 Component {_lua(self.muc_domain)} "muc"
-  modules_enabled = {{ "muc_mam" }}
+  modules_enabled = {_lua_list(self.muc_modules)}
 """
 
     # ------------------------------------------------------------------ lifecycle

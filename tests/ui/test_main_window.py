@@ -125,6 +125,20 @@ class FakeConnection:
     async def destroy_room(self, room: str, reason: str = "") -> None:
         pass
 
+    def invite(
+        self,
+        room: str,
+        contact: str,
+        reason: str = "",
+        *,
+        mediated: bool = False,
+        password: str = "",
+    ) -> None:
+        pass
+
+    def decline(self, room: str, inviter: str, reason: str = "") -> None:
+        pass
+
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self.presences.append((show, status))
 

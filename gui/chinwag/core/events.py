@@ -18,6 +18,7 @@ from chinwag.core.models import (
     Contact,
     ConversationKey,
     ConversationKind,
+    Invitation,
     Message,
     Occupant,
     Presence,
@@ -348,3 +349,20 @@ class EventBus:
                 handler(event)
             except Exception:
                 log.exception("event handler %r failed on %r", handler, event)
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationReceived(Event):
+    """Someone invites us to a room (or invites us again with another reason or
+    password: this one replaces the pending one of the same room and inviter)."""
+
+    invitation: Invitation
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationCleared(Event):
+    """A pending invitation is gone: ``accepted`` (the room is to be joined), declined, or
+    dropped to make room for newer ones; a banner showing it can go."""
+
+    invitation: Invitation
+    accepted: bool = False

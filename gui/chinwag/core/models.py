@@ -585,3 +585,22 @@ class RoomState(enum.StrEnum):
     JOINED = "joined"
     LEFT = "left"  # left on purpose, kicked, banned, or the room is gone
     FAILED = "failed"  # the room refused us (see the error)
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An invitation to a room waiting for the user's answer: a XEP-0249 direct one
+    (``direct``: sent by ``inviter`` itself) or a XEP-0045 mediated one (sent by the room
+    on ``inviter``'s behalf; a decline goes back through the room). Addresses are bare
+    and normalised, but for an inviter that a room names by nick (it hides real
+    addresses): ``room@service/nick``. ``password`` is the room's, when the invitation
+    gave it."""
+
+    account: str
+    room: str
+    inviter: str
+    reason: str = ""
+    password: str = ""
+    direct: bool = False
+    #: When it arrived (Unix time).
+    received: float = 0.0

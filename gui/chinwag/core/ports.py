@@ -308,6 +308,14 @@ class ConnectionListener(Protocol):
     def on_blocklist(self, jids: Sequence[str], blocked: bool, full: bool) -> None:
         """XEP-0191: the block list (``full``), or addresses blocked or unblocked."""
 
+    def on_invitation(
+        self, room: str, inviter: str, reason: str, password: str, direct: bool
+    ) -> None:
+        """An invitation to ``room``, as received (not checked yet): a XEP-0249 direct
+        one (``direct``: ``room`` is the address it names, ``inviter`` its sender's bare
+        address), or a XEP-0045 mediated one (``room`` is the stanza's sender as written,
+        ``inviter`` the address the room names)."""
+
 
 class XmppConnection(Protocol):
     """One account's XMPP stream, kept across reconnects so a XEP-0198 session can be
@@ -368,6 +376,21 @@ class XmppConnection(Protocol):
         """XEP-0045 affiliations (outcast: ban). Raises RequestRefused."""
 
     async def destroy_room(self, room: str, reason: str = ...) -> None: ...
+
+    def invite(
+        self,
+        room: str,
+        contact: str,
+        reason: str = ...,
+        *,
+        mediated: bool = ...,
+        password: str = ...,
+    ) -> None:
+        """Invite ``contact`` to ``room``: a XEP-0249 direct invitation (with the room's
+        ``password``, if any), and, ``mediated``, a XEP-0045 one through the room too."""
+
+    def decline(self, room: str, inviter: str, reason: str = ...) -> None:
+        """XEP-0045: decline a mediated invitation; ``room`` passes it to ``inviter``."""
 
     def send_presence(self, show: Show, status: str, priority: int) -> None: ...
 

@@ -15,6 +15,7 @@ from chinwag.core.blocking import BlockingService
 from chinwag.core.conversations import ConversationService
 from chinwag.core.errors import InvalidStatus, NotConnected, UnknownAccount
 from chinwag.core.events import AccountRemoved, EventBus
+from chinwag.core.invitations import InvitationService
 from chinwag.core.messaging import MessagingService
 from chinwag.core.models import AccountConfig, ConnectionState
 from chinwag.core.ports import (
@@ -62,6 +63,9 @@ class ChinwagCore:
         self.messaging.room_joined = self.rooms.is_joined
         self.messaging.inbound.remove("rooms")  # (the placeholder that dropped them all)
         self.messaging.inbound.add(RoomMessages(self.rooms))
+        #: Invitations to rooms waiting for an answer; accepting one gives the room and
+        #: password to join with (``rooms.join``).
+        self.invitations = InvitationService(self.bus, self._connection)
         self._factory = factory
         self._shut_down = False
         self._background = BackgroundTasks("signing out a removed account")
@@ -90,12 +94,14 @@ class ChinwagCore:
             self.blocking,
             activity=self.activity,
             rooms=self.rooms,
+            invitations=self.invitations,
         )
         self.sessions[config.jid] = session
         self.roster.load_cached(config.jid)
         return session
 
     def _forget(self, event: AccountRemoved) -> None:
+        self.invitations.forget(event.account)
         session = self.sessions.pop(event.account, None)
         if session is not None and session.wanted:
             self._background.spawn(session.sign_out())

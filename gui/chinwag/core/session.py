@@ -44,6 +44,7 @@ from chinwag.core.status import Status, UserActivity
 
 if TYPE_CHECKING:
     from chinwag.core.blocking import BlockingService
+    from chinwag.core.invitations import InvitationService
     from chinwag.core.messaging import MessagingService
     from chinwag.core.rooms import RoomService
     from chinwag.core.roster import RosterService
@@ -98,9 +99,11 @@ class AccountSession:
         *,
         activity: UserActivity | None = None,
         rooms: RoomService | None = None,
+        invitations: InvitationService | None = None,
     ) -> None:
         self.config = config
         self._rooms = rooms
+        self._invitations = invitations
         self._activity = activity or UserActivity()
         self._blocking = blocking
         self._password = password
@@ -414,6 +417,12 @@ class AccountSession:
     def on_blocklist(self, jids: Sequence[str], blocked: bool, full: bool) -> None:
         if self._blocking is not None:
             self._blocking.on_blocklist(self.account, jids, blocked, full)
+
+    def on_invitation(
+        self, room: str, inviter: str, reason: str, password: str, direct: bool
+    ) -> None:
+        if self._invitations is not None:
+            self._invitations.on_invitation(self.account, room, inviter, reason, password, direct)
 
 
 def _consume(task: asyncio.Future[None]) -> None:

@@ -25,6 +25,8 @@ signal                     events (type alias)
 ``chat_states_changed``    a contact is typing, paused, gone (:class:`ChatStateChanged`)
 ``conversations_changed``  a read position moved (:data:`ConversationChange`)
 ``storage_changed``        history cannot be written, or can again (:data:`StorageEvent`)
+``invitations_changed``    an invitation to a room came, or was answered or dropped
+                           (:data:`InvitationEvent`)
 =========================  ====================================================="""
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from chinwag.core.events import (
     EventBus,
     GroupCreated,
     GroupRenamed,
+    InvitationCleared,
+    InvitationReceived,
     MessageAdded,
     MessageEdited,
     MessageFolded,
@@ -99,6 +103,8 @@ MessageEvent = (
 ConversationChange = ReadPositionChanged
 #: History cannot be written (the disk is full, ...), or can be again.
 StorageEvent = StorageFailed | StorageRecovered
+#: Invitations to rooms: one came, or one was accepted, declined or dropped.
+InvitationEvent = InvitationReceived | InvitationCleared
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("chat_states_changed", _types(ChatStateChanged)),
     Family("conversations_changed", _types(ConversationChange)),
     Family("storage_changed", _types(StorageEvent)),
+    Family("invitations_changed", _types(InvitationEvent)),
 )
 
 #: The message family's event types.
@@ -172,6 +179,8 @@ class EventBridge(QObject):
     conversations_changed = Signal(object)
     #: A :data:`StorageEvent`.
     storage_changed = Signal(object)
+    #: An :data:`InvitationEvent`.
+    invitations_changed = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -213,6 +222,7 @@ __all__ = [
     "ConversationChange",
     "EventBridge",
     "Family",
+    "InvitationEvent",
     "MessageEvent",
     "RosterEvent",
     "StorageEvent",

@@ -31,6 +31,7 @@ from chinwag.xmpp import (
     carbons,
     chatstates,
     entity_time,
+    invitations,
     mam,
     markers,
     receipts,
@@ -94,6 +95,7 @@ class SlixmppConnection:
         self._sm = StreamManagement(client, listener)
         self._messages = MessageDispatcher(client, listener, self._sm.inbound.hold)
         self._rooms = RoomFeature(client, listener, self._messages.dispatcher)
+        invitations.register(self._messages.dispatcher, listener)
         self._presence = PresenceFeature(client, listener)
         self._roster = RosterFeature(client, listener)
         self._blocking = BlockingFeature(client, listener)
@@ -249,6 +251,22 @@ class SlixmppConnection:
 
     async def destroy_room(self, room: str, reason: str = "") -> None:
         await self._rooms.destroy(room, reason)
+
+    def invite(
+        self,
+        room: str,
+        contact: str,
+        reason: str = "",
+        *,
+        mediated: bool = False,
+        password: str = "",
+    ) -> None:
+        invitations.send_direct(self._client, room, contact, reason, password)
+        if mediated:
+            invitations.send_mediated(self._client, room, contact, reason)
+
+    def decline(self, room: str, inviter: str, reason: str = "") -> None:
+        invitations.send_decline(self._client, room, inviter, reason)
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:
         self._presence.send(show, status, priority)

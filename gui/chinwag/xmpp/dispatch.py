@@ -2,7 +2,8 @@
 handle, and each stanza goes once through what they registered.
 
 - :class:`Dispatcher`: an ordered list of stanza handlers (an error bounce, an archive
-  result, a carbon copy, a receipt, a marker, the message itself, a chat state), each
+  result, a carbon copy, an invitation, a receipt, a marker, the message itself, a chat
+  state), each
   registered by its module's ``register`` and looking only at its own elements. A
   handler that takes the stanza ends its handling (a receipt is not also a message).
 - :class:`MessageFeatures`: the elements a chat message carries about an earlier one
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 ERRORS = 0
 ARCHIVE = 10
 CARBONS = 20
+INVITATIONS = 25
 RECEIPTS = 30
 MARKERS = 40
 ROOMS = 45

@@ -12,7 +12,7 @@ from slixmpp import JID
 from slixmpp.exceptions import IqError
 
 from chinwag.core.models import Message, Origin
-from chinwag.xmpp import stanzas
+from chinwag.xmpp import invitations, stanzas
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.dispatch import ARCHIVE, Dispatcher, Inbound
 
@@ -33,10 +33,13 @@ def register(dispatcher: Dispatcher) -> None:
 
 
 def _result_message(result: Any, client: ChinwagClient) -> Message | None:
-    """A core message from one ``<result/>`` of the archive."""
+    """A core message from one ``<result/>`` of the archive (an invitation is none: the
+    server archives them, and they came live)."""
     archive_id = result["mam_result"]["id"]
     forwarded = result["mam_result"]["forwarded"]
     inner = forwarded["stanza"]
+    if inner.xml.get("type") != "groupchat" and invitations.carries_invitation(inner):
+        return None
     # The <delay/> of the <forwarded/> is our server's: it wraps what it archived.
     return stanzas.to_message(
         inner,
