@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from chinwag.core.accounts import AccountService
 from chinwag.core.blocking import BlockingService
+from chinwag.core.bookmarks import BookmarkService
 from chinwag.core.conversations import ConversationService
 from chinwag.core.errors import InvalidStatus, NotConnected, UnknownAccount
 from chinwag.core.events import AccountRemoved, EventBus
@@ -59,6 +60,7 @@ class ChinwagCore:
         )
         self.blocking = BlockingService(self.bus, self._connection)
         self.rooms = RoomService(self.bus, self._connection, flush=self.messaging.flush_room)
+        self.bookmarks = BookmarkService(store, self.bus, self._connection)
         self.messaging.room_joined = self.rooms.is_joined
         self.messaging.inbound.remove("rooms")  # (the placeholder that dropped them all)
         self.messaging.inbound.add(RoomMessages(self.rooms))
@@ -90,9 +92,11 @@ class ChinwagCore:
             self.blocking,
             activity=self.activity,
             rooms=self.rooms,
+            bookmarks=self.bookmarks,
         )
         self.sessions[config.jid] = session
         self.roster.load_cached(config.jid)
+        self.bookmarks.load_cached(config.jid)
         return session
 
     def _forget(self, event: AccountRemoved) -> None:
@@ -194,6 +198,7 @@ class ChinwagCore:
         log.debug("shutdown: draining")
         await self.messaging.drain(final=True)
         await self.roster.drain()
+        await self.bookmarks.drain()
         await self.accounts.drain()  # passwords being saved (each write is bounded)
         log.debug("shutdown: closing storage")
         await self.store.close()

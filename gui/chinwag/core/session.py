@@ -28,6 +28,7 @@ from chinwag.core.errors import (
 from chinwag.core.events import ConnectionStateChanged, EventBus, OwnPresenceChanged
 from chinwag.core.models import (
     AccountConfig,
+    Bookmark,
     ConnectionState,
     Contact,
     ConversationKey,
@@ -44,6 +45,7 @@ from chinwag.core.status import Status, UserActivity
 
 if TYPE_CHECKING:
     from chinwag.core.blocking import BlockingService
+    from chinwag.core.bookmarks import BookmarkService
     from chinwag.core.messaging import MessagingService
     from chinwag.core.rooms import RoomService
     from chinwag.core.roster import RosterService
@@ -98,8 +100,10 @@ class AccountSession:
         *,
         activity: UserActivity | None = None,
         rooms: RoomService | None = None,
+        bookmarks: BookmarkService | None = None,
     ) -> None:
         self.config = config
+        self._bookmarks = bookmarks
         self._rooms = rooms
         self._activity = activity or UserActivity()
         self._blocking = blocking
@@ -328,11 +332,15 @@ class AccountSession:
         self._messaging.on_online(self.account, conn, resumed)
         if self._rooms is not None:
             self._rooms.on_online(self.account, conn, resumed)
+        if self._bookmarks is not None:
+            self._bookmarks.on_online(self.account, conn, resumed)
 
     def on_disconnected(self, error: ChinwagError | None) -> None:
         self._messaging.on_offline(self.account)
         if self._rooms is not None:
             self._rooms.on_offline(self.account)
+        if self._bookmarks is not None:
+            self._bookmarks.on_offline(self.account)
         self._roster.on_offline(self.account)
         if self._task is None:  # signed out on purpose
             return
@@ -414,6 +422,10 @@ class AccountSession:
     def on_blocklist(self, jids: Sequence[str], blocked: bool, full: bool) -> None:
         if self._blocking is not None:
             self._blocking.on_blocklist(self.account, jids, blocked, full)
+
+    def on_bookmarks(self, changed: Sequence[Bookmark], removed: Sequence[str], full: bool) -> None:
+        if self._bookmarks is not None:
+            self._bookmarks.on_push(self.account, changed, removed, full)
 
 
 def _consume(task: asyncio.Future[None]) -> None:
