@@ -15,7 +15,14 @@ from chinwag.core.errors import (
     ServerUnreachable,
 )
 from chinwag.core.events import ConnectionStateChanged, EventBus
-from chinwag.core.models import AccountConfig, ConnectionState, ConversationKind, Message, Show
+from chinwag.core.models import (
+    AccountConfig,
+    Bookmark,
+    ConnectionState,
+    ConversationKind,
+    Message,
+    Show,
+)
 from chinwag.core.ports import ConnectionListener
 from chinwag.core.session import AccountSession, Backoff, SessionTiming
 
@@ -113,6 +120,15 @@ class ScriptedConnection:
 
     async def server_time(self) -> float | None:
         return None
+
+    async def fetch_bookmarks(self) -> list[Bookmark]:
+        return []
+
+    async def publish_bookmark(self, bookmark: Bookmark) -> None:
+        pass
+
+    async def retract_bookmark(self, room: str) -> None:
+        pass
 
     async def archive_pages(
         self, after_id: str | None, start: float | None, archive: str = ""

@@ -21,7 +21,15 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.core.errors import ChinwagError
-from chinwag.core.models import Contact, ConversationKind, Message, Presence, Show, StreamState
+from chinwag.core.models import (
+    Bookmark,
+    Contact,
+    ConversationKind,
+    Message,
+    Presence,
+    Show,
+    StreamState,
+)
 from chinwag.xmpp.connection import SlixmppConnection
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
@@ -145,6 +153,9 @@ class RecordingListener:
         self, room: str, inviter: str, reason: str, password: str, direct: bool
     ) -> None:
         self.invitations.append((room, inviter, reason, password, direct))
+
+    def on_bookmarks(self, changed: Sequence[Bookmark], removed: Sequence[str], full: bool) -> None:
+        pass
 
 
 class Chinwag:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,3 +80,10 @@ def make_core(root: Path, timing: SessionTiming = FAST) -> ChinwagCore:
 
 def history(core: ChinwagCore, account: str, peer: str) -> list[Message]:
     return core.store.latest(ConversationKey(account, peer), 1000)
+
+
+def fresh_room(server: Any, name: str) -> str:
+    """A room address of the server's MUC service no test has used (the server may be
+    shared by several tests: a room one of them made, with its password or its bans,
+    must not be another's)."""
+    return f"{name}-{uuid.uuid4().hex[:8]}@{server.muc_domain}"

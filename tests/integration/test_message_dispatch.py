@@ -78,6 +78,7 @@ async def test_each_feature_module_registers_its_handler_in_order(prosody: Any) 
         assert [h.name for h in dispatcher.handlers] == [
             "errors",
             "archive results",
+            "bookmark pushes",
             "carbons",
             "invitations",
             "receipts",

@@ -121,8 +121,8 @@ async def test_catch_up_cut_short_by_a_resumed_drop_is_finished(
     real = mam.archive_pages
     first_page = asyncio.Event()
 
-    async def slow(client: Any, after: Any, start: Any) -> Any:
-        async for page in real(client, after, start):
+    async def slow(client: Any, after: Any, start: Any, archive: str = "") -> Any:
+        async for page in real(client, after, start, archive):
             yield page
             first_page.set()
             await asyncio.sleep(0.5)  # slow pages: the drop comes in the middle

@@ -91,12 +91,12 @@ async def test_a_drop_during_the_archive_check_does_not_resend_what_the_server_t
     real = mam.archive_pages
     cut: list[bool] = []
 
-    async def cut_short(c: Any, after: Any, start: Any) -> AsyncIterator[Any]:
+    async def cut_short(c: Any, after: Any, start: Any, archive: str = "") -> AsyncIterator[Any]:
         if not cut:  # the look-up of the message in doubt: the connection drops
             cut.append(True)
             c.abort()
             await asyncio.get_running_loop().create_future()  # until cancelled by the drop
-        async for page in real(c, after, start):
+        async for page in real(c, after, start, archive):
             yield page
 
     monkeypatch.setattr(mam, "archive_pages", cut_short)

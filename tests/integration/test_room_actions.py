@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from actions_rig import peer
-from helpers import eventually
+from helpers import eventually, fresh_room
 
 from chinwag.core.events import (
     MessageAdded,
@@ -34,7 +34,7 @@ async def test_edit_remove_react_and_reply_in_a_room_and_forgeries_refused(
 ) -> None:
     alice = await cores(prosody, *prosody.make_user("alice"))
     bob = await cores(prosody, *prosody.make_user("bob"))
-    room = f"actions@{prosody.muc_domain}"
+    room = fresh_room(prosody, "actions")
     key = ConversationKey(alice.jid, room, ConversationKind.GROUPCHAT)
     await alice.core.rooms.join(alice.jid, room, "Alice")
     await bob.core.rooms.join(bob.jid, room, "Bob")

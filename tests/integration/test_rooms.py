@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers import eventually
+from helpers import eventually, fresh_room
 
 from chinwag.core.errors import InvalidAddress, RoomRefused
 from chinwag.core.events import (
@@ -47,7 +47,7 @@ async def test_three_occupants_chat_in_a_room_made_by_joining(
     alice = await cores(prosody, *prosody.make_user("alice"))
     bob = await cores(prosody, *prosody.make_user("bob"))
     carol = await cores(prosody, *prosody.make_user("carol"))
-    room = f"lounge@{prosody.muc_domain}"
+    room = fresh_room(prosody, "lounge")
 
     made = await alice.core.rooms.join(alice.jid, room, "Alice")
     assert (made.state, made.created, made.nick) == (RoomState.JOINED, True, "Alice")
@@ -115,7 +115,7 @@ async def test_a_taken_nick_gets_another_and_a_bad_room_a_named_error(
 ) -> None:
     alice = await cores(prosody, *prosody.make_user("alice"))
     dave = await cores(prosody, *prosody.make_user("dave"))
-    room = f"busy@{prosody.muc_domain}"
+    room = fresh_room(prosody, "busy")
     await alice.core.rooms.join(alice.jid, room, "Sam")
     joined = await dave.core.rooms.join(dave.jid, room, "Sam")
     assert joined.nick == "Sam_"
@@ -133,7 +133,7 @@ async def test_a_taken_nick_gets_another_and_a_bad_room_a_named_error(
 async def test_the_subject_reaches_everyone_in_the_room(prosody: Any, cores: CoreMaker) -> None:
     alice = await cores(prosody, *prosody.make_user("alice"))
     bob = await cores(prosody, *prosody.make_user("bob"))
-    room = f"topics@{prosody.muc_domain}"
+    room = fresh_room(prosody, "topics")
     await alice.core.rooms.join(alice.jid, room, "Alice")
     await bob.core.rooms.join(bob.jid, room, "Bob")
     alice.core.rooms.set_subject(alice.jid, room, "Plans for Thursday")
@@ -150,7 +150,7 @@ async def test_kick_ban_and_permissions_are_seen_on_both_sides(
     alice = await cores(prosody, *prosody.make_user("alice"))
     bob = await cores(prosody, *prosody.make_user("bob"))
     carol = await cores(prosody, *prosody.make_user("carol"))
-    room = f"strict@{prosody.muc_domain}"
+    room = fresh_room(prosody, "strict")
     await alice.core.rooms.join(alice.jid, room, "Alice")  # the owner (she made it)
     await bob.core.rooms.join(bob.jid, room, "Bob")
     await carol.core.rooms.join(carol.jid, room, "Carol")
@@ -177,7 +177,7 @@ async def test_kick_ban_and_permissions_are_seen_on_both_sides(
 async def test_a_nick_change_and_a_room_destroyed(prosody: Any, cores: CoreMaker) -> None:
     alice = await cores(prosody, *prosody.make_user("alice"))
     bob = await cores(prosody, *prosody.make_user("bob"))
-    room = f"renames@{prosody.muc_domain}"
+    room = fresh_room(prosody, "renames")
     await alice.core.rooms.join(alice.jid, room, "Alice")
     await bob.core.rooms.join(bob.jid, room, "Bob")
 
@@ -206,7 +206,7 @@ async def test_history_comes_from_the_rooms_archive_without_duplicates(
 ) -> None:
     alice = await cores(prosody, *prosody.make_user("alice"))
     bob = await cores(prosody, *prosody.make_user("bob"))
-    room = f"archive@{prosody.muc_domain}"
+    room = fresh_room(prosody, "archive")
     await alice.core.rooms.join(alice.jid, room, "Alice")
     await bob.core.rooms.join(bob.jid, room, "Bob")
     first = await alice.core.messaging.send(alice.jid, room, "one", kind=ConversationKind.GROUPCHAT)
@@ -249,3 +249,18 @@ async def test_history_comes_from_the_rooms_archive_without_duplicates(
     assert sorted(b for b, _ in texts(carol)) == ["back", "one", "three", "two"]
     senders = {m.body: m.sender for m in carol.core.store.latest(room_key(carol.jid, room), 20)}
     assert senders["back"] == bob.jid  # the author, also from the archive
+
+
+async def test_bookmarked_rooms_are_joined_on_sign_in(prosody: Any, cores: CoreMaker) -> None:
+    jid, password = prosody.make_user("alice")
+    first = await cores(prosody, jid, password)
+    room = fresh_room(prosody, "bookmarked")
+    other = fresh_room(prosody, "notjoined")
+    await first.core.bookmarks.add(jid, room, name="Our room", nick="Al", autojoin=True)
+    await first.core.bookmarks.add(jid, other, name="Later", autojoin=False)
+    # Another Chinwag of the same account signs in: it joins what is marked autojoin.
+    second = await cores(prosody, jid, password)
+    joined = await second.events.wait(RoomJoined, lambda e: e.room == room)
+    assert joined.nick == "Al"
+    assert second.core.rooms.is_joined(jid, room)
+    assert second.core.rooms.room(jid, other) is None

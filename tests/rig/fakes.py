@@ -15,7 +15,14 @@ from pathlib import Path
 from chinwag.api.ports import Frame, MainView
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
 from chinwag.automation.server import AutomationServer
-from chinwag.core.models import AccountConfig, ConversationKind, Message, MessageType, Show
+from chinwag.core.models import (
+    AccountConfig,
+    Bookmark,
+    ConversationKind,
+    Message,
+    MessageType,
+    Show,
+)
 from chinwag.core.ports import ConnectionListener
 from chinwag.core.service import ChinwagCore
 from chinwag.core.session import Backoff, SessionTiming
@@ -28,6 +35,8 @@ class FakeConnection:
     def __init__(self, listener: ConnectionListener) -> None:
         self.listener = listener
         self.sent: list[Message] = []
+        #: The account's bookmarks as the server would keep them, by room.
+        self.bookmarks: dict[str, Bookmark] = {}
         #: ("join" | "leave" | "subject", room, nick or subject, password or status)
         self.room_requests: list[tuple[str, str, str, str]] = []
         #: ("invite" | "invite mediated" | "decline", room, contact or inviter, reason,
@@ -134,6 +143,15 @@ class FakeConnection:
 
     async def server_time(self) -> float | None:
         return None
+
+    async def fetch_bookmarks(self) -> list[Bookmark]:
+        return list(self.bookmarks.values())
+
+    async def publish_bookmark(self, bookmark: Bookmark) -> None:
+        self.bookmarks[bookmark.room] = bookmark
+
+    async def retract_bookmark(self, room: str) -> None:
+        self.bookmarks.pop(room, None)
 
 
 class FakeSecrets:

@@ -43,6 +43,7 @@ def test_a_new_database_gets_the_latest_schema(tmp_path: Path) -> None:
         "sync_state",
         "roster",
         "roster_versions",
+        "bookmarks",
     } <= tables(path)
 
 
@@ -82,7 +83,7 @@ async def test_an_old_database_is_migrated_keeping_its_data(tmp_path: Path) -> N
 
     newer: list[Migration] = [
         *MIGRATIONS,
-        "CREATE TABLE bookmarks (jid TEXT PRIMARY KEY); INSERT INTO bookmarks VALUES ('a;b');",
+        "CREATE TABLE later_notes (jid TEXT PRIMARY KEY); INSERT INTO later_notes VALUES ('a;b');",
         add_note_column,
     ]
     Database.open(path, migrations=newer).close_sync()
@@ -92,7 +93,7 @@ async def test_an_old_database_is_migrated_keeping_its_data(tmp_path: Path) -> N
         assert conn.execute("SELECT value, note FROM sync_state").fetchall() == [
             ("id-1", "migrated")
         ]
-        assert conn.execute("SELECT jid FROM bookmarks").fetchall() == [("a;b",)]
+        assert conn.execute("SELECT jid FROM later_notes").fetchall() == [("a;b",)]
 
 
 def test_a_version_zero_file_is_migrated(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication
 from chinwag.core.errors import ServerUnreachable
 from chinwag.core.models import (
     AccountConfig,
+    Bookmark,
     Contact,
     ConversationKey,
     ConversationKind,
@@ -173,6 +174,15 @@ class FakeConnection:
 
     async def server_time(self) -> float | None:
         return None
+
+    async def fetch_bookmarks(self) -> list[Bookmark]:
+        return []
+
+    async def publish_bookmark(self, bookmark: Bookmark) -> None:
+        pass
+
+    async def retract_bookmark(self, room: str) -> None:
+        pass
 
     async def archive_pages(
         self, after_id: str | None, start: float | None, archive: str = ""

@@ -23,6 +23,7 @@ from chinwag.core.errors import AuthenticationFailed
 from chinwag.core.events import StorageFailed, StorageRecovered
 from chinwag.core.models import (
     AccountConfig,
+    Bookmark,
     ConnectionState,
     Contact,
     ConversationKind,
@@ -159,6 +160,15 @@ class FakeConnection:
 
     async def server_time(self) -> float | None:
         return None
+
+    async def fetch_bookmarks(self) -> list[Bookmark]:
+        return []
+
+    async def publish_bookmark(self, bookmark: Bookmark) -> None:
+        pass
+
+    async def retract_bookmark(self, room: str) -> None:
+        pass
 
     async def archive_pages(
         self, after_id: str | None, start: float | None, archive: str = ""

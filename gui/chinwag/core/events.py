@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from chinwag.core.errors import ChinwagError
 from chinwag.core.models import (
+    Bookmark,
     ConnectionState,
     Contact,
     ConversationKey,
@@ -366,3 +367,23 @@ class InvitationCleared(Event):
 
     invitation: Invitation
     accepted: bool = False
+
+
+# -- bookmarks (XEP-0402) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookmarksChanged(Event):
+    """The account's bookmarks changed (read them with ``BookmarkService.list``): ours,
+    a push from another of the user's devices, or the list read after sign-in."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookmarksSynced(Event):
+    """The account's bookmarks were read from the server after a new session (not after
+    a resumed one): ``autojoin`` are the rooms to join now (the room core joins them)."""
+
+    account: str
+    autojoin: tuple[Bookmark, ...] = ()

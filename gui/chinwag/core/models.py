@@ -604,3 +604,26 @@ class Invitation:
     direct: bool = False
     #: When it arrived (Unix time).
     received: float = 0.0
+
+
+# -- bookmarks (XEP-0402, XEP-0048) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bookmark:
+    """A group chat the user keeps a bookmark of (XEP-0402): the room's bare address,
+    the name it is listed under, the nick and password to join with, whether to join it
+    on sign-in, and the bookmark's ``<extensions/>`` as XML text, exactly as another
+    client wrote them (kept when we rewrite the bookmark; "" : none)."""
+
+    account: str
+    room: str
+    name: str = ""
+    nick: str = ""
+    password: str = ""
+    autojoin: bool = False
+    extensions: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.room

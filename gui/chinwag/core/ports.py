@@ -11,6 +11,7 @@ from chinwag.core.errors import ChinwagError
 from chinwag.core.models import (
     AccountConfig,
     ActionOutcome,
+    Bookmark,
     Contact,
     Conversation,
     ConversationEvent,
@@ -207,6 +208,19 @@ class MessageStore(Protocol):
         """Full-text search: messages containing every word of ``text`` (prefix match on
         the last word), newest first. ``text`` is user input: any characters are safe."""
 
+    async def save_bookmarks(self, account: str, bookmarks: Sequence[Bookmark]) -> None:
+        """Replace the cached bookmarks of ``account``."""
+
+    async def put_bookmarks(self, account: str, bookmarks: Sequence[Bookmark]) -> None:
+        """Add or replace these bookmarks of ``account`` (by room)."""
+
+    async def remove_bookmarks(self, account: str, rooms: Sequence[str]) -> None:
+        """Forget the bookmarks of these rooms."""
+
+    def load_bookmarks(self, account: str) -> list[Bookmark]:
+        """The cached bookmarks of ``account``, by room address."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -316,6 +330,11 @@ class ConnectionListener(Protocol):
         address), or a XEP-0045 mediated one (``room`` is the stanza's sender as written,
         ``inviter`` the address the room names)."""
 
+    def on_bookmarks(self, changed: Sequence[Bookmark], removed: Sequence[str], full: bool) -> None:
+        """XEP-0402 pushes from the user's account (another device, or our own change
+        coming back): bookmarks added or changed, rooms whose bookmark was removed;
+        ``full``: ``changed`` is the whole list now (the node was purged or deleted)."""
+
 
 class XmppConnection(Protocol):
     """One account's XMPP stream, kept across reconnects so a XEP-0198 session can be
@@ -414,6 +433,19 @@ class XmppConnection(Protocol):
     async def server_time(self) -> float | None:
         """What time it is now by the server's clock (Unix time), None when it does not
         say: the archive is dated by the server's clock."""
+
+    async def fetch_bookmarks(self) -> list[Bookmark]:
+        """Every bookmark of the account: XEP-0402's, merged with those of XEP-0048
+        (private XML storage and its PEP node) for rooms XEP-0402 lacks. Malformed ones
+        are left out. Raises :class:`~chinwag.core.errors.RequestRefused`."""
+
+    async def publish_bookmark(self, bookmark: Bookmark) -> None:
+        """Add or replace the bookmark of ``bookmark.room`` (XEP-0402, private to the
+        account). Raises :class:`~chinwag.core.errors.RequestRefused`."""
+
+    async def retract_bookmark(self, room: str) -> None:
+        """Remove the bookmark of ``room`` (from XEP-0048 storage too, where it was
+        read from). Raises :class:`~chinwag.core.errors.RequestRefused`."""
 
 
 class ConnectionFactory(Protocol):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from chinwag.core import jid as jids
 from chinwag.core.errors import InvalidAddress, NotConnected, RequestRefused, RoomRefused
 from chinwag.core.events import (
+    BookmarksSynced,
     EventBus,
     OccupantChanged,
     OwnNickChanged,
@@ -120,9 +121,12 @@ class RoomService:
         *,
         flush: Callable[[str, str], None] = lambda _account, _room: None,
         timeout: float = JOIN_TIMEOUT,
+        default_nick: Callable[[str], str] = lambda account: account.partition("@")[0],
     ) -> None:
         self._bus = bus
         self._connection = connection
+        self._default_nick = default_nick
+        bus.subscribe(BookmarksSynced, self._autojoin)
         #: Called once a room is joined: our messages queued for it go out then.
         self._flush = flush
         self._timeout = timeout
@@ -264,6 +268,24 @@ class RoomService:
             raise
         except RequestRefused as exc:
             raise RoomRefused(str(exc), exc.condition) from exc
+
+    def _autojoin(self, event: BookmarksSynced) -> None:
+        """The bookmarks marked autojoin, read after a new session: join those we are not
+        in nor joining already (a refusal is told as RoomLeft, with why)."""
+        for bookmark in event.autojoin:
+            found = self._rooms.get((event.account, bookmark.room))
+            if found is not None and found.state in (RoomState.JOINED, RoomState.JOINING):
+                continue
+            nick = bookmark.nick or self._default_nick(event.account)
+            self._tasks.spawn(
+                self._join_quietly(event.account, bookmark.room, nick, bookmark.password)
+            )
+
+    async def _join_quietly(self, account: str, room: str, nick: str, password: str) -> None:
+        try:
+            await self.join(account, room, nick, password)
+        except (RoomRefused, InvalidAddress, NotConnected) as exc:
+            log.info("%s: bookmarked room %s not joined: %s", account, room, exc)
 
     # -- what the connection tells ------------------------------------------------------
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from chinwag.core.accounts import AccountService
 from chinwag.core.blocking import BlockingService
+from chinwag.core.bookmarks import BookmarkService
 from chinwag.core.conversations import ConversationService
 from chinwag.core.errors import InvalidStatus, NotConnected, UnknownAccount
 from chinwag.core.events import AccountRemoved, EventBus
@@ -59,7 +60,13 @@ class ChinwagCore:
             store, self.bus, self.sessions, conversations=self.conversations
         )
         self.blocking = BlockingService(self.bus, self._connection)
-        self.rooms = RoomService(self.bus, self._connection, flush=self.messaging.room_entered)
+        self.rooms = RoomService(
+            self.bus,
+            self._connection,
+            flush=self.messaging.room_entered,
+            default_nick=self._nick_of,
+        )
+        self.bookmarks = BookmarkService(store, self.bus, self._connection)
         self.messaging.room_joined = self.rooms.is_joined
         self.messaging.inbound.remove("rooms")  # (the placeholder that dropped them all)
         self.messaging.inbound.add(RoomMessages(self.rooms))
@@ -73,6 +80,12 @@ class ChinwagCore:
         for account in self.accounts.accounts:
             self._make_session(account)
         self.bus.subscribe(AccountRemoved, self._forget)
+
+    def _nick_of(self, account: str) -> str:
+        """The nick to enter a room with when none is given: the account's nickname,
+        else the local part of its address."""
+        config = self.accounts.find(account)
+        return (config.nickname if config is not None else "") or account.partition("@")[0]
 
     def _name_of(self, account: str, jid: str) -> str:
         contact = self.roster.contact(account, jid)
@@ -95,9 +108,11 @@ class ChinwagCore:
             activity=self.activity,
             rooms=self.rooms,
             invitations=self.invitations,
+            bookmarks=self.bookmarks,
         )
         self.sessions[config.jid] = session
         self.roster.load_cached(config.jid)
+        self.bookmarks.load_cached(config.jid)
         return session
 
     def _forget(self, event: AccountRemoved) -> None:
@@ -200,6 +215,7 @@ class ChinwagCore:
         log.debug("shutdown: draining")
         await self.messaging.drain(final=True)
         await self.roster.drain()
+        await self.bookmarks.drain()
         await self.accounts.drain()  # passwords being saved (each write is bounded)
         log.debug("shutdown: closing storage")
         await self.store.close()

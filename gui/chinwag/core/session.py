@@ -28,6 +28,7 @@ from chinwag.core.errors import (
 from chinwag.core.events import ConnectionStateChanged, EventBus, OwnPresenceChanged
 from chinwag.core.models import (
     AccountConfig,
+    Bookmark,
     ConnectionState,
     Contact,
     ConversationKey,
@@ -44,6 +45,7 @@ from chinwag.core.status import Status, UserActivity
 
 if TYPE_CHECKING:
     from chinwag.core.blocking import BlockingService
+    from chinwag.core.bookmarks import BookmarkService
     from chinwag.core.invitations import InvitationService
     from chinwag.core.messaging import MessagingService
     from chinwag.core.rooms import RoomService
@@ -100,8 +102,10 @@ class AccountSession:
         activity: UserActivity | None = None,
         rooms: RoomService | None = None,
         invitations: InvitationService | None = None,
+        bookmarks: BookmarkService | None = None,
     ) -> None:
         self.config = config
+        self._bookmarks = bookmarks
         self._rooms = rooms
         self._invitations = invitations
         self._activity = activity or UserActivity()
@@ -331,11 +335,15 @@ class AccountSession:
         self._messaging.on_online(self.account, conn, resumed)
         if self._rooms is not None:
             self._rooms.on_online(self.account, conn, resumed)
+        if self._bookmarks is not None:
+            self._bookmarks.on_online(self.account, conn, resumed)
 
     def on_disconnected(self, error: ChinwagError | None) -> None:
         self._messaging.on_offline(self.account)
         if self._rooms is not None:
             self._rooms.on_offline(self.account)
+        if self._bookmarks is not None:
+            self._bookmarks.on_offline(self.account)
         self._roster.on_offline(self.account)
         if self._task is None:  # signed out on purpose
             return
@@ -423,6 +431,10 @@ class AccountSession:
     ) -> None:
         if self._invitations is not None:
             self._invitations.on_invitation(self.account, room, inviter, reason, password, direct)
+
+    def on_bookmarks(self, changed: Sequence[Bookmark], removed: Sequence[str], full: bool) -> None:
+        if self._bookmarks is not None:
+            self._bookmarks.on_push(self.account, changed, removed, full)
 
 
 def _consume(task: asyncio.Future[None]) -> None:

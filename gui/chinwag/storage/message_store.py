@@ -1,6 +1,6 @@
 """The SQLite implementation of :class:`chinwag.core.ports.MessageStore`.
 
-Owns message history, the roster cache and per-account sync state. Writes are
+Owns message history, the roster and bookmark caches and per-account sync state. Writes are
 coroutines run on the :class:`~chinwag.storage.database.Database` writer thread and
 group-committed; reads are plain calls on the read connection. Paging is keyset paging on
 ``(timestamp, id)`` over the ``messages_by_time`` index, so a page costs O(limit) however
@@ -30,6 +30,7 @@ from chinwag.core.models import (
     REFUSED_NOT_AUTHOR,
     REFUSED_UNKNOWN,
     ActionOutcome,
+    Bookmark,
     Contact,
     Conversation,
     ConversationEvent,
@@ -1027,6 +1028,31 @@ class SqliteMessageStore:
 
         await self._write(remove)
 
+    async def save_bookmarks(self, account: str, bookmarks: Sequence[Bookmark]) -> None:
+        rows = [_bookmark_params(account, b) for b in bookmarks]
+
+        def save(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM bookmarks WHERE account = ?", (account,))
+            conn.executemany(_UPSERT_BOOKMARK_SQL, rows)
+
+        await self._write(save)
+
+    async def put_bookmarks(self, account: str, bookmarks: Sequence[Bookmark]) -> None:
+        rows = [_bookmark_params(account, b) for b in bookmarks]
+
+        def put(conn: sqlite3.Connection) -> None:
+            conn.executemany(_UPSERT_BOOKMARK_SQL, rows)
+
+        await self._write(put)
+
+    async def remove_bookmarks(self, account: str, rooms: Sequence[str]) -> None:
+        params = [(account, room) for room in rooms]
+
+        def remove(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM bookmarks WHERE account = ? AND room = ?", params)
+
+        await self._write(remove)
+
     # -- write helpers (writer thread) ----------------------------------------------------
 
     def _write_conversation_id(
@@ -1272,6 +1298,25 @@ class SqliteMessageStore:
         ]
         return contacts, "" if version_row is None else str(version_row[0])
 
+    def load_bookmarks(self, account: str) -> list[Bookmark]:
+        rows = self._db.query(
+            "SELECT room, name, nick, password, autojoin, extensions FROM bookmarks "
+            "WHERE account = ? ORDER BY room",
+            (account,),
+        )
+        return [
+            Bookmark(
+                account=account,
+                room=room,
+                name=name,
+                nick=nick,
+                password=password,
+                autojoin=bool(autojoin),
+                extensions=extensions,
+            )
+            for room, name, nick, password, autojoin, extensions in rows
+        ]
+
     def pending_outgoing(self, account: str) -> list[Message]:
         return self._messages(PENDING_OUTGOING_SQL, (account,))
 
@@ -1465,4 +1510,25 @@ def _contact_params(account: str, contact: Contact) -> tuple[Any, ...]:
         str(contact.subscription),
         int(contact.ask),
         int(contact.approved),
+    )
+
+
+_UPSERT_BOOKMARK_SQL: Final = """
+INSERT INTO bookmarks (account, room, name, nick, password, autojoin, extensions)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (account, room) DO UPDATE SET
+    name = excluded.name, nick = excluded.nick, password = excluded.password,
+    autojoin = excluded.autojoin, extensions = excluded.extensions
+"""
+
+
+def _bookmark_params(account: str, bookmark: Bookmark) -> tuple[Any, ...]:
+    return (
+        account,
+        bookmark.room,
+        bookmark.name,
+        bookmark.nick,
+        bookmark.password,
+        int(bookmark.autojoin),
+        bookmark.extensions,
     )

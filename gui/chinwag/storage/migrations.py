@@ -315,6 +315,22 @@ ALTER TABLE messages ADD COLUMN reply_quote TEXT NOT NULL DEFAULT '';
 CREATE INDEX messages_replacing ON messages (conversation_id, replaces) WHERE replaces <> '';
 """
 
+# Version 5: bookmarks of group chats (XEP-0402), cached per account so the contact list
+# shows them before sign-in. ``extensions`` is the bookmark's <extensions/> element as XML
+# text ('' : none), kept as another client wrote it.
+_V5_BOOKMARKS: Final = """
+CREATE TABLE bookmarks (
+    account TEXT NOT NULL,
+    room TEXT NOT NULL,
+    name TEXT NOT NULL,
+    nick TEXT NOT NULL,
+    password TEXT NOT NULL,
+    autojoin INTEGER NOT NULL,
+    extensions TEXT NOT NULL,
+    PRIMARY KEY (account, room)
+) WITHOUT ROWID;
+"""
+
 
 def conversation_uuid(account: str, peer: str, kind: str) -> str:
     """The spec's uuid of the conversation (account, peer, kind): a room's from its
@@ -350,6 +366,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     _V2_RECEIVED_LOG,
     _v3_conversations,
     _V4_ORPHANS,
+    _V5_BOOKMARKS,
 )
 
 #: The schema version this code writes.

@@ -27,6 +27,10 @@ signal                     events (type alias)
 ``storage_changed``        history cannot be written, or can again (:data:`StorageEvent`)
 ``invitations_changed``    an invitation to a room came, or was answered or dropped
                            (:data:`InvitationEvent`)
+``rooms_changed``          we entered or left a room, someone there came, changed
+                           or went, its subject or our nick changed (:data:`RoomEvent`)
+``bookmarks_changed``      the bookmarks of rooms changed or were read after sign-in
+                           (:data:`BookmarkEvent`)
 =========================  ====================================================="""
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from chinwag.core.events import (
     AccountRemoved,
     ArchiveSynced,
     BlockChanged,
+    BookmarksChanged,
+    BookmarksSynced,
     ChatStateChanged,
     ConnectionStateChanged,
     ContactPresenceChanged,
@@ -59,10 +65,15 @@ from chinwag.core.events import (
     MessageFolded,
     MessageRemoved,
     MessageStateChanged,
+    OccupantChanged,
+    OwnNickChanged,
     OwnPresenceChanged,
     ReactionsChanged,
     ReadPositionChanged,
     ReceivedLogged,
+    RoomJoined,
+    RoomLeft,
+    RoomSubjectChanged,
     RosterReceived,
     StorageFailed,
     StorageRecovered,
@@ -105,6 +116,11 @@ ConversationChange = ReadPositionChanged
 StorageEvent = StorageFailed | StorageRecovered
 #: Invitations to rooms: one came, or one was accepted, declined or dropped.
 InvitationEvent = InvitationReceived | InvitationCleared
+#: Rooms: we are in one or no longer, someone came, changed or went, its subject or our
+#: nick there changed.
+RoomEvent = RoomJoined | RoomLeft | OccupantChanged | RoomSubjectChanged | OwnNickChanged
+#: The bookmarks of rooms: changed (here, or on another device), or read after sign-in.
+BookmarkEvent = BookmarksChanged | BookmarksSynced
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +150,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("conversations_changed", _types(ConversationChange)),
     Family("storage_changed", _types(StorageEvent)),
     Family("invitations_changed", _types(InvitationEvent)),
+    Family("rooms_changed", _types(RoomEvent)),
+    Family("bookmarks_changed", _types(BookmarkEvent)),
 )
 
 #: The message family's event types.
@@ -181,6 +199,10 @@ class EventBridge(QObject):
     storage_changed = Signal(object)
     #: An :data:`InvitationEvent`.
     invitations_changed = Signal(object)
+    #: A :data:`RoomEvent`.
+    rooms_changed = Signal(object)
+    #: A :data:`BookmarkEvent`.
+    bookmarks_changed = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -25,7 +25,14 @@ from chinwag.core.errors import (
     StreamError,
     TlsFailure,
 )
-from chinwag.core.models import AccountConfig, ConversationKind, Message, Show, TlsMode
+from chinwag.core.models import (
+    AccountConfig,
+    Bookmark,
+    ConversationKind,
+    Message,
+    Show,
+    TlsMode,
+)
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp import (
     carbons,
@@ -40,6 +47,7 @@ from chinwag.xmpp import (
     tls,
 )
 from chinwag.xmpp.blocking import BlockingFeature
+from chinwag.xmpp.bookmarks import BookmarksFeature
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.entity_time import EntityTime
 from chinwag.xmpp.iq import refuse_sets
@@ -99,6 +107,7 @@ class SlixmppConnection:
         self._presence = PresenceFeature(client, listener)
         self._roster = RosterFeature(client, listener)
         self._blocking = BlockingFeature(client, listener)
+        self._bookmarks = BookmarksFeature(client, listener, self._messages.dispatcher)
         self._entity_time = EntityTime(client)
         self._last_activity = LastActivity(client, listener)
         self._pending: asyncio.Future[None] | None = None
@@ -293,6 +302,15 @@ class SlixmppConnection:
 
     async def server_time(self) -> float | None:
         return await entity_time.server_now(self._client)
+
+    async def fetch_bookmarks(self) -> list[Bookmark]:
+        return await self._bookmarks.fetch()
+
+    async def publish_bookmark(self, bookmark: Bookmark) -> None:
+        await self._bookmarks.publish(bookmark)
+
+    async def retract_bookmark(self, room: str) -> None:
+        await self._bookmarks.retract(room)
 
     # -- how the stream goes ------------------------------------------------------------
 
