@@ -35,9 +35,6 @@ NS_USER = f"{NS}#user"
 NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
-#: The longest nick we send or take (a room's rule may be shorter; XMPP's resourcepart
-#: is 1023 bytes).
-MAX_NICK_CHARS = 256
 #: The longest subject, status or reason kept (a room may send a quarter of a megabyte).
 MAX_TEXT_CHARS = 16_384
 
@@ -76,7 +73,7 @@ def read_presence(stanza: Any) -> RoomPresence | None:
                 jid = JID(with_jid).bare
             except InvalidJID:
                 log.info("%s gives a bad address %r for an occupant", sender.bare, with_jid[:100])
-        new_nick = (item.get("nick") or "")[:MAX_NICK_CHARS]
+        new_nick = item.get("nick") or ""  # (a resourcepart: at most 1,023 bytes)
         why = item.find(f"{{{NS_USER}}}reason")
         reason = (why.text or "")[:MAX_TEXT_CHARS] if why is not None else ""
     destroyed = x.find(f"{{{NS_USER}}}destroy")
@@ -86,7 +83,7 @@ def read_presence(stanza: Any) -> RoomPresence | None:
     available = stanza.xml.get("type") != "unavailable"
     return RoomPresence(
         room=sender.bare,
-        nick=sender.resource[:MAX_NICK_CHARS],
+        nick=sender.resource,  # as the room's messages name it (the JID bounds it)
         available=available,
         role=role if available else Role.NONE,
         affiliation=affiliation,
@@ -252,6 +249,6 @@ class RoomFeature:
             return False
         by = stanza["from"].resource
         self._listener.on_room_subject(
-            stanza["from"].bare, (subject.text or "")[:MAX_TEXT_CHARS], by[:MAX_NICK_CHARS]
+            stanza["from"].bare, (subject.text or "")[:MAX_TEXT_CHARS], by
         )
         return True
