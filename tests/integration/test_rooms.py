@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from actions_rig import peer
 from helpers import eventually, fresh_room
 
 from chinwag.core.errors import InvalidAddress, RoomRefused
@@ -35,6 +36,8 @@ from chinwag.core.models import (
 from conftest import CoreMaker
 
 pytestmark = pytest.mark.prosody
+
+MUC = "http://jabber.org/protocol/muc"
 
 
 def room_key(account: str, room: str) -> ConversationKey:
@@ -264,3 +267,32 @@ async def test_bookmarked_rooms_are_joined_on_sign_in(prosody: Any, cores: CoreM
     assert joined.nick == "Al"
     assert second.core.rooms.is_joined(jid, room)
     assert second.core.rooms.room(jid, other) is None
+
+
+async def test_a_huge_nick_and_subject_are_taken_in_stride(prosody: Any, cores: CoreMaker) -> None:
+    """A nick of 1,000 characters and a subject of 250 kB from another occupant: the
+    occupant is known by the nick the room's messages carry (whole), their message is
+    theirs, and the subject is kept, cut to a sensible length."""
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    room = fresh_room(prosody, "big")
+    await alice.core.rooms.join(alice.jid, room, "Alice")
+    nick = "n" * 1000
+    loud_jid, loud_password = prosody.make_user("loud")
+    async with peer(prosody, loud_jid, loud_password) as loud:
+        presence = loud.client.make_presence(pto=f"{room}/{nick}")
+        presence.xml.append(presence.xml.makeelement(f"{{{MUC}}}x", {}))
+        presence.send()
+        await alice.events.wait(OccupantChanged, lambda e: e.nick == nick)
+        # (only a moderator may change the subject here)
+        await alice.core.rooms.set_role(alice.jid, room, nick, Role.MODERATOR)
+        subject = loud.client.make_message(mto=room, mtype="groupchat")
+        subject["subject"] = "s" * 250_000
+        subject.send()
+        loud.client.send_message(mto=room, mbody="hello from far away", mtype="groupchat")
+        got = await alice.events.wait(
+            MessageAdded, lambda e: e.message.body == "hello from far away"
+        )
+    assert (got.message.sender, got.message.sender_resource) == (loud_jid, nick)
+    changed = await alice.events.wait(RoomSubjectChanged)
+    assert changed.by == nick
+    assert 0 < len(changed.subject) <= 16_384
