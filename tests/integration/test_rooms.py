@@ -296,3 +296,33 @@ async def test_a_huge_nick_and_subject_are_taken_in_stride(prosody: Any, cores: 
     changed = await alice.events.wait(RoomSubjectChanged)
     assert changed.by == nick
     assert 0 < len(changed.subject) <= 16_384
+
+
+async def test_rooms_are_joined_again_after_a_server_restart(
+    prosody_own: Any, cores: CoreMaker
+) -> None:
+    """No stream survives the restart (no resumption): each core enters its rooms again
+    by itself; the room, made persistent when it was made, is still there."""
+    server = prosody_own
+    alice = await cores(server, *server.make_user("alice"))
+    bob = await cores(server, *server.make_user("bob"))
+    room = fresh_room(server, "sturdy")
+    await alice.core.rooms.join(alice.jid, room, "Alice")
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+    await server.arestart()
+    for client in (alice, bob):
+        await client.events.wait(
+            RoomJoined,
+            lambda e, c=client: e.room == room and not e.created and _second(c, e),
+            timeout=60,
+        )
+    sent = await alice.core.messaging.send(
+        alice.jid, room, "still here", kind=ConversationKind.GROUPCHAT
+    )
+    got = await bob.events.wait(MessageAdded, lambda e: e.message.uid == sent.uid, timeout=30)
+    assert got.message.sender == alice.jid
+
+
+def _second(client: Any, event: RoomJoined) -> bool:
+    """True from the second time the client entered the room."""
+    return len(client.events.of(RoomJoined, lambda e: e.room == event.room)) >= 2

@@ -553,6 +553,8 @@ class RoomPresence:
     new_nick: str = ""
     #: Why, for a kick or ban (the item's reason) or a room being destroyed.
     reason: str = ""
+    #: The room was destroyed (XEP-0045 10.9).
+    destroyed: bool = False
 
     @property
     def own(self) -> bool:

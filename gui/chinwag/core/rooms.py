@@ -36,7 +36,6 @@ from chinwag.core.models import (
     STATUS_NICK_CHANGED,
     STATUS_REMOVED_AFFILIATION,
     STATUS_REMOVED_MEMBERS_ONLY,
-    STATUS_SHUTDOWN,
     Affiliation,
     ConversationKind,
     Direction,
@@ -72,8 +71,10 @@ _LEFT_BECAUSE = (
     (STATUS_KICKED, "kicked"),
     (STATUS_REMOVED_AFFILIATION, "removed (affiliation changed)"),
     (STATUS_REMOVED_MEMBERS_ONLY, "removed (the room is members-only now)"),
-    (STATUS_SHUTDOWN, "the room's service shut down"),
 )
+#: Why we are out of a room for now (its service shut down, or the server is going
+#: down): entered again with the next session.
+GONE_FOR_NOW = "the room's service went away; entering again once it is back"
 
 
 @dataclass(eq=False)
@@ -178,7 +179,7 @@ class RoomService:
         else:  # joining already: ask again with what is given now
             found.nick, found.password = nick, password
         found.config = dict(config or {})
-        found.state, found.reason, found.tries = RoomState.JOINING, "", 0
+        found.state, found.reason, found.tries, found.created = RoomState.JOINING, "", 0, False
         loop = asyncio.get_running_loop()
         if found.waiting is None or found.waiting.done():
             found.waiting = loop.create_future()
@@ -296,7 +297,7 @@ class RoomService:
             return
         for found in self.rooms(account):
             if found.state in (RoomState.JOINED, RoomState.JOINING):
-                found.state, found.tries = RoomState.JOINING, 0
+                found.state, found.tries, found.created = RoomState.JOINING, 0, False
                 found.occupants.clear()
                 conn.join_room(found.jid, found.nick, found.password)
 
@@ -361,13 +362,15 @@ class RoomService:
             if STATUS_NICK_CHANGED in presence.codes and presence.new_nick:
                 return  # (our presence under the new nick follows)
             why = next((w for code, w in _LEFT_BECAUSE if code in presence.codes), "")
-            if not why and presence.reason:
-                why = f"the room was destroyed: {presence.reason}"
-            elif not why:
-                why = "the room let us go"
-            if presence.reason and why in ("banned", "kicked"):
-                why = f"{why}: {presence.reason}"
-            self._gone(found, why)
+            if why:
+                self._gone(found, f"{why}: {presence.reason}" if presence.reason else why)
+            elif presence.destroyed:
+                reason = f": {presence.reason}" if presence.reason else ""
+                self._gone(found, f"the room was destroyed{reason}")
+            else:  # its service shut down (332), or a server going down: not for good
+                found.state = RoomState.JOINING
+                found.occupants.clear()
+                self._bus.publish(RoomLeft(found.account, found.jid, GONE_FOR_NOW))
             return
         renamed = found.joined and presence.nick != found.nick
         found.nick = presence.nick

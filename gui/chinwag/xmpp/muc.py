@@ -94,6 +94,7 @@ def read_presence(stanza: Any) -> RoomPresence | None:
         codes=frozenset(codes),
         new_nick=new_nick,
         reason=reason,
+        destroyed=destroyed is not None,
     )
 
 
