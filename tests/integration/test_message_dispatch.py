@@ -42,7 +42,13 @@ class Reports(RecordingListener):
         self.receipts.append((uid, peer))
 
     def on_displayed(
-        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ConversationKind.CHAT
+        self,
+        uid: str,
+        peer: str,
+        from_self: bool,
+        kind: ConversationKind = ConversationKind.CHAT,
+        nick: str = "",
+        occupant_id: str = "",
     ) -> None:
         self.displayed.append((uid, peer, from_self))
 
