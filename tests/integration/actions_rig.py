@@ -119,7 +119,13 @@ class RecordingListener:
         pass
 
     def on_displayed(
-        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ConversationKind.CHAT
+        self,
+        uid: str,
+        peer: str,
+        from_self: bool,
+        kind: ConversationKind = ConversationKind.CHAT,
+        nick: str = "",
+        occupant_id: str = "",
     ) -> None:
         pass
 

@@ -42,7 +42,13 @@ class Reports(RecordingListener):
         self.receipts.append((uid, peer))
 
     def on_displayed(
-        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ConversationKind.CHAT
+        self,
+        uid: str,
+        peer: str,
+        from_self: bool,
+        kind: ConversationKind = ConversationKind.CHAT,
+        nick: str = "",
+        occupant_id: str = "",
     ) -> None:
         self.displayed.append((uid, peer, from_self))
 
@@ -92,6 +98,7 @@ async def test_each_feature_module_registers_its_handler_in_order(prosody: Any) 
             "urn:xmpp:message-correct:0",
             "urn:xmpp:message-retract:1",
             "urn:xmpp:reactions:0",
+            "urn:xmpp:message-moderate:0",
         )
         with pytest.raises(ValueError, match="'carbons' is registered already"):
             dispatcher.add("carbons", 99, lambda inbound: False)

@@ -102,6 +102,9 @@ class FakeConnection:
     async def destroy_room(self, room: str, reason: str = "") -> None:
         self.room_requests.append(("destroy", room, reason, ""))
 
+    async def moderate_message(self, room: str, stanza_id: str, reason: str = "") -> None:
+        self.room_requests.append(("moderate", room, stanza_id, reason))
+
     def invite(
         self,
         room: str,

@@ -126,6 +126,9 @@ class FakeConnection:
     async def destroy_room(self, room: str, reason: str = "") -> None:
         pass
 
+    async def moderate_message(self, room: str, stanza_id: str, reason: str = "") -> None:
+        pass
+
     def invite(
         self,
         room: str,

@@ -31,6 +31,8 @@ from chinwag.core.errors import (
     InvalidMessage,
     MessageTooLong,
     NotConnected,
+    RequestRefused,
+    RoomRefused,
     StorageUnavailable,
     UnknownAccount,
 )
@@ -76,12 +78,14 @@ from chinwag.core.models import (
     MessageType,
     Origin,
     Received,
+    Role,
     StreamState,
 )
 from chinwag.core.ports import MessageStore, XmppConnection
 from chinwag.core.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
+    from chinwag.core.rooms import RoomService
     from chinwag.core.session import AccountSession
 
 log = logging.getLogger(__name__)
@@ -110,6 +114,8 @@ IN_DOUBT_SLACK = 300.0
 #: Longest pause between two tries to write received messages while the disk is full.
 STORAGE_RETRY_CAP = 5.0
 CHAT_STATES = frozenset({"active", "composing", "paused", "inactive", "gone"})
+#: The longest reason given for removing someone's message in a room.
+MAX_REASON_CHARS = 1024
 
 
 def _xml_safe(text: str) -> bool:
@@ -273,6 +279,9 @@ class MessagingService:
         #: Whether ``account`` is in the room ``peer`` now (the room service says; none
         #: until it is wired in): a room's messages wait until it is.
         self.room_joined: Callable[[str, str], bool] = lambda _account, _room: False
+        #: The rooms (who we are there, who the others are): moderation and the
+        #: room's read markers need them (none until it is wired in).
+        self.rooms: RoomService | None = None
         #: uids of those handed to the current stream: a resumed stream resends them.
         self._actions_handed: dict[str, set[str]] = {}
         self._tasks = BackgroundTasks("messaging task")
@@ -373,6 +382,41 @@ class MessagingService:
         if not message.outgoing:
             raise InvalidMessage("only your own messages can be removed")
         return await self._act(message, retracts=reference(message))
+
+    async def moderate(self, message: Message, reason: str = "") -> None:
+        """Remove anyone's ``message`` in a room for everyone (XEP-0425), as a moderator
+        there: the room is asked (naming its stanza id), and its announcement, to every
+        occupant, makes the message a tombstone here as everywhere (MessageRemoved).
+        :class:`InvalidMessage` for a message that is no room's (or has no id of the
+        room's yet); :class:`NotConnected` when we are not in the room;
+        :class:`RoomRefused` (``forbidden``) when we are no moderator there, before
+        anything is sent, or with the room's condition when it refuses."""
+        if message.kind is not ConversationKind.GROUPCHAT:
+            raise InvalidMessage("only a room's messages can be moderated")
+        if not message.stanza_id:
+            raise InvalidMessage("the room has not given that message its id yet")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS:
+            raise InvalidMessage(f"a reason has at most {MAX_REASON_CHARS} characters")
+        if not _xml_safe(reason):
+            raise InvalidMessage("the reason contains control characters that XMPP cannot carry")
+        account, room = message.account, message.peer
+        found = self.rooms.room(account, room) if self.rooms is not None else None
+        conn = self._conns.get(account)
+        if found is None or not found.joined or conn is None:
+            raise NotConnected(f"not in {room}")
+        role = found.me.role if found.me is not None else Role.NONE
+        if role is not Role.MODERATOR:
+            raise RoomRefused(
+                f"{room}: only a moderator may remove others' messages (your role there "
+                f"is {role.value})",
+                "forbidden",
+            )
+        try:
+            await conn.moderate_message(room, message.stanza_id, reason)
+        except RoomRefused:
+            raise
+        except RequestRefused as exc:
+            raise RoomRefused(str(exc), exc.condition) from exc
 
     async def react(self, message: Message, reactions: Sequence[str]) -> Message:
         """Set our reactions to ``message`` (XEP-0444): all of them, replacing the ones
@@ -567,8 +611,8 @@ class MessagingService:
         for m in changed:
             self._bus.publish(MessageStateChanged(m))
         conn = self._conns.get(key.account)
-        if changed and conn is not None:
-            conn.send_displayed(key.peer, last.uid, key.kind)
+        if changed and conn is not None:  # (in a room: naming the room's stanza id)
+            conn.send_displayed(key.peer, reference(last), key.kind)
         if newest and newest[0].uid != last.uid:  # our own replies after it: seen too
             await self._conversations.read_up_to(key, key.account, newest[0])
         else:
@@ -954,13 +998,40 @@ class MessagingService:
         await self._set_state(account, peer, uid, MessageState.SENT)
         await self._set_state(account, peer, uid, MessageState.DELIVERED)
 
-    def on_displayed(self, key: ConversationKey, uid: str, from_self: bool) -> None:
-        if from_self:
+    def on_displayed(
+        self,
+        key: ConversationKey,
+        uid: str,
+        from_self: bool,
+        nick: str = "",
+        occupant_id: str = "",
+    ) -> None:
+        if key.kind is ConversationKind.GROUPCHAT:
+            self._tasks.spawn(self._room_displayed(key, uid, nick, occupant_id))
+        elif from_self:
             self._tasks.spawn(self._displayed_elsewhere(key, uid))
-        elif key.kind is ConversationKind.CHAT:
+        else:
             self._tasks.spawn(self._read_up_to(key.account, key.peer, uid))
-        else:  # a room's participants' positions come with rooms (by occupant)
-            log.debug("%s: a displayed marker in room %s not taken", key.account, key.peer)
+
+    async def _room_displayed(
+        self, key: ConversationKey, stanza_id: str, nick: str, occupant_id: str
+    ) -> None:
+        """The occupant ``nick`` displayed the room's message ``stanza_id``: their read
+        position (by their author: real address or occupant id) moves to it; ours, when
+        the nick is ours (the room reflects our marker, or another of our devices')."""
+        rooms = self.rooms
+        found = rooms.room(key.account, key.peer) if rooms is not None else None
+        if rooms is None or found is None or not found.joined or not nick:
+            return  # (not a room we are in, or the room itself)
+        target = self._store.get_by_stanza_id(key, stanza_id)
+        if target is None:
+            log.debug("%s: a marker in %s for %s, not known", key.account, key.peer, stanza_id)
+            return
+        if nick == found.nick:
+            await self._displayed_elsewhere(key, target.uid)
+            return
+        reader = rooms.author(key.account, key.peer, nick, occupant_id)
+        await self._conversations.read_up_to(key, reader, target)
 
     def on_chat_state(self, key: ConversationKey, state: str) -> None:
         self._bus.publish(ChatStateChanged(key.account, key.peer, state, key.kind))

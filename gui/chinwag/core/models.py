@@ -212,6 +212,12 @@ class Message:
     #: A room's message as received: the XEP-0421 occupant id the room gave its sender
     #: (never stored: the core makes the author of it, see ``chinwag.core.rooms``).
     occupant_id: str = ""
+    #: A retraction that is a room's moderation (XEP-0425), as received: who moderated
+    #: (the room's occupant address; the core makes it their real address) and why.
+    #: Only the room itself may moderate (never stored as a message: the removal's
+    #: event keeps both).
+    moderated_by: str = ""
+    moderation_reason: str = ""
 
     @property
     def key(self) -> ConversationKey:
@@ -378,7 +384,8 @@ class ConversationEvent:
     its texts are forgotten), a reaction's ``{"reactions": [...]}`` (the sender's set
     now; empty: taken back). ``data`` of 'message' and 'remove' events is "", but for
     the removal of a correction that waited for its target as a message of its own and
-    was folded into it: ``{"folded_into": the target's uuid}``."""
+    was folded into it: ``{"folded_into": the target's uuid}``, and for a room's
+    moderation (XEP-0425, ``author`` the room): ``{"moderated_by", "reason"}``."""
 
     key: ConversationKey
     sequence: int

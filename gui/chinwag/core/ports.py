@@ -178,6 +178,10 @@ class MessageStore(Protocol):
 
     def get_by_id(self, message_id: int) -> Message | None: ...
 
+    def get_by_stanza_id(self, key: ConversationKey, stanza_id: str) -> Message | None:
+        """The message of the conversation the room (or our server) stamped with
+        ``stanza_id`` (XEP-0359), or None."""
+
     def latest(self, key: ConversationKey, limit: int) -> list[Message]:
         """The newest ``limit`` messages of a conversation, oldest first."""
 
@@ -280,11 +284,19 @@ class ConnectionListener(Protocol):
         """XEP-0184: ``peer`` received our message ``uid``."""
 
     def on_displayed(
-        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ...
+        self,
+        uid: str,
+        peer: str,
+        from_self: bool,
+        kind: ConversationKind = ...,
+        nick: str = ...,
+        occupant_id: str = ...,
     ) -> None:
         """XEP-0333: ``peer`` displayed our message ``uid`` (``from_self``: one of the
         user's own devices displayed the incoming message ``uid`` of ``peer``); ``kind``
-        says whether ``peer`` is a contact or a room (CHAT unless given)."""
+        says whether ``peer`` is a contact or a room (CHAT unless given). In a room the
+        occupant ``nick`` (with the room's ``occupant_id``, XEP-0421) displayed the
+        message the room stamped with the stanza id ``uid``."""
 
     def on_chat_state(self, peer: str, state: str, kind: ConversationKind = ...) -> None:
         """XEP-0085: a contact's (or, ``kind`` GROUPCHAT, a room's) chat state."""
@@ -395,6 +407,11 @@ class XmppConnection(Protocol):
         """XEP-0045 affiliations (outcast: ban). Raises RequestRefused."""
 
     async def destroy_room(self, room: str, reason: str = ...) -> None: ...
+
+    async def moderate_message(self, room: str, stanza_id: str, reason: str = ...) -> None:
+        """XEP-0425: ask ``room`` to remove its message ``stanza_id`` (the room's stanza
+        id) for everyone, with ``reason``; :class:`RequestRefused` with the room's
+        condition (``forbidden``: we are not a moderator)."""
 
     def invite(
         self,

@@ -463,7 +463,9 @@ class RoomMessages:
     """The inbound stage of room messages (it replaces the placeholder that dropped them
     all): a room's message goes on only from a room we are in; our own, reflected by the
     room, is ours (outgoing, so the store matches it with what we sent and takes the
-    room's stanza id); anyone else's is authored by their address or occupant id."""
+    room's stanza id); anyone else's is authored by their address or occupant id. A
+    moderation (XEP-0425) is the room's own (its author the room, naming the moderator
+    by their author); the same element from an occupant is forged: dropped."""
 
     name = "rooms"
     order = FILTER
@@ -486,6 +488,28 @@ class RoomMessages:
                 item.drop("not in that room")
                 continue
             nick = message.sender_resource
+            if message.moderated_by:
+                if nick:  # XEP-0425: only the room itself moderates
+                    log.warning(
+                        "%s: %s in %s sent a moderation, as if it were the room: refused",
+                        message.account,
+                        nick,
+                        found.jid,
+                    )
+                    item.receipt_to = ""
+                    item.drop("a forged moderation")
+                    continue
+                item.receipt_to = ""
+                item.message = replace(
+                    message,
+                    sender=found.jid,
+                    moderated_by=self._moderator(found, message.moderated_by),
+                    occupant_id="",
+                )
+                continue
+            if not nick:  # the room itself: nothing else it says is a message
+                item.drop("the room's own")
+                continue
             if nick == found.nick:  # ours, reflected (or sent by another of our clients)
                 item.receipt_to = ""
                 item.message = replace(
@@ -499,6 +523,16 @@ class RoomMessages:
             author = self._rooms.author(message.account, message.peer, nick, message.occupant_id)
             item.receipt_to = ""
             item.message = replace(message, sender=author, occupant_id="")
+
+    def _moderator(self, found: Room, by: str) -> str:
+        """Who moderated, from the occupant address the room gives (``room/nick``): us,
+        else the occupant's author (their real address or occupant id), else as given."""
+        room, _, nick = by.partition("/")
+        if room != found.jid or not nick:
+            return by
+        if nick == found.nick:
+            return found.account
+        return self._rooms.author(found.account, found.jid, nick, "")
 
 
 def _room_address(room: str) -> str:

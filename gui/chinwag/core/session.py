@@ -374,9 +374,17 @@ class AccountSession:
         self._messaging.on_receipt(self.account, uid, peer)
 
     def on_displayed(
-        self, uid: str, peer: str, from_self: bool, kind: ConversationKind = ConversationKind.CHAT
+        self,
+        uid: str,
+        peer: str,
+        from_self: bool,
+        kind: ConversationKind = ConversationKind.CHAT,
+        nick: str = "",
+        occupant_id: str = "",
     ) -> None:
-        self._messaging.on_displayed(ConversationKey(self.account, peer, kind), uid, from_self)
+        self._messaging.on_displayed(
+            ConversationKey(self.account, peer, kind), uid, from_self, nick, occupant_id
+        )
 
     def on_chat_state(
         self, peer: str, state: str, kind: ConversationKind = ConversationKind.CHAT

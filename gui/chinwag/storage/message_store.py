@@ -742,10 +742,24 @@ class SqliteMessageStore:
         conversation_id = self._write_conversation_id(conn, action.key, create=False)
         if conversation_id is None:
             return ActionOutcome(action, None, REFUSED_UNKNOWN)
-        candidates = [
-            message_from_row(row)
-            for row in conn.execute(_TARGETS_SQL, (conversation_id, action.target))
-        ]
+        moderation = bool(action.moderated_by)
+        if moderation and not (
+            kind is MessageAction.RETRACT
+            and action.kind is ConversationKind.GROUPCHAT
+            and not action.outgoing
+            and _author(action) == action.peer
+        ):
+            # XEP-0425: only the room itself (its bare address) removes anyone's message;
+            # the same element from an occupant, or in a direct conversation, is forged.
+            return ActionOutcome(action, None, REFUSED_NOT_AUTHOR)
+        candidates = (
+            []  # (a moderation names the room's stanza id, never a sender's own id)
+            if moderation
+            else [
+                message_from_row(row)
+                for row in conn.execute(_TARGETS_SQL, (conversation_id, action.target))
+            ]
+        )
         if not candidates and action.kind is ConversationKind.GROUPCHAT:
             candidates = [
                 message_from_row(row)
@@ -762,7 +776,7 @@ class SqliteMessageStore:
             return ActionOutcome(action, None, REFUSED_UNKNOWN)
         author = _author(action)
         target = candidates[0]
-        if kind is not MessageAction.REACT:
+        if kind is not MessageAction.REACT and not moderation:
             # Only the author may correct or retract (conversations-api.md: authorship).
             mine = [message for message in candidates if _author(message) == author]
             if not mine:
@@ -801,7 +815,14 @@ class SqliteMessageStore:
             )
             conn.execute("DELETE FROM reactions WHERE message_id = ?", (target.id,))
             target = replace(target, body="", subject="", removed=True)
-            data = ""
+            data = (
+                json.dumps(
+                    {"moderated_by": action.moderated_by, "reason": action.moderation_reason},
+                    ensure_ascii=False,
+                )
+                if moderation
+                else ""
+            )
             event = EventKind.REMOVE
         else:
             reactions = tuple(dict.fromkeys(r for r in action.reactions if r))
@@ -1331,6 +1352,13 @@ class SqliteMessageStore:
 
     def get_by_id(self, message_id: int) -> Message | None:
         messages = self._messages(GET_BY_ID_SQL, (message_id,))
+        return messages[0] if messages else None
+
+    def get_by_stanza_id(self, key: ConversationKey, stanza_id: str) -> Message | None:
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None or not stanza_id:
+            return None
+        messages = self._messages(_TARGETS_BY_STANZA_ID_SQL, (stanza_id, conversation_id))
         return messages[0] if messages else None
 
     def latest(self, key: ConversationKey, limit: int) -> list[Message]:

@@ -14,7 +14,16 @@ from slixmpp.xmlstream import StanzaBase
 
 from chinwag import __version__
 from chinwag.core.models import AccountConfig, TlsMode
-from chinwag.xmpp import corrections, fallbacks, reactions, replies, resolve, retractions, tls
+from chinwag.xmpp import (
+    corrections,
+    fallbacks,
+    moderation,
+    reactions,
+    replies,
+    resolve,
+    retractions,
+    tls,
+)
 from chinwag.xmpp.dispatch import MessageFeatures
 
 log = logging.getLogger(__name__)
@@ -50,8 +59,9 @@ OWN_FEATURES = (
 )
 #: The modules of what a message can say about an earlier one, registered in this order
 #: (see :class:`MessageFeatures`). Replies come first: the fallback ranges they strip
-#: count the body as sent, before a retraction or reactions drop it.
-MESSAGE_FEATURES = (replies, corrections, retractions, reactions)
+#: count the body as sent, before a retraction or reactions drop it. A room's moderation
+#: (XEP-0425) is a retraction of its own.
+MESSAGE_FEATURES = (replies, corrections, retractions, reactions, moderation)
 #: XEP-0030 identity: a desktop client (category, type, name).
 IDENTITY = ("client", "pc", "Chinwag")
 #: slixmpp's catch-all handlers that chinwag.xmpp replaces with its own dispatchers.

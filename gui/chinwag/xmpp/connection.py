@@ -41,6 +41,7 @@ from chinwag.xmpp import (
     invitations,
     mam,
     markers,
+    moderation,
     receipts,
     resolve,
     stanzas,
@@ -260,6 +261,9 @@ class SlixmppConnection:
 
     async def destroy_room(self, room: str, reason: str = "") -> None:
         await self._rooms.destroy(room, reason)
+
+    async def moderate_message(self, room: str, stanza_id: str, reason: str = "") -> None:
+        await moderation.moderate(self._client, room, stanza_id, reason)
 
     def invite(
         self,

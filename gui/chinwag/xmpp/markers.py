@@ -1,5 +1,6 @@
 """XEP-0333 Chat Markers: a ``displayed`` marker means the reader has seen that message
-and everything before it."""
+and everything before it. In a room the marker names the room's stanza id and comes from
+the occupant who displayed it (ours is reflected to us too)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from chinwag.core.models import ConversationKind
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.dispatch import MARKERS, Dispatcher, Inbound, stanza_type
+from chinwag.xmpp.muc import occupant_id
 
 NS = "urn:xmpp:chat-markers:0"
 
@@ -25,6 +27,18 @@ def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
         shown = displayed_id(inbound.stanza)
         if not shown:
             return False
+        if inbound.kind is ConversationKind.GROUPCHAT:
+            # An occupant's (ours too, reflected), naming the room's stanza id: the core
+            # says whose position it moves.
+            listener.on_displayed(
+                shown,
+                inbound.peer,
+                from_self=False,
+                kind=ConversationKind.GROUPCHAT,
+                nick=inbound.stanza["from"].resource,
+                occupant_id=occupant_id(inbound.stanza),
+            )
+            return True
         listener.on_displayed(shown, inbound.peer, from_self=inbound.sent, kind=inbound.kind)
         return True
 

@@ -151,6 +151,7 @@ def to_message(
     sender is the occupant (``room@service/nick``, the nick as ``sender_resource``) and
     its stanza id the one the room stamped. Whether we are in that room, and whether it
     is our own message reflected, is for the core to say (see the inbound pipeline).
+    From the room's own bare address only a moderation (XEP-0425) is read.
 
     ``stamp`` is when the message was sent, where our server said so (an archive result,
     offline storage); otherwise it is dated now, when it arrived: a stamp the sender
@@ -159,10 +160,14 @@ def to_message(
     if stanza["type"] not in ("chat", "normal", "groupchat"):
         return None
     body = stanza["body"]
+    room_itself = False
     if kind is ConversationKind.GROUPCHAT:
         peer = stanza["from"].bare
-        if not peer or not stanza["from"].resource:
-            return None  # the room itself speaking (a subject, a status): not a message
+        if not peer:
+            return None
+        # The room itself speaking (a subject, a status) is no message; only its
+        # announcement of a moderation (XEP-0425) is read, as an action.
+        room_itself = not stanza["from"].resource
         sender = str(stanza["from"].full)
         outgoing = False
         archived_by = peer
@@ -198,6 +203,8 @@ def to_message(
         occupant_id=occupant_id,
     )
     message = features.read(stanza, message)  # (one bad element does not take the rest)
+    if room_itself and not message.moderated_by:
+        return None
     if not message.body and message.action is MessageAction.NEW:
         return None  # (a chat state, or an action missing or too broken to mean anything)
     return message
