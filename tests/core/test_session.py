@@ -20,6 +20,8 @@ from chinwag.core.models import (
     Bookmark,
     ConnectionState,
     ConversationKind,
+    DiscoInfo,
+    DiscoItemsPage,
     Message,
     Show,
 )
@@ -130,6 +132,15 @@ class ScriptedConnection:
 
     async def retract_bookmark(self, room: str) -> None:
         pass
+
+    async def disco_info(self, jid: str) -> DiscoInfo:
+        return DiscoInfo(jid)
+
+    async def disco_items(self, jid: str, limit: int = 0, after: str = "") -> DiscoItemsPage:
+        return DiscoItemsPage()
+
+    async def ping_occupant(self, room: str, nick: str) -> str:
+        return ""
 
     async def archive_pages(
         self, after_id: str | None, start: float | None, archive: str = ""

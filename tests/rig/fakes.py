@@ -15,10 +15,14 @@ from pathlib import Path
 from chinwag.api.ports import Frame, MainView
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
 from chinwag.automation.server import AutomationServer
+from chinwag.core.errors import RequestRefused
 from chinwag.core.models import (
     AccountConfig,
     Bookmark,
     ConversationKind,
+    DiscoInfo,
+    DiscoItem,
+    DiscoItemsPage,
     Message,
     MessageType,
     Show,
@@ -42,6 +46,13 @@ class FakeConnection:
         #: ("invite" | "invite mediated" | "decline", room, contact or inviter, reason,
         #: password)
         self.invitation_requests: list[tuple[str, str, str, str, str]] = []
+        #: What service discovery answers: disco#info by address, disco#items by address.
+        self.disco: dict[str, DiscoInfo] = {}
+        self.items: dict[str, list[DiscoItem]] = {}
+        self.items_asked: list[str] = []
+        #: XEP-0410: the answer of each room to a self-ping ("" : success), and the pings.
+        self.ping_answers: dict[str, str] = {}
+        self.pings: list[str] = []
 
     @property
     def acks_enabled(self) -> bool:
@@ -155,6 +166,20 @@ class FakeConnection:
 
     async def retract_bookmark(self, room: str) -> None:
         self.bookmarks.pop(room, None)
+
+    async def disco_info(self, jid: str) -> DiscoInfo:
+        if jid not in self.disco:
+            raise RequestRefused(f"no {jid}", "item-not-found")
+        return self.disco[jid]
+
+    async def disco_items(self, jid: str, limit: int = 0, after: str = "") -> DiscoItemsPage:
+        """Every item at once (a service that does not page), as Prosody's rooms."""
+        self.items_asked.append(jid)
+        return DiscoItemsPage(tuple(self.items.get(jid, ())))
+
+    async def ping_occupant(self, room: str, nick: str) -> str:
+        self.pings.append(f"{room}/{nick}")
+        return self.ping_answers.get(room, "")
 
 
 class FakeSecrets:

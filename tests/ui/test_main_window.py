@@ -28,6 +28,8 @@ from chinwag.core.models import (
     Contact,
     ConversationKind,
     Direction,
+    DiscoInfo,
+    DiscoItemsPage,
     Message,
     MessageState,
     Origin,
@@ -172,6 +174,15 @@ class FakeConnection:
 
     async def retract_bookmark(self, room: str) -> None:
         pass
+
+    async def disco_info(self, jid: str) -> DiscoInfo:
+        return DiscoInfo(jid)
+
+    async def disco_items(self, jid: str, limit: int = 0, after: str = "") -> DiscoItemsPage:
+        return DiscoItemsPage()
+
+    async def ping_occupant(self, room: str, nick: str) -> str:
+        return ""
 
     async def archive_pages(
         self, after_id: str | None, start: float | None, archive: str = ""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 #: Longest message body accepted, in characters (automation API: MessageTooLong beyond it).
@@ -636,3 +637,78 @@ class Bookmark:
     @property
     def display_name(self) -> str:
         return self.name or self.room
+
+
+# -- finding rooms (XEP-0030 service discovery, XEP-0059 paging) ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoIdentity:
+    """One identity an entity gives in disco#info (XEP-0030): ``conference``/``text``
+    for a group chat service."""
+
+    category: str
+    type: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoInfo:
+    """What an entity says it is (disco#info): its identities, its features and its
+    extended forms (XEP-0128), by FORM_TYPE, each a mapping of field var to values."""
+
+    jid: str
+    identities: tuple[DiscoIdentity, ...] = ()
+    features: frozenset[str] = frozenset()
+    forms: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def form_value(self, form_type: str, var: str) -> str:
+        """The first value of field ``var`` of the extended form ``form_type`` ("": none)."""
+        values = self.forms.get(form_type, {}).get(var, ())
+        return values[0] if values else ""
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoItem:
+    """One item of a disco#items answer: an address, its name (may be ""), its node."""
+
+    jid: str
+    name: str = ""
+    node: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoItemsPage:
+    """A disco#items answer. ``paged``: the entity honoured the XEP-0059 request (then
+    ``last`` names the page's last item and ``total`` the count, when it gave one); an
+    entity that ignores it answers with every item at once (``paged`` false)."""
+
+    items: tuple[DiscoItem, ...] = ()
+    last: str = ""
+    total: int | None = None
+    paged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoomListing:
+    """A public room as its service lists it: address, name ("" : none given), how many
+    are in it (None : not asked, or the service does not say) and its description."""
+
+    jid: str
+    name: str = ""
+    occupants: int | None = None
+    description: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.jid
+
+
+@dataclass(frozen=True, slots=True)
+class RoomListPage:
+    """A page of a service's public rooms: pass ``last`` as ``after`` for the next page
+    ("" : this was the last page); ``total`` is the number of public rooms when known."""
+
+    rooms: tuple[RoomListing, ...] = ()
+    last: str = ""
+    total: int | None = None

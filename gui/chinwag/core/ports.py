@@ -17,6 +17,8 @@ from chinwag.core.models import (
     ConversationEvent,
     ConversationKey,
     ConversationKind,
+    DiscoInfo,
+    DiscoItemsPage,
     Message,
     MessageState,
     PageAnchor,
@@ -412,6 +414,19 @@ class XmppConnection(Protocol):
         """XEP-0425: ask ``room`` to remove its message ``stanza_id`` (the room's stanza
         id) for everyone, with ``reason``; :class:`RequestRefused` with the room's
         condition (``forbidden``: we are not a moderator)."""
+
+    async def disco_info(self, jid: str) -> DiscoInfo:
+        """XEP-0030 disco#info of ``jid`` (identities, features, extended forms). Raises
+        RequestRefused with the entity's condition ("timeout": no answer)."""
+
+    async def disco_items(self, jid: str, limit: int = ..., after: str = ...) -> DiscoItemsPage:
+        """XEP-0030 disco#items of ``jid``; ``limit`` > 0 asks for a XEP-0059 page of that
+        many items after the item ``after`` (an entity may ignore it and send all).
+        Raises RequestRefused."""
+
+    async def ping_occupant(self, room: str, nick: str) -> str:
+        """XEP-0410: ping our own occupant address ``room/nick`` (a XEP-0199 ping).
+        Returns "" when answered, else the error condition, or "timeout"."""
 
     def invite(
         self,

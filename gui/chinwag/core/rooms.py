@@ -3,6 +3,15 @@
 room's messages, whose author is the occupant's real address or occupant id, never the
 nick (conversations-api.md section 1, authorship).
 
+Rooms are found through service discovery: :meth:`RoomService.conference_service` is the
+server's group chat service, :meth:`RoomService.list_rooms` pages through its public
+rooms (XEP-0059), :meth:`RoomService.search_rooms` filters them by name or address.
+
+A room can forget us without telling (its service restarted, a presence lost): a room we
+are in that has been silent for :data:`SELF_PING_INTERVAL` is pinged at our own occupant
+address (XEP-0410, one loop for every room); an answer saying we are not in makes us
+join again.
+
 A room is joined with :meth:`RoomService.join`; the answer is the room's presence about
 us (status 110) or its error. A room we are in is joined again after a new session (a
 resumed stream keeps it), and once it is joined our messages queued for it go out.
@@ -13,12 +22,21 @@ stage lets through those of rooms we are in, makes our own reflected messages ou
 from __future__ import annotations
 
 import asyncio
+import bisect
+import enum
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from chinwag.core import jid as jids
-from chinwag.core.errors import InvalidAddress, NotConnected, RequestRefused, RoomRefused
+from chinwag.core.errors import (
+    ChinwagError,
+    InvalidAddress,
+    NotConnected,
+    RequestRefused,
+    RoomRefused,
+)
 from chinwag.core.events import (
     BookmarksSynced,
     EventBus,
@@ -39,9 +57,13 @@ from chinwag.core.models import (
     Affiliation,
     ConversationKind,
     Direction,
+    DiscoInfo,
+    DiscoItem,
     MessageState,
     Occupant,
     Role,
+    RoomListing,
+    RoomListPage,
     RoomPresence,
     RoomState,
 )
@@ -64,6 +86,39 @@ NEW_ROOM_CONFIG: dict[str, str] = {
     "muc#roomconfig_persistentroom": "1",
     "muc#roomconfig_whois": "anyone",
 }
+
+#: A room we are in, silent this long (seconds), is pinged at our occupant address.
+SELF_PING_INTERVAL = 300.0
+#: Self-ping answers (XEP-0410 3.2) saying we are still in: success, a room that passes
+#: pings on to the occupant's client and that client does not answer them, and
+#: item-not-found (we are in, under a nick another of our clients changed).
+_STILL_IN = frozenset(("", "service-unavailable", "feature-not-implemented", "item-not-found"))
+#: ... and those that say nothing (the room's service or server is not reachable): the
+#: room is kept as it is and pinged again later. Any other error: we are not in.
+_NO_ANSWER = frozenset(("timeout", "remote-server-not-found", "remote-server-timeout"))
+#: The most rooms of a page listed, and the most disco#info requests for room details
+#: in flight at once (a service with 1,000 rooms is not asked about all of them at once).
+MAX_LIST_LIMIT = 200
+MAX_DETAIL_QUERIES = 8
+#: The most items of the server whose disco#info is asked for its group chat service.
+MAX_SERVICE_CANDIDATES = 50
+#: The most pages a search reads (of :data:`MAX_LIST_LIMIT` rooms).
+MAX_SEARCH_PAGES = 50
+NS_ROOMINFO = "http://jabber.org/protocol/muc#roominfo"
+
+
+class SelfPing(enum.Enum):
+    """What a self-ping found out (:meth:`RoomService.self_ping`)."""
+
+    #: The room still has us.
+    IN = "in"
+    #: The room had forgotten us: we are joining it again.
+    REJOINING = "rejoining"
+    #: No answer (or one saying nothing): the room is kept as it is, pinged again later.
+    NO_ANSWER = "no answer"
+    #: We are not in that room (or not signed in): nothing was sent.
+    NOT_IN = "not in"
+
 
 #: Why we are no longer in a room, from the status codes of our last presence there.
 _LEFT_BECAUSE = (
@@ -106,6 +161,8 @@ class Room:
     configuring: bool = False
     #: The answer to a nick change waiting for it.
     renaming: asyncio.Future[None] | None = None
+    #: When the room last said something to us (time.monotonic()): the self-ping clock.
+    heard: float = 0.0
 
     @property
     def joined(self) -> bool:
@@ -123,6 +180,7 @@ class RoomService:
         flush: Callable[[str, str], None] = lambda _account, _room: None,
         timeout: float = JOIN_TIMEOUT,
         default_nick: Callable[[str], str] = lambda account: account.partition("@")[0],
+        self_ping_interval: float = SELF_PING_INTERVAL,
     ) -> None:
         self._bus = bus
         self._connection = connection
@@ -135,6 +193,14 @@ class RoomService:
         self._tasks = BackgroundTasks("room task")
         #: Leaves asked whose answer has not come: (account, room) -> how many.
         self._leaving: dict[tuple[str, str], int] = {}
+        self._self_ping_interval = self_ping_interval
+        #: The one loop pinging silent rooms (running while some room is joined).
+        self._pinger: asyncio.Task[None] | None = None
+        #: Each account's group chat service, found once a session (None: it has none).
+        self._services: dict[str, str | None] = {}
+        #: The whole room list of a service that does not page (XEP-0059), by address,
+        #: read for a listing's first page and paged from here for the next ones.
+        self._listings: dict[tuple[str, str], tuple[DiscoItem, ...]] = {}
 
     # -- reading ------------------------------------------------------------------------
 
@@ -288,6 +354,229 @@ class RoomService:
         except (RoomRefused, InvalidAddress, NotConnected) as exc:
             log.info("%s: bookmarked room %s not joined: %s", account, room, exc)
 
+    # -- finding rooms ------------------------------------------------------------------
+
+    async def conference_service(self, account: str) -> str | None:
+        """The address of the group chat service of ``account``'s server: the first of
+        the server's disco#items whose disco#info has the identity conference/text
+        (None: the server has none). Found once a session. Raises :class:`NotConnected`,
+        and :class:`RequestRefused` when the server does not list its items."""
+        if account in self._services:
+            return self._services[account]
+        conn = self._online(account)
+        items = await conn.disco_items(jids.bare(account).partition("@")[2])
+        candidates = [item.jid for item in items.items if not item.node]
+        infos = await asyncio.gather(
+            *(self._info(conn, jid) for jid in candidates[:MAX_SERVICE_CANDIDATES])
+        )
+        found = next(
+            (
+                info.jid
+                for info in infos
+                if info is not None
+                and any(i.category == "conference" and i.type == "text" for i in info.identities)
+            ),
+            None,
+        )
+        if self._connection(account) is conn:  # (the answer of this session)
+            self._services[account] = found
+        return found
+
+    async def list_rooms(
+        self,
+        account: str,
+        service: str,
+        after: str = "",
+        limit: int = 50,
+        *,
+        details: bool = True,
+    ) -> RoomListPage:
+        """A page of ``service``'s public rooms (at most ``limit``, up to
+        :data:`MAX_LIST_LIMIT`) after the page whose ``last`` is ``after`` ("" : the
+        first page), with their names and, ``details``, how many are in each (see
+        :meth:`room_details`). A service that pages (XEP-0059) is asked for the page; one
+        that sends every room at once is read once, for the first page, and paged here
+        (rooms by address). Raises :class:`NotConnected`, :class:`RequestRefused`."""
+        conn = self._online(account)
+        service = jids.bare(service)
+        limit = max(1, min(limit, MAX_LIST_LIMIT))
+        key = (account, service)
+        whole = self._listings.get(key) if after else None
+        if whole is None:
+            page = await conn.disco_items(service, limit, after)
+            if page.paged:
+                items = page.items[:limit]
+                last = (page.last or items[-1].jid) if len(items) == limit else ""
+                listings = [RoomListing(i.jid, i.name) for i in items]
+                if details:
+                    listings = await self.room_details(account, listings)
+                return RoomListPage(tuple(listings), last, page.total)
+            by_address = {item.jid: item for item in page.items}
+            whole = self._listings[key] = tuple(by_address[a] for a in sorted(by_address))
+        start = bisect.bisect_right([item.jid for item in whole], after) if after else 0
+        items = whole[start : start + limit]
+        last = items[-1].jid if items and start + limit < len(whole) else ""
+        listings = [RoomListing(i.jid, i.name) for i in items]
+        if details:
+            listings = await self.room_details(account, listings)
+        return RoomListPage(tuple(listings), last, len(whole))
+
+    async def room_details(self, account: str, rooms: Sequence[RoomListing]) -> list[RoomListing]:
+        """``rooms`` with how many are in each, its description, and its name where the
+        listing gave none, from each room's disco#info (muc#roominfo, XEP-0045 6.4): at
+        most :data:`MAX_DETAIL_QUERIES` asked at once, the first :data:`MAX_LIST_LIMIT`
+        rooms only. A room that does not answer, or does not say, is left as it was."""
+        conn = self._online(account)
+        limit = asyncio.Semaphore(MAX_DETAIL_QUERIES)
+
+        async def detailed(listing: RoomListing) -> RoomListing:
+            async with limit:
+                info = await self._info(conn, listing.jid)
+            if info is None:
+                return listing
+            count = info.form_value(NS_ROOMINFO, "muc#roominfo_occupants").strip()
+            name = listing.name or next(
+                (i.name for i in info.identities if i.category == "conference"), ""
+            )
+            return replace(
+                listing,
+                name=name,
+                occupants=int(count) if count.isdigit() and len(count) < 10 else None,
+                description=info.form_value(NS_ROOMINFO, "muc#roominfo_description"),
+            )
+
+        asked = await asyncio.gather(*(detailed(r) for r in rooms[:MAX_LIST_LIMIT]))
+        return [*asked, *rooms[MAX_LIST_LIMIT:]]
+
+    async def search_rooms(
+        self, account: str, service: str, text: str, limit: int = 50, *, details: bool = True
+    ) -> list[RoomListing]:
+        """The first ``limit`` public rooms of ``service`` whose name or address holds
+        ``text`` (case ignored), read page by page (at most :data:`MAX_SEARCH_PAGES`).
+        The rooms are filtered here: Prosody offers no search form for its rooms."""
+        needle = text.strip().casefold()
+        found: list[RoomListing] = []
+        after = ""
+        for _ in range(MAX_SEARCH_PAGES):
+            page = await self.list_rooms(account, service, after, MAX_LIST_LIMIT, details=False)
+            found.extend(
+                r
+                for r in page.rooms
+                if needle in r.name.casefold() or needle in r.jid.partition("@")[0].casefold()
+            )
+            after = page.last
+            if len(found) >= limit or not after:
+                break
+        found = found[: max(0, limit)]
+        return await self.room_details(account, found) if details else found
+
+    def _online(self, account: str) -> XmppConnection:
+        conn = self._connection(account)
+        if conn is None:
+            raise NotConnected(f"{account} is not signed in")
+        return conn
+
+    @staticmethod
+    async def _info(conn: XmppConnection, jid: str) -> DiscoInfo | None:
+        try:
+            return await conn.disco_info(jid)
+        except ChinwagError as exc:
+            log.info("%s did not tell what it is: %s", jid, exc)
+            return None
+
+    # -- are we still in? (XEP-0410) ----------------------------------------------------
+
+    @property
+    def self_ping_interval(self) -> float:
+        """How long a room we are in may be silent before we ping ourselves there."""
+        return self._self_ping_interval
+
+    @self_ping_interval.setter
+    def self_ping_interval(self, seconds: float) -> None:
+        self._self_ping_interval = seconds
+        if self._pinger is not None:  # (it may be waiting on the old interval)
+            self._pinger.cancel()
+            self._pinger = None
+        self._start_pinger()
+
+    def heard_from(self, account: str, room: str) -> None:
+        """The room said something to us (a message, a presence): it still has us."""
+        found = self._rooms.get((account, room))
+        if found is not None:
+            found.heard = time.monotonic()
+
+    async def self_ping(self, account: str, room: str) -> SelfPing:
+        """Ping our own occupant address in ``room`` now (XEP-0410) and act on the answer:
+        a room that no longer has us is joined again (as after a new session); one that
+        does not answer is kept as it is. The loop does this for every room silent for
+        :attr:`self_ping_interval`."""
+        found = self._rooms.get((account, _room_address(room)))
+        conn = self._connection(account)
+        if found is None or not found.joined or conn is None:
+            return SelfPing.NOT_IN
+        nick = found.nick
+        try:
+            answer = await conn.ping_occupant(found.jid, nick)
+        except ChinwagError as exc:
+            answer = "timeout"
+            log.info("%s: self-ping in %s not sent: %s", account, found.jid, exc)
+        found.heard = time.monotonic()
+        if not found.joined or found.nick != nick or self._connection(account) is not conn:
+            # (we left, changed nick or lost the session meanwhile: the answer is old)
+            return SelfPing.IN if found.joined else SelfPing.NOT_IN
+        if answer in _STILL_IN:
+            return SelfPing.IN
+        if answer in _NO_ANSWER:
+            log.info("%s: %s did not answer a self-ping (%s)", account, found.jid, answer)
+            return SelfPing.NO_ANSWER
+        log.info("%s: %s no longer has us (%s): joining again", account, found.jid, answer)
+        found.state, found.tries, found.reason = RoomState.JOINING, 0, ""
+        found.occupants.clear()
+        conn.join_room(found.jid, found.nick, found.password)
+        return SelfPing.REJOINING
+
+    def _start_pinger(self) -> None:
+        if self._pinger is not None and not self._pinger.done():
+            return
+        if not any(r.joined for r in self._rooms.values()):
+            return
+        self._pinger = asyncio.get_running_loop().create_task(
+            self._ping_silent_rooms(), name="room self-ping"
+        )
+
+    def _stop_pinger(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+            self._pinger = None
+
+    async def _ping_silent_rooms(self) -> None:
+        """The one loop of every account's rooms: sleeps until the first room we are in
+        has been silent for the interval, pings those that have, and ends when we are
+        in no room (it starts again with the next room joined)."""
+        while True:
+            interval, now = self._self_ping_interval, time.monotonic()
+            joined = [r for r in self._rooms.values() if r.joined]
+            if not joined:
+                self._pinger = None
+                return
+            due = []
+            for found in joined:
+                if now - found.heard < interval:
+                    continue
+                if found.renaming is not None:  # (XEP-0410: not while changing nick)
+                    found.heard = now
+                    continue
+                due.append(found)
+            if due:
+                outcomes = await asyncio.gather(
+                    *(self.self_ping(r.account, r.jid) for r in due), return_exceptions=True
+                )
+                for outcome in outcomes:
+                    if isinstance(outcome, Exception):
+                        log.error("room self-ping failed", exc_info=outcome)
+                continue
+            await asyncio.sleep(max(0.0, min(r.heard for r in joined) + interval - now))
+
     # -- what the connection tells ------------------------------------------------------
 
     def on_online(self, account: str, conn: XmppConnection, resumed: bool) -> None:
@@ -295,6 +584,9 @@ class RoomService:
         (a resumed one still is)."""
         if resumed:
             return
+        self._services.pop(account, None)
+        for key in [k for k in self._listings if k[0] == account]:
+            del self._listings[key]
         for found in self.rooms(account):
             if found.state in (RoomState.JOINED, RoomState.JOINING):
                 found.state, found.tries, found.created = RoomState.JOINING, 0, False
@@ -305,6 +597,8 @@ class RoomService:
         for found in self.rooms(account):
             if found.state is RoomState.JOINED:
                 found.state = RoomState.JOINING  # (joined again once online)
+        if not any(r.joined for r in self._rooms.values()):
+            self._stop_pinger()
 
     def on_room_presence(self, account: str, presence: RoomPresence) -> None:
         found = self._rooms.get((account, presence.room))
@@ -312,6 +606,7 @@ class RoomService:
             if presence.own and not presence.available:
                 self._leaving.pop((account, presence.room), None)  # (the answer came)
             return  # not a room we are in (a late presence after leaving)
+        found.heard = time.monotonic()
         if presence.own or (presence.nick == found.nick and not found.joined):
             self._own_presence(found, presence)
             return
@@ -344,6 +639,7 @@ class RoomService:
         found = self._rooms.get((account, room))
         if found is None or found.state in (RoomState.LEFT, RoomState.FAILED):
             return
+        found.heard = time.monotonic()
         if (found.subject, found.subject_by) == (subject, nick):
             return
         found.subject, found.subject_by = subject, nick
@@ -409,6 +705,8 @@ class RoomService:
 
     def _entered(self, found: Room) -> None:
         found.state = RoomState.JOINED
+        found.heard = time.monotonic()
+        self._start_pinger()
         self._bus.publish(RoomJoined(found.account, found.jid, found.nick, found.created))
         if found.waiting is not None and not found.waiting.done():
             found.waiting.set_result(found)
@@ -487,6 +785,7 @@ class RoomMessages:
                 )
                 item.drop("not in that room")
                 continue
+            self._rooms.heard_from(message.account, found.jid)
             nick = message.sender_resource
             if message.moderated_by:
                 if nick:  # XEP-0425: only the room itself moderates

@@ -29,6 +29,8 @@ from chinwag.core.models import (
     AccountConfig,
     Bookmark,
     ConversationKind,
+    DiscoInfo,
+    DiscoItemsPage,
     Message,
     Show,
     TlsMode,
@@ -37,6 +39,7 @@ from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp import (
     carbons,
     chatstates,
+    disco_rooms,
     entity_time,
     invitations,
     mam,
@@ -264,6 +267,15 @@ class SlixmppConnection:
 
     async def moderate_message(self, room: str, stanza_id: str, reason: str = "") -> None:
         await moderation.moderate(self._client, room, stanza_id, reason)
+
+    async def disco_info(self, jid: str) -> DiscoInfo:
+        return await disco_rooms.disco_info(self._client, jid)
+
+    async def disco_items(self, jid: str, limit: int = 0, after: str = "") -> DiscoItemsPage:
+        return await disco_rooms.disco_items(self._client, jid, limit, after)
+
+    async def ping_occupant(self, room: str, nick: str) -> str:
+        return await disco_rooms.ping_occupant(self._client, room, nick)
 
     def invite(
         self,
