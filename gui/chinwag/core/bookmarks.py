@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from chinwag.core import jid as jids
-from chinwag.core.errors import ChinwagError, InvalidAddress, NotConnected
+from chinwag.core.errors import ChinwagError, NotConnected
 from chinwag.core.events import BookmarksChanged, BookmarksSynced, EventBus
 from chinwag.core.models import Bookmark
 from chinwag.core.ports import MessageStore, XmppConnection
@@ -27,15 +27,6 @@ log = logging.getLogger(__name__)
 
 #: A change as the server tells it: (added or changed, rooms removed, ``changed`` is all).
 _Change = tuple[tuple[Bookmark, ...], tuple[str, ...], bool]
-
-
-def room_address(room: str) -> str:
-    """The normalised bare address of a room; :class:`InvalidAddress` when ``room``
-    cannot be one (a room has a name before the '@' and no resource)."""
-    parsed = jids.Jid.parse(room)
-    if not parsed.local or parsed.resource:
-        raise InvalidAddress(f"{room!r} is not a room address (name@service)")
-    return parsed.bare
 
 
 class BookmarkService:
@@ -93,7 +84,7 @@ class BookmarkService:
         autojoin: bool = False,
     ) -> Bookmark:
         """Bookmark ``room`` (replacing its bookmark, whose extensions are kept)."""
-        address = room_address(room)
+        address = jids.room_address(room)
         existing = self.get(account, address)
         bookmark = Bookmark(
             account=account,
@@ -110,14 +101,14 @@ class BookmarkService:
         """Publish ``bookmark`` as it is (one from :meth:`list` changed with
         :func:`dataclasses.replace` keeps its extensions) and keep it once the server
         has it. Raises :class:`NotConnected`, :class:`RequestRefused`."""
-        bookmark = replace(bookmark, room=room_address(bookmark.room))
+        bookmark = replace(bookmark, room=jids.room_address(bookmark.room))
         await self._conn(bookmark.account).publish_bookmark(bookmark)
         self._change(bookmark.account, (bookmark,), (), False)
         return bookmark
 
     async def remove(self, account: str, room: str) -> None:
         """Remove the bookmark of ``room`` from the server, then here."""
-        address = room_address(room)
+        address = jids.room_address(room)
         await self._conn(account).retract_bookmark(address)
         self._change(account, (), (address,), False)
 

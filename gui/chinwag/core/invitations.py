@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from chinwag.core.errors import InvalidAddress, NotConnected
 from chinwag.core.events import EventBus, InvitationCleared, InvitationReceived
-from chinwag.core.jid import Jid
+from chinwag.core.jid import Jid, room_address
 from chinwag.core.models import Invitation
 from chinwag.core.ports import XmppConnection
 
@@ -37,15 +37,6 @@ MAX_PER_SENDER = 20
 MAX_REASON_CHARS = 1024
 #: The longest password taken (a longer one is no room's: the invitation is dropped).
 MAX_PASSWORD_CHARS = 1024
-
-
-def room_address(text: str) -> str:
-    """The normalised bare address of a room (``name@service``); raises
-    :class:`InvalidAddress` for anything else (no name, a resource, malformed)."""
-    jid = Jid.parse(text)
-    if not jid.local or jid.resource:
-        raise InvalidAddress(f"{text!r} is not the address of a room")
-    return jid.bare
 
 
 class InvitationService:

@@ -82,6 +82,15 @@ def bare(text: str) -> str:
     return Jid.parse(text).bare
 
 
+def room_address(text: str) -> str:
+    """The normalised bare address of a room (``name@service``); raises
+    :class:`InvalidAddress` for anything else (no name, a resource, malformed)."""
+    jid = Jid.parse(text)
+    if not jid.local or jid.resource:
+        raise InvalidAddress(f"{text[:100]!r} is not the address of a room")
+    return jid.bare
+
+
 def is_valid(text: str) -> bool:
     try:
         Jid.parse(text)

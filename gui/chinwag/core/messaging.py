@@ -674,17 +674,20 @@ class MessagingService:
     def _flush(self, account: str, conn: XmppConnection) -> None:
         """Send every queued message of ``account`` not handed to this stream yet (nor
         acknowledged, its state still being written)."""
+        self._send_pending(account, conn, self._may_send)
+        # Then what was done to messages and not acknowledged: after them, never before.
+        self._send_due_actions(account, conn)
+
+    def _send_pending(
+        self, account: str, conn: XmppConnection, which: Callable[[Message], bool]
+    ) -> None:
+        """Hand to ``conn`` the queued messages of ``account`` that ``which`` picks and
+        that are neither handed to this stream yet nor acknowledged."""
         in_flight = self._in_flight.setdefault(account, set())
         settled = self._acked_unwritten.get(account, set())
         for message in self._store.pending_outgoing(account):
-            if (
-                message.uid not in in_flight
-                and message.uid not in settled
-                and self._may_send(message)
-            ):
+            if message.uid not in in_flight and message.uid not in settled and which(message):
                 self._transmit(conn, message)
-        # Then what was done to messages and not acknowledged: after them, never before.
-        self._send_due_actions(account, conn)
 
     def _may_send(self, message: Message) -> bool:
         """A room's message goes out only while we are in the room."""
@@ -697,16 +700,9 @@ class MessagingService:
         conn = self._conns.get(account)
         if conn is None or account in self._checking:
             return  # (the flush after the look-up sends it)
-        in_flight = self._in_flight.setdefault(account, set())
-        settled = self._acked_unwritten.get(account, set())
-        for message in self._store.pending_outgoing(account):
-            if (
-                message.kind is ConversationKind.GROUPCHAT
-                and message.peer == room
-                and message.uid not in in_flight
-                and message.uid not in settled
-            ):
-                self._transmit(conn, message)
+        self._send_pending(
+            account, conn, lambda m: m.kind is ConversationKind.GROUPCHAT and m.peer == room
+        )
 
     async def _after_new_session(self, account: str, conn: XmppConnection) -> None:
         try:

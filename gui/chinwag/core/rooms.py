@@ -230,13 +230,11 @@ class RoomService:
         address or nick, :class:`NotConnected` when the account is not online. A room
         that does not exist is made (where the service lets us) and configured with
         :data:`NEW_ROOM_CONFIG` and ``config``."""
-        room = _room_address(room)
+        room = jids.room_address(room)
         nick = nick.strip()
         if not nick or len(nick) > MAX_NICK_CHARS:
             raise InvalidAddress(f"not a nick: {nick[:40]!r}")
-        conn = self._connection(account)
-        if conn is None:
-            raise NotConnected(f"{account} is not signed in")
+        conn = self._online(account)
         found = self._rooms.get((account, room))
         if found is not None and found.joined:
             return found
@@ -262,7 +260,7 @@ class RoomService:
 
     async def leave(self, account: str, room: str, status: str = "") -> None:
         """Leave ``room`` (nothing happens for a room we are not in)."""
-        found = self._rooms.get((account, _room_address(room)))
+        found = self._rooms.get((account, jids.room_address(room)))
         if found is None or found.state in (RoomState.LEFT, RoomState.FAILED):
             return
         conn = self._connection(account)
@@ -321,7 +319,7 @@ class RoomService:
         await self._refused_as_room(conn.destroy_room(found.jid, reason))
 
     def _inside(self, account: str, room: str) -> tuple[Room, XmppConnection]:
-        found = self._rooms.get((account, _room_address(room)))
+        found = self._rooms.get((account, jids.room_address(room)))
         conn = self._connection(account)
         if found is None or not found.joined or conn is None:
             raise NotConnected(f"not in {room}")
@@ -510,7 +508,7 @@ class RoomService:
         a room that no longer has us is joined again (as after a new session); one that
         does not answer is kept as it is. The loop does this for every room silent for
         :attr:`self_ping_interval`."""
-        found = self._rooms.get((account, _room_address(room)))
+        found = self._rooms.get((account, jids.room_address(room)))
         conn = self._connection(account)
         if found is None or not found.joined or conn is None:
             return SelfPing.NOT_IN
@@ -530,9 +528,7 @@ class RoomService:
             log.info("%s: %s did not answer a self-ping (%s)", account, found.jid, answer)
             return SelfPing.NO_ANSWER
         log.info("%s: %s no longer has us (%s): joining again", account, found.jid, answer)
-        found.state, found.tries, found.reason = RoomState.JOINING, 0, ""
-        found.occupants.clear()
-        conn.join_room(found.jid, found.nick, found.password)
+        self._rejoin(found, conn)
         return SelfPing.REJOINING
 
     def _start_pinger(self) -> None:
@@ -589,9 +585,15 @@ class RoomService:
             del self._listings[key]
         for found in self.rooms(account):
             if found.state in (RoomState.JOINED, RoomState.JOINING):
-                found.state, found.tries, found.created = RoomState.JOINING, 0, False
-                found.occupants.clear()
-                conn.join_room(found.jid, found.nick, found.password)
+                self._rejoin(found, conn)
+
+    @staticmethod
+    def _rejoin(found: Room, conn: XmppConnection) -> None:
+        """Ask to enter a room again that no longer has us (a new session, a room that
+        dropped us), as we were."""
+        found.state, found.tries, found.created, found.reason = RoomState.JOINING, 0, False, ""
+        found.occupants.clear()
+        conn.join_room(found.jid, found.nick, found.password)
 
     def on_offline(self, account: str) -> None:
         for found in self.rooms(account):
@@ -832,13 +834,6 @@ class RoomMessages:
         if nick == found.nick:
             return found.account
         return self._rooms.author(found.account, found.jid, nick, "")
-
-
-def _room_address(room: str) -> str:
-    bare = jids.bare(room)  # (InvalidAddress for a malformed one)
-    if "@" not in bare or "/" in room.strip():
-        raise InvalidAddress(f"not a room's address: {room[:100]!r}")
-    return bare
 
 
 def _occupant(presence: RoomPresence) -> Occupant:

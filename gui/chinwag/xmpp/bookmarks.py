@@ -23,8 +23,8 @@ from slixmpp import JID
 from slixmpp.jid import InvalidJID
 from slixmpp.xmlstream import ET, tostring
 
-from chinwag.core.bookmarks import room_address
 from chinwag.core.errors import InvalidAddress, RequestRefused
+from chinwag.core.jid import room_address
 from chinwag.core.models import Bookmark
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.client import ChinwagClient

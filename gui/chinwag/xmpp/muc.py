@@ -24,6 +24,7 @@ from chinwag.core.models import Affiliation, Role, RoomPresence, Show
 from chinwag.core.ports import ConnectionListener
 from chinwag.xmpp.dispatch import ROOMS, Dispatcher, Inbound
 from chinwag.xmpp.iq import request
+from chinwag.xmpp.presence import SHOW_IN
 
 if TYPE_CHECKING:
     from chinwag.xmpp.client import ChinwagClient
@@ -38,7 +39,6 @@ NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 #: The longest subject, status or reason kept (a room may send a quarter of a megabyte).
 MAX_TEXT_CHARS = 16_384
 
-_SHOW_IN = {"": Show.ONLINE, "chat": Show.CHAT, "away": Show.AWAY, "xa": Show.XA, "dnd": Show.DND}
 _ROLES = {r.value: r for r in Role}
 _AFFILIATIONS = {a.value: a for a in Affiliation}
 
@@ -89,7 +89,7 @@ def read_presence(stanza: Any) -> RoomPresence | None:
         affiliation=affiliation,
         jid=jid,
         occupant_id=occupant_id(stanza),
-        show=_SHOW_IN.get(stanza["show"] or "", Show.ONLINE) if available else Show.OFFLINE,
+        show=SHOW_IN.get(stanza["show"] or "", Show.ONLINE) if available else Show.OFFLINE,
         status=(stanza["status"] or "")[:MAX_TEXT_CHARS],
         codes=frozenset(codes),
         new_nick=new_nick,

@@ -19,7 +19,8 @@ _SHOW_OUT = {
     Show.XA: "xa",
     Show.DND: "dnd",
 }
-_SHOW_IN = {"": Show.ONLINE, "chat": Show.CHAT, "away": Show.AWAY, "xa": Show.XA, "dnd": Show.DND}
+#: A presence's <show/> as a Show (none: online).
+SHOW_IN = {"": Show.ONLINE, "chat": Show.CHAT, "away": Show.AWAY, "xa": Show.XA, "dnd": Show.DND}
 SUBSCRIPTION_KINDS = ("subscribe", "subscribed", "unsubscribe", "unsubscribed")
 
 
@@ -91,7 +92,7 @@ class PresenceFeature:
         if stanza.xml.get("type") == "unavailable":
             presence = Presence(status=stanza["status"] or "", resource=sender.resource)
         else:
-            show = _SHOW_IN.get(stanza["show"] or "", Show.ONLINE)
+            show = SHOW_IN.get(stanza["show"] or "", Show.ONLINE)
             caps = stanza.xml.find("{http://jabber.org/protocol/caps}c")
             node = f"{caps.get('node', '')}#{caps.get('ver', '')}" if caps is not None else ""
             try:

@@ -26,6 +26,7 @@ from chinwag.core.models import (
     Origin,
     new_message_uid,
 )
+from chinwag.xmpp import muc
 from chinwag.xmpp.dispatch import MessageFeatures, kind_of, stanza_type
 
 NS_SID = "urn:xmpp:sid:0"
@@ -171,8 +172,7 @@ def to_message(
         sender = str(stanza["from"].full)
         outgoing = False
         archived_by = peer
-        occupant = stanza.xml.find("{urn:xmpp:occupant-id:0}occupant-id")
-        occupant_id = (occupant.get("id") or "")[:256] if occupant is not None else ""
+        occupant_id = muc.occupant_id(stanza)
     else:
         sender = stanza["from"].bare or own
         outgoing = sender == own
