@@ -801,15 +801,8 @@ class MessagingService:
         # From the position, or from a time: the first time, or when the server no longer
         # knows the position; then from when we were last here (dupes are dropped).
         start = self._offline_floor.get(account, now - FIRST_CATCH_UP_SECONDS) - CATCH_UP_SLACK
-        total = 0
         try:
-            async for page, last_id in conn.archive_pages(after, start):
-                # Our server's stamps, but never in the future; held while the disk is
-                # full; the position saved once the page is committed.
-                items = [Item(account, m, latest=now) for m in page]
-                batch = Batch(items, page=ArchivePage(account, last_id))
-                await self.inbound.run(batch)
-                total += len(batch.added)
+            total = await self._read_archive(account, conn, after, start, now)
         except (asyncio.CancelledError, HeldMessagesDropped):
             raise
         except Exception:
@@ -905,18 +898,35 @@ class MessagingService:
             self._catch_up_room(account, room, conn)
         )
 
+    async def _read_archive(
+        self,
+        account: str,
+        conn: XmppConnection,
+        after: str | None,
+        start: float,
+        now: float,
+        archive: str = "",
+    ) -> int:
+        """Take in an archive (ours, or a room's) page by page through the pipeline;
+        returns how many messages were new. Our server's stamps, but never in the
+        future; held while the disk is full; the position saved once a page is
+        committed."""
+        total = 0
+        async for page, last_id in conn.archive_pages(after, start, archive):
+            items = [Item(account, m, latest=now) for m in page]
+            batch = Batch(items, page=ArchivePage(account, last_id, archive))
+            await self.inbound.run(batch)
+            total += len(batch.added)
+        return total
+
     async def _catch_up_room(self, account: str, room: str, conn: XmppConnection) -> None:
         after = self._store.get_sync_state(account, _position_key(room))
         now = self._clock()
         total = 0
         try:
-            async for page, last_id in conn.archive_pages(
-                after, now - ROOM_FIRST_HISTORY_SECONDS, room
-            ):
-                items = [Item(account, m, latest=now) for m in page]
-                batch = Batch(items, page=ArchivePage(account, last_id, room))
-                await self.inbound.run(batch)
-                total += len(batch.added)
+            total = await self._read_archive(
+                account, conn, after, now - ROOM_FIRST_HISTORY_SECONDS, now, room
+            )
         except (asyncio.CancelledError, HeldMessagesDropped):
             raise
         except Exception as exc:  # a room without an archive: live messages only
