@@ -178,6 +178,7 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     from chinwag.ui.conversation_window import ConversationWindow
     from chinwag.ui.conversations import ConversationWindows
     from chinwag.ui.main_window import MainWindow
+    from chinwag.ui.room_window import RoomWindow
     from chinwag.wiring import build_core
 
     app = QApplication.instance()
@@ -204,6 +205,15 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     def make_window(account: str, peer: str) -> ConversationWindow:
         return ConversationWindow(ctx, account, peer)
 
+    def make_room_window(account: str, room: str) -> RoomWindow:
+        return RoomWindow(ctx, account, room)
+
+    def is_room(account: str, address: str) -> bool:
+        return (
+            core.rooms.room(account, address) is not None
+            or core.bookmarks.get(account, address) is not None
+        )
+
     from chinwag.system.ui_settings import UiSettings
 
     settings = UiSettings(paths.ui_settings_file)
@@ -211,7 +221,9 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         *problems,
         *filter(None, [history_problem, *config.problems, settings.problem, statuses.problem]),
     ]
-    ctx = UiContext(core, bridge, ConversationWindows(make_window), settings)
+    ctx = UiContext(
+        core, bridge, ConversationWindows(make_window, make_room_window, is_room), settings
+    )
     from chinwag.ui.user_activity import UserActivityWatch
 
     UserActivityWatch(core.activity, app)  # lives with the app: XEP-0012 idle time

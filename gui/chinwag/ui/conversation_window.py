@@ -99,6 +99,7 @@ from chinwag.core.events import (
 from chinwag.core.models import (
     ConnectionState,
     ConversationKey,
+    ConversationKind,
     Direction,
     EventKind,
     Message,
@@ -377,6 +378,8 @@ class ConversationWindow(WindowFrame, QWidget):
 
     #: Emitted once when the window closes, however that happens; it is deleted after.
     closed = Signal()
+    #: The kind of conversation this window shows.
+    KIND = ConversationKind.CHAT
 
     def __init__(
         self, ctx: UiContext, account: str, peer: str, parent: QWidget | None = None
@@ -384,7 +387,7 @@ class ConversationWindow(WindowFrame, QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._ctx = ctx
-        self._key = ConversationKey(account, jids.bare(peer))
+        self._key = ConversationKey(account, jids.bare(peer), self.KIND)
         self._closed = False
         # What it asks of the core (sending, editing, marking read) outlives the window:
         # once asked, it is committed and published whole (see chinwag.ui.tasks).
