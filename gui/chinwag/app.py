@@ -148,7 +148,8 @@ class Notifications:
 
     def _on_message_event(self, event: MessageEvent) -> None:
         from chinwag.core.events import MessageAdded, MessageRemoved, MessageStateChanged
-        from chinwag.core.models import Direction, Origin
+        from chinwag.core.mentions import mentions
+        from chinwag.core.models import ConversationKind, Direction, Origin
 
         if isinstance(event, MessageAdded | MessageStateChanged | MessageRemoved):
             self._recount.start()
@@ -157,11 +158,21 @@ class Notifications:
         message = event.message
         if message.direction is not Direction.INCOMING or message.origin is Origin.ARCHIVE:
             return
-        window = self._ctx.windows.find(message.account, message.peer)
+        kind = message.key.kind
+        window = self._ctx.windows.find(message.account, message.peer, kind)
         if window is not None and window.isActiveWindow():  # type: ignore[attr-defined]
             return
-        contact = self._ctx.core.roster.contact(message.account, message.peer)
-        title = contact.display_name if contact else message.peer
+        if kind is ConversationKind.GROUPCHAT:  # a room's: only what names us
+            room = self._ctx.core.rooms.room(message.account, message.peer)
+            if room is None or not mentions(message.body, room.nick):
+                return
+            name = self._ctx.core.conversations.title(message.key)
+            if not name or name == message.peer:
+                name = message.peer.partition("@")[0]
+            title = f"{message.sender_resource or 'Someone'} in {name}"
+        else:
+            contact = self._ctx.core.roster.contact(message.account, message.peer)
+            title = contact.display_name if contact else message.peer
         self._notifier.notify(title, message.body, message.account, message.peer)
 
     def _update_unread(self) -> None:

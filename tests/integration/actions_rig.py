@@ -130,7 +130,7 @@ class RecordingListener:
         pass
 
     def on_chat_state(
-        self, peer: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+        self, peer: str, state: str, kind: ConversationKind = ConversationKind.CHAT, nick: str = ""
     ) -> None:
         self.chat_states.append((peer, state))
 

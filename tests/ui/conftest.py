@@ -37,6 +37,7 @@ from chinwag.core.models import (
     MessageState,
     Origin,
     Presence,
+    RoomPresence,
     Show,
     Subscription,
 )
@@ -76,6 +77,12 @@ class FakeConnection:
         self.chat_states: list[tuple[str, str]] = []
         self.displayed: list[tuple[str, str]] = []
         self.blocked: set[str] = set()
+        #: Rooms asked to join (room, nick, password) and left (room), in order.
+        self.joins: list[tuple[str, str, str]] = []
+        self.leaves: list[str] = []
+        #: Room roles and affiliations asked for: (room, nick or address, value, reason).
+        self.room_changes: list[tuple[str, str, str, str]] = []
+        self.invitations: list[tuple[str, str]] = []
 
     @property
     def acks_enabled(self) -> bool:
@@ -114,10 +121,10 @@ class FakeConnection:
         self.chat_states.append((to, state))
 
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
-        pass
+        self.joins.append((room, nick, password))
 
     def leave_room(self, room: str, nick: str, status: str = "") -> None:
-        pass
+        self.leaves.append(room)
 
     def set_room_subject(self, room: str, subject: str) -> None:
         pass
@@ -129,12 +136,12 @@ class FakeConnection:
         pass
 
     async def set_room_role(self, room: str, nick: str, role: str, reason: str = "") -> None:
-        pass
+        self.room_changes.append((room, nick, role, reason))
 
     async def set_room_affiliation(
         self, room: str, jid: str, affiliation: str, reason: str = ""
     ) -> None:
-        pass
+        self.room_changes.append((room, jid, affiliation, reason))
 
     async def destroy_room(self, room: str, reason: str = "") -> None:
         pass
@@ -151,7 +158,7 @@ class FakeConnection:
         mediated: bool = False,
         password: str = "",
     ) -> None:
-        pass
+        self.invitations.append((room, contact))
 
     def decline(self, room: str, inviter: str, reason: str = "") -> None:
         pass
@@ -218,6 +225,29 @@ class FakeConnection:
     def bounce(self, uid: str, reason: str, peer: str = PEER) -> None:
         self.listener.on_message_error(uid, peer, reason)
 
+    def room_presence(self, room: str, nick: str, **fields: Any) -> None:
+        """The room says ``nick`` is there (``available=False``: gone), as it would."""
+        self.listener.on_room_presence(RoomPresence(room, nick, **fields))
+
+    def enter(self, room: str, nick: str = "Me", **fields: Any) -> None:
+        """The room lets us in as ``nick`` (our own presence, status 110)."""
+        fields.setdefault("codes", frozenset({110}))
+        fields.setdefault("jid", ME)
+        self.room_presence(room, nick, **fields)
+
+    def room_says(self, room: str, nick: str, body: str, **fields: Any) -> Message:
+        """``nick`` says ``body`` in ``room`` (live)."""
+        message = incoming(
+            body,
+            peer=room,
+            kind=ConversationKind.GROUPCHAT,
+            sender=f"{room}/{nick}",
+            sender_resource=nick,
+            **fields,
+        )
+        self.listener.on_messages([message], [""])
+        return message
+
 
 class _Secrets:
     def __init__(self) -> None:
@@ -265,7 +295,7 @@ class UiRig:
             timing=SessionTiming(backoff=Backoff(initial=0.01, cap=0.05), connect_timeout=5),
         )
         self.bridge = EventBridge(self.core.bus)
-        self.windows = ConversationWindows(self._make_window)
+        self.windows = ConversationWindows(self._make_window, self._make_room_window, self._is_room)
         self.ctx = UiContext(self.core, self.bridge, self.windows)
 
     def _connect(
@@ -279,6 +309,17 @@ class UiRig:
         from chinwag.ui.conversation_window import ConversationWindow
 
         return ConversationWindow(self.ctx, account, peer)
+
+    def _make_room_window(self, account: str, room: str) -> object:
+        from chinwag.ui.room_window import RoomWindow
+
+        return RoomWindow(self.ctx, account, room)
+
+    def _is_room(self, account: str, address: str) -> bool:
+        return (
+            self.core.rooms.room(account, address) is not None
+            or self.core.bookmarks.get(account, address) is not None
+        )
 
     @property
     def conn(self) -> FakeConnection:

@@ -240,6 +240,8 @@ class ChatStateChanged(Event):
     peer: str
     state: str
     kind: ConversationKind = ConversationKind.CHAT
+    #: In a room: whose (their nick).
+    nick: str = ""
 
 
 @dataclass(frozen=True, slots=True)

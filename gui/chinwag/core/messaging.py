@@ -1039,8 +1039,12 @@ class MessagingService:
         reader = rooms.author(key.account, key.peer, nick, occupant_id)
         await self._conversations.read_up_to(key, reader, target)
 
-    def on_chat_state(self, key: ConversationKey, state: str) -> None:
-        self._bus.publish(ChatStateChanged(key.account, key.peer, state, key.kind))
+    def on_chat_state(self, key: ConversationKey, state: str, nick: str = "") -> None:
+        if key.kind is ConversationKind.GROUPCHAT:  # a room's: not our own, reflected
+            found = self.rooms.room(key.account, key.peer) if self.rooms is not None else None
+            if found is None or not found.joined or not nick or nick == found.nick:
+                return
+        self._bus.publish(ChatStateChanged(key.account, key.peer, state, key.kind, nick))
 
     def on_stanza_id(self, account: str, uid: str, peer: str, stanza_id: str) -> None:
         self._tasks.spawn(self._store.set_stanza_id(account, peer, uid, stanza_id))

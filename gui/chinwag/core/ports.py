@@ -300,8 +300,11 @@ class ConnectionListener(Protocol):
         occupant ``nick`` (with the room's ``occupant_id``, XEP-0421) displayed the
         message the room stamped with the stanza id ``uid``."""
 
-    def on_chat_state(self, peer: str, state: str, kind: ConversationKind = ...) -> None:
-        """XEP-0085: a contact's (or, ``kind`` GROUPCHAT, a room's) chat state."""
+    def on_chat_state(
+        self, peer: str, state: str, kind: ConversationKind = ..., nick: str = ""
+    ) -> None:
+        """XEP-0085: a contact's (or, ``kind`` GROUPCHAT, a room occupant's: ``nick``)
+        chat state."""
 
     def on_room_presence(self, presence: RoomPresence) -> None:
         """A room's presence about one of its occupants (us too: status 110)."""

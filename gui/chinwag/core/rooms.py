@@ -210,6 +210,10 @@ class RoomService:
     def rooms(self, account: str) -> list[Room]:
         return [r for (a, _), r in self._rooms.items() if a == account]
 
+    def default_nick(self, account: str) -> str:
+        """The nick to enter a room with when none is given (the account's nickname)."""
+        return self._default_nick(account)
+
     def is_joined(self, account: str, room: str) -> bool:
         found = self._rooms.get((account, room))
         return found is not None and found.joined

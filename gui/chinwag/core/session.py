@@ -387,9 +387,9 @@ class AccountSession:
         )
 
     def on_chat_state(
-        self, peer: str, state: str, kind: ConversationKind = ConversationKind.CHAT
+        self, peer: str, state: str, kind: ConversationKind = ConversationKind.CHAT, nick: str = ""
     ) -> None:
-        self._messaging.on_chat_state(ConversationKey(self.account, peer, kind), state)
+        self._messaging.on_chat_state(ConversationKey(self.account, peer, kind), state, nick)
 
     def on_room_presence(self, presence: RoomPresence) -> None:
         if self._rooms is not None:

@@ -9,12 +9,35 @@ reports; the conversation window sends the message and the chat states."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor, QTextDocumentFragment
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 #: Chat states this box reports (XEP-0085 section 5.1).
 COMPOSING, PAUSED, ACTIVE = "composing", "paused", "active"
+
+
+@dataclass(slots=True)
+class _Completion:
+    """Tab completion under way: where the completed word starts, the candidates, which
+    one is shown, and where the inserted text ends (another Tab there cycles)."""
+
+    start: int
+    candidates: list[str]
+    shown: int
+    end: int
+
+
+def completions(prefix: str, nicks: list[str]) -> list[str]:
+    """The nicks ``prefix`` starts (ignoring case and a leading ``@``), in order."""
+    wanted = prefix.removeprefix("@").casefold()
+    if not wanted:
+        return []
+    found = {n for n in nicks if n.casefold().startswith(wanted)}
+    return sorted(found, key=lambda n: (n.casefold(), n))
 
 
 class ComposeBox(QPlainTextEdit):
@@ -46,6 +69,9 @@ class ComposeBox(QPlainTextEdit):
         self._pause.setInterval(self.PAUSE_AFTER_MS if pause_after_ms is None else pause_after_ms)
         self._pause.timeout.connect(self._paused)
         self.textChanged.connect(self._on_text_changed)
+        #: Where Tab completes nicks from (a room's window sets it).
+        self._nicks: Callable[[], list[str]] | None = None
+        self._completion: _Completion | None = None
 
     # -- for the window -------------------------------------------------------------------
 
@@ -79,9 +105,60 @@ class ComposeBox(QPlainTextEdit):
         self._pause.stop()
         self._set_state(ACTIVE)
 
+    def set_nick_completion(self, nicks: Callable[[], list[str]] | None) -> None:
+        """Tab completes the word before the cursor from ``nicks()`` (again: the next
+        one); a Tab with nothing to complete moves the focus on, as elsewhere."""
+        self._nicks = nicks
+        self._completion = None
+
+    def complete_nick(self) -> bool:
+        """Complete the word before the cursor (or show the next candidate); False when
+        there is nothing to complete."""
+        if self._nicks is None or self.isReadOnly():
+            return False
+        cursor = self.textCursor()
+        position = cursor.position()
+        text = self.toPlainText()
+        done = self._completion
+        if done is not None and position == done.end and not cursor.hasSelection():
+            done.shown = (done.shown + 1) % len(done.candidates)
+        else:
+            start = position
+            while start > 0 and not text[start - 1].isspace():
+                start -= 1
+            candidates = completions(text[start:position], self._nicks())
+            if not candidates:
+                self._completion = None
+                return False
+            done = self._completion = _Completion(start, candidates, 0, position)
+        nick = done.candidates[done.shown]
+        # At the start of the message the nick addresses someone: "nick: ".
+        suffix = ": " if not text[: done.start].strip() else " "
+        cursor.setPosition(done.start)
+        cursor.setPosition(done.end, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(nick + suffix)
+        self.setTextCursor(cursor)
+        done.end = cursor.position()
+        self._completion = done
+        return True
+
+    def event(self, event: QEvent) -> bool:
+        # Tab is taken for focus before keyPressEvent sees it: complete first.
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Tab
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+            and self.complete_nick()
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
     # -- typing ---------------------------------------------------------------------------
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        self._completion = None  # any other key ends cycling through candidates
         if (
             event.key() == Qt.Key.Key_Up
             and event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier

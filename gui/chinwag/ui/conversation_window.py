@@ -448,6 +448,10 @@ class ConversationWindow(WindowFrame, QWidget):
         return self._key
 
     @property
+    def kind(self) -> ConversationKind:
+        return self._key.kind
+
+    @property
     def model(self) -> HistoryModel:
         return self._model
 
@@ -1480,6 +1484,7 @@ class ConversationWindow(WindowFrame, QWidget):
                 mtype=mtype,
                 flags=flags,
                 reply_to=reply_to,
+                kind=self._key.kind,
             )
         except ChinwagError as exc:
             if not self._closed:

@@ -44,6 +44,9 @@ class ConversationWindows(QObject):
         self._is_room = is_room
         self._open: dict[ConversationKey, object] = {}
         self._replaced: set[int] = set()
+        #: Every window is being closed (the app quits): a room's window does not leave
+        #: the room for that.
+        self.closing_all = False
 
     def kind_of(self, account: str, peer: str) -> ConversationKind:
         """What a window with ``peer`` is when nobody says: a room's if it is a room we
@@ -108,5 +111,9 @@ class ConversationWindows(QObject):
         return list(self._open.values())
 
     def close_all(self) -> None:
-        for window in list(self._open.values()):
-            window.close()  # type: ignore[attr-defined]
+        self.closing_all = True
+        try:
+            for window in list(self._open.values()):
+                window.close()  # type: ignore[attr-defined]
+        finally:
+            self.closing_all = False

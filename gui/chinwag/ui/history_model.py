@@ -23,7 +23,7 @@ import bisect
 import enum
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +38,10 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from chinwag.core.mentions import mentions
 from chinwag.core.models import (
     ConversationKey,
+    ConversationKind,
     Direction,
     Message,
     MessageState,
@@ -47,6 +49,7 @@ from chinwag.core.models import (
     SearchHit,
 )
 from chinwag.core.ports import MessageStore
+from chinwag.ui.nick_colors import nick_color
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,8 @@ class Role(enum.IntEnum):
     QUOTE = enum.auto()  # Quote | None: what a reply answers
     REACTIONS = enum.auto()  # Reactions | None: everyone's reactions to it
     NEW_MARKER = enum.auto()  # bool: the "New messages" line is above this row
+    SENDER_COLOR = enum.auto()  # QColor | None: the author's nick colour (rooms only)
+    MENTION = enum.auto()  # bool: someone else's message naming us (rooms only)
     DECOR = enum.auto()  # Decor: all of the above at once, for the delegate
 
 
@@ -270,6 +275,9 @@ class HistoryModel(QAbstractListModel):
         self._key = key
         self._own_name = own_name
         self._peer_name = peer_name or key.peer
+        #: A room's history: authors are occupants, named by nick.
+        self._group = key.kind is ConversationKind.GROUPCHAT
+        self._author_names: Callable[[str], str | None] | None = None
         self._page_size = page_size
         self._max_rows = max_rows
         self._rows: list[Message] = []
@@ -645,7 +653,7 @@ class HistoryModel(QAbstractListModel):
             self.dataChanged.emit(
                 self.index(0),
                 self.index(len(self._rows) - 1),
-                [Role.SENDER, Qt.ItemDataRole.AccessibleTextRole],
+                [Role.SENDER, Role.SENDER_COLOR, Role.MENTION, Qt.ItemDataRole.AccessibleTextRole],
             )
 
     # -- search highlights --------------------------------------------------------------
@@ -732,6 +740,10 @@ class HistoryModel(QAbstractListModel):
             return self._reactions.get(row_key(message))
         if role == Role.NEW_MARKER:
             return self._marker == row_key(message)
+        if role == Role.SENDER_COLOR:
+            return nick_color(self.sender_name(message)) if self._group else None
+        if role == Role.MENTION:
+            return self.mentions_me(message)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._spoken(message)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -739,7 +751,24 @@ class HistoryModel(QAbstractListModel):
         return None
 
     def sender_name(self, message: Message) -> str:
-        return self._own_name if message.outgoing else self._peer_name
+        if message.outgoing:
+            return self._own_name
+        if self._group:  # a room's: the author's nick
+            return message.sender_resource or "(the room)"
+        return self._peer_name
+
+    def mentions_me(self, message: Message) -> bool:
+        """Someone else's room message that names us (by our nick there)."""
+        return (
+            self._group
+            and not message.outgoing
+            and not message.removed
+            and mentions(message.body, self._own_name)
+        )
+
+    def set_author_names(self, names: Callable[[str], str | None]) -> None:
+        """How a room's author (a real address or ``occupant-id:``) is named: its nick."""
+        self._author_names = names
 
     def name_of(self, address: str) -> str:
         """The name shown for a bare address of this conversation (the user, the
@@ -748,6 +777,8 @@ class HistoryModel(QAbstractListModel):
             return self._own_name
         if address == self._key.peer:
             return self._peer_name
+        if self._author_names is not None:
+            return self._author_names(address) or address
         return address
 
     def quote(self, message: Message) -> Quote | None:
@@ -786,6 +817,8 @@ class HistoryModel(QAbstractListModel):
         when = QDateTime.fromSecsSinceEpoch(int(message.timestamp)).toString("d MMM HH:mm")
         state = _STATE_WORDS.get(message.state)
         parts = [self.sender_name(message), when]
+        if self.mentions_me(message):
+            parts.append("mentions you")
         if message.outgoing and state:
             parts.append(f"{state}: {message.error}" if message.error else state)
         marker = "New messages. " if self._marker == row_key(message) else ""

@@ -376,6 +376,12 @@ def _is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Base).lightnessF() < 0.5
 
 
+def mention_color(palette: QPalette, fill: QColor) -> QColor:
+    """The outline of a bubble that mentions the user: the highlight colour, kept
+    visible against the bubble (3:1, WCAG 2 non-text contrast)."""
+    return readable(palette.color(QPalette.ColorRole.Highlight), fill, 3.0)
+
+
 def error_color(palette: QPalette) -> QColor:
     return QColor("#ef9a9a") if _is_dark(palette) else QColor("#c62828")
 
@@ -962,6 +968,8 @@ class MessageDelegate(QStyledItemDelegate):
             pen = QPen(CURRENT_MATCH_BACKGROUND, 2.0)
         elif selected:
             pen = QPen(palette.color(QPalette.ColorRole.Highlight), 2.0)
+        elif index.data(Role.MENTION):  # a room message naming us: outlined
+            pen = QPen(mention_color(palette, colors.fill), 2.0)
         else:
             pen = QPen(Qt.PenStyle.NoPen)
         painter.setPen(pen)
@@ -984,7 +992,8 @@ class MessageDelegate(QStyledItemDelegate):
             sender = bold_metrics.elidedText(sender, Qt.TextElideMode.ElideRight, room)
         baseline = geometry.header_y + bold_metrics.ascent()
         painter.setFont(bold)
-        painter.setPen(colors.text)
+        nick = index.data(Role.SENDER_COLOR)  # a room's: the nick's own colour
+        painter.setPen(readable(nick, colors.fill) if isinstance(nick, QColor) else colors.text)
         painter.drawText(QPointF(inner.left(), baseline), sender)
         painter.setFont(small)
         painter.setPen(colors.muted)

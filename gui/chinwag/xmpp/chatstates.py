@@ -27,7 +27,12 @@ def register(dispatcher: Dispatcher, listener: ConnectionListener) -> None:
     def handle(inbound: Inbound) -> bool:
         state = chat_state(inbound.stanza)
         if state and not inbound.sent and inbound.origin is Origin.LIVE:
-            listener.on_chat_state(inbound.peer, state, kind=inbound.kind)
+            nick = (
+                inbound.stanza["from"].resource
+                if inbound.kind is ConversationKind.GROUPCHAT
+                else ""
+            )
+            listener.on_chat_state(inbound.peer, state, kind=inbound.kind, nick=nick)
         return False
 
     dispatcher.add("chat states", CHAT_STATES, handle)
