@@ -4,15 +4,16 @@ completion, typing, sending to the room, and leaving when the window closes."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 
 from chinwag.core.events import OccupantChanged
-from chinwag.core.models import Affiliation, ConversationKind, Role, RoomState
+from chinwag.core.models import Affiliation, ConversationKey, ConversationKind, Role, RoomState
 from chinwag.core.room_permissions import RoomAction
 from chinwag.ui.history_model import Role as Row
 from chinwag.ui.nick_colors import hue_angle, nick_color
@@ -250,3 +251,40 @@ def test_the_occupants_model_of_no_room_is_empty(qtbot: Any) -> None:
     model = OccupantsModel(None)
     assert model.rowCount() == 0
     assert model.occupant(0) is None
+
+
+class _Tray:
+    def set_unread(self, count: int) -> None:
+        self.unread = count
+
+    def show_message(self, title: str, text: str) -> None:
+        pass
+
+
+class _Notifier(QObject):
+    activated = Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: list[tuple[str, str]] = []
+
+    def notify(self, title: str, body: str, account: str, jid: str) -> None:
+        self.shown.append((title, body))
+
+
+async def test_a_room_notifies_only_what_names_us(ui: Any) -> None:
+    from chinwag.app import Notifications
+
+    await ui.sign_in()
+    joining = asyncio.ensure_future(ui.core.rooms.join(ME, ROOM, "Me"))
+    await ui.until(lambda: ui.conn.joins, what="the join")
+    ui.conn.enter(ROOM, "Me")
+    await joining  # in the room, with no window open
+    notifier = _Notifier()
+    kept = Notifications(ui.ctx, _Tray(), notifier)
+    ui.conn.room_says(ROOM, "alice", "lunch, anyone?")
+    ui.conn.room_says(ROOM, "alice", "Me, lunch?")
+    key = ConversationKey(ME, ROOM, ConversationKind.GROUPCHAT)
+    await ui.until(lambda: ui.store.unread_count(key) == 2, what="both stored")
+    assert notifier.shown == [("alice in lounge", "Me, lunch?")]
+    del kept
