@@ -9,7 +9,7 @@ from api_rig import BOB, ME, ApiLayerRig
 from chinwag.api.codes import S_FALSE, S_OK, Code, MiStatus, hr_of
 from chinwag.api.errors import ApiError
 from chinwag.core.errors import RequestRefused
-from chinwag.core.models import ConnectionState, Contact, Subscription
+from chinwag.core.models import ConnectionState, Contact, ConversationKind, Subscription
 
 
 def refused(code: Code, excinfo: pytest.ExceptionInfo[ApiError]) -> str:
@@ -22,31 +22,31 @@ def refused(code: Code, excinfo: pytest.ExceptionInfo[ApiError]) -> str:
 
 
 async def test_instant_message_opens_one_window_per_contact(rig: ApiLayerRig) -> None:
-    hr, view = rig.api.messenger.instant_message(BOB)
+    hr, view = await rig.api.messenger.instant_message(BOB)
     assert hr == S_OK
     assert (view.account, view.peer) == (ME, BOB)
-    again_hr, again = rig.api.messenger.instant_message((ME, BOB))  # a key names it too
+    again_hr, again = await rig.api.messenger.instant_message((ME, BOB))  # a key names it too
     assert (again_hr, again) == (S_OK, view)
-    assert list(rig.host.windows) == [(ME, BOB)]
+    assert list(rig.host.windows) == [(ME, BOB, ConversationKind.CHAT)]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "bob@", "@localhost", "a b@localhost"])
 async def test_instant_message_refuses_a_malformed_name(rig: ApiLayerRig, name: str) -> None:
     with pytest.raises(ApiError) as info:
-        rig.api.messenger.instant_message(name)
+        await rig.api.messenger.instant_message(name)
     refused(Code.INVALID_ARGUMENT, info)
     assert rig.host.windows == {}
 
 
 async def test_instant_message_needs_a_signed_in_account(offline_rig: ApiLayerRig) -> None:
     with pytest.raises(ApiError) as info:
-        offline_rig.api.messenger.instant_message(BOB)
+        await offline_rig.api.messenger.instant_message(BOB)
     assert "not signed in" in refused(Code.NOT_LOGGED_ON, info)
 
 
 async def test_a_window_closed_while_opening_is_s_false(rig: ApiLayerRig) -> None:
     rig.host.on_created(lambda view: view.close())  # something closes it at once
-    hr, _view = rig.api.messenger.instant_message(BOB)
+    hr, _view = await rig.api.messenger.instant_message(BOB)
     assert hr == S_FALSE
     assert rig.host.find(ME, BOB) is None
 

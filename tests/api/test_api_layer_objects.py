@@ -12,6 +12,7 @@ from chinwag.core.events import MessageAdded
 from chinwag.core.models import (
     MAX_MESSAGE_CHARS,
     Contact,
+    ConversationKind,
     Direction,
     Presence,
     Show,
@@ -137,9 +138,9 @@ async def test_a_closed_conversation_window_answers_s_false(rig: ApiLayerRig) ->
     assert w.set_geometry(None, 0, 0, 0, 0) == S_FALSE  # closed first, then the size
     assert await w.send_text(None, "x" * (MAX_MESSAGE_CHARS + 1)) == S_FALSE
     assert w.hwnd(None) == 0
-    assert w.add_contact((ME, BOB), None, CAROL) == S_FALSE
+    assert await w.add_contact((ME, BOB), None, CAROL) == S_FALSE
     with pytest.raises(ApiError) as info:
-        w.add_contact((ME, BOB), None, "not an address@")
+        await w.add_contact((ME, BOB), None, "not an address@")
     assert info.value.code is Code.INVALID_ARGUMENT
     assert w.history(None, []) == ""
 
@@ -147,7 +148,7 @@ async def test_a_closed_conversation_window_answers_s_false(rig: ApiLayerRig) ->
 async def test_send_text_goes_to_the_core_and_the_window_only_observes(
     rig: ApiLayerRig,
 ) -> None:
-    _hr, view = rig.api.messenger.instant_message(BOB)
+    _hr, view = await rig.api.messenger.instant_message(BOB)
 
     async def not_through_the_window(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the API sent through the window")
@@ -162,11 +163,11 @@ async def test_send_text_goes_to_the_core_and_the_window_only_observes(
     assert (event.message.peer, event.message.body) == (BOB, "from a script")
     assert event.message.direction is Direction.OUTGOING
     assert [m.body for m in rig.connection.sent] == ["from a script"]
-    assert rig.api.windows.contacts((ME, BOB)) == [(ME, BOB)]
+    assert rig.api.windows.contacts((ME, BOB), ConversationKind.CHAT, None) == [(ME, BOB)]
 
 
 async def test_send_text_refusals(rig: ApiLayerRig) -> None:
-    _hr, view = rig.api.messenger.instant_message(BOB)
+    _hr, view = await rig.api.messenger.instant_message(BOB)
     with pytest.raises(ApiError) as info:
         await rig.api.windows.send_text(view, "x" * (MAX_MESSAGE_CHARS + 1))
     assert info.value.code is Code.MESSAGE_TOO_LONG
@@ -178,7 +179,7 @@ async def test_send_text_refusals(rig: ApiLayerRig) -> None:
 
 
 async def test_history_is_one_line_a_message(rig: ApiLayerRig) -> None:
-    _hr, view = rig.api.messenger.instant_message(BOB)
+    _hr, view = await rig.api.messenger.instant_message(BOB)
     await rig.api.windows.send_text(view, "two\nlines")
     message = rig.connection.sent[0]
     text = rig.api.windows.history(None, [(message, "Me")])

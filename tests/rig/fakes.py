@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
-from chinwag.api.ports import Frame, MainView
+from chinwag.api.ports import ConversationView, Frame, MainView
 from chinwag.automation.bus import ChinwagMessageBus, close_message_bus, connect_session_bus
 from chinwag.automation.server import AutomationServer
 from chinwag.core.errors import RequestRefused
@@ -242,11 +242,18 @@ class FakeMainWindow(FakeWindow):
 class FakeConversation(FakeWindow):
     """A conversation window; it sends through the core as the real one does."""
 
-    def __init__(self, host: FakeWindowHost, account: str, peer: str) -> None:
+    def __init__(
+        self,
+        host: FakeWindowHost,
+        account: str,
+        peer: str,
+        kind: ConversationKind = ConversationKind.CHAT,
+    ) -> None:
         super().__init__()
         self._host = host
         self._account = account
         self._peer = peer
+        self._kind = kind
 
     @property
     def account(self) -> str:
@@ -256,6 +263,16 @@ class FakeConversation(FakeWindow):
     def peer(self) -> str:
         return self._peer
 
+    @property
+    def kind(self) -> ConversationKind:
+        return self._kind
+
+    def participants(self) -> list[str]:
+        room = self._host.core.rooms.room(self._account, self._peer)
+        if room is None or self._kind is not ConversationKind.GROUPCHAT:
+            return []
+        return sorted({o.jid for o in room.occupants.values() if o.jid and o.nick != room.nick})
+
     def close(self) -> bool:
         return self._host.close(self)
 
@@ -263,7 +280,7 @@ class FakeConversation(FakeWindow):
         self, text: str, *, mtype: MessageType = MessageType.NORMAL, flags: int = 0
     ) -> Message:
         return await self._host.core.messaging.send(
-            self._account, self._peer, text, mtype=mtype, flags=flags
+            self._account, self._peer, text, mtype=mtype, flags=flags, kind=self._kind
         )
 
     def transcript(self) -> list[tuple[Message, str]]:
@@ -276,34 +293,82 @@ class FakeWindowHost:
     def __init__(self, core: ChinwagCore) -> None:
         self.core = core
         self._main = FakeMainWindow()
-        self.windows: dict[tuple[str, str], FakeConversation] = {}
+        self.windows: dict[tuple[str, str, ConversationKind], FakeConversation] = {}
         self.quits = 0
         self._created: list[Callable[[FakeConversation], None]] = []
         self._destroyed: list[Callable[[FakeConversation], None]] = []
+        self._replaced: list[Callable[[FakeConversation, FakeConversation], None]] = []
 
     @property
     def main(self) -> MainView:
         return self._main
 
-    def open(self, account: str, peer: str, *, activate: bool = True) -> FakeConversation:
-        window = self.windows.get((account, peer))
+    def open(
+        self,
+        account: str,
+        peer: str,
+        *,
+        kind: ConversationKind | None = None,
+        activate: bool = True,
+    ) -> FakeConversation:
+        return self._open(account, peer, kind, activate)
+
+    def _open(
+        self,
+        account: str,
+        peer: str,
+        kind: ConversationKind | None,
+        activate: bool,
+        instead_of: FakeConversation | None = None,
+    ) -> FakeConversation:
+        if kind is None:
+            known = self.core.rooms.room(account, peer) is not None
+            kind = ConversationKind.GROUPCHAT if known else ConversationKind.CHAT
+        window = self.windows.get((account, peer, kind))
         if window is None:
-            window = self.windows[(account, peer)] = FakeConversation(self, account, peer)
-            for callback in self._created:
-                callback(window)
+            window = FakeConversation(self, account, peer, kind)
+            self.windows[(account, peer, kind)] = window
+            if instead_of is None:
+                for callback in self._created:
+                    callback(window)
+        if instead_of is not None:
+            for replaced in self._replaced:
+                replaced(instead_of, window)
         window.present(activate)
         return window
 
-    def find(self, account: str, peer: str) -> FakeConversation | None:
-        return self.windows.get((account, peer))
+    def replace(
+        self,
+        old: ConversationView,
+        account: str,
+        peer: str,
+        kind: ConversationKind,
+        *,
+        activate: bool = True,
+    ) -> FakeConversation:
+        assert isinstance(old, FakeConversation)
+        window = self._open(account, peer, kind, activate, instead_of=old)
+        self.close(old, quietly=True)
+        return window
 
-    def close(self, window: FakeConversation) -> bool:
-        if self.windows.get((window.account, window.peer)) is not window:
+    def find(
+        self, account: str, peer: str, kind: ConversationKind | None = None
+    ) -> FakeConversation | None:
+        if kind is not None:
+            return self.windows.get((account, peer, kind))
+        return self.windows.get((account, peer, ConversationKind.GROUPCHAT)) or self.windows.get(
+            (account, peer, ConversationKind.CHAT)
+        )
+
+    def close(self, window: FakeConversation, *, quietly: bool = False) -> bool:
+        key = (window.account, window.peer, window.kind)
+        if self.windows.get(key) is not window:
             return False
-        del self.windows[(window.account, window.peer)]
+        del self.windows[key]
         window.shown = False
-        for callback in self._destroyed:
-            callback(window)
+        if not quietly:
+            for callback in self._destroyed:
+                callback(window)
         return True
 
     def on_created(self, callback: Callable[[FakeConversation], None]) -> None:
@@ -311,6 +376,9 @@ class FakeWindowHost:
 
     def on_destroyed(self, callback: Callable[[FakeConversation], None]) -> None:
         self._destroyed.append(callback)
+
+    def on_replaced(self, callback: Callable[[FakeConversation, FakeConversation], None]) -> None:
+        self._replaced.append(callback)
 
     def quit(self) -> None:
         self.quits += 1

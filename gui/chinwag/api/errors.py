@@ -61,11 +61,31 @@ class ApiError(Exception):
         return cls(code_of(error), error.message)
 
 
+#: A room's refusal (its XMPP condition) -> API code: who may not enter, what is not
+#: there, what is not available now, and no answer.
+ROOM_CODES: dict[str, Code] = {
+    "forbidden": Code.PERMISSION_DENIED,
+    "not-authorized": Code.PERMISSION_DENIED,
+    "registration-required": Code.PERMISSION_DENIED,
+    "not-allowed": Code.PERMISSION_DENIED,
+    "item-not-found": Code.USER_NOT_FOUND,
+    "conflict": Code.NOT_AVAILABLE,
+    "service-unavailable": Code.NOT_AVAILABLE,
+    "not-acceptable": Code.INVALID_ARGUMENT,
+    "jid-malformed": Code.INVALID_ARGUMENT,
+    "timeout": Code.NETWORK_ERROR,
+    "remote-server-not-found": Code.NETWORK_ERROR,
+    "remote-server-timeout": Code.NETWORK_ERROR,
+}
+
+
 def code_of(error: BaseException) -> Code:
     """The API code for an error: a core error's by :data:`CORE_CODES`, an ApiError's
     own, anything else Fail."""
     if isinstance(error, ApiError):
         return error.code
+    if isinstance(error, core.RoomRefused):
+        return ROOM_CODES.get(error.condition, Code.FAIL)
     for cls in type(error).__mro__:
         code = CORE_CODES.get(cls)
         if code is not None:

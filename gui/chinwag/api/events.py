@@ -28,6 +28,7 @@ from chinwag.core.events import (
     GroupCreated,
     GroupRenamed,
     MessageStateChanged,
+    OccupantChanged,
     OwnPresenceChanged,
     ReceivedLogged,
     RosterReceived,
@@ -66,6 +67,11 @@ class EventSink(Protocol):
     def message_sent(self, content: Parts, flags: int, token: str) -> None: ...
     def message_received(self, message: Parts) -> None: ...
     def storage_changed(self, problem: str) -> None: ...
+    def room_contact_added(self, room: ContactKey, contact: ContactKey) -> None:
+        """``OnIMWindowContactAdded`` for a room's window: ``contact`` came in."""
+
+    def room_contact_removed(self, room: ContactKey, contact: ContactKey) -> None:
+        """``OnIMWindowContactRemoved`` for a room's window: ``contact`` left it."""
 
 
 class ApiEvents:
@@ -102,6 +108,7 @@ class ApiEvents:
             MessageStateChanged: self._on_message_state,
             StorageFailed: self._on_storage,
             StorageRecovered: self._on_storage,
+            OccupantChanged: self._on_occupant,
         }
         self._unsubscribe = [core.bus.subscribe(t, self._guard(h)) for t, h in handlers.items()]
 
@@ -143,6 +150,23 @@ class ApiEvents:
         self._groups[account] = set(core.roster.groups(account))
         for contact in core.roster.contacts(account):
             self._members[(account, contact.jid)] = contact.groups
+
+    # -- rooms ------------------------------------------------------------------------
+
+    def _on_occupant(self, event: OccupantChanged) -> None:
+        """Someone with a real address came into a room or left it (not a nick change,
+        not ourselves; an anonymous occupant is no contact)."""
+        if event.renamed:
+            return
+        room = self._api.core.rooms.room(event.account, event.room)
+        own = room.nick if room is not None else ""
+        key = (event.account, event.room)
+        if event.nick == own:
+            return
+        if event.previous is None and event.occupant is not None and event.occupant.jid:
+            self._tell("room_contact_added", key, (event.account, event.occupant.jid))
+        elif event.occupant is None and event.previous is not None and event.previous.jid:
+            self._tell("room_contact_removed", key, (event.account, event.previous.jid))
 
     # -- outcomes of requests the API started -----------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from chinwag.core.models import Message
+from chinwag.core.models import ConversationKind, Message
 
 #: left, top, width, height
 Frame = tuple[int, int, int, int]
@@ -38,6 +38,15 @@ class ConversationView(WindowView, Protocol):
     @property
     def peer(self) -> str: ...
 
+    @property
+    def kind(self) -> ConversationKind:
+        """One-to-one or a room's (group conversation)."""
+        ...
+
+    def participants(self) -> list[str]:
+        """A room window's: the real addresses of the others in the room."""
+        ...
+
     def close(self) -> bool: ...
 
     def transcript(self) -> list[tuple[Message, str]]:
@@ -60,9 +69,36 @@ class WindowHost(Protocol):
     @property
     def main(self) -> MainView: ...  # read-only: a host's own main window type will do
 
-    def open(self, account: str, peer: str, *, activate: bool = True) -> ConversationView: ...
+    def open(
+        self,
+        account: str,
+        peer: str,
+        *,
+        kind: ConversationKind | None = None,
+        activate: bool = True,
+    ) -> ConversationView: ...
 
-    def find(self, account: str, peer: str) -> ConversationView | None: ...
+    def find(
+        self, account: str, peer: str, kind: ConversationKind | None = None
+    ) -> ConversationView | None: ...
+
+    def replace(
+        self,
+        old: ConversationView,
+        account: str,
+        peer: str,
+        kind: ConversationKind,
+        *,
+        activate: bool = True,
+    ) -> ConversationView:
+        """``old`` goes on as the window with ``peer`` (opened, and returned): the
+        handle of ``old`` stands for it now; ``old`` closes without being destroyed for
+        scripts."""
+        ...
+
+    def on_replaced(
+        self, callback: Callable[[ConversationView, ConversationView], None]
+    ) -> None: ...
 
     def on_created(self, callback: Callable[[ConversationView], None]) -> None: ...
 

@@ -30,7 +30,13 @@ from chinwag.core.errors import (
     NoSuchGroup,
     PasswordUnavailable,
 )
-from chinwag.core.models import AccountConfig, ConnectionState, Show, Subscription
+from chinwag.core.models import (
+    AccountConfig,
+    ConnectionState,
+    ConversationKind,
+    Show,
+    Subscription,
+)
 from chinwag.core.session import FATAL_ERRORS
 from chinwag.core.status import Status
 from chinwag.core.tasks import BackgroundTasks
@@ -173,19 +179,23 @@ class MessengerApi:
         self._api = api
         self._core = api.core
 
-    def instant_message(self, contact: ContactArg) -> tuple[int, ConversationView]:
+    async def instant_message(self, contact: ContactArg) -> tuple[int, ConversationView]:
         """The conversation window with the contact, opened or raised (not activated):
-        S_OK, or S_FALSE if it was closed again before this returned."""
+        S_OK, or S_FALSE if it was closed again before this returned. A room's address
+        enters the room first (its refusal is a named error) and opens its window."""
         api = self._api
         account, jid = api.contact_key(contact)
         if not api.signed_in(account):
             raise not_logged_on(api.not_signed_in(account))
+        kind = await api.windows.kind_of(account, jid)
+        if kind is ConversationKind.GROUPCHAT:
+            await api.windows.enter_room(account, jid)
         try:
-            view = api.host.open(account, jid, activate=False)
+            view = api.host.open(account, jid, kind=kind, activate=False)
         except Exception as exc:
             log.exception("InstantMessage %s failed", jid)
             raise ApiError(Code.FAIL, "could not get window handle") from exc
-        still_open = api.host.find(account, jid) is view
+        still_open = api.host.find(account, jid, kind) is view
         return (S_OK if still_open else S_FALSE, view)
 
     def get_contact(self, signin_name: str, service_id: str) -> ContactKey:

@@ -7,17 +7,28 @@ goes to the core like any message; the window shows it because the core publishe
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
 import time
 from typing import TYPE_CHECKING
 
 from chinwag.api.codes import S_FALSE, S_OK, Code
-from chinwag.api.errors import ApiError, invalid
+from chinwag.api.errors import ApiError, invalid, not_logged_on
+from chinwag.core import jid as jids
 from chinwag.core.errors import ChinwagError
+from chinwag.core.models import Affiliation, ConversationKind
 
 if TYPE_CHECKING:
     from chinwag.api.ports import ConversationView, Frame
     from chinwag.api.service import Api, ContactArg, ContactKey
     from chinwag.core.models import Message
+
+
+log = logging.getLogger(__name__)
+
+#: How long a script's call waits for a room to answer (under D-Bus's own 25 s).
+ROOM_ANSWER_TIMEOUT = 20.0
 
 
 def check_frame(width: int, height: int) -> None:
@@ -108,26 +119,135 @@ class WindowApi:
         if view is None:
             return S_FALSE
         try:
-            await self._api.core.messaging.send(view.account, view.peer, text)
+            await self._api.core.messaging.send(view.account, view.peer, text, kind=view.kind)
         except ChinwagError as exc:
             raise ApiError.from_core(exc) from exc
         return S_OK
 
-    def add_contact(
+    # -- rooms ---------------------------------------------------------------------------
+
+    async def kind_of(self, account: str, address: str) -> ConversationKind:
+        """Whether a script naming ``address`` means a room: a contact of the roster is
+        a person; a room we know or have bookmarked is a room; else the address is
+        asked what it is (disco#info), once a session."""
+        core = self._api.core
+        if core.roster.contact(account, address) is not None:
+            return ConversationKind.CHAT
+        if core.bookmarks.get(account, address) is not None:
+            return ConversationKind.GROUPCHAT
+        try:
+            async with asyncio.timeout(ROOM_ANSWER_TIMEOUT):
+                room = await core.rooms.is_room(account, address)
+        except TimeoutError:
+            room = False
+        return ConversationKind.GROUPCHAT if room else ConversationKind.CHAT
+
+    async def enter_room(
+        self, account: str, room: str, config: dict[str, str] | None = None
+    ) -> None:
+        """Be in ``room`` (with the bookmark's nick and password, else the account's
+        nickname): at once if we are in, else once the room lets us in. A refusal is
+        a named error; no answer within :data:`ROOM_ANSWER_TIMEOUT` is NetworkError."""
+        core = self._api.core
+        if core.rooms.is_joined(account, room):
+            return
+        mark = core.bookmarks.get(account, room)
+        nick = (mark.nick if mark is not None else "") or core.rooms.default_nick(account)
+        password = mark.password if mark is not None else ""
+        try:
+            async with asyncio.timeout(ROOM_ANSWER_TIMEOUT):
+                await core.rooms.join(account, room, nick, password, config)
+        except TimeoutError:
+            raise ApiError(Code.NETWORK_ERROR, f"{room} did not answer") from None
+        except ChinwagError as exc:
+            raise ApiError.from_core(exc) from exc
+
+    async def add_contact(
         self, window: ContactKey, view: ConversationView | None, contact: ContactArg
     ) -> int:
-        """Invite a further participant: needs group conversations (not yet)."""
-        self._api.contact_key(contact, window[0])  # InvalidArgument first
+        """Invite a further participant. In a room's window: an invitation to the room.
+        In a one-to-one window: a new group conversation (a members-only room on the
+        account's group chat service) with the contact of the window and the one added,
+        both invited; the window's handle becomes the room's window. S_FALSE when the
+        window is closed, or the contact is already in the conversation."""
+        api = self._api
+        account = window[0]
+        _, jid = api.contact_key(contact, account)  # InvalidArgument first
         if view is None:
             return S_FALSE
-        raise ApiError(
-            Code.NOT_IMPLEMENTED, "group conversations are not available in this version"
+        if not api.signed_in(account):
+            raise not_logged_on(api.not_signed_in(account))
+        core = api.core
+        reason = f"{self._own_name(account)} invites you to a group conversation"
+        if view.kind is ConversationKind.GROUPCHAT:
+            if jid in view.participants():
+                return S_FALSE
+            await self._invite(account, view.peer, [jid], reason)
+            return S_OK
+        if jid in (view.peer, jids.bare(account)):
+            return S_FALSE
+        try:
+            service = await core.rooms.conference_service(account)
+        except ChinwagError as exc:
+            raise ApiError.from_core(exc) from exc
+        if service is None:
+            raise ApiError(Code.NOT_AVAILABLE, "the server has no group chat service")
+        room = f"chat-{secrets.token_hex(6)}@{service}"
+        names = [self._own_name(account), *(self._name(account, p) for p in (view.peer, jid))]
+        await self.enter_room(
+            account,
+            room,
+            {
+                "muc#roomconfig_roomname": ", ".join(names)[:200],
+                "muc#roomconfig_membersonly": "1",
+                "muc#roomconfig_publicroom": "0",
+            },
         )
+        await self._invite(account, room, [view.peer, jid], reason)
+        frame = view.frame()
+        room_view = api.host.replace(
+            view, account, room, ConversationKind.GROUPCHAT, activate=False
+        )
+        if frame[2] > 0 and frame[3] > 0:
+            room_view.set_frame(*frame)
+        return S_OK
+
+    async def _invite(self, account: str, room: str, contacts: list[str], reason: str) -> None:
+        """Make ``contacts`` members of ``room`` where we may (a members-only room
+        lets only members in) and invite them."""
+        core = self._api.core
+        found = core.rooms.room(account, room)
+        me = found.me if found is not None else None
+        for contact in contacts:
+            if me is not None and me.affiliation in (Affiliation.OWNER, Affiliation.ADMIN):
+                try:
+                    await core.rooms.set_affiliation(account, room, contact, Affiliation.MEMBER)
+                except ChinwagError as exc:
+                    log.info("%s not made a member of %s: %s", contact, room, exc)
+            try:
+                core.invitations.invite(account, room, contact, reason)
+            except ChinwagError as exc:
+                raise ApiError.from_core(exc) from exc
+
+    def _own_name(self, account: str) -> str:
+        config = self._api.core.accounts.find(account)
+        return (config.nickname if config is not None else "") or account
+
+    def _name(self, account: str, jid: str) -> str:
+        contact = self._api.core.roster.contact(account, jid)
+        return contact.display_name if contact is not None else jid
 
     @staticmethod
-    def contacts(window: ContactKey) -> list[ContactKey]:
-        """The other participants: the contact of a one-to-one window."""
-        return [window]
+    def contacts(
+        window: ContactKey, kind: ConversationKind, view: ConversationView | None
+    ) -> list[ContactKey]:
+        """The other participants: the contact of a one-to-one window; the others in
+        the room (by real address) of a room's window, none once it is closed."""
+        if kind is not ConversationKind.GROUPCHAT:
+            return [window]
+        if view is None:
+            return []
+        return [(window[0], jid) for jid in view.participants()]
 
     @staticmethod
     def history(view: ConversationView | None, last: list[tuple[Message, str]]) -> str:

@@ -192,8 +192,8 @@ class DBusApi:
 
     # -- windows ---------------------------------------------------------------------
 
-    def instant_message(self, contact: Any) -> list[Any]:
-        hr, view = self.api.messenger.instant_message(self.contact_arg(contact))
+    async def instant_message(self, contact: Any) -> list[Any]:
+        hr, view = await self.api.messenger.instant_message(self.contact_arg(contact))
         try:
             handle = self.windows.for_view(view)
         except Exception as exc:

@@ -138,8 +138,8 @@ class Messenger(ServiceInterface):
         self._m = dbus.api.messenger
 
     @member("v", out="io")
-    def InstantMessage(self, contact: Variant) -> list[Any]:
-        return self._d.instant_message(contact)
+    async def InstantMessage(self, contact: Variant) -> list[Any]:
+        return await self._d.instant_message(contact)
 
     @member("s", "s", out="o")
     def GetContact(self, signin_name: str, service_id: str) -> str:
@@ -437,16 +437,17 @@ class ConversationWindow(ServiceInterface):
         return await self._w.send_text(self._handle.view, text)
 
     @member("v", out="i")
-    def AddContact(self, contact: Variant) -> int:
+    async def AddContact(self, contact: Variant) -> int:
         h = self._handle
-        return self._w.add_contact(
+        return await self._w.add_contact(
             (h.account, h.peer), h.view, self._d.contact_on(contact, h.account)
         )
 
     @readable("ao")
     def Contacts(self) -> list[str]:
         h = self._handle
-        return [self._d.contact_path(k) for k in self._w.contacts((h.account, h.peer))]
+        keys = self._w.contacts((h.account, h.peer), h.kind, h.view)
+        return [self._d.contact_path(k) for k in keys]
 
     @readable("s")
     def History(self) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from chinwag.automation import names
 from chinwag.automation.bus import current_call
+from chinwag.core.models import ConversationKind
 
 if TYPE_CHECKING:
     from dbus_next.aio import MessageBus
@@ -40,6 +41,8 @@ class WindowHandle:
     account: str
     peer: str
     view: ConversationView | None
+    #: One-to-one or a room's (it changes when the window goes on as a group's).
+    kind: ConversationKind = ConversationKind.CHAT
     #: Geometry when it closed (the properties keep answering it).
     last_frame: Frame = (0, 0, 0, 0)
     #: What the window held when it closed (History keeps answering it).
@@ -138,7 +141,9 @@ class WindowHandles:
 
     def created(self, view: ConversationView) -> WindowHandle:
         n = next(self._numbers)
-        handle = WindowHandle(n, names.WINDOW_PATH.format(n=n), view.account, view.peer, view)
+        handle = WindowHandle(
+            n, names.WINDOW_PATH.format(n=n), view.account, view.peer, view, view.kind
+        )
         handle.interfaces = self._make(handle)
         for interface in handle.interfaces:
             self._bus.export(handle.path, interface)
@@ -169,6 +174,30 @@ class WindowHandles:
                 break
             self.release(oldest)
         return handle
+
+    def replaced(self, old: ConversationView, new: ConversationView) -> WindowHandle | None:
+        """``old`` goes on as ``new`` (a one-to-one conversation became a group's): the
+        handle of ``old`` stands for ``new`` now, and ``new`` gets no handle of its own."""
+        handle = self._by_view.pop(id(old), None)
+        if handle is None:
+            return None
+        if id(new) in self._by_view:  # open already, with its own handle
+            self._by_view[id(old)] = handle
+            return None
+        handle.view, handle.peer, handle.kind = new, new.peer, new.kind
+        self._by_view[id(new)] = handle
+        return handle
+
+    def for_room(self, account: str, room: str) -> WindowHandle | None:
+        """The open handle of a room's window."""
+        return next(
+            (
+                h
+                for h in self._by_view.values()
+                if (h.account, h.peer, h.kind) == (account, room, ConversationKind.GROUPCHAT)
+            ),
+            None,
+        )
 
     # -- what scripts do ----------------------------------------------------------------
 

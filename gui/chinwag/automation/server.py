@@ -119,6 +119,7 @@ class AutomationServer:
         server.dbus.export()
         host.on_created(server.signals.window_created)
         host.on_destroyed(server.signals.window_destroyed)
+        host.on_replaced(server.signals.window_replaced)
         bus.add_message_handler(server._on_bus_message)
         await _call_dbus(bus, "AddMatch", "s", [_NAME_GONE_RULE])
         reply = await bus.request_name(names.BUS_NAME, NameFlag.DO_NOT_QUEUE)

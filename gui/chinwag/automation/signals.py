@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from chinwag.automation.adapter import DBusApi
+from chinwag.core.models import ConversationKind
 
 if TYPE_CHECKING:
     from chinwag.api.messages import Parts
@@ -36,8 +37,29 @@ class SignalEmitter:
     def window_created(self, view: ConversationView) -> None:
         handle = self._d.windows.for_view(view)
         self._m.OnIMWindowCreated(handle.path)
-        contact = self._d.contact_path((handle.account, handle.peer))
-        self._m.OnIMWindowContactAdded(contact, handle.path)
+        self._contacts_added(handle.path, view)
+
+    def window_replaced(self, old: ConversationView, new: ConversationView) -> None:
+        """A one-to-one window went on as a room's: the same handle, and whoever is in
+        the room now is added to it."""
+        handle = self._d.windows.replaced(old, new)
+        if handle is not None:
+            self._contacts_added(handle.path, new)
+
+    def _contacts_added(self, path: str, view: ConversationView) -> None:
+        contacts = view.participants() if view.kind is ConversationKind.GROUPCHAT else [view.peer]
+        for jid in contacts:
+            self._m.OnIMWindowContactAdded(self._d.contact_path((view.account, jid)), path)
+
+    def room_contact_added(self, room: ContactKey, contact: ContactKey) -> None:
+        handle = self._d.windows.for_room(*room)
+        if handle is not None:
+            self._m.OnIMWindowContactAdded(self._d.contact_path(contact), handle.path)
+
+    def room_contact_removed(self, room: ContactKey, contact: ContactKey) -> None:
+        handle = self._d.windows.for_room(*room)
+        if handle is not None:
+            self._m.OnIMWindowContactRemoved(self._d.contact_path(contact), handle.path)
 
     def window_destroyed(self, view: ConversationView) -> None:
         handle = self._d.windows.destroyed(view)

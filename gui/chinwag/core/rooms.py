@@ -198,6 +198,8 @@ class RoomService:
         self._pinger: asyncio.Task[None] | None = None
         #: Each account's group chat service, found once a session (None: it has none).
         self._services: dict[str, str | None] = {}
+        #: Addresses found to be rooms or not by disco#info, this session.
+        self._is_room: dict[tuple[str, str], bool] = {}
         #: The whole room list of a service that does not page (XEP-0059), by address,
         #: read for a listing's first page and paged from here for the next ones.
         self._listings: dict[tuple[str, str], tuple[DiscoItem, ...]] = {}
@@ -383,6 +385,27 @@ class RoomService:
         if self._connection(account) is conn:  # (the answer of this session)
             self._services[account] = found
         return found
+
+    async def is_room(self, account: str, address: str) -> bool:
+        """Whether ``address`` is a room: one we know (are in, joining, or have been),
+        else what its disco#info says (identity conference/text), asked once a
+        session. False when it cannot be asked or does not answer."""
+        address = jids.bare(address)
+        if (account, address) in self._rooms:
+            return True
+        known = self._is_room.get((account, address))
+        if known is not None:
+            return known
+        conn = self._connection(account)
+        if conn is None:
+            return False
+        info = await self._info(conn, address)
+        answer = info is not None and any(
+            i.category == "conference" and i.type == "text" for i in info.identities
+        )
+        if self._connection(account) is conn:
+            self._is_room[(account, address)] = answer
+        return answer
 
     async def list_rooms(
         self,
@@ -587,6 +610,8 @@ class RoomService:
         self._services.pop(account, None)
         for key in [k for k in self._listings if k[0] == account]:
             del self._listings[key]
+        for address in [k for k in self._is_room if k[0] == account]:
+            del self._is_room[address]
         for found in self.rooms(account):
             if found.state in (RoomState.JOINED, RoomState.JOINING):
                 self._rejoin(found, conn)

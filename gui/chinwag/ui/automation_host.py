@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chinwag.core.models import ConversationKind
 from chinwag.ui.conversations import ConversationWindows
 from chinwag.ui.main_window import MainWindow
 
@@ -19,17 +20,38 @@ class AutomationHost:
         self._windows = windows
         self._quit = quit
 
-    def open(self, account: str, peer: str, *, activate: bool = True) -> Any:
-        return self._windows.open(account, peer, activate=activate)
+    def open(
+        self,
+        account: str,
+        peer: str,
+        *,
+        kind: ConversationKind | None = None,
+        activate: bool = True,
+    ) -> Any:
+        return self._windows.open(account, peer, kind=kind, activate=activate)
 
-    def find(self, account: str, peer: str) -> Any:
-        return self._windows.find(account, peer)
+    def find(self, account: str, peer: str, kind: ConversationKind | None = None) -> Any:
+        return self._windows.find(account, peer, kind)
+
+    def replace(
+        self,
+        old: Any,
+        account: str,
+        peer: str,
+        kind: ConversationKind,
+        *,
+        activate: bool = True,
+    ) -> Any:
+        return self._windows.replace(old, account, peer, kind, activate=activate)
 
     def on_created(self, callback: Callable[[Any], None]) -> None:
         self._windows.created.connect(callback)
 
     def on_destroyed(self, callback: Callable[[Any], None]) -> None:
         self._windows.destroyed_.connect(callback)
+
+    def on_replaced(self, callback: Callable[[Any, Any], None]) -> None:
+        self._windows.replaced.connect(callback)
 
     def quit(self) -> None:
         self._quit()

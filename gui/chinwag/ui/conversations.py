@@ -78,6 +78,33 @@ class ConversationWindows(QObject):
         activate: bool = True,
     ) -> object:
         """The window with ``peer``: raised if open, else created and shown."""
+        return self._open_window(account, peer, kind, activate, instead_of=None)
+
+    def replace(
+        self,
+        old: object,
+        account: str,
+        peer: str,
+        kind: ConversationKind,
+        *,
+        activate: bool = True,
+    ) -> object:
+        """``old`` goes on as the window with ``peer``: whoever held ``old`` holds the
+        new one (``replaced`` instead of ``created``), and ``old`` is closed without
+        being reported destroyed. Returns the new window."""
+        window = self._open_window(account, peer, kind, activate, instead_of=old)
+        self._replaced.add(id(old))
+        old.close()  # type: ignore[attr-defined]
+        return window
+
+    def _open_window(
+        self,
+        account: str,
+        peer: str,
+        kind: ConversationKind | None,
+        activate: bool,
+        instead_of: object | None,
+    ) -> object:
         if kind is None:
             kind = self.kind_of(account, peer)
         if kind not in self._factories:
@@ -88,16 +115,14 @@ class ConversationWindows(QObject):
             window = self._factories[kind](account, key.peer)
             self._open[key] = window
             window.closed.connect(lambda w=window, k=key: self._forget(k, w))  # type: ignore[attr-defined]
-            self.created.emit(window)
+            if instead_of is None:
+                self.created.emit(window)
+            else:
+                self.replaced.emit(instead_of, window)
+        elif instead_of is not None:
+            self.replaced.emit(instead_of, window)
         window.present(activate=activate)  # type: ignore[attr-defined]
         return window
-
-    def replace(self, old: object, new: object) -> None:
-        """``old`` goes on as ``new`` (already open): whoever held ``old`` holds ``new``
-        now; ``old`` is closed without being reported destroyed."""
-        self._replaced.add(id(old))
-        self.replaced.emit(old, new)
-        old.close()  # type: ignore[attr-defined]
 
     def _forget(self, key: ConversationKey, window: object) -> None:
         if self._open.get(key) is window:

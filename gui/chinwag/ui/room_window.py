@@ -79,6 +79,8 @@ _ROLE_WORDS = {
     Role.VISITOR: "visitor (no voice)",
     Role.NONE: "",
 }
+
+
 def first_line(text: str, limit: int = SUBJECT_SHOWN_CHARS) -> str:
     line = next((part.strip() for part in text[: limit * 4].splitlines() if part.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "\u2026"
