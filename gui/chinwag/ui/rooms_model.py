@@ -35,6 +35,7 @@ from PySide6.QtCore import (
 )
 
 from chinwag.core.events import (
+    ConnectionStateChanged,
     MessageAdded,
     MessageEdited,
     MessageRemoved,
@@ -44,7 +45,14 @@ from chinwag.core.events import (
     RoomLeft,
 )
 from chinwag.core.mentions import mentions
-from chinwag.core.models import ConversationKey, ConversationKind, Direction, Message, RoomState
+from chinwag.core.models import (
+    ConnectionState,
+    ConversationKey,
+    ConversationKind,
+    Direction,
+    Message,
+    RoomState,
+)
 from chinwag.core.service import ChinwagCore
 from chinwag.ui.bridge import EventBridge
 
@@ -153,6 +161,7 @@ class RoomsModel(QAbstractListModel):
         bridge.rooms_changed.connect(self._on_room_event)
         bridge.bookmarks_changed.connect(self._on_structure_event)
         bridge.accounts_changed.connect(self._on_structure_event)
+        bridge.connection_changed.connect(self._on_connection_event)
         bridge.messages_changed.connect(self._on_message_event)
         bridge.conversations_changed.connect(self._on_conversation_event)
 
@@ -242,6 +251,11 @@ class RoomsModel(QAbstractListModel):
     def _on_structure_event(self, _event: object) -> None:
         self._rebuild_wanted = True
         self._schedule()
+
+    def _on_connection_event(self, event: object) -> None:
+        # Signed out, no room has us (the core enters them again on sign-in).
+        if isinstance(event, ConnectionStateChanged):
+            self._on_structure_event(event)
 
     def _on_message_event(self, event: object) -> None:
         if not isinstance(event, MessageAdded | MessageEdited | MessageRemoved):
@@ -384,6 +398,7 @@ class RoomsModel(QAbstractListModel):
             if not config.enabled:
                 continue
             account = config.jid
+            online = core.state(account) is ConnectionState.ONLINE
             bookmarks = {b.room: b for b in core.bookmarks.list(account)}
             rooms = {r.jid: r for r in core.rooms.rooms(account)}
             listed = set(bookmarks) | {
@@ -401,6 +416,8 @@ class RoomsModel(QAbstractListModel):
                 found = rooms.get(jid)
                 if found is None or found.state is RoomState.LEFT:
                     state = RowState.NOT_JOINED
+                elif not online and found.state is not RoomState.FAILED:
+                    state = RowState.NOT_JOINED  # (entered again once signed in)
                 else:
                     state = {
                         RoomState.JOINED: RowState.JOINED,
