@@ -57,6 +57,8 @@ from chinwag.ui.bridge import RosterEvent, StorageEvent, SubscriptionEvent
 from chinwag.ui.contact_delegate import ContactDelegate
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
+from chinwag.ui.invitation_banner import InvitationBanners
+from chinwag.ui.rooms_section import RoomsSection
 from chinwag.ui.roster_model import (
     DEFAULT_GROUP,
     RosterFilterModel,
@@ -193,6 +195,11 @@ class MainWindow(WindowFrame, QMainWindow):
         self.storage_warning.hide()
         self.filter_edit = self._build_filter()
         self.contact_view = self._build_view()
+        # Group chats: the invitations over the list, the rooms under the contacts.
+        self.invitation_banners = InvitationBanners(ctx, self)
+        self.invitation_banners.notice.connect(self._notify)
+        self.rooms_section = RoomsSection(ctx, self)
+        self.rooms_section.notice.connect(self._notify)
         self._build_actions()
         self._build_menus()
         self._build_layout()
@@ -403,9 +410,11 @@ class MainWindow(WindowFrame, QMainWindow):
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.status_header)
         layout.addWidget(self._banner_area)
+        layout.addWidget(self.invitation_banners)
         layout.addWidget(self.storage_warning)
         layout.addLayout(filter_row)
         layout.addWidget(self.contact_view, 1)
+        layout.addWidget(self.rooms_section)
         self.setCentralWidget(central)
         self.statusBar().setAccessibleName("Notices")
         self.statusBar().setSizeGripEnabled(False)
@@ -414,7 +423,8 @@ class MainWindow(WindowFrame, QMainWindow):
         self.setTabOrder(self.status_header.status_combo, self.status_header.message_edit)
         self.setTabOrder(self.status_header.message_edit, self.filter_edit)
         self.setTabOrder(self.filter_edit, self.contact_view)
-        self.setTabOrder(self.contact_view, add_button)
+        self.setTabOrder(self.contact_view, self.rooms_section.view)
+        self.setTabOrder(self.rooms_section.view, add_button)
 
     def _restore_view_settings(self) -> None:
         settings = self._ctx.settings
@@ -582,15 +592,20 @@ class MainWindow(WindowFrame, QMainWindow):
                 self.filter_edit.clear()
                 return True
             if key == Qt.Key.Key_Down:
-                # Down walks from the filter into the (filtered) list.
+                # Down walks from the filter into the (filtered) list; into the group
+                # chats when no contact matches.
+                if not self._first_contact().isValid() and self.rooms_section.focus_list():
+                    return True
                 self.contact_view.setFocus(Qt.FocusReason.TabFocusReason)
                 if not self._current_contact():
                     self.contact_view.setCurrentIndex(self._first_contact())
                 return True
             if key in _ENTER_KEYS:
-                # Type a name, press Enter: talk to the best match.
+                # Type a name, press Enter: talk to the best match (a group chat when no
+                # contact matches).
                 index = self._current_contact() or self._first_contact()
-                self.open_conversation(index)
+                if not self.open_conversation(index):
+                    self.rooms_section.open_room(self.rooms_section.first_index())
                 return True
         return super().eventFilter(watched, event)
 
@@ -599,6 +614,7 @@ class MainWindow(WindowFrame, QMainWindow):
     def _on_filter_changed(self, text: str) -> None:
         was_filtering = bool(self.filter_model.filter_text)
         self.filter_model.set_filter_text(text)
+        self.rooms_section.set_filter_text(text)
         if bool(self.filter_model.filter_text) != was_filtering:
             # While filtering every group is open (a match in a folded group would be
             # invisible); afterwards the user's folding comes back.
