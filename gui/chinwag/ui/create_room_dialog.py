@@ -101,6 +101,8 @@ class CreateRoomDialog(QDialog):
         self._suggesting = True
         #: The room was made (and its window opened), though not bookmarked.
         self._made = False
+        #: What went wrong last (a refusal): said until the user changes something.
+        self._said = ""
         self.setWindowTitle("Create group chat")
         self.setAccessibleName("Create group chat")
 
@@ -175,8 +177,11 @@ class CreateRoomDialog(QDialog):
 
         fill_accounts(self._account, ctx, account)
         self._account.currentIndexChanged.connect(lambda *_: self._suggest())
+        self._account.currentIndexChanged.connect(lambda *_: self._forget_failure())
         self._name.textChanged.connect(lambda *_: self._suggest())
         self._address.textEdited.connect(self._address_edited)
+        for edit in (self._name, self._address, self._password):
+            edit.textEdited.connect(self._forget_failure)
         self._address.textChanged.connect(self._validate)
         self._password.textChanged.connect(self._validate)
         self._protected.toggled.connect(self._protected_toggled)
@@ -231,6 +236,7 @@ class CreateRoomDialog(QDialog):
         )
         if self._task is None:
             return False
+        self._said = ""
         self._message.show_message(f"Creating {room}…", MessageKind.INFO)
         self._set_busy(True)
         return True
@@ -282,6 +288,7 @@ class CreateRoomDialog(QDialog):
         self.created.emit(account, room)
         if problem:
             self._made = True  # (creating it again would find it there)
+            self._said = problem
             self._message.show_message(problem, MessageKind.ERROR)
             return
         self.accept()
@@ -314,6 +321,7 @@ class CreateRoomDialog(QDialog):
         return ""
 
     def _fail(self, text: str) -> None:
+        self._said = text
         self._set_busy(False)
         self._message.show_message(text, MessageKind.ERROR)
         self._address.setFocus()
@@ -349,6 +357,11 @@ class CreateRoomDialog(QDialog):
             self._create.setEnabled(self._problem() is None and not self._made)
 
     # -- the form -----------------------------------------------------------------------
+
+    def _forget_failure(self, _text: str = "") -> None:
+        if self._said and not self._made:
+            self._said = ""
+            self._validate()
 
     def _address_edited(self, text: str) -> None:
         self._suggesting = not text.strip()  # (emptied: suggest again)
@@ -407,6 +420,9 @@ class CreateRoomDialog(QDialog):
         self._create.setEnabled(problem is None and not self.busy and not self._made)
         self._create.setToolTip(problem or "")
         if self.busy:
+            return
+        if problem is None and self._said:  # (a refusal stands until something is changed)
+            self._message.show_message(self._said, MessageKind.ERROR)
             return
         if problem is None:
             self._message.clear_message()

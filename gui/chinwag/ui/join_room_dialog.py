@@ -75,6 +75,8 @@ class JoinRoomDialog(QDialog):
         self._services = ServiceFinder(ctx, self)
         #: The nick was typed (not the account's default, which follows the account).
         self._nick_typed = bool(nick)
+        #: What went wrong last (a refusal): said until the user changes something.
+        self._said = ""
         self.setWindowTitle("Join group chat")
         self.setAccessibleName("Join group chat")
 
@@ -136,6 +138,8 @@ class JoinRoomDialog(QDialog):
         self._address.textChanged.connect(self._validate)
         self._nick.textChanged.connect(self._validate)
         self._nick.textEdited.connect(self._nick_edited)
+        for edit in (self._address, self._nick, self._password):
+            edit.textEdited.connect(self._forget_failure)
         self._bookmark.toggled.connect(self._bookmark_toggled)
         self._services.changed.connect(lambda _account: self._revalidate())
         ctx.bridge.accounts_changed.connect(lambda _event: self._accounts_moved())
@@ -186,6 +190,7 @@ class JoinRoomDialog(QDialog):
         )
         if self._task is None:
             return False
+        self._said = ""
         self._message.show_message(f"Joining {room}…", MessageKind.INFO)
         self._set_busy(True)
         return True
@@ -229,6 +234,7 @@ class JoinRoomDialog(QDialog):
         self._ctx.windows.open(account, room, kind=ConversationKind.GROUPCHAT)
         self.joined.emit(account, room)
         if problem:  # in the room, but not bookmarked: said here, Join tries again
+            self._said = problem
             self._message.show_message(problem, MessageKind.ERROR)
             return
         self.accept()
@@ -257,6 +263,7 @@ class JoinRoomDialog(QDialog):
         return ""
 
     def _fail(self, text: str, condition: str) -> None:
+        self._said = text
         self._set_busy(False)
         self._message.show_message(text, MessageKind.ERROR)
         field = (
@@ -293,6 +300,10 @@ class JoinRoomDialog(QDialog):
         account = self.account
         return default_nick(self._ctx, account) if account else ""
 
+    def _forget_failure(self, _text: str = "") -> None:
+        self._said = ""
+        self._validate()
+
     def _nick_edited(self, _text: str) -> None:
         self._nick_typed = True
 
@@ -302,6 +313,7 @@ class JoinRoomDialog(QDialog):
             self._autojoin.setChecked(False)
 
     def _account_changed(self) -> None:
+        self._said = ""
         if not self._nick_typed:
             self._nick.setText(self._default_nick())
         self._validate()
@@ -345,6 +357,9 @@ class JoinRoomDialog(QDialog):
             if problem == LOOKING:
                 kind = MessageKind.INFO
             self._message.show_message(problem or "", kind)
+            return
+        if self._said:  # (a refusal stands until something is changed)
+            self._message.show_message(self._said, MessageKind.ERROR)
             return
         address, _problem, completed = resolve(
             self._address.text(), self._services.service(account)
