@@ -280,12 +280,45 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         keep(dialog)
         dialog.open()
 
+    def join_room() -> None:
+        from PySide6.QtCore import Qt
+
+        from chinwag.ui.join_room_dialog import JoinRoomDialog
+
+        dialog = JoinRoomDialog(ctx, main_window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        keep(dialog)
+        dialog.open()
+
+    def create_room() -> None:
+        from PySide6.QtCore import Qt
+
+        from chinwag.ui.create_room_dialog import CreateRoomDialog
+
+        dialog = CreateRoomDialog(ctx, main_window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        keep(dialog)
+        dialog.open()
+
+    def browse_rooms() -> None:
+        from PySide6.QtCore import Qt
+
+        from chinwag.ui.room_browser import RoomBrowser
+
+        dialog = RoomBrowser(ctx, main_window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        keep(dialog)
+        dialog.show()
+
     tray.toggle_requested.connect(toggle_main_window)
     tray.status_requested.connect(main_window.status_header.pick)
     tray.quit_requested.connect(quit_requested.set)
     main_window.quit_requested.connect(quit_requested.set)
     main_window.accounts_requested.connect(show_accounts)
     main_window.add_contact_requested.connect(add_contact)
+    main_window.join_room_requested.connect(join_room)
+    main_window.create_room_requested.connect(create_room)
+    main_window.browse_rooms_requested.connect(browse_rooms)
     app.aboutToQuit.connect(quit_requested.set)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

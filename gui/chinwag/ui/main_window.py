@@ -155,6 +155,11 @@ class MainWindow(WindowFrame, QMainWindow):
 
     #: File > Add contact… (the composition root opens the dialog).
     add_contact_requested = Signal()
+    #: Group chat > Join Group Chat…, Create Group Chat…, Browse Group Chats… (the
+    #: composition root opens the dialogs).
+    join_room_requested = Signal()
+    create_room_requested = Signal()
+    browse_rooms_requested = Signal()
     #: File > Accounts…, or a status picked with no account.
     accounts_requested = Signal()
     #: File > Quit.
@@ -202,6 +207,7 @@ class MainWindow(WindowFrame, QMainWindow):
         self.rooms_section.notice.connect(self._notify)
         self._build_actions()
         self._build_menus()
+        self._build_room_menu()
         self._build_layout()
 
         ctx.bridge.storage_changed.connect(self._on_storage_event)
@@ -498,6 +504,23 @@ class MainWindow(WindowFrame, QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.sort_by_name_action)
         view_menu.addAction(self.sort_by_status_action)
+
+    def _build_room_menu(self) -> None:
+        """The Group chat menu, between File and View."""
+        self.join_room_action = QAction("&Join Group Chat…", self)
+        self.join_room_action.setShortcut(QKeySequence("Ctrl+J"))
+        self.join_room_action.triggered.connect(self.join_room_requested)
+        self.create_room_action = QAction("&Create Group Chat…", self)
+        self.create_room_action.triggered.connect(self.create_room_requested)
+        self.browse_rooms_action = QAction("&Browse Group Chats…", self)
+        self.browse_rooms_action.triggered.connect(self.browse_rooms_requested)
+        menu = QMenu("&Group chat", self)
+        menu.addActions([self.join_room_action, self.create_room_action, self.browse_rooms_action])
+        menus = self.menuBar().actions()
+        if len(menus) > 1:
+            self.menuBar().insertMenu(menus[1], menu)
+        else:
+            self.menuBar().addMenu(menu)
 
     def _move_menu(self, parent: QMenu, account: str, jid: str, row_group: str) -> QMenu:
         menu = QMenu("Move to group", parent)
