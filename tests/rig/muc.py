@@ -22,15 +22,22 @@ def room_name(server: ProsodyServer, prefix: str = "room") -> str:
     return f"{prefix}-{secrets.token_hex(4)}@{server.muc_domain}"
 
 
-async def make_room(peer: XmppPeer, room: str, nick: str = "owner") -> None:
-    """``peer`` creates ``room`` by joining it, and unlocks it with the defaults."""
+async def make_room(
+    peer: XmppPeer, room: str, nick: str = "owner", config: dict[str, str] | None = None
+) -> None:
+    """``peer`` creates ``room`` by joining it, and unlocks it with the defaults and
+    ``config`` (muc#roomconfig fields)."""
     client: Any = peer.client
     if "xep_0045" not in client.plugin:
         client.register_plugin("xep_0045")
     await client.plugin["xep_0045"].join_muc_wait(JID(room), nick, maxstanzas=0, timeout=15)
     iq = client.make_iq_set(ito=JID(room))
     query = ET.SubElement(iq.xml, f"{{{NS_OWNER}}}query")
-    ET.SubElement(query, "{jabber:x:data}x", {"type": "submit"})
+    form = ET.SubElement(query, "{jabber:x:data}x", {"type": "submit"})
+    fields = {"FORM_TYPE": "http://jabber.org/protocol/muc#roomconfig", **(config or {})}
+    for var, value in fields.items() if config else ():
+        field = ET.SubElement(form, "{jabber:x:data}field", {"var": var})
+        ET.SubElement(field, "{jabber:x:data}value").text = value
     await iq.send(timeout=15)
 
 

@@ -228,6 +228,7 @@ class WindowApi:
                 core.invitations.invite(account, room, contact, reason)
             except ChinwagError as exc:
                 raise ApiError.from_core(exc) from exc
+            log.info("%s: %s invited to %s", account, contact, room)
 
     def _own_name(self, account: str) -> str:
         config = self._api.core.accounts.find(account)

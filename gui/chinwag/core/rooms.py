@@ -388,8 +388,9 @@ class RoomService:
 
     async def is_room(self, account: str, address: str) -> bool:
         """Whether ``address`` is a room: one we know (are in, joining, or have been),
-        else what its disco#info says (identity conference/text), asked once a
-        session. False when it cannot be asked or does not answer."""
+        else what its disco#info says (identity conference/text), or for an address
+        that does not answer (a room not made yet), its service's; asked once a
+        session. False when it cannot be asked or nothing answers."""
         address = jids.bare(address)
         if (account, address) in self._rooms:
             return True
@@ -400,6 +401,8 @@ class RoomService:
         if conn is None:
             return False
         info = await self._info(conn, address)
+        if info is None and "@" in address:  # no such room yet: on a group chat service?
+            info = await self._info(conn, address.partition("@")[2])
         answer = info is not None and any(
             i.category == "conference" and i.type == "text" for i in info.identities
         )
