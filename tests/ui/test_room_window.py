@@ -92,6 +92,8 @@ async def test_participants_moderators_first_then_by_nick(ui: Any) -> None:
     assert rows(window) == ["zoe", "Bob", "Me", "alice"]
     assert window._participants_heading.text() == "&Participants (4)"
     zoe = window.occupants.index(0)
+    shown = [window.occupants.index(n).data(Qt.ItemDataRole.DisplayRole) for n in range(4)]
+    assert shown == ["zoe (moderator)", "Bob", "Me", "alice (no voice)"]
     assert "moderator" in zoe.data(Qt.ItemDataRole.ToolTipRole)
     assert "zoe@example.org" in zoe.data(Qt.ItemDataRole.ToolTipRole)
     conn.room_presence(ROOM, "Bob", available=False)

@@ -147,6 +147,8 @@ class OccupantsModel(QAbstractListModel):
         if occupant is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
+            return occupant.nick + _standing(occupant)
+        if role == Qt.ItemDataRole.EditRole:
             return occupant.nick
         if role == self.OCCUPANT:
             return occupant
@@ -160,6 +162,18 @@ class OccupantsModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             return describe(occupant, self._room.me if self._room is not None else None)
         return None
+
+
+def _standing(occupant: Occupant) -> str:
+    """What the panel says after a nick: the affiliation of staff, a moderator, or a
+    visitor's lack of voice."""
+    if occupant.affiliation in (Affiliation.OWNER, Affiliation.ADMIN):
+        return f" ({occupant.affiliation.value})"
+    if occupant.role is Role.MODERATOR:
+        return " (moderator)"
+    if occupant.role is Role.VISITOR:
+        return " (no voice)"
+    return ""
 
 
 def describe(occupant: Occupant, me: Occupant | None = None) -> str:
@@ -313,7 +327,7 @@ class RoomWindow(ConversationWindow):
         self._participants.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._participants.customContextMenuRequested.connect(self._participant_menu_at)
         self._participants.activated.connect(
-            lambda index: self._mention(str(index.data(Qt.ItemDataRole.DisplayRole)))
+            lambda index: self._mention(str(index.data(Qt.ItemDataRole.EditRole)))
         )
         self._participants_heading.setBuddy(self._participants)
         panel_layout.addWidget(self._participants_heading)
@@ -450,7 +464,7 @@ class RoomWindow(ConversationWindow):
     def _participant_menu_at(self, where: QPoint) -> None:
         index = self._participants.indexAt(where)
         if index.isValid():
-            nick = str(index.data(Qt.ItemDataRole.DisplayRole))
+            nick = str(index.data(Qt.ItemDataRole.EditRole))
             self.occupant_menu(nick).popup(self._participants.viewport().mapToGlobal(where))
 
     def _ask(self, title: str, label: str, value: str, done: Any) -> QInputDialog:
