@@ -5,6 +5,7 @@ acknowledge it (the stream's count, receipts, our archive position)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
@@ -42,6 +43,9 @@ from chinwag.core.ports import MessageStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: How many MessageAdded events are told before the loop gets a turn (a flood's batch
+#: holds hundreds, and each one costs a window a row).
+PUBLISH_CHUNK = 16
 
 
 class Retrying(Protocol):
@@ -266,11 +270,17 @@ class Publish:
 
     async def run(self, batch: Batch) -> None:
         outcomes: list[ActionOutcome] = []
+        told = 0
         for result in batch.committed:
             if isinstance(result, Message):
                 publish_outcomes(self._bus, self._store, outcomes)
                 outcomes = []
                 self._bus.publish(MessageAdded(result))
+                told += 1
+                if told % PUBLISH_CHUNK == 0:
+                    # A flood's batch is big: let the windows paint and the streams
+                    # read between chunks (everything is committed already).
+                    await asyncio.sleep(0)
             else:
                 outcomes.append(result)
         publish_outcomes(self._bus, self._store, outcomes)

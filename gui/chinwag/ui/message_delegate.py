@@ -479,7 +479,9 @@ _SizeKey = tuple[str, Direction, int, str, MessageState | None, tuple[object, ..
 def _size_key(row: _Row, width: int) -> _SizeKey:
     # An edit, a removal, new reactions or the "New messages" line change the decor's
     # key: only that row is measured again.
-    return (row.uid, row.direction, width, row.error, row.state, row.decor.key)
+    # The state shows on our own messages only: someone else's being read is no new size.
+    state = row.state if row.direction is Direction.OUTGOING else None
+    return (row.uid, row.direction, width, row.error, state, row.decor.key)
 
 
 def _cost(row: _Row) -> int:
