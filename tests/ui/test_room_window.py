@@ -13,7 +13,17 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 
 from chinwag.core.events import OccupantChanged
-from chinwag.core.models import Affiliation, ConversationKey, ConversationKind, Role, RoomState
+from chinwag.core.models import (
+    Affiliation,
+    ConversationKey,
+    ConversationKind,
+    DiscoIdentity,
+    DiscoInfo,
+    DiscoItem,
+    DiscoItemsPage,
+    Role,
+    RoomState,
+)
 from chinwag.core.room_permissions import RoomAction
 from chinwag.ui.history_model import Role as Row
 from chinwag.ui.nick_colors import hue_angle, nick_color
@@ -21,6 +31,7 @@ from chinwag.ui.room_window import OccupantsModel, RoomWindow
 
 ROOM = "lounge@rooms.example.org"
 ME = "me@example.org"
+PEER = "peer@example.net"
 
 
 async def open_room(ui: Any, *, enter: bool = True, me: dict[str, Any] | None = None) -> RoomWindow:
@@ -290,3 +301,66 @@ async def test_a_room_notifies_only_what_names_us(ui: Any) -> None:
     await ui.until(lambda: ui.store.unread_count(key) == 2, what="both stored")
     assert notifier.shown == [("alice in lounge", "Me, lunch?")]
     del kept
+
+
+SERVICE = "rooms.example.org"
+CAROL = "carol@example.org"
+
+
+def offer_a_group_chat_service(conn: Any) -> None:
+    """The fake server lists a group chat service (disco#items, then its disco#info)."""
+
+    async def items(jid: str, limit: int = 0, after: str = "") -> DiscoItemsPage:
+        return DiscoItemsPage((DiscoItem(SERVICE),))
+
+    async def info(jid: str) -> DiscoInfo:
+        identities = (DiscoIdentity("conference", "text"),) if jid == SERVICE else ()
+        return DiscoInfo(jid, identities)
+
+    conn.disco_items = items
+    conn.disco_info = info
+
+
+async def test_add_people_goes_on_in_a_group_conversation(
+    ui: Any, conversation_window: Any
+) -> None:
+    await ui.sign_in()
+    offer_a_group_chat_service(ui.conn)
+    chat = await conversation_window(PEER)
+    replaced: list[tuple[Any, Any]] = []
+    destroyed: list[Any] = []
+    ui.windows.replaced.connect(lambda old, new: replaced.append((old, new)))
+    ui.windows.destroyed_.connect(destroyed.append)
+    chat.add_people(CAROL)
+    await ui.until(lambda: ui.conn.joins, what="the new room joined")
+    room, nick, _password = ui.conn.joins[0]
+    assert room.startswith("chat-")
+    assert room.endswith("@" + SERVICE)
+    assert nick == "Me"
+    ui.conn.enter(
+        room, "Me", role=Role.MODERATOR, affiliation=Affiliation.OWNER, codes=frozenset({110, 201})
+    )
+    await ui.until(lambda: replaced, what="the window replaced")
+    old, new = replaced[0]
+    assert old is chat
+    assert isinstance(new, RoomWindow)
+    assert new.key.peer == room
+    assert ui.windows.find(ME, room, ConversationKind.GROUPCHAT) is new
+    assert ui.windows.find(ME, PEER, ConversationKind.CHAT) is None
+    assert destroyed == []  # the conversation went on: nothing was closed for good
+    await ui.until(lambda: len(ui.conn.invitations) == 2, what="both invited")
+    assert sorted(ui.conn.invitations) == sorted([(room, PEER), (room, CAROL)])
+    assert {c[1] for c in ui.conn.room_changes} == {PEER, CAROL}  # made members
+    assert {c[2] for c in ui.conn.room_changes} == {"member"}
+
+
+async def test_add_people_says_why_not(ui: Any, conversation_window: Any) -> None:
+    await ui.sign_in()
+    chat = await conversation_window(PEER)
+    chat.add_people("not an address@")
+    assert "is not an address" in chat.error_text
+    chat.add_people(PEER)
+    assert "already in this conversation" in chat.error_text
+    chat.add_people(CAROL)  # the fake server has no group chat service
+    await ui.until(lambda: "no group chat service" in chat.error_text, what="the refusal")
+    assert ui.conn.joins == []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,8 @@ from chinwag.api.codes import S_FALSE, S_OK, Code
 from chinwag.api.errors import ApiError, invalid, not_logged_on
 from chinwag.core import jid as jids
 from chinwag.core.errors import ChinwagError
-from chinwag.core.models import Affiliation, ConversationKind
+from chinwag.core.group_start import invite, start_group
+from chinwag.core.models import ConversationKind
 
 if TYPE_CHECKING:
     from chinwag.api.ports import ConversationView, Frame
@@ -142,9 +142,7 @@ class WindowApi:
             room = False
         return ConversationKind.GROUPCHAT if room else ConversationKind.CHAT
 
-    async def enter_room(
-        self, account: str, room: str, config: dict[str, str] | None = None
-    ) -> None:
+    async def enter_room(self, account: str, room: str) -> None:
         """Be in ``room`` (with the bookmark's nick and password, else the account's
         nickname): at once if we are in, else once the room lets us in. A refusal is
         a named error; no answer within :data:`ROOM_ANSWER_TIMEOUT` is NetworkError."""
@@ -156,7 +154,7 @@ class WindowApi:
         password = mark.password if mark is not None else ""
         try:
             async with asyncio.timeout(ROOM_ANSWER_TIMEOUT):
-                await core.rooms.join(account, room, nick, password, config)
+                await core.rooms.join(account, room, nick, password)
         except TimeoutError:
             raise ApiError(Code.NETWORK_ERROR, f"{room} did not answer") from None
         except ChinwagError as exc:
@@ -182,28 +180,28 @@ class WindowApi:
         if view.kind is ConversationKind.GROUPCHAT:
             if jid in view.participants():
                 return S_FALSE
-            await self._invite(account, view.peer, [jid], reason)
+            try:
+                await invite(core.rooms, core.invitations, account, view.peer, [jid], reason)
+            except ChinwagError as exc:
+                raise ApiError.from_core(exc) from exc
             return S_OK
         if jid in (view.peer, jids.bare(account)):
             return S_FALSE
+        names = [self._own_name(account), *(self._name(account, p) for p in (view.peer, jid))]
         try:
-            service = await core.rooms.conference_service(account)
+            async with asyncio.timeout(ROOM_ANSWER_TIMEOUT):
+                room = await start_group(
+                    core.rooms,
+                    core.invitations,
+                    account,
+                    [view.peer, jid],
+                    title=", ".join(names),
+                    reason=reason,
+                )
+        except TimeoutError:
+            raise ApiError(Code.NETWORK_ERROR, "the group chat service did not answer") from None
         except ChinwagError as exc:
             raise ApiError.from_core(exc) from exc
-        if service is None:
-            raise ApiError(Code.NOT_AVAILABLE, "the server has no group chat service")
-        room = f"chat-{secrets.token_hex(6)}@{service}"
-        names = [self._own_name(account), *(self._name(account, p) for p in (view.peer, jid))]
-        await self.enter_room(
-            account,
-            room,
-            {
-                "muc#roomconfig_roomname": ", ".join(names)[:200],
-                "muc#roomconfig_membersonly": "1",
-                "muc#roomconfig_publicroom": "0",
-            },
-        )
-        await self._invite(account, room, [view.peer, jid], reason)
         frame = view.frame()
         room_view = api.host.replace(
             view, account, room, ConversationKind.GROUPCHAT, activate=False
@@ -211,24 +209,6 @@ class WindowApi:
         if frame[2] > 0 and frame[3] > 0:
             room_view.set_frame(*frame)
         return S_OK
-
-    async def _invite(self, account: str, room: str, contacts: list[str], reason: str) -> None:
-        """Make ``contacts`` members of ``room`` where we may (a members-only room
-        lets only members in) and invite them."""
-        core = self._api.core
-        found = core.rooms.room(account, room)
-        me = found.me if found is not None else None
-        for contact in contacts:
-            if me is not None and me.affiliation in (Affiliation.OWNER, Affiliation.ADMIN):
-                try:
-                    await core.rooms.set_affiliation(account, room, contact, Affiliation.MEMBER)
-                except ChinwagError as exc:
-                    log.info("%s not made a member of %s: %s", contact, room, exc)
-            try:
-                core.invitations.invite(account, room, contact, reason)
-            except ChinwagError as exc:
-                raise ApiError.from_core(exc) from exc
-            log.info("%s: %s invited to %s", account, contact, room)
 
     def _own_name(self, account: str) -> str:
         config = self._api.core.accounts.find(account)

@@ -67,6 +67,7 @@ from PySide6.QtWidgets import (
     QAbstractSlider,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -96,6 +97,8 @@ from chinwag.core.events import (
     ReactionsChanged,
     RosterReceived,
 )
+from chinwag.core.group_start import start_group
+from chinwag.core.jid import Jid
 from chinwag.core.models import (
     ConnectionState,
     ConversationKey,
@@ -883,6 +886,12 @@ class ConversationWindow(WindowFrame, QWidget):
         self._connection_label.setObjectName("connectionNotice")
         self._connection_label.setWordWrap(True)
         header_layout.addWidget(self._connection_label)
+        if self.KIND is ConversationKind.CHAT:
+            self._add_people_button = _tool_button(
+                header, "addPeople", "+", "Add people: go on as a group conversation"
+            )
+            self._add_people_button.clicked.connect(self.ask_add_people)
+            header_layout.addWidget(self._add_people_button)
         return header
 
     def _build_search_bar(self) -> QFrame:
@@ -1531,6 +1540,50 @@ class ConversationWindow(WindowFrame, QWidget):
         self._editing = None
         draft, self._draft = self._draft, ""
         self._compose.set_text(draft)
+
+    # -- going on as a group conversation ------------------------------------------------
+
+    def ask_add_people(self) -> QInputDialog:
+        """Ask whom to add; the conversation then goes on in a new group conversation."""
+        dialog = QInputDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setWindowTitle("Add people")
+        dialog.setLabelText(f"Start a group conversation with {self._typing_name} and (address):")
+        dialog.textValueSelected.connect(self.add_people)
+        dialog.open()
+        return dialog
+
+    def add_people(self, address: str) -> None:
+        """Make a private room with the contact and ``address``, invite both, and go on
+        in its window (this one closes; a script's handle of it follows)."""
+        key = self._key
+        try:
+            other = Jid.parse(address.strip()).bare
+        except InvalidAddress:
+            self._show_error(f"Not added: {address.strip()[:80]!r} is not an address.")
+            return
+        if other in (key.peer, jids.bare(key.account)):
+            self._show_error("Not added: already in this conversation.")
+            return
+        core = self._ctx.core
+        own, name = self._names()
+        names = (own, name, core.conversations.title(ConversationKey(key.account, other)))
+
+        async def go_on() -> None:
+            room = await start_group(
+                core.rooms,
+                core.invitations,
+                key.account,
+                [key.peer, other],
+                title=", ".join(names),
+                reason=f"{own} invites you to a group conversation",
+            )
+            if not self._closed:
+                self._ctx.windows.replace(self, key.account, room, ConversationKind.GROUPCHAT)
+
+        self._connection_label.setText("Starting a group conversation\u2026")
+        self._connection_label.show()
+        self._call_core(go_on(), "No group conversation")
 
     def _show_context(self, text: str, tip: str) -> None:
         self._context_label.setText(text)
