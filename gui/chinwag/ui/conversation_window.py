@@ -27,6 +27,7 @@ the store are the store's fast synchronous reads (a page, a search)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -842,13 +843,18 @@ class ConversationWindow(WindowFrame, QWidget):
         layout.addLayout(self._build_compose_row())
 
         # Tab order: compose -> send -> history -> jump; search bar first when shown.
+        # The header's buttons come after the history's.
+        header_buttons: list[QWidget] = [self._jump_button]
+        if self.KIND is ConversationKind.CHAT:
+            header_buttons.append(self._add_people_button)
         for first, second in (
             (self._search_field, self._older_button),
             (self._older_button, self._newer_button),
             (self._newer_button, self._close_search_button),
             (self._close_search_button, self._view),
             (self._view, self._jump_button),
-            (self._jump_button, self._dismiss_error),
+            *itertools.pairwise(header_buttons),
+            (header_buttons[-1], self._dismiss_error),
             (self._dismiss_error, self._cancel_context),
             (self._cancel_context, self._compose),
             (self._compose, self._send_button),
