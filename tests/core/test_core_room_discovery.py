@@ -98,3 +98,24 @@ async def test_a_service_that_sends_every_room_is_paged_here(rig: Core) -> None:
     assert [r.jid for r in second.rooms] == [f"r3@{service}"]
     assert second.last == ""
     assert rig.conn.items_asked == [service]  # (the next page from what was read)
+
+
+async def test_is_room_asks_the_address_then_its_service_once(rig: Core) -> None:
+    rooms = rig.core.rooms
+    rig.conn.disco["rooms.localhost"] = DiscoInfo(
+        "rooms.localhost", (DiscoIdentity("conference", "text"),)
+    )
+    rig.conn.disco["r1@rooms.localhost"] = DiscoInfo(
+        "r1@rooms.localhost", (DiscoIdentity("conference", "text"),)
+    )
+    rig.conn.disco["localhost"] = DiscoInfo("localhost", (DiscoIdentity("server", "im"),))
+    rig.conn.disco["bob@localhost"] = DiscoInfo(
+        "bob@localhost", (DiscoIdentity("account", "registered"),)
+    )
+    assert await rooms.is_room(ME, "r1@rooms.localhost")  # it says so
+    assert await rooms.is_room(ME, "new@rooms.localhost")  # not made yet, on a service
+    assert not await rooms.is_room(ME, "bob@localhost")  # a person
+    assert not await rooms.is_room(ME, "carol@localhost")  # no answer, not on a service
+    del rig.conn.disco["rooms.localhost"]  # asked once a session: the answers are kept
+    assert await rooms.is_room(ME, "new@rooms.localhost")
+    assert await rooms.is_room(ME, "other@rooms.localhost")  # the service's answer too

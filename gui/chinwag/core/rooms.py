@@ -374,13 +374,7 @@ class RoomService:
             *(self._info(conn, jid) for jid in candidates[:MAX_SERVICE_CANDIDATES])
         )
         found = next(
-            (
-                info.jid
-                for info in infos
-                if info is not None
-                and any(i.category == "conference" and i.type == "text" for i in info.identities)
-            ),
-            None,
+            (info.jid for info in infos if info is not None and _is_conference(info)), None
         )
         if self._connection(account) is conn:  # (the answer of this session)
             self._services[account] = found
@@ -401,11 +395,13 @@ class RoomService:
         if conn is None:
             return False
         info = await self._info(conn, address)
-        if info is None and "@" in address:  # no such room yet: on a group chat service?
-            info = await self._info(conn, address.partition("@")[2])
-        answer = info is not None and any(
-            i.category == "conference" and i.type == "text" for i in info.identities
-        )
+        if info is not None:
+            answer = _is_conference(info)
+        elif "@" in address:  # no such room yet: is it on a group chat service?
+            domain = address.partition("@")[2]
+            answer = await self.is_room(account, domain)
+        else:
+            answer = False
         if self._connection(account) is conn:
             self._is_room[(account, address)] = answer
         return answer
@@ -892,6 +888,11 @@ _REFUSALS = {
     "jid-malformed": "no nick was given",
     "remote-server-not-found": "the room's server cannot be reached",
 }
+
+
+def _is_conference(info: DiscoInfo) -> bool:
+    """A group chat service or room says so by its identity conference/text."""
+    return any(i.category == "conference" and i.type == "text" for i in info.identities)
 
 
 def _refusal(condition: str, text: str) -> str:
