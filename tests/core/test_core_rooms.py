@@ -230,6 +230,7 @@ async def test_a_catch_up_cut_short_is_resumed_without_a_gap_or_reading_twice(
     # A live message meanwhile does not move it past the gap either.
     live = replace(archived(700, time.time()), origin=Origin.LIVE)
     await rig.receive(live)
+    await rig.core.messaging.drain()  # (the position's write, were there one)
     assert rig.core.store.get_sync_state(ME, position) == "a9"
     await rig.core.rooms.leave(ME, ROOM)
     rig.conn.listener.on_room_presence(own("me", available=False))
@@ -244,3 +245,7 @@ async def test_a_catch_up_cut_short_is_resumed_without_a_gap_or_reading_twice(
     assert done.count == 5 + 300
     assert rig.core.store.get_sync_state(ME, position) == "a614"
     assert not rig.core.store.get_sync_state(ME, f"room_archive_run:{ROOM}")
+    # Caught up now: a live message moves the position.
+    await rig.receive(replace(archived(701, time.time()), origin=Origin.LIVE))
+    await rig.core.messaging.drain()
+    assert rig.core.store.get_sync_state(ME, position) == "a701"
