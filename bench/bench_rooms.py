@@ -241,9 +241,12 @@ async def run(args: argparse.Namespace) -> None:
         stored = core.store.count(key)
         t_newest = (newest_at[0] - t0) if newest_at else math.nan
         print("joining (goal: in with every occupant and the newest history under 1 s):")
-        print(f"  in the room, {occupants} occupants listed:   {t_in * 1000:8.1f} ms")
-        print(f"  newest page of the history stored:       {t_newest * 1000:8.1f} ms")
-        print(f"  history caught up ({stored} messages):     {t_history * 1000:8.1f} ms")
+        for label, seconds in (
+            (f"in the room, {occupants} occupants listed:", t_in),
+            ("newest page of the history stored:", t_newest),
+            (f"history caught up ({stored} messages):", t_history),
+        ):
+            print(f"  {label:<39}{seconds * 1000:8.1f} ms")
         print(f"  memory gained (RSS):                     {gained:8.1f} MB  (goal < 20 MB)")
         print(f"  longest loop block:                      {block:8.1f} ms  (goal < 50 ms)")
 
