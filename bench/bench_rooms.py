@@ -9,7 +9,9 @@ nick. Chinwag's core runs in this process, so its memory is measured alone.
 
 1. Joining: the room holds ``--occupants`` occupants and ``--archived`` archived
    messages; Chinwag's core joins it. Printed: the time until the room lets us in with
-   the whole occupant list, until its history (the archive) is stored, the memory the
+   the whole occupant list, until the newest page of its history is stored (the
+   archive is read newest page first: what the window shows), until the catch-up is
+   over (a first visit reads a few pages back, not the whole archive), the memory the
    process gained (RSS), and the longest loop block while it happened.
 2. A flood: ``--rate`` messages a second for ``--seconds`` seconds from the crowd to
    the room while the core is in it: the longest loop block, and how many of the
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import platform
 import resource
@@ -216,6 +219,14 @@ async def run(args: argparse.Namespace) -> None:
         key = ConversationKey(jid, room, ConversationKind.GROUPCHAT)
         synced = asyncio.Event()
         core.bus.subscribe(ArchiveSynced, lambda e: e.room == room and synced.set())
+        newest_body = f"archived {args.archived - 1}"
+        newest_at: list[float] = []
+
+        def newest_stored(event: MessageAdded) -> None:
+            if event.message.body == newest_body and not newest_at:
+                newest_at.append(time.perf_counter())
+
+        core.bus.subscribe(MessageAdded, newest_stored)
         lag = LoopLag()
         before = rss_mb()
         lag.start()
@@ -228,9 +239,14 @@ async def run(args: argparse.Namespace) -> None:
         block = await lag.stop()
         gained = rss_mb() - before
         stored = core.store.count(key)
+        t_newest = (newest_at[0] - t0) if newest_at else math.nan
         print("joining (goal: in with every occupant and the newest history under 1 s):")
-        print(f"  in the room, {occupants} occupants listed:   {t_in * 1000:8.1f} ms")
-        print(f"  history stored ({stored} messages):        {t_history * 1000:8.1f} ms")
+        for label, seconds in (
+            (f"in the room, {occupants} occupants listed:", t_in),
+            ("newest page of the history stored:", t_newest),
+            (f"history caught up ({stored} messages):", t_history),
+        ):
+            print(f"  {label:<39}{seconds * 1000:8.1f} ms")
         print(f"  memory gained (RSS):                     {gained:8.1f} MB  (goal < 20 MB)")
         print(f"  longest loop block:                      {block:8.1f} ms  (goal < 50 ms)")
 

@@ -1,22 +1,29 @@
 """Issue 12, the room core alone (the rig's scripted connection plays the room): joining
 and the room's answers, a taken nick, being kicked or the room destroyed, joining again
-after a new session, and a room's messages waiting until we are in."""
+after a new session, a room's messages waiting until we are in, and the room's history
+read newest page first, then back to where we were (also after a catch-up cut short)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import replace
 
 import pytest
-from core_rig import ME, Core
+from core_rig import ME, Core, incoming
 
-from chinwag.core.errors import RoomRefused
-from chinwag.core.events import RoomLeft
+from chinwag.core import messaging
+from chinwag.core.errors import RequestRefused, RoomRefused
+from chinwag.core.events import ArchiveSynced, RoomLeft
 from chinwag.core.models import (
     STATUS_CREATED,
     STATUS_KICKED,
     STATUS_SELF,
     Affiliation,
+    ConversationKey,
     ConversationKind,
+    Message,
+    Origin,
     Role,
     RoomPresence,
     RoomState,
@@ -116,3 +123,129 @@ async def test_the_answer_to_a_leave_does_not_end_the_next_visit(rig: Core) -> N
     rig.conn.listener.on_room_presence(own("me"))
     room = await again
     assert room.state is RoomState.JOINED  # type: ignore[attr-defined]
+
+
+# -- the room's history: newest page first, then back to where we were -------------------
+
+
+def archived(n: int, at: float) -> Message:
+    """The room's archived message number ``n`` (its archive id ``a<n>``)."""
+    return replace(
+        incoming(f"archived {n}", f"m{n}", sender=f"{ROOM}/bob", peer=ROOM),
+        kind=ConversationKind.GROUPCHAT,
+        sender_resource="bob",
+        stanza_id=f"a{n}",
+        origin=Origin.ARCHIVE,
+        timestamp=at + n,
+    )
+
+
+def fill(rig: Core, first: int, last: int) -> None:
+    """The room's archive takes messages ``first`` .. ``last`` (a minute ago on)."""
+    held = rig.conn.room_archives.setdefault(ROOM, [])
+    held += [archived(n, time.time() - 3600) for n in range(first, last + 1)]
+
+
+def numbers(rig: Core) -> list[int]:
+    """The numbers of the room's archived messages stored, oldest first."""
+    key = ConversationKey(ME, ROOM, ConversationKind.GROUPCHAT)
+    stored = rig.core.store.latest(key, 10_000)
+    return [int(m.body.split()[1]) for m in stored if m.body.startswith("archived ")]
+
+
+async def entered(rig: Core) -> ArchiveSynced:
+    """Join (or join again) and wait for the room's catch-up to end."""
+    synced: asyncio.Future[ArchiveSynced] = asyncio.get_running_loop().create_future()
+
+    def once(event: ArchiveSynced) -> None:
+        if event.room == ROOM and not synced.done():
+            synced.set_result(event)
+
+    unsubscribe = rig.core.bus.subscribe(ArchiveSynced, once)
+    try:
+        task = asyncio.create_task(rig.core.rooms.join(ME, ROOM, "me"))
+        await asyncio.sleep(0)  # (its first step asks to join)
+        rig.conn.listener.on_room_presence(own("me"))
+        await task
+        async with asyncio.timeout(10):
+            return await synced
+    finally:
+        unsubscribe()
+
+
+async def test_the_newest_page_is_stored_first_and_a_first_visit_reads_only_a_few_pages(
+    rig: Core,
+) -> None:
+    fill(rig, 0, 999)
+    seen_when_asked: dict[str, list[int]] = {}
+
+    async def hook(room: str, before: str) -> None:
+        if not before:  # the newest, live, just before the archive answers with it too
+            await rig.receive(replace(rig.conn.room_archives[ROOM][-1], origin=Origin.LIVE))
+        seen_when_asked[before] = numbers(rig)
+
+    rig.conn.archive_hook = hook
+    done = await entered(rig)
+
+    # The first query is for the last page (an empty <before/>): 50, the window's page.
+    assert rig.conn.archive_queries[0] == (ROOM, "", messaging.ROOM_NEWEST_PAGE)
+    # When the next page is asked for, the newest 50 are stored, and only they.
+    assert seen_when_asked["a950"] == list(range(950, 1000))
+    # Then back from it, page by page, up to the first visit's cap (not the whole room).
+    assert [q[1] for q in rig.conn.archive_queries] == ["", "a950"]
+    cap = messaging.ROOM_FIRST_VISIT_RESULTS
+    assert numbers(rig) == list(range(1000 - messaging.ROOM_NEWEST_PAGE - 250, 1000))
+    assert len(numbers(rig)) >= cap
+    assert done.count == len(numbers(rig)) - 1  # each once: the live one came first
+    assert rig.core.store.get_sync_state(ME, f"room_archive_position:{ROOM}") == "a999"
+    assert len([e for e in rig.of(ArchiveSynced) if e.room == ROOM]) == 1
+
+
+async def test_a_catch_up_cut_short_is_resumed_without_a_gap_or_reading_twice(
+    rig: Core,
+) -> None:
+    fill(rig, 0, 9)
+    await entered(rig)
+    assert numbers(rig) == list(range(10))
+    position = f"room_archive_position:{ROOM}"
+    assert rig.core.store.get_sync_state(ME, position) == "a9"
+    await rig.core.rooms.leave(ME, ROOM)
+    rig.conn.listener.on_room_presence(own("me", available=False))
+
+    # Away, the room got 600 more; the catch-up breaks after two pages.
+    fill(rig, 10, 609)
+
+    async def breaks(room: str, before: str) -> None:
+        if len(rig.conn.archive_queries) == 3:
+            raise RequestRefused("the server did not answer", "timeout")
+
+    rig.conn.archive_hook = breaks
+    rig.conn.archive_queries.clear()
+    cut = await entered(rig)
+    assert [q[1] for q in rig.conn.archive_queries] == ["", "a560", "a310"]
+    assert cut.count == 300
+    assert numbers(rig) == [*range(10), *range(310, 610)]
+    # The position stays where there is no gap below it; what was read is remembered.
+    assert rig.core.store.get_sync_state(ME, position) == "a9"
+    # A live message meanwhile does not move it past the gap either.
+    live = replace(archived(700, time.time()), origin=Origin.LIVE)
+    await rig.receive(live)
+    await rig.core.messaging.drain()  # (the position's write, were there one)
+    assert rig.core.store.get_sync_state(ME, position) == "a9"
+    await rig.core.rooms.leave(ME, ROOM)
+    rig.conn.listener.on_room_presence(own("me", available=False))
+
+    # Next time: the newest page, then straight on below what the last one stored.
+    fill(rig, 610, 614)
+    rig.conn.archive_hook = None
+    rig.conn.archive_queries.clear()
+    done = await entered(rig)
+    assert [q[1] for q in rig.conn.archive_queries] == ["", "a310", "a60"]
+    assert numbers(rig) == [*range(615), 700]  # every one, once
+    assert done.count == 5 + 300
+    assert rig.core.store.get_sync_state(ME, position) == "a614"
+    assert not rig.core.store.get_sync_state(ME, f"room_archive_run:{ROOM}")
+    # Caught up now: a live message moves the position.
+    await rig.receive(replace(archived(701, time.time()), origin=Origin.LIVE))
+    await rig.core.messaging.drain()
+    assert rig.core.store.get_sync_state(ME, position) == "a701"

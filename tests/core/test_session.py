@@ -17,6 +17,7 @@ from chinwag.core.errors import (
 from chinwag.core.events import ConnectionStateChanged, EventBus
 from chinwag.core.models import (
     AccountConfig,
+    ArchiveSlice,
     Bookmark,
     ConnectionState,
     ConversationKind,
@@ -147,6 +148,11 @@ class ScriptedConnection:
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return
         yield  # pragma: no cover
+
+    async def archive_page_before(
+        self, archive: str, before_id: str, limit: int, start: float | None = None
+    ) -> ArchiveSlice:
+        return ArchiveSlice()
 
 
 class Downstream:

@@ -254,6 +254,54 @@ async def test_history_comes_from_the_rooms_archive_without_duplicates(
     assert senders["back"] == bob.jid  # the author, also from the archive
 
 
+async def test_a_rooms_history_comes_newest_page_first_then_back_to_where_we_were(
+    prosody: Any, cores: CoreMaker
+) -> None:
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    room = fresh_room(prosody, "paged")
+    await alice.core.rooms.join(alice.jid, room, "Alice")
+
+    async def say(*texts: str) -> None:
+        for text in texts:
+            await alice.core.messaging.send(alice.jid, room, text, kind=ConversationKind.GROUPCHAT)
+        # Archived once the room has reflected every one (the room's stanza id on each).
+        await eventually(
+            lambda: all(
+                m.stanza_id for m in alice.core.store.latest(room_key(alice.jid, room), 500)
+            ),
+            what="the room's reflections",
+        )
+
+    def added(since: int) -> list[str]:
+        """Bob's room messages as they were stored, after the first ``since``."""
+        got = bob.events.of(MessageAdded, lambda e: e.message.peer == room)
+        return [e.message.body for e in got][since:]
+
+    await say(*(f"early {n}" for n in range(120)))
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+    await bob.events.wait(ArchiveSynced, lambda e: e.room == room)
+    # The newest page (the server's 50) first, in order, then the older pages back.
+    early = [f"early {n}" for n in range(120)]
+    assert added(0) == early[70:] + early[20:70] + early[:20]
+
+    await bob.core.rooms.leave(bob.jid, room)
+    await say(*(f"later {n}" for n in range(70)))
+    await bob.core.rooms.join(bob.jid, room, "Bob")
+    await eventually(
+        lambda: len(bob.events.of(ArchiveSynced, lambda e: e.room == room)) == 2,
+        what="the second catch-up",
+    )
+    later = [f"later {n}" for n in range(70)]
+    # Back to where Bob was, and no further; nothing twice.
+    assert added(120) == later[20:] + later[:20]
+    stored = bob.core.store.latest(room_key(bob.jid, room), 500)
+    assert sorted(m.body for m in stored) == sorted(early + later)
+    newest = alice.core.store.latest(room_key(alice.jid, room), 1)[0]
+    position = bob.core.store.get_sync_state(bob.jid, f"room_archive_position:{room}")
+    assert (newest.body, position) == ("later 69", newest.stanza_id)
+
+
 async def test_bookmarked_rooms_are_joined_on_sign_in(prosody: Any, cores: CoreMaker) -> None:
     jid, password = prosody.make_user("alice")
     first = await cores(prosody, jid, password)

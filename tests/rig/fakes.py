@@ -9,7 +9,7 @@ against its Protocol (``tests/fakes_conform.py``), so they cannot drift from the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from chinwag.api.ports import ConversationView, Frame, MainView
@@ -18,6 +18,7 @@ from chinwag.automation.server import AutomationServer
 from chinwag.core.errors import RequestRefused
 from chinwag.core.models import (
     AccountConfig,
+    ArchiveSlice,
     Bookmark,
     ConversationKind,
     DiscoInfo,
@@ -53,6 +54,12 @@ class FakeConnection:
         #: XEP-0410: the answer of each room to a self-ping ("" : success), and the pings.
         self.ping_answers: dict[str, str] = {}
         self.pings: list[str] = []
+        #: Each room's archive, oldest first (each message's stanza id is its archive
+        #: id), the queries read backwards from it (room, before id, limit), and what is
+        #: awaited before each is answered (a test holds or breaks a catch-up there).
+        self.room_archives: dict[str, list[Message]] = {}
+        self.archive_queries: list[tuple[str, str, int]] = []
+        self.archive_hook: Callable[[str, str], Awaitable[None]] | None = None
 
     @property
     def acks_enabled(self) -> bool:
@@ -154,6 +161,28 @@ class FakeConnection:
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return
         yield  # an async generator with nothing in it
+
+    async def archive_page_before(
+        self, archive: str, before_id: str, limit: int, start: float | None = None
+    ) -> ArchiveSlice:
+        """As a server does (XEP-0059 paging backwards): the ``limit`` newest before
+        ``before_id`` ("" : the last page), no older than ``start``."""
+        self.archive_queries.append((archive, before_id, limit))
+        if self.archive_hook is not None:
+            await self.archive_hook(archive, before_id)
+        held = [
+            m for m in self.room_archives.get(archive, []) if start is None or m.timestamp >= start
+        ]
+        end = len(held)
+        if before_id:
+            ids = [m.stanza_id for m in held]
+            if before_id not in ids:
+                raise RequestRefused(f"no {before_id}", "item-not-found")
+            end = ids.index(before_id)
+        page = held[max(0, end - limit) : end]
+        return ArchiveSlice(
+            tuple(page), tuple(m.stanza_id for m in page), complete=end - limit <= 0
+        )
 
     async def server_time(self) -> float | None:
         return None

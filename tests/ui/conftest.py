@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication
 from chinwag.core.errors import ServerUnreachable
 from chinwag.core.models import (
     AccountConfig,
+    ArchiveSlice,
     Bookmark,
     Contact,
     ConversationKey,
@@ -210,6 +211,11 @@ class FakeConnection:
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return
         yield  # an async generator with nothing in it
+
+    async def archive_page_before(
+        self, archive: str, before_id: str, limit: int, start: float | None = None
+    ) -> ArchiveSlice:
+        return ArchiveSlice()
 
     # -- playing the other side -------------------------------------------------------
 

@@ -23,6 +23,7 @@ from chinwag.core.errors import AuthenticationFailed
 from chinwag.core.events import StorageFailed, StorageRecovered
 from chinwag.core.models import (
     AccountConfig,
+    ArchiveSlice,
     Bookmark,
     ConnectionState,
     Contact,
@@ -189,6 +190,11 @@ class FakeConnection:
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return
         yield  # an async generator with nothing in it
+
+    async def archive_page_before(
+        self, archive: str, before_id: str, limit: int, start: float | None = None
+    ) -> ArchiveSlice:
+        return ArchiveSlice()
 
 
 class Network:

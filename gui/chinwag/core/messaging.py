@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chinwag.core import jid as jids
@@ -103,10 +103,28 @@ LAST_ONLINE = "last_online"
 #: acknowledged yet (not sent, or sent on a stream that may end before its ack), as JSON,
 #: so that neither a dropped stream nor quitting loses one.
 PENDING_ACTIONS = "pending_actions"
-#: The sync-state key of a room's archive position: this, then the room's address.
+#: The sync-state key of a room's archive position: this, then the room's address. The
+#: position is the newest archive id of the room up to which its history is stored
+#: without a gap (back to where the first visit stopped): a catch-up moves it only once it
+#: has read back to it, and live messages move it after that.
 ROOM_ARCHIVE_POSITION = "room_archive_position:"
-#: How far back a room's history goes the first time we enter it.
+#: The sync-state key of what a catch-up cut short had stored above the position: one
+#: unbroken run of the room's archive, as JSON [newest id, oldest id]. The next catch-up
+#: reads back to its newest id, then goes on from before its oldest.
+ROOM_ARCHIVE_RUN = "room_archive_run:"
+#: How far back a room's history goes the first time we enter it ...
 ROOM_FIRST_HISTORY_SECONDS = 2 * 24 * 3600
+#: ... and how many of the room's archived results at most (the newest page, then a few
+#: older ones): the window shows the newest; the rest of a busy room's archive is not
+#: needed to join it.
+ROOM_FIRST_VISIT_RESULTS = 200
+#: The room's newest page, read first (the window waits for it), and the pages read
+#: back from it (a server may give fewer: Prosody's rooms at most 50 by default).
+ROOM_NEWEST_PAGE = 50
+ROOM_OLDER_PAGE = 250
+#: How far before the stored position's message a catch-up's time bound is (clocks
+#: differ; the bound only keeps a position the archive has lost from reading it all).
+ROOM_POSITION_SLACK = 24 * 3600.0
 #: How far before the last sign-in a catch-up by time starts (clocks differ).
 CATCH_UP_SLACK = 3600.0
 #: How far before an unacknowledged message the archive is searched for it (clocks differ).
@@ -161,6 +179,17 @@ def reference(message: Message) -> str:
 def _position_key(archive: str) -> str:
     """The sync-state key of an archive's position: ours, or a room's."""
     return f"{ROOM_ARCHIVE_POSITION}{archive}" if archive else ARCHIVE_POSITION
+
+
+def _read_run(text: str | None) -> tuple[str, str] | None:
+    """A saved run of a room's archive (see :data:`ROOM_ARCHIVE_RUN`), or None."""
+    try:
+        newest, oldest = json.loads(text) if text else ("", "")
+    except (ValueError, TypeError):
+        return None
+    if isinstance(newest, str) and isinstance(oldest, str) and newest and oldest:
+        return newest, oldest
+    return None
 
 
 def _actions_to_json(actions: Sequence[Message]) -> str:
@@ -884,8 +913,8 @@ class MessagingService:
 
     def room_entered(self, account: str, room: str) -> None:
         """We are in ``room`` now: what waited for it goes out, and its archive is
-        caught up with (from where we were, or the last day the first time), after
-        which live messages move the room's position."""
+        caught up with (newest page first, back to where we were, or a few pages of the
+        last days the first time), after which live messages move the room's position."""
         self.flush_room(account, room)
         conn = self._conns.get(account)
         if conn is None:
@@ -905,35 +934,107 @@ class MessagingService:
         after: str | None,
         start: float,
         now: float,
-        archive: str = "",
     ) -> int:
-        """Take in an archive (ours, or a room's) page by page through the pipeline;
-        returns how many messages were new. Our server's stamps, but never in the
-        future; held while the disk is full; the position saved once a page is
-        committed."""
+        """Take in our archive page by page through the pipeline (a room's is read
+        backwards: :meth:`_catch_up_room`); returns how many messages were new. Our
+        server's stamps, but never in the future; held while the disk is full; the
+        position saved once a page is committed."""
         total = 0
-        async for page, last_id in conn.archive_pages(after, start, archive):
+        async for page, last_id in conn.archive_pages(after, start):
             items = [Item(account, m, latest=now) for m in page]
-            batch = Batch(items, page=ArchivePage(account, last_id, archive))
+            batch = Batch(items, page=ArchivePage(account, last_id))
             await self.inbound.run(batch)
             total += len(batch.added)
         return total
 
     async def _catch_up_room(self, account: str, room: str, conn: XmppConnection) -> None:
-        after = self._store.get_sync_state(account, _position_key(room))
+        """Read the room's archive newest page first (the window shows it at once), then
+        back from it page by page until the stored position (or, the first time, a
+        day's worth or :data:`ROOM_FIRST_VISIT_RESULTS`), each page stored as it
+        comes. The position moves to the newest id only once there is no gap below it;
+        a catch-up cut short leaves its run (:data:`ROOM_ARCHIVE_RUN`) for the next to
+        skip. ArchiveSynced at the end, once."""
         now = self._clock()
         total = 0
+        done = False
         try:
-            total = await self._read_archive(
-                account, conn, after, now - ROOM_FIRST_HISTORY_SECONDS, now, room
-            )
+            async for added in self._read_room_back(account, room, conn, now):
+                total += added
+            done = True
         except (asyncio.CancelledError, HeldMessagesDropped):
             raise
         except Exception as exc:  # a room without an archive: live messages only
             log.info("%s: the archive of %s could not be read: %s", account, room, exc)
         log.info("%s: room archive of %s: %d new message(s)", account, room, total)
-        self._rooms_synced.add((account, room))
+        if done:  # (else live messages must not move the position past what is missing)
+            self._rooms_synced.add((account, room))
         self._bus.publish(ArchiveSynced(account, total, room))
+
+    async def _read_room_back(
+        self, account: str, room: str, conn: XmppConnection, now: float
+    ) -> AsyncIterator[int]:
+        """The catch-up's reading (see :meth:`_catch_up_room`): how many messages of
+        each page were new, once it is stored. The position is saved at the end."""
+        position = self._store.get_sync_state(account, _position_key(room)) or ""
+        run_key = f"{ROOM_ARCHIVE_RUN}{room}"
+        run = _read_run(self._store.get_sync_state(account, run_key))
+        budget: int | None = None
+        if position:
+            known = self._store.get_by_stanza_id(
+                ConversationKey(account, room, ConversationKind.GROUPCHAT), position
+            )
+            start = known.timestamp - ROOM_POSITION_SLACK if known is not None else None
+        else:
+            start, budget = now - ROOM_FIRST_HISTORY_SECONDS, ROOM_FIRST_VISIT_RESULTS
+        newest, before, resume, limit = "", "", "", ROOM_NEWEST_PAGE
+        # Whether what this catch-up stored joins the saved run (or there is none): only
+        # then is the run saved again, as the newest id down to the oldest read.
+        joined = run is None
+        while True:
+            try:
+                page = await conn.archive_page_before(room, before, limit, start)
+            except RequestRefused as exc:
+                if exc.condition != "item-not-found" or before != (run or ("", ""))[1]:
+                    raise
+                # The saved run's oldest id is gone from the archive: go on from where
+                # this catch-up was, as if there were no run.
+                log.info("%s: %s no longer has %s: reading on", account, room, before)
+                before, run, joined = resume, None, True
+                continue
+            newest = newest or page.last
+            reached = position in page.ids
+            messages = page.messages
+            if reached:
+                older = set(page.ids[: page.ids.index(position) + 1])
+                messages = tuple(m for m in messages if m.stanza_id not in older)
+            yield await self._store_archive_page(account, room, messages, now)
+            if budget is not None:
+                budget -= len(page.ids)
+            enough = budget is not None and budget <= 0  # (a first visit: a few pages)
+            if reached or page.complete or page.first == before or enough:
+                break
+            resume, before, limit = page.first, page.first, ROOM_OLDER_PAGE
+            if run is not None and not joined and run[0] in page.ids:
+                before, joined = run[1], True  # stored already, down to the run's oldest
+            if joined:  # (saved so that a catch-up cut short is not read again)
+                await self._set_sync(account, run_key, json.dumps([newest, before]))
+        if newest:
+            await self._set_sync(account, _position_key(room), newest)
+        if self._store.get_sync_state(account, run_key):
+            await self._set_sync(account, run_key, "")
+
+    async def _store_archive_page(
+        self, account: str, room: str, messages: Sequence[Message], now: float
+    ) -> int:
+        """Take one page of a room's archive through the pipeline (our server's stamps,
+        never in the future); how many messages were new."""
+        if not messages:
+            return 0
+        batch = Batch(
+            [Item(account, m, latest=now) for m in messages], page=ArchivePage(account, "", room)
+        )
+        await self.inbound.run(batch)
+        return len(batch.added)
 
     def _publish_outcomes(self, outcomes: Sequence[ActionOutcome]) -> None:
         publish_outcomes(self._bus, self._store, outcomes)

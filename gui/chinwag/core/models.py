@@ -678,6 +678,29 @@ class DiscoItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchiveSlice:
+    """One page of an archive (XEP-0313) read backwards (XEP-0059 ``<before/>``): its
+    messages in archive order (oldest first), the archive id of every result of the page
+    (a result that is no message, an invitation say, has one too), the first and last of
+    them, and whether the page reaches the start of what was asked for (``complete``:
+    nothing older)."""
+
+    messages: tuple[Message, ...] = ()
+    ids: tuple[str, ...] = ()
+    complete: bool = True
+
+    @property
+    def first(self) -> str:
+        """The archive id of the page's oldest result ("" : an empty page)."""
+        return self.ids[0] if self.ids else ""
+
+    @property
+    def last(self) -> str:
+        """The archive id of the page's newest result ("" : an empty page)."""
+        return self.ids[-1] if self.ids else ""
+
+
+@dataclass(frozen=True, slots=True)
 class DiscoItemsPage:
     """A disco#items answer. ``paged``: the entity honoured the XEP-0059 request (then
     ``last`` names the page's last item and ``total`` the count, when it gave one); an

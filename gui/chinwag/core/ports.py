@@ -11,6 +11,7 @@ from chinwag.core.errors import ChinwagError
 from chinwag.core.models import (
     AccountConfig,
     ActionOutcome,
+    ArchiveSlice,
     Bookmark,
     Contact,
     Conversation,
@@ -464,6 +465,15 @@ class XmppConnection(Protocol):
     ) -> AsyncIterator[tuple[list[Message], str]]:
         """Our archive (XEP-0313), or a room's (``archive``), after ``after_id`` (or from
         ``start``), in pages of (messages in archive order, last archive id of the page)."""
+
+    async def archive_page_before(
+        self, archive: str, before_id: str, limit: int, start: float | None = None
+    ) -> ArchiveSlice:
+        """One page of our archive (XEP-0313), or a room's (``archive``), read backwards:
+        the ``limit`` newest results older than ``before_id`` ("" : the newest of all),
+        no older than ``start`` (Unix time, None: no bound). Raises
+        :class:`~chinwag.core.errors.RequestRefused` (``item-not-found``: the archive
+        does not know ``before_id``)."""
 
     async def server_time(self) -> float | None:
         """What time it is now by the server's clock (Unix time), None when it does not

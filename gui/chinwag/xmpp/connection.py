@@ -27,6 +27,7 @@ from chinwag.core.errors import (
 )
 from chinwag.core.models import (
     AccountConfig,
+    ArchiveSlice,
     Bookmark,
     ConversationKind,
     DiscoInfo,
@@ -315,6 +316,11 @@ class SlixmppConnection:
         self, after_id: str | None, start: float | None, archive: str = ""
     ) -> AsyncIterator[tuple[list[Message], str]]:
         return mam.archive_pages(self._client, after_id, start, archive)
+
+    async def archive_page_before(
+        self, archive: str, before_id: str, limit: int, start: float | None = None
+    ) -> ArchiveSlice:
+        return await mam.archive_page_before(self._client, archive, before_id, limit, start)
 
     async def server_time(self) -> float | None:
         return await entity_time.server_now(self._client)

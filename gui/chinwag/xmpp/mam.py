@@ -1,5 +1,6 @@
 """XEP-0313 Message Archive Management: catch up with our own archive after a connect,
-page by page from the last archive id seen (or from a start time the first time)."""
+page by page from the last archive id seen (or from a start time the first time); and a
+room's archive read backwards, the newest page first (:func:`archive_page_before`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,22 @@ from typing import Any
 
 from slixmpp import JID
 from slixmpp.exceptions import IqError
+from slixmpp.xmlstream import ET
+from slixmpp.xmlstream.handler import Collector
+from slixmpp.xmlstream.matcher.base import MatcherBase
 
-from chinwag.core.models import Message, Origin
+from chinwag.core.models import ArchiveSlice, Message, Origin
 from chinwag.xmpp import invitations, stanzas
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.dispatch import ARCHIVE, Dispatcher, Inbound
+from chinwag.xmpp.iq import request
 
 log = logging.getLogger(__name__)
 NS = "urn:xmpp:mam:2"
 RESULT = f"{{{NS}}}result"
+FIN = f"{{{NS}}}fin"
+NS_RSM = "http://jabber.org/protocol/rsm"
+NS_DATA = "jabber:x:data"
 PAGE = 250
 
 
@@ -86,3 +94,71 @@ async def archive_pages(
         if fin["complete"] in (True, "true") or not results or not last:
             return
         rsm = {"max": PAGE, "after": last}
+
+
+class _ResultsOf(MatcherBase):
+    """Matches the ``<message/>`` results of one query: a ``<result/>`` with its query
+    id, from the archive asked (a room's bare address; our own: our address or none)."""
+
+    def __init__(self, query_id: str, holders: frozenset[str]) -> None:
+        super().__init__(query_id)
+        self._query_id = query_id
+        self._holders = holders
+
+    def match(self, stanza: Any) -> bool:
+        xml = stanza.xml
+        if xml.tag != "{jabber:client}message":
+            return False
+        result = xml.find(RESULT)
+        if result is None or result.get("queryid") != self._query_id:
+            return False
+        return JID(xml.get("from") or "").bare in self._holders
+
+
+def _stamp(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def archive_page_before(
+    client: ChinwagClient, archive: str, before_id: str, limit: int, start: float | None = None
+) -> ArchiveSlice:
+    """One page of an archive read backwards (XEP-0059 2.5): the ``limit`` newest results
+    before ``before_id``, or the archive's very last page when it is "" (an empty
+    ``<before/>``, which slixmpp's ``retrieve`` cannot send: its RSM interface drops an
+    empty value, so the query is built here). ``start``: no older than this (Unix time).
+    ``archive``: a room's address; "": our own. Raises ``RequestRefused``."""
+    own = client.account.jid
+    iq = client.make_iq_set(ito=JID(archive) if archive else None)
+    query_id = str(iq["id"])
+    query = ET.SubElement(iq.xml, f"{{{NS}}}query", {"queryid": query_id})
+    if start is not None:
+        form = ET.SubElement(query, f"{{{NS_DATA}}}x", {"type": "submit"})
+        kind = ET.SubElement(form, f"{{{NS_DATA}}}field", {"var": "FORM_TYPE", "type": "hidden"})
+        ET.SubElement(kind, f"{{{NS_DATA}}}value").text = NS
+        since = ET.SubElement(form, f"{{{NS_DATA}}}field", {"var": "start"})
+        ET.SubElement(since, f"{{{NS_DATA}}}value").text = _stamp(start)
+    rsm = ET.SubElement(query, f"{{{NS_RSM}}}set")
+    ET.SubElement(rsm, f"{{{NS_RSM}}}max").text = str(limit)
+    ET.SubElement(rsm, f"{{{NS_RSM}}}before").text = before_id or None
+    holders = frozenset((JID(archive).bare,)) if archive else frozenset(("", JID(own).bare))
+    collector = Collector(f"MAM before {query_id}", _ResultsOf(query_id, holders))
+    client.register_handler(collector)
+    try:
+        answer = await request(iq, f"read the archive of {archive or own}")
+    finally:
+        results = collector.stop()
+    ids: list[str] = []
+    messages: list[Message] = []
+    for result in results:
+        archive_id = result["mam_result"]["id"]
+        if not archive_id:
+            continue
+        ids.append(archive_id)
+        message = _result_message(result, client)
+        if message is not None:
+            messages.append(message)
+    fin = answer.xml.find(FIN)
+    # complete: the page holds the oldest result of the query. (Not a short page: a
+    # server may give fewer than asked, Prosody's rooms at most 50 by default.)
+    complete = fin is not None and fin.get("complete") in ("true", "1")
+    return ArchiveSlice(tuple(messages), tuple(ids), complete or not ids)

@@ -1,10 +1,15 @@
 """RFC 6121 presence: our own availability and status message, contacts' presence per
-resource, subscription requests and answers; XEP-0115 capabilities are read along."""
+resource, subscription requests and answers; XEP-0115 capabilities are read along
+(:class:`CapsReader`: each distinct capability asked about once, never per presence)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
+from slixmpp.exceptions import IqError, IqTimeout, XMPPError
+from slixmpp.stanza import Iq
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -24,8 +29,77 @@ SHOW_IN = {"": Show.ONLINE, "chat": Show.CHAT, "away": Show.AWAY, "xa": Show.XA,
 SUBSCRIPTION_KINDS = ("subscribe", "subscribed", "unsubscribe", "unsubscribed")
 
 
+log = logging.getLogger(__name__)
+
 CAPS_NODE = "https://chinwag.im"
 NS_CAPS = "http://jabber.org/protocol/caps"
+#: The most distinct capabilities (XEP-0115 verification strings) asked about on one
+#: connection: a room of 500 clients has a handful; one that makes up a new string per
+#: occupant gets no query per occupant.
+MAX_CAPS_ASKED = 64
+#: How long a capabilities query may wait for its answer (seconds).
+CAPS_TIMEOUT = 30
+
+
+class CapsReader:
+    """XEP-0115 for the presences of others (contacts, room occupants): the
+    disco#info of a verification string is asked for once, of the first entity that
+    announced it, whatever the answer; a presence with a string asked about already
+    costs a look-up and nothing else: no query, no task, no write.
+
+    This replaces slixmpp's handler, which runs a task per presence and, for a string
+    whose answer did not come or did not verify, asks again for every presence that
+    carries it (a room's join: one query per occupant), and for an unknown hash asks
+    every sender. What verifies is cached where slixmpp keeps it (``get_caps``)."""
+
+    def __init__(self, client: ChinwagClient) -> None:
+        self._client = client
+        #: The strings asked about on this connection (answered or not).
+        self.asked: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        caps = client.plugin["xep_0115"]
+        self._hashes = frozenset(caps.hashes)
+        client.remove_handler("Entity Capabilities")
+        client.register_handler(
+            Callback(
+                "Chinwag capabilities",
+                MatchXPath(f"{{jabber:client}}presence/{{{NS_CAPS}}}c"),
+                self._on_presence,
+            )
+        )
+
+    def _on_presence(self, stanza: Any) -> None:
+        if stanza.xml.get("type") in ("unavailable", "error"):
+            return
+        sender = stanza["from"]
+        if sender == self._client.boundjid:
+            return
+        c = stanza.xml.find(f"{{{NS_CAPS}}}c")
+        ver, algo, node = c.get("ver") or "", c.get("hash") or "", c.get("node") or ""
+        if not ver or algo not in self._hashes or ver in self.asked:
+            return  # (legacy caps without a hash say nothing we could check)
+        if len(self.asked) >= MAX_CAPS_ASKED:
+            return
+        self.asked.add(ver)
+        task = asyncio.get_running_loop().create_task(
+            self._ask(sender, node, ver, algo), name=f"caps {ver}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _ask(self, jid: Any, node: str, ver: str, algo: str) -> None:
+        caps = self._client.plugin["xep_0115"]
+        try:
+            info = await self._client.plugin["xep_0030"].get_info(
+                jid, f"{node}#{ver}", cached=False, timeout=CAPS_TIMEOUT
+            )
+            if isinstance(info, Iq):
+                info = info["disco_info"]
+            # (caches it, as slixmpp's own handler would, when the string verifies)
+            if not await caps._validate_caps(info, algo, ver):
+                log.info("%s: the capabilities %s do not verify", jid, ver)
+        except (IqError, IqTimeout, XMPPError) as exc:
+            log.info("%s: no capabilities for %s: %s", jid, ver, exc)
 
 
 class PresenceFeature:
@@ -33,6 +107,7 @@ class PresenceFeature:
         self._client = client
         self._listener = listener
         self._caps_ver = ""
+        self.caps_reader = CapsReader(client)
         caps = client.plugin["xep_0115"]
         caps.caps_node = CAPS_NODE
         # slixmpp adds caps to presence in an async send filter: a task per stanza, and
