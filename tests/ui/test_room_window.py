@@ -118,10 +118,10 @@ async def test_a_crowd_joining_is_shown_in_a_few_resets(ui: Any, qtbot: Any) -> 
     window.occupants.modelReset.connect(lambda: resets.append(1))
     events: list[OccupantChanged] = []
     ui.core.bus.subscribe(OccupantChanged, events.append)
-    for n in range(2000):
+    for n in range(5000):
         ui.conn.room_presence(ROOM, f"user{n:04}")
-    assert len(events) == 2000
-    await ui.until(lambda: window.occupants.rowCount() == 2001, what="the crowd shown")
+    assert len(events) == 5000
+    await ui.until(lambda: window.occupants.rowCount() == 5001, what="the crowd shown")
     assert len(resets) <= 3  # one per coalescing interval, not one per occupant
 
 
