@@ -26,7 +26,6 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QKeyEvent,
     QKeySequence,
-    QPalette,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,7 +37,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QPushButton,
     QToolButton,
     QTreeView,
     QVBoxLayout,
@@ -53,6 +51,7 @@ from chinwag.core.events import (
     SubscriptionRequested,
 )
 from chinwag.core.models import Subscription
+from chinwag.ui.banner import Banner, escape
 from chinwag.ui.bridge import RosterEvent, StorageEvent, SubscriptionEvent
 from chinwag.ui.contact_delegate import ContactDelegate
 from chinwag.ui.context import UiContext
@@ -109,44 +108,21 @@ class ContactView(QTreeView):
             event.accept()
 
 
-class SubscriptionBanner(QFrame):
+class SubscriptionBanner(Banner):
     """ "<address> wants to see when you are online" with Accept and Decline."""
 
-    accepted = Signal()
-    declined = Signal()
-
     def __init__(self, account: str, jid: str, nick: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        who = f"{nick} ({jid})" if nick and nick != jid else jid
+        super().__init__(
+            f"<b>{escape(who)}</b> wants to add you as a contact.",
+            said=f"Contact request from {who}",
+            name=f"Contact request from {who}",
+            accept_name=f"Accept the request from {jid}",
+            decline_name=f"Decline the request from {jid}",
+            parent=parent,
+        )
         self.account = account
         self.jid = jid
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
-        who = f"{nick} ({jid})" if nick and nick != jid else jid
-        self.label = QLabel(f"<b>{_escape(who)}</b> wants to add you as a contact.", self)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.label.setWordWrap(True)
-        self.label.setAccessibleName(f"Contact request from {who}")
-        self.accept_button = QPushButton("Accept", self)
-        self.accept_button.setAccessibleName(f"Accept the request from {jid}")
-        self.decline_button = QPushButton("Decline", self)
-        self.decline_button.setAccessibleName(f"Decline the request from {jid}")
-        self.accept_button.clicked.connect(self.accepted)
-        self.decline_button.clicked.connect(self.declined)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.decline_button)
-        buttons.addWidget(self.accept_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(self.label)
-        layout.addLayout(buttons)
-        self.setAccessibleName(f"Contact request from {who}")
-
-
-def _escape(text: str) -> str:
-    """Remote text goes into rich text only escaped (a nick is not markup)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class MainWindow(WindowFrame, QMainWindow):
