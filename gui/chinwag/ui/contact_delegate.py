@@ -52,12 +52,16 @@ class ContactDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
         painter.save()
         try:
-            if index.data(RosterRole.IS_GROUP):
-                self._paint_group(painter, opt, index)
-            else:
-                self._paint_contact(painter, opt, index)
+            self._paint_row(painter, opt, index)
         finally:
             painter.restore()
+
+    def _paint_row(self, painter: QPainter, opt: QStyleOptionViewItem, index: Index) -> None:
+        """The row's own content, over the style's background (the painter is restored)."""
+        if index.data(RosterRole.IS_GROUP):
+            self._paint_group(painter, opt, index)
+        else:
+            self._paint_contact(painter, opt, index)
 
     # -- parts -------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from chinwag.ui.contact_delegate import ContactDelegate
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
 from chinwag.ui.invitation_banner import InvitationBanners
+from chinwag.ui.item_views import ENTER_KEYS, request_menu
 from chinwag.ui.rooms_section import RoomsSection
 from chinwag.ui.roster_model import (
     DEFAULT_GROUP,
@@ -77,8 +78,6 @@ log = logging.getLogger(__name__)
 MAX_BANNERS = 3
 NOTICE_MS = 10_000  # how long a notice stays in the status bar
 
-_ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-
 
 class ContactView(QTreeView):
     """The contact tree: Enter on a group folds it, the context-menu key opens the menu of
@@ -89,23 +88,14 @@ class ContactView(QTreeView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
-        if event.key() in _ENTER_KEYS and index.isValid() and index.data(RosterRole.IS_GROUP):
+        if event.key() in ENTER_KEYS and index.isValid() and index.data(RosterRole.IS_GROUP):
             self.setExpanded(index, not self.isExpanded(index))
             event.accept()
             return
         super().keyPressEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if event.reason() == QContextMenuEvent.Reason.Keyboard:
-            index = self.currentIndex()
-            pos = self.visualRect(index).center() if index.isValid() else QPoint(0, 0)
-            global_pos = self.viewport().mapToGlobal(pos)
-        else:
-            index = self.indexAt(event.pos())
-            global_pos = event.globalPos()
-        if index.isValid():
-            self.menu_requested.emit(index, global_pos)
-            event.accept()
+        request_menu(self, event, self.menu_requested)
 
 
 class SubscriptionBanner(Banner):
@@ -599,7 +589,7 @@ class MainWindow(WindowFrame, QMainWindow):
                 if not self._current_contact():
                     self.contact_view.setCurrentIndex(self._first_contact())
                 return True
-            if key in _ENTER_KEYS:
+            if key in ENTER_KEYS:
                 # Type a name, press Enter: talk to the best match (a group chat when no
                 # contact matches).
                 index = self._current_contact() or self._first_contact()
