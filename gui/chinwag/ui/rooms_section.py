@@ -149,21 +149,15 @@ class RoomDelegate(ContactDelegate):
     ) -> int:
         palette: QPalette = opt.palette
         text = f"@ {MAX_BADGE}+" if count > MAX_BADGE else f"@ {count}"
-        font = QFont(opt.font)
-        font.setBold(True)
-        fm = QFontMetrics(font)
-        height = fm.height() + 2
-        width = max(height, fm.horizontalAdvance(text) + 2 * PADDING + 2)
-        rect = QRect(area.right() - width + 1, area.center().y() - height // 2, width, height)
-        rect = QStyle.visualRect(opt.direction, opt.rect, rect)
-        back = QColor(palette.color(QPalette.ColorRole.Link))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
-        painter.setBrush(back)
-        painter.drawRoundedRect(rect, height / 2, height / 2)
-        painter.setFont(font)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
-        return width + PADDING
+        return self._paint_pill(
+            painter,
+            opt,
+            area,
+            text,
+            QColor(palette.color(QPalette.ColorRole.Link)),
+            palette.color(QPalette.ColorRole.HighlightedText),
+            outlined=True,
+        )
 
 
 class RoomsSection(QWidget):
