@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
     QComboBox,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTreeView,
-    QWidget,
 )
 from pytestqt.qtbot import QtBot
 
@@ -47,41 +45,15 @@ from chinwag.ui.join_room_dialog import JoinRoomDialog
 from chinwag.ui.main_window import MainWindow
 from chinwag.ui.room_browser import PAGE_SIZE, RoomBrowser
 from chinwag.ui.room_window import RoomWindow
+from rig.qt_forms import W, click, message, named, type_into
 
 if TYPE_CHECKING:
     from conftest import FakeConnection, UiRig
 
-W = TypeVar("W", bound=QWidget)
 SERVICE = "conference.example.org"
 ROOM = f"lounge@{SERVICE}"
 ENTER = Qt.Key.Key_Return
-LEFT = Qt.MouseButton.LeftButton
 ROOMINFO = "http://jabber.org/protocol/muc#roominfo"
-
-
-def named(parent: QWidget, kind: type[W], name: str) -> W:
-    found = [w for w in parent.findChildren(kind) if w.accessibleName() == name]
-    assert len(found) == 1, f"{len(found)} {kind.__name__} named {name!r}"
-    return found[0]
-
-
-def message(dialog: QWidget, name: str = "Problem") -> str:
-    label = named(dialog, QLabel, name)
-    return label.text() if label.isVisible() else ""
-
-
-def click(qtbot: QtBot, widget: QWidget) -> None:
-    if isinstance(widget, QCheckBox):
-        qtbot.mouseClick(widget, LEFT, pos=QPoint(8, widget.height() // 2))
-    else:
-        qtbot.mouseClick(widget, LEFT)
-
-
-def type_into(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
-    edit.selectAll()
-    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
-    if text:
-        qtbot.keyClicks(edit, text)
 
 
 class Muc:
