@@ -328,6 +328,14 @@ def test_a_suggested_address_is_the_name_in_lower_case_joined_by_dashes() -> Non
     assert suggested_name("!!!") == ""
 
 
+def test_a_suggested_address_has_one_dash_between_words_and_none_at_the_end() -> None:
+    # A run of spaces and underscores is one dash; cutting at 64 leaves no dash behind.
+    assert suggested_name("Tea _ cakes") == "tea-cakes"
+    assert suggested_name("Café / Crème __ x") == "café-crème-x"
+    cut = suggested_name("a" * 63 + " b")
+    assert cut == "a" * 63
+
+
 async def test_create_sends_the_configuration_and_bookmarks_the_room(
     ui: UiRig, ctx: UiContext, muc: Muc, qtbot: QtBot
 ) -> None:

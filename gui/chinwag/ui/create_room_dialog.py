@@ -26,14 +26,15 @@ from chinwag.ui.room_forms import (
     resolve,
 )
 
-#: Runs of what is not a letter or digit, made one "-" in a suggested address.
-_NOT_NAME = re.compile(r"[^\w]+|_+")
+#: Runs of what is not a letter or digit (underscores too), made one "-" in a suggested
+#: address.
+_NOT_NAME = re.compile(r"[\W_]+")
 
 
 def suggested_name(name: str) -> str:
     """The local part of an address suggested for a group chat called ``name``:
     lower case, words joined by "-"."""
-    return _NOT_NAME.sub("-", name.casefold()).strip("-")[:64]
+    return _NOT_NAME.sub("-", name.casefold()).strip("-")[:64].rstrip("-")
 
 
 def room_config(
