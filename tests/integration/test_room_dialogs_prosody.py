@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from helpers import fresh_room
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QCheckBox, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 from test_room_discovery import make_public_room
 
@@ -29,32 +28,12 @@ from chinwag.ui.room_window import RoomWindow
 from chinwag.ui.tasks import wait_idle
 from conftest import Client, CoreMaker
 from rig.peer import XmppPeer
+from rig.qt_forms import click, message, named
 
 pytestmark = [
     pytest.mark.prosody,
     pytest.mark.qt_log_ignore(r"^This plugin does not support "),
 ]
-
-W = TypeVar("W", bound=QWidget)
-LEFT = Qt.MouseButton.LeftButton
-
-
-def named(parent: QWidget, kind: type[W], name: str) -> W:
-    found = [w for w in parent.findChildren(kind) if w.accessibleName() == name]
-    assert len(found) == 1, f"{len(found)} {kind.__name__} named {name!r}"
-    return found[0]
-
-
-def message(dialog: QWidget, name: str = "Problem") -> str:
-    label = named(dialog, QLabel, name)
-    return label.text() if label.isVisible() else ""
-
-
-def click(qtbot: QtBot, widget: QWidget) -> None:
-    if isinstance(widget, QCheckBox):
-        qtbot.mouseClick(widget, LEFT, pos=QPoint(8, widget.height() // 2))
-    else:
-        qtbot.mouseClick(widget, LEFT)
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:

@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 import shiboken6
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
 from chinwag.core.errors import ServerUnreachable
 from chinwag.core.models import (
@@ -49,6 +51,7 @@ from chinwag.storage import SqliteMessageStore
 from chinwag.ui.bridge import EventBridge
 from chinwag.ui.context import UiContext
 from chinwag.ui.conversations import ConversationWindows
+from chinwag.ui.main_window import MainWindow
 from chinwag.ui.tasks import wait_idle
 
 ME = "me@example.org"
@@ -491,3 +494,37 @@ def conversation_window(ui: UiRig) -> Iterator[Callable[..., Awaitable[Any]]]:
 @pytest.fixture
 def key() -> ConversationKey:
     return ConversationKey(ME, PEER)
+
+
+class StubRoomWindow(QWidget):
+    """Stands in for a room's window: records how it was opened."""
+
+    closed = Signal()
+
+    def __init__(self, account: str, room: str) -> None:
+        super().__init__()
+        self.account, self.room = account, room
+        self.presented = 0
+
+    def present(self, activate: bool = True) -> None:
+        self.presented += 1
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closed.emit()
+        super().closeEvent(event)
+
+
+@pytest.fixture
+async def main_with_room_stubs(ui: UiRig, qtbot: Any) -> AsyncIterator[MainWindow]:
+    """The contact list, signed in, its rooms' windows :class:`StubRoomWindow`."""
+    ui.windows = ui.ctx.windows = ConversationWindows(
+        ui._make_window, StubRoomWindow, lambda a, p: ui.core.rooms.room(a, p) is not None
+    )
+    await ui.sign_in()
+    window = MainWindow(ui.ctx)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.really_quit = True
+    window.close()
+    window.deleteLater()

@@ -8,37 +8,18 @@ room letting us in). Room windows are a stub the registry makes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
 
 from chinwag.core.models import STATUS_SELF, ConversationKind, RoomPresence, RoomState
-from chinwag.ui.conversations import ConversationWindows
 from chinwag.ui.invitation_banner import MAX_INVITATION_BANNERS
 from chinwag.ui.main_window import MainWindow
 
 ME = "me@example.org"
 ROOM = "lounge@conference.example.org"
 BOB = "bob@example.net"
-
-
-class StubRoomWindow(QWidget):
-    closed = Signal()
-
-    def __init__(self, account: str, room: str) -> None:
-        super().__init__()
-        self.account, self.room = account, room
-
-    def present(self, activate: bool = True) -> None:
-        pass
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.closed.emit()
-        super().closeEvent(event)
 
 
 class Recorded:
@@ -48,18 +29,8 @@ class Recorded:
 
 
 @pytest.fixture
-async def main(ui: Any, qtbot: Any) -> AsyncIterator[MainWindow]:
-    ui.windows = ui.ctx.windows = ConversationWindows(
-        ui._make_window, StubRoomWindow, lambda a, p: ui.core.rooms.room(a, p) is not None
-    )
-    await ui.sign_in()
-    window = MainWindow(ui.ctx)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.really_quit = True
-    window.close()
-    window.deleteLater()
+def main(main_with_room_stubs: MainWindow) -> MainWindow:
+    return main_with_room_stubs
 
 
 @pytest.fixture

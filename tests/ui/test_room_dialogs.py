@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
     QComboBox,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTreeView,
-    QWidget,
 )
 from pytestqt.qtbot import QtBot
 
@@ -47,41 +45,15 @@ from chinwag.ui.join_room_dialog import JoinRoomDialog
 from chinwag.ui.main_window import MainWindow
 from chinwag.ui.room_browser import PAGE_SIZE, RoomBrowser
 from chinwag.ui.room_window import RoomWindow
+from rig.qt_forms import W, click, message, named, type_into
 
 if TYPE_CHECKING:
     from conftest import FakeConnection, UiRig
 
-W = TypeVar("W", bound=QWidget)
 SERVICE = "conference.example.org"
 ROOM = f"lounge@{SERVICE}"
 ENTER = Qt.Key.Key_Return
-LEFT = Qt.MouseButton.LeftButton
 ROOMINFO = "http://jabber.org/protocol/muc#roominfo"
-
-
-def named(parent: QWidget, kind: type[W], name: str) -> W:
-    found = [w for w in parent.findChildren(kind) if w.accessibleName() == name]
-    assert len(found) == 1, f"{len(found)} {kind.__name__} named {name!r}"
-    return found[0]
-
-
-def message(dialog: QWidget, name: str = "Problem") -> str:
-    label = named(dialog, QLabel, name)
-    return label.text() if label.isVisible() else ""
-
-
-def click(qtbot: QtBot, widget: QWidget) -> None:
-    if isinstance(widget, QCheckBox):
-        qtbot.mouseClick(widget, LEFT, pos=QPoint(8, widget.height() // 2))
-    else:
-        qtbot.mouseClick(widget, LEFT)
-
-
-def type_into(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
-    edit.selectAll()
-    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
-    if text:
-        qtbot.keyClicks(edit, text)
 
 
 class Muc:
@@ -354,6 +326,14 @@ def test_a_suggested_address_is_the_name_in_lower_case_joined_by_dashes() -> Non
     assert suggested_name("Book Club!") == "book-club"
     assert suggested_name("  Déjà  vu__2 ") == "déjà-vu-2"
     assert suggested_name("!!!") == ""
+
+
+def test_a_suggested_address_has_one_dash_between_words_and_none_at_the_end() -> None:
+    # A run of spaces and underscores is one dash; cutting at 64 leaves no dash behind.
+    assert suggested_name("Tea _ cakes") == "tea-cakes"
+    assert suggested_name("Café / Crème __ x") == "café-crème-x"
+    cut = suggested_name("a" * 63 + " b")
+    assert cut == "a" * 63
 
 
 async def test_create_sends_the_configuration_and_bookmarks_the_room(

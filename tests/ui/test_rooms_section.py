@@ -9,14 +9,13 @@ are a stub the registry makes (the room window is not what is tested here)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMenu
 
 from chinwag.core.events import OccupantChanged
 from chinwag.core.models import (
@@ -27,7 +26,6 @@ from chinwag.core.models import (
     Occupant,
     RoomPresence,
 )
-from chinwag.ui.conversations import ConversationWindows
 from chinwag.ui.main_window import MainWindow
 from chinwag.ui.rooms_model import RoomRole, RowState
 
@@ -36,37 +34,9 @@ ROOM = "lounge@conference.example.org"
 OTHER = "attic@conference.example.org"
 
 
-class StubRoomWindow(QWidget):
-    """Stands in for a room's window: records how it was opened."""
-
-    closed = Signal()
-
-    def __init__(self, account: str, room: str) -> None:
-        super().__init__()
-        self.account, self.room = account, room
-        self.presented = 0
-
-    def present(self, activate: bool = True) -> None:
-        self.presented += 1
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.closed.emit()
-        super().closeEvent(event)
-
-
 @pytest.fixture
-async def main(ui: Any, qtbot: Any) -> AsyncIterator[MainWindow]:
-    ui.windows = ui.ctx.windows = ConversationWindows(
-        ui._make_window, StubRoomWindow, lambda a, p: ui.core.rooms.room(a, p) is not None
-    )
-    await ui.sign_in()
-    window = MainWindow(ui.ctx)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.really_quit = True
-    window.close()
-    window.deleteLater()
+def main(main_with_room_stubs: MainWindow) -> MainWindow:
+    return main_with_room_stubs
 
 
 async def enter(ui: Any, room: str = ROOM, nick: str = "Me") -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -192,6 +193,17 @@ def line_edit(
     if password:
         edit.setEchoMode(QLineEdit.EchoMode.Password)
     return edit
+
+
+def busy_bar(parent: QWidget) -> QProgressBar:
+    """A hidden "Busy" bar without end (the server answers when it does), shown while a
+    form waits."""
+    bar = QProgressBar(parent)
+    bar.setRange(0, 0)
+    bar.setTextVisible(False)
+    bar.setAccessibleName("Busy")
+    bar.hide()
+    return bar
 
 
 def check_box(parent: QWidget, text: str, *, name: str = "", checked: bool = False) -> QCheckBox:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QPlainTextEdit,
-    QProgressBar,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +32,7 @@ from chinwag.ui.account_editor import (
     FormMessage,
     MessageKind,
     address_problem,
+    busy_bar,
     chain_tab_order,
     describe_failure,
     failure_details,
@@ -73,11 +73,7 @@ class AddContactDialog(QDialog):
 
         form = self._build_form()
         self._message = FormMessage("Problem", self)
-        self._busy_bar = QProgressBar(self)
-        self._busy_bar.setRange(0, 0)  # indeterminate: the server answers when it does
-        self._busy_bar.setTextVisible(False)
-        self._busy_bar.setAccessibleName("Busy")
-        self._busy_bar.hide()
+        self._busy_bar = busy_bar(self)
         buttons = self._build_buttons()
 
         layout = QVBoxLayout(self)

@@ -52,12 +52,16 @@ class ContactDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
         painter.save()
         try:
-            if index.data(RosterRole.IS_GROUP):
-                self._paint_group(painter, opt, index)
-            else:
-                self._paint_contact(painter, opt, index)
+            self._paint_row(painter, opt, index)
         finally:
             painter.restore()
+
+    def _paint_row(self, painter: QPainter, opt: QStyleOptionViewItem, index: Index) -> None:
+        """The row's own content, over the style's background (the painter is restored)."""
+        if index.data(RosterRole.IS_GROUP):
+            self._paint_group(painter, opt, index)
+        else:
+            self._paint_contact(painter, opt, index)
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -90,13 +94,6 @@ class ContactDelegate(QStyledItemDelegate):
         palette: QPalette = opt.palette
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         text = f"{MAX_BADGE}+" if count > MAX_BADGE else str(count)
-        font = QFont(opt.font)
-        font.setBold(True)
-        fm = QFontMetrics(font)
-        height = fm.height() + 2
-        width = max(height, fm.horizontalAdvance(text) + 2 * PADDING + 2)
-        rect = QRect(area.right() - width + 1, area.center().y() - height // 2, width, height)
-        rect = QStyle.visualRect(opt.direction, opt.rect, rect)
         # Highlight on the normal row, inverted on a selected one, so it always stands out.
         back = palette.color(
             QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight
@@ -104,8 +101,33 @@ class ContactDelegate(QStyledItemDelegate):
         fore = palette.color(
             QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.HighlightedText
         )
+        return self._paint_pill(painter, opt, area, text, back, fore)
+
+    def _paint_pill(
+        self,
+        painter: QPainter,
+        opt: QStyleOptionViewItem,
+        area: QRect,
+        text: str,
+        back: QColor,
+        fore: QColor,
+        *,
+        outlined: bool = False,
+    ) -> int:
+        """``text`` in bold on a rounded ``back`` (outlined in ``fore`` if asked) at the
+        trailing end of ``area``; returns the width it took."""
+        font = QFont(opt.font)
+        font.setBold(True)
+        fm = QFontMetrics(font)
+        height = fm.height() + 2
+        width = max(height, fm.horizontalAdvance(text) + 2 * PADDING + 2)
+        rect = QRect(area.right() - width + 1, area.center().y() - height // 2, width, height)
+        rect = QStyle.visualRect(opt.direction, opt.rect, rect)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
+        if outlined:
+            painter.setPen(fore)
+        else:
+            painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(back)
         painter.drawRoundedRect(rect, height / 2, height / 2)
         painter.setFont(font)

@@ -9,55 +9,32 @@ said to be, and left as it was: not configured, and left again."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
-from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QProgressBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QWidget
 
-from chinwag.core.errors import ChinwagError, InvalidAddress, NotConnected, RoomRefused
-from chinwag.core.models import ConversationKind
-from chinwag.ui.account_editor import (
-    FormMessage,
-    MessageKind,
-    chain_tab_order,
-    check_box,
-    failure_details,
-    line_edit,
-)
+from chinwag.ui.account_editor import MessageKind, chain_tab_order, check_box, line_edit
 from chinwag.ui.context import UiContext
 from chinwag.ui.room_forms import (
-    ANSWER_TIMEOUT,
     LOOKING,
     Lookup,
-    ServiceFinder,
-    account_combo,
+    RoomFormDialog,
     default_nick,
     fill_accounts,
     refusal_text,
     resolve,
 )
-from chinwag.ui.tasks import UiTasks
 
-log = logging.getLogger(__name__)
-
-#: Runs of what is not a letter or digit, made one "-" in a suggested address.
-_NOT_NAME = re.compile(r"[^\w]+|_+")
+#: Runs of what is not a letter or digit (underscores too), made one "-" in a suggested
+#: address.
+_NOT_NAME = re.compile(r"[\W_]+")
 
 
 def suggested_name(name: str) -> str:
     """The local part of an address suggested for a group chat called ``name``:
     lower case, words joined by "-"."""
-    return _NOT_NAME.sub("-", name.casefold()).strip("-")[:64]
+    return _NOT_NAME.sub("-", name.casefold()).strip("-")[:64].rstrip("-")
 
 
 def room_config(
@@ -83,7 +60,7 @@ def room_config(
     return config
 
 
-class CreateRoomDialog(QDialog):
+class CreateRoomDialog(RoomFormDialog):
     """Creates a group chat; emits :attr:`created` and closes once in (see the module)."""
 
     #: (account, room address) once made and entered (its window is open then).
@@ -92,21 +69,19 @@ class CreateRoomDialog(QDialog):
     def __init__(
         self, ctx: UiContext, parent: QWidget | None = None, *, account: str | None = None
     ) -> None:
-        super().__init__(parent)
-        self._ctx = ctx
-        self._tasks = UiTasks(self, "the create group chat dialog")
-        self._task: asyncio.Task[None] | None = None
-        self._services = ServiceFinder(ctx, self)
+        super().__init__(
+            ctx,
+            parent,
+            title="Create group chat",
+            what="the create group chat dialog",
+            action="C&reate",
+            stopped="Stopped creating the group chat.",
+        )
         #: The address is the one suggested from the name (it follows the name).
         self._suggesting = True
         #: The room was made (and its window opened), though not bookmarked.
         self._made = False
-        #: What went wrong last (a refusal): said until the user changes something.
-        self._said = ""
-        self.setWindowTitle("Create group chat")
-        self.setAccessibleName("Create group chat")
 
-        self._account = account_combo(self)
         self._name = line_edit(self, "Name", placeholder="What the group chat is called")
         self._address = line_edit(
             self, "Group chat address", placeholder="room@conference.example.org, or room"
@@ -125,8 +100,6 @@ class CreateRoomDialog(QDialog):
             self, "Join &automatically", name="Join automatically", checked=True
         )
         self._autojoin.setToolTip("Join this group chat whenever the account signs in")
-        self._form = QFormLayout()
-        self._form.addRow("A&ccount:", self._account)
         self._form.addRow("&Name:", self._name)
         self._form.addRow("Add&ress:", self._address)
         self._form.addRow("D&escription:", self._description)
@@ -137,42 +110,12 @@ class CreateRoomDialog(QDialog):
         self._form.addRow("&Password:", self._password)
         self._form.addRow("", self._bookmark)
         self._form.addRow("", self._autojoin)
-
-        self._message = FormMessage("Problem", self)
-        self._busy_bar = QProgressBar(self)
-        self._busy_bar.setRange(0, 0)
-        self._busy_bar.setTextVisible(False)
-        self._busy_bar.setAccessibleName("Busy")
-        self._busy_bar.hide()
-        buttons = QDialogButtonBox(self)
-        self._create = buttons.addButton("C&reate", QDialogButtonBox.ButtonRole.AcceptRole)
-        self._create.setAccessibleName("Create")
-        self._create.setDefault(True)
-        self._cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        self._cancel.setAccessibleName("Cancel")
-        self._create.clicked.connect(self.create_room)
-        self._cancel.clicked.connect(self.reject)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._form)
-        layout.addWidget(self._message)
-        layout.addWidget(self._busy_bar)
-        layout.addWidget(buttons)
+        self._action.clicked.connect(self.create_room)
+        self._lay_out(self._buttons)
         self.setMinimumWidth(440)
+        fields = self._fields()
         chain_tab_order(
-            self._account,
-            self._name,
-            self._address,
-            self._description,
-            self._public,
-            self._members_only,
-            self._moderated,
-            self._protected,
-            self._password,
-            self._bookmark,
-            self._autojoin,
-            self._create,
-            self._cancel,
+            *fields[:-1], self._password, fields[-1], self._autojoin, self._action, self._cancel
         )
 
         fill_accounts(self._account, ctx, account)
@@ -187,39 +130,18 @@ class CreateRoomDialog(QDialog):
         self._protected.toggled.connect(self._protected_toggled)
         self._bookmark.toggled.connect(self._bookmark_toggled)
         self._services.changed.connect(lambda _account: self._service_found())
-        ctx.bridge.accounts_changed.connect(lambda _event: self._accounts_moved())
-        ctx.bridge.connection_changed.connect(lambda _event: self._accounts_moved())
-        self._show_account_row()
+        self._follow_accounts()
         self._suggest()
         self._name.setFocus()
 
     # -- public -------------------------------------------------------------------------
 
-    @property
-    def account(self) -> str | None:
-        data = self._account.currentData()
-        return str(data) if data else None
-
-    @property
-    def room(self) -> str:
-        account = self.account
-        if account is None:
-            return ""
-        return resolve(self._address.text(), self._services.service(account))[0]
-
-    @property
-    def busy(self) -> bool:
-        return self._task is not None and not self._task.done()
-
     def create_room(self) -> bool:
         """Start creating; False (and the reason shown) when the form is not ready."""
-        if self.busy:
+        ready = self._ready()
+        if ready is None:
             return False
-        problem = self._problem()
-        account, room = self.account, self.room
-        if problem is not None or account is None or not room:
-            self._message.show_message(problem or "", MessageKind.ERROR)
-            return False
+        account, room = ready
         password = self._password.text() if self._protected.isChecked() else ""
         config = room_config(
             self._name.text().strip(),
@@ -229,53 +151,23 @@ class CreateRoomDialog(QDialog):
             moderated=self._moderated.isChecked(),
             password=password,
         )
-        self._task = self._tasks.start(
-            self._run(account, room, password, config),
-            what=f"creating {room}",
-            on_done=self._done,
+        return self._start(
+            self._run(account, room, password, config), f"creating {room}", f"Creating {room}…"
         )
-        if self._task is None:
-            return False
-        self._said = ""
-        self._message.show_message(f"Creating {room}…", MessageKind.INFO)
-        self._set_busy(True)
-        return True
-
-    def reject(self) -> None:
-        if self.busy and self._task is not None:
-            self._task.cancel()
-            return
-        super().reject()
 
     # -- creating -----------------------------------------------------------------------
 
     async def _run(self, account: str, room: str, password: str, config: dict[str, str]) -> None:
-        core = self._ctx.core
-        if core.rooms.is_joined(account, room):
+        rooms = self._ctx.core.rooms
+        if rooms.is_joined(account, room):
             self._fail(f"{room} exists already, and you are in it: it was not changed.")
             return
         nick = default_nick(self._ctx, account)
-        try:
-            joined = await asyncio.wait_for(
-                core.rooms.join(account, room, nick, password, config=config), ANSWER_TIMEOUT
-            )
-        except asyncio.CancelledError:
-            self._tasks.start(core.rooms.leave(account, room), outlive=True)
-            raise
-        except RoomRefused as exc:
-            self._fail(self._refusal(exc.condition, room))
-            return
-        except TimeoutError:
-            self._fail(refusal_text("timeout", room))
-            return
-        except NotConnected:
-            self._fail(f"{account} is not signed in: sign in and try again.")
-            return
-        except (InvalidAddress, ChinwagError) as exc:
-            self._fail(failure_details(exc))
+        joined = await self._enter(account, room, nick, password, config)
+        if joined is None:
             return
         if not joined.created:  # someone's room: not ours to configure, nor to be in
-            await core.rooms.leave(account, room)
+            await rooms.leave(account, room)
             self._fail(
                 f"{room} exists already: it was not changed. Choose another address, "
                 "or join it with Join Group Chat."
@@ -283,59 +175,26 @@ class CreateRoomDialog(QDialog):
             return
         problem = ""
         if self._bookmark.isChecked():
-            problem = await self._keep(account, room, config["muc#roomconfig_roomname"], nick)
-        self._ctx.windows.open(account, room, kind=ConversationKind.GROUPCHAT)
-        self.created.emit(account, room)
+            problem = await self._keep(
+                account,
+                room,
+                name=config["muc#roomconfig_roomname"],
+                nick=nick,
+                password=self._password.text() if self._protected.isChecked() else "",
+                autojoin=self._autojoin.isChecked(),
+                done=f"{room} was created",
+            )
         if problem:
             self._made = True  # (creating it again would find it there)
-            self._said = problem
-            self._message.show_message(problem, MessageKind.ERROR)
-            return
-        self.accept()
+        self._open(account, room, self.created, problem)
 
-    @staticmethod
-    def _refusal(condition: str, room: str) -> str:
+    def _refusal(self, condition: str, room: str) -> str:
         if condition in ("not-allowed", "forbidden"):
             return f"The service does not let you create {room}."
         return refusal_text(condition, room)
 
-    async def _keep(self, account: str, room: str, name: str, nick: str) -> str:
-        password = self._password.text() if self._protected.isChecked() else ""
-        try:
-            await asyncio.wait_for(
-                self._ctx.core.bookmarks.add(
-                    account,
-                    room,
-                    name=name,
-                    nick=nick,
-                    password=password,
-                    autojoin=self._autojoin.isChecked(),
-                ),
-                ANSWER_TIMEOUT,
-            )
-        except TimeoutError:
-            return f"{room} was created, but the server did not answer to bookmark it."
-        except ChinwagError as exc:
-            log.info("%s: bookmarking %s failed: %s", account, room, exc)
-            return f"{room} was created, but the bookmark was not saved: {failure_details(exc)}"
-        return ""
-
-    def _fail(self, text: str) -> None:
-        self._said = text
-        self._set_busy(False)
-        self._message.show_message(text, MessageKind.ERROR)
-        self._address.setFocus()
-        self._address.selectAll()
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        if task is not self._task:
-            return
-        self._set_busy(False)
-        if task.cancelled():
-            self._message.show_message("Stopped creating the group chat.", MessageKind.HINT)
-
-    def _set_busy(self, busy: bool) -> None:
-        for widget in (
+    def _fields(self) -> tuple[QWidget, ...]:
+        return (
             self._account,
             self._name,
             self._address,
@@ -345,16 +204,14 @@ class CreateRoomDialog(QDialog):
             self._moderated,
             self._protected,
             self._bookmark,
-        ):
-            widget.setEnabled(not busy)
+        )
+
+    def _follow_busy(self, busy: bool) -> None:
         self._password.setEnabled(not busy and self._protected.isChecked())
         self._autojoin.setEnabled(not busy and self._bookmark.isChecked())
-        self._busy_bar.setVisible(busy)
-        if busy:
-            self._create.setEnabled(False)
-            self._cancel.setFocus()
-        else:
-            self._create.setEnabled(self._problem() is None and not self._made)
+
+    def _can_act(self) -> bool:
+        return self._problem() is None and not self._made
 
     # -- the form -----------------------------------------------------------------------
 
@@ -399,9 +256,6 @@ class CreateRoomDialog(QDialog):
         self._show_account_row()
         self._suggest()
 
-    def _show_account_row(self) -> None:
-        self._form.setRowVisible(self._account, self._account.count() > 1)
-
     def _problem(self) -> str | None:
         account = self.account
         if account is None:
@@ -417,8 +271,8 @@ class CreateRoomDialog(QDialog):
 
     def _validate(self, *_: object) -> None:
         problem = self._problem()
-        self._create.setEnabled(problem is None and not self.busy and not self._made)
-        self._create.setToolTip(problem or "")
+        self._action.setEnabled(problem is None and not self.busy and not self._made)
+        self._action.setToolTip(problem or "")
         if self.busy:
             return
         if problem is None and self._said:  # (a refusal stands until something is changed)

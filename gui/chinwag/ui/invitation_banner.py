@@ -16,9 +16,8 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from chinwag.core.errors import ChinwagError
 from chinwag.core.events import (
@@ -28,6 +27,7 @@ from chinwag.core.events import (
     InvitationReceived,
 )
 from chinwag.core.models import ConnectionState, ConversationKind, Invitation
+from chinwag.ui.banner import Banner, escape
 from chinwag.ui.context import UiContext
 from chinwag.ui.rooms_model import default_nick
 from chinwag.ui.tasks import UiTasks
@@ -40,52 +40,30 @@ MAX_INVITATION_BANNERS = 3
 InvitationKey = tuple[str, str, str]
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _key(invitation: Invitation) -> InvitationKey:
     return (invitation.account, invitation.room, invitation.inviter)
 
 
-class InvitationBanner(QFrame):
+class InvitationBanner(Banner):
     """ "<inviter> invites you to <room>", the reason, with Accept and Decline."""
 
-    accepted = Signal()
-    declined = Signal()
-
     def __init__(self, invitation: Invitation, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.invitation = invitation
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
         room = invitation.room
         said = f"{invitation.inviter} invites you to {room}"
-        text = f"<b>{_escape(invitation.inviter)}</b> invites you to <b>{_escape(room)}</b>"
+        text = f"<b>{escape(invitation.inviter)}</b> invites you to <b>{escape(room)}</b>"
         if invitation.reason:
-            text += f"<br>“{_escape(invitation.reason)}”"
+            text += f"<br>“{escape(invitation.reason)}”"
             said += f": {invitation.reason}"
-        self.label = QLabel(text, self)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.label.setWordWrap(True)
-        self.label.setAccessibleName(said)
-        self.accept_button = QPushButton("Accept", self)
-        self.accept_button.setAccessibleName(f"Join {room}")
+        super().__init__(
+            text,
+            said=said,
+            name=f"Invitation to {room}",
+            accept_name=f"Join {room}",
+            decline_name=f"Decline the invitation to {room}",
+            parent=parent,
+        )
+        self.invitation = invitation
         self.accept_button.setToolTip("Join the group chat and open it")
-        self.decline_button = QPushButton("Decline", self)
-        self.decline_button.setAccessibleName(f"Decline the invitation to {room}")
-        self.accept_button.clicked.connect(self.accepted)
-        self.decline_button.clicked.connect(self.declined)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.decline_button)
-        buttons.addWidget(self.accept_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(self.label)
-        layout.addLayout(buttons)
-        self.setAccessibleName(f"Invitation to {room}")
 
 
 class InvitationBanners(QWidget):

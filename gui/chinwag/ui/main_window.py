@@ -26,7 +26,6 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QKeyEvent,
     QKeySequence,
-    QPalette,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,7 +37,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QPushButton,
     QToolButton,
     QTreeView,
     QVBoxLayout,
@@ -53,11 +51,13 @@ from chinwag.core.events import (
     SubscriptionRequested,
 )
 from chinwag.core.models import Subscription
+from chinwag.ui.banner import Banner, escape
 from chinwag.ui.bridge import RosterEvent, StorageEvent, SubscriptionEvent
 from chinwag.ui.contact_delegate import ContactDelegate
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
 from chinwag.ui.invitation_banner import InvitationBanners
+from chinwag.ui.item_views import ENTER_KEYS, request_menu
 from chinwag.ui.rooms_section import RoomsSection
 from chinwag.ui.roster_model import (
     DEFAULT_GROUP,
@@ -78,8 +78,6 @@ log = logging.getLogger(__name__)
 MAX_BANNERS = 3
 NOTICE_MS = 10_000  # how long a notice stays in the status bar
 
-_ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-
 
 class ContactView(QTreeView):
     """The contact tree: Enter on a group folds it, the context-menu key opens the menu of
@@ -90,63 +88,31 @@ class ContactView(QTreeView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
-        if event.key() in _ENTER_KEYS and index.isValid() and index.data(RosterRole.IS_GROUP):
+        if event.key() in ENTER_KEYS and index.isValid() and index.data(RosterRole.IS_GROUP):
             self.setExpanded(index, not self.isExpanded(index))
             event.accept()
             return
         super().keyPressEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if event.reason() == QContextMenuEvent.Reason.Keyboard:
-            index = self.currentIndex()
-            pos = self.visualRect(index).center() if index.isValid() else QPoint(0, 0)
-            global_pos = self.viewport().mapToGlobal(pos)
-        else:
-            index = self.indexAt(event.pos())
-            global_pos = event.globalPos()
-        if index.isValid():
-            self.menu_requested.emit(index, global_pos)
-            event.accept()
+        request_menu(self, event, self.menu_requested)
 
 
-class SubscriptionBanner(QFrame):
+class SubscriptionBanner(Banner):
     """ "<address> wants to see when you are online" with Accept and Decline."""
 
-    accepted = Signal()
-    declined = Signal()
-
     def __init__(self, account: str, jid: str, nick: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        who = f"{nick} ({jid})" if nick and nick != jid else jid
+        super().__init__(
+            f"<b>{escape(who)}</b> wants to add you as a contact.",
+            said=f"Contact request from {who}",
+            name=f"Contact request from {who}",
+            accept_name=f"Accept the request from {jid}",
+            decline_name=f"Decline the request from {jid}",
+            parent=parent,
+        )
         self.account = account
         self.jid = jid
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
-        who = f"{nick} ({jid})" if nick and nick != jid else jid
-        self.label = QLabel(f"<b>{_escape(who)}</b> wants to add you as a contact.", self)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.label.setWordWrap(True)
-        self.label.setAccessibleName(f"Contact request from {who}")
-        self.accept_button = QPushButton("Accept", self)
-        self.accept_button.setAccessibleName(f"Accept the request from {jid}")
-        self.decline_button = QPushButton("Decline", self)
-        self.decline_button.setAccessibleName(f"Decline the request from {jid}")
-        self.accept_button.clicked.connect(self.accepted)
-        self.decline_button.clicked.connect(self.declined)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.decline_button)
-        buttons.addWidget(self.accept_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(self.label)
-        layout.addLayout(buttons)
-        self.setAccessibleName(f"Contact request from {who}")
-
-
-def _escape(text: str) -> str:
-    """Remote text goes into rich text only escaped (a nick is not markup)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class MainWindow(WindowFrame, QMainWindow):
@@ -623,7 +589,7 @@ class MainWindow(WindowFrame, QMainWindow):
                 if not self._current_contact():
                     self.contact_view.setCurrentIndex(self._first_contact())
                 return True
-            if key in _ENTER_KEYS:
+            if key in ENTER_KEYS:
                 # Type a name, press Enter: talk to the best match (a group chat when no
                 # contact matches).
                 index = self._current_contact() or self._first_contact()

@@ -15,32 +15,21 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QProgressBar,
     QPushButton,
     QTreeView,
-    QVBoxLayout,
     QWidget,
 )
 
 from chinwag.core import jid as jids
 from chinwag.core.errors import ChinwagError, InvalidAddress, NotConnected, RequestRefused
 from chinwag.core.models import RoomListing, RoomListPage
-from chinwag.ui.account_editor import FormMessage, MessageKind, chain_tab_order, line_edit
+from chinwag.ui.account_editor import MessageKind, chain_tab_order, line_edit
 from chinwag.ui.context import UiContext
 from chinwag.ui.join_room_dialog import JoinRoomDialog
-from chinwag.ui.room_forms import (
-    ANSWER_TIMEOUT,
-    Lookup,
-    ServiceFinder,
-    account_combo,
-    fill_accounts,
-)
-from chinwag.ui.tasks import UiTasks
+from chinwag.ui.room_forms import ANSWER_TIMEOUT, AccountFormDialog, Lookup, fill_accounts
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +44,7 @@ LISTING_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Name", "Address", "People", "Description")
 
 
-class RoomBrowser(QDialog):
+class RoomBrowser(AccountFormDialog):
     """The list of a service's group chats (see the module). Not modal: ``show()``."""
 
     #: The rows shown changed (a page, a search, or cleared).
@@ -64,23 +53,23 @@ class RoomBrowser(QDialog):
     def __init__(
         self, ctx: UiContext, parent: QWidget | None = None, *, account: str | None = None
     ) -> None:
-        super().__init__(parent)
-        self._ctx = ctx
-        self._tasks = UiTasks(self, "the group chat browser")
-        self._services = ServiceFinder(ctx, self)
-        #: The listing or search under way (one at a time: a newer one cancels it).
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(
+            ctx,
+            parent,
+            title="Browse group chats",
+            what="the group chat browser",
+            message="Status",
+        )
+        # (self._task: the listing or search under way, one at a time: a newer one
+        # cancels it.)
         #: Where the next page starts ("" : no more), of the listing shown.
         self._after = ""
         #: The service field was typed in (it no longer follows the account).
         self._service_typed = False
         #: The (account, service) whose rooms are shown.
         self._shown: tuple[str, str] | None = None
-        self.setWindowTitle("Browse group chats")
-        self.setAccessibleName("Browse group chats")
         self.setModal(False)
 
-        self._account = account_combo(self)
         self._service = line_edit(self, "Service", placeholder="conference.example.org")
         self._list_button = QPushButton("&List", self)
         self._list_button.setAccessibleName("List")
@@ -90,8 +79,6 @@ class RoomBrowser(QDialog):
         service_row.addWidget(self._list_button)
         self._search = line_edit(self, "Search", placeholder="Search by name or address")
         self._search.setClearButtonEnabled(True)
-        self._form = QFormLayout()
-        self._form.addRow("A&ccount:", self._account)
         self._form.addRow("Ser&vice:", service_row)
         self._form.addRow("&Search:", self._search)
 
@@ -112,12 +99,6 @@ class RoomBrowser(QDialog):
         self._view.setColumnWidth(0, 180)
         self._view.setColumnWidth(1, 220)
 
-        self._message = FormMessage("Status", self)
-        self._busy_bar = QProgressBar(self)
-        self._busy_bar.setRange(0, 0)
-        self._busy_bar.setTextVisible(False)
-        self._busy_bar.setAccessibleName("Busy")
-        self._busy_bar.hide()
         buttons = QDialogButtonBox(self)
         self._more = buttons.addButton("&More", QDialogButtonBox.ButtonRole.ActionRole)
         self._more.setAccessibleName("More")
@@ -133,12 +114,7 @@ class RoomBrowser(QDialog):
         self._more.setEnabled(False)
         self._join.setEnabled(False)
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(self._form)
-        layout.addWidget(self._view, 1)
-        layout.addWidget(self._message)
-        layout.addWidget(self._busy_bar)
-        layout.addWidget(buttons)
+        self._lay_out(buttons, self._view)
         self.resize(720, 480)
         chain_tab_order(
             self._account,
@@ -170,22 +146,11 @@ class RoomBrowser(QDialog):
         selection = self._view.selectionModel()
         selection.currentRowChanged.connect(lambda *_: self._update_buttons())
         self._services.changed.connect(self._service_found)
-        ctx.bridge.accounts_changed.connect(lambda _event: self._accounts_moved())
-        ctx.bridge.connection_changed.connect(lambda _event: self._accounts_moved())
-        self._show_account_row()
+        self._follow_accounts()
         self._account_changed()
         self._search.setFocus()
 
     # -- public -------------------------------------------------------------------------
-
-    @property
-    def account(self) -> str | None:
-        data = self._account.currentData()
-        return str(data) if data else None
-
-    @property
-    def busy(self) -> bool:
-        return self._task is not None and not self._task.done()
 
     @property
     def has_more(self) -> bool:
@@ -422,9 +387,6 @@ class RoomBrowser(QDialog):
             self._services.forget()
             self._account_changed()
         self._show_account_row()
-
-    def _show_account_row(self) -> None:
-        self._form.setRowVisible(self._account, self._account.count() > 1)
 
     def closeEvent(self, event: Any) -> None:
         self._search_timer.stop()

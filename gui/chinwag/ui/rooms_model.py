@@ -29,7 +29,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
 )
@@ -55,6 +54,7 @@ from chinwag.core.models import (
 )
 from chinwag.core.service import ChinwagCore
 from chinwag.ui.bridge import EventBridge
+from chinwag.ui.filter_proxy import TextFilterProxy
 
 log = logging.getLogger(__name__)
 
@@ -482,29 +482,18 @@ def _unread_text(count: int, mentioned: int) -> str:
     return text
 
 
-class RoomsFilterModel(QSortFilterProxyModel):
+class RoomsFilterModel(TextFilterProxy):
     """The rooms whose name or address holds the filter text (any case)."""
 
     def __init__(self, source: RoomsModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._text = ""
         self.setSourceModel(source)
 
-    @property
-    def filter_text(self) -> str:
-        return self._text
-
-    def set_filter_text(self, text: str) -> None:
-        text = text.strip().casefold()
-        if text != self._text:
-            self.beginFilterChange()
-            self._text = text
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if not self._text:
+        needle = self._needle
+        if not needle:
             return True
         index = self.sourceModel().index(source_row, 0, source_parent)
         name = str(index.data() or "").casefold()
         jid = str(index.data(RoomRole.JID) or "").casefold()
-        return self._text in name or self._text in jid
+        return needle in name or needle in jid

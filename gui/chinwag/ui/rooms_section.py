@@ -26,7 +26,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QLabel,
     QListView,
     QMenu,
@@ -41,6 +40,7 @@ from chinwag.core.models import ConversationKind
 from chinwag.ui.contact_delegate import ICON_SIZE, MAX_BADGE, PADDING, ContactDelegate
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
+from chinwag.ui.item_views import ENTER_KEYS, request_menu
 from chinwag.ui.rooms_model import RoomRole, RoomsFilterModel, RoomsModel, RowState
 from chinwag.ui.tasks import UiTasks
 
@@ -48,8 +48,6 @@ Index = QModelIndex | QPersistentModelIndex
 
 #: The list grows with its rooms up to this many rows, then scrolls.
 MAX_VISIBLE_ROWS = 6
-
-_ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 _STATE_ICON = {
     RowState.JOINED: "status-online",
@@ -70,7 +68,7 @@ class RoomView(QListView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
-        if event.key() in _ENTER_KEYS and index.isValid():
+        if event.key() in ENTER_KEYS and index.isValid():
             self.open_requested.emit(index)
             event.accept()
             return
@@ -85,16 +83,7 @@ class RoomView(QListView):
         super().mouseDoubleClickEvent(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        if event.reason() == QContextMenuEvent.Reason.Keyboard:
-            index = self.currentIndex()
-            pos = self.visualRect(index).center() if index.isValid() else QPoint(0, 0)
-            global_pos = self.viewport().mapToGlobal(pos)
-        else:
-            index = self.indexAt(event.pos())
-            global_pos = event.globalPos()
-        if index.isValid():
-            self.menu_requested.emit(index, global_pos)
-            event.accept()
+        request_menu(self, event, self.menu_requested)
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
@@ -113,20 +102,7 @@ class RoomDelegate(ContactDelegate):
     second, dimmed line, and the unread badge; when an unread message names us the badge
     reads "@ n" in the link colour, so it stands out from rooms that only chatter."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        opt = QStyleOptionViewItem(option)
-        widget = opt.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        opt.text = ""
-        opt.features = QStyleOptionViewItem.ViewItemFeature.None_
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        painter.save()
-        try:
-            self._paint_room(painter, opt, index)
-        finally:
-            painter.restore()
-
-    def _paint_room(self, painter: QPainter, opt: QStyleOptionViewItem, index: Index) -> None:
+    def _paint_row(self, painter: QPainter, opt: QStyleOptionViewItem, index: Index) -> None:
         text_color, dim_color = self._colors(opt)
         area = self._content_rect(opt)
         direction = opt.direction
@@ -173,21 +149,15 @@ class RoomDelegate(ContactDelegate):
     ) -> int:
         palette: QPalette = opt.palette
         text = f"@ {MAX_BADGE}+" if count > MAX_BADGE else f"@ {count}"
-        font = QFont(opt.font)
-        font.setBold(True)
-        fm = QFontMetrics(font)
-        height = fm.height() + 2
-        width = max(height, fm.horizontalAdvance(text) + 2 * PADDING + 2)
-        rect = QRect(area.right() - width + 1, area.center().y() - height // 2, width, height)
-        rect = QStyle.visualRect(opt.direction, opt.rect, rect)
-        back = QColor(palette.color(QPalette.ColorRole.Link))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
-        painter.setBrush(back)
-        painter.drawRoundedRect(rect, height / 2, height / 2)
-        painter.setFont(font)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
-        return width + PADDING
+        return self._paint_pill(
+            painter,
+            opt,
+            area,
+            text,
+            QColor(palette.color(QPalette.ColorRole.Link)),
+            palette.color(QPalette.ColorRole.HighlightedText),
+            outlined=True,
+        )
 
 
 class RoomsSection(QWidget):
@@ -315,16 +285,7 @@ class RoomsSection(QWidget):
         if not bookmarked:
             self._run(bookmarks.remove(account, room), f"Could not remove the bookmark of {room}")
             return
-        found = self._ctx.core.rooms.room(account, room)
-        self._run(
-            bookmarks.add(
-                account,
-                room,
-                nick=found.nick if found is not None else "",
-                password=found.password if found is not None else "",
-            ),
-            f"Could not bookmark {room}",
-        )
+        self._add_bookmark(account, room, f"Could not bookmark {room}")
 
     def set_autojoin(self, account: str, room: str, autojoin: bool) -> None:
         """Join the room on sign-in, or not (a room without a bookmark gets one)."""
@@ -337,19 +298,25 @@ class RoomsSection(QWidget):
                     f"Could not change {room}",
                 )
             return
+        self._add_bookmark(account, room, f"Could not change {room}", autojoin=autojoin)
+
+    # -- behaviour -------------------------------------------------------------------------
+
+    def _add_bookmark(
+        self, account: str, room: str, failure: str, *, autojoin: bool = False
+    ) -> None:
+        """Bookmark the room under its nick and password there, if we are in."""
         found = self._ctx.core.rooms.room(account, room)
         self._run(
-            bookmarks.add(
+            self._ctx.core.bookmarks.add(
                 account,
                 room,
                 nick=found.nick if found is not None else "",
                 password=found.password if found is not None else "",
                 autojoin=autojoin,
             ),
-            f"Could not change {room}",
+            failure,
         )
-
-    # -- behaviour -------------------------------------------------------------------------
 
     def _run(self, coro: Coroutine[Any, Any, Any], failure: str) -> None:
         self._tasks.start(

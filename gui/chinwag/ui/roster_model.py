@@ -85,6 +85,7 @@ from chinwag.ui.bridge import (
     MessageEvent,
     RosterEvent,
 )
+from chinwag.ui.filter_proxy import TextFilterProxy
 from chinwag.ui.icons import icon, status_icon
 
 log = logging.getLogger(__name__)
@@ -1034,7 +1035,7 @@ def _unread_text(count: int) -> str:
     return "1 unread message" if count == 1 else f"{count} unread messages"
 
 
-class RosterFilterModel(QSortFilterProxyModel):
+class RosterFilterModel(TextFilterProxy):
     """What the contact list shows of a :class:`RosterModel`.
 
     Offline contacts hidden or shown (an offline contact with unread messages stays
@@ -1054,7 +1055,6 @@ class RosterFilterModel(QSortFilterProxyModel):
         self._groups = source._groups
         self._entries = source._entries
         self._hide_offline = False
-        self._needle = ""
         self._root_id: int | None = None
         # internalId of our top-level indexes is Qt's pointer to the root mapping; it can
         # only change when the mappings are rebuilt, which these signals announce.
@@ -1085,18 +1085,6 @@ class RosterFilterModel(QSortFilterProxyModel):
             self._src.presence_hides_rows = not show
             self.beginFilterChange()
             self._hide_offline = not show
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    @property
-    def filter_text(self) -> str:
-        """The filter text as matched: trimmed and case-folded."""
-        return self._needle
-
-    def set_filter_text(self, text: str) -> None:
-        needle = text.strip().casefold()
-        if needle != self._needle:
-            self.beginFilterChange()
-            self._needle = needle
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     @property
