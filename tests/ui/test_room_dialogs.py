@@ -576,3 +576,35 @@ async def test_every_control_has_an_accessible_name(
                     assert widget.accessibleName(), f"{type(dialog).__name__}: {widget}"
         dialog.close()
     await ui.idle()
+
+
+async def test_a_bookmarked_room_starts_from_its_bookmark(
+    ui: UiRig, ctx: UiContext, muc: Muc, qtbot: QtBot
+) -> None:
+    await ui.core.bookmarks.add(
+        ui.me, ROOM, name="The lounge", nick="Lou", password="pw", autojoin=True
+    )
+    dialog = show(qtbot, JoinRoomDialog(ctx))
+    type_into(qtbot, named(dialog, QLineEdit, "Group chat address"), ROOM)
+    assert named(dialog, QLineEdit, "Nick").text() == "Lou"
+    assert named(dialog, QLineEdit, "Password").text() == "pw"
+    assert named(dialog, QCheckBox, "Bookmark it").isChecked()
+    assert named(dialog, QCheckBox, "Join automatically").isChecked()
+    click(qtbot, named(dialog, QPushButton, "Join"))
+    await ui.until(lambda: not dialog.isVisible(), what="the dialog closed")
+    assert muc.joins == [(ROOM, "Lou", "pw")]
+    # Joining changed nothing of the bookmark the user did not change.
+    kept = ui.core.bookmarks.get(ui.me, ROOM)
+    assert kept is not None
+    assert (kept.name, kept.nick, kept.password, kept.autojoin) == ("The lounge", "Lou", "pw", True)
+
+
+async def test_an_xmpp_link_names_the_room(
+    ui: UiRig, ctx: UiContext, muc: Muc, qtbot: QtBot
+) -> None:
+    dialog = show(qtbot, JoinRoomDialog(ctx))
+    address = named(dialog, QLineEdit, "Group chat address")
+    type_into(qtbot, address, f"xmpp:{ROOM}?join")
+    assert dialog.room == ROOM
+    type_into(qtbot, address, "xmpp:caf%C3%A9@conference.example.org?join;password=x")
+    assert dialog.room == "café@conference.example.org"

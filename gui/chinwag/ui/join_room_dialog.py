@@ -85,8 +85,13 @@ class JoinRoomDialog(RoomFormDialog):
         for edit in (self._address, self._nick, self._password):
             edit.textEdited.connect(self._forget_failure)
         self._bookmark.toggled.connect(self._bookmark_toggled)
+        #: The bookmarked room whose settings the form took (once per room named).
+        self._from_mark = ""
+        self._address.textChanged.connect(lambda _text: self._take_bookmark())
+        self._services.changed.connect(lambda _account: self._take_bookmark())
         self._services.changed.connect(lambda _account: self._revalidate())
         self._follow_accounts()
+        self._take_bookmark()
         self._validate()
         (self._nick if room and not self._nick.text() else self._address).setFocus()
 
@@ -151,6 +156,25 @@ class JoinRoomDialog(RoomFormDialog):
     def _default_nick(self) -> str:
         account = self.account
         return default_nick(self._ctx, account) if account else ""
+
+    def _take_bookmark(self) -> None:
+        """A bookmarked room: the form starts from its bookmark (kept bookmarked, joined
+        automatically as it is, its nick and password) so joining changes nothing the
+        user did not change."""
+        account = self.account
+        room = self.room if account else ""
+        if not room or room == self._from_mark:
+            return
+        mark = self._ctx.core.bookmarks.get(account, room) if account else None
+        if mark is None:
+            return
+        self._from_mark = room
+        self._bookmark.setChecked(True)
+        self._autojoin.setChecked(mark.autojoin)
+        if mark.nick and not self._nick_typed:
+            self._nick.setText(mark.nick)
+        if mark.password and not self._password.text():
+            self._password.setText(mark.password)
 
     def _forget_failure(self, _text: str = "") -> None:
         self._said = ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -168,11 +169,20 @@ class ServiceFinder(QObject):
 LOOKING = "Looking for your server's group chat service…"
 
 
+def _from_uri(text: str) -> str:
+    """The address of an ``xmpp:`` link (RFC 5122), as ``xmpp:room@service?join``;
+    anything else as it is."""
+    if not text.lower().startswith("xmpp:"):
+        return text
+    address = text[5:].removeprefix("//").partition("?")[0].partition("#")[0]
+    return urllib.parse.unquote(address)
+
+
 def resolve(text: str, service: Service) -> tuple[str, str, bool]:
     """The room address ``text`` names (a bare name is completed with ``service``):
     (address, problem, completed); the address is "" and the problem a sentence when it
     names none yet."""
-    text = text.strip()
+    text = _from_uri(text.strip())
     if not text:
         return "", "Enter the group chat's address, like room@conference.example.org.", False
     completed = "@" not in text
