@@ -249,3 +249,22 @@ async def test_a_catch_up_cut_short_is_resumed_without_a_gap_or_reading_twice(
     await rig.receive(replace(archived(701, time.time()), origin=Origin.LIVE))
     await rig.core.messaging.drain()
     assert rig.core.store.get_sync_state(ME, position) == "a701"
+
+
+async def test_removals_and_reactions_read_before_their_older_target_are_kept(
+    rig: Core,
+) -> None:
+    # Read newest first, a removal and a reaction come before the messages they name.
+    fill(rig, 0, 119)
+    base = time.time() - 3600
+    held = rig.conn.room_archives[ROOM]
+    held.append(replace(archived(120, base), body="", retracts="a10"))
+    held.append(replace(archived(121, base), body="", reacts_to="a20", reactions=("\U0001f44d",)))
+    await entered(rig)
+    key = ConversationKey(ME, ROOM, ConversationKind.GROUPCHAT)
+    by_body = {m.body: m for m in rig.core.store.latest(key, 10_000)}
+    assert "archived 10" not in by_body  # removed: a tombstone now
+    assert [m for m in rig.core.store.latest(key, 10_000) if m.stanza_id == "a10"][0].removed
+    target = by_body["archived 20"]
+    assert target.id is not None
+    assert rig.core.store.reactions([target.id]) == {target.id: [(f"{ROOM}/bob", ("\U0001f44d",))]}

@@ -67,6 +67,7 @@ from chinwag.core.models import (
     MAX_MESSAGE_CHARS,
     MAX_REACTION_CHARS,
     MAX_REACTIONS,
+    REFUSED_UNKNOWN,
     ActionOutcome,
     ConnectionState,
     ConversationKey,
@@ -987,6 +988,10 @@ class MessagingService:
         else:
             start, budget = now - ROOM_FIRST_HISTORY_SECONDS, ROOM_FIRST_VISIT_RESULTS
         newest, before, resume, limit = "", "", "", ROOM_NEWEST_PAGE
+        #: Removals and reactions read before the (older) message they name: applied
+        #: again once older pages are stored. While any waits, no run is saved, so a
+        #: catch-up cut short reads their pages again rather than losing them.
+        waiting: list[Message] = []
         # Whether what this catch-up stored joins the saved run (or there is none): only
         # then is the run saved again, as the newest id down to the oldest read.
         joined = run is None
@@ -1007,7 +1012,11 @@ class MessagingService:
             if reached:
                 older = set(page.ids[: page.ids.index(position) + 1])
                 messages = tuple(m for m in messages if m.stanza_id not in older)
-            yield await self._store_archive_page(account, room, messages, now)
+            added, unmatched = await self._store_archive_page(account, room, messages, now)
+            if waiting:  # (older messages are stored now: their targets may be there)
+                _, waiting = await self._store_archive_page(account, room, waiting, now)
+            waiting += unmatched
+            yield added
             if budget is not None:
                 budget -= len(page.ids)
             enough = budget is not None and budget <= 0  # (a first visit: a few pages)
@@ -1016,8 +1025,15 @@ class MessagingService:
             resume, before, limit = page.first, page.first, ROOM_OLDER_PAGE
             if run is not None and not joined and run[0] in page.ids:
                 before, joined = run[1], True  # stored already, down to the run's oldest
-            if joined:  # (saved so that a catch-up cut short is not read again)
+            if joined and not waiting:  # (so that a catch-up cut short is not read again)
                 await self._set_sync(account, run_key, json.dumps([newest, before]))
+        if waiting:
+            log.info(
+                "%s: %d action(s) in %s name messages older than its history read here",
+                account,
+                len(waiting),
+                room,
+            )
         if newest:
             await self._set_sync(account, _position_key(room), newest)
         if self._store.get_sync_state(account, run_key):
@@ -1025,16 +1041,22 @@ class MessagingService:
 
     async def _store_archive_page(
         self, account: str, room: str, messages: Sequence[Message], now: float
-    ) -> int:
+    ) -> tuple[int, list[Message]]:
         """Take one page of a room's archive through the pipeline (our server's stamps,
-        never in the future); how many messages were new."""
+        never in the future): how many messages were new, and the removals and
+        reactions whose target is not stored (read newest first, it may be older)."""
         if not messages:
-            return 0
+            return 0, []
         batch = Batch(
             [Item(account, m, latest=now) for m in messages], page=ArchivePage(account, "", room)
         )
         await self.inbound.run(batch)
-        return len(batch.added)
+        unmatched = [
+            outcome.action
+            for outcome in batch.committed
+            if isinstance(outcome, ActionOutcome) and outcome.refused == REFUSED_UNKNOWN
+        ]
+        return len(batch.added), unmatched
 
     def _publish_outcomes(self, outcomes: Sequence[ActionOutcome]) -> None:
         publish_outcomes(self._bus, self._store, outcomes)
