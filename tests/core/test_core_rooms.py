@@ -264,7 +264,7 @@ async def test_removals_and_reactions_read_before_their_older_target_are_kept(
     key = ConversationKey(ME, ROOM, ConversationKind.GROUPCHAT)
     by_body = {m.body: m for m in rig.core.store.latest(key, 10_000)}
     assert "archived 10" not in by_body  # removed: a tombstone now
-    assert [m for m in rig.core.store.latest(key, 10_000) if m.stanza_id == "a10"][0].removed
+    assert next(m for m in rig.core.store.latest(key, 10_000) if m.stanza_id == "a10").removed
     target = by_body["archived 20"]
     assert target.id is not None
     assert rig.core.store.reactions([target.id]) == {target.id: [(f"{ROOM}/bob", ("\U0001f44d",))]}

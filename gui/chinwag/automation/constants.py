@@ -50,6 +50,7 @@ __all__ = [
     "MESSAGES",
     "MESSAGES_SIGNALS",
     "MESSAGE_TYPE_DELIVERY_REPORT",
+    "MESSAGING_ERROR_PREFIX",
     "MESSENGER",
     "MESSENGER_PATH",
     "MESSENGER_SIGNALS",
@@ -97,6 +98,8 @@ DBUS_PATH = "/org/freedesktop/DBus"
 PROPERTIES = "org.freedesktop.DBus.Properties"
 
 ERROR_PREFIX = "im.chinwag.Error."
+#: The Conversations API's errors (conversations-api.md section 2).
+MESSAGING_ERROR_PREFIX = "im.chinwag.Error.Messaging."
 UNKNOWN_OBJECT = "org.freedesktop.DBus.Error.UnknownObject"
 
 #: Closed conversation windows kept answering S_FALSE before the oldest is unexported.

@@ -24,6 +24,7 @@ from dbus_next.service import ServiceInterface, dbus_property, method, signal
 
 from chinwag.api.codes import Code
 from chinwag.api.errors import ApiError, invalid
+from chinwag.api.messaging_errors import MessagingError
 from chinwag.automation import names
 from chinwag.automation.wire import EncodedBody
 from chinwag.core.errors import ChinwagError
@@ -66,6 +67,8 @@ def dbus_error(exc: BaseException) -> DBusError:
     ``im.chinwag.Error.<Code>``; anything else as Fail (logged)."""
     if isinstance(exc, DBusError):
         return exc
+    if isinstance(exc, MessagingError):
+        return DBusError(f"{names.MESSAGING_ERROR_PREFIX}{exc.name}", str(exc))
     if isinstance(exc, ChinwagError):
         exc = ApiError.from_core(exc)
     if isinstance(exc, ApiError):
