@@ -364,3 +364,13 @@ async def test_add_people_says_why_not(ui: Any, conversation_window: Any) -> Non
     chat.add_people(CAROL)  # the fake server has no group chat service
     await ui.until(lambda: "no group chat service" in chat.error_text, what="the refusal")
     assert ui.conn.joins == []
+
+
+async def test_a_taken_nick_is_said(ui: Any) -> None:
+    window = await open_room(ui, enter=False)
+    ui.conn.listener.on_room_error(ROOM, "conflict", "")
+    await ui.until(lambda: len(ui.conn.joins) == 2, what="a second nick tried")
+    assert ui.conn.joins[1][1] == "Me_"
+    ui.conn.enter(ROOM, "Me_")
+    await ui.until(lambda: "taken" in window.error_text, what="the notice")
+    assert "you are Me_ here" in window.error_text

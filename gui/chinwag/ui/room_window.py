@@ -213,6 +213,7 @@ class RoomWindow(ConversationWindow):
         self._slots.append((self._ctx.bridge.rooms_changed, self._on_room_event))
         self._refresh_contact()
         self._enter()
+        self._say_nick_taken()
 
     # -- public -------------------------------------------------------------------------
 
@@ -425,6 +426,7 @@ class RoomWindow(ConversationWindow):
                 self._occupants.set_room(self._room())
                 self._refresh_contact()
                 self._refresh_connection()
+                self._say_nick_taken()
             case RoomLeft(reason=reason):
                 self._occupants.set_room(self._room())
                 self._typing.clear()
@@ -439,6 +441,12 @@ class RoomWindow(ConversationWindow):
             case RoomSubjectChanged() | OwnNickChanged():
                 self._refresh_contact()
                 self._occupants.changed()
+
+    def _say_nick_taken(self) -> None:
+        """The nick asked for was taken there, so the room let us in under another."""
+        room = self._room()
+        if room is not None and room.joined and room.tries:
+            self._show_error(f"Your nickname was taken in this room: you are {room.nick} here.")
 
     def _nick_of_author(self, author: str) -> str | None:
         room = self._room()
