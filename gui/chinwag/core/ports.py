@@ -228,6 +228,20 @@ class MessageStore(Protocol):
         """The cached bookmarks of ``account``, by room address."""
         ...
 
+    async def im_id(self, address: str) -> int:
+        """The IM id of the bare ``address`` (conversations-api.md section 1): a positive
+        integer, the same for good, given now if it has none and never given to another
+        address of this profile (committed when this returns)."""
+        ...
+
+    def find_im_id(self, address: str) -> int | None:
+        """The IM id ``address`` has (None: it was never given one)."""
+        ...
+
+    def im_address(self, im_id: int) -> str | None:
+        """The bare address whose IM id is ``im_id`` (None: no such id)."""
+        ...
+
     async def close(self) -> None: ...
 
 
