@@ -22,7 +22,9 @@ async def test_an_address_gets_one_id_for_good_and_is_found_by_it(
     assert store.find_im_id("alice@example.org") is None
     alice = await store.im_id("alice@example.org")
     bob = await store.im_id("bob@example.org")
-    assert alice > 0 and bob > 0 and alice != bob
+    assert alice > 0
+    assert bob > 0
+    assert alice != bob
     assert await store.im_id("alice@example.org") == alice
     assert store.find_im_id("alice@example.org") == alice
     assert store.im_address(bob) == "bob@example.org"

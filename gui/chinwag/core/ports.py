@@ -367,6 +367,11 @@ class ConnectionListener(Protocol):
         coming back): bookmarks added or changed, rooms whose bookmark was removed;
         ``full``: ``changed`` is the whole list now (the node was purged or deleted)."""
 
+    def on_user_data(self, jid: str, node: str, data: str | None) -> None:
+        """A push of a user data node (XEP-0163) of ``jid`` (a contact whose presence
+        we see, or the account itself: another of its clients): its JSON text now
+        (None: removed)."""
+
 
 class XmppConnection(Protocol):
     """One account's XMPP stream, kept across reconnects so a XEP-0198 session can be
@@ -505,6 +510,20 @@ class XmppConnection(Protocol):
     async def retract_bookmark(self, room: str) -> None:
         """Remove the bookmark of ``room`` (from XEP-0048 storage too, where it was
         read from). Raises :class:`~chinwag.core.errors.RequestRefused`."""
+
+    async def fetch_user_data(self, jid: str, node: str) -> str | None:
+        """The text of the item of ``jid``'s PEP node ``node`` (XEP-0163): the JSON of a
+        XEP-0335 container, or a XEP-0172 nickname; None when there is none. Raises
+        :class:`~chinwag.core.errors.RequestRefused` (``forbidden``: we may not read it)."""
+
+    async def publish_user_data(self, node: str, data: str) -> None:
+        """Make the JSON text ``data`` the item of the account's PEP node ``node``: readable
+        by presence subscribers, or, for the private nodes, by the account alone
+        (XEP-0223). Raises RequestRefused."""
+
+    async def delete_user_data(self, node: str) -> None:
+        """Remove the account's PEP node ``node`` (nothing happens when there is none).
+        Raises RequestRefused."""
 
 
 class ConnectionFactory(Protocol):
