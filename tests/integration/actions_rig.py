@@ -163,6 +163,9 @@ class RecordingListener:
     def on_bookmarks(self, changed: Sequence[Bookmark], removed: Sequence[str], full: bool) -> None:
         pass
 
+    def on_user_data(self, jid: str, node: str, data: str | None) -> None:
+        pass
+
 
 class Chinwag:
     """Chinwag's XMPP layer for one account: the real connection and its recorder."""

@@ -60,6 +60,12 @@ class FakeConnection:
         self.room_archives: dict[str, list[Message]] = {}
         self.archive_queries: list[tuple[str, str, int]] = []
         self.archive_hook: Callable[[str, str], Awaitable[None]] | None = None
+        #: PEP user data as the servers would keep it: (owner, node) -> JSON text (or a
+        #: XEP-0172 nick); what the account publishes is kept under :attr:`account`,
+        #: and every user data request fails with ``user_data_refusal`` when set.
+        self.user_data: dict[tuple[str, str], str] = {}
+        self.user_data_refusal: RequestRefused | None = None
+        self.account = getattr(getattr(listener, "config", None), "jid", "me@localhost")
 
     @property
     def acks_enabled(self) -> bool:
@@ -195,6 +201,23 @@ class FakeConnection:
 
     async def retract_bookmark(self, room: str) -> None:
         self.bookmarks.pop(room, None)
+
+    async def fetch_user_data(self, jid: str, node: str) -> str | None:
+        if self.user_data_refusal is not None:
+            raise self.user_data_refusal
+        return self.user_data.get((jid, node))
+
+    async def publish_user_data(self, node: str, data: str) -> None:
+        if self.user_data_refusal is not None:
+            raise self.user_data_refusal
+        self.user_data[(self.account, node)] = data
+        self.listener.on_user_data(self.account, node, data)  # the server's push
+
+    async def delete_user_data(self, node: str) -> None:
+        if self.user_data_refusal is not None:
+            raise self.user_data_refusal
+        if self.user_data.pop((self.account, node), None) is not None:
+            self.listener.on_user_data(self.account, node, None)
 
     async def disco_info(self, jid: str) -> DiscoInfo:
         if jid not in self.disco:

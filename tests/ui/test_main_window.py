@@ -176,6 +176,15 @@ class FakeConnection:
     async def retract_bookmark(self, room: str) -> None:
         pass
 
+    async def fetch_user_data(self, jid: str, node: str) -> str | None:
+        return None
+
+    async def publish_user_data(self, node: str, data: str) -> None:
+        pass
+
+    async def delete_user_data(self, node: str) -> None:
+        pass
+
     async def disco_info(self, jid: str) -> DiscoInfo:
         return DiscoInfo(jid)
 

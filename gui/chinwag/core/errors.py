@@ -64,6 +64,10 @@ class NotGroupMember(ChinwagError):
     """The contact is not in that group."""
 
 
+class UserDataInvalid(ChinwagError):
+    """User data that cannot be kept: not a JSON object, or over the size limit."""
+
+
 class RequestRefused(ChinwagError):
     """The server refused a request (roster change, block, ...) or did not answer it."""
 

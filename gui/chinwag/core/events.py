@@ -389,3 +389,43 @@ class BookmarksSynced(Event):
 
     account: str
     autojoin: tuple[Bookmark, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserEdited(Event):
+    """The user data of ``user`` changed (conversations-api.md ``OnEditUser``): edited
+    here, by another of the account's clients, or by a contact (its public data, pushed
+    because we see its presence). ``custom_data`` is a JSON object's text ("{}": none);
+    ``private_custom_data`` likewise, the account's own only (None for anyone else)."""
+
+    account: str
+    user: str
+    custom_data: str
+    private_custom_data: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineSet(Event):
+    """``SetOnline``: the account's presence is now available (True) or extended away."""
+
+    account: str
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionsChanged(Event):
+    """We now see the presence of ``users`` (``subscribed``: the contacts approved), or
+    no longer do (they or we ended it): ``OnSubscribe`` / ``OnUnsubscribe``."""
+
+    account: str
+    users: tuple[str, ...]
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationsChanged(Event):
+    """Which events raise desktop notifications (``SendMessage``, ``EditMessage``),
+    chosen here or by another of the account's clients (private PEP storage)."""
+
+    account: str
+    events: tuple[str, ...]

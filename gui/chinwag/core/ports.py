@@ -228,6 +228,20 @@ class MessageStore(Protocol):
         """The cached bookmarks of ``account``, by room address."""
         ...
 
+    async def im_id(self, address: str) -> int:
+        """The IM id of the bare ``address`` (conversations-api.md section 1): a positive
+        integer, the same for good, given now if it has none and never given to another
+        address of this profile (committed when this returns)."""
+        ...
+
+    def find_im_id(self, address: str) -> int | None:
+        """The IM id ``address`` has (None: it was never given one)."""
+        ...
+
+    def im_address(self, im_id: int) -> str | None:
+        """The bare address whose IM id is ``im_id`` (None: no such id)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -352,6 +366,11 @@ class ConnectionListener(Protocol):
         """XEP-0402 pushes from the user's account (another device, or our own change
         coming back): bookmarks added or changed, rooms whose bookmark was removed;
         ``full``: ``changed`` is the whole list now (the node was purged or deleted)."""
+
+    def on_user_data(self, jid: str, node: str, data: str | None) -> None:
+        """A push of a user data node (XEP-0163) of ``jid`` (a contact whose presence
+        we see, or the account itself: another of its clients): its JSON text now
+        (None: removed)."""
 
 
 class XmppConnection(Protocol):
@@ -491,6 +510,20 @@ class XmppConnection(Protocol):
     async def retract_bookmark(self, room: str) -> None:
         """Remove the bookmark of ``room`` (from XEP-0048 storage too, where it was
         read from). Raises :class:`~chinwag.core.errors.RequestRefused`."""
+
+    async def fetch_user_data(self, jid: str, node: str) -> str | None:
+        """The text of the item of ``jid``'s PEP node ``node`` (XEP-0163): the JSON of a
+        XEP-0335 container, or a XEP-0172 nickname; None when there is none. Raises
+        :class:`~chinwag.core.errors.RequestRefused` (``forbidden``: we may not read it)."""
+
+    async def publish_user_data(self, node: str, data: str) -> None:
+        """Make the JSON text ``data`` the item of the account's PEP node ``node``: readable
+        by presence subscribers, or, for the private nodes, by the account alone
+        (XEP-0223). Raises RequestRefused."""
+
+    async def delete_user_data(self, node: str) -> None:
+        """Remove the account's PEP node ``node`` (nothing happens when there is none).
+        Raises RequestRefused."""
 
 
 class ConnectionFactory(Protocol):

@@ -220,6 +220,20 @@ class RosterService:
             raise ContactNotFound(f"{jid} is not in the contact list")
         return contact
 
+    async def subscribe(self, account: str, jid: str) -> None:
+        """Ask to see the contact's presence (RFC 6121 3.1), adding it to the roster
+        first if it is not there; pending until the contact approves."""
+        jid = jids.bare(jid)
+        conn = self._conn(account)
+        if self.contact(account, jid) is None:
+            await conn.roster_set(jid, "", [])
+        conn.send_subscription(jid, "subscribe")
+
+    def unsubscribe(self, account: str, jid: str) -> None:
+        """Stop seeing the contact's presence, or withdraw our pending request (RFC 6121
+        3.3); the contact stays in the roster."""
+        self._conn(account).send_subscription(jids.bare(jid), "unsubscribe")
+
     def approve(self, account: str, jid: str) -> None:
         """Accept a subscription request, and ask back if we do not see them yet."""
         jid = jids.bare(jid)

@@ -31,6 +31,7 @@ from chinwag.core.roster import RosterService
 from chinwag.core.session import AccountSession, SessionTiming
 from chinwag.core.status import Status, UserActivity
 from chinwag.core.tasks import BackgroundTasks
+from chinwag.core.users import UserService
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class ChinwagCore:
         #: Invitations to rooms waiting for an answer; accepting one gives the room and
         #: password to join with (``rooms.join``).
         self.invitations = InvitationService(self.bus, self._connection)
+        #: IM ids, user data, online flag, subscriptions, notifications (the
+        #: Conversations API's users).
+        self.users = UserService(store, self.bus, self._connection, self.roster, self.sessions)
         self._factory = factory
         self._shut_down = False
         self._background = BackgroundTasks("signing out a removed account")
@@ -110,9 +114,11 @@ class ChinwagCore:
             rooms=self.rooms,
             invitations=self.invitations,
             bookmarks=self.bookmarks,
+            users=self.users,
         )
         self.sessions[config.jid] = session
         self.roster.load_cached(config.jid)
+        self.users.load(config.jid)
         self.bookmarks.load_cached(config.jid)
         return session
 
@@ -217,6 +223,7 @@ class ChinwagCore:
         await self.messaging.drain(final=True)
         await self.roster.drain()
         await self.bookmarks.drain()
+        await self.users.drain()
         await self.accounts.drain()  # passwords being saved (each write is bounded)
         log.debug("shutdown: closing storage")
         await self.store.close()

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from chinwag.core.messaging import MessagingService
     from chinwag.core.rooms import RoomService
     from chinwag.core.roster import RosterService
+    from chinwag.core.users import UserService
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,10 @@ class AccountSession:
         rooms: RoomService | None = None,
         invitations: InvitationService | None = None,
         bookmarks: BookmarkService | None = None,
+        users: UserService | None = None,
     ) -> None:
         self.config = config
+        self._users = users
         self._bookmarks = bookmarks
         self._rooms = rooms
         self._invitations = invitations
@@ -443,6 +446,10 @@ class AccountSession:
     def on_bookmarks(self, changed: Sequence[Bookmark], removed: Sequence[str], full: bool) -> None:
         if self._bookmarks is not None:
             self._bookmarks.on_push(self.account, changed, removed, full)
+
+    def on_user_data(self, jid: str, node: str, data: str | None) -> None:
+        if self._users is not None:
+            self._users.on_push(self.account, jid, node, data)
 
 
 def _consume(task: asyncio.Future[None]) -> None:

@@ -1074,6 +1074,16 @@ class SqliteMessageStore:
 
         await self._write(remove)
 
+    async def im_id(self, address: str) -> int:
+        """The IM id of ``address``, given it now if it has none (committed on return)."""
+
+        def give(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT OR IGNORE INTO im_ids (address) VALUES (?)", (address,))
+            row = conn.execute("SELECT id FROM im_ids WHERE address = ?", (address,)).fetchone()
+            return int(row[0])
+
+        return await self._write(give)
+
     # -- write helpers (writer thread) ----------------------------------------------------
 
     def _write_conversation_id(
@@ -1337,6 +1347,14 @@ class SqliteMessageStore:
             )
             for room, name, nick, password, autojoin, extensions in rows
         ]
+
+    def find_im_id(self, address: str) -> int | None:
+        row = self._db.query_one("SELECT id FROM im_ids WHERE address = ?", (address,))
+        return None if row is None else int(row[0])
+
+    def im_address(self, im_id: int) -> str | None:
+        row = self._db.query_one("SELECT address FROM im_ids WHERE id = ?", (im_id,))
+        return None if row is None else str(row[0])
 
     def pending_outgoing(self, account: str) -> list[Message]:
         return self._messages(PENDING_OUTGOING_SQL, (account,))

@@ -332,6 +332,17 @@ CREATE TABLE bookmarks (
 """
 
 
+# Version 6: IM ids (conversations-api.md section 1), a stable local integer per bare
+# address. AUTOINCREMENT: SQLite never gives an id twice (sqlite_sequence keeps the
+# highest ever given), so an id stays unused for good even if its row ever went.
+_V6_IM_IDS: Final = """
+CREATE TABLE im_ids (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    address TEXT NOT NULL UNIQUE
+);
+"""
+
+
 def conversation_uuid(account: str, peer: str, kind: str) -> str:
     """The spec's uuid of the conversation (account, peer, kind): a room's from its
     address, a direct conversation's from both addresses."""
@@ -367,6 +378,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     _v3_conversations,
     _V4_ORPHANS,
     _V5_BOOKMARKS,
+    _V6_IM_IDS,
 )
 
 #: The schema version this code writes.

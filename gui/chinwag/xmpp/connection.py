@@ -63,6 +63,7 @@ from chinwag.xmpp.presence import PresenceFeature
 from chinwag.xmpp.registration import register_handler
 from chinwag.xmpp.roster import RosterFeature
 from chinwag.xmpp.stream_management import StreamManagement
+from chinwag.xmpp.user_data import UserDataFeature
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class SlixmppConnection:
         self._roster = RosterFeature(client, listener)
         self._blocking = BlockingFeature(client, listener)
         self._bookmarks = BookmarksFeature(client, listener, self._messages.dispatcher)
+        self._user_data = UserDataFeature(client, listener, self._messages.dispatcher)
         self._entity_time = EntityTime(client)
         self._last_activity = LastActivity(client, listener)
         self._pending: asyncio.Future[None] | None = None
@@ -333,6 +335,15 @@ class SlixmppConnection:
 
     async def retract_bookmark(self, room: str) -> None:
         await self._bookmarks.retract(room)
+
+    async def fetch_user_data(self, jid: str, node: str) -> str | None:
+        return await self._user_data.fetch(jid, node)
+
+    async def publish_user_data(self, node: str, data: str) -> None:
+        await self._user_data.publish(node, data)
+
+    async def delete_user_data(self, node: str) -> None:
+        await self._user_data.delete(node)
 
     # -- how the stream goes ------------------------------------------------------------
 
