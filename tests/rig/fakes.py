@@ -60,6 +60,9 @@ class FakeConnection:
         self.room_archives: dict[str, list[Message]] = {}
         self.archive_queries: list[tuple[str, str, int]] = []
         self.archive_hook: Callable[[str, str], Awaitable[None]] | None = None
+        #: Each room's affiliation lists as the room would answer them: (room,
+        #: affiliation) -> bare addresses.
+        self.affiliation_lists: dict[tuple[str, str], list[str]] = {}
 
     @property
     def acks_enabled(self) -> bool:
@@ -119,6 +122,10 @@ class FakeConnection:
 
     async def destroy_room(self, room: str, reason: str = "") -> None:
         self.room_requests.append(("destroy", room, reason, ""))
+
+    async def room_affiliations(self, room: str, affiliation: str) -> list[str]:
+        self.room_requests.append(("affiliations", room, affiliation, ""))
+        return list(self.affiliation_lists.get((room, affiliation), []))
 
     async def moderate_message(self, room: str, stanza_id: str, reason: str = "") -> None:
         self.room_requests.append(("moderate", room, stanza_id, reason))

@@ -331,6 +331,20 @@ CREATE TABLE bookmarks (
 ) WITHOUT ROWID;
 """
 
+# Version 6: reserved for the users' storage of the Conversations API (issue 13, B); a
+# database that went through this no-op placeholder has nothing of it yet, so the real
+# migration 6 must create what it needs with IF NOT EXISTS. (Replace this on merge.)
+_V6_RESERVED: Final = ""
+
+# Version 7: message payloads (conversations-api.md: a message's ``payload``, carried as
+# XEP-0335 JSON). ``messages.payload`` is the JSON array of objects as text ('' : none).
+# Existing rows get ''. The Conversations API names messages by their uuid (``muuid``):
+# an index finds one in its conversation.
+_V7_PAYLOADS: Final = """
+ALTER TABLE messages ADD COLUMN payload TEXT NOT NULL DEFAULT '';
+CREATE INDEX messages_by_muuid ON messages (conversation_id, muuid);
+"""
+
 
 def conversation_uuid(account: str, peer: str, kind: str) -> str:
     """The spec's uuid of the conversation (account, peer, kind): a room's from its
@@ -367,6 +381,8 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     _v3_conversations,
     _V4_ORPHANS,
     _V5_BOOKMARKS,
+    _V6_RESERVED,
+    _V7_PAYLOADS,
 )
 
 #: The schema version this code writes.
