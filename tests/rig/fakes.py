@@ -60,6 +60,9 @@ class FakeConnection:
         self.room_archives: dict[str, list[Message]] = {}
         self.archive_queries: list[tuple[str, str, int]] = []
         self.archive_hook: Callable[[str, str], Awaitable[None]] | None = None
+        #: Displayed markers (to, id) and chat states (to, state) sent.
+        self.displayed: list[tuple[str, str]] = []
+        self.chat_states: list[tuple[str, str]] = []
         #: Each room's affiliation lists as the room would answer them: (room,
         #: affiliation) -> bare addresses.
         self.affiliation_lists: dict[tuple[str, str], list[str]] = {}
@@ -90,12 +93,12 @@ class FakeConnection:
     def send_displayed(
         self, to: str, uid: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
-        pass
+        self.displayed.append((to, uid))
 
     def send_chat_state(
         self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
-        pass
+        self.chat_states.append((to, state))
 
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
         self.room_requests.append(("join", room, nick, password))
