@@ -199,12 +199,12 @@ async def test_participant_arguments_are_checked(rig: ApiLayerRig) -> None:
 
 def test_an_incoming_payload_is_read_from_its_json_container() -> None:
     # (the XMPP side: see tests/integration for the round trip)
-    from slixmpp import ClientXMPP
+    from slixmpp.stanza import Message as MessageStanza
 
     from chinwag.xmpp import json_payload
 
-    client = ClientXMPP("me@localhost", "x")
-    stanza = client.make_message(mto="me@localhost", mbody="hi")
+    stanza = MessageStanza()
+    stanza["body"] = "hi"
     stanza.xml.append(stanza.xml.makeelement(json_payload.TAG, {}))
     stanza.xml[-1].text = ' [ {"a": 1} ] '
     message = Message(ME, BOB, Direction.INCOMING, "hi", 0.0)

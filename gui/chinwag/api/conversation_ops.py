@@ -459,14 +459,26 @@ class ConversationOps:
         return user, perms
 
     async def _affiliations(self, key: ConversationKey) -> dict[str, Affiliation]:
-        """The room's participants now: address -> owner, admin or member."""
+        """The room's participants now: address -> owner, admin or member. A list the
+        room does not show us (Prosody shows admins no owner list) is known from those
+        of it in the room now."""
         found: dict[str, Affiliation] = {}
         for affiliation in _PARTICIPANTS:
-            users = await self._room_call(
-                self._core.rooms.affiliations(key.account, key.peer, affiliation)
-            )
+            try:
+                users = await self._room_call(
+                    self._core.rooms.affiliations(key.account, key.peer, affiliation)
+                )
+            except MessagingError as exc:
+                if exc.code != 12 or affiliation is Affiliation.MEMBER:
+                    raise
+                continue
             for user in users:
                 found.setdefault(user, affiliation)
+        room = self._room(key)
+        for occupant in [*room.occupants.values(), *([room.me] if room.me else [])]:
+            address = occupant.jid or (key.account if occupant is room.me else "")
+            if address and occupant.affiliation in _PARTICIPANTS:
+                found.setdefault(address, occupant.affiliation)
         return found
 
     @staticmethod
