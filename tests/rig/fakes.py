@@ -66,6 +66,12 @@ class FakeConnection:
         self.user_data: dict[tuple[str, str], str] = {}
         self.user_data_refusal: RequestRefused | None = None
         self.account = getattr(getattr(listener, "config", None), "jid", "me@localhost")
+        #: Displayed markers (to, id) and chat states (to, state) sent.
+        self.displayed: list[tuple[str, str]] = []
+        self.chat_states: list[tuple[str, str]] = []
+        #: Each room's affiliation lists as the room would answer them: (room,
+        #: affiliation) -> bare addresses.
+        self.affiliation_lists: dict[tuple[str, str], list[str]] = {}
 
     @property
     def acks_enabled(self) -> bool:
@@ -93,12 +99,12 @@ class FakeConnection:
     def send_displayed(
         self, to: str, uid: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
-        pass
+        self.displayed.append((to, uid))
 
     def send_chat_state(
         self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
-        pass
+        self.chat_states.append((to, state))
 
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
         self.room_requests.append(("join", room, nick, password))
@@ -125,6 +131,10 @@ class FakeConnection:
 
     async def destroy_room(self, room: str, reason: str = "") -> None:
         self.room_requests.append(("destroy", room, reason, ""))
+
+    async def room_affiliations(self, room: str, affiliation: str) -> list[str]:
+        self.room_requests.append(("affiliations", room, affiliation, ""))
+        return list(self.affiliation_lists.get((room, affiliation), []))
 
     async def moderate_message(self, room: str, stanza_id: str, reason: str = "") -> None:
         self.room_requests.append(("moderate", room, stanza_id, reason))

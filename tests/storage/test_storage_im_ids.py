@@ -60,18 +60,29 @@ async def test_a_version_5_database_gains_the_im_id_table_keeping_its_data(
     tmp_path: Path, make: MessageFactory
 ) -> None:
     path = tmp_path / "v5.sqlite3"
-    store = SqliteMessageStore(Database.open(path, migrations=MIGRATIONS[:5]))
-    stored = await store.add_incoming([make.incoming("kept")])
-    await store.close()
+    Database.open(path, migrations=MIGRATIONS[:5]).close_sync()
+    # Data written as version 5 wrote it (this code's store writes columns later
+    # versions add).
+    message = make.incoming("kept")
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (5,)
+        conn.execute(
+            "INSERT INTO conversations (account, peer, kind, uuid) VALUES (?, ?, 'chat', 'u')",
+            (ME, message.peer),
+        )
+        conn.execute(
+            "INSERT INTO messages (conversation_id, direction, uid, sender, sender_resource, "
+            "body, timestamp, state, error, mtype, origin, subject, flags, search_key) "
+            "VALUES (1, 0, 'uid-1', ?, '', 'kept', ?, 10, '', 0, 1, '', 0, 1)",
+            (message.peer, message.timestamp),
+        )
 
-    store = SqliteMessageStore(Database.open(path, migrations=MIGRATIONS[:6]))
+    store = SqliteMessageStore.open(path)
     try:
         with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone() == (6,)
+            assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
             assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert [m.body for m in store.latest(ConversationKey(ME, stored[0].peer), 10)] == ["kept"]
+        assert [m.body for m in store.latest(ConversationKey(ME, message.peer), 10)] == ["kept"]
         assert await store.im_id("alice@example.org") == 1
     finally:
         await store.close()

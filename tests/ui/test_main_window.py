@@ -129,6 +129,9 @@ class FakeConnection:
     async def destroy_room(self, room: str, reason: str = "") -> None:
         pass
 
+    async def room_affiliations(self, room: str, affiliation: str) -> list[str]:
+        return []
+
     async def moderate_message(self, room: str, stanza_id: str, reason: str = "") -> None:
         pass
 

@@ -165,6 +165,7 @@ _ACTION_FIELDS = (
     "retracts",
     "reacts_to",
     "reactions",
+    "payload",
 )
 
 
@@ -220,6 +221,7 @@ def _actions_from_json(account: str, text: str | None) -> list[Message]:
                 retracts=str(item["retracts"]),
                 reacts_to=str(item["reacts_to"]),
                 reactions=tuple(str(r) for r in item["reactions"]),
+                payload=str(item.get("payload", "")),  # (none saved before version 7)
             )
             for item in saved
         ]
@@ -348,11 +350,13 @@ class MessagingService:
         connect: bool = False,
         reply_to: Message | None = None,
         kind: ConversationKind = ConversationKind.CHAT,
+        payload: str = "",
     ) -> Message:
         """Commit a message for sending and send it if signed in; returns the stored
         message (its ``uid`` names it from now on). ``reply_to``: the message of the
         conversation this one answers (XEP-0461). ``kind`` GROUPCHAT: to a room (sent
-        while we are in it; until then it waits in the outbox).
+        while we are in it; until then it waits in the outbox). ``payload``: data for
+        applications, a JSON array of objects as text (XEP-0335).
 
         Not signed in: :class:`NotConnected`, unless ``connect`` and the account was
         not signed out on purpose (then it signs in and the message waits for it).
@@ -388,6 +392,7 @@ class MessagingService:
             origin=Origin.LOCAL,
             reply_to=reference(reply_to) if reply_to is not None else "",
             reply_to_jid=author_of(reply_to) if reply_to is not None else "",
+            payload=payload,
         )
         message = await self._store.add_outgoing(message)
         self._bus.publish(MessageAdded(message))
@@ -398,17 +403,28 @@ class MessagingService:
             session.start()
         return message
 
-    async def correct(self, message: Message, text: str) -> Message:
+    async def correct(self, message: Message, text: str, payload: str | None = None) -> Message:
         """Replace the text of our own ``message`` (XEP-0308): stored at once, sent to the
         peer now or, while the account is reconnecting, once it is online. Returns the
-        message as it is now (first id, new text, ``edited_at``)."""
+        message as it is now (first id, new text, ``edited_at``). ``payload`` replaces
+        its payload too (None: kept; the correction carries it, as it replaces the
+        whole message)."""
+        return (await self.edit(message, text, payload)).target or message
+
+    async def edit(self, message: Message, text: str, payload: str | None = None) -> ActionOutcome:
+        """:meth:`correct`, telling what the correction did (its sequence in the log)."""
         validate_body(text)
         if not message.outgoing:
             raise InvalidMessage("only your own messages can be edited")
-        return await self._act(message, body=text, replaces=message.uid)
+        kept = message.payload if payload is None else payload
+        return await self._act(message, body=text, replaces=message.uid, payload=kept)
 
     async def retract(self, message: Message) -> Message:
         """Remove our own ``message`` for everyone (XEP-0424): a tombstone stays."""
+        return (await self.remove(message)).target or message
+
+    async def remove(self, message: Message) -> ActionOutcome:
+        """:meth:`retract`, telling what the retraction did (its sequence in the log)."""
         if not message.outgoing:
             raise InvalidMessage("only your own messages can be removed")
         return await self._act(message, retracts=reference(message))
@@ -456,9 +472,10 @@ class MessagingService:
             raise InvalidMessage(f"at most {MAX_REACTIONS} reactions to a message")
         if any(len(r) > MAX_REACTION_CHARS for r in chosen):
             raise InvalidMessage("a reaction is an emoji, not a text")
-        return await self._act(message, reacts_to=reference(message), reactions=chosen)
+        outcome = await self._act(message, reacts_to=reference(message), reactions=chosen)
+        return outcome.target or message
 
-    async def _act(self, target: Message, **action: Any) -> Message:
+    async def _act(self, target: Message, **action: Any) -> ActionOutcome:
         account = target.account
         session = self._sessions.get(account)
         if session is None:
@@ -497,7 +514,7 @@ class MessagingService:
             # done to it meanwhile (a reaction to it: due, never handed over either).
             if stanza.action is MessageAction.RETRACT:
                 await self._drop_due_on(account, outcome.target.uid)
-            return outcome.target
+            return outcome
         # Kept (in the store, before it goes out) until the server acknowledges it: a
         # stream that ends before that sends it again, and so does the next run. While
         # reconnecting it goes once online, after the outbox.
@@ -506,7 +523,7 @@ class MessagingService:
         conn = self._conns.get(account)
         if conn is not None and account not in self._checking:
             self._send_due_actions(account, conn)
-        return outcome.target
+        return outcome
 
     def _never_sent(self, message: Message) -> bool:
         """Ours, still queued (as stored now), and never handed to a stream (in this run
@@ -648,6 +665,24 @@ class MessagingService:
         else:
             self._conversations.announce_own(key, before)
         return changed
+
+    async def mark_read(self, key: ConversationKey, sequence: int) -> int:
+        """Our read position in the conversation moves forward to ``sequence`` of its
+        event log (never past its last): the incoming messages up to there become
+        DISPLAYED, and their senders (a room: the room, naming its stanza id) get a
+        displayed marker for the newest of them (XEP-0333). Returns our position now."""
+        before = self._conversations.own_position(key)
+        last = self._store.incoming_up_to(key, sequence)
+        if last is not None:
+            changed = await self._store.mark_displayed_up_to(key, last.uid)
+            for m in changed:
+                self._bus.publish(MessageStateChanged(m))
+            conn = self._conns.get(key.account)
+            if changed and conn is not None:
+                conn.send_displayed(key.peer, reference(last), key.kind)
+        now = await self._store.set_read_sequence(key, sequence)
+        self._conversations.announce_own(key, before)
+        return now if now is not None else before
 
     # -- connection life ----------------------------------------------------------------
 

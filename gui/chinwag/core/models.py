@@ -199,6 +199,10 @@ class Message:
     reply_to_jid: str = ""
     #: The text the reply quotes of what it answers ("" : none).
     reply_quote: str = ""
+    #: Data for applications (conversations-api.md: a message's ``payload``), carried as
+    #: XEP-0335 JSON: a JSON array of objects as text ("" : none). A correction carries
+    #: the payload the message has after it.
+    payload: str = ""
     #: When it was last edited (XEP-0308), 0.0 if never; its text is then the newest.
     edited_at: float = 0.0
     #: Retracted by its author (XEP-0424): a tombstone; its text is gone ("").

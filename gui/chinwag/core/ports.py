@@ -181,6 +181,14 @@ class MessageStore(Protocol):
 
     def get_by_id(self, message_id: int) -> Message | None: ...
 
+    def incoming_up_to(self, key: ConversationKey, sequence: int) -> Message | None:
+        """The incoming message stored last at or before ``sequence`` of the
+        conversation's log (not removed), or None."""
+
+    def get_by_uuid(self, key: ConversationKey, message_uuid: str) -> Message | None:
+        """The message of the conversation with that uuid (conversations-api.md), or
+        None."""
+
     def get_by_stanza_id(self, key: ConversationKey, stanza_id: str) -> Message | None:
         """The message of the conversation the room (or our server) stamped with
         ``stanza_id`` (XEP-0359), or None."""
@@ -432,6 +440,10 @@ class XmppConnection(Protocol):
         """XEP-0045 affiliations (outcast: ban). Raises RequestRefused."""
 
     async def destroy_room(self, room: str, reason: str = ...) -> None: ...
+
+    async def room_affiliations(self, room: str, affiliation: str) -> list[str]:
+        """XEP-0045: the bare addresses with ``affiliation`` (member, admin, owner,
+        outcast) in ``room``. Raises RequestRefused with the room's condition."""
 
     async def moderate_message(self, room: str, stanza_id: str, reason: str = ...) -> None:
         """XEP-0425: ask ``room`` to remove its message ``stanza_id`` (the room's stanza

@@ -26,7 +26,7 @@ import bisect
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from chinwag.core import jid as jids
@@ -318,6 +318,30 @@ class RoomService:
         await self._refused_as_room(
             conn.set_room_affiliation(found.jid, address, affiliation.value, reason)
         )
+
+    async def configure(
+        self, account: str, room: str, fields: Mapping[str, str | Sequence[str]]
+    ) -> None:
+        """Submit the owner configuration form of a room we are in with ``fields``
+        (muc#roomconfig_...; the room keeps what is not given). :class:`RoomRefused`
+        (``forbidden``: we are no owner) names what the room said."""
+        found, conn = self._inside(account, room)
+        if not fields:
+            return  # (an empty form would be a new room's "accept the defaults")
+        await self._refused_as_room(conn.configure_room(found.jid, fields))
+
+    async def affiliations(self, account: str, room: str, affiliation: Affiliation) -> list[str]:
+        """The bare addresses the room gives ``affiliation`` (its member, admin, owner
+        or outcast list), as the room answers now; :class:`RoomRefused` when it will not
+        tell us."""
+        found, conn = self._inside(account, room)
+        request = conn.room_affiliations(found.jid, affiliation.value)
+        try:
+            return await request
+        except RoomRefused:
+            raise
+        except RequestRefused as exc:
+            raise RoomRefused(str(exc), exc.condition) from exc
 
     async def destroy(self, account: str, room: str, reason: str = "") -> None:
         """Destroy the room (owners only); we leave it with everyone else."""

@@ -80,14 +80,14 @@ MESSAGE_COLUMNS: Final = (
     "m.id, c.account, c.peer, c.kind, m.direction, m.uid, m.stanza_id, m.sender, "
     "m.sender_resource, m.body, m.timestamp, m.state, m.error, m.mtype, m.origin, "
     "m.subject, m.flags, m.reply_to, m.reply_to_jid, m.edited_at, m.removed, "
-    "m.reply_quote, "
+    "m.reply_quote, m.payload, "
     # the sequence of the event that stored it (one index probe per row)
     "(SELECT e.sequence FROM conversation_events AS e INDEXED BY "
     "conversation_events_by_message WHERE e.message_id = m.id AND e.kind = 'message'), "
     "m.conversation_id"
 )
 _FROM: Final = "messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
-_N_COLUMNS: Final = 24
+_N_COLUMNS: Final = 25
 
 #: ``messages.removed`` of a correction that was kept as a message of its own (its target
 #: had not reached us) and has been applied to its target since: the row is kept but no
@@ -129,7 +129,8 @@ def message_from_row(row: Sequence[Any]) -> Message:
         edited_at=row[19],
         removed=bool(row[20]),
         reply_quote=row[21],
-        sequence=row[22] or 0,
+        payload=row[22],
+        sequence=row[23] or 0,
     )
 
 
@@ -137,8 +138,8 @@ _INSERT_SQL: Final = """
 INSERT INTO messages (
     conversation_id, direction, uid, stanza_id, sender, sender_resource, body, timestamp,
     state, error, mtype, origin, subject, flags, search_key, muuid, reply_to, reply_to_jid,
-    edited_at, removed, replaces, reply_quote
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    edited_at, removed, replaces, reply_quote, payload
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (conversation_id, direction, uid) DO NOTHING
 """
 
@@ -169,6 +170,7 @@ def _insert_params(
         int(bool(message.removed)),
         message.replaces,
         message.reply_quote,
+        message.payload,
     )
 
 
@@ -489,6 +491,20 @@ GET_IN_SQL: Final = _BY_UID_SQL.format(directions="0, 1", kind="AND c.kind = ?")
 GET_OUTGOING_SQL: Final = _BY_UID_SQL.format(directions="1", kind="")
 
 GET_BY_ID_SQL: Final = f"SELECT {MESSAGE_COLUMNS} FROM {_FROM} WHERE m.id = ?"
+INCOMING_UP_TO_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM conversation_events AS e
+JOIN messages AS m ON m.id = e.message_id
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE e.conversation_id = ? AND e.sequence <= ? AND e.kind = 'message'
+    AND m.direction = 0 AND m.removed = 0
+ORDER BY e.sequence DESC LIMIT 1
+"""
+GET_BY_UUID_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages AS m INDEXED BY messages_by_muuid
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.conversation_id = ? AND m.muuid = ? AND m.removed <> {FOLDED:d}
+ORDER BY m.id LIMIT 1
+"""
 
 CONVERSATIONS_SQL: Final = """
 SELECT account, peer, kind, newest FROM (
@@ -794,18 +810,27 @@ class SqliteMessageStore:
         if kind is MessageAction.CORRECT:
             if not action.body:
                 return ActionOutcome(action, target, REFUSED_EMPTY)
-            data = json.dumps({"text": action.body, "previous": target.body}, ensure_ascii=False)
+            edit = {"text": action.body, "previous": target.body}
+            if action.payload or target.payload:  # (a correction replaces the payload too)
+                edit["payload"] = action.payload
+            data = json.dumps(edit, ensure_ascii=False)
             if action.timestamp >= target.edited_at:
                 conn.execute(
-                    "UPDATE messages SET body = ?, edited_at = ? WHERE id = ?",
-                    (action.body, float(action.timestamp), target.id),
+                    "UPDATE messages SET body = ?, payload = ?, edited_at = ? WHERE id = ?",
+                    (action.body, action.payload, float(action.timestamp), target.id),
                 )
-                target = replace(target, body=action.body, edited_at=float(action.timestamp))
+                target = replace(
+                    target,
+                    body=action.body,
+                    payload=action.payload,
+                    edited_at=float(action.timestamp),
+                )
             event = EventKind.EDIT
         elif kind is MessageAction.RETRACT:
             # Retraction means gone: the text, the texts it had before and its reactions.
             conn.execute(
-                "UPDATE messages SET body = '', subject = '', removed = 1 WHERE id = ?",
+                "UPDATE messages SET body = '', subject = '', payload = '', removed = 1 "
+                "WHERE id = ?",
                 (target.id,),
             )
             conn.execute(
@@ -814,7 +839,7 @@ class SqliteMessageStore:
                 (target.id,),
             )
             conn.execute("DELETE FROM reactions WHERE message_id = ?", (target.id,))
-            target = replace(target, body="", subject="", removed=True)
+            target = replace(target, body="", subject="", payload="", removed=True)
             data = (
                 json.dumps(
                     {"moderated_by": action.moderated_by, "reason": action.moderation_reason},
@@ -1371,6 +1396,24 @@ class SqliteMessageStore:
     def get_by_id(self, message_id: int) -> Message | None:
         messages = self._messages(GET_BY_ID_SQL, (message_id,))
         return messages[0] if messages else None
+
+    def incoming_up_to(self, key: ConversationKey, sequence: int) -> Message | None:
+        """The incoming message stored last at or before ``sequence`` of the
+        conversation's log (not removed), or None."""
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None:
+            return None
+        row = self._db.query_one(INCOMING_UP_TO_SQL, (conversation_id, int(sequence)))
+        return message_from_row(row) if row is not None else None
+
+    def get_by_uuid(self, key: ConversationKey, message_uuid: str) -> Message | None:
+        """The message of the conversation whose uuid (conversations-api.md) is
+        ``message_uuid`` (a removed one too, as its tombstone), or None."""
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None:
+            return None
+        row = self._db.query_one(GET_BY_UUID_SQL, (conversation_id, message_uuid))
+        return message_from_row(row) if row is not None else None
 
     def get_by_stanza_id(self, key: ConversationKey, stanza_id: str) -> Message | None:
         conversation_id = self._conversation_id(key)

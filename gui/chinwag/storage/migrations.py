@@ -331,6 +331,15 @@ CREATE TABLE bookmarks (
 ) WITHOUT ROWID;
 """
 
+# Version 7: message payloads (conversations-api.md: a message's ``payload``, carried as
+# XEP-0335 JSON). ``messages.payload`` is the JSON array of objects as text ('' : none).
+# Existing rows get ''. The Conversations API names messages by their uuid (``muuid``):
+# an index finds one in its conversation.
+_V7_PAYLOADS: Final = """
+ALTER TABLE messages ADD COLUMN payload TEXT NOT NULL DEFAULT '';
+CREATE INDEX messages_by_muuid ON messages (conversation_id, muuid);
+"""
+
 
 # Version 6: IM ids (conversations-api.md section 1), a stable local integer per bare
 # address. AUTOINCREMENT: SQLite never gives an id twice (sqlite_sequence keeps the
@@ -379,6 +388,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     _V4_ORPHANS,
     _V5_BOOKMARKS,
     _V6_IM_IDS,
+    _V7_PAYLOADS,
 )
 
 #: The schema version this code writes.

@@ -17,6 +17,7 @@ from chinwag.core.models import AccountConfig, TlsMode
 from chinwag.xmpp import (
     corrections,
     fallbacks,
+    json_payload,
     moderation,
     reactions,
     replies,
@@ -56,12 +57,13 @@ OWN_FEATURES = (
     reactions.FEATURE,
     replies.FEATURE,
     fallbacks.FEATURE,
+    json_payload.FEATURE,
 )
 #: The modules of what a message can say about an earlier one, registered in this order
 #: (see :class:`MessageFeatures`). Replies come first: the fallback ranges they strip
 #: count the body as sent, before a retraction or reactions drop it. A room's moderation
 #: (XEP-0425) is a retraction of its own.
-MESSAGE_FEATURES = (replies, corrections, retractions, reactions, moderation)
+MESSAGE_FEATURES = (replies, corrections, retractions, reactions, moderation, json_payload)
 #: XEP-0030 identity: a desktop client (category, type, name).
 IDENTITY = ("client", "pc", "Chinwag")
 #: slixmpp's catch-all handlers that chinwag.xmpp replaces with its own dispatchers.

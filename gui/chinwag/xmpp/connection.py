@@ -268,6 +268,9 @@ class SlixmppConnection:
     async def destroy_room(self, room: str, reason: str = "") -> None:
         await self._rooms.destroy(room, reason)
 
+    async def room_affiliations(self, room: str, affiliation: str) -> list[str]:
+        return await self._rooms.affiliations(room, affiliation)
+
     async def moderate_message(self, room: str, stanza_id: str, reason: str = "") -> None:
         await moderation.moderate(self._client, room, stanza_id, reason)
 

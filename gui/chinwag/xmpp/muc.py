@@ -197,6 +197,26 @@ class RoomFeature:
         item = {"jid": jid, "affiliation": affiliation}
         await self._admin(room, item, reason, f"make {jid} {affiliation}")
 
+    async def affiliations(self, room: str, affiliation: str) -> list[str]:
+        """The bare addresses with ``affiliation`` in ``room`` (XEP-0045 9.5, 10.5: the
+        member, admin or owner list; who may read which is the room's to say). Raises
+        :class:`RequestRefused`."""
+        iq = self._client.make_iq_get(ito=JID(room))
+        query = ET.SubElement(iq.xml, f"{{{NS}#admin}}query")
+        ET.SubElement(query, f"{{{NS}#admin}}item", {"affiliation": affiliation})
+        result = await request(iq, f"list the {affiliation}s of {room}")
+        found: list[str] = []
+        for el in result.xml.iter(f"{{{NS}#admin}}item"):
+            if (el.get("affiliation") or affiliation) != affiliation:
+                continue
+            try:
+                address = JID(el.get("jid") or "").bare
+            except InvalidJID:
+                continue
+            if address and address not in found:
+                found.append(address)
+        return found
+
     async def _admin(self, room: str, item: dict[str, str], reason: str, what: str) -> None:
         iq = self._client.make_iq_set(ito=JID(room))
         query = ET.SubElement(iq.xml, f"{{{NS}#admin}}query")
