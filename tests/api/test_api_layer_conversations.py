@@ -211,3 +211,20 @@ async def test_a_group_conversation_is_a_configured_room_with_its_participants(
     events = conversations.retransmit(key, 1, 3)
     assert events[2]["action"] == "leaveConversation"
     assert events[2]["user"] == ME
+
+
+async def test_typing_and_read_are_told_without_being_logged(rig: ApiLayerRig) -> None:
+    await rig.receive("hello")
+    key = ConversationKey(ME, BOB, ConversationKind.CHAT)
+    told = len(await _until(rig, 1))
+    rig.connection.listener.on_chat_state(BOB, "paused")
+    rig.connection.listener.on_chat_state(BOB, "composing")
+    typing = await rig.sink.wait_for("conversation_event", lambda a: a[1]["action"] == "typing")
+    assert typing == (key, {"action": "typing", "user": BOB, "im_user_id": 1})
+    assert len(rig.sink.named("conversation_event")) == told + 1  # (paused is not typing)
+    message = rig.core.store.latest(key, 1)[0]
+    await rig.core.conversations.read_up_to(key, BOB, message)
+    read = await rig.sink.wait_for("conversation_event", lambda a: a[1]["action"] == "read")
+    assert read == (key, {"action": "read", "user": BOB, "im_user_id": 1, "sequence": 1})
+    assert rig.api.conversations.times(key)[1] == 1  # neither is in the log
+    assert rig.api.conversations.participants(key)[1]["last_read_sequence"] == 1

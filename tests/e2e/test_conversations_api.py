@@ -346,3 +346,29 @@ async def test_a_conversation_object_is_exported_when_returned_and_goes_with_its
     # Asked for again: the same path (one per conversation for the run), held anew.
     assert await conversations(watcher, "GetConversation", "s", uuid) == path
     assert await watcher.get(path, CONVERSATION, "Address") == peer
+
+
+async def test_a_signal_exports_the_conversation_it_names(chinwag_app: Any) -> None:
+    client = await chinwag_app.client()
+    signals = await client.watch()
+    prosody = chinwag_app.prosody
+    async with XmppPeer(prosody, *prosody.make_user("fay")) as fay:
+        seen = len(signals.items)
+        fay.send_chat(chinwag_app.jid, "hello app")
+        said = await signals.wait_for(
+            "OnSendMessage", lambda b: plain(b[1])["message"]["text"] == "hello app", after=seen
+        )
+    path = said[0]
+    assert path.startswith(PATH_PREFIX)
+    assert await client.get(path, CONVERSATION, "Address") == fay.jid
+    assert await client.get(path, CONVERSATION, "Uuid") == direct_uuid(chinwag_app.jid, fay.jid)
+    event = plain(said[1])
+    assert event["user"] == fay.jid
+    assert event["sequence"] == 1
+    again = await client.call(path, CONVERSATION, "RetransmitEvents", "xx", [1, 1])
+    assert plain(again[0]) == [event]
+    # A method returning it gives the same path.
+    assert (
+        await conversations(client, "GetConversation", "s", event["message"]["conversation"])
+        == path
+    )

@@ -220,7 +220,6 @@ class ConversationsApi:
         self._rooms[key] = RoomFacts(public, meta, title)
         affiliations = {address: _affiliation(flags) for address, flags in others.items()}
         self._members[key] = {account: Affiliation.OWNER, **affiliations}
-        await core.store.ensure_conversation(key, title)
         try:
             await core.rooms.join(
                 account,
@@ -232,6 +231,7 @@ class ConversationsApi:
                 await core.rooms.set_affiliation(account, room, address, affiliation)
         except ChinwagError as exc:
             raise from_core(exc) from exc
+        await core.store.ensure_conversation(key, title)  # (once the room is made)
         for address in affiliations:
             core.invitations.invite(account, room, address)
         if affiliations:
