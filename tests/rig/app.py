@@ -256,6 +256,7 @@ class ApiClient:
                 if msg.message_type is MessageType.SIGNAL and msg.interface in (
                     names.MESSENGER,
                     names.MESSAGES,
+                    names.CONVERSATIONS,
                 ):
                     self.signals.add(str(msg.member), list(msg.body))
                 return False

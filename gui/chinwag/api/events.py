@@ -39,6 +39,7 @@ from chinwag.core.models import ConnectionState, Direction, MessageState
 
 if TYPE_CHECKING:
     from chinwag.api.service import Api, ContactKey, GroupKey
+    from chinwag.core.models import ConversationKey
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ class EventSink(Protocol):
 
     def room_contact_removed(self, room: ContactKey, contact: ContactKey) -> None:
         """``OnIMWindowContactRemoved`` for a room's window: ``contact`` left it."""
+
+    def conversation_event(self, key: ConversationKey, event: dict[str, Any]) -> None:
+        """A Conversations API event (:mod:`chinwag.api.conversation_events`) of the
+        conversation ``key``."""
 
 
 class ApiEvents:
@@ -124,6 +129,11 @@ class ApiEvents:
             unsubscribe()
         self._unsubscribe = []
         self._sinks = []
+
+    def tell(self, name: str, *args: Any) -> None:
+        """Tell every sink ``name(*args)`` (for the API's other parts: the
+        conversations' events)."""
+        self._tell(name, *args)
 
     def _tell(self, name: str, *args: Any) -> None:
         for sink in list(self._sinks):

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from chinwag.api.codes import S_FALSE, S_OK, SIGNIN_OPTIONS, Code
+from chinwag.api.conversations import ConversationsApi
 from chinwag.api.errors import ApiError, hr_for, invalid, not_logged_on
 from chinwag.api.events import ApiEvents
 from chinwag.api.messages import MessagesApi
@@ -74,8 +75,10 @@ class Api:
         self.windows = WindowApi(self)
         self.messages = MessagesApi(self)
         self.events = ApiEvents(self)
+        self.conversations = ConversationsApi(self)
 
     def close(self) -> None:
+        self.conversations.close()
         self.events.close()
 
     # -- resolving arguments ---------------------------------------------------------

@@ -19,6 +19,7 @@ from chinwag.api.errors import ApiError, invalid
 from chinwag.api.service import Api, ContactArg, ContactKey, GroupKey
 from chinwag.automation import names
 from chinwag.automation.bus import current_call
+from chinwag.automation.conversations import ConversationHandles, Conversations
 from chinwag.automation.interfaces import (
     Account,
     Contact,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from dbus_next.service import ServiceInterface
 
     from chinwag.api.messages import Parts
+    from chinwag.api.ports import ConversationView
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,8 @@ class DBusApi:
         self.contacts = Numbered(bus, names.CONTACT_PATH, lambda key: Contact(self, key))
         self.groups = Numbered(bus, names.GROUP_PATH, lambda key: Group(self, key))
         self.windows = WindowHandles(bus, self._window_interfaces)
+        self.conversations_interface = Conversations(self)
+        self.conversations = ConversationHandles(bus, self)
 
     def _window_interfaces(self, handle: WindowHandle) -> list[ServiceInterface]:
         target = ConversationTarget(self, handle)
@@ -93,6 +97,7 @@ class DBusApi:
     def export(self) -> None:
         self.bus.export(names.MESSENGER_PATH, self.messenger)
         self.bus.export(names.MESSENGER_PATH, self.messages)
+        self.bus.export(names.MESSENGER_PATH, self.conversations_interface)
         self.bus.export(names.MAIN_WINDOW_PATH, self.main_window)
         for account in self.api.messenger.account_list():
             self.accounts.path(account)
@@ -194,6 +199,10 @@ class DBusApi:
 
     async def instant_message(self, contact: Any) -> list[Any]:
         hr, view = await self.api.messenger.instant_message(self.contact_arg(contact))
+        return await self.window_path(hr, view)
+
+    async def window_path(self, hr: int, view: ConversationView) -> list[Any]:
+        """(hr, the window's handle path) of a window just opened, handed to the caller."""
         try:
             handle = self.windows.for_view(view)
         except Exception as exc:

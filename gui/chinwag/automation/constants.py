@@ -38,6 +38,9 @@ __all__ = [
     "CLOSED_WINDOW_CAP",
     "CONTACT",
     "CONTACT_PATH",
+    "CONVERSATION",
+    "CONVERSATIONS",
+    "CONVERSATION_PATH",
     "CONVERSATION_WINDOW",
     "DBUS_NAME",
     "DBUS_PATH",
@@ -64,6 +67,7 @@ __all__ = [
     "SIGNIN_OPTIONS",
     "S_FALSE",
     "S_OK",
+    "UNHELD_CONVERSATION_CAP",
     "UNKNOWN_OBJECT",
     "WINDOW",
     "WINDOW_PATH",
@@ -83,6 +87,7 @@ WINDOW_PATH = f"{ROOT}/window/{{n}}"
 CONTACT_PATH = f"{ROOT}/contact/{{n}}"
 GROUP_PATH = f"{ROOT}/group/{{n}}"
 ACCOUNT_PATH = f"{ROOT}/account/{{n}}"
+CONVERSATION_PATH = f"{ROOT}/conversation/{{n}}"
 
 MESSENGER = "im.chinwag.Messenger1"
 MESSAGES = "im.chinwag.Messages1"
@@ -91,6 +96,11 @@ CONVERSATION_WINDOW = "im.chinwag.ConversationWindow1"
 CONTACT = "im.chinwag.Contact1"
 GROUP = "im.chinwag.Group1"
 ACCOUNT = "im.chinwag.Account1"
+CONVERSATIONS = "im.chinwag.Conversations1"
+CONVERSATION = "im.chinwag.Conversation1"
+#: Conversation objects exported by a signal alone (no client was given them by a method)
+#: kept at most: the oldest of more goes (conversations-api.md section 4).
+UNHELD_CONVERSATION_CAP = 256
 
 #: The bus itself, and the standard interface every object's properties are read through.
 DBUS_NAME = "org.freedesktop.DBus"

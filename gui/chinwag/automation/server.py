@@ -141,6 +141,7 @@ class AutomationServer:
             name, _old, new = msg.body
             if not new and name.startswith(":"):
                 self.dbus.windows.client_gone(name)
+                self.dbus.conversations.client_gone(name)
         return False  # let dbus-next see it too
 
     async def close(self) -> None:

@@ -7,7 +7,7 @@ from the window registry, since their handles are D-Bus objects."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chinwag.automation.adapter import DBusApi
 from chinwag.core.models import ConversationKind
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from chinwag.api.messages import Parts
     from chinwag.api.ports import ConversationView
     from chinwag.api.service import ContactKey, GroupKey
+    from chinwag.core.models import ConversationKey
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +134,6 @@ class SignalEmitter:
 
     def storage_changed(self, problem: str) -> None:
         self._messages.StorageChanged(problem)
+
+    def conversation_event(self, key: ConversationKey, event: dict[str, Any]) -> None:
+        self._d.conversations_interface.emit_conversation_event(key, event)

@@ -6,22 +6,35 @@ records; this service reads it and moves read positions, publishing
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from chinwag.core.events import EventBus, ReadPositionChanged
+from chinwag.core.events import (
+    ConversationLogged,
+    EventBus,
+    OccupantChanged,
+    ReadPositionChanged,
+    RoomJoined,
+    RoomLeft,
+)
 from chinwag.core.models import (
     Conversation,
     ConversationEvent,
     ConversationKey,
     ConversationKind,
+    EventKind,
     Message,
     Participant,
     direct_uuid,
     room_uuid,
 )
 from chinwag.core.ports import MessageStore
+from chinwag.core.rooms import GONE_FOR_NOW
+from chinwag.core.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +62,88 @@ class ConversationService:
         self._bus = bus
         #: (account, address) -> the name a person knows them by (the roster's).
         self._name_of = name_of or (lambda _account, jid: jid)
+        self._tasks = BackgroundTasks("conversation log")
+        #: Conversation-level events are appended in the order they happened.
+        self._order = asyncio.Lock()
+        #: (account, room) -> is the room joined (set by :meth:`follow_rooms`).
+        self._joined: Callable[[str, str], bool] = lambda _account, _room: False
+
+    # -- the room's conversation-level events (created, participants, join, leave) -----
+
+    def follow_rooms(self, joined: Callable[[str, str], bool]) -> None:
+        """Log the rooms' conversation-level events as they happen: our entering a room
+        (created, when our join made it; else join, unless the log says we are in
+        already: a new session enters again without joining anew), our leaving it on
+        purpose or being put out (not a service going away for now), someone with a
+        real address coming in while we are there (join, once: until they leave), and an
+        affiliation changing (participants, or leave when it is taken away)."""
+        self._joined = joined
+        self._bus.subscribe(RoomJoined, self._on_joined)
+        self._bus.subscribe(RoomLeft, self._on_left)
+        self._bus.subscribe(OccupantChanged, self._on_occupant)
+
+    def _on_joined(self, event: RoomJoined) -> None:
+        key = ConversationKey(event.account, event.room, ConversationKind.GROUPCHAT)
+        kind = EventKind.CREATED if event.created else EventKind.JOIN
+        self._spawn_membership(key, kind, event.account)
+
+    def _on_left(self, event: RoomLeft) -> None:
+        if event.reason in (GONE_FOR_NOW, "no answer"):
+            return
+        key = ConversationKey(event.account, event.room, ConversationKind.GROUPCHAT)
+        data = json.dumps({"reason": event.reason}) if event.reason else ""
+        self._spawn_membership(key, EventKind.LEAVE, event.account, data)
+
+    def _on_occupant(self, event: OccupantChanged) -> None:
+        key = ConversationKey(event.account, event.room, ConversationKind.GROUPCHAT)
+        now, before = event.occupant, event.previous
+        if event.renamed or not self._joined(event.account, event.room):
+            return  # (who was there before we came in is no news)
+        if now is not None and now.jid and before is None:
+            self._spawn_membership(key, EventKind.JOIN, now.jid)
+        if now is not None and before is not None and now.affiliation != before.affiliation:
+            data = json.dumps(
+                {
+                    "action": "editParticipants",
+                    "users": [now.jid or now.author],
+                    "affiliation": str(now.affiliation.value),
+                }
+            )
+            self._tasks.spawn(self.log(key, EventKind.PARTICIPANTS, now.jid or now.author, data))
+
+    def _spawn_membership(
+        self, key: ConversationKey, kind: EventKind, author: str, data: str = ""
+    ) -> None:
+        async def run() -> None:
+            async with self._order:
+                last = self._store.last_membership(key, author)
+                inside = last in (EventKind.CREATED, EventKind.JOIN)
+                if kind is EventKind.LEAVE and not inside:
+                    return
+                if kind is EventKind.JOIN and inside:
+                    return
+                await self._append(key, kind, author, data)
+
+        self._tasks.spawn(run())
+
+    async def log(
+        self, key: ConversationKey, kind: EventKind, author: str, data: str = ""
+    ) -> ConversationEvent:
+        """Append a conversation-level event (now) and say so
+        (:class:`~chinwag.core.events.ConversationLogged`)."""
+        async with self._order:
+            return await self._append(key, kind, author, data)
+
+    async def _append(
+        self, key: ConversationKey, kind: EventKind, author: str, data: str
+    ) -> ConversationEvent:
+        logged = await self._store.append_conversation_event(key, kind, author, time.time(), data)
+        self._bus.publish(ConversationLogged(logged))
+        return logged
+
+    async def drain(self) -> None:
+        """Wait until the events being logged are."""
+        await self._tasks.drain()
 
     def get(self, key: ConversationKey) -> Conversation:
         """The conversation (one with nothing stored yet: its identity, at sequence 0),

@@ -17,6 +17,7 @@ from chinwag.core.models import (
     Bookmark,
     ConnectionState,
     Contact,
+    ConversationEvent,
     ConversationKey,
     ConversationKind,
     Invitation,
@@ -202,6 +203,14 @@ class ReadPositionChanged(Event):
     key: ConversationKey
     participant: str
     sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationLogged(Event):
+    """A conversation-level event (created, edited, participants, join, leave) was
+    appended to its conversation's log (after the commit)."""
+
+    event: ConversationEvent
 
 
 @dataclass(frozen=True, slots=True)

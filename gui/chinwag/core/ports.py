@@ -20,6 +20,7 @@ from chinwag.core.models import (
     ConversationKind,
     DiscoInfo,
     DiscoItemsPage,
+    EventKind,
     Message,
     MessageState,
     PageAnchor,
@@ -107,6 +108,28 @@ class MessageStore(Protocol):
 
     def message_sequence(self, message_id: int) -> int | None:
         """The sequence of the event that stored the message (None: unknown)."""
+        ...
+
+    def known_conversations(self, account: str) -> list[tuple[ConversationKey, str]]:
+        """Every conversation of ``account`` stored, as (key, uuid), oldest first."""
+        ...
+
+    def conversation_by_uuid(self, account: str, uuid: str) -> ConversationKey | None:
+        """The conversation of ``account`` with that uuid (None: not stored)."""
+        ...
+
+    def last_membership(self, key: ConversationKey, author: str) -> EventKind | None:
+        """The newest of ``author``'s created/join/leave events (None: none)."""
+        ...
+
+    async def ensure_conversation(self, key: ConversationKey, title: str | None = None) -> None:
+        """Store the conversation if it is not (``title``: set it)."""
+        ...
+
+    async def append_conversation_event(
+        self, key: ConversationKey, kind: EventKind, author: str, timestamp: float, data: str = ""
+    ) -> ConversationEvent:
+        """Append a conversation-level event to the log; returns it."""
         ...
 
     async def set_read_sequence(self, key: ConversationKey, sequence: int) -> int | None:

@@ -323,6 +323,20 @@ WHERE e.conversation_id = ? AND e.sequence > ?
 ORDER BY e.sequence LIMIT ?
 """
 
+_KNOWN_CONVERSATIONS_SQL: Final = """
+SELECT peer, kind, uuid FROM conversations WHERE account = ? ORDER BY id
+"""
+
+_CONVERSATION_BY_UUID_SQL: Final = """
+SELECT peer, kind FROM conversations WHERE account = ? AND uuid = ?
+"""
+
+_LAST_MEMBERSHIP_SQL: Final = """
+SELECT kind FROM conversation_events
+WHERE conversation_id = ? AND author = ? AND kind IN ('created', 'join', 'leave')
+ORDER BY sequence DESC LIMIT 1
+"""
+
 _CONVERSATION_INFO_SQL: Final = """
 SELECT uuid, title, created, updated, last_sequence, read_sequence
 FROM conversations WHERE id = ?
@@ -1551,6 +1565,54 @@ class SqliteMessageStore:
                 EVENTS_AFTER_SQL, (conversation_id, after, limit)
             )
         ]
+
+    def known_conversations(self, account: str) -> list[tuple[ConversationKey, str]]:
+        """Every conversation of ``account`` stored, with or without messages, as (key,
+        uuid), oldest first."""
+        rows = self._db.query(_KNOWN_CONVERSATIONS_SQL, (account,))
+        return [
+            (ConversationKey(account, peer, ConversationKind(kind)), uuid)
+            for peer, kind, uuid in rows
+        ]
+
+    def conversation_by_uuid(self, account: str, uuid: str) -> ConversationKey | None:
+        """The conversation of ``account`` with the spec's ``uuid`` (None: not stored)."""
+        row = self._db.query_one(_CONVERSATION_BY_UUID_SQL, (account, uuid))
+        return None if row is None else ConversationKey(account, row[0], ConversationKind(row[1]))
+
+    def last_membership(self, key: ConversationKey, author: str) -> EventKind | None:
+        """The newest of ``author``'s created/join/leave events in the log (None: none)."""
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None:
+            return None
+        row = self._db.query_one(_LAST_MEMBERSHIP_SQL, (conversation_id, author))
+        return None if row is None else _EVENT_KINDS[row[0]]
+
+    async def ensure_conversation(self, key: ConversationKey, title: str | None = None) -> None:
+        """Store the conversation if it is not (``title``: set it, stored or not)."""
+
+        def ensure(conn: sqlite3.Connection) -> None:
+            conversation_id = self._write_conversation_id(conn, key)
+            if title is not None:
+                conn.execute(
+                    "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+                )
+
+        await self._write(ensure)
+
+    async def append_conversation_event(
+        self, key: ConversationKey, kind: EventKind, author: str, timestamp: float, data: str = ""
+    ) -> ConversationEvent:
+        """Append a conversation-level event (created, edited, participants, join,
+        leave) to the log, storing the conversation if it is not; returns it."""
+
+        def append(conn: sqlite3.Connection) -> int:
+            conversation_id = self._write_conversation_id(conn, key, at=timestamp)
+            assert conversation_id is not None
+            return _append_event(conn, conversation_id, kind, None, author, timestamp, data=data)
+
+        sequence = await self._write(append)
+        return ConversationEvent(key, sequence, kind, "", author, timestamp, data)
 
     def message_sequence(self, message_id: int) -> int | None:
         """The sequence of the event that stored the message (None: no such message)."""
