@@ -327,7 +327,7 @@ async def test_send_text_signed_out_is_not_logged_on(chinwag_app: Any) -> None:
         assert await next_body(bob) == "signed in again"
 
 
-async def test_add_contact_is_not_implemented_and_contacts_names_the_peer(
+async def test_contacts_names_the_peer_and_add_contact_checks_its_argument(
     chinwag_app: Any,
 ) -> None:
     client = await chinwag_app.client()
@@ -335,15 +335,19 @@ async def test_add_contact_is_not_implemented_and_contacts_names_the_peer(
     assert hr == S_OK
     bob = await client.messenger("GetContact", "ss", "bob@localhost", "")
     assert await client.get(path, CONVERSATION, "Contacts") == [bob]
+    # (AddContact that starts a group conversation: test_api_rooms.py.)
     await api_error(
-        client.call(path, CONVERSATION, "AddContact", "v", [Variant("s", "carol@localhost")]),
-        "NotImplemented",
+        client.call(path, CONVERSATION, "AddContact", "v", [Variant("s", "not an address@")]),
+        "InvalidArgument",
     )
-    carol = await client.messenger("GetContact", "ss", "carol@localhost", "")
     await api_error(
-        client.call(path, CONVERSATION, "AddContact", "v", [Variant("o", carol)]),
-        "NotImplemented",
+        client.call(path, CONVERSATION, "AddContact", "v", [Variant("i", 7)]),
+        "InvalidArgument",
     )
+    # Someone already in the conversation: nothing done.
+    assert await client.call(path, CONVERSATION, "AddContact", "v", [Variant("o", bob)]) == [
+        S_FALSE
+    ]
     assert await client.get(path, CONVERSATION, "Contacts") == [bob]
     assert await client.get(path, WINDOW, "IsClosed") is False
 
