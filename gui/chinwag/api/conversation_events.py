@@ -43,6 +43,10 @@ SIGNALS: dict[str, str] = {
     "removeMessage": "OnRemoveMessage",
     "typing": "OnTyping",
     "read": "OnRead",
+    "setStatus": "OnSetStatus",
+    "editUser": "OnEditUser",
+    "subscribe": "OnSubscribe",
+    "unsubscribe": "OnUnsubscribe",
 }
 
 #: A log entry's kind -> its action (participants: the entry's data says which).
@@ -134,6 +138,12 @@ class EventBuilder:
             "payload": str(payload or NO_PAYLOAD),
             "sequence": message.sequence if message is not None else entry.sequence,
         }
+
+    def user(self, action: str, user: str, **more: Any) -> EventDict:
+        """A user event (``setStatus``, ``editUser``, ``subscribe``, ``unsubscribe``)."""
+        event = self._base(action, user)
+        event.update(more)
+        return event
 
     def typing(self, user: str) -> EventDict:
         return self._base("typing", user)

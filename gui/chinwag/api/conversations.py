@@ -34,9 +34,12 @@ from chinwag.core.events import (
     MessageAdded,
     MessageEdited,
     MessageRemoved,
+    OnlineSet,
     ReadPositionChanged,
     RoomJoined,
     RoomLeft,
+    SubscriptionsChanged,
+    UserEdited,
 )
 from chinwag.core.models import (
     Affiliation,
@@ -104,6 +107,9 @@ class ConversationsApi:
             ChatStateChanged: self._on_chat_state,
             RoomLeft: self._on_room_left,
             RoomJoined: self._on_room_joined,
+            UserEdited: self._on_user_edited,
+            OnlineSet: self._on_online_set,
+            SubscriptionsChanged: self._on_subscriptions,
         }
         bus = self._core.bus
         self._unsubscribe = [bus.subscribe(t, self._guard(h)) for t, h in handlers.items()]
@@ -565,6 +571,27 @@ class ConversationsApi:
         else:
             user = event.peer
         self._tell(key, self.builder.typing(user))
+
+    # -- the users' events (the primary account's) --------------------------------------
+
+    def _tell_user(self, account: str, event: EventDict) -> None:
+        if account == self._core.primary:
+            self._api.events.tell("user_event", event)
+
+    def _on_user_edited(self, event: UserEdited) -> None:
+        more: dict[str, Any] = {"custom_data": event.custom_data}
+        if event.private_custom_data is not None:
+            more["private_custom_data"] = event.private_custom_data
+        self._tell_user(event.account, self.builder.user("editUser", event.user, **more))
+
+    def _on_online_set(self, event: OnlineSet) -> None:
+        built = self.builder.user("setStatus", event.account, online=event.online)
+        self._tell_user(event.account, built)
+
+    def _on_subscriptions(self, event: SubscriptionsChanged) -> None:
+        action = "subscribe" if event.subscribed else "unsubscribe"
+        built = self.builder.user(action, event.account, users=list(event.users))
+        self._tell_user(event.account, built)
 
     def _on_room_left(self, event: RoomLeft) -> None:
         if not event.reason.startswith("the room was destroyed"):

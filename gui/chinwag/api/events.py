@@ -78,6 +78,10 @@ class EventSink(Protocol):
         """A Conversations API event (:mod:`chinwag.api.conversation_events`) of the
         conversation ``key``."""
 
+    def user_event(self, event: dict[str, Any]) -> None:
+        """A Conversations API user event (``OnSetStatus``, ``OnEditUser``,
+        ``OnSubscribe``, ``OnUnsubscribe``)."""
+
 
 class ApiEvents:
     """Listens to the core's bus; tells every sink (see :meth:`listen`)."""

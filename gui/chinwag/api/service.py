@@ -21,6 +21,7 @@ from chinwag.api.conversations import ConversationsApi
 from chinwag.api.errors import ApiError, hr_for, invalid, not_logged_on
 from chinwag.api.events import ApiEvents
 from chinwag.api.messages import MessagesApi
+from chinwag.api.users import UsersApi
 from chinwag.api.windows import WindowApi
 from chinwag.core import jid as jids
 from chinwag.core.errors import (
@@ -75,11 +76,23 @@ class Api:
         self.windows = WindowApi(self)
         self.messages = MessagesApi(self)
         self.events = ApiEvents(self)
-        self.conversations = ConversationsApi(self)
+        self.users = UsersApi(self)
+        self.conversations = ConversationsApi(self, im_id=self.im_id)
 
     def close(self) -> None:
         self.conversations.close()
         self.events.close()
+
+    def im_id(self, address: str) -> int:
+        """An address's IM id for an event (conversations-api.md section 1). Every logged
+        event's author has one already (the store gives it with the event); one that
+        has none yet (someone typing before anything else) is given one for next time
+        and reported as 0 this once."""
+        found = self.core.users.known_im_id(address)
+        if found is None:
+            self.tasks.spawn(self.core.users.im_id(address))
+            return 0
+        return found
 
     # -- resolving arguments ---------------------------------------------------------
 

@@ -187,6 +187,7 @@ class Conversations(ServiceInterface):
         super().__init__(names.CONVERSATIONS)
         self._d = dbus
         self._c = dbus.api.conversations
+        self._u = dbus.api.users
 
     def _path(self, key: ConversationKey) -> str:
         return self._d.conversations.hand_out(key)
@@ -230,48 +231,48 @@ class Conversations(ServiceInterface):
     # -- users (built by the users' part) ---------------------------------------------
 
     @member("s", out="a{sv}")
-    def GetUserByName(self, name: str) -> dict[str, Variant]:
-        raise not_yet()
+    async def GetUserByName(self, name: str) -> dict[str, Variant]:
+        return dictionary(await self._u.get_user_by_name(name))
 
     @member("x", out="a{sv}")
-    def GetUserByIMId(self, im_id: int) -> dict[str, Variant]:
-        raise not_yet()
+    async def GetUserByIMId(self, im_id: int) -> dict[str, Variant]:
+        return dictionary(await self._u.get_user_by_im_id(im_id))
 
     @member("as", out="aa{sv}")
-    def GetUsersByName(self, names_: list[str]) -> list[dict[str, Variant]]:
-        raise not_yet()
+    async def GetUsersByName(self, names_: list[str]) -> list[dict[str, Variant]]:
+        return [dictionary(u) for u in await self._u.get_users_by_name(names_)]
 
     @member("ax", out="aa{sv}")
-    def GetUsersByIMId(self, im_ids: list[int]) -> list[dict[str, Variant]]:
-        raise not_yet()
+    async def GetUsersByIMId(self, im_ids: list[int]) -> list[dict[str, Variant]]:
+        return [dictionary(u) for u in await self._u.get_users_by_im_id(im_ids)]
 
     @member("a{sv}", out="a{sv}")
-    def EditUser(self, changes: dict[str, Variant]) -> dict[str, Variant]:
-        raise not_yet()
+    async def EditUser(self, changes: dict[str, Variant]) -> dict[str, Variant]:
+        return dictionary(await self._u.edit_user(plain(changes)))
 
     @member("b", out="i")
     def SetOnline(self, online: bool) -> int:
-        raise not_yet()
+        return self._u.set_online(online)
 
     @member("as", out="as")
-    def Subscribe(self, users: list[str]) -> list[str]:
-        raise not_yet()
+    async def Subscribe(self, users: list[str]) -> list[str]:
+        return await self._u.subscribe(users)
 
     @member("as", out="as")
     def Unsubscribe(self, users: list[str]) -> list[str]:
-        raise not_yet()
+        return self._u.unsubscribe(users)
 
     @member(out="as")
     def UnsubscribeFromAll(self) -> list[str]:
-        raise not_yet()
+        return self._u.unsubscribe_from_all()
 
     @member(out="as")
     def GetSubscriptions(self) -> list[str]:
-        raise not_yet()
+        return self._u.get_subscriptions()
 
     @member("as", out="i")
-    def ManageNotifications(self, events: list[str]) -> int:
-        raise not_yet()
+    async def ManageNotifications(self, events: list[str]) -> int:
+        return await self._u.manage_notifications(events)
 
     # -- signals ----------------------------------------------------------------------
 
@@ -322,6 +323,10 @@ class Conversations(ServiceInterface):
     @emits("a{sv}")
     def OnUnsubscribe(self, event: dict[str, Variant]) -> dict[str, Variant]:
         return event
+
+    def emit_user_event(self, event: dict[str, Any]) -> None:
+        """A user event as its signal."""
+        getattr(self, signal_of(event))(dictionary(event))
 
     def emit_conversation_event(self, key: ConversationKey, event: dict[str, Any]) -> None:
         """A conversation event as its signal (the path exported for it)."""

@@ -137,3 +137,6 @@ class SignalEmitter:
 
     def conversation_event(self, key: ConversationKey, event: dict[str, Any]) -> None:
         self._d.conversations_interface.emit_conversation_event(key, event)
+
+    def user_event(self, event: dict[str, Any]) -> None:
+        self._d.conversations_interface.emit_user_event(event)

@@ -237,7 +237,11 @@ def _append_event(
     data: str = "",
 ) -> int:
     """Append an event to the conversation's log with its next sequence (the counter and
-    the row in the same transaction: no gap, no reuse); return the sequence."""
+    the row in the same transaction: no gap, no reuse); return the sequence. Its author
+    gets an IM id (conversations-api.md section 1) in the same transaction, so every
+    logged event's author has one."""
+    if author:
+        conn.execute("INSERT OR IGNORE INTO im_ids (address) VALUES (?)", (author,))
     rows = conn.execute(
         _NEXT_SEQUENCE_SQL, {"at": float(timestamp), "id": conversation_id}
     ).fetchall()
