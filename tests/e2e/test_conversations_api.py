@@ -294,9 +294,10 @@ async def test_direct_conversations_refusals_and_the_window(chinwag_app: Any) ->
         "WrongSequenceArgument",
         client.call(path, CONVERSATION, "RetransmitEvents", "xx", [1, 1]),
     )
-    # Still to come (the operations' part).
     await refused(
-        0, "SomethingWentWrong", client.call(path, CONVERSATION, "SendMessage", "ss", ["hi", "[]"])
+        23,
+        "MessageSizeExceedsLimit",
+        client.call(path, CONVERSATION, "SendMessage", "ss", ["x" * 5001, "[]"]),
     )
 
     # OpenWindow: the window a person uses, the one InstantMessage gives.

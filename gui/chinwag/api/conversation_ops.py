@@ -25,7 +25,7 @@ from chinwag.api.messaging_errors import MessagingError, from_core
 from chinwag.core import jid as jids
 from chinwag.core import room_meta
 from chinwag.core.errors import ChinwagError, InvalidAddress
-from chinwag.core.events import MessageRemoved
+from chinwag.core.events import MessageIdentified, MessageRemoved
 from chinwag.core.models import (
     ActionOutcome,
     Affiliation,
@@ -53,6 +53,8 @@ MAX_TITLE_CHARS = 5_000
 TYPING_INTERVAL = 10.0
 #: How long a moderation waits for the room to announce the removal (error 10002).
 MODERATION_TIMEOUT = 10.0
+#: How long SendMessage in a room waits for the room to reflect the message (10002).
+REFLECTION_TIMEOUT = 10.0
 
 #: A participant dictionary's permission keys (spec section 3) and their defaults.
 PERMISSIONS: dict[str, bool] = {
@@ -157,17 +159,47 @@ class ConversationOps:
 
     async def send_message(self, key: ConversationKey, text: str, payload: str) -> Message:
         """Send ``text`` with ``payload`` (a JSON array of objects, "" for none); returns
-        the message as stored (its ``sequence`` in the log, its ``uuid``)."""
+        the message as stored (its ``sequence`` in the log, its ``uuid``). In a room,
+        once the room has passed it on (reflected it to us, stamped with its stanza id,
+        which makes its uuid): 10002 when it does not within :data:`REFLECTION_TIMEOUT`
+        (the message stays sent)."""
         text = _text(text)
         data = payload_of(payload)
         self._signed_in(key)
         self._may_write(key)
+        if key.kind is not ConversationKind.GROUPCHAT:
+            try:
+                return await self._core.messaging.send(
+                    key.account, key.peer, text, kind=key.kind, payload=data
+                )
+            except ChinwagError as exc:
+                raise from_core(exc) from exc
+        # In a room a message's uuid is the room's stanza id's (conversations-api.md
+        # section 1): it is known once the room reflects the message to us.
+        reflected: dict[int, Message] = {}
+        arrived = asyncio.Event()
+
+        def seen(event: MessageIdentified) -> None:
+            if event.message.key == key and event.message.id is not None:
+                reflected[event.message.id] = event.message
+                arrived.set()
+
+        unsubscribe = self._core.bus.subscribe(MessageIdentified, seen)
         try:
-            return await self._core.messaging.send(
+            sent = await self._core.messaging.send(
                 key.account, key.peer, text, kind=key.kind, payload=data
             )
+            async with asyncio.timeout(REFLECTION_TIMEOUT):
+                while sent.id not in reflected:
+                    arrived.clear()
+                    await arrived.wait()
+        except TimeoutError:
+            raise MessagingError(10002, f"{key.peer} did not pass the message on") from None
         except ChinwagError as exc:
             raise from_core(exc) from exc
+        finally:
+            unsubscribe()
+        return reflected[sent.id]
 
     async def edit_message(
         self, key: ConversationKey, message_uuid: str, text: str | None, payload: str | None

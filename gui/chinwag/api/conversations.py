@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from chinwag.api.codes import S_FALSE, S_OK
 from chinwag.api.conversation_events import CountingImIds, EventBuilder, EventDict, ImId
+from chinwag.api.conversation_ops import ConversationOps, ConversationUpdated, ParticipantsChanged
 from chinwag.api.messaging_errors import MessagingError, from_core
 from chinwag.core import jid as jids
 from chinwag.core import room_meta
@@ -33,6 +34,7 @@ from chinwag.core.events import (
     Event,
     MessageAdded,
     MessageEdited,
+    MessageIdentified,
     MessageRemoved,
     OnlineSet,
     ReadPositionChanged,
@@ -46,6 +48,7 @@ from chinwag.core.models import (
     ConversationEvent,
     ConversationKey,
     ConversationKind,
+    Direction,
     EventKind,
     Role,
     direct_uuid,
@@ -95,11 +98,15 @@ class ConversationsApi:
         self._core = api.core
         self.im_ids: ImId = im_id if im_id is not None else CountingImIds()
         self.builder = EventBuilder(self._core.store, self._im_id)
+        #: Conversation1's message and participant operations.
+        self.ops = ConversationOps(api)
+        self.ops.address_of_im_id = self._core.users.address_of
         self._rooms: dict[ConversationKey, RoomFacts] = {}
         #: Participants named when the conversation was made here (address -> affiliation).
         self._members: dict[ConversationKey, dict[str, Affiliation]] = {}
         handlers: dict[type[Event], Any] = {
             MessageAdded: self._on_added,
+            MessageIdentified: self._on_identified,
             MessageEdited: self._on_changed,
             MessageRemoved: self._on_changed,
             ConversationLogged: self._on_logged,
@@ -199,6 +206,8 @@ class ConversationsApi:
         if isinstance(given.get("im_id"), int):
             lookup = getattr(self.im_ids, "address", None)
             address = lookup(given["im_id"]) if lookup is not None else None
+            if address is None:  # the lasting IM ids (the users' part)
+                address = self._core.users.address_of(given["im_id"])
             if address is None:
                 raise MessagingError(25, f"no user has the IM id {given['im_id']}")
             return str(address)
@@ -521,6 +530,94 @@ class ConversationsApi:
         still_open = api.host.find(key.account, key.peer, key.kind) is view
         return (S_OK if still_open else S_FALSE, view)
 
+    # -- Conversation1's messages and participants ---------------------------------------
+
+    def logged_event(self, key: ConversationKey, sequence: int) -> EventDict:
+        """The event of the log's entry ``sequence``, as its signal carries it."""
+        for entry in self._core.conversations.events(key, sequence - 1, 1) if sequence else []:
+            built = self.builder.from_log(entry, conversation_uuid(key))
+            if built is not None:
+                return built
+        raise MessagingError(500, f"the conversation's log has no event {sequence}")
+
+    async def send_message(self, key: ConversationKey, text: str, payload: str) -> EventDict:
+        """SendMessage: the message event, as OnSendMessage carries it."""
+        message = await self.ops.send_message(key, text, payload)
+        return self.logged_event(key, message.sequence)
+
+    async def edit_message(
+        self, key: ConversationKey, message_uuid: str, changes: dict[str, Any]
+    ) -> EventDict:
+        """EditMessage: ``text``, ``payload`` (absent: kept); the edit event."""
+        unknown = sorted(set(changes) - {"text", "payload"})
+        if unknown:
+            raise MessagingError(10001, f"unknown changes: {', '.join(unknown)}")
+        outcome = await self.ops.edit_message(
+            key, message_uuid, changes.get("text"), changes.get("payload")
+        )
+        return self.logged_event(key, outcome.sequence)
+
+    async def remove_message(self, key: ConversationKey, message_uuid: str) -> EventDict:
+        """RemoveMessage: the removal event."""
+        outcome = await self.ops.remove_message(key, message_uuid)
+        return self.logged_event(key, outcome.sequence)
+
+    def typing(self, key: ConversationKey) -> int:
+        self.ops.typing(key)
+        return S_OK
+
+    async def mark_as_read(self, key: ConversationKey, sequence: int) -> int:
+        await self.ops.mark_as_read(key, sequence)
+        return S_OK
+
+    async def add_participants(
+        self, key: ConversationKey, participants: list[dict[str, Any]]
+    ) -> EventDict:
+        return await self._participants_event(await self.ops.add_participants(key, participants))
+
+    async def edit_participants(
+        self, key: ConversationKey, participants: list[dict[str, Any]]
+    ) -> EventDict:
+        return await self._participants_event(await self.ops.edit_participants(key, participants))
+
+    async def remove_participants(self, key: ConversationKey, users: list[str]) -> EventDict:
+        return await self._participants_event(await self.ops.remove_participants(key, users))
+
+    async def _participants_event(self, changed: ParticipantsChanged) -> EventDict:
+        """Logged (OnEditConversation tells it): the action and the users it changed."""
+        key = changed.key
+        users = [p.user for p in changed.participants]
+        data = _json({"action": changed.action, "users": users})
+        entry = await self._core.conversations.log(key, EventKind.PARTICIPANTS, key.account, data)
+        return self.logged_event(key, entry.sequence)
+
+    async def update(self, key: ConversationKey, changes: dict[str, Any]) -> EventDict:
+        """Update: title, public_join, custom_data; the editConversation event (logged,
+        OnEditConversation tells it)."""
+        updated: ConversationUpdated = await self.ops.update(key, changes)
+        facts = self._rooms.get(key, RoomFacts())
+        meta = facts.meta
+        if updated.custom_data is not None:
+            meta = room_meta.RoomMeta(updated.custom_data, meta.uber)
+        self._rooms[key] = RoomFacts(
+            facts.public if updated.public_join is None else updated.public_join,
+            meta,
+            facts.title if updated.title is None else updated.title,
+        )
+        if updated.title is not None:
+            await self._core.store.ensure_conversation(key, updated.title)
+        said = {
+            name: value
+            for name, value in (
+                ("title", updated.title),
+                ("public_join", updated.public_join),
+                ("custom_data", updated.custom_data),
+            )
+            if value is not None
+        }
+        entry = await self._core.conversations.log(key, EventKind.EDITED, key.account, _json(said))
+        return self.logged_event(key, entry.sequence)
+
     # -- the events, told to the fronts -------------------------------------------------
 
     @staticmethod
@@ -545,6 +642,16 @@ class ConversationsApi:
                 self._tell(key, event)
 
     def _on_added(self, event: MessageAdded) -> None:
+        message = event.message
+        if (
+            message.kind is ConversationKind.GROUPCHAT
+            and message.direction is Direction.OUTGOING
+            and not message.stanza_id
+        ):
+            return  # told once the room reflects it: its uuid is the room's then
+        self._tell_logged(message.key, message.sequence)
+
+    def _on_identified(self, event: MessageIdentified) -> None:
         self._tell_logged(event.message.key, event.message.sequence)
 
     def _on_changed(self, event: MessageEdited | MessageRemoved) -> None:

@@ -26,7 +26,6 @@ from dbus_next import Variant
 from dbus_next.service import ServiceInterface
 
 from chinwag.api.conversation_events import signal_of
-from chinwag.api.messaging_errors import MessagingError
 from chinwag.automation import names
 from chinwag.automation.bus import current_call
 from chinwag.automation.interfaces import emits, member, readable
@@ -38,11 +37,6 @@ if TYPE_CHECKING:
     from chinwag.automation.adapter import DBusApi
 
 log = logging.getLogger(__name__)
-
-
-def not_yet() -> MessagingError:
-    """What a member still to be built answers."""
-    return MessagingError(0, "not yet")
 
 
 # -- values --------------------------------------------------------------------------
@@ -407,42 +401,42 @@ class Conversation(ServiceInterface):
         hr, view = await self._c.open_window(self.key)
         return await self._d.window_path(hr, view)
 
-    # -- messages and participants (built by the operations' part) ----------------------
+    # -- messages and participants ------------------------------------------------------
 
     @member("s", "s", out="a{sv}")
     async def SendMessage(self, text: str, payload: str) -> dict[str, Variant]:
-        raise not_yet()
+        return dictionary(await self._c.send_message(self.key, text, payload))
 
     @member("s", "a{sv}", out="a{sv}")
     async def EditMessage(
         self, message_uuid: str, changes: dict[str, Variant]
     ) -> dict[str, Variant]:
-        raise not_yet()
+        return dictionary(await self._c.edit_message(self.key, message_uuid, plain(changes)))
 
     @member("s", out="a{sv}")
     async def RemoveMessage(self, message_uuid: str) -> dict[str, Variant]:
-        raise not_yet()
+        return dictionary(await self._c.remove_message(self.key, message_uuid))
 
     @member(out="i")
-    async def Typing(self) -> int:
-        raise not_yet()
+    def Typing(self) -> int:
+        return self._c.typing(self.key)
 
     @member("x", out="i")
     async def MarkAsRead(self, sequence: int) -> int:
-        raise not_yet()
+        return await self._c.mark_as_read(self.key, sequence)
 
     @member("aa{sv}", out="a{sv}")
     async def AddParticipants(self, participants: list[dict[str, Variant]]) -> dict[str, Variant]:
-        raise not_yet()
+        return dictionary(await self._c.add_participants(self.key, plain(participants)))
 
     @member("aa{sv}", out="a{sv}")
     async def EditParticipants(self, participants: list[dict[str, Variant]]) -> dict[str, Variant]:
-        raise not_yet()
+        return dictionary(await self._c.edit_participants(self.key, plain(participants)))
 
     @member("as", out="a{sv}")
     async def RemoveParticipants(self, users: list[str]) -> dict[str, Variant]:
-        raise not_yet()
+        return dictionary(await self._c.remove_participants(self.key, users))
 
     @member("a{sv}", out="a{sv}")
     async def Update(self, changes: dict[str, Variant]) -> dict[str, Variant]:
-        raise not_yet()
+        return dictionary(await self._c.update(self.key, plain(changes)))

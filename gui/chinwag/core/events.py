@@ -164,6 +164,16 @@ class MessageAdded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MessageIdentified(Event):
+    """Our own message in a room came back from it (the room reflected it): stored
+    before, it has the room's stanza id now, and with it the uuid every party computes
+    (conversations-api.md section 1), which it keeps. Published once, after the commit,
+    in order with the batch's other events."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class MessageEdited(Event):
     """A message's text was corrected by its author (XEP-0308): ``message`` as it is now
     (its first id, its newest text, ``edited_at`` set)."""

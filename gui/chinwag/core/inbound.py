@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chinwag.core.models import ActionOutcome, Message
+from chinwag.core.models import ActionOutcome, Identified, Message
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,10 @@ class Batch:
     done: list[Callable[[], None]] = field(default_factory=list)
     #: Set for a page of the archive (None: received on the stream).
     page: ArchivePage | None = None
-    #: What the batch did to the history, in order: messages new to it, and what each
-    #: action did (applied or refused). The publish stage tells the bus of these.
-    committed: list[Message | ActionOutcome] = field(default_factory=list)
+    #: What the batch did to the history, in order: messages new to it, what each
+    #: action did (applied or refused), and stored room messages that learnt the room's
+    #: id (our own, reflected). The publish stage tells the bus of these.
+    committed: list[Message | ActionOutcome | Identified] = field(default_factory=list)
     #: The order of the stage running now (or last run); 0 before the first.
     at: int = 0
 

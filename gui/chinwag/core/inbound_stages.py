@@ -17,6 +17,7 @@ from chinwag.core.events import (
     MessageAdded,
     MessageEdited,
     MessageFolded,
+    MessageIdentified,
     MessageRemoved,
     ReactionsChanged,
 )
@@ -36,6 +37,7 @@ from chinwag.core.models import (
     REFUSED_UNKNOWN,
     ActionOutcome,
     ConversationKind,
+    Identified,
     Message,
     MessageAction,
 )
@@ -127,7 +129,9 @@ class StoreMessages:
                 item.fail("could not be stored")
         batch.committed.extend(stored)
 
-    async def add(self, messages: list[Message]) -> tuple[list[Message | ActionOutcome], set[int]]:
+    async def add(
+        self, messages: list[Message]
+    ) -> tuple[list[Message | ActionOutcome | Identified], set[int]]:
         """Commit ``messages``; returns what that did (those new to the history, each
         followed by the outcomes of the corrections folded into it) and the ids
         (``id()``) of those that could not be stored at all."""
@@ -139,7 +143,7 @@ class StoreMessages:
             log.exception("storing %d incoming message(s) failed", len(messages))
         else:
             return stored or [], set()
-        stored_each: list[Message | ActionOutcome] = []
+        stored_each: list[Message | ActionOutcome | Identified] = []
         lost: set[int] = set()
         for message in messages:
             try:
@@ -258,8 +262,9 @@ def publish_outcomes(bus: EventBus, store: MessageStore, outcomes: Sequence[Acti
 
 class Publish:
     """Tell the bus what the batch did, in order: MessageAdded for each new message,
-    and what its actions did (see :func:`publish_outcomes`: the reactions of a run of
-    actions are told after the rest of that run)."""
+    MessageIdentified for each of ours a room reflected, and what its actions did (see
+    :func:`publish_outcomes`: the reactions of a run of actions are told after the rest
+    of that run)."""
 
     name = "publish"
     order = PUBLISH
@@ -272,7 +277,11 @@ class Publish:
         outcomes: list[ActionOutcome] = []
         told = 0
         for result in batch.committed:
-            if isinstance(result, Message):
+            if isinstance(result, Identified):
+                publish_outcomes(self._bus, self._store, outcomes)
+                outcomes = []
+                self._bus.publish(MessageIdentified(result.message))
+            elif isinstance(result, Message):
                 publish_outcomes(self._bus, self._store, outcomes)
                 outcomes = []
                 self._bus.publish(MessageAdded(result))

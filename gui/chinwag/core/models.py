@@ -301,6 +301,15 @@ class ActionOutcome:
     folded: Message | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Identified:
+    """A room's message stored before the room's stanza id was known (our own, sent
+    before the room reflected it) now has it: ``message`` as it is now, its ``uuid``
+    the one every party computes (conversations-api.md section 1) from now on."""
+
+    message: Message
+
+
 def direct_uuid(a: str, b: str) -> str:
     """A direct conversation's uuid (conversations-api.md section 1)."""
     low, high = sorted((a, b))

@@ -21,6 +21,7 @@ from chinwag.core.models import (
     DiscoInfo,
     DiscoItemsPage,
     EventKind,
+    Identified,
     Message,
     MessageState,
     PageAnchor,
@@ -70,10 +71,14 @@ class MessageStore(Protocol):
         the newest text by timestamp wins) and its row is folded: kept, but no longer
         listed, searched or counted (read back: ``removed``)."""
 
-    async def add_received(self, messages: Sequence[Message]) -> list[Message | ActionOutcome]:
+    async def add_received(
+        self, messages: Sequence[Message]
+    ) -> list[Message | ActionOutcome | Identified]:
         """As :meth:`add_incoming`, returning what storing did in order: each message new
         to the history, as it is now (a waiting correction applied), followed by the
-        outcome of each correction folded into it (:attr:`ActionOutcome.folded`)."""
+        outcome of each correction folded into it (:attr:`ActionOutcome.folded`); and
+        for a duplicate that gave a stored room message the room's stanza id (our own,
+        reflected), that message as it is now (:class:`Identified`: its uuid changed)."""
 
     async def apply_actions(self, actions: Sequence[Message]) -> list[ActionOutcome]:
         """Apply corrections, retractions and reactions (:attr:`Message.action`), in

@@ -38,6 +38,7 @@ from chinwag.core.models import (
     ConversationKind,
     Direction,
     EventKind,
+    Identified,
     Message,
     MessageAction,
     MessageState,
@@ -691,7 +692,9 @@ class SqliteMessageStore:
         done = await self.add_received(messages)
         return [message for message in done if isinstance(message, Message)]
 
-    async def add_received(self, messages: Sequence[Message]) -> list[Message | ActionOutcome]:
+    async def add_received(
+        self, messages: Sequence[Message]
+    ) -> list[Message | ActionOutcome | Identified]:
         """As :meth:`add_incoming` (see the port), returning what storing did in order:
         each message new to the history, as it is now, followed by the outcome of each
         correction that waited for it and was folded into it. A correction to keep as a
@@ -702,8 +705,10 @@ class SqliteMessageStore:
             return []
         batch = list(messages)
 
-        def add(conn: sqlite3.Connection, entries: list[Received]) -> list[Message | ActionOutcome]:
-            done: list[Message | ActionOutcome] = []
+        def add(
+            conn: sqlite3.Connection, entries: list[Received]
+        ) -> list[Message | ActionOutcome | Identified]:
+            done: list[Message | ActionOutcome | Identified] = []
             added: list[Message] = []
             for each in batch:
                 message = each
@@ -717,7 +722,9 @@ class SqliteMessageStore:
                     elif outcome.refused != REFUSED_UNKNOWN:
                         done.append(outcome)  # applied after all, or seen applied
                         continue
-                stored = self._insert(conn, message, from_elsewhere=True)
+                identified: list[Message] = []
+                stored = self._insert(conn, message, from_elsewhere=True, identified=identified)
+                done.extend(Identified(m) for m in identified)
                 if stored is None:
                     continue
                 stored, folded = self._fold_waiting(conn, stored)
@@ -1164,12 +1171,18 @@ class SqliteMessageStore:
         return conversation_id
 
     def _insert(
-        self, conn: sqlite3.Connection, message: Message, *, from_elsewhere: bool
+        self,
+        conn: sqlite3.Connection,
+        message: Message,
+        *,
+        from_elsewhere: bool,
+        identified: list[Message] | None = None,
     ) -> Message | None:
         """Store ``message`` unless it duplicates a stored one; return it as stored, or
         None for a duplicate. ``from_elsewhere``: it came from the network (live, carbon,
         archive), so a known archive id makes it a duplicate, and a duplicate may teach us
-        the stored message's missing archive id."""
+        the stored message's missing archive id: a room's message that learns it so (our
+        own, reflected) is added to ``identified`` as it is now (its uuid the room's)."""
         conversation_id = self._write_conversation_id(conn, message.key, at=message.timestamp)
         assert conversation_id is not None
         stanza_id = message.stanza_id or None
@@ -1193,12 +1206,20 @@ class SqliteMessageStore:
                     if message.kind is ConversationKind.GROUPCHAT
                     else None
                 )
-                conn.execute(
+                updated = conn.execute(
                     "UPDATE messages SET stanza_id = ?, muuid = coalesce(?, muuid) "
                     "WHERE conversation_id = ? AND direction = ? AND uid = ? "
                     "AND stanza_id IS NULL",
                     (stanza_id, muuid, conversation_id, int(message.direction), message.uid),
                 )
+                if updated.rowcount and muuid is not None and identified is not None:
+                    row = conn.execute(
+                        f"SELECT {MESSAGE_COLUMNS} FROM {_FROM} "
+                        "WHERE m.conversation_id = ? AND m.direction = ? AND m.uid = ?",
+                        (conversation_id, int(message.direction), message.uid),
+                    ).fetchone()
+                    if row is not None:
+                        identified.append(message_from_row(row))
             return None
         message_id = cursor.lastrowid
         assert message_id is not None
