@@ -90,7 +90,7 @@ async def example(env: dict[str, str], name: str, *args: str) -> AsyncIterator[S
 
 def test_examples_need_only_dbus_next_and_the_standard_library() -> None:
     scripts = sorted(EXAMPLES.glob("*.py"))
-    assert [s.name for s in scripts] == ["autoresponder.py", "notify_online.py"]
+    assert [s.name for s in scripts] == ["autoresponder.py", "notify_online.py", "room_mirror.py"]
     for script in scripts:
         imported: set[str] = set()
         for node in ast.walk(ast.parse(script.read_text())):
@@ -100,7 +100,7 @@ def test_examples_need_only_dbus_next_and_the_standard_library() -> None:
                 imported.add(node.module.split(".")[0])
         assert imported - sys.stdlib_module_names == {"dbus_next"}, script.name
     assert (EXAMPLES / "README.md").exists()
-    for name in ("autoresponder.py", "notify_online.py", "cron_send.sh"):
+    for name in ("autoresponder.py", "notify_online.py", "room_mirror.py", "cron_send.sh"):
         assert os.access(EXAMPLES / name, os.X_OK), name
 
 
