@@ -63,6 +63,7 @@ from chinwag.core.events import (
     MessageAdded,
     MessageEdited,
     MessageFolded,
+    MessageIdentified,
     MessageRemoved,
     MessageStateChanged,
     OccupantChanged,
@@ -100,10 +101,11 @@ RosterEvent = (
 #: Presence subscriptions: someone asks to see ours, or answered our request.
 SubscriptionEvent = SubscriptionRequested | SubscriptionRequestCleared | SubscriptionAnswered
 #: The events of the message family: a message was stored, moved on, was edited, was
-#: removed, was folded into the message it corrects, or its reactions changed. Each
-#: names one message of one conversation.
+#: removed, was folded into the message it corrects, its reactions changed, or (our own,
+#: in a room) it got the room's id. Each names one message of one conversation.
 MessageEvent = (
     MessageAdded
+    | MessageIdentified
     | MessageStateChanged
     | MessageEdited
     | MessageRemoved

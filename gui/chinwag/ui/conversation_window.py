@@ -93,6 +93,7 @@ from chinwag.core.events import (
     MessageAdded,
     MessageEdited,
     MessageFolded,
+    MessageIdentified,
     MessageRemoved,
     MessageStateChanged,
     ReactionsChanged,
@@ -1058,8 +1059,8 @@ class ConversationWindow(WindowFrame, QWidget):
         match event:
             case MessageAdded(message=message):
                 self._on_message_added(message)
-            case MessageStateChanged(message=message):
-                self._model.update(message)
+            case MessageStateChanged(message=message) | MessageIdentified(message=message):
+                self._model.update(message)  # (identified: it has the room's id now)
             case MessageEdited(message=message):
                 self._model.update(message)
                 self._follow_change(message)
