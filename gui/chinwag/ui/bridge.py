@@ -31,6 +31,11 @@ signal                     events (type alias)
                            or went, its subject or our nick changed (:data:`RoomEvent`)
 ``bookmarks_changed``      the bookmarks of rooms changed or were read after sign-in
                            (:data:`BookmarkEvent`)
+``conversation_logged``    a conversation-level entry joined a conversation's log: a
+                           room made, someone joined, left, or their standing changed
+                           (:class:`ConversationLogged`)
+``users_changed``          user data, online status, subscriptions or the chosen
+                           notifications changed (:data:`UserEvent`)
 =========================  ====================================================="""
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from chinwag.core.events import (
     ContactPresenceChanged,
     ContactRemoved,
     ContactUpdated,
+    ConversationLogged,
     Event,
     EventBus,
     GroupCreated,
@@ -66,7 +72,9 @@ from chinwag.core.events import (
     MessageIdentified,
     MessageRemoved,
     MessageStateChanged,
+    NotificationsChanged,
     OccupantChanged,
+    OnlineSet,
     OwnNickChanged,
     OwnPresenceChanged,
     ReactionsChanged,
@@ -81,6 +89,8 @@ from chinwag.core.events import (
     SubscriptionAnswered,
     SubscriptionRequestCleared,
     SubscriptionRequested,
+    SubscriptionsChanged,
+    UserEdited,
 )
 
 log = logging.getLogger(__name__)
@@ -123,6 +133,9 @@ InvitationEvent = InvitationReceived | InvitationCleared
 RoomEvent = RoomJoined | RoomLeft | OccupantChanged | RoomSubjectChanged | OwnNickChanged
 #: The bookmarks of rooms: changed (here, or on another device), or read after sign-in.
 BookmarkEvent = BookmarksChanged | BookmarksSynced
+#: Users (the Conversations API's): someone's user data changed, our online status was
+#: set, subscriptions were approved or ended, the notifications chosen changed.
+UserEvent = UserEdited | OnlineSet | SubscriptionsChanged | NotificationsChanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +167,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("invitations_changed", _types(InvitationEvent)),
     Family("rooms_changed", _types(RoomEvent)),
     Family("bookmarks_changed", _types(BookmarkEvent)),
+    Family("conversation_logged", _types(ConversationLogged)),
+    Family("users_changed", _types(UserEvent)),
 )
 
 #: The message family's event types.
@@ -205,6 +220,10 @@ class EventBridge(QObject):
     rooms_changed = Signal(object)
     #: A :data:`BookmarkEvent`.
     bookmarks_changed = Signal(object)
+    #: A :class:`~chinwag.core.events.ConversationLogged`.
+    conversation_logged = Signal(object)
+    #: A :data:`UserEvent`.
+    users_changed = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
