@@ -85,6 +85,7 @@ async def test_each_feature_module_registers_its_handler_in_order(prosody: Any) 
             "errors",
             "archive results",
             "bookmark pushes",
+            "user data pushes",
             "carbons",
             "invitations",
             "receipts",
@@ -99,6 +100,7 @@ async def test_each_feature_module_registers_its_handler_in_order(prosody: Any) 
             "urn:xmpp:message-retract:1",
             "urn:xmpp:reactions:0",
             "urn:xmpp:message-moderate:0",
+            "urn:xmpp:json:0",
         )
         with pytest.raises(ValueError, match="'carbons' is registered already"):
             dispatcher.add("carbons", 99, lambda inbound: False)
