@@ -18,6 +18,7 @@ CORE_CODES: dict[type[core.ChinwagError], Code] = {
     core.InvalidAddress: Code.INVALID_ARGUMENT,
     core.MessageTooLong: Code.MESSAGE_TOO_LONG,
     core.InvalidMessage: Code.INVALID_ARGUMENT,
+    core.UserDataInvalid: Code.INVALID_ARGUMENT,
     core.NotConnected: Code.NOT_LOGGED_ON,
     core.AccountDisabled: Code.DISCONNECTED,
     core.UnknownAccount: Code.INVALID_ARGUMENT,

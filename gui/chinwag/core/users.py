@@ -15,6 +15,7 @@ user data in PEP, the online flag, presence subscriptions and the notification c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -125,6 +126,9 @@ class UserService:
         #: account -> the contacts whose presence we see (for SubscriptionsChanged).
         self._seeing: dict[str, set[str]] = {}
         self._tasks = BackgroundTasks("user data read")
+        #: Each account's reading of its own nodes after a sign-in (cancelled when the
+        #: session ends).
+        self._reads: dict[str, asyncio.Task[None]] = {}
         bus.subscribe(ConnectionStateChanged, self._on_state)
         bus.subscribe(ContactUpdated, self._on_contact)
         bus.subscribe(ContactRemoved, self._on_removed)
@@ -293,7 +297,15 @@ class UserService:
         if event.state is ConnectionState.ONLINE and not event.resumed:
             conn = self._connection(event.account)
             if conn is not None:
-                self._tasks.spawn(self._read_own(event.account, conn))
+                self._stop_reading(event.account)
+                self._reads[event.account] = self._tasks.spawn(self._read_own(event.account, conn))
+        elif event.state is not ConnectionState.ONLINE:
+            self._stop_reading(event.account)  # (that session's answers will not come)
+
+    def _stop_reading(self, account: str) -> None:
+        task = self._reads.pop(account, None)
+        if task is not None:
+            task.cancel()
 
     async def _read_own(self, account: str, conn: XmppConnection) -> None:
         """Read the account's own nodes again after a new sign-in."""
@@ -369,4 +381,7 @@ class UserService:
             self._bus.publish(SubscriptionsChanged(event.account, (event.jid,), False))
 
     async def drain(self) -> None:
+        """Wait for the writes under way (at shutdown); reads of the server stop."""
+        for account in list(self._reads):
+            self._stop_reading(account)
         await self._tasks.drain()
