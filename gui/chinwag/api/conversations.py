@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from chinwag.api.codes import S_FALSE, S_OK
 from chinwag.api.conversation_events import CountingImIds, EventBuilder, EventDict, ImId
-from chinwag.api.conversation_ops import ConversationOps, ConversationUpdated, ParticipantsChanged
+from chinwag.api.conversation_ops import (
+    MAX_TITLE_CHARS,
+    PERMISSIONS,
+    ConversationOps,
+    ConversationUpdated,
+    ParticipantsChanged,
+)
 from chinwag.api.messaging_errors import MessagingError, from_core
 from chinwag.core import jid as jids
 from chinwag.core import room_meta
@@ -63,22 +69,9 @@ log = logging.getLogger(__name__)
 
 #: The most conversations GetConversations takes (error 22 above).
 MAX_GET_CONVERSATIONS = 30
-#: The longest title (error 23 above).
-MAX_TITLE = 5000
 #: How long a disco#info of a room may take before the API goes on without it.
 ROOM_INFO_TIMEOUT = 10.0
 NS_ROOMINFO = "http://jabber.org/protocol/muc#roominfo"
-
-#: The permissions of a participant, their defaults (spec section 3).
-PERMISSIONS: dict[str, bool] = {
-    "is_owner": False,
-    "can_write": True,
-    "can_edit_messages": True,
-    "can_edit_all_messages": False,
-    "can_remove_messages": True,
-    "can_remove_all_messages": False,
-    "can_manage_participants": False,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +155,8 @@ class ConversationsApi:
         direct = _typed(config, "direct", bool, False)
         public = _typed(config, "public_join", bool, False)
         uber = _typed(config, "uber", bool, False)
-        if len(title) > MAX_TITLE:
-            raise MessagingError(23, f"the title is longer than {MAX_TITLE} characters")
+        if len(title) > MAX_TITLE_CHARS:
+            raise MessagingError(23, f"the title is longer than {MAX_TITLE_CHARS} characters")
         try:
             data = room_meta.custom_data(_typed(config, "custom_data", str, ""))
         except room_meta.BadCustomData as exc:
