@@ -268,3 +268,20 @@ async def test_removals_and_reactions_read_before_their_older_target_are_kept(
     target = by_body["archived 20"]
     assert target.id is not None
     assert rig.core.store.reactions([target.id]) == {target.id: [(f"{ROOM}/bob", ("\U0001f44d",))]}
+
+
+async def test_a_message_said_just_after_we_left_is_read_on_the_next_visit(rig: Core) -> None:
+    fill(rig, 0, 4)
+    await entered(rig)
+    position = f"room_archive_position:{ROOM}"
+    assert rig.core.store.get_sync_state(ME, position) == "a4"
+    await rig.core.rooms.leave(ME, ROOM)
+    # The room has not taken our leave yet: it still sends us what is said.
+    fill(rig, 5, 5)
+    await rig.receive(replace(rig.conn.room_archives[ROOM][-1], origin=Origin.LIVE))
+    await rig.core.messaging.drain()
+    assert numbers(rig) == list(range(5))  # not taken: we are out
+    assert rig.core.store.get_sync_state(ME, position) == "a4"  # nor passed over
+    rig.conn.listener.on_room_presence(own("me", available=False))
+    await entered(rig)
+    assert numbers(rig) == list(range(6))  # the next visit reads it

@@ -837,7 +837,10 @@ class RoomMessages:
                     message.account,
                     message.sender,
                 )
-                item.drop("not in that room")
+                # Not taken: the room's archive position must not move past it (it
+                # was said after we left, or before the room let us in again; the
+                # next catch-up reads it).
+                item.fail("not in that room")
                 continue
             self._rooms.heard_from(message.account, found.jid)
             nick = message.sender_resource
