@@ -19,7 +19,7 @@ from slixmpp import JID
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from rig.app import ApiError
+from rig.conversations import message_uuid_direct, message_uuid_in_room, plain, refused, room_uuid
 from rig.muc import make_room, room_name
 from rig.peer import XmppPeer
 
@@ -36,28 +36,6 @@ NS_CHATSTATES = "http://jabber.org/protocol/chatstates"
 TIMEOUT = 30.0
 
 
-def plain(value: Any) -> Any:
-    if isinstance(value, Variant):
-        return plain(value.value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def message_uuid_in_room(room: str, stanza_id: str) -> str:
-    return str(uuids.uuid5(uuids.NAMESPACE_URL, f"xmpp:{room}?stanza-id={stanza_id}"))
-
-
-def message_uuid_direct(sender: str, origin_id: str) -> str:
-    return str(uuids.uuid5(uuids.NAMESPACE_URL, f"xmpp:{sender}?origin-id={origin_id}"))
-
-
-def room_uuid(room: str) -> str:
-    return str(uuids.uuid5(uuids.NAMESPACE_URL, f"xmpp:{room}?join"))
-
-
 async def conversations(client: Any, member: str, signature: str = "", *args: Any) -> Any:
     body = await client.call(ROOT, CONVERSATIONS, member, signature, list(args))
     return body[0] if len(body) == 1 else body
@@ -66,13 +44,6 @@ async def conversations(client: Any, member: str, signature: str = "", *args: An
 async def on(client: Any, path: str, member: str, signature: str = "", *args: Any) -> Any:
     body = await client.call(path, CONVERSATION, member, signature, list(args))
     return plain(body[0]) if len(body) == 1 else plain(body)
-
-
-async def refused(code: int, name: str, call: Any) -> None:
-    with pytest.raises(ApiError) as info:
-        await call
-    assert info.value.name == ERROR + name
-    assert info.value.text.startswith(f"{code}: ")
 
 
 async def join(peer: XmppPeer, room: str, nick: str) -> None:

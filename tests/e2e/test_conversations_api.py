@@ -21,6 +21,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from rig.app import ApiError
+from rig.conversations import direct_uuid, plain, refused, room_uuid
 from rig.peer import XmppPeer
 
 pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
@@ -35,35 +36,9 @@ NS_SID = "urn:xmpp:sid:0"
 TIMEOUT = 30.0
 
 
-def plain(value: Any) -> Any:
-    if isinstance(value, Variant):
-        return plain(value.value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def room_uuid(room: str) -> str:
-    return str(uuids.uuid5(uuids.NAMESPACE_URL, f"xmpp:{room}?join"))
-
-
-def direct_uuid(a: str, b: str) -> str:
-    low, high = sorted((a, b))
-    return str(uuids.uuid5(uuids.NAMESPACE_URL, f"xmpp:{low}?chinwag-direct;with={high}"))
-
-
 async def conversations(client: Any, member: str, signature: str = "", *args: Any) -> Any:
     body = await client.call(ROOT, CONVERSATIONS, member, signature, list(args))
     return body[0] if len(body) == 1 else body
-
-
-async def refused(code: int, name: str, call: Any) -> None:
-    with pytest.raises(ApiError) as info:
-        await call
-    assert info.value.name == ERROR + name
-    assert info.value.text.startswith(f"{code}: ")
 
 
 def invitations(peer: XmppPeer) -> asyncio.Queue[str]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from dbus_next import Variant
 
-from rig.app import ApiError
+from rig.conversations import plain, refused
 
 pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
@@ -20,26 +20,9 @@ CONVERSATIONS = "im.chinwag.Conversations1"
 ERROR = "im.chinwag.Error.Messaging."
 
 
-def plain(value: Any) -> Any:
-    if isinstance(value, Variant):
-        return plain(value.value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 async def conversations(client: Any, member: str, signature: str = "", *args: Any) -> Any:
     body = await client.call(ROOT, CONVERSATIONS, member, signature, list(args))
     return plain(body[0] if len(body) == 1 else body)
-
-
-async def refused(code: int, name: str, call: Any) -> None:
-    with pytest.raises(ApiError) as info:
-        await call
-    assert info.value.name == ERROR + name
-    assert info.value.text.startswith(f"{code}: ")
 
 
 async def test_me_by_name_and_by_im_id(chinwag_app: Any) -> None:

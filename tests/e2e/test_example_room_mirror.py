@@ -17,6 +17,7 @@ from dbus_next import Variant
 from slixmpp import JID
 
 from rig.app import APP_TIMEOUT
+from rig.conversations import plain
 from rig.peer import XmppPeer
 
 pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
@@ -26,16 +27,6 @@ ROOT = "/im/chinwag/Chinwag"
 CONVERSATIONS = "im.chinwag.Conversations1"
 CONVERSATION = "im.chinwag.Conversation1"
 PROCESS_TIMEOUT = 60.0
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, Variant):
-        return plain(value.value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 async def line(reader: asyncio.StreamReader | None) -> str:
