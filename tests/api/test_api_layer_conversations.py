@@ -60,9 +60,9 @@ async def test_a_received_message_is_told_and_retransmitted_the_same(rig: ApiLay
     assert first["message"]["text"] == "hello"
     assert first["message"]["conversation"] == direct_uuid(ME, BOB)
     assert first["message"]["payload"] == "[]"
-    assert conversations.retransmit(key, 1, 2) == [e for _k, e in told]
-    assert conversations.retransmit_from(key, 2, 100) == [told[1][1]]
-    assert conversations.retransmit_to(key, 2, 1) == [told[1][1]]
+    assert await conversations.retransmit(key, 1, 2) == [e for _k, e in told]
+    assert await conversations.retransmit_from(key, 2, 100) == [told[1][1]]
+    assert await conversations.retransmit_to(key, 2, 1) == [told[1][1]]
     assert conversations.times(key)[1] == 2
 
 
@@ -78,14 +78,14 @@ async def test_retransmission_refusals(rig: ApiLayerRig) -> None:
     conversations = rig.api.conversations
     await rig.receive("one", "two", "three")
     key = ConversationKey(ME, BOB, ConversationKind.CHAT)
-    await refused(28, lambda: conversations.retransmit(key, 3, 2))
-    await refused(22, lambda: conversations.retransmit(key, 1, 101))
-    await refused(24, lambda: conversations.retransmit(key, 2, 4))
-    await refused(24, lambda: conversations.retransmit(key, 0, 1))
-    await refused(21, lambda: conversations.retransmit_from(key, 1, 0))
-    await refused(21, lambda: conversations.retransmit_to(key, 3, 101))
-    await refused(24, lambda: conversations.retransmit_from(key, 4, 1))
-    assert [e["sequence"] for e in conversations.retransmit_to(key, 3, 100)] == [1, 2, 3]
+    await refused(28, conversations.retransmit(key, 3, 2))
+    await refused(22, conversations.retransmit(key, 1, 101))
+    await refused(24, conversations.retransmit(key, 2, 4))
+    await refused(24, conversations.retransmit(key, 0, 1))
+    await refused(21, conversations.retransmit_from(key, 1, 0))
+    await refused(21, conversations.retransmit_to(key, 3, 101))
+    await refused(24, conversations.retransmit_from(key, 4, 1))
+    assert [e["sequence"] for e in await conversations.retransmit_to(key, 3, 100)] == [1, 2, 3]
 
 
 async def test_a_direct_conversation_is_made_once_and_found_by_its_uuid(rig: ApiLayerRig) -> None:
@@ -202,13 +202,13 @@ async def test_a_group_conversation_is_a_configured_room_with_its_participants(
     told = await _until(rig, 2)
     actions = [e["action"] for k, e in told if k == key]
     assert actions == ["createConversation", "addParticipants"]
-    assert [e for k, e in told if k == key] == conversations.retransmit(key, 1, 2)
+    assert [e for k, e in told if k == key] == await conversations.retransmit(key, 1, 2)
     assert told[1][1]["users"] == [BOB, CAROL]
 
     # Leaving: logged once (a second leave is no news).
     assert await conversations.leave(conversations.uuid(key)) == 0
     await rig.core.conversations.drain()
-    events = conversations.retransmit(key, 1, 3)
+    events = await conversations.retransmit(key, 1, 3)
     assert events[2]["action"] == "leaveConversation"
     assert events[2]["user"] == ME
 

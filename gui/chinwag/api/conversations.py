@@ -465,25 +465,37 @@ class ConversationsApi:
 
     # -- RetransmitEvents -----------------------------------------------------------------
 
-    def retransmit(self, key: ConversationKey, first: int, last: int) -> list[EventDict]:
+    async def retransmit(self, key: ConversationKey, first: int, last: int) -> list[EventDict]:
         """RetransmitEvents(from, to), both included."""
         if first > last:
             raise MessagingError(28, f"from ({first}) is greater than to ({last})")
         if last - first + 1 > MAX_EVENTS:
             raise MessagingError(22, f"at most {MAX_EVENTS} events at once")
+        await self._fill_gaps(key, last)
         self._within(key, first, last)
         return self._events(key, first, last)
 
-    def retransmit_from(self, key: ConversationKey, first: int, count: int) -> list[EventDict]:
+    async def retransmit_from(
+        self, key: ConversationKey, first: int, count: int
+    ) -> list[EventDict]:
         _count(count)
+        await self._fill_gaps(key, first + count - 1)
         end = self._last(key)
         self._within(key, first, first)
         return self._events(key, first, min(end, first + count - 1))
 
-    def retransmit_to(self, key: ConversationKey, last: int, count: int) -> list[EventDict]:
+    async def retransmit_to(self, key: ConversationKey, last: int, count: int) -> list[EventDict]:
         _count(count)
+        await self._fill_gaps(key, last)
         self._within(key, last, last)
         return self._events(key, max(1, last - count + 1), last)
+
+    async def _fill_gaps(self, key: ConversationKey, wanted: int) -> None:
+        """Served from the local log, filling gaps from the server's archive first when
+        the events asked for reach past its end (history that arrives late takes the
+        next sequences, so a gap is always past the end)."""
+        if wanted > self._last(key):
+            await self._core.messaging.fill_gaps(key)
 
     def _last(self, key: ConversationKey) -> int:
         info = self._core.store.conversation_info(key)

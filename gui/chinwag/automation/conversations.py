@@ -385,16 +385,16 @@ class Conversation(ServiceInterface):
         return self._c.times(self.key)[2]
 
     @member("x", "x", out="aa{sv}")
-    def RetransmitEvents(self, first: int, last: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in self._c.retransmit(self.key, first, last)]
+    async def RetransmitEvents(self, first: int, last: int) -> list[dict[str, Variant]]:
+        return [dictionary(e) for e in await self._c.retransmit(self.key, first, last)]
 
     @member("x", "u", out="aa{sv}")
-    def RetransmitEventsFrom(self, first: int, count: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in self._c.retransmit_from(self.key, first, count)]
+    async def RetransmitEventsFrom(self, first: int, count: int) -> list[dict[str, Variant]]:
+        return [dictionary(e) for e in await self._c.retransmit_from(self.key, first, count)]
 
     @member("x", "u", out="aa{sv}")
-    def RetransmitEventsTo(self, last: int, count: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in self._c.retransmit_to(self.key, last, count)]
+    async def RetransmitEventsTo(self, last: int, count: int) -> list[dict[str, Variant]]:
+        return [dictionary(e) for e in await self._c.retransmit_to(self.key, last, count)]
 
     @member(out="io")
     async def OpenWindow(self) -> list[Any]:

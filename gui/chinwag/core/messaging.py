@@ -128,6 +128,9 @@ ROOM_OLDER_PAGE = 250
 ROOM_POSITION_SLACK = 24 * 3600.0
 #: How far before the last sign-in a catch-up by time starts (clocks differ).
 CATCH_UP_SLACK = 3600.0
+#: The longest :meth:`MessagingService.fill_gaps` waits for the archive before the
+#: local log is served as it is.
+FILL_GAPS_TIMEOUT = 10.0
 #: How far before an unacknowledged message the archive is searched for it (clocks differ).
 IN_DOUBT_SLACK = 300.0
 #: Longest pause between two tries to write received messages while the disk is full.
@@ -303,6 +306,8 @@ class MessagingService:
         #: (account, room) whose archive was caught up with since we last entered it.
         self._rooms_synced: set[tuple[str, str]] = set()
         self._room_catch_up: dict[tuple[str, str], asyncio.Task[None]] = {}
+        #: The longest :meth:`fill_gaps` waits for the archive.
+        self.fill_gaps_timeout = FILL_GAPS_TIMEOUT
         self._receipts_due: dict[str, list[tuple[str, str]]] = {}
         #: Our corrections, retractions and reactions the server has not acknowledged,
         #: per account, in the order made (kept in PENDING_ACTIONS): a new stream sends
@@ -1005,6 +1010,74 @@ class MessagingService:
         if done:  # (else live messages must not move the position past what is missing)
             self._rooms_synced.add((account, room))
         self._bus.publish(ArchiveSynced(account, total, room))
+
+    async def fill_gaps(self, key: ConversationKey) -> None:
+        """Bring the conversation's log up to date with the server's archive (what was
+        said while we were away gets the next sequences, with its own time): a direct
+        one once the account's catch-up of this session is over; a room we are in once
+        its catch-up is over (then its live messages keep it up to date); a room we are
+        not in (left, or not entered in this session) by reading its archive after its
+        position (as a catch-up does, moving the position). At most
+        :attr:`fill_gaps_timeout` seconds; not signed in, or the archive refusing or
+        silent: the log stays as it is (logged), never an error."""
+        account, peer, timeout = key.account, key.peer, self.fill_gaps_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                if key.kind is ConversationKind.CHAT:
+                    await self._fill_direct(account)
+                else:
+                    await self._fill_room(account, peer)
+        except TimeoutError:
+            log.warning(
+                "%s: the archive did not answer within %gs: %s served as stored",
+                account,
+                timeout,
+                peer,
+            )
+
+    async def _fill_direct(self, account: str) -> None:
+        if account not in self._conns:
+            log.warning("%s is not signed in: its conversations served as stored", account)
+            return
+        task = self._catch_up.get(account)
+        if task is not None:
+            await asyncio.wait([task])  # (its failure is its own to log)
+        if account not in self._archive_synced:
+            log.warning("%s: the archive could not be caught up with", account)
+
+    async def _fill_room(self, account: str, room: str) -> None:
+        while True:
+            running = self._room_catch_up.get((account, room))
+            if running is not None and not running.done():
+                await asyncio.wait([running])
+                continue  # (entered again meanwhile: its catch-up then)
+            if self.room_joined(account, room):
+                return  # caught up on entering; live messages since
+            conn = self._conns.get(account)
+            if conn is None:
+                log.warning("%s is not signed in: %s served as stored", account, room)
+                return
+            mine = self._tasks.spawn(self._read_room_away(account, room, conn))
+            self._room_catch_up[account, room] = mine
+            await asyncio.wait([mine])
+            if self._room_catch_up.get((account, room)) is mine:
+                del self._room_catch_up[account, room]
+                return
+            # (cancelled by our entering the room: its catch-up reads it instead)
+
+    async def _read_room_away(self, account: str, room: str, conn: XmppConnection) -> None:
+        """The archive of a room we are not in, read back to its position and stored
+        (the room's stage takes a page of the room's own archive while we are out)."""
+        total = 0
+        try:
+            async for added in self._read_room_back(account, room, conn, self._clock()):
+                total += added
+        except (asyncio.CancelledError, HeldMessagesDropped):
+            raise
+        except Exception as exc:
+            log.warning("%s: the archive of %s could not be read: %s", account, room, exc)
+            return
+        log.info("%s: %d new message(s) in the archive of %s, not entered", account, total, room)
 
     async def _read_room_back(
         self, account: str, room: str, conn: XmppConnection, now: float

@@ -813,7 +813,8 @@ class RoomService:
 
 class RoomMessages:
     """The inbound stage of room messages (it replaces the placeholder that dropped them
-    all): a room's message goes on only from a room we are in; our own, reflected by the
+    all): a room's message goes on only from a room we are in (or from a page of the
+    room's own archive, read while we are out of it: a gap filled); our own, reflected by the
     room, is ours (outgoing, so the store matches it with what we sent and takes the
     room's stanza id); anyone else's is authored by their address or occupant id. A
     moderation (XEP-0425) is the room's own (its author the room, naming the moderator
@@ -830,8 +831,18 @@ class RoomMessages:
             message = item.message
             if message.kind is not ConversationKind.GROUPCHAT:
                 continue
-            found = self._rooms.room(message.account, message.peer)
-            if found is None or not found.joined:
+            room = message.peer
+            found = self._rooms.room(message.account, room)
+            if found is not None and found.joined:
+                self._rooms.heard_from(message.account, room)
+                ours = found.nick
+            elif batch.page is not None and batch.page.archive == room:
+                # The room's own archive, read while we are out of it (a gap filled):
+                # the room's word; ours is what we said under the nick we had there.
+                ours = (
+                    found.nick if found is not None else self._rooms.default_nick(message.account)
+                )
+            else:
                 log.info(
                     "%s: a message from %s, not a room we are in: dropped",
                     message.account,
@@ -842,7 +853,6 @@ class RoomMessages:
                 # next catch-up reads it).
                 item.fail("not in that room")
                 continue
-            self._rooms.heard_from(message.account, found.jid)
             nick = message.sender_resource
             if message.moderated_by:
                 if nick:  # XEP-0425: only the room itself moderates
@@ -850,7 +860,7 @@ class RoomMessages:
                         "%s: %s in %s sent a moderation, as if it were the room: refused",
                         message.account,
                         nick,
-                        found.jid,
+                        room,
                     )
                     item.receipt_to = ""
                     item.drop("a forged moderation")
@@ -858,15 +868,15 @@ class RoomMessages:
                 item.receipt_to = ""
                 item.message = replace(
                     message,
-                    sender=found.jid,
-                    moderated_by=self._moderator(found, message.moderated_by),
+                    sender=room,
+                    moderated_by=self._moderator(message.account, room, ours, message.moderated_by),
                     occupant_id="",
                 )
                 continue
             if not nick:  # the room itself: nothing else it says is a message
                 item.drop("the room's own")
                 continue
-            if nick == found.nick:  # ours, reflected (or sent by another of our clients)
+            if nick == ours:  # ours, reflected (or sent by another of our clients)
                 item.receipt_to = ""
                 item.message = replace(
                     message,
@@ -880,15 +890,16 @@ class RoomMessages:
             item.receipt_to = ""
             item.message = replace(message, sender=author, occupant_id="")
 
-    def _moderator(self, found: Room, by: str) -> str:
-        """Who moderated, from the occupant address the room gives (``room/nick``): us,
-        else the occupant's author (their real address or occupant id), else as given."""
-        room, _, nick = by.partition("/")
-        if room != found.jid or not nick:
+    def _moderator(self, account: str, room: str, ours: str, by: str) -> str:
+        """Who moderated, from the occupant address the room gives (``room/nick``): us
+        (``ours`` our nick there), else the occupant's author (their real address or
+        occupant id), else as given."""
+        where, _, nick = by.partition("/")
+        if where != room or not nick:
             return by
-        if nick == found.nick:
-            return found.account
-        return self._rooms.author(found.account, found.jid, nick, "")
+        if nick == ours:
+            return account
+        return self._rooms.author(account, room, nick, "")
 
 
 def _occupant(presence: RoomPresence) -> Occupant:
