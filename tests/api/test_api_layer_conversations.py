@@ -196,6 +196,9 @@ async def test_a_group_conversation_is_a_configured_room_with_its_participants(
     assert people[BOB]["can_manage_participants"]
     assert not people[BOB]["is_owner"]
     assert not people[CAROL]["can_manage_participants"]
+    # The user's conversation: bookmarked to be entered again after a restart.
+    assert conn.bookmarks[room].autojoin
+    assert conn.bookmarks[room].name == "Plans"
 
     # The log: created, then the participants added, told as they were written.
     await rig.core.conversations.drain()
@@ -211,6 +214,9 @@ async def test_a_group_conversation_is_a_configured_room_with_its_participants(
     events = await conversations.retransmit(key, 1, 3)
     assert events[2]["action"] == "leaveConversation"
     assert events[2]["user"] == ME
+    # ... and no longer entered after a restart; the bookmark itself stays.
+    assert not conn.bookmarks[room].autojoin
+    assert conn.bookmarks[room].name == "Plans"
 
 
 async def test_typing_and_read_are_told_without_being_logged(rig: ApiLayerRig) -> None:

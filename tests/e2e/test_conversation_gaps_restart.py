@@ -183,6 +183,14 @@ async def test_retransmit_after_a_restart_gives_exactly_what_was_missed(
             )
             again = await on(client, room_path, "RetransmitEvents", "xx", 1, room_last + 3)
             assert again == before_room + missed
+            # The conversation it made is the user's still: the app went back into the
+            # room by itself (CreateConversation bookmarked it to be joined), so what the
+            # script says there reaches the occupant.
+            await on(client, room_path, "SendMessage", "ss", "back again", "")
+            while True:
+                stanza = await bob.next_message(timeout=APP_TIMEOUT)
+                if stanza["type"] == "groupchat" and str(stanza["body"]) == "back again":
+                    break
             await quit_app(app, client)
     finally:
         await app.close_clients()

@@ -13,6 +13,7 @@ wait on the network."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -71,6 +72,8 @@ log = logging.getLogger(__name__)
 MAX_GET_CONVERSATIONS = 30
 #: How long a disco#info of a room may take before the API goes on without it.
 ROOM_INFO_TIMEOUT = 10.0
+#: How long a bookmark (autojoin on join, off on leave) is waited for.
+BOOKMARK_TIMEOUT = 10.0
 NS_ROOMINFO = "http://jabber.org/protocol/muc#roominfo"
 
 
@@ -240,6 +243,7 @@ class ConversationsApi:
         except ChinwagError as exc:
             raise from_core(exc) from exc
         await core.store.ensure_conversation(key, title)  # (once the room is made)
+        await self._keep_joining(account, room, True, title)
         for address in affiliations:
             core.invitations.invite(account, room, address)
         if affiliations:
@@ -325,7 +329,29 @@ class ConversationsApi:
             await self._core.rooms.join(account, key.peer, self._core.rooms.default_nick(account))
         except ChinwagError as exc:
             raise from_core(exc) from exc
+        await self._keep_joining(account, key.peer, True)
         return key
+
+    async def _keep_joining(self, account: str, room: str, autojoin: bool, name: str = "") -> None:
+        """Be back in ``room`` after a restart (its bookmark's autojoin set), or no longer
+        (LeaveConversation: the bookmark stays, a person may have made it). Best effort: the
+        call did what it was asked whether or not the server keeps the bookmark."""
+        bookmarks = self._core.bookmarks
+        existing = bookmarks.get(account, room)
+        if existing is None and not autojoin:
+            return
+        try:
+            if existing is None:
+                await asyncio.wait_for(
+                    bookmarks.add(account, room, name=name, autojoin=True), BOOKMARK_TIMEOUT
+                )
+            elif existing.autojoin != autojoin:
+                await asyncio.wait_for(
+                    bookmarks.update(dataclasses.replace(existing, autojoin=autojoin)),
+                    BOOKMARK_TIMEOUT,
+                )
+        except (ChinwagError, TimeoutError) as exc:
+            log.warning("%s: could not bookmark %s (autojoin %s): %s", account, room, autojoin, exc)
 
     async def leave(self, uuid: str) -> int:
         """LeaveConversation: out of the room (a direct conversation is 40)."""
@@ -338,6 +364,7 @@ class ConversationsApi:
         if not self._core.rooms.is_joined(account, key.peer):
             return S_FALSE
         await self._core.rooms.leave(account, key.peer)
+        await self._keep_joining(account, key.peer, False)
         return S_OK
 
     def list_conversations(self) -> list[ConversationKey]:
