@@ -26,7 +26,8 @@ async def test_a_letter_to_many_goes_to_each_in_the_order_of_to(rig: ApiLayerRig
     sent = await rig.api.letters.send(
         ME, ["Carol@Localhost", BOB, "carol@localhost"], "<b>as typed</b>", subject="Hi"
     )
-    assert len(sent.msgids) == 2 and sent.errors == ()
+    assert len(sent.msgids) == 2
+    assert sent.errors == ()
     by_peer = {m.peer: m for m in rig.connection.sent}
     assert [m.peer for m in rig.connection.sent] == [CAROL, BOB]
     assert (by_peer[BOB].subject, by_peer[BOB].body) == ("Hi", "<b>as typed</b>")
@@ -46,7 +47,8 @@ async def test_a_bad_address_sends_nothing_and_is_named(
     rig: ApiLayerRig, to: list[str], named: str
 ) -> None:
     error = await refused(rig, to=to)
-    assert error.refusal is Refusal.BAD_ADDRESS and named in error.detail
+    assert error.refusal is Refusal.BAD_ADDRESS
+    assert named in error.detail
 
 
 async def test_rooms_and_blocked_contacts_are_refused_with_every_reason(rig: ApiLayerRig) -> None:
@@ -89,7 +91,8 @@ async def test_a_reply_names_its_parent_and_the_inbox_lists_it(rig: ApiLayerRig)
     sent = await rig.api.letters.send(ME, [BOB], "answer", subject="Re", parent=inbox[1].qid)
     (message,) = rig.connection.sent
     first = rig.core.store.get_by_id(inbox[1].qid)
-    assert first is not None and message.reply_to == first.uid
+    assert first is not None
+    assert message.reply_to == first.uid
     newest = rig.api.letters.inbox(ME, itemshow=1)
     assert [(i.qid, i.received, i.subject, i.parent) for i in newest] == [
         (sent.msgids[0], False, "Re", inbox[1].qid)
@@ -103,7 +106,8 @@ async def test_a_parent_of_someone_else_is_refused(rig: ApiLayerRig) -> None:
     await rig.receive("first")
     (item,) = rig.api.letters.inbox(ME)
     error = await refused(rig, to=[CAROL], parent=item.qid)
-    assert error.refusal is Refusal.INVALID and "not a recipient" in error.detail
+    assert error.refusal is Refusal.INVALID
+    assert "not a recipient" in error.detail
 
 
 @pytest.mark.parametrize(
@@ -124,7 +128,8 @@ async def test_set_read_moves_the_position_to_the_newest_named_and_sends_a_marke
     assert [(m.id, m.already) for m in marked] == [(one.qid, False), (two.qid, False)]
     assert [i.read for i in rig.api.letters.inbox(ME)] == [False, True, True]
     second = rig.core.store.get_by_id(two.qid)
-    assert second is not None and rig.connection.displayed == [(BOB, second.uid)]
+    assert second is not None
+    assert rig.connection.displayed == [(BOB, second.uid)]
     key = ConversationKey(ME, BOB, ConversationKind.CHAT)
     assert rig.core.conversations.own_position(key) == second.sequence
     again = await rig.api.letters.set_read(ME, [one.qid, three.qid])
@@ -137,6 +142,7 @@ async def test_set_read_checks_every_id_first(rig: ApiLayerRig) -> None:
     (one,) = rig.api.letters.inbox(ME)
     with pytest.raises(LetterError) as info:
         await rig.api.letters.set_read(ME, [one.qid, 999])
-    assert info.value.refusal is Refusal.INVALID and "999" in info.value.detail
+    assert info.value.refusal is Refusal.INVALID
+    assert "999" in info.value.detail
     assert [i.read for i in rig.api.letters.inbox(ME)] == [False]
     assert rig.connection.displayed == []
