@@ -122,7 +122,7 @@ class Gateways:
                 sock.close()
             raise
         self._runners.append(runner)
-        chosen = sockets[0].getsockname()[1]
+        chosen = int(sockets[0].getsockname()[1])
         self.ports[name] = chosen
         log.info("gateway %s listening on 127.0.0.1:%d (loopback only)", name, chosen)
         self._write_state()
