@@ -216,6 +216,12 @@ async def test_request_faults(gw: Rig) -> None:
     for bad in ({"itemshow": 0}, {"itemshow": 101}, {"skip": 101}, {"gettype": 20}):
         assert (await gw.fault(inbox, gw.auth(**bad))).faultCode == 209
     assert (await gw.fault(inbox, gw.auth(itemshow="5"))).faultCode == 203
+    huge = xmlrpc.client.dumps((gw.auth(lastsync=1),), inbox).replace(
+        "<int>1</int>", "<int>" + "9" * 400 + "</int>"
+    )
+    with pytest.raises(xmlrpc.client.Fault) as info:
+        await gw.post(huge.encode())
+    assert info.value.faultCode == 209
     read = "LJ.XMLRPC.setmessageread"
     assert (await gw.fault(read, gw.auth())).faultCode == 200
     assert (await gw.fault(read, gw.auth(qid=["1"]))).faultCode == 203

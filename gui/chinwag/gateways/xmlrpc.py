@@ -223,6 +223,8 @@ def _int(args: Args, name: str) -> int | None:
     value = args[name]
     if type(value) is not int:
         raise Refused(203, f"{name} is an integer")
+    if not -(2**63) <= value < 2**63:
+        raise Refused(209, f"{name} is out of range")
     return value
 
 
