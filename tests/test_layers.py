@@ -37,6 +37,21 @@ RULES = [
     ("chinwag.storage", ("PySide6", "slixmpp", "chinwag.xmpp", "chinwag.ui", "chinwag.system")),
     ("chinwag.xmpp", ("PySide6", "sqlite3", "chinwag.storage", "chinwag.ui", "chinwag.system")),
     ("chinwag.system", ("PySide6", "slixmpp", "sqlite3", "chinwag.ui", "chinwag.xmpp")),
+    # The script gateways: fronts like the D-Bus adapters, over the API layer only.
+    (
+        "chinwag.gateways",
+        (
+            "PySide6",
+            "slixmpp",
+            "sqlite3",
+            "dbus_next",
+            "qasync",
+            "chinwag.xmpp",
+            "chinwag.storage",
+            "chinwag.ui",
+            "chinwag.automation",
+        ),
+    ),
 ]
 #: The whole of Chinwag each package may import (storage: only the core's models, and its
 #: errors, which the MessageStore port raises: a full disk is StorageUnavailable).

@@ -20,6 +20,10 @@ from chinwag.system.paths import Paths
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
+    from chinwag.api.ports import WindowHost
+    from chinwag.api.service import Api
+    from chinwag.core.service import ChinwagCore
+    from chinwag.gateways.server import Gateways
     from chinwag.ui.bridge import (
         ConnectionEvent,
         ConversationChange,
@@ -40,6 +44,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--debug", action="store_true", help="log everything, also to stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--xmlrpc-port",
+        type=int,
+        metavar="PORT",
+        help="serve the LiveJournal XML-RPC gateway on this loopback port (0: a free one)",
+    )
     # For bench/bench_startup.py: report start-up figures on stdout, then quit.
     parser.add_argument("--debug-startup-report", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -328,12 +338,14 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         log.warning("no system tray: running in the background with no icon")
 
     server = None
+    from chinwag.ui.automation_host import AutomationHost
+
+    host = AutomationHost(ctx.windows, main_window, quit_requested.set)
+    gateways, gateway_api = await _start_gateways(args, paths, core, host)
     if bus is not None:
         from chinwag.automation.server import AutomationServer
-        from chinwag.ui.automation_host import AutomationHost
 
-        host = AutomationHost(ctx.windows, main_window, quit_requested.set)
-        server = await AutomationServer.start(core, host, bus)
+        server = await AutomationServer.start(core, host, bus, gateway_api)
         if server is None:  # another Chinwag started at the same moment and won
             await _handed_over(bus, args, force=True)
             quit_requested.set()
@@ -349,6 +361,8 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     await quit_requested.wait()
 
     log.info("shutting down")
+    if gateways is not None:
+        await gateways.close()
     if server is not None:
         await server.close()  # OnAppShutdown, before the windows go
     main_window.really_quit = True
@@ -369,8 +383,39 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         from chinwag.automation.bus import close_message_bus
 
         await close_message_bus(bus)
+    if gateway_api is not None:
+        gateway_api.close()
     log.debug("shutdown: done")
     return 0
+
+
+async def _start_gateways(
+    args: argparse.Namespace, paths: Paths, core: ChinwagCore, host: WindowHost
+) -> tuple[Gateways | None, Api | None]:
+    """The script gateways the command line or the settings turn on (gateways.md), and
+    the API they share with D-Bus; (None, None) when none is on. A port that cannot be
+    had is logged, and Chinwag runs without that gateway."""
+    from chinwag.gateways.settings import configured_port
+
+    port = args.xmlrpc_port
+    if port is None:
+        port = configured_port(paths.config, "xmlrpc")
+    if port is None:
+        return None, None
+    from chinwag.api.service import Api
+    from chinwag.gateways.keys import FILE_NAME, GatewayKeys
+    from chinwag.gateways.server import Gateways, raise_open_files_limit
+    from chinwag.gateways.xmlrpc import XmlRpcGateway
+
+    raise_open_files_limit()
+    api = Api(core, host)
+    gateways = Gateways(paths.state)
+    gateway = XmlRpcGateway(api, GatewayKeys(paths.config / FILE_NAME))
+    try:
+        await gateways.start("xmlrpc", gateway.app(), port)
+    except OSError as exc:
+        log.error("the XML-RPC gateway cannot listen on port %d: %s", port, exc)
+    return gateways, api
 
 
 def show_first_run(ctx: UiContext, main_window: Any, keep: Any) -> None:

@@ -180,15 +180,25 @@ class MessagesApi:
         *,
         mtype: MessageType = MessageType.NORMAL,
         flags: int = 0,
+        subject: str = "",
+        reply_to: Message | None = None,
     ) -> Message:
         """Store ``body`` for sending to ``target`` (a bare address) and send it, with no
         window: an account enabled but not connected is connected and the message waits.
         Straight to the core, whatever windows are open: an open window with the target
-        shows it from the core's event, as one typed in it."""
+        shows it from the core's event, as one typed in it. ``subject``: a letter's (sent
+        as a single message, type normal); ``reply_to``: the message it answers."""
         await self._can_send(account)
         try:
             return await self._core.messaging.send(
-                account, target, body, mtype=mtype, flags=flags, connect=True
+                account,
+                target,
+                body,
+                mtype=mtype,
+                flags=flags,
+                connect=True,
+                subject=subject,
+                reply_to=reply_to,
             )
         except (InvalidMessage, UnknownAccount) as exc:
             raise ApiError(Code.INVALID_HANDLE, exc.message) from exc

@@ -20,6 +20,7 @@ from chinwag.api.codes import S_FALSE, S_OK, SIGNIN_OPTIONS, Code
 from chinwag.api.conversations import ConversationsApi
 from chinwag.api.errors import ApiError, hr_for, invalid, not_logged_on
 from chinwag.api.events import ApiEvents
+from chinwag.api.letters import LettersApi
 from chinwag.api.messages import MessagesApi
 from chinwag.api.users import UsersApi
 from chinwag.api.windows import WindowApi
@@ -75,6 +76,7 @@ class Api:
         self.accounts = AccountApi(self)
         self.windows = WindowApi(self)
         self.messages = MessagesApi(self)
+        self.letters = LettersApi(self)
         self.events = ApiEvents(self)
         self.users = UsersApi(self)
         self.conversations = ConversationsApi(self, im_id=self.im_id)

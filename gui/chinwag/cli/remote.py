@@ -684,7 +684,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("show", "show and raise the main window")
     command("version", "print chinwag-remote's version")
+    _add_gateway_key_commands(commands, formatter)
     return parser
+
+
+def _add_gateway_key_commands(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    """``gateway-key create|list|revoke``: the script gateways' keys (no bus needed)."""
+    gateway = commands.add_parser(
+        "gateway-key",
+        help="create, list or revoke the keys of the script gateways",
+        description=(
+            "The keys scripts use with the XML-RPC and REST gateways (never your XMPP password).\n"
+            "A key is shown once, when it is made; Chinwag keeps only a digest of it, in\n"
+            "gateway-keys.json in its settings folder (readable by you alone). A running\n"
+            "Chinwag takes a new or revoked key into account at its next request."
+        ),
+        formatter_class=formatter,
+    )
+    actions = gateway.add_subparsers(dest="key_command", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="make a key and print it (once)")
+    create.add_argument("account", metavar="ACCOUNT", help="the account it sends as (bare address)")
+    create.add_argument(
+        "--kind",
+        choices=("xmlrpc", "rest"),
+        required=True,
+        help="xmlrpc: the LiveJournal XML-RPC gateway; rest: the UCWA REST gateway",
+    )
+    create.add_argument(
+        "--scope",
+        action="append",
+        choices=("Conversations.Initiate", "Conversations.Receive"),
+        help="REST only, repeatable: what the key may do (default: both)",
+    )
+    create.add_argument("--label", default="", help="a note to recognise the key by")
+    listing = actions.add_parser("list", help="list the keys (never the keys themselves)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    revoke = actions.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id", metavar="ID", help="the key's id, as list shows it")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -1306,6 +1342,51 @@ async def run_received(remote: Remote, args: argparse.Namespace) -> Exit:
             raise RemoteFailure(Exit.REFUSED, f"GetReceived: {error}") from None
 
 
+def run_gateway_key(args: argparse.Namespace) -> Exit:
+    """``gateway-key create|list|revoke`` on the key file (Chinwag need not run)."""
+    from chinwag.core import jid
+    from chinwag.core.errors import InvalidAddress
+    from chinwag.gateways.keys import FILE_NAME, GatewayKeys, KeyFileError, KeyKind
+    from chinwag.system.paths import Paths
+
+    keys = GatewayKeys(Paths.default().config / FILE_NAME)
+    try:
+        if args.key_command == "create":
+            try:
+                account = jid.bare(args.account)
+            except InvalidAddress as exc:
+                raise RemoteFailure(Exit.USAGE, f"not an account address: {exc}") from None
+            if args.kind == "xmlrpc" and args.scope:
+                raise RemoteFailure(Exit.USAGE, "--scope is for REST keys only")
+            entry, secret = keys.create(KeyKind(args.kind), account, args.scope or (), args.label)
+            emit(secret)
+            sys.stderr.write(
+                f"{PROG}: key {entry.id} for {entry.account} ({entry.kind.value}"
+                + (f"; {', '.join(entry.scopes)}" if entry.scopes else "")
+                + "): shown this once, keep it safe\n"
+            )
+            return Exit.OK
+        if args.key_command == "list":
+            for entry in keys.entries():
+                record = entry.as_json()
+                del record["digest"]
+                if args.json:
+                    emit(json.dumps(record, ensure_ascii=False))
+                else:
+                    scopes = ",".join(entry.scopes) or "-"
+                    emit(
+                        f"{entry.id}\t{entry.kind.value}\t{entry.account}\t{scopes}\t{entry.label}"
+                    )
+            return Exit.OK
+        gone = keys.revoke(args.key_id)
+        if gone is None:
+            raise RemoteFailure(Exit.REFUSED, f"no gateway key {args.key_id!r}")
+        sys.stderr.write(f"{PROG}: revoked key {gone.id} ({gone.kind.value}, {gone.account})\n")
+        return Exit.OK
+    except KeyFileError as exc:
+        raise RemoteFailure(Exit.REFUSED, str(exc)) from None
+
+
 COMMANDS: dict[str, Callable[[Remote, argparse.Namespace], Awaitable[Exit]]] = {
     "send": run_send,
     "open": run_open,
@@ -1345,6 +1426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         emit(_version())
         return Exit.OK
     try:
+        if args.command == "gateway-key":
+            return run_gateway_key(args)
         return asyncio.run(run(args))
     except RemoteFailure as failure:
         sys.stderr.write(f"{PROG}: {failure.message}\n")

@@ -18,6 +18,7 @@ from chinwag.core.models import (
     ConversationEvent,
     ConversationKey,
     ConversationKind,
+    Direction,
     DiscoInfo,
     DiscoItemsPage,
     EventKind,
@@ -220,6 +221,18 @@ class MessageStore(Protocol):
     def get_by_stanza_id(self, key: ConversationKey, stanza_id: str) -> Message | None:
         """The message of the conversation the room (or our server) stamped with
         ``stanza_id`` (XEP-0359), or None."""
+
+    def letters(
+        self,
+        account: str,
+        *,
+        direction: Direction | None = None,
+        since: float = 0.0,
+        limit: int = 100,
+        skip: int = 0,
+    ) -> list[Message]:
+        """The one-to-one messages of ``account`` (not removed) stamped at or after
+        ``since``, of ``direction`` (None: both), newest first, ``skip`` left out."""
 
     def latest(self, key: ConversationKey, limit: int) -> list[Message]:
         """The newest ``limit`` messages of a conversation, oldest first."""

@@ -525,6 +525,13 @@ WHERE m.conversation_id = ? AND m.muuid = ? AND m.removed <> {FOLDED:d}
 ORDER BY m.id LIMIT 1
 """
 
+#: The one-to-one messages of an account across its conversations, newest first (the
+#: XML-RPC gateway's inbox): {direction} filters by direction or is empty.
+LETTERS_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM {_FROM}
+WHERE c.account = ? AND c.kind = 'chat' AND m.removed = 0 AND m.timestamp >= ?{{direction}}
+ORDER BY m.timestamp DESC, m.id DESC LIMIT ? OFFSET ?
+"""
 CONVERSATIONS_SQL: Final = """
 SELECT account, peer, kind, newest FROM (
     SELECT c.id, c.account, c.peer, c.kind, (
@@ -1518,6 +1525,22 @@ class SqliteMessageStore:
             (ConversationKey(account_, peer, ConversationKind(kind)), newest)
             for account_, peer, kind, newest in rows
         ]
+
+    def letters(
+        self,
+        account: str,
+        *,
+        direction: Direction | None = None,
+        since: float = 0.0,
+        limit: int = 100,
+        skip: int = 0,
+    ) -> list[Message]:
+        """The one-to-one messages of ``account`` (not removed) stamped at or after
+        ``since``, of ``direction`` (None: both), newest first, ``skip`` left out."""
+        where = "" if direction is None else f" AND m.direction = {int(direction):d}"
+        return self._messages(
+            LETTERS_SQL.format(direction=where), (account, float(since), int(limit), int(skip))
+        )
 
     def reactions(self, message_ids: Sequence[int]) -> dict[int, list[tuple[str, tuple[str, ...]]]]:
         """Everyone's reactions to each of these messages, as (sender, reactions), oldest

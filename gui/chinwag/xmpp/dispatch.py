@@ -72,9 +72,15 @@ def kind_of(stanza: MessageStanza) -> ConversationKind:
     return ConversationKind.GROUPCHAT if stanza["type"] == "groupchat" else ConversationKind.CHAT
 
 
-def stanza_type(kind: ConversationKind) -> Literal["chat", "groupchat"]:
-    """The ``type`` of a message stanza of a conversation of ``kind``."""
-    return "groupchat" if kind is ConversationKind.GROUPCHAT else "chat"
+def stanza_type(
+    kind: ConversationKind, subject: str = ""
+) -> Literal["chat", "groupchat", "normal"]:
+    """The ``type`` of a message stanza of a conversation of ``kind``; a one-to-one
+    message with a ``subject`` is a single message, type ``normal`` (RFC 6121 5.2.2: a
+    letter, as the XML-RPC gateway sends, not a line of a chat)."""
+    if kind is ConversationKind.GROUPCHAT:
+        return "groupchat"
+    return "normal" if subject else "chat"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,106 @@
+"""The gateways' common HTTP server: loopback only, 1 MiB bodies, the port file."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import io
+import json
+import resource
+import socket
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession, web
+
+from chinwag.gateways.server import (
+    MAX_BODY,
+    STATE_FILE,
+    Gateways,
+    is_loopback,
+    make_app,
+    raise_open_files_limit,
+)
+
+
+@pytest.mark.parametrize(
+    ("peer", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("::ffff:127.0.0.1", True),
+        ("10.0.0.2", False),
+        ("::ffff:10.0.0.2", False),
+        ("fe80::1%eth0", False),
+        ("", False),
+        (None, False),
+        ("not an address", False),
+    ],
+)
+def test_loopback_addresses(peer: str | None, loopback: bool) -> None:
+    assert is_loopback(peer) is loopback
+
+
+async def echo_length(request: web.Request) -> web.Response:
+    return web.Response(text=str(len(await request.read())))
+
+
+async def test_a_gateway_listens_on_loopback_and_says_where(tmp_path: Path) -> None:
+    gateways = Gateways(tmp_path)
+    app = make_app()
+    app.router.add_post("/echo", echo_length)
+    port = await gateways.start("xmlrpc", app, 0)
+    try:
+        assert json.loads((tmp_path / STATE_FILE).read_text()) == {
+            "xmlrpc": {"host": "127.0.0.1", "port": port}
+        }
+        async with ClientSession() as http:
+            async with http.post(f"http://127.0.0.1:{port}/echo", data=b"x" * 1000) as reply:
+                assert reply.status == 200
+                assert await reply.text() == "1000"
+            async with http.post(
+                f"http://127.0.0.1:{port}/echo", data=io.BytesIO(b"x" * (MAX_BODY + 1))
+            ) as reply:
+                assert reply.status == 413
+        # nothing listens on another address of this machine
+        other = _non_loopback_address()
+        if other is not None:
+            with pytest.raises(ConnectionRefusedError):
+                await asyncio.wait_for(asyncio.open_connection(other, port), 10)
+    finally:
+        await gateways.close()
+    assert not (tmp_path / STATE_FILE).exists()
+
+
+async def test_a_port_in_use_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    gateways = Gateways(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError, match="in use") as refused:
+            await gateways.start("rest", make_app(), taken.getsockname()[1])
+    assert refused.value.errno == errno.EADDRINUSE
+    assert gateways.ports == {}
+
+
+def test_the_open_files_limit_is_raised_to_the_hard_one() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+        now, _ = raise_open_files_limit()
+        assert now == (hard if hard != resource.RLIM_INFINITY else max(1024, 65536))
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == now
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def _non_loopback_address() -> str | None:
+    """An address of this machine that is not loopback (None when it has none)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET: nothing is sent
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if is_loopback(address) or address == "0.0.0.0" else address

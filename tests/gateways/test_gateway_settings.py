@@ -1,0 +1,38 @@
+"""Which gateways run: off by default, ``--xmlrpc-port`` on the command line, or the
+settings folder's ``gateways.json``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chinwag.app import parse_args
+from chinwag.gateways.settings import FILE_NAME, configured_port
+
+
+def test_the_command_line() -> None:
+    assert parse_args([]).xmlrpc_port is None  # off by default
+    assert parse_args(["--xmlrpc-port", "0"]).xmlrpc_port == 0
+    assert parse_args(["--xmlrpc-port", "8123"]).xmlrpc_port == 8123
+
+
+@pytest.mark.parametrize(
+    ("text", "port"),
+    [
+        (None, None),
+        ('{"xmlrpc": {"enabled": true, "port": 0}}', 0),
+        ('{"xmlrpc": {"enabled": true, "port": 8123}}', 8123),
+        ('{"xmlrpc": {"enabled": true}}', 0),
+        ('{"xmlrpc": {"enabled": false, "port": 8123}}', None),
+        ('{"xmlrpc": {"enabled": true, "port": "8123"}}', None),
+        ('{"xmlrpc": {"enabled": true, "port": 70000}}', None),
+        ('{"rest": {"enabled": true}}', None),
+        ("not json", None),
+        ("[]", None),
+    ],
+)
+def test_the_settings(tmp_path: Path, text: str | None, port: int | None) -> None:
+    if text is not None:
+        (tmp_path / FILE_NAME).write_text(text)
+    assert configured_port(tmp_path, "xmlrpc") == port
