@@ -181,6 +181,9 @@ class MessageEdited(Event):
     message: Message
     #: Of the edit (removal) in the conversation's event log (0: not logged).
     sequence: int = 0
+    #: The correction came as it was made (live, a carbon, offline storage), not from the
+    #: archive or folded in later: what a desktop notification may tell.
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
