@@ -313,7 +313,8 @@ class RoomLeft(Event):
 @dataclass(frozen=True, slots=True)
 class OccupantChanged(Event):
     """Someone came into ``room`` (``previous`` None), changed (role, affiliation,
-    status) or left it (``occupant`` None; ``renamed``: the new nick of a nick change)."""
+    status) or left it (``occupant`` None; ``renamed``: the new nick of a nick change;
+    ``reason``: why they are out, when the room says: "kicked", "banned: spam", ...)."""
 
     account: str
     room: str
@@ -321,6 +322,7 @@ class OccupantChanged(Event):
     occupant: Occupant | None
     previous: Occupant | None
     renamed: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
