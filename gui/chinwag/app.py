@@ -159,15 +159,16 @@ class Notifications:
     def _on_message_event(self, event: MessageEvent) -> None:
         from chinwag.core.events import MessageAdded, MessageRemoved, MessageStateChanged
         from chinwag.core.mentions import mentions
-        from chinwag.core.models import ConversationKind, Direction, Origin
+        from chinwag.core.models import ConversationKind
+        from chinwag.core.users import notice_for
 
         if isinstance(event, MessageAdded | MessageStateChanged | MessageRemoved):
             self._recount.start()
-        if not isinstance(event, MessageAdded):
+        # What the account chose (ManageNotifications): new messages, corrections.
+        notice = notice_for(event, self._ctx.core.users.notifications)
+        if notice is None:
             return
-        message = event.message
-        if message.direction is not Direction.INCOMING or message.origin is Origin.ARCHIVE:
-            return
+        message = notice.message
         kind = message.key.kind
         window = self._ctx.windows.find(message.account, message.peer, kind)
         if window is not None and window.isActiveWindow():  # type: ignore[attr-defined]
@@ -183,7 +184,8 @@ class Notifications:
         else:
             contact = self._ctx.core.roster.contact(message.account, message.peer)
             title = contact.display_name if contact else message.peer
-        self._notifier.notify(title, message.body, message.account, message.peer)
+        body = f"(edited) {message.body}" if notice.edited else message.body
+        self._notifier.notify(title, body, message.account, message.peer)
 
     def _update_unread(self) -> None:
         self._tray.set_unread(sum(self._ctx.core.store.unread_counts().values()))

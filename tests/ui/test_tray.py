@@ -22,6 +22,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 from pytestqt.qtbot import QtBot
 
+from chinwag.core.events import MessageEdited
 from chinwag.core.status import SELECTABLE, Status
 from chinwag.ui.notifications import MAX_LINE, Notifier
 from chinwag.ui.tray import Tray
@@ -528,3 +529,85 @@ async def test_closing_while_a_notification_is_on_its_way(
     assert asyncio.all_tasks() == tasks  # nothing on its way ...
     assert not [t for t in notifier.findChildren(QTimer) if t.isActive()]  # ... or due
     assert "too late" not in [c["body"] for c in desktop.calls]
+
+
+# --------------------------------------------------------------------------- the choice
+
+
+@pytest.fixture
+async def choose(
+    ui: "UiRig", desktop: FakeNotificationServer, notifier: Notifier, tray: Tray
+) -> AsyncIterator[Callable[[list[str]], Any]]:
+    """``await choose(events)``: the account signed in, its choice made through the API
+    (ManageNotifications), and the app's notifications (chinwag.app) wired as the app
+    does to the notifier on the desktop's server."""
+    from chinwag.api.service import Api
+    from chinwag.app import Notifications
+    from rig.fakes import FakeWindowHost
+
+    made: list[Notifications] = []
+
+    async def chosen(events: list[str]) -> None:
+        await ui.sign_in()
+        api = Api(ui.core, FakeWindowHost(ui.core))
+        try:
+            assert await api.users.manage_notifications(events) == 0
+        finally:
+            api.close()
+        assert ui.core.users.notifications(ui.me) == tuple(events)
+        made.append(Notifications(ui.ctx, tray, notifier))
+
+    yield chosen
+    for notifications in made:  # no unread recount after the store is closed
+        notifications._recount.stop()
+        ui.bridge.messages_changed.disconnect(notifications._on_message_event)
+        ui.bridge.conversations_changed.disconnect(notifications._on_conversation_event)
+
+
+def bodies(desktop: FakeNotificationServer) -> list[str]:
+    return [c["body"] for c in desktop.calls]
+
+
+async def test_with_edit_message_chosen_a_correction_notifies_and_a_new_message_not(
+    ui: "UiRig", desktop: FakeNotificationServer, notifier: Notifier, choose: Any
+) -> None:
+    await choose(["EditMessage"])
+    first = ui.conn.receive("lunch at noon")
+    ui.conn.receive("lunch at one", replaces=first.uid)
+    # One contact's notifications go out in order (a new one merged into the same): had
+    # the new message notified, it would show before or with the correction.
+    await eventually(lambda: desktop.calls, what=lambda: f"a notification ({bodies(desktop)})")
+    assert [(c["summary"], c["body"]) for c in desktop.calls] == [
+        (ui.peer, "(edited) lunch at one")
+    ]
+
+
+async def test_with_send_message_chosen_a_new_message_notifies_and_a_correction_not(
+    ui: "UiRig", desktop: FakeNotificationServer, notifier: Notifier, choose: Any
+) -> None:
+    await choose(["SendMessage"])
+    first = ui.conn.receive("lunch at noon")
+    await eventually(lambda: desktop.calls, what="the new message's notification")
+    ui.conn.receive("lunch at one", replaces=first.uid)
+    ui.conn.receive("see you")  # after the correction: shown after anything it caused
+    await eventually(
+        lambda: any("see you" in b for b in bodies(desktop)),
+        what=lambda: f"the last message's notification ({bodies(desktop)})",
+    )
+    assert not [b for b in bodies(desktop) if "lunch at one" in b]
+    assert bodies(desktop)[0] == "lunch at noon"
+
+
+async def test_with_nothing_chosen_nothing_notifies(
+    ui: "UiRig", desktop: FakeNotificationServer, notifier: Notifier, choose: Any
+) -> None:
+    await choose([])
+    edited = Spy(ui.bridge.messages_changed)
+    first = ui.conn.receive("lunch at noon")
+    ui.conn.receive("lunch at one", replaces=first.uid)
+    await eventually(
+        lambda: [e for (e,) in edited.calls if isinstance(e, MessageEdited)], what="the edit"
+    )
+    notifier.notify("marker", "after", ui.me, ui.peer)  # what the notifier had is out first
+    await eventually(lambda: any(b.endswith("after") for b in bodies(desktop)), what="the marker")
+    assert bodies(desktop) == ["after"]

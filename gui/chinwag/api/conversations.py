@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +57,7 @@ from chinwag.core.models import (
     ConversationKind,
     Direction,
     EventKind,
+    Origin,
     Role,
     direct_uuid,
     room_uuid,
@@ -536,10 +537,19 @@ class ConversationsApi:
     def _events(self, key: ConversationKey, first: int, last: int) -> list[EventDict]:
         entries = self._core.conversations.events(key, first - 1, last - first + 1)
         if self.uber(key):
-            entries = list(_while_in(self._core.conversations.events, key, entries))
+            entries = list(
+                _while_in(self._core.conversations.events, key, entries, self._from_archive)
+            )
         uuid = conversation_uuid(key)
         built = (self.builder.from_log(entry, uuid) for entry in entries)
         return [event for event in built if event is not None]
+
+    def _from_archive(self, entry: ConversationEvent) -> bool:
+        """A message's entry, logged as the archive brought it (a catch-up)."""
+        if entry.kind is not EventKind.MESSAGE or entry.message_id is None:
+            return False
+        message = self._core.store.get_by_id(entry.message_id)
+        return message is not None and message.origin is Origin.ARCHIVE
 
     # -- OpenWindow -----------------------------------------------------------------------
 
@@ -766,11 +776,22 @@ def _json(value: Any) -> str:
 
 
 def _while_in(
-    events: Any, key: ConversationKey, entries: Iterable[ConversationEvent]
+    events: Any,
+    key: ConversationKey,
+    entries: Iterable[ConversationEvent],
+    from_archive: Callable[[ConversationEvent], bool],
 ) -> Iterable[ConversationEvent]:
-    """An uber conversation's entries posted while we were in it (by our own created,
-    join and leave entries of its log)."""
+    """An uber conversation's entries posted while we were in it, by our own created,
+    join and leave entries of its log: what was logged while we were in (in the log's
+    order), but a message the archive brought (the catch-up when we come back, logged
+    after our join) by when it was posted: within a stay of ours (from a join to the
+    next leave, by their times). An archive's time in whole seconds (Prosody's) says
+    the message was posted within that second: all of it must be within the stay (what
+    was said as we left or came in is left out rather than what was said while we were
+    out let in)."""
     inside = False
+    since = 0.0
+    stays: list[tuple[float, float]] = []
     seen = 0
     membership: dict[int, bool] = {}
     while True:  # our membership over the whole log up to these entries
@@ -783,9 +804,21 @@ def _while_in(
                 EventKind.JOIN,
                 EventKind.LEAVE,
             ):
-                inside = entry.kind is not EventKind.LEAVE
+                now_in = entry.kind is not EventKind.LEAVE
+                if now_in and not inside:
+                    since = entry.timestamp
+                elif inside and not now_in:
+                    stays.append((since, entry.timestamp))
+                inside = now_in
             membership[entry.sequence] = inside
             seen = entry.sequence
+    if inside:
+        stays.append((since, float("inf")))
     for entry in entries:
-        if membership.get(entry.sequence, False):
+        if from_archive(entry):
+            posted = entry.timestamp
+            until = posted + 1 if posted == int(posted) else posted
+            if any(start <= posted and until <= end for start, end in stays):
+                yield entry
+        elif membership.get(entry.sequence, False):
             yield entry

@@ -67,17 +67,25 @@ class ConversationService:
         self._order = asyncio.Lock()
         #: (account, room) -> is the room joined (set by :meth:`follow_rooms`).
         self._joined: Callable[[str, str], bool] = lambda _account, _room: False
+        #: (account, room, address) -> is someone with that address in it (any nick).
+        self._present: Callable[[str, str, str], bool] = lambda _account, _room, _jid: False
 
     # -- the room's conversation-level events (created, participants, join, leave) -----
 
-    def follow_rooms(self, joined: Callable[[str, str], bool]) -> None:
+    def follow_rooms(
+        self,
+        joined: Callable[[str, str], bool],
+        present: Callable[[str, str, str], bool] = lambda _account, _room, _jid: False,
+    ) -> None:
         """Log the rooms' conversation-level events as they happen: our entering a room
         (created, when our join made it; else join, unless the log says we are in
         already: a new session enters again without joining anew), our leaving it on
         purpose or being put out (not a service going away for now), someone with a
-        real address coming in while we are there (join, once: until they leave), and an
-        affiliation changing (participants, or leave when it is taken away)."""
+        real address coming in while we are there (join, once: until they leave) and
+        going (leave, with the room's reason for a kick or ban; not while they are still
+        in under another nick: ``present``), and an affiliation changing (participants)."""
         self._joined = joined
+        self._present = present
         self._bus.subscribe(RoomJoined, self._on_joined)
         self._bus.subscribe(RoomLeft, self._on_left)
         self._bus.subscribe(OccupantChanged, self._on_occupant)
@@ -101,6 +109,11 @@ class ConversationService:
             return  # (who was there before we came in is no news)
         if now is not None and now.jid and before is None:
             self._spawn_membership(key, EventKind.JOIN, now.jid)
+        if now is None and before is not None and before.jid:
+            if self._present(event.account, event.room, before.jid):
+                return  # still in under another nick (another of their clients)
+            data = json.dumps({"reason": event.reason}) if event.reason else ""
+            self._spawn_membership(key, EventKind.LEAVE, before.jid, data)
         if now is not None and before is not None and now.affiliation != before.affiliation:
             data = json.dumps(
                 {

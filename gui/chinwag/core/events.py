@@ -181,6 +181,9 @@ class MessageEdited(Event):
     message: Message
     #: Of the edit (removal) in the conversation's event log (0: not logged).
     sequence: int = 0
+    #: The correction came as it was made (live, a carbon, offline storage), not from the
+    #: archive or folded in later: what a desktop notification may tell.
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +313,8 @@ class RoomLeft(Event):
 @dataclass(frozen=True, slots=True)
 class OccupantChanged(Event):
     """Someone came into ``room`` (``previous`` None), changed (role, affiliation,
-    status) or left it (``occupant`` None; ``renamed``: the new nick of a nick change)."""
+    status) or left it (``occupant`` None; ``renamed``: the new nick of a nick change;
+    ``reason``: why they are out, when the room says: "kicked", "banned: spam", ...)."""
 
     account: str
     room: str
@@ -318,6 +322,7 @@ class OccupantChanged(Event):
     occupant: Occupant | None
     previous: Occupant | None
     renamed: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from chinwag.core.models import (
     Identified,
     Message,
     MessageAction,
+    Origin,
 )
 from chinwag.core.ports import MessageStore
 
@@ -248,7 +249,8 @@ def publish_outcomes(bus: EventBus, store: MessageStore, outcomes: Sequence[Acti
             )
             continue
         if action.action is MessageAction.CORRECT:
-            bus.publish(MessageEdited(target, outcome.sequence))
+            live = action.origin is not Origin.ARCHIVE
+            bus.publish(MessageEdited(target, outcome.sequence, live=live))
         elif action.action is MessageAction.RETRACT:
             bus.publish(MessageRemoved(target, outcome.sequence))
         elif action.action is MessageAction.REACT and target.id is not None:

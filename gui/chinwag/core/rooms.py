@@ -220,6 +220,11 @@ class RoomService:
         found = self._rooms.get((account, room))
         return found is not None and found.joined
 
+    def is_present(self, account: str, room: str, jid: str) -> bool:
+        """Someone with the real address ``jid`` is in the room now (under any nick)."""
+        found = self._rooms.get((account, room))
+        return found is not None and any(o.jid == jid for o in found.occupants.values())
+
     # -- joining and leaving ------------------------------------------------------------
 
     async def join(
@@ -772,9 +777,12 @@ class RoomService:
             found.occupants.pop(presence.nick, None)
             if previous is not None:
                 renamed = presence.new_nick if STATUS_NICK_CHANGED in presence.codes else ""
+                why = next((w for code, w in _LEFT_BECAUSE if code in presence.codes), "")
+                if why and presence.reason:
+                    why = f"{why}: {presence.reason}"
                 self._bus.publish(
                     OccupantChanged(
-                        found.account, found.jid, presence.nick, None, previous, renamed
+                        found.account, found.jid, presence.nick, None, previous, renamed, why
                     )
                 )
             return

@@ -69,7 +69,7 @@ class ChinwagCore:
         )
         self.bookmarks = BookmarkService(store, self.bus, self._connection)
         self.messaging.room_joined = self.rooms.is_joined
-        self.conversations.follow_rooms(self.rooms.is_joined)
+        self.conversations.follow_rooms(self.rooms.is_joined, self.rooms.is_present)
         self.messaging.rooms = self.rooms
         self.messaging.inbound.remove("rooms")  # (the placeholder that dropped them all)
         self.messaging.inbound.add(RoomMessages(self.rooms))

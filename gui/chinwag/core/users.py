@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chinwag.core import jid as jids
@@ -27,13 +28,23 @@ from chinwag.core.events import (
     ConnectionStateChanged,
     ContactRemoved,
     ContactUpdated,
+    Event,
     EventBus,
+    MessageAdded,
+    MessageEdited,
     NotificationsChanged,
     OnlineSet,
     SubscriptionsChanged,
     UserEdited,
 )
-from chinwag.core.models import ConnectionState, Contact, Subscription
+from chinwag.core.models import (
+    ConnectionState,
+    Contact,
+    Direction,
+    Message,
+    Origin,
+    Subscription,
+)
 from chinwag.core.ports import MessageStore, XmppConnection
 from chinwag.core.status import Status
 from chinwag.core.tasks import BackgroundTasks
@@ -101,6 +112,39 @@ def _notifications(text: str | None) -> tuple[str, ...]:
     if not isinstance(events, list):
         return DEFAULT_NOTIFICATIONS
     return tuple(e for e in NOTIFICATION_EVENTS if e in events)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a desktop notification tells: ``message`` (as it is now) arrived, or was
+    corrected by its author (``edited``: its text is the newest)."""
+
+    message: Message
+    edited: bool = False
+
+
+def notice_for(event: Event, chosen: Callable[[str], Collection[str]]) -> Notice | None:
+    """The notification ``event`` asks for, given each account's chosen events
+    (``chosen(account)``, as :meth:`UserService.notifications` gives them), or None.
+
+    A new incoming message, as it arrives (not the archive's), notifies when
+    "SendMessage" is chosen; a live correction of an incoming message when "EditMessage"
+    is. Whether its window is in front, or a room's message names us, is the caller's."""
+    if isinstance(event, MessageAdded):
+        message, edited, event_name = event.message, False, "SendMessage"
+        if message.origin is Origin.ARCHIVE:
+            return None
+    elif isinstance(event, MessageEdited):
+        message, edited, event_name = event.message, True, "EditMessage"
+        if not event.live or message.removed:
+            return None
+    else:
+        return None
+    if message.direction is not Direction.INCOMING:
+        return None
+    if event_name not in chosen(message.account):
+        return None
+    return Notice(message, edited)
 
 
 class UserService:
