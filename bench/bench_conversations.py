@@ -297,6 +297,7 @@ async def listen(address: str, path: str, count: int) -> None:
     bus.add_message_handler(on_message)
     await add_match(bus)
     print("ready", flush=True)
+    cpu = time.process_time()
     while len(texts) < count:
         progress.clear()
         try:
@@ -320,13 +321,20 @@ async def listen(address: str, path: str, count: int) -> None:
         "last": times[-1] if times else None,
         "sequences": [sequences[0], sequences[-1]] if sequences else None,
         "connected": bus.connected,
+        "cpu": time.process_time() - cpu,
     }
     print(json.dumps(result), flush=True)
     bus.disconnect()
 
 
 async def bench_burst(
-    api: Api, bus_address: str, peer: XmppPeer, room: str, path: str, n: int
+    api: Api,
+    server: ProsodyServer,
+    bus_address: str,
+    peer: XmppPeer,
+    room: str,
+    path: str,
+    n: int,
 ) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -341,7 +349,9 @@ async def bench_burst(
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)
         assert line.strip() == b"ready", line
-        cpu = cpu_seconds(api.pid)
+        prosody = server.pid
+        assert prosody is not None
+        cpu = cpu_seconds(api.pid), cpu_seconds(prosody), time.process_time()
         target = JID(room)
         start = time.perf_counter()
         for i in range(n):
@@ -350,7 +360,9 @@ async def bench_burst(
                 await asyncio.sleep(0)  # let the socket drain
         sent = time.perf_counter()
         out, _ = await proc.communicate()
-        cpu_ms = (cpu_seconds(api.pid) - cpu) * 1000
+        app_cpu = cpu_seconds(api.pid) - cpu[0]
+        prosody_cpu = cpu_seconds(prosody) - cpu[1]
+        own_cpu = time.process_time() - cpu[2]
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -375,7 +387,11 @@ async def bench_burst(
             f"  first message sent -> last signal arrived: {took:.2f} s, {rate:,.0f} events/s "
             f"(the occupant sent all in {sent - start:.2f} s; first signal after "
             f"{(result['first'] - start) * 1000:.0f} ms; the app's CPU "
-            f"{cpu_ms / max(1, result['count']):.2f} ms per event)"
+            f"{app_cpu * 1000 / max(1, result['count']):.2f} ms per event)"
+        )
+        print(
+            f"  CPU during the burst: the app {app_cpu:.1f} s, Prosody {prosody_cpu:.1f} s, "
+            f"the listener {result['cpu']:.1f} s, this script (the occupant) {own_cpu:.1f} s"
         )
 
 
@@ -416,7 +432,7 @@ async def run_all(api: Api, address: str, server: ProsodyServer, args: argparse.
         await bench_send(client, api, direct_path, args.messages, "direct")
         await bench_retransmit(client, room_path, args.retransmits, address)
         await client.close()  # the burst's listener is a process of its own
-        await bench_burst(api, address, bob, room, room_path, args.burst)
+        await bench_burst(api, server, address, bob, room, room_path, args.burst)
 
 
 def run() -> None:
