@@ -201,6 +201,27 @@ async def bench_send(client: StockClient, api: Api, path: str, n: int, label: st
     )
 
 
+async def bench_reflection(peer: XmppPeer, room: str, n: int) -> None:
+    """For comparison: the room's part of the round trip, a slixmpp occupant's own message
+    reflected back to it by Prosody's MUC."""
+    target = JID(room)
+    samples: list[float] = []
+    for i in range(WARM_UP + n):
+        while not peer.messages.empty():  # what the room said before
+            peer.messages.get_nowait()
+        text = f"reflect {i}"
+        start = time.perf_counter()
+        peer.client.send_message(mto=target, mbody=text, mtype="groupchat")
+        while str((await peer.next_message(timeout=TIMEOUT))["body"]) != text:
+            pass
+        if i >= WARM_UP:
+            samples.append(time.perf_counter() - start)
+    print(
+        f"  for comparison, a slixmpp occupant's own message reflected by the room: "
+        f"p50 {ms(samples, 0.5):.2f} ms, p99 {ms(samples, 0.99):.2f} ms ({n:,} messages)"
+    )
+
+
 # -- 2. RetransmitEvents ---------------------------------------------------------------------------
 
 
@@ -429,6 +450,7 @@ async def run_all(api: Api, address: str, server: ProsodyServer, args: argparse.
             f"{args.retransmits} retransmits, burst {args.burst:,}"
         )
         await bench_send(client, api, room_path, args.messages, "room")
+        await bench_reflection(bob, room, args.messages)
         await bench_send(client, api, direct_path, args.messages, "direct")
         await bench_retransmit(client, room_path, args.retransmits, address)
         await client.close()  # the burst's listener is a process of its own
