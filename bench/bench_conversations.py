@@ -6,8 +6,9 @@ dbus-next client (``dbus_next.aio.MessageBus``, nothing of Chinwag's):
    that message arriving at the client (its uuid the one the reply gave), one message at
    a time, p50 and p99; in a room (the room's reflection makes the uuid, so this includes
    Prosody's MUC) and in a direct conversation. Goal: p50 under 5 ms. Also the reply's
-   own p50 and the app's CPU time per message (what other load on the machine changes
-   least).
+   own p50, the app's CPU time per message (what other load on the machine changes
+   least) and, for comparison, a slixmpp occupant's own message reflected by the room
+   (Prosody's part of the room's round trip).
 2. ``Conversation1.RetransmitEvents`` of 100 events (the room's last 100), p50 and p99
    over repeated calls; goal: under 10 ms. The reply is checked (100 events, consecutive
    sequences); dbus-next's decoding of it, the client's share, is timed on its own.
@@ -15,7 +16,8 @@ dbus-next client (``dbus_next.aio.MessageBus``, nothing of Chinwag's):
    them, and a stock dbus-next client in a process of its own (this script, run with
    ``--listen``) follows ``OnSendMessage``: every one must arrive, in order (the texts
    in the order sent, the sequences consecutive). Printed: the time from the first
-   message sent to the last signal arrived, and events/s.
+   message sent to the last signal arrived, events/s, and the CPU time the app, Prosody,
+   the listener and this script spent meanwhile.
 
     .venv/bin/python bench/bench_conversations.py [--quick] [--messages 300]
         [--retransmits 200] [--burst 20000]
