@@ -15,7 +15,7 @@ KEY = ConversationKey(ME, "room@rooms.example.org", ConversationKind.GROUPCHAT)
 LOG = [
     (EventKind.CREATED, ME, 100.25, False),
     (EventKind.MESSAGE, BOB, 101.5, False),  # live, while in
-    (EventKind.LEAVE, ME, 102.5, False),
+    (EventKind.LEAVE, ME, 102.5, False),  # ours: the end of a stay, ours to see
     (EventKind.JOIN, ME, 110.5, False),
     (EventKind.MESSAGE, BOB, 102.0, True),  # said as we left (102.0 to 103): left out
     (EventKind.MESSAGE, BOB, 105.0, True),  # while we were out
@@ -36,4 +36,4 @@ def events(key: ConversationKey, after: int, limit: int) -> list[ConversationEve
 
 def test_only_what_was_posted_while_we_were_in() -> None:
     kept = _while_in(events, KEY, ENTRIES, lambda e: e.sequence in ARCHIVED)
-    assert [e.sequence for e in kept] == [1, 2, 4, 7, 8, 9]
+    assert [e.sequence for e in kept] == [1, 2, 3, 4, 7, 8, 9]

@@ -678,7 +678,10 @@ class ConversationsApi:
     def _tell_logged(self, key: ConversationKey, sequence: int) -> None:
         if sequence <= 0:
             return
-        for entry in self._core.conversations.events(key, sequence - 1, 1):
+        entries: Iterable[ConversationEvent] = self._core.conversations.events(key, sequence - 1, 1)
+        if self.uber(key):  # told as RetransmitEvents gives it: what was posted while in
+            entries = _while_in(self._core.conversations.events, key, entries, self._from_archive)
+        for entry in entries:
             event = self.builder.from_log(entry, conversation_uuid(key))
             if event is not None:
                 self._tell(key, event)
@@ -799,6 +802,7 @@ def _while_in(
         if not batch:
             break
         for entry in batch:
+            was_in = inside
             if entry.author == key.account and entry.kind in (
                 EventKind.CREATED,
                 EventKind.JOIN,
@@ -810,7 +814,8 @@ def _while_in(
                 elif inside and not now_in:
                     stays.append((since, entry.timestamp))
                 inside = now_in
-            membership[entry.sequence] = inside
+            # (our leaving is the last of a stay: ours to see)
+            membership[entry.sequence] = inside or was_in
             seen = entry.sequence
     if inside:
         stays.append((since, float("inf")))
