@@ -1,10 +1,12 @@
 """The Conversations API's refusals that come from the room's XMPP error (conversations-
-api.md section 2: not-authorized is 3, gone is 16), provoked by a script with another
-person's help: a slixmpp peer makes a password-protected public room, or destroys a
-room the app knew. The app as a process on its own bus with the rig's Prosody."""
+api.md section 2: not-authorized is 3, gone is 16, no answer is 10002), provoked by a
+script with another party's help: a slixmpp peer makes a password-protected public
+room, or destroys a room the app knew; the server stalls (paused) before the room
+passes our message on. The app as a process on its own bus with the rig's Prosody."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +14,10 @@ from slixmpp import JID
 from slixmpp.xmlstream import ET
 
 from rig.app import AppProcess
-from rig.conversations import plain, refused, room_uuid
+from rig.conversations import plain, profile_on_own_bus, refused, room_uuid
 from rig.muc import NS_OWNER, make_room, room_name
 from rig.peer import XmppPeer
+from rig.prosody import ProsodyServer
 
 pytestmark = [pytest.mark.prosody, pytest.mark.dbus, pytest.mark.shared_app]
 
@@ -78,3 +81,29 @@ async def test_a_destroyed_room_is_gone(chinwag_app: AppProcess) -> None:
             16, "ConversationDeleted", conversations(client, "JoinConversation", "s", uuid)
         )
     assert chinwag_app.running()
+
+
+async def test_a_room_that_does_not_pass_the_message_on_is_a_timeout(
+    prosody_own: ProsodyServer, tmp_path: Path
+) -> None:
+    """10002, Timeout: the server stalls (paused) before the room reflects our message;
+    once it goes on, the message arrives after all and the app carries on."""
+    async with profile_on_own_bus(tmp_path, prosody_own, "app") as app:
+        client = await app.client()
+        signals = await client.watch()
+        path = await conversations(client, "CreateConversation", "a{sv}", {})
+        prosody_own.pause()
+        try:
+            await refused(
+                10002,
+                "Timeout",
+                client.call(path, CONVERSATION, "SendMessage", "ss", ["stalled", ""]),
+            )
+        finally:
+            prosody_own.resume()
+        await signals.wait_for(
+            "OnSendMessage", lambda b: b[0] == path and plain(b[1])["message"]["text"] == "stalled"
+        )
+        sent = plain((await client.call(path, CONVERSATION, "SendMessage", "ss", ["after", ""]))[0])
+        assert sent["message"]["text"] == "after"
+        assert app.running()
