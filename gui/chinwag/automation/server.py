@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from dbus_next import Message, MessageType
 from dbus_next.constants import NameFlag, RequestNameReply
 
+from chinwag.api.messaging_errors import MessagingError
 from chinwag.api.service import Api
 from chinwag.automation import names
 from chinwag.automation.adapter import DBusApi
@@ -183,7 +184,17 @@ def _bad_signature(msg: Message, member: str, expected: str) -> Message:
     if msg.member == "Set":
         got = msg.body[2].signature
         text = f"the property {member} is of type {expected!r}, not {got!r}"
+        interface = msg.body[0]
     else:
         text = f"{member} takes ({expected}), not ({msg.signature})"
+        interface = msg.interface
+    if interface in _MESSAGING_INTERFACES:
+        # The Conversations API refuses in its own family (conversations-api.md section
+        # 2): 10001, im.chinwag.Error.Messaging.InvalidArguments.
+        refusal = MessagingError(10001, text)
+        return Message.new_error(msg, names.MESSAGING_ERROR_PREFIX + refusal.name, str(refusal))
     error = names.api_error("InvalidArgument", text)
     return Message.new_error(msg, error.type, error.text)
+
+
+_MESSAGING_INTERFACES = frozenset((names.CONVERSATIONS, names.CONVERSATION))
