@@ -28,7 +28,9 @@ from dbus_next.service import ServiceInterface
 from chinwag.api.conversation_events import signal_of
 from chinwag.automation import names
 from chinwag.automation.bus import current_call
-from chinwag.automation.interfaces import emits, member, readable
+from chinwag.automation.interfaces import emits
+from chinwag.automation.interfaces import messaging_member as member
+from chinwag.automation.interfaces import messaging_readable as readable
 from chinwag.core.models import ConversationKey, ConversationKind
 
 if TYPE_CHECKING:

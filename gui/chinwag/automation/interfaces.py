@@ -24,7 +24,7 @@ from dbus_next.service import ServiceInterface, dbus_property, method, signal
 
 from chinwag.api.codes import Code
 from chinwag.api.errors import ApiError, invalid
-from chinwag.api.messaging_errors import MessagingError
+from chinwag.api.messaging_errors import MessagingError, from_core
 from chinwag.automation import names
 from chinwag.automation.wire import EncodedBody
 from chinwag.core.errors import ChinwagError
@@ -62,11 +62,20 @@ def typed(*arguments: str, out: str = "") -> Callable[[F], F]:
     return apply
 
 
-def dbus_error(exc: BaseException) -> DBusError:
+def dbus_error(exc: BaseException, *, messaging: bool = False) -> DBusError:
     """The reply for an exception: an ApiError (or a core error) as its
-    ``im.chinwag.Error.<Code>``; anything else as Fail (logged)."""
+    ``im.chinwag.Error.<Code>``; anything else as Fail (logged). ``messaging``: a member
+    of the Conversations API, whose every refusal is one of its own errors
+    (``im.chinwag.Error.Messaging.<Name>``): a core error as the spec maps it, anything
+    unexpected SomethingWentWrong (0, logged)."""
     if isinstance(exc, DBusError):
         return exc
+    if messaging and not isinstance(exc, MessagingError):
+        if isinstance(exc, ChinwagError):
+            exc = from_core(exc)
+        else:
+            log.error("conversations call failed", exc_info=exc)
+            exc = MessagingError(0, f"an internal error occurred ({type(exc).__name__})")
     if isinstance(exc, MessagingError):
         return DBusError(f"{names.MESSAGING_ERROR_PREFIX}{exc.name}", str(exc))
     if isinstance(exc, ChinwagError):
@@ -77,9 +86,10 @@ def dbus_error(exc: BaseException) -> DBusError:
     return names.api_error(Code.FAIL, f"an internal error occurred ({type(exc).__name__})")
 
 
-def guarded(fn: F) -> F:
+def guarded(fn: F, *, messaging: bool = False) -> F:
     """Turn every exception of a member into its ``im.chinwag.Error.*`` reply (an
-    unexpected one into Fail, logged): a script never sees a Python traceback."""
+    unexpected one into Fail, logged; see :func:`dbus_error` for ``messaging``): a
+    script never sees a Python traceback."""
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
@@ -87,7 +97,7 @@ def guarded(fn: F) -> F:
             try:
                 return await fn(*args, **kwargs)
             except Exception as exc:
-                raise dbus_error(exc) from exc
+                raise dbus_error(exc, messaging=messaging) from exc
 
         return cast(F, run_async)
 
@@ -96,27 +106,38 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            raise dbus_error(exc) from exc
+            raise dbus_error(exc, messaging=messaging) from exc
 
     return cast(F, run)
 
 
-def member(*arguments: str, out: str = "") -> Callable[[F], F]:
+def member(*arguments: str, out: str = "", messaging: bool = False) -> Callable[[F], F]:
     """A D-Bus method: typed, guarded."""
 
     def apply(fn: F) -> F:
-        return cast(F, method()(typed(*arguments, out=out)(guarded(fn))))
+        return cast(F, method()(typed(*arguments, out=out)(guarded(fn, messaging=messaging))))
 
     return apply
 
 
-def readable(out: str) -> Callable[[F], F]:
+def readable(out: str, *, messaging: bool = False) -> Callable[[F], F]:
     """A read-only D-Bus property: typed, guarded."""
 
     def apply(fn: F) -> F:
-        return cast(F, dbus_property(access=READ)(typed(out=out)(guarded(fn))))
+        guarded_fn = guarded(fn, messaging=messaging)
+        return cast(F, dbus_property(access=READ)(typed(out=out)(guarded_fn)))
 
     return apply
+
+
+def messaging_member(*arguments: str, out: str = "") -> Callable[[F], F]:
+    """A member of the Conversations API (its refusals are its own errors)."""
+    return member(*arguments, out=out, messaging=True)
+
+
+def messaging_readable(out: str) -> Callable[[F], F]:
+    """A property of the Conversations API (its refusals are its own errors)."""
+    return readable(out, messaging=True)
 
 
 def emits(out: str = "") -> Callable[[F], F]:
