@@ -123,6 +123,8 @@ async def test_create_conversation_refusals(rig: ApiLayerRig) -> None:
     await refused(8, rig.api.conversations.get(str(uuids.uuid4())))
     await refused(8, lambda: rig.api.conversations.recreate(str(uuids.uuid4())))
     await refused(22, rig.api.conversations.get_many([str(uuids.uuid4())] * 31))
+    # A server with no group chat service (the fake lists none).
+    await refused(30, create({"title": "Plans", "participants": bob}))
 
 
 async def test_leaving_or_joining_a_direct_conversation_is_refused(rig: ApiLayerRig) -> None:
