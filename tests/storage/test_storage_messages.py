@@ -421,6 +421,20 @@ async def test_get_prefers_chat_then_any_kind(
     assert store.get_by_id(123456) is None
 
 
+async def test_get_by_ids_reads_many_messages_at_once_as_get_by_id_does(
+    store: SqliteMessageStore, make: MessageFactory
+) -> None:
+    # More than one query's worth of ids (500), in no order, repeated, with unknown ones.
+    messages = await store.add_incoming([make.incoming(f"m{i}") for i in range(1200)])
+    ids = [m.id or 0 for m in messages]
+    asked = [*ids[::-1], ids[0], 123456]
+    found = store.get_by_ids(asked)
+    assert sorted(found) == sorted(ids)
+    assert all(found[i] == store.get_by_id(i) for i in ids[::97])
+    assert found[ids[5]].body == "m5"
+    assert store.get_by_ids([]) == {}
+
+
 async def test_count_unread_and_conversations(
     store: SqliteMessageStore, make: MessageFactory, key: ConversationKey
 ) -> None:

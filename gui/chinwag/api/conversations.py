@@ -498,9 +498,7 @@ class ConversationsApi:
         entries = self._core.conversations.events(key, first - 1, last - first + 1)
         if self.uber(key):
             entries = list(_while_in(self._core.conversations.events, key, entries))
-        uuid = conversation_uuid(key)
-        built = (self.builder.from_log(entry, uuid) for entry in entries)
-        return [event for event in built if event is not None]
+        return self.builder.from_log_many(entries, conversation_uuid(key))
 
     # -- OpenWindow -----------------------------------------------------------------------
 

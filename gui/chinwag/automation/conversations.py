@@ -29,6 +29,7 @@ from chinwag.api.conversation_events import signal_of
 from chinwag.automation import names
 from chinwag.automation.bus import current_call
 from chinwag.automation.interfaces import emits, member, readable
+from chinwag.automation.wire import DictsEncoder, EncodedBody
 from chinwag.core.models import ConversationKey, ConversationKind
 
 if TYPE_CHECKING:
@@ -76,6 +77,15 @@ def variant(value: Any) -> Variant:
 def dictionary(values: dict[str, Any]) -> dict[str, Variant]:
     """A plain dictionary as ``a{sv}``."""
     return {k: variant(v) for k, v in values.items()}
+
+
+_ENCODER = DictsEncoder()
+
+
+def events_body(events: list[dict[str, Any]]) -> EncodedBody:
+    """A list of plain dictionaries as an ``aa{sv}`` body already marshalled, each
+    value typed as :func:`variant` types it."""
+    return EncodedBody("aa{sv}", _ENCODER.dictionaries(events))
 
 
 # -- the objects and their lifetime ----------------------------------------------------
@@ -384,17 +394,20 @@ class Conversation(ServiceInterface):
     def LastUpdateTime(self) -> int:
         return self._c.times(self.key)[2]
 
+    # The events are written straight to D-Bus bytes (chinwag.automation.wire): a
+    # variant per value and dbus-next's marshalling cost several times more.
+
     @member("x", "x", out="aa{sv}")
-    def RetransmitEvents(self, first: int, last: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in self._c.retransmit(self.key, first, last)]
+    def RetransmitEvents(self, first: int, last: int) -> EncodedBody:
+        return events_body(self._c.retransmit(self.key, first, last))
 
     @member("x", "u", out="aa{sv}")
-    def RetransmitEventsFrom(self, first: int, count: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in self._c.retransmit_from(self.key, first, count)]
+    def RetransmitEventsFrom(self, first: int, count: int) -> EncodedBody:
+        return events_body(self._c.retransmit_from(self.key, first, count))
 
     @member("x", "u", out="aa{sv}")
-    def RetransmitEventsTo(self, last: int, count: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in self._c.retransmit_to(self.key, last, count)]
+    def RetransmitEventsTo(self, last: int, count: int) -> EncodedBody:
+        return events_body(self._c.retransmit_to(self.key, last, count))
 
     @member(out="io")
     async def OpenWindow(self) -> list[Any]:

@@ -209,6 +209,10 @@ class MessageStore(Protocol):
 
     def get_by_id(self, message_id: int) -> Message | None: ...
 
+    def get_by_ids(self, message_ids: Sequence[int]) -> dict[int, Message]:
+        """The messages of these ids, by id (an id with no message is left out)."""
+        ...
+
     def incoming_up_to(self, key: ConversationKey, sequence: int) -> Message | None:
         """The incoming message stored last at or before ``sequence`` of the
         conversation's log (not removed), or None."""

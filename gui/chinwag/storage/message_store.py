@@ -510,6 +510,7 @@ GET_IN_SQL: Final = _BY_UID_SQL.format(directions="0, 1", kind="AND c.kind = ?")
 GET_OUTGOING_SQL: Final = _BY_UID_SQL.format(directions="1", kind="")
 
 GET_BY_ID_SQL: Final = f"SELECT {MESSAGE_COLUMNS} FROM {_FROM} WHERE m.id = ?"
+GET_BY_IDS_SQL: Final = f"SELECT {MESSAGE_COLUMNS} FROM {_FROM} WHERE m.id IN ({{marks}})"
 INCOMING_UP_TO_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS} FROM conversation_events AS e
 JOIN messages AS m ON m.id = e.message_id
@@ -1435,6 +1436,18 @@ class SqliteMessageStore:
     def get_by_id(self, message_id: int) -> Message | None:
         messages = self._messages(GET_BY_ID_SQL, (message_id,))
         return messages[0] if messages else None
+
+    def get_by_ids(self, message_ids: Sequence[int]) -> dict[int, Message]:
+        """The messages of these ids, by id (one query per :data:`_IDS_PER_QUERY`); an
+        id with no message is left out."""
+        ids = list(dict.fromkeys(message_ids))
+        found: dict[int, Message] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            sql = GET_BY_IDS_SQL.format(marks=", ".join("?" * len(chunk)))
+            for row in self._db.query(sql, chunk):
+                found[row[0]] = message_from_row(row)
+        return found
 
     def incoming_up_to(self, key: ConversationKey, sequence: int) -> Message | None:
         """The incoming message stored last at or before ``sequence`` of the
