@@ -16,7 +16,7 @@ from dbus_next._private.unmarshaller import Unmarshaller
 from chinwag.automation.adapter import PART_SIGNATURES
 from chinwag.automation.bus import marshall
 from chinwag.automation.conversations import dictionary, events_body
-from chinwag.automation.wire import DictsEncoder, EncodedBody, PartsEncoder
+from chinwag.automation.wire import DictsEncoder, EncodedBody, PartsEncoder, PlainDict
 
 ENCODER = PartsEncoder(PART_SIGNATURES)
 
@@ -198,3 +198,34 @@ def test_events_in_a_reply_read_back_as_the_variants_would() -> None:
 def test_a_value_of_no_d_bus_type_is_refused() -> None:
     with pytest.raises(TypeError, match="no D-Bus value for float"):
         DICT_ENCODER.dictionary({"f": 1.5})
+
+
+@pytest.mark.parametrize("path", ["/a", "/im/chinwag/Chinwag/conversation/1", "/ab/c", "/abcd"])
+def test_a_signal_carrying_a_plain_dictionary_is_byte_for_byte_dbus_nexts(path: str) -> None:
+    # The object path before the dictionary moves it: every alignment is counted from
+    # the body's start (paths of different lengths).
+    for serial, event in enumerate(EVENTS, start=1):
+        fast = Message.new_signal("/x", "a.b", "OnSendMessage", "oa{sv}", [path, PlainDict(event)])
+        generic = Message.new_signal(
+            "/x", "a.b", "OnSendMessage", "oa{sv}", [path, dictionary(event)]
+        )
+        fast.serial = generic.serial = serial
+        data = marshall(fast)
+        assert data == generic._marshall(), event
+        unmarshaller = Unmarshaller(io.BytesIO(data))
+        assert unmarshaller.unmarshall()
+        assert unmarshaller.message.body[0] == path
+
+
+def test_a_plain_dictionary_alone_is_the_whole_body() -> None:
+    fast = Message.new_signal("/x", "a.b", "OnSetStatus", "a{sv}", [PlainDict(EVENTS[4])])
+    generic = Message.new_signal("/x", "a.b", "OnSetStatus", "a{sv}", [dictionary(EVENTS[4])])
+    fast.serial = generic.serial = 2
+    assert marshall(fast) == generic._marshall()
+
+
+def test_a_plain_dictionary_not_last_as_a_sv_is_refused() -> None:
+    signal = Message.new_signal("/x", "a.b", "C", "oas", ["/p", PlainDict({})])
+    signal.serial = 1
+    with pytest.raises(ValueError, match=re.escape("(a{sv}) last in a oas message")):
+        marshall(signal)

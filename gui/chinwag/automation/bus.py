@@ -100,9 +100,9 @@ from dbus_next.aio.message_bus import MessageBus, _MessageWriter
 from dbus_next.constants import BusType, MessageFlag, MessageType
 from dbus_next.errors import DBusError
 from dbus_next.message import Message
-from dbus_next.signature import Variant
+from dbus_next.signature import SignatureTree, Variant
 
-from chinwag.automation.wire import EncodedBody
+from chinwag.automation.wire import DICTS, EncodedBody, PlainDict
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -139,15 +139,22 @@ def _fail(future: asyncio.Future[None] | None, error: BaseException) -> None:
 
 
 def marshall(msg: Message, *, negotiate_unix_fd: bool = False) -> bytes:
-    """The message's bytes: dbus-next's, or, for a body of one :class:`EncodedBody`
-    (see :mod:`chinwag.automation.wire`), its header followed by those bytes."""
+    """The message's bytes: dbus-next's; for a body of one :class:`EncodedBody` (see
+    :mod:`chinwag.automation.wire`), its header followed by those bytes; for a body whose
+    last argument is a :class:`PlainDict`, the arguments before it as dbus-next writes
+    them, then the dictionary written by :data:`DICTS`."""
     body = msg.body
-    if len(body) != 1 or type(body[0]) is not EncodedBody:
-        data: bytes = msg._marshall(negotiate_unix_fd=negotiate_unix_fd)
-        return data
-    encoded: EncodedBody = body[0]
-    if encoded.signature != msg.signature:
-        raise ValueError(f"a {encoded.signature} body in a {msg.signature} message")
+    last = type(body[-1]) if body else None
+    if last is PlainDict:
+        data = _with_plain_dict(msg)
+    elif last is EncodedBody and len(body) == 1:
+        encoded: EncodedBody = body[0]
+        if encoded.signature != msg.signature:
+            raise ValueError(f"a {encoded.signature} body in a {msg.signature} message")
+        data = encoded.data
+    else:
+        marshalled: bytes = msg._marshall(negotiate_unix_fd=negotiate_unix_fd)
+        return marshalled
     # As dbus-next's Message._marshall writes the header (its fields in its order).
     fields: list[list[Any]] = []
     if msg.path:
@@ -170,14 +177,28 @@ def marshall(msg: Message, *, negotiate_unix_fd: bool = False) -> bytes:
             msg.message_type.value,
             msg.flags.value,
             PROTOCOL_VERSION,
-            len(encoded.data),
+            len(data),
             msg.serial,
             fields,
         ],
     )
     header.marshall()
     header.align(8)
-    return bytes(header.buffer) + encoded.data
+    return bytes(header.buffer) + data
+
+
+def _with_plain_dict(msg: Message) -> bytes:
+    """The body of ``msg``, whose last argument is a :class:`PlainDict`."""
+    types = SignatureTree._get(msg.signature).types
+    if not types or types[-1].signature != "a{sv}":
+        raise ValueError(f"a plain dictionary (a{{sv}}) last in a {msg.signature} message")
+    before = msg.body[:-1]
+    buf = bytearray()
+    if before:
+        marshaller = Marshaller("".join(t.signature for t in types[:-1]), before)
+        buf = marshaller.marshall()
+    DICTS.write(buf, msg.body[-1].values)
+    return bytes(buf)
 
 
 class _Outgoing:

@@ -29,7 +29,7 @@ from chinwag.api.conversation_events import signal_of
 from chinwag.automation import names
 from chinwag.automation.bus import current_call
 from chinwag.automation.interfaces import emits, member, readable
-from chinwag.automation.wire import DictsEncoder, EncodedBody
+from chinwag.automation.wire import DICTS, EncodedBody, PlainDict
 from chinwag.core.models import ConversationKey, ConversationKind
 
 if TYPE_CHECKING:
@@ -79,13 +79,10 @@ def dictionary(values: dict[str, Any]) -> dict[str, Variant]:
     return {k: variant(v) for k, v in values.items()}
 
 
-_ENCODER = DictsEncoder()
-
-
 def events_body(events: list[dict[str, Any]]) -> EncodedBody:
     """A list of plain dictionaries as an ``aa{sv}`` body already marshalled, each
     value typed as :func:`variant` types it."""
-    return EncodedBody("aa{sv}", _ENCODER.dictionaries(events))
+    return EncodedBody("aa{sv}", DICTS.dictionaries(events))
 
 
 # -- the objects and their lifetime ----------------------------------------------------
@@ -279,63 +276,65 @@ class Conversations(ServiceInterface):
         return await self._u.manage_notifications(events)
 
     # -- signals ----------------------------------------------------------------------
+    # Each carries its event as a plain dictionary, written straight to D-Bus bytes
+    # when the signal is (chinwag.automation.wire.PlainDict): as variants would be.
 
     @emits("oa{sv}")
-    def OnCreateConversation(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnCreateConversation(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnEditConversation(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnEditConversation(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnRemoveConversation(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnRemoveConversation(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnSendMessage(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnSendMessage(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnEditMessage(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnEditMessage(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnRemoveMessage(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnRemoveMessage(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnTyping(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnTyping(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnRead(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnRead(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("a{sv}")
-    def OnSetStatus(self, event: dict[str, Variant]) -> dict[str, Variant]:
+    def OnSetStatus(self, event: PlainDict) -> PlainDict:
         return event
 
     @emits("a{sv}")
-    def OnEditUser(self, event: dict[str, Variant]) -> dict[str, Variant]:
+    def OnEditUser(self, event: PlainDict) -> PlainDict:
         return event
 
     @emits("a{sv}")
-    def OnSubscribe(self, event: dict[str, Variant]) -> dict[str, Variant]:
+    def OnSubscribe(self, event: PlainDict) -> PlainDict:
         return event
 
     @emits("a{sv}")
-    def OnUnsubscribe(self, event: dict[str, Variant]) -> dict[str, Variant]:
+    def OnUnsubscribe(self, event: PlainDict) -> PlainDict:
         return event
 
     def emit_user_event(self, event: dict[str, Any]) -> None:
         """A user event as its signal."""
-        getattr(self, signal_of(event))(dictionary(event))
+        getattr(self, signal_of(event))(PlainDict(event))
 
     def emit_conversation_event(self, key: ConversationKey, event: dict[str, Any]) -> None:
         """A conversation event as its signal (the path exported for it)."""
         path = self._d.conversations.for_signal(key)
-        getattr(self, signal_of(event))(path, dictionary(event))
+        getattr(self, signal_of(event))(path, PlainDict(event))
 
 
 # -- Conversation1 ------------------------------------------------------------------------

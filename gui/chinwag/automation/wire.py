@@ -9,7 +9,9 @@ about a tenth of that. The bytes are what dbus-next would write (a test compares
 (:mod:`chinwag.automation.bus`), which puts them in the message as they are.
 
 :class:`DictsEncoder` does the same for plain dictionaries whose values' types are read
-from the values (the Conversations API's events: RetransmitEvents' answer)."""
+from the values (the Conversations API's events): RetransmitEvents' answer as an
+:class:`EncodedBody`, a signal's event as a :class:`PlainDict` written after the
+arguments before it."""
 
 from __future__ import annotations
 
@@ -137,6 +139,11 @@ class DictsEncoder:
         self._dicts(buf, values)
         return bytes(buf)
 
+    def write(self, buf: bytearray, values: Mapping[str, Any]) -> None:
+        """Append one dictionary, ``a{sv}``, to ``buf``: a message body being written
+        (its alignment is counted from the body's start, ``buf[0]``)."""
+        self._dict(buf, values)
+
     def _head(self, key: str, sig: str) -> bytes:
         # The key as a D-Bus string, the variant's signature, the padding up to the
         # value's alignment: a dict entry starts at a multiple of 8, so it is constant.
@@ -238,3 +245,22 @@ class DictsEncoder:
 _ALIGNED_8 = frozenset({"x"})
 #: At most this many (key, type) heads are kept (the events' keys are few).
 _HEADS_KEPT = 1024
+
+
+#: The encoder of plain dictionaries (its keys' heads are shared).
+DICTS = DictsEncoder()
+
+
+class PlainDict:
+    """A plain dictionary given as the last argument of a message body whose last type
+    is ``a{sv}``: the bus writer (:func:`chinwag.automation.bus.marshall`) writes it with
+    :data:`DICTS` after dbus-next has written the arguments before it (a signal's
+    object path, say), each value typed as :class:`DictsEncoder` types it."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = values
+
+    def __repr__(self) -> str:
+        return f"<PlainDict of {len(self.values)} keys>"
