@@ -229,3 +229,23 @@ def test_a_plain_dictionary_not_last_as_a_sv_is_refused() -> None:
     signal.serial = 1
     with pytest.raises(ValueError, match=re.escape("(a{sv}) last in a oas message")):
         marshall(signal)
+
+
+@pytest.mark.parametrize("member", ["E", "Error7", "LongerMember", "Member8x"])
+def test_the_header_is_dbus_nexts_with_every_field(member: str) -> None:
+    # Every field the header may have, of lengths that pad differently.
+    def message(body: Any) -> Message:
+        return Message(
+            message_type=MessageType.ERROR,
+            path=f"/p/{member}",
+            interface=f"a.{member}",
+            member=member,
+            error_name=f"im.chinwag.Error.{member}",
+            reply_serial=2**32 - 1,
+            destination=f":1.{len(member)}",
+            signature="a{sv}",
+            body=[body],
+            serial=77,
+        )
+
+    assert marshall(message(PlainDict(EVENTS[0]))) == message(dictionary(EVENTS[0]))._marshall()

@@ -90,6 +90,7 @@ import contextlib
 import contextvars
 import logging
 import socket
+import struct
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -100,7 +101,7 @@ from dbus_next.aio.message_bus import MessageBus, _MessageWriter
 from dbus_next.constants import BusType, MessageFlag, MessageType
 from dbus_next.errors import DBusError
 from dbus_next.message import Message
-from dbus_next.signature import SignatureTree, Variant
+from dbus_next.signature import SignatureTree
 
 from chinwag.automation.wire import DICTS, EncodedBody, PlainDict
 
@@ -155,36 +156,54 @@ def marshall(msg: Message, *, negotiate_unix_fd: bool = False) -> bytes:
     else:
         marshalled: bytes = msg._marshall(negotiate_unix_fd=negotiate_unix_fd)
         return marshalled
-    # As dbus-next's Message._marshall writes the header (its fields in its order).
-    fields: list[list[Any]] = []
-    if msg.path:
-        fields.append([HeaderField.PATH.value, Variant("o", msg.path)])
-    if msg.interface:
-        fields.append([HeaderField.INTERFACE.value, Variant("s", msg.interface)])
-    if msg.member:
-        fields.append([HeaderField.MEMBER.value, Variant("s", msg.member)])
-    if msg.error_name:
-        fields.append([HeaderField.ERROR_NAME.value, Variant("s", msg.error_name)])
-    if msg.reply_serial:
-        fields.append([HeaderField.REPLY_SERIAL.value, Variant("u", msg.reply_serial)])
-    if msg.destination:
-        fields.append([HeaderField.DESTINATION.value, Variant("s", msg.destination)])
-    fields.append([HeaderField.SIGNATURE.value, Variant("g", msg.signature)])
-    header = Marshaller(
-        "yyyyuua(yv)",
-        [
+    return _header(msg, len(data)) + data
+
+
+#: Endianness, type, flags, version, the body's length, serial, the fields' length.
+_HEADER_START = struct.Struct("<BBBBIII")
+_PADS = [b"\0" * n for n in range(8)]
+
+
+def _header(msg: Message, body_length: int) -> bytes:
+    """The message's header as dbus-next's ``Message._marshall`` writes it (``yyyyuua(yv)``,
+    its fields in its order, padded to 8), for a body of ``body_length`` bytes (no fds)."""
+    buf = bytearray(
+        _HEADER_START.pack(
             LITTLE_ENDIAN,
             msg.message_type.value,
             msg.flags.value,
             PROTOCOL_VERSION,
-            len(data),
+            body_length,
             msg.serial,
-            fields,
-        ],
+            0,  # the fields' length, written below
+        )
     )
-    header.marshall()
-    header.align(8)
-    return bytes(header.buffer) + data
+    # 16 bytes: the fields (structs, aligned to 8) start here.
+    for code, sig, value in (
+        (HeaderField.PATH.value, b"o", msg.path),
+        (HeaderField.INTERFACE.value, b"s", msg.interface),
+        (HeaderField.MEMBER.value, b"s", msg.member),
+        (HeaderField.ERROR_NAME.value, b"s", msg.error_name),
+        (HeaderField.REPLY_SERIAL.value, b"u", msg.reply_serial),
+        (HeaderField.DESTINATION.value, b"s", msg.destination),
+        (HeaderField.SIGNATURE.value, b"g", msg.signature),
+    ):
+        if not value:
+            continue
+        buf += _PADS[-len(buf) % 8]
+        # The code, then the variant's signature: 4 bytes, so the value is aligned.
+        buf += bytes((code, 1)) + sig + b"\0"
+        if sig == b"u":
+            buf += struct.pack("<I", value)
+        elif sig == b"g":
+            data = value.encode()
+            buf += bytes((len(data),)) + data + b"\0"
+        else:
+            data = value.encode()
+            buf += struct.pack("<I", len(data)) + data + b"\0"
+    struct.pack_into("<I", buf, 12, len(buf) - 16)
+    buf += _PADS[-len(buf) % 8]
+    return bytes(buf)
 
 
 def _with_plain_dict(msg: Message) -> bytes:
