@@ -195,11 +195,11 @@ def _header(msg: Message, body_length: int) -> bytes:
         buf += bytes((code, 1)) + sig + b"\0"
         if sig == b"u":
             buf += struct.pack("<I", value)
-        elif sig == b"g":
-            data = value.encode()
+            continue
+        data = str(value).encode()
+        if sig == b"g":
             buf += bytes((len(data),)) + data + b"\0"
         else:
-            data = value.encode()
             buf += struct.pack("<I", len(data)) + data + b"\0"
     struct.pack_into("<I", buf, 12, len(buf) - 16)
     buf += _PADS[-len(buf) % 8]
