@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from chinwag.core.models import ConversationEvent, EventKind, Message
+from chinwag.core.models import ConversationEvent, EventKind, LoggedMessage
 
 if TYPE_CHECKING:
     from chinwag.core.ports import MessageStore
@@ -106,12 +106,12 @@ class EventBuilder:
         """The event of a log entry of the conversation whose uuid is ``conversation``;
         None for what the API does not tell (reactions)."""
         message_id = entry.message_id
-        message = (
-            self._store.get_by_id(message_id)
+        messages = (
+            self._store.logged_messages([message_id])
             if message_id is not None and entry.kind in _OF_MESSAGE
-            else None
+            else {}
         )
-        return self._build(entry, conversation, message, self.im_id)
+        return self._build(entry, conversation, messages.get(message_id or 0), self.im_id)
 
     def from_log_many(
         self, entries: Iterable[ConversationEvent], conversation: str
@@ -119,7 +119,7 @@ class EventBuilder:
         """The events of these log entries (what :meth:`from_log` gives for each, those
         it tells), their messages read in one go and each author's IM id asked once."""
         entries = list(entries)
-        messages = self._store.get_by_ids(
+        messages = self._store.logged_messages(
             [e.message_id for e in entries if e.message_id is not None and e.kind in _OF_MESSAGE]
         )
         known: dict[str, int] = {}
@@ -143,7 +143,7 @@ class EventBuilder:
         self,
         entry: ConversationEvent,
         conversation: str,
-        message: Message | None,
+        message: LoggedMessage | None,
         im_id: ImId,
     ) -> EventDict | None:
         action = _ACTIONS.get(entry.kind)
@@ -166,7 +166,7 @@ class EventBuilder:
         entry: ConversationEvent,
         conversation: str,
         data: dict[str, Any],
-        message: Message | None,
+        message: LoggedMessage | None,
     ) -> EventDict:
         """The event's message: ``message`` is the one the entry names (None: gone)."""
         text = ""
@@ -175,9 +175,9 @@ class EventBuilder:
         elif entry.kind is EventKind.MESSAGE and message is not None and not message.removed:
             # The text it was sent with (the log's event is the sending, whatever
             # corrections came later).
-            versions = self._store.versions(message.id) if message.edited_at and message.id else []
+            versions = self._store.versions(message.id) if message.edited else []
             text = versions[0][1] if versions else message.body
-        payload = getattr(message, "payload", "") if message is not None else ""
+        payload = message.payload if message is not None else ""
         return {
             "uuid": entry.message_uuid,
             "conversation": conversation,

@@ -22,6 +22,7 @@ from chinwag.core.models import (
     DiscoItemsPage,
     EventKind,
     Identified,
+    LoggedMessage,
     Message,
     MessageState,
     PageAnchor,
@@ -209,8 +210,9 @@ class MessageStore(Protocol):
 
     def get_by_id(self, message_id: int) -> Message | None: ...
 
-    def get_by_ids(self, message_ids: Sequence[int]) -> dict[int, Message]:
-        """The messages of these ids, by id (an id with no message is left out)."""
+    def logged_messages(self, message_ids: Sequence[int]) -> dict[int, LoggedMessage]:
+        """What the events naming these messages tell of them, by id (an id with no
+        message is left out)."""
         ...
 
     def incoming_up_to(self, key: ConversationKey, sequence: int) -> Message | None:
