@@ -51,6 +51,22 @@ def kinds(store: SqliteMessageStore, key: ConversationKey) -> list[tuple[int, Ev
     return [(e.sequence, e.kind) for e in store.events_after(key, 0, 1_000_000)]
 
 
+async def test_logged_messages_tell_a_corrected_and_a_removed_message(
+    store: SqliteMessageStore, make: MessageFactory
+) -> None:
+    fixed, gone, kept = await store.add_incoming(
+        [make.incoming("helo"), make.incoming("oops"), make.incoming("fine")]
+    )
+    await store.apply_actions(
+        [action(make, body="hello", replaces=fixed.uid), action(make, retracts=gone.uid)]
+    )
+    found = store.logged_messages([fixed.id or 0, gone.id or 0, kept.id or 0])
+    assert (found[fixed.id or 0].body, found[fixed.id or 0].edited) == ("hello", True)
+    assert (found[gone.id or 0].removed, found[gone.id or 0].edited) == (True, False)
+    assert (found[kept.id or 0].removed, found[kept.id or 0].edited) == (False, False)
+    assert [found[m.id or 0].sequence for m in (fixed, gone, kept)] == [1, 2, 3]
+
+
 # -- corrections ---------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from chinwag.core.models import (
     ConversationKey,
     ConversationKind,
     Direction,
+    LoggedMessage,
     Message,
     MessageState,
     MessageType,
@@ -419,6 +420,30 @@ async def test_get_prefers_chat_then_any_kind(
     assert store.get(ME, OTHER, "r") is None
     assert store.get("alt@x.org", PEER, "r") is None
     assert store.get_by_id(123456) is None
+
+
+async def test_logged_messages_tells_of_many_messages_at_once(
+    store: SqliteMessageStore, make: MessageFactory
+) -> None:
+    # More than one query's worth of ids (500), in no order, repeated, with unknown ones.
+    messages = await store.add_incoming(
+        [make.incoming(f"m{i}", payload=f'[{{"i": {i}}}]') for i in range(1200)]
+    )
+    ids = [m.id or 0 for m in messages]
+    found = store.logged_messages([*ids[::-1], ids[0], 123456])
+    assert sorted(found) == sorted(ids)
+    for message in messages[::97]:
+        assert found[message.id or 0] == LoggedMessage(
+            id=message.id or 0,
+            body=message.body,
+            payload=message.payload,
+            edited=False,
+            removed=False,
+            sequence=message.sequence,
+        )
+    assert found[ids[5]].body == "m5"
+    assert found[ids[5]].sequence == 6
+    assert store.logged_messages([]) == {}
 
 
 async def test_count_unread_and_conversations(

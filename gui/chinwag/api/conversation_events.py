@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from chinwag.core.models import ConversationEvent, EventKind
+from chinwag.core.models import ConversationEvent, EventKind, LoggedMessage
 
 if TYPE_CHECKING:
     from chinwag.core.ports import MessageStore
@@ -61,6 +61,8 @@ _ACTIONS: dict[EventKind, str] = {
     EventKind.REMOVE: "removeMessage",
 }
 _PARTICIPANT_ACTIONS = frozenset({"addParticipants", "editParticipants", "removeParticipants"})
+#: The entries whose event carries their message.
+_OF_MESSAGE = frozenset({EventKind.MESSAGE, EventKind.EDIT, EventKind.REMOVE})
 
 #: A message's payload when it carries none (a JSON array).
 NO_PAYLOAD = "[]"
@@ -97,40 +99,85 @@ class EventBuilder:
         self._store = store
         self.im_id = im_id
 
-    def _base(self, action: str, user: str) -> EventDict:
-        return {"action": action, "user": user, "im_user_id": self.im_id(user)}
+    def _base(self, action: str, user: str, im_id: ImId | None = None) -> EventDict:
+        return {"action": action, "user": user, "im_user_id": (im_id or self.im_id)(user)}
 
     def from_log(self, entry: ConversationEvent, conversation: str) -> EventDict | None:
         """The event of a log entry of the conversation whose uuid is ``conversation``;
         None for what the API does not tell (reactions)."""
+        message_id = entry.message_id
+        messages = (
+            self._store.logged_messages([message_id])
+            if message_id is not None and entry.kind in _OF_MESSAGE
+            else {}
+        )
+        return self._build(entry, conversation, messages.get(message_id or 0), self.im_id)
+
+    def from_log_many(
+        self, entries: Iterable[ConversationEvent], conversation: str
+    ) -> list[EventDict]:
+        """The events of these log entries (what :meth:`from_log` gives for each, those
+        it tells), their messages read in one go and each author's IM id asked once."""
+        entries = list(entries)
+        messages = self._store.logged_messages(
+            [e.message_id for e in entries if e.message_id is not None and e.kind in _OF_MESSAGE]
+        )
+        known: dict[str, int] = {}
+
+        def im_id(address: str) -> int:
+            found = known.get(address)
+            if found is None:
+                found = known[address] = self.im_id(address)
+            return found
+
+        events = []
+        for entry in entries:
+            message_id = entry.message_id
+            message = messages.get(message_id) if message_id is not None else None
+            event = self._build(entry, conversation, message, im_id)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _build(
+        self,
+        entry: ConversationEvent,
+        conversation: str,
+        message: LoggedMessage | None,
+        im_id: ImId,
+    ) -> EventDict | None:
         action = _ACTIONS.get(entry.kind)
         if action is None:
             return None
         data = _data(entry.data)
         if entry.kind is EventKind.PARTICIPANTS and data.get("action") in _PARTICIPANT_ACTIONS:
             action = str(data["action"])
-        event = self._base(action, entry.author)
+        event = self._base(action, entry.author, im_id)
         event["sequence"] = entry.sequence
         event["timestamp"] = int(entry.timestamp)
-        if entry.kind in (EventKind.MESSAGE, EventKind.EDIT, EventKind.REMOVE):
-            event["message"] = self._message(entry, conversation, data)
+        if entry.kind in _OF_MESSAGE:
+            event["message"] = self._message(entry, conversation, data, message)
         elif isinstance(data.get("users"), list):
             event["users"] = [str(u) for u in data["users"]]
         return event
 
     def _message(
-        self, entry: ConversationEvent, conversation: str, data: dict[str, Any]
+        self,
+        entry: ConversationEvent,
+        conversation: str,
+        data: dict[str, Any],
+        message: LoggedMessage | None,
     ) -> EventDict:
-        message = self._store.get_by_id(entry.message_id) if entry.message_id is not None else None
+        """The event's message: ``message`` is the one the entry names (None: gone)."""
         text = ""
         if entry.kind is EventKind.EDIT:
             text = str(data.get("text", ""))
         elif entry.kind is EventKind.MESSAGE and message is not None and not message.removed:
             # The text it was sent with (the log's event is the sending, whatever
             # corrections came later).
-            versions = self._store.versions(message.id) if message.edited_at and message.id else []
+            versions = self._store.versions(message.id) if message.edited else []
             text = versions[0][1] if versions else message.body
-        payload = getattr(message, "payload", "") if message is not None else ""
+        payload = message.payload if message is not None else ""
         return {
             "uuid": entry.message_uuid,
             "conversation": conversation,

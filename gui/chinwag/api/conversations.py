@@ -540,9 +540,7 @@ class ConversationsApi:
             entries = list(
                 _while_in(self._core.conversations.events, key, entries, self._from_archive)
             )
-        uuid = conversation_uuid(key)
-        built = (self.builder.from_log(entry, uuid) for entry in entries)
-        return [event for event in built if event is not None]
+        return self.builder.from_log_many(entries, conversation_uuid(key))
 
     def _from_archive(self, entry: ConversationEvent) -> bool:
         """A message's entry, logged as the archive brought it (a catch-up)."""

@@ -90,6 +90,7 @@ import contextlib
 import contextvars
 import logging
 import socket
+import struct
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -100,9 +101,9 @@ from dbus_next.aio.message_bus import MessageBus, _MessageWriter
 from dbus_next.constants import BusType, MessageFlag, MessageType
 from dbus_next.errors import DBusError
 from dbus_next.message import Message
-from dbus_next.signature import Variant
+from dbus_next.signature import SignatureTree
 
-from chinwag.automation.wire import EncodedBody
+from chinwag.automation.wire import DICTS, EncodedBody, PlainDict
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -139,45 +140,84 @@ def _fail(future: asyncio.Future[None] | None, error: BaseException) -> None:
 
 
 def marshall(msg: Message, *, negotiate_unix_fd: bool = False) -> bytes:
-    """The message's bytes: dbus-next's, or, for a body of one :class:`EncodedBody`
-    (see :mod:`chinwag.automation.wire`), its header followed by those bytes."""
+    """The message's bytes: dbus-next's; for a body of one :class:`EncodedBody` (see
+    :mod:`chinwag.automation.wire`), its header followed by those bytes; for a body whose
+    last argument is a :class:`PlainDict`, the arguments before it as dbus-next writes
+    them, then the dictionary written by :data:`DICTS`."""
     body = msg.body
-    if len(body) != 1 or type(body[0]) is not EncodedBody:
-        data: bytes = msg._marshall(negotiate_unix_fd=negotiate_unix_fd)
-        return data
-    encoded: EncodedBody = body[0]
-    if encoded.signature != msg.signature:
-        raise ValueError(f"a {encoded.signature} body in a {msg.signature} message")
-    # As dbus-next's Message._marshall writes the header (its fields in its order).
-    fields: list[list[Any]] = []
-    if msg.path:
-        fields.append([HeaderField.PATH.value, Variant("o", msg.path)])
-    if msg.interface:
-        fields.append([HeaderField.INTERFACE.value, Variant("s", msg.interface)])
-    if msg.member:
-        fields.append([HeaderField.MEMBER.value, Variant("s", msg.member)])
-    if msg.error_name:
-        fields.append([HeaderField.ERROR_NAME.value, Variant("s", msg.error_name)])
-    if msg.reply_serial:
-        fields.append([HeaderField.REPLY_SERIAL.value, Variant("u", msg.reply_serial)])
-    if msg.destination:
-        fields.append([HeaderField.DESTINATION.value, Variant("s", msg.destination)])
-    fields.append([HeaderField.SIGNATURE.value, Variant("g", msg.signature)])
-    header = Marshaller(
-        "yyyyuua(yv)",
-        [
+    last = type(body[-1]) if body else None
+    if last is PlainDict:
+        data = _with_plain_dict(msg)
+    elif last is EncodedBody and len(body) == 1:
+        encoded: EncodedBody = body[0]
+        if encoded.signature != msg.signature:
+            raise ValueError(f"a {encoded.signature} body in a {msg.signature} message")
+        data = encoded.data
+    else:
+        marshalled: bytes = msg._marshall(negotiate_unix_fd=negotiate_unix_fd)
+        return marshalled
+    return _header(msg, len(data)) + data
+
+
+#: Endianness, type, flags, version, the body's length, serial, the fields' length.
+_HEADER_START = struct.Struct("<BBBBIII")
+_PADS = [b"\0" * n for n in range(8)]
+
+
+def _header(msg: Message, body_length: int) -> bytes:
+    """The message's header as dbus-next's ``Message._marshall`` writes it (``yyyyuua(yv)``,
+    its fields in its order, padded to 8), for a body of ``body_length`` bytes (no fds)."""
+    buf = bytearray(
+        _HEADER_START.pack(
             LITTLE_ENDIAN,
             msg.message_type.value,
             msg.flags.value,
             PROTOCOL_VERSION,
-            len(encoded.data),
+            body_length,
             msg.serial,
-            fields,
-        ],
+            0,  # the fields' length, written below
+        )
     )
-    header.marshall()
-    header.align(8)
-    return bytes(header.buffer) + encoded.data
+    # 16 bytes: the fields (structs, aligned to 8) start here.
+    for code, sig, value in (
+        (HeaderField.PATH.value, b"o", msg.path),
+        (HeaderField.INTERFACE.value, b"s", msg.interface),
+        (HeaderField.MEMBER.value, b"s", msg.member),
+        (HeaderField.ERROR_NAME.value, b"s", msg.error_name),
+        (HeaderField.REPLY_SERIAL.value, b"u", msg.reply_serial),
+        (HeaderField.DESTINATION.value, b"s", msg.destination),
+        (HeaderField.SIGNATURE.value, b"g", msg.signature),
+    ):
+        if not value:
+            continue
+        buf += _PADS[-len(buf) % 8]
+        # The code, then the variant's signature: 4 bytes, so the value is aligned.
+        buf += bytes((code, 1)) + sig + b"\0"
+        if sig == b"u":
+            buf += struct.pack("<I", value)
+            continue
+        data = str(value).encode()
+        if sig == b"g":
+            buf += bytes((len(data),)) + data + b"\0"
+        else:
+            buf += struct.pack("<I", len(data)) + data + b"\0"
+    struct.pack_into("<I", buf, 12, len(buf) - 16)
+    buf += _PADS[-len(buf) % 8]
+    return bytes(buf)
+
+
+def _with_plain_dict(msg: Message) -> bytes:
+    """The body of ``msg``, whose last argument is a :class:`PlainDict`."""
+    types = SignatureTree._get(msg.signature).types
+    if not types or types[-1].signature != "a{sv}":
+        raise ValueError(f"a plain dictionary (a{{sv}}) last in a {msg.signature} message")
+    before = msg.body[:-1]
+    buf = bytearray()
+    if before:
+        marshaller = Marshaller("".join(t.signature for t in types[:-1]), before)
+        buf = marshaller.marshall()
+    DICTS.write(buf, msg.body[-1].values)
+    return bytes(buf)
 
 
 class _Outgoing:

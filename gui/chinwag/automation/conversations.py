@@ -31,6 +31,7 @@ from chinwag.automation.bus import current_call
 from chinwag.automation.interfaces import emits
 from chinwag.automation.interfaces import messaging_member as member
 from chinwag.automation.interfaces import messaging_readable as readable
+from chinwag.automation.wire import DICTS, EncodedBody, PlainDict
 from chinwag.core.models import ConversationKey, ConversationKind
 
 if TYPE_CHECKING:
@@ -78,6 +79,12 @@ def variant(value: Any) -> Variant:
 def dictionary(values: dict[str, Any]) -> dict[str, Variant]:
     """A plain dictionary as ``a{sv}``."""
     return {k: variant(v) for k, v in values.items()}
+
+
+def events_body(events: list[dict[str, Any]]) -> EncodedBody:
+    """A list of plain dictionaries as an ``aa{sv}`` body already marshalled, each
+    value typed as :func:`variant` types it."""
+    return EncodedBody("aa{sv}", DICTS.dictionaries(events))
 
 
 # -- the objects and their lifetime ----------------------------------------------------
@@ -271,63 +278,65 @@ class Conversations(ServiceInterface):
         return await self._u.manage_notifications(events)
 
     # -- signals ----------------------------------------------------------------------
+    # Each carries its event as a plain dictionary, written straight to D-Bus bytes
+    # when the signal is (chinwag.automation.wire.PlainDict): as variants would be.
 
     @emits("oa{sv}")
-    def OnCreateConversation(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnCreateConversation(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnEditConversation(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnEditConversation(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnRemoveConversation(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnRemoveConversation(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnSendMessage(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnSendMessage(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnEditMessage(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnEditMessage(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnRemoveMessage(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnRemoveMessage(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnTyping(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnTyping(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("oa{sv}")
-    def OnRead(self, path: str, event: dict[str, Variant]) -> list[Any]:
+    def OnRead(self, path: str, event: PlainDict) -> list[Any]:
         return [path, event]
 
     @emits("a{sv}")
-    def OnSetStatus(self, event: dict[str, Variant]) -> dict[str, Variant]:
+    def OnSetStatus(self, event: PlainDict) -> PlainDict:
         return event
 
     @emits("a{sv}")
-    def OnEditUser(self, event: dict[str, Variant]) -> dict[str, Variant]:
+    def OnEditUser(self, event: PlainDict) -> PlainDict:
         return event
 
     @emits("a{sv}")
-    def OnSubscribe(self, event: dict[str, Variant]) -> dict[str, Variant]:
+    def OnSubscribe(self, event: PlainDict) -> PlainDict:
         return event
 
     @emits("a{sv}")
-    def OnUnsubscribe(self, event: dict[str, Variant]) -> dict[str, Variant]:
+    def OnUnsubscribe(self, event: PlainDict) -> PlainDict:
         return event
 
     def emit_user_event(self, event: dict[str, Any]) -> None:
         """A user event as its signal."""
-        getattr(self, signal_of(event))(dictionary(event))
+        getattr(self, signal_of(event))(PlainDict(event))
 
     def emit_conversation_event(self, key: ConversationKey, event: dict[str, Any]) -> None:
         """A conversation event as its signal (the path exported for it)."""
         path = self._d.conversations.for_signal(key)
-        getattr(self, signal_of(event))(path, dictionary(event))
+        getattr(self, signal_of(event))(path, PlainDict(event))
 
 
 # -- Conversation1 ------------------------------------------------------------------------
@@ -386,17 +395,20 @@ class Conversation(ServiceInterface):
     def LastUpdateTime(self) -> int:
         return self._c.times(self.key)[2]
 
+    # The events are written straight to D-Bus bytes (chinwag.automation.wire): a
+    # variant per value and dbus-next's marshalling cost several times more.
+
     @member("x", "x", out="aa{sv}")
-    async def RetransmitEvents(self, first: int, last: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in await self._c.retransmit(self.key, first, last)]
+    async def RetransmitEvents(self, first: int, last: int) -> EncodedBody:
+        return events_body(await self._c.retransmit(self.key, first, last))
 
     @member("x", "u", out="aa{sv}")
-    async def RetransmitEventsFrom(self, first: int, count: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in await self._c.retransmit_from(self.key, first, count)]
+    async def RetransmitEventsFrom(self, first: int, count: int) -> EncodedBody:
+        return events_body(await self._c.retransmit_from(self.key, first, count))
 
     @member("x", "u", out="aa{sv}")
-    async def RetransmitEventsTo(self, last: int, count: int) -> list[dict[str, Variant]]:
-        return [dictionary(e) for e in await self._c.retransmit_to(self.key, last, count)]
+    async def RetransmitEventsTo(self, last: int, count: int) -> EncodedBody:
+        return events_body(await self._c.retransmit_to(self.key, last, count))
 
     @member(out="io")
     async def OpenWindow(self) -> list[Any]:

@@ -411,6 +411,21 @@ class ConversationEvent:
     message_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """What a conversation's event tells of the message it names (conversations-api.md
+    section 3), read for many events at once: its text now, payload, whether it was
+    corrected (its text as sent is then the first of its versions) or removed, and the
+    sequence of the event that stored it."""
+
+    id: int
+    body: str
+    payload: str
+    edited: bool
+    removed: bool
+    sequence: int
+
+
 #: ``Message.flags``: the delivery reports asked for when it was sent (Telepathy's values).
 REPORT_DELIVERY = 1
 REPORT_READ = 2

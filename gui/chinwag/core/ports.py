@@ -23,6 +23,7 @@ from chinwag.core.models import (
     DiscoItemsPage,
     EventKind,
     Identified,
+    LoggedMessage,
     Message,
     MessageState,
     PageAnchor,
@@ -209,6 +210,11 @@ class MessageStore(Protocol):
         ``kind`` (None: of any kind, for our own uids, which are unique)."""
 
     def get_by_id(self, message_id: int) -> Message | None: ...
+
+    def logged_messages(self, message_ids: Sequence[int]) -> dict[int, LoggedMessage]:
+        """What the events naming these messages tell of them, by id (an id with no
+        message is left out)."""
+        ...
 
     def incoming_up_to(self, key: ConversationKey, sequence: int) -> Message | None:
         """The incoming message stored last at or before ``sequence`` of the

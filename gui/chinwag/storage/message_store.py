@@ -39,6 +39,7 @@ from chinwag.core.models import (
     Direction,
     EventKind,
     Identified,
+    LoggedMessage,
     Message,
     MessageAction,
     MessageState,
@@ -510,6 +511,12 @@ GET_IN_SQL: Final = _BY_UID_SQL.format(directions="0, 1", kind="AND c.kind = ?")
 GET_OUTGOING_SQL: Final = _BY_UID_SQL.format(directions="1", kind="")
 
 GET_BY_ID_SQL: Final = f"SELECT {MESSAGE_COLUMNS} FROM {_FROM} WHERE m.id = ?"
+LOGGED_MESSAGES_SQL: Final = """
+SELECT m.id, m.body, m.payload, m.edited_at, m.removed,
+    (SELECT e.sequence FROM conversation_events AS e INDEXED BY conversation_events_by_message
+     WHERE e.message_id = m.id AND e.kind = 'message')
+FROM messages AS m WHERE m.id IN ({marks})
+"""
 INCOMING_UP_TO_SQL: Final = f"""
 SELECT {MESSAGE_COLUMNS} FROM conversation_events AS e
 JOIN messages AS m ON m.id = e.message_id
@@ -1442,6 +1449,27 @@ class SqliteMessageStore:
     def get_by_id(self, message_id: int) -> Message | None:
         messages = self._messages(GET_BY_ID_SQL, (message_id,))
         return messages[0] if messages else None
+
+    def logged_messages(self, message_ids: Sequence[int]) -> dict[int, LoggedMessage]:
+        """What the events naming these messages tell of them, by id (one query per
+        :data:`_IDS_PER_QUERY` ids); an id with no message is left out."""
+        ids = list(dict.fromkeys(message_ids))
+        found: dict[int, LoggedMessage] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            sql = LOGGED_MESSAGES_SQL.format(marks=", ".join("?" * len(chunk)))
+            for message_id, body, payload, edited_at, removed, sequence in self._db.query(
+                sql, chunk
+            ):
+                found[message_id] = LoggedMessage(
+                    id=message_id,
+                    body=body,
+                    payload=payload,
+                    edited=bool(edited_at),
+                    removed=bool(removed),
+                    sequence=sequence or 0,
+                )
+        return found
 
     def incoming_up_to(self, key: ConversationKey, sequence: int) -> Message | None:
         """The incoming message stored last at or before ``sequence`` of the
