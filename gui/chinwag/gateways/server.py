@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,27 @@ HEAD_SECONDS = 20.0
 BODY_SECONDS = 30.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
+class _MalformedIsNoCrash(logging.Filter):
+    """aiohttp logs a request that is not well-formed HTTP (answered 400 and closed) as an
+    error with its traceback; it is the client's fault, not a crash: a warning in one
+    line. Every other error stays as aiohttp logs it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and record.levelno >= logging.ERROR:
+            reason = str(exc.message).splitlines()[0] if exc.message else type(exc).__name__
+            record.msg = f"{record.getMessage()}: not well-formed HTTP ({reason[:200]})"
+            record.args = ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+#: The log aiohttp's server writes to for the gateways.
+http_log = logging.getLogger("chinwag.gateways.http")
+http_log.addFilter(_MalformedIsNoCrash())
 
 
 def is_loopback(peer: str | None) -> bool:
@@ -174,7 +196,11 @@ class Gateways:
         # aiohttp's keep-alive timer is the request head's deadline (see the module's
         # docstring).
         runner = web.AppRunner(
-            app, access_log=None, keepalive_timeout=self.head_seconds, handle_signals=False
+            app,
+            access_log=None,
+            logger=http_log,
+            keepalive_timeout=self.head_seconds,
+            handle_signals=False,
         )
         await runner.setup()
         try:
