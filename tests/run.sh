@@ -19,6 +19,7 @@ DEBIAN_PACKAGES=(
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3  # Qt's runtime
   xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0  # a virtual X screen
   gnome-keyring gcr                     # a real Secret Service and its prompts (rig/keyring.py)
+  iproute2                              # ip: a second network namespace (gateways' loopback test)
 )
 
 # Stops Debian's system-wide Prosody through its service and, should it still be there (no

@@ -6,6 +6,7 @@ import asyncio
 import errno
 import io
 import json
+import logging
 import resource
 import socket
 from pathlib import Path
@@ -104,3 +105,23 @@ def _non_loopback_address() -> str | None:
             return None
         address = probe.getsockname()[0]
     return None if is_loopback(address) or address == "0.0.0.0" else address
+
+
+async def test_a_handler_crash_is_still_logged_as_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def crash(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    gateways = Gateways(tmp_path)
+    app = make_app()
+    app.router.add_get("/crash", crash)
+    port = await gateways.start("test", app, 0)
+    try:
+        async with ClientSession() as http, http.get(f"http://127.0.0.1:{port}/crash") as reply:
+            assert reply.status == 500
+    finally:
+        await gateways.close()
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)

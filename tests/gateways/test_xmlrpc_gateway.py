@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, TCPConnector
 
 from api.api_rig import BOB, ME, ApiLayerRig
 from chinwag.core.models import DiscoIdentity, DiscoInfo
@@ -54,6 +54,22 @@ class Rig:
 
     def auth(self, **extra: Any) -> dict[str, Any]:
         return {"username": ME, "password": self.key} | extra
+
+    async def post_from(self, address: str, auth: dict[str, Any]) -> Any:
+        """getinbox with ``auth``, sent from the loopback ``address``: its answer, or the
+        fault."""
+        body = xmlrpc.client.dumps((auth,), "LJ.XMLRPC.getinbox").encode()
+        connector = TCPConnector(local_addr=(address, 0))
+        async with (
+            ClientSession(connector=connector) as http,
+            http.post(self.url, data=body) as reply,
+        ):
+            assert reply.status == 200
+            text = await reply.read()
+        try:
+            return xmlrpc.client.loads(text)[0][0]
+        except xmlrpc.client.Fault as fault:
+            return fault
 
     async def post(self, body: bytes) -> Any:
         async with ClientSession() as http, http.post(self.url, data=body) as reply:
@@ -166,14 +182,36 @@ async def test_revoking_a_key_counts_at_once(gw: Rig) -> None:
     assert (await gw.fault("LJ.XMLRPC.getinbox", gw.auth())).faultCode == 101
 
 
-async def test_failed_logins_are_limited_per_client(gw: Rig) -> None:
+async def test_failed_logins_are_limited_per_account(gw: Rig) -> None:
     for _ in range(MAX_FAILURES):
         assert (await gw.fault("LJ.XMLRPC.getinbox", gw.auth(password="x"))).faultCode == 101
     fault = await gw.fault("LJ.XMLRPC.getinbox", gw.auth())  # even with the right key
-    assert fault.faultCode == 402
-    assert fault.faultString.startswith("Client error: ")
+    assert code_and_text(fault) == (
+        402,
+        "Client error: Your IP address is temporarily banned for exceeding the login "
+        f"failure rate: too many failed logins for {ME}; try again in a minute",
+    )
+    # a guesser sending from other loopback addresses is held back all the same
+    for n in range(2, 5):
+        answer = await gw.post_from(f"127.0.0.{n}", gw.auth(password=f"guess {n}"))
+        assert isinstance(answer, xmlrpc.client.Fault)
+        assert answer.faultCode == 402
+    # a script with a username that is no account of ours is not locked out with it
+    fault = await gw.fault("LJ.XMLRPC.getinbox", gw.auth(username="typo@localhost"))
+    assert fault.faultCode == 100
     gw.clock.now += 61
     await gw.call("LJ.XMLRPC.getinbox", gw.auth())
+
+
+async def test_unknown_usernames_are_limited_together_and_lock_out_no_account(
+    gw: Rig,
+) -> None:
+    for n in range(MAX_FAILURES):
+        auth = gw.auth(username=f"guess{n}@localhost")
+        assert (await gw.fault("LJ.XMLRPC.getinbox", auth)).faultCode == 100
+    auth = gw.auth(username="another@localhost")
+    assert (await gw.fault("LJ.XMLRPC.getinbox", auth)).faultCode == 402
+    assert (await gw.call("LJ.XMLRPC.getinbox", gw.auth()))["login"] == ME
 
 
 async def test_request_faults(gw: Rig) -> None:

@@ -6,11 +6,27 @@ whatever the socket: defence in depth. Bodies over 1 MiB are refused before they
 parsed (413). The ports chosen (0 picks a free one) are written to the log and to
 ``gateways.json`` in the state folder, where scripts find them.
 
+Slow and half-open connections are cut off, with no task of ours per connection (a timer
+each, beside aiohttp's own task):
+
+- a connection must deliver a whole request head (request line and headers) within
+  :data:`HEAD_SECONDS` of being opened or of its last answer, else it is closed. This is
+  aiohttp's keep-alive timer, given that bound: aiohttp 3.14 arms it when the connection
+  is made and again after each answer, and bytes arriving do not put it off, so it closes
+  a connection that sends nothing and one that sends its head a byte at a time alike
+  (tests/gateways/test_gateway_timeouts.py holds it to that). An idle keep-alive
+  connection is closed after the same time (a new one costs nothing on loopback).
+- a request's body must have arrived whole within :data:`BODY_SECONDS` of its head
+  (:func:`body_deadline`); one that has not (a Content-Length and no body, or a body
+  trickling in) has its connection closed. Nothing else is timed: a handler may take
+  as long as it needs once the request is in (a long poll holds for up to 180 s).
+
 :class:`Gateways` runs what the settings and the command line ask for; each gateway is an
 ``aiohttp.web.Application`` made by its module from the API layer."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import json
@@ -22,16 +38,43 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
 
 #: Largest request body read at all (gateways.md: refused before parsing).
 MAX_BODY = 1024 * 1024
 STATE_FILE = "gateways.json"
-#: How long a connection may stay open between requests.
-KEEPALIVE_SECONDS = 75.0
+#: A connection must deliver a whole request head within this many seconds of being
+#: opened or of its last answer (it is also how long an idle connection is kept).
+HEAD_SECONDS = 20.0
+#: A request's body must be in whole within this many seconds of its head (1 MiB at
+#: most: even at 100 kB/s that is ten seconds).
+BODY_SECONDS = 30.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _MalformedIsNoCrash(logging.Filter):
+    """aiohttp logs a request that is not well-formed HTTP (answered 400 and closed) as an
+    error with its traceback; it is the client's fault, not a crash: a warning in one
+    line. Every other error stays as aiohttp logs it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and record.levelno >= logging.ERROR:
+            reason = str(exc.message).splitlines()[0] if exc.message else type(exc).__name__
+            record.msg = f"{record.getMessage()}: not well-formed HTTP ({reason[:200]})"
+            record.args = ()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+#: The log aiohttp's server writes to for the gateways.
+http_log = logging.getLogger("chinwag.gateways.http")
+http_log.addFilter(_MalformedIsNoCrash())
 
 
 def is_loopback(peer: str | None) -> bool:
@@ -52,6 +95,44 @@ async def loopback_only(request: web.Request, handler: Handler) -> web.StreamRes
         log.warning("gateway: refused a request from %s (loopback only)", request.remote)
         raise web.HTTPForbidden(text="Chinwag's gateways answer this machine only\n")
     return await handler(request)
+
+
+def body_deadline(seconds: float) -> Middleware:
+    """A middleware closing the connection of a request whose body is not in whole
+    ``seconds`` after its head. It only sets a timer (no task, nothing read ahead): a
+    handler waiting on the body then gets the lost connection, answered as 408 on a
+    connection that is gone, so nothing is logged as an error."""
+
+    @web.middleware
+    async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.content.is_eof():  # no body, or all of it here already
+            return await handler(request)
+        cut_off = False
+
+        def cut() -> None:
+            nonlocal cut_off
+            transport = request.transport
+            if request.content.is_eof() or transport is None:
+                return
+            cut_off = True
+            log.warning(
+                "gateway: closed a connection from %s whose request body was not in within %g s",
+                request.remote,
+                seconds,
+            )
+            transport.close()
+
+        timer = asyncio.get_running_loop().call_later(seconds, cut)
+        try:
+            return await handler(request)
+        except ConnectionError:
+            if cut_off:
+                raise web.HTTPRequestTimeout() from None
+            raise
+        finally:
+            timer.cancel()
+
+    return deadline
 
 
 def raise_open_files_limit() -> tuple[int, int]:
@@ -97,19 +178,29 @@ def _bind(port: int) -> list[socket.socket]:
 
 @dataclass
 class Gateways:
-    """The running gateways: name -> port."""
+    """The running gateways: name -> port. ``head_seconds`` and ``body_seconds`` bound
+    how long a request's head and body may take to come in (tests shorten them)."""
 
     state_dir: Path
+    head_seconds: float = HEAD_SECONDS
+    body_seconds: float = BODY_SECONDS
     ports: dict[str, int] = field(default_factory=dict)
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     async def start(self, name: str, app: web.Application, port: int) -> int:
         """Serve ``app`` as gateway ``name`` on ``port`` (0: a free one); returns the port.
         Raises OSError when the port cannot be had (in use, not allowed)."""
+        app.middlewares.insert(0, body_deadline(self.body_seconds))
         app.middlewares.insert(0, loopback_only)
         sockets = _bind(port)
+        # aiohttp's keep-alive timer is the request head's deadline (see the module's
+        # docstring).
         runner = web.AppRunner(
-            app, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS, handle_signals=False
+            app,
+            access_log=None,
+            logger=http_log,
+            keepalive_timeout=self.head_seconds,
+            handle_signals=False,
         )
         await runner.setup()
         try:

@@ -11,9 +11,17 @@ after a colon).
 Credentials are gateway keys of kind xmlrpc (:class:`~chinwag.gateways.keys.GatewayKeys`,
 MD5 hex digests): ``clear`` (``password`` = the key, or ``hpassword`` = its MD5 hex;
 ``password`` wins), or ``challenge`` (c0: MD5 hex of challenge + MD5 hex of the key)
-with a challenge from ``getchallenge`` that is good once, for 60 s. Failed logins are
-counted per client address: too many in a minute and every login is refused (402) until
-the minute has passed."""
+with a challenge from ``getchallenge`` that is good once, for 60 s.
+
+Failed logins are counted per account (the username), and those naming no account of
+ours together: too many in a minute and every login to that account (or with an unknown
+username) is refused (402) until the minute has passed. Not per client address: every
+script here comes from 127.0.0.1, so counting by address would let one cron job with a
+stale key lock out every script of every account; and any local process may send from
+any address of 127.0.0.0/8, so an address-keyed count would not hold back a guesser
+either. Keyed by account, a guesser gets :data:`MAX_FAILURES` tries a minute at each
+account whatever its addresses, a bad script locks out its own account only, and the
+counts are bounded (the accounts, plus one)."""
 
 from __future__ import annotations
 
@@ -46,9 +54,11 @@ MAX_CHALLENGES = 10_000
 #: How long a challenge is remembered after it expired (to say "expired" rather than
 #: "invalid" to a script whose clock or cron ran late).
 EXPIRED_KEPT_SECONDS = 600
-#: Failed logins a client may have in :data:`FAILURE_WINDOW` seconds.
+#: Failed logins an account may have in :data:`FAILURE_WINDOW` seconds.
 MAX_FAILURES = 10
 FAILURE_WINDOW = 60.0
+#: Where failed logins naming no account of ours are counted.
+UNKNOWN_ACCOUNTS = ""
 RECEIVED = 18  # UserMessageRecvd
 SENT = 19  # UserMessageSent
 
@@ -131,29 +141,34 @@ class Challenges:
 
 
 class FailedLogins:
-    """Failed logins per client address in the last :data:`FAILURE_WINDOW` seconds."""
+    """Failed logins per account (:data:`UNKNOWN_ACCOUNTS` for usernames naming none) in
+    the last :data:`FAILURE_WINDOW` seconds."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._failures: dict[str, collections.deque[float]] = {}
 
-    def _recent(self, client: str) -> collections.deque[float]:
+    def _recent(self, account: str) -> collections.deque[float]:
         now = self._clock()
-        failures = self._failures.get(client)
+        failures = self._failures.get(account)
         if failures is None:
             return collections.deque()
         while failures and failures[0] <= now - FAILURE_WINDOW:
             failures.popleft()
         if not failures:
-            del self._failures[client]
+            del self._failures[account]
         return failures
 
-    def check(self, client: str) -> None:
-        if len(self._recent(client)) >= MAX_FAILURES:
-            raise Refused(402)
+    def check(self, account: str) -> None:
+        if len(self._recent(account)) >= MAX_FAILURES:
+            who = f"for {account}" if account else "with unknown usernames"
+            raise Refused(402, f"too many failed logins {who}; try again in a minute")
 
-    def failed(self, client: str) -> None:
-        self._failures.setdefault(client, collections.deque()).append(self._clock())
+    def failed(self, account: str) -> None:
+        failures = self._failures.setdefault(account, collections.deque())
+        failures.append(self._clock())
+        while len(failures) > MAX_FAILURES:  # (only the last ones count)
+            failures.popleft()
 
 
 def parse(body: bytes) -> tuple[str | None, tuple[Any, ...]]:
@@ -312,13 +327,14 @@ class XmlRpcGateway:
 
     def authenticate(self, args: Args, client: str) -> str:
         """The account the call is made for, once its credentials are good."""
-        self.failures.check(client)
         method = _text(args, "auth_method", default="clear")
         if method == "cookie":
             raise Refused(203, "cookie authentication is not offered: use clear or challenge")
         if method not in ("clear", "challenge"):
             raise Refused(203, f"unknown auth_method {method!r}")
         username = _text(args, "username", required=True).strip().lower()
+        counted = username if self._api.letters.is_account(username) else UNKNOWN_ACCOUNTS
+        self.failures.check(counted)
         try:
             if method == "challenge":
                 challenge = _text(args, "auth_challenge", required=True)
@@ -345,7 +361,7 @@ class XmlRpcGateway:
                 raise Refused(101)
         except Refused as exc:
             if exc.code in (100, 101, 105):
-                self.failures.failed(client)
+                self.failures.failed(counted)
                 log.info("XML-RPC: failed login for %r from %s (%d)", username, client, exc.code)
             raise
         return username
