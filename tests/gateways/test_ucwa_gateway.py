@@ -18,9 +18,11 @@ import pytest
 from aiohttp import ClientSession
 
 from api.api_rig import BOB, ME, ApiLayerRig
+from chinwag.api.ucwa import EventQueue
 from chinwag.gateways.keys import INITIATE, RECEIVE, GatewayKeys, KeyKind
 from chinwag.gateways.server import Gateways
 from chinwag.gateways.ucwa import UcwaGateway, data_uri, html_to_text, parse_data_uri
+from chinwag.gateways.xmlrpc import MAX_FAILURES
 
 JSON = "application/json"
 
@@ -34,8 +36,11 @@ class Reply:
 
 
 class Rig:
-    def __init__(self, api_rig: ApiLayerRig, base: str, keys: dict[str, str]) -> None:
+    def __init__(
+        self, api_rig: ApiLayerRig, gateways: Gateways, base: str, keys: dict[str, str]
+    ) -> None:
         self.api_rig = api_rig
+        self.gateways = gateways
         self.base = base
         self.keys = keys
         self.http = ClientSession()
@@ -117,7 +122,7 @@ async def gw(tmp_path: Path) -> AsyncIterator[Rig]:
     }
     gateways = Gateways(tmp_path)
     port = await gateways.start("rest", UcwaGateway(api_rig.api, keys).app(), 0)
-    rig = Rig(api_rig, f"http://127.0.0.1:{port}", made)
+    rig = Rig(api_rig, gateways, f"http://127.0.0.1:{port}", made)
     try:
         yield rig
     finally:
@@ -413,6 +418,35 @@ async def test_an_internal_error_is_500(gw: Rig, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr("chinwag.api.ucwa.UcwaApi.me", broken)
     assert_error(await gw.request("GET", app["_links"]["self"]["href"]), 500, "ServiceFailure")
+
+
+async def test_failed_logins_are_limited_per_client(gw: Rig) -> None:
+    for _ in range(MAX_FAILURES):
+        assert_error(
+            await gw.request("GET", "/ucwa/v1/applications/x", key="bad"), 401, "Unauthorized"
+        )
+    reply = await gw.request("GET", "/ucwa/v1/applications/x")
+    assert_error(reply, 429, "TooManyRequests")
+
+
+async def test_a_long_poll_ends_when_chinwag_closes(
+    gw: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = await gw.application()
+    waiting = asyncio.Event()
+    wait = EventQueue.wait
+
+    async def wait_and_tell(self: EventQueue, seconds: float) -> None:
+        waiting.set()
+        await wait(self, seconds)
+
+    monkeypatch.setattr(EventQueue, "wait", wait_and_tell)
+    poll = asyncio.create_task(gw.request("GET", app["_links"]["events"]["href"] + "&timeout=180"))
+    async with asyncio.timeout(10):
+        await waiting.wait()
+        await gw.gateways.close()
+        reply = await poll
+    assert_error(reply, 503, "ServiceUnavailable")
 
 
 def test_data_uris_and_html() -> None:

@@ -429,6 +429,7 @@ class UcwaApi:
         self._core = api.core
         self._clock = clock
         self._apps: dict[str, Application] = {}
+        self._closed = False
         #: message uid -> who waits for its completion.
         self._pending: dict[str, list[_Pending]] = {}
         bus = self._core.bus
@@ -441,7 +442,8 @@ class UcwaApi:
         self._unsubscribe = [bus.subscribe(t, self._guard(h)) for t, h in handlers.items()]
 
     def close(self) -> None:
-        """Stop listening; every poll returns."""
+        """Stop listening; every poll returns (UNAVAILABLE: Chinwag is closing)."""
+        self._closed = True
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
@@ -779,6 +781,8 @@ class UcwaApi:
             raise bad(f"timeout is from 0 to {MAX_TIMEOUT:g} seconds")
         app.queue.ack(ack)
         await app.queue.wait(wait)
+        if self._closed:
+            raise UcwaError(Problem.UNAVAILABLE, "Chinwag is closing")
         if app.closed:
             raise not_found(f"the application {app.id} is gone")
         return app.queue.batch(ack)

@@ -471,7 +471,7 @@ class UcwaGateway:
         }
         if batch.resync:
             links["resync"] = {"href": self.href(app, Ref("application"))}
-        return {"_links": links, "sender": senders}
+        return {"rel": "events", "_links": links, "sender": senders}
 
     # -- requests --------------------------------------------------------------------
 
