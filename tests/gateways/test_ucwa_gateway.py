@@ -25,6 +25,7 @@ from chinwag.gateways.ucwa import UcwaGateway, data_uri, html_to_text, parse_dat
 from chinwag.gateways.xmlrpc import MAX_FAILURES
 
 JSON = "application/json"
+UCWA_JSON = "application/vnd.microsoft.com.ucwa+json"
 
 
 class Reply:
@@ -54,8 +55,9 @@ class Rig:
         json: Any = None,
         data: Any = None,
         content_type: str | None = None,
+        accept: str | None = None,
     ) -> Reply:
-        headers = {}
+        headers = {} if accept is None else {"Accept": accept}
         if key is not None:
             headers["Authorization"] = f"Bearer {self.keys.get(key, key)}"
         if content_type is not None:
@@ -151,10 +153,11 @@ async def test_an_application_and_the_same_endpoint_again(gw: Rig) -> None:
         "POST",
         "/ucwa/v1/applications",
         json={"USERAGENT": "bot/1.0", "endpointid": "abc", "Culture": "en-GB"},
-        content_type="application/vnd.microsoft.com.ucwa+json",
+        content_type=UCWA_JSON,
     )
     assert reply.status == 201, reply.text
     app = reply.body
+    assert reply.headers["Content-Type"].startswith("application/json")
     assert reply.headers["Location"] == app["_links"]["self"]["href"]
     assert (app["rel"], app["userAgent"], app["endpointId"], app["culture"]) == (
         "application",
@@ -168,7 +171,8 @@ async def test_an_application_and_the_same_endpoint_again(gw: Rig) -> None:
     communication = app["_embedded"]["communication"]
     assert {"self", "startMessaging", "conversations"} <= set(communication["_links"])
     for resource in (app, me, communication):
-        got = await gw.request("GET", resource["_links"]["self"]["href"])
+        got = await gw.request("GET", resource["_links"]["self"]["href"], accept=UCWA_JSON)
+        assert got.headers["Content-Type"].startswith(UCWA_JSON)
         assert got.status == 200
         assert got.body["rel"] == resource["rel"]
     again = await gw.request(

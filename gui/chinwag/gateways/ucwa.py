@@ -219,6 +219,7 @@ class UcwaGateway:
         app = make_app()
         app.middlewares.append(self._errors)
         app.on_shutdown.append(self._shutdown)
+        app.on_response_prepare.append(_media_type)
         r = app.router
         a = BASE + "/applications/{app}"
         c = a + "/communication"
@@ -636,6 +637,14 @@ class UcwaGateway:
         timeout = _number(request, "timeout", 180)
         batch = await self.ucwa.events(app, ack, timeout)
         return json_response(self.batch_json(app, batch))
+
+
+async def _media_type(request: web.Request, response: web.StreamResponse) -> None:
+    """JSON answers as UCWA's own media type to a client that asks for it (Accept)."""
+    if response.content_type == JSON_TYPES[0] and JSON_TYPES[1] in request.headers.get(
+        "Accept", ""
+    ):
+        response.content_type = JSON_TYPES[1]
 
 
 def _number(request: web.Request, name: str, default: int) -> int:
