@@ -16,6 +16,7 @@ DEBIAN_PACKAGES=(
   prosody-modules                       # its community modules: muc_moderation (XEP-0425)
   dbus openssl                          # dbus-daemon for private test buses, dbus-send
   libglib2.0-bin                        # gdbus: the API is tested from the shell too
+  curl jq                               # the UCWA gateway is tested with curl; its shell bot
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3  # Qt's runtime
   xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0  # a virtual X screen
   gnome-keyring gcr                     # a real Secret Service and its prompts (rig/keyring.py)

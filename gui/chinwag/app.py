@@ -50,6 +50,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         metavar="PORT",
         help="serve the LiveJournal XML-RPC gateway on this loopback port (0: a free one)",
     )
+    parser.add_argument(
+        "--rest-port",
+        type=int,
+        metavar="PORT",
+        help="serve the UCWA 2.0 REST gateway on this loopback port (0: a free one)",
+    )
     # For bench/bench_startup.py: report start-up figures on stdout, then quit.
     parser.add_argument("--debug-startup-report", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -399,24 +405,36 @@ async def _start_gateways(
     had is logged, and Chinwag runs without that gateway."""
     from chinwag.gateways.settings import configured_port
 
-    port = args.xmlrpc_port
-    if port is None:
-        port = configured_port(paths.config, "xmlrpc")
-    if port is None:
+    ports: dict[str, int] = {}
+    for name, given in (("xmlrpc", args.xmlrpc_port), ("rest", args.rest_port)):
+        port = given if given is not None else configured_port(paths.config, name)
+        if port is not None:
+            ports[name] = port
+    if not ports:
         return None, None
     from chinwag.api.service import Api
     from chinwag.gateways.keys import FILE_NAME, GatewayKeys
     from chinwag.gateways.server import Gateways, raise_open_files_limit
-    from chinwag.gateways.xmlrpc import XmlRpcGateway
 
     raise_open_files_limit()
     api = Api(core, host)
+    keys = GatewayKeys(paths.config / FILE_NAME)
     gateways = Gateways(paths.state)
-    gateway = XmlRpcGateway(api, GatewayKeys(paths.config / FILE_NAME))
-    try:
-        await gateways.start("xmlrpc", gateway.app(), port)
-    except OSError as exc:
-        log.error("the XML-RPC gateway cannot listen on port %d: %s", port, exc)
+    for name, port in ports.items():
+        if name == "xmlrpc":
+            from chinwag.gateways.xmlrpc import XmlRpcGateway
+
+            app = XmlRpcGateway(api, keys).app()
+            title = "XML-RPC"
+        else:
+            from chinwag.gateways.ucwa import UcwaGateway
+
+            app = UcwaGateway(api, keys).app()
+            title = "REST (UCWA)"
+        try:
+            await gateways.start(name, app, port)
+        except OSError as exc:
+            log.error("the %s gateway cannot listen on port %d: %s", title, port, exc)
     return gateways, api
 
 

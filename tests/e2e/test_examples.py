@@ -113,6 +113,7 @@ def test_examples_need_only_dbus_next_and_the_standard_library() -> None:
         "notify_online.py",
         "room_mirror.py",
         "cron_send.sh",
+        "ucwa_bot.sh",
     ):
         assert os.access(EXAMPLES / name, os.X_OK), name
 

@@ -1,5 +1,5 @@
-"""Which gateways run: off by default, ``--xmlrpc-port`` on the command line, or the
-settings folder's ``gateways.json``."""
+"""Which gateways run: off by default, ``--xmlrpc-port`` / ``--rest-port`` on the command
+line, or the settings folder's ``gateways.json``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ def test_the_command_line() -> None:
     assert parse_args([]).xmlrpc_port is None  # off by default
     assert parse_args(["--xmlrpc-port", "0"]).xmlrpc_port == 0
     assert parse_args(["--xmlrpc-port", "8123"]).xmlrpc_port == 8123
+    assert parse_args([]).rest_port is None
+    assert parse_args(["--rest-port", "0"]).rest_port == 0
+    assert parse_args(["--rest-port", "8043", "--xmlrpc-port", "1"]).rest_port == 8043
 
 
 @pytest.mark.parametrize(
@@ -36,3 +39,9 @@ def test_the_settings(tmp_path: Path, text: str | None, port: int | None) -> Non
     if text is not None:
         (tmp_path / FILE_NAME).write_text(text)
     assert configured_port(tmp_path, "xmlrpc") == port
+
+
+def test_the_rest_entry(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAME).write_text('{"rest": {"enabled": true, "port": 8043}}')
+    assert configured_port(tmp_path, "rest") == 8043
+    assert configured_port(tmp_path, "xmlrpc") is None

@@ -1,7 +1,7 @@
 """Which gateways to run, as the settings say: ``gateways.json`` in the settings folder
-(absent: none; the command line's ``--xmlrpc-port`` wins over it)::
+(absent: none; the command line's ``--xmlrpc-port`` and ``--rest-port`` win over it)::
 
-    {"xmlrpc": {"enabled": true, "port": 0}}
+    {"xmlrpc": {"enabled": true, "port": 0}, "rest": {"enabled": true, "port": 8043}}
 
 ``port`` 0 (or none) picks a free port. A file that cannot be read turns nothing on
 (and is said in the log)."""
