@@ -193,6 +193,16 @@ class Notifications:
         body = f"(edited) {message.body}" if notice.edited else message.body
         self._notifier.notify(title, body, message.account, message.peer)
 
+    def close(self) -> None:
+        """No more notifications nor counts (before the store closes: a count due in
+        the timer would read a closed store)."""
+        self._recount.stop()
+        bridge = self._ctx.bridge
+        bridge.messages_changed.disconnect(self._on_message_event)
+        bridge.conversations_changed.disconnect(self._on_conversation_event)
+        bridge.storage_changed.disconnect(self._on_storage_event)
+        self._notifier.activated.disconnect(self._ctx.windows.open)
+
     def _update_unread(self) -> None:
         self._tray.set_unread(sum(self._ctx.core.store.unread_counts().values()))
 
@@ -378,7 +388,7 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     for dialog in list(dialogs):
         dialog.close()
     main_window.close()
-    del notifications
+    notifications.close()
     log.debug("shutdown: notifier")
     await notifier.aclose()
     tray.close()

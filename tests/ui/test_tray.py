@@ -559,9 +559,7 @@ async def choose(
 
     yield chosen
     for notifications in made:  # no unread recount after the store is closed
-        notifications._recount.stop()
-        ui.bridge.messages_changed.disconnect(notifications._on_message_event)
-        ui.bridge.conversations_changed.disconnect(notifications._on_conversation_event)
+        notifications.close()
 
 
 def bodies(desktop: FakeNotificationServer) -> list[str]:
