@@ -105,6 +105,18 @@ def open_files(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def established(port: int) -> int:
+    """TCP connections established to the local ``port`` (the server's ends)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
+
+
 # -- the peer ----------------------------------------------------------------------------
 
 
@@ -327,13 +339,13 @@ async def dbus_latency(api: Api, peer: Peer, tag: str, n: int) -> tuple[list[flo
     return gets, sends
 
 
-async def quiet(pid: int, files: int, limit: float = 60.0) -> None:
-    """Until the app has ``files`` open files and then uses under 2 % of a CPU for half
-    a second (every poll read and parked)."""
+async def quiet(pid: int, port: int, n: int, limit: float = 60.0) -> None:
+    """Until ``n`` connections to ``port`` are established and then the app uses under
+    2 % of a CPU for half a second (every poll read and parked)."""
     deadline = time.monotonic() + limit
-    while open_files(pid) < files:
+    while established(port) < n:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the app has {open_files(pid)} open files, not {files}")
+            raise RuntimeError(f"{established(port)} connections to the app, not {n}")
         await asyncio.sleep(0.05)
     before = cpu_seconds(pid)
     while time.monotonic() < deadline:
@@ -404,8 +416,9 @@ async def held_polls(
         if "error" in sent:
             raise RuntimeError(f"the poll holder: {sent['error']}")
         parked = time.perf_counter()
-        await quiet(api.pid, files + config["polls"])
+        await quiet(api.pid, config["port"], config["polls"])
         rss = [rss_mb(api.pid)]
+        files = (files, open_files(api.pid))
         if during is not None:
             await during()
         left = hold - (time.perf_counter() - parked)
@@ -575,6 +588,7 @@ async def main(args: argparse.Namespace) -> None:
             gateways = ("--xmlrpc-port", "0", "--rest-port", "0")
             async with running_app(server, jid, password, address, home, args=gateways) as api:
                 ports = await gateway_ports(home)
+                print(f"the app: pid {api.pid}, gateways on ports {ports}", flush=True)
                 xmlrpc_key = make_key(env, jid, "xmlrpc")
                 rest_key = make_key(env, jid, "rest")
                 peer = await connected_peer(server)
@@ -683,10 +697,11 @@ async def bench_polls(
         f"\n3. {args.polls:,} idle UCWA long polls (timeout=180) over {args.apps} "
         f"applications, held by a client process of their own for {args.hold:g} s or more"
     )
+    port = int(base.rsplit(":", 1)[1])
     hrefs = await poll_applications(base, key, args.apps)
     warm = min(50, args.polls)
     result = await held_polls(
-        api, peer, jid, {"base": base, "key": key, "hrefs": hrefs, "polls": warm}, 0
+        api, peer, jid, {"base": base, "port": port, "key": key, "hrefs": hrefs, "polls": warm}, 0
     )
     check_polls(result, warm, wrong)
     hrefs = await poll_applications(base, key, args.apps, new=False)  # drained again
@@ -697,14 +712,14 @@ async def bench_polls(
     async def during() -> None:
         with_polls.append(await dbus_latency(api, peer, "busy1", args.dbus_calls))
 
-    config = {"base": base, "key": key, "hrefs": hrefs, "polls": args.polls}
+    config = {"base": base, "port": port, "key": key, "hrefs": hrefs, "polls": args.polls}
     result = await held_polls(api, peer, jid, config, args.hold, during)
     after = rss_mb(api.pid)
     check_polls(result, args.polls, wrong)
     parked, end = result["rss"]
     print(
         f"  all {args.polls:,} requests out in {result['sent']['seconds']:.2f} s; the app's "
-        f"open files {result['files']} -> {result['files'] + args.polls}+ "
+        f"open files {result['files'][0]} -> {result['files'][1]} "
         f"(held {result['held_for']:.1f} s)"
     )
     print(
