@@ -328,15 +328,21 @@ async def sustained(
 # -- 3. long polls -----------------------------------------------------------------------
 
 
-async def dbus_latency(api: Api, peer: Peer, tag: str, n: int) -> tuple[list[float], list[float]]:
-    """Seconds of ``n`` MyStatus Gets and of ``n`` SendMessage calls, one at a time."""
+async def dbus_latency(
+    api: Api, peer: Peer, tag: str, n: int
+) -> dict[str, tuple[list[float], float]]:
+    """Seconds of ``n`` MyStatus Gets and of ``n`` SendMessage calls, one at a time, each
+    with the app's CPU seconds per call."""
+    cpu = cpu_seconds(api.pid)
     gets = []
     for _ in range(n):
         start = time.perf_counter()
         await api.get(ROOT, MESSENGER, "MyStatus")
         gets.append(time.perf_counter() - start)
+    middle = cpu_seconds(api.pid)
     sends = await round_trips(dbus_sender(api, peer.jid), peer, tag, n)
-    return gets, sends
+    end = cpu_seconds(api.pid)
+    return {"MyStatus Get": (gets, (middle - cpu) / n), "SendMessage": (sends, (end - middle) / n)}
 
 
 async def quiet(pid: int, port: int, n: int, limit: float = 60.0) -> None:
@@ -418,6 +424,7 @@ async def held_polls(
         parked = time.perf_counter()
         await quiet(api.pid, config["port"], config["polls"])
         rss = [rss_mb(api.pid)]
+        print(f"  ({config['polls']:,} polls parked)", flush=True)
         files = (files, open_files(api.pid))
         if during is not None:
             await during()
@@ -707,7 +714,7 @@ async def bench_polls(
     hrefs = await poll_applications(base, key, args.apps, new=False)  # drained again
     without = await dbus_latency(api, peer, "busy0", args.dbus_calls)
     before = rss_mb(api.pid)
-    with_polls: list[tuple[list[float], list[float]]] = []
+    with_polls: list[dict[str, tuple[list[float], float]]] = []
 
     async def during() -> None:
         with_polls.append(await dbus_latency(api, peer, "busy1", args.dbus_calls))
@@ -731,16 +738,16 @@ async def bench_polls(
         f"  the peer's message answered {result['with_message']:,} polls (200, the message "
         f"added) in {result['seconds']:.2f} s; statuses {result['statuses']}"
     )
-    gets, sends = without
-    busy_gets, busy_sends = with_polls[0]
     print(f"  D-Bus meanwhile ({args.dbus_calls} calls each, one at a time):")
-    for label, samples in (
-        ("MyStatus Get, no polls", gets),
-        (f"MyStatus Get, {args.polls:,} polls held", busy_gets),
-        ("SendMessage, no polls", sends),
-        (f"SendMessage, {args.polls:,} polls held", busy_sends),
-    ):
-        print(f"    {label:<36} p50 {ms(samples, 0.5):6.2f} ms, p99 {ms(samples, 0.99):6.2f} ms")
+    for call in without:
+        for label, (samples, cpu) in (
+            ("no polls", without[call]),
+            (f"{args.polls:,} polls held", with_polls[0][call]),
+        ):
+            print(
+                f"    {call + ', ' + label:<36} p50 {ms(samples, 0.5):6.2f} ms, p99 "
+                f"{ms(samples, 0.99):6.2f} ms; app CPU {cpu * 1000:.2f} ms a call"
+            )
 
 
 def check_polls(result: dict[str, Any], n: int, wrong: list[str]) -> None:
