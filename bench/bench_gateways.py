@@ -23,7 +23,8 @@ message sent (each one is checked to have arrived exactly once):
    process of its own (this script with ``--hold-polls``; it raises its soft open-files
    limit) while this process times D-Bus calls: the app's RSS before and while they are
    held (goal: under 20 MB more), and ``Messenger1`` ``MyStatus`` Get and
-   ``Messages1.SendMessage`` p50/p99 without and with the polls. The polls are held at
+   ``Messages1.SendMessage`` p50/p99 without and with the polls, each with the app's CPU
+   time per call (which the polls should not raise). The polls are held at
    least ``--hold`` seconds (past the gateways' 20 s keep-alive bound), then the peer sends
    the app one message and every poll must answer 200 with it. A small untimed round of
    polls comes first, so nothing the first poll loads is counted as held by the polls.
