@@ -195,11 +195,12 @@ async def running_app(
     bus_address: str,
     home: Path,
     source: str | None = None,
+    args: tuple[str, ...] = (),
 ) -> AsyncIterator[Api]:
     """``chinwag --background`` offscreen, signed in; yields an API client. ``source``: a
     source root to run the app from (put first on PYTHONPATH); None: the venv's
-    ``chinwag``. The app runs in ``home`` (so no ``chinwag`` in the caller's working
-    directory shadows either)."""
+    ``chinwag``. ``args``: more of the app's command line. The app runs in ``home`` (so
+    no ``chinwag`` in the caller's working directory shadows either)."""
     env = with_source(profile(home, jid, password, server, bus_address), source)
     with (home / "stderr.txt").open("ab") as stderr:
         proc = await asyncio.create_subprocess_exec(
@@ -207,6 +208,7 @@ async def running_app(
             "-m",
             "chinwag",
             "--background",
+            *args,
             env=env,
             cwd=home,
             stdout=asyncio.subprocess.DEVNULL,
