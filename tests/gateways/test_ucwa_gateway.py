@@ -23,6 +23,7 @@ from chinwag.gateways.keys import INITIATE, RECEIVE, GatewayKeys, KeyKind
 from chinwag.gateways.server import Gateways
 from chinwag.gateways.ucwa import UcwaGateway, data_uri, html_to_text, parse_data_uri
 from chinwag.gateways.xmlrpc import MAX_FAILURES
+from gateways.ucwa_conformance import Conformance, Recorder
 
 JSON = "application/json"
 UCWA_JSON = "application/vnd.microsoft.com.ucwa+json"
@@ -45,6 +46,7 @@ class Rig:
         self.base = base
         self.keys = keys
         self.http = ClientSession()
+        self.recorder = Recorder()
 
     async def request(
         self,
@@ -123,14 +125,21 @@ async def gw(tmp_path: Path) -> AsyncIterator[Rig]:
         "xmlrpc": keys.create(KeyKind.XMLRPC, ME)[1],
     }
     gateways = Gateways(tmp_path)
-    port = await gateways.start("rest", UcwaGateway(api_rig.api, keys).app(), 0)
+    app = UcwaGateway(api_rig.api, keys).app()
+    recorder = Recorder()
+    recorder.install(app)
+    port = await gateways.start("rest", app, 0)
     rig = Rig(api_rig, gateways, f"http://127.0.0.1:{port}", made)
+    rig.recorder = recorder
     try:
         yield rig
     finally:
         await rig.http.close()
         await gateways.close()
         await api_rig.close()
+    # Every answer a test saw is as the OpenAPI document says.
+    assert recorder.seen
+    assert Conformance().all_problems(recorder.seen) == []
 
 
 async def test_no_or_a_bad_key_is_401_and_a_missing_scope_403(gw: Rig) -> None:
@@ -451,6 +460,54 @@ async def test_a_long_poll_ends_when_chinwag_closes(
         await gw.gateways.close()
         reply = await poll
     assert_error(reply, 503, "ServiceUnavailable")
+
+
+async def test_every_operation_answers_as_the_openapi_document_says(gw: Rig) -> None:
+    """A script's whole life over every operation of the document; each answer is held to
+    the document (the fixture checks every answer of every test here the same way)."""
+    assert (await gw.request("GET", "/ucwa/openapi.json", key=None)).status == 200
+    app = await gw.application()
+    links = app["_links"]
+    me = app["_embedded"]["me"]["_links"]
+    communication = app["_embedded"]["communication"]["_links"]
+    for href in (links["self"], me["self"], communication["self"]):
+        assert (await gw.request("GET", href["href"], accept=UCWA_JSON)).status == 200
+    assert (await gw.request("POST", me["makeMeAvailable"]["href"], json={})).status == 204
+    reply = await gw.request(
+        "POST",
+        communication["startMessaging"]["href"],
+        json={"to": f"xmpp:{BOB}", "_links": {"message": data_uri("hi")}},
+    )
+    assert reply.status == 201
+    assert (await gw.request("GET", reply.headers["Location"])).status == 200
+    conversations = await gw.request("GET", communication["conversations"]["href"])
+    (conversation,) = conversations.body["_embedded"]["conversation"]
+    assert (await gw.request("GET", conversation["_links"]["self"]["href"])).status == 200
+    messaging = (await gw.request("GET", conversation["_links"]["messaging"]["href"])).body
+    send = messaging["_links"]["sendMessage"]["href"]
+    sent = await gw.request("POST", send, data="<i>hello</i>", content_type="text/html")
+    assert sent.status == 201
+    assert (await gw.request("GET", sent.headers["Location"])).status == 200
+    typing = messaging["_links"]["typingParticipants"]["href"]
+    assert (await gw.request("GET", typing)).status == 200
+    assert (await gw.request("POST", messaging["_links"]["setIsTyping"]["href"])).status == 204
+    await gw.api_rig.receive("an answer")
+    for message in gw.api_rig.connection.sent:
+        gw.api_rig.connection.listener.on_acked(message.uid, BOB)
+    batch = await gw.events(app, 0, 0)
+    assert {e["link"]["rel"] for e in all_events(batch)} >= {"message", "messagingInvitation"}
+    assert (await gw.request("POST", messaging["_links"]["stopMessaging"]["href"])).status == 204
+    batch = await gw.events(app, next_ack(batch), 0)
+    assert (await gw.request("DELETE", links["self"]["href"])).status == 204
+    assert_error(await gw.request("GET", links["self"]["href"]), 404, "NotFound")
+    reply = await gw.request("PUT", links["self"]["href"])
+    assert_error(reply, 405, "MethodNotAllowed")
+    assert set(reply.headers["Allow"].split(",")) == {"GET", "DELETE"}
+    assert (await gw.request("HEAD", communication["self"]["href"])).status == 405
+    assert_error(await gw.request("GET", "/ucwa/v2"), 404, "NotFound")
+
+    seen = {(s.method, s.template) for s in gw.recorder.seen if s.template is not None}
+    assert seen >= Conformance().operations()
 
 
 def test_data_uris_and_html() -> None:

@@ -74,6 +74,8 @@ from chinwag.gateways.xmlrpc import FailedLogins, Refused
 log = logging.getLogger(__name__)
 
 BASE = "/ucwa/v1"
+#: Where the OpenAPI document is served (no key needed: :mod:`.ucwa_openapi`).
+DOCUMENT_PATH = "/ucwa/openapi.json"
 JSON_TYPES = ("application/json", "application/vnd.microsoft.com.ucwa+json")
 #: The status of each UCWA error code.
 STATUS = {
@@ -220,27 +222,32 @@ class UcwaGateway:
         app.middlewares.append(self._errors)
         app.on_shutdown.append(self._shutdown)
         app.on_response_prepare.append(_media_type)
-        r = app.router
         a = BASE + "/applications/{app}"
         c = a + "/communication"
         m = c + "/conversations/{conv}/messaging"
-        r.add_post(BASE + "/applications", self.create_application)
-        r.add_get(a, self.get_application)
-        r.add_delete(a, self.delete_application)
-        r.add_get(a + "/me", self.get_me)
-        r.add_post(a + "/me/makeMeAvailable", self.make_me_available)
-        r.add_get(c, self.get_communication)
-        r.add_post(c + "/messagingInvitations", self.start_messaging)
-        r.add_get(c + "/messagingInvitations/{inv}", self.get_invitation)
-        r.add_get(c + "/conversations", self.get_conversations)
-        r.add_get(c + "/conversations/{conv}", self.get_conversation)
-        r.add_get(m, self.get_messaging)
-        r.add_post(m + "/sendMessage", self.send_message)
-        r.add_post(m + "/setIsTyping", self.set_is_typing)
-        r.add_post(m + "/stopMessaging", self.stop_messaging)
-        r.add_get(m + "/messages/{msg}", self.get_message)
-        r.add_get(m + "/typingParticipants", self.get_typing)
-        r.add_get(a + "/events", self.events)
+        routes: list[tuple[str, str, Handler]] = [
+            ("GET", DOCUMENT_PATH, self.openapi),
+            ("POST", BASE + "/applications", self.create_application),
+            ("GET", a, self.get_application),
+            ("DELETE", a, self.delete_application),
+            ("GET", a + "/me", self.get_me),
+            ("POST", a + "/me/makeMeAvailable", self.make_me_available),
+            ("GET", c, self.get_communication),
+            ("POST", c + "/messagingInvitations", self.start_messaging),
+            ("GET", c + "/messagingInvitations/{inv}", self.get_invitation),
+            ("GET", c + "/conversations", self.get_conversations),
+            ("GET", c + "/conversations/{conv}", self.get_conversation),
+            ("GET", m, self.get_messaging),
+            ("POST", m + "/sendMessage", self.send_message),
+            ("POST", m + "/setIsTyping", self.set_is_typing),
+            ("POST", m + "/stopMessaging", self.stop_messaging),
+            ("GET", m + "/messages/{msg}", self.get_message),
+            ("GET", m + "/typingParticipants", self.get_typing),
+            ("GET", a + "/events", self.events),
+        ]
+        # (no HEAD beside each GET: UCWA has none, and a HEAD of the events would poll)
+        for method, path, handler in routes:
+            app.router.add_route(method, path, handler)
         return app
 
     async def _shutdown(self, _app: web.Application) -> None:
@@ -258,9 +265,12 @@ class UcwaGateway:
             if exc.status == 404:
                 return error_response("NotFound", "ResourceNotFound", "there is no such resource")
             if exc.status == 405:
-                return error_response(
+                response = error_response(
                     "MethodNotAllowed", "MethodNotAllowed", f"{request.method} is not allowed here"
                 )
+                if "Allow" in exc.headers:
+                    response.headers["Allow"] = exc.headers["Allow"]
+                return response
             if exc.status == 413:
                 return error_response(
                     "EntityTooLarge", "EntityTooLarge", "the request body is over 1 MiB"
@@ -490,6 +500,11 @@ class UcwaGateway:
         if not isinstance(value, dict):
             raise bad("the body is a JSON object")
         return value
+
+    async def openapi(self, _request: web.Request) -> web.Response:
+        from chinwag.gateways.ucwa_openapi import document_bytes
+
+        return web.Response(body=document_bytes(), content_type="application/json", charset="utf-8")
 
     async def create_application(self, request: web.Request) -> web.Response:
         account = self._account(request, INITIATE)
