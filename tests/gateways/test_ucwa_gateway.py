@@ -423,6 +423,38 @@ async def test_signed_out_is_503(gw: Rig) -> None:
     assert gw.api_rig.connection.sent == []
 
 
+async def test_inputs_that_were_500_are_400(gw: Rig) -> None:
+    """Found probing where the fuzz (test_ucwa_fuzz.py) does not reach: each was a 500
+    with a traceback (int("²") after "²".isdigit(), a lone surrogate reaching the JSON
+    answer, json's RecursionError, html.parser's AssertionError)."""
+    app = await gw.application()
+    events = app["_links"]["events"]["href"].split("?")[0]
+    for query in ("ack=%C2%B2", "timeout=%C2%B2", "ack=%D9%A1"):
+        reply = await gw.request("GET", f"{events}?{query}")
+        assert_error(reply, 400, "BadRequest", "ParameterValidationFailure")
+    start = app["_embedded"]["communication"]["_links"]["startMessaging"]["href"]
+    for path, body in (
+        ("/ucwa/v1/applications", '{"userAgent": "\\ud800", "endpointId": "e2"}'),
+        (start, '{"to": "xmpp:\\udfff@localhost"}'),
+        (start, '{"to": "xmpp:bob@localhost", "subject": "\\ud800"}'),
+        ("/ucwa/v1/applications", "[" * 100_000 + "]" * 100_000),
+    ):
+        reply = await gw.request("POST", path, data=body, content_type=JSON)
+        assert_error(reply, 400, "BadRequest", "DeserializationFailure")
+    marked = "<![foo[ x ]]>"
+    reply = await gw.request(
+        "POST",
+        start,
+        json={"to": f"xmpp:{BOB}", "_links": {"message": "data:text/html," + marked}},
+    )
+    assert_error(reply, 400, "BadRequest", "ParameterValidationFailure")
+    messaging = await gw.conversation(app)
+    send = messaging["_links"]["sendMessage"]["href"]
+    reply = await gw.request("POST", send, data=marked, content_type="text/html")
+    assert_error(reply, 400, "BadRequest", "ParameterValidationFailure")
+    assert gw.api_rig.connection.sent == []
+
+
 async def test_an_internal_error_is_500(gw: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     app = await gw.application()
 

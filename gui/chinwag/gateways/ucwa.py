@@ -199,8 +199,11 @@ class _TextOf(html.parser.HTMLParser):
 def html_to_text(text: str) -> str:
     """``text/html`` reduced to the plain text it shows."""
     parser = _TextOf()
-    parser.feed(text)
-    parser.close()
+    try:
+        parser.feed(text)
+        parser.close()
+    except AssertionError as exc:  # (what html.parser raises for some declarations)
+        raise bad(f"the HTML cannot be read: {exc}") from None
     lines = ("".join(parser.parts)).split("\n")
     return "\n".join(" ".join(line.split()) for line in lines).strip()
 
@@ -495,8 +498,14 @@ class UcwaGateway:
         raw = await request.read()
         try:
             value = json.loads(raw.decode("utf-8")) if raw.strip() else None
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise HttpError("BadRequest", "DeserializationFailure", f"not JSON: {exc}") from None
+            # A string with a lone surrogate ("\ud800") is JSON but no text: nothing
+            # could store or send it.
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except (UnicodeError, ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise HttpError(
+                "BadRequest", "DeserializationFailure", f"not JSON text: {reason}"
+            ) from None
         if not isinstance(value, dict):
             raise bad("the body is a JSON object")
         return value
@@ -666,6 +675,6 @@ def _number(request: web.Request, name: str, default: int) -> int:
     text = request.query.get(name)
     if text is None:
         return default
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # ("²".isdigit())
         raise bad(f"{name} is a whole number, not {text!r}")
     return int(text)
