@@ -47,6 +47,7 @@ class Rig:
         self.keys = keys
         self.http = ClientSession()
         self.recorder = Recorder()
+        self.gateway: UcwaGateway | None = None
 
     async def request(
         self,
@@ -125,12 +126,14 @@ async def gw(tmp_path: Path) -> AsyncIterator[Rig]:
         "xmlrpc": keys.create(KeyKind.XMLRPC, ME)[1],
     }
     gateways = Gateways(tmp_path)
-    app = UcwaGateway(api_rig.api, keys).app()
+    gateway = UcwaGateway(api_rig.api, keys)
+    app = gateway.app()
     recorder = Recorder()
     recorder.install(app)
     port = await gateways.start("rest", app, 0)
     rig = Rig(api_rig, gateways, f"http://127.0.0.1:{port}", made)
     rig.recorder = recorder
+    rig.gateway = gateway
     try:
         yield rig
     finally:
@@ -540,6 +543,82 @@ async def test_every_operation_answers_as_the_openapi_document_says(gw: Rig) -> 
 
     seen = {(s.method, s.template) for s in gw.recorder.seen if s.template is not None}
     assert seen >= Conformance().operations()
+
+
+async def raw_request(gw: Rig, method: str, href: str, body: bytes = b"", **headers: str) -> Any:
+    """A request on a socket of its own (the test closes it); returns the writer."""
+    port = int(gw.base.rsplit(":", 1)[1])
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = {
+        "Host": f"127.0.0.1:{port}",
+        "Authorization": f"Bearer {gw.keys['all']}",
+        "Content-Length": str(len(body)),
+        **headers,
+    }
+    lines = [f"{method} {href} HTTP/1.1", *(f"{k}: {v}" for k, v in head.items()), "", ""]
+    writer.write("\r\n".join(lines).encode() + body)
+    await writer.drain()
+    return writer
+
+
+async def test_a_poll_whose_client_goes_away_stops_waiting(gw: Rig) -> None:
+    """Not held until its timeout (180 s here): the handler is cancelled when the client
+    closes its connection, and the gateway's count of waiting polls goes back to 0."""
+    app = await gw.application()
+    assert gw.gateway is not None
+    ucwa = gw.gateway.ucwa
+    writers = [
+        await raw_request(gw, "GET", app["_links"]["events"]["href"] + "&timeout=180")
+        for _ in range(3)
+    ]
+    async with asyncio.timeout(10):
+        await ucwa.until_polls(3)
+    for writer in writers:
+        writer.close()
+    async with asyncio.timeout(10):
+        await ucwa.until_polls(0)
+    # The gateway is well: a poll answers as usual.
+    assert (await gw.events(app, 0, 0))["rel"] == "events"
+
+
+async def test_a_send_whose_client_goes_away_is_finished(
+    gw: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message being sent when its client leaves is sent whole, and its operationId
+    stays used (the client trying again gets 409, not a second message)."""
+    app = await gw.application()
+    messaging = await gw.conversation(app)
+    send = messaging["_links"]["sendMessage"]["href"]
+    entered, go_on, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    from chinwag.core.messaging import MessagingService
+
+    original = MessagingService.send
+
+    async def slow_send(self: MessagingService, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        await go_on.wait()
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(MessagingService, "send", slow_send)
+    writer = await raw_request(
+        gw, "POST", send + "?operationId=once", b"left halfway", **{"Content-Type": "text/plain"}
+    )
+    async with asyncio.timeout(10):
+        await entered.wait()
+    writer.close()
+    await writer.wait_closed()
+    go_on.set()
+    async with asyncio.timeout(10):
+        await finished.wait()
+    assert [m.body for m in gw.api_rig.connection.sent] == ["left halfway"]
+    again = await gw.request(
+        "POST", send + "?operationId=once", data="left halfway", content_type="text/plain"
+    )
+    assert_error(again, 409, "Conflict", "AlreadyExists")
+    assert len(gw.api_rig.connection.sent) == 1
 
 
 def test_data_uris_and_html() -> None:

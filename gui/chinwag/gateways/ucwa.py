@@ -68,7 +68,7 @@ from chinwag.api.ucwa import (
     field_of,
 )
 from chinwag.gateways.keys import INITIATE, RECEIVE, GatewayKeys
-from chinwag.gateways.server import make_app
+from chinwag.gateways.server import finish_anyway, make_app
 from chinwag.gateways.xmlrpc import FailedLogins, Refused
 
 log = logging.getLogger(__name__)
@@ -584,13 +584,15 @@ class UcwaGateway:
             if message is not None:
                 href = field_of(message, "href") if isinstance(message, dict) else message
                 text = parse_data_uri(href, "_links.message")
-        invitation = await self.ucwa.start_messaging(
-            app,
-            to=field_of(fields, "to"),
-            text=text,
-            subject=field_of(fields, "subject"),
-            importance=field_of(fields, "importance"),
-            operation_id=self._operation_id(field_of(fields, "operationId")),
+        invitation = await finish_anyway(
+            self.ucwa.start_messaging(
+                app,
+                to=field_of(fields, "to"),
+                text=text,
+                subject=field_of(fields, "subject"),
+                importance=field_of(fields, "importance"),
+                operation_id=self._operation_id(field_of(fields, "operationId")),
+            )
         )
         response = json_response(self.invitation_json(app, invitation.view()), 201)
         response.headers["Location"] = self.href(
@@ -616,7 +618,7 @@ class UcwaGateway:
         conv = app.conversation(request.match_info["conv"])
         operation_id = request.query.get("operationId")
         text = await self._text(request)
-        sent = await self.ucwa.send_message(app, conv.id, text, operation_id)
+        sent = await finish_anyway(self.ucwa.send_message(app, conv.id, text, operation_id))
         response = json_response(self.message_json(app, sent), 201)
         response.headers["Location"] = self.href(app, Ref("message", conv.id, str(sent.id)))
         return response
