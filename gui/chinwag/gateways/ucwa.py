@@ -22,6 +22,7 @@ client is to follow ``_links``::
     .../conversations/{conv}/messaging/messages/{msgid}    GET
     .../conversations/{conv}/messaging/typingParticipants  GET
     /ucwa/v1/applications/{app}/events                     GET ?ack=N&timeout=T
+    /ucwa/openapi.json                                     GET (no key): the OpenAPI document
 
 Dates are ``"\\/Date(ms)\\/"``; message texts in links are data URIs. Errors are UCWA's
 ``{"code", "subcode", "message"}`` with the HTTP status of their code.
