@@ -255,16 +255,19 @@ async def finish_anyway(work: Awaitable[T]) -> T:
     ``work`` still runs to its end (its outcome is then logged, as nobody is left to
     tell)."""
     task = asyncio.ensure_future(work)
-    task.add_done_callback(_orphan_outcome)
-    return await asyncio.shield(task)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_orphan_outcome)
+        raise
 
 
 def _orphan_outcome(task: asyncio.Future[Any]) -> None:
     if task.cancelled():
         return
-    exc = task.exception()  # (retrieved: no "never retrieved" warning when orphaned)
+    exc = task.exception()  # (retrieved: no "never retrieved" error from asyncio)
     if exc is not None:
-        log.debug("gateway: a request's work ended with %r", exc)
+        log.info("gateway: a request whose client went away ended with %r", exc, exc_info=exc)
 
 
 def make_app() -> web.Application:
