@@ -23,6 +23,7 @@ from chinwag.gateways.keys import INITIATE, RECEIVE, GatewayKeys, KeyKind
 from chinwag.gateways.server import Gateways
 from chinwag.gateways.ucwa import UcwaGateway, data_uri, html_to_text, parse_data_uri
 from chinwag.gateways.xmlrpc import MAX_FAILURES
+from gateways.ucwa_conformance import Conformance, Recorder
 
 JSON = "application/json"
 UCWA_JSON = "application/vnd.microsoft.com.ucwa+json"
@@ -45,6 +46,8 @@ class Rig:
         self.base = base
         self.keys = keys
         self.http = ClientSession()
+        self.recorder = Recorder()
+        self.gateway: UcwaGateway | None = None
 
     async def request(
         self,
@@ -123,14 +126,23 @@ async def gw(tmp_path: Path) -> AsyncIterator[Rig]:
         "xmlrpc": keys.create(KeyKind.XMLRPC, ME)[1],
     }
     gateways = Gateways(tmp_path)
-    port = await gateways.start("rest", UcwaGateway(api_rig.api, keys).app(), 0)
+    gateway = UcwaGateway(api_rig.api, keys)
+    app = gateway.app()
+    recorder = Recorder()
+    recorder.install(app)
+    port = await gateways.start("rest", app, 0)
     rig = Rig(api_rig, gateways, f"http://127.0.0.1:{port}", made)
+    rig.recorder = recorder
+    rig.gateway = gateway
     try:
         yield rig
     finally:
         await rig.http.close()
         await gateways.close()
         await api_rig.close()
+    # Every answer a test saw is as the OpenAPI document says.
+    assert recorder.seen
+    assert Conformance().all_problems(recorder.seen) == []
 
 
 async def test_no_or_a_bad_key_is_401_and_a_missing_scope_403(gw: Rig) -> None:
@@ -414,6 +426,38 @@ async def test_signed_out_is_503(gw: Rig) -> None:
     assert gw.api_rig.connection.sent == []
 
 
+async def test_inputs_that_were_500_are_400(gw: Rig) -> None:
+    """Found probing where the fuzz (test_ucwa_fuzz.py) does not reach: each was a 500
+    with a traceback (int("²") after "²".isdigit(), a lone surrogate reaching the JSON
+    answer, json's RecursionError, html.parser's AssertionError)."""
+    app = await gw.application()
+    events = app["_links"]["events"]["href"].split("?")[0]
+    for query in ("ack=%C2%B2", "timeout=%C2%B2", "ack=%D9%A1"):
+        reply = await gw.request("GET", f"{events}?{query}")
+        assert_error(reply, 400, "BadRequest", "ParameterValidationFailure")
+    start = app["_embedded"]["communication"]["_links"]["startMessaging"]["href"]
+    for path, body in (
+        ("/ucwa/v1/applications", '{"userAgent": "\\ud800", "endpointId": "e2"}'),
+        (start, '{"to": "xmpp:\\udfff@localhost"}'),
+        (start, '{"to": "xmpp:bob@localhost", "subject": "\\ud800"}'),
+        ("/ucwa/v1/applications", "[" * 100_000 + "]" * 100_000),
+    ):
+        reply = await gw.request("POST", path, data=body, content_type=JSON)
+        assert_error(reply, 400, "BadRequest", "DeserializationFailure")
+    marked = "<![foo[ x ]]>"
+    reply = await gw.request(
+        "POST",
+        start,
+        json={"to": f"xmpp:{BOB}", "_links": {"message": "data:text/html," + marked}},
+    )
+    assert_error(reply, 400, "BadRequest", "ParameterValidationFailure")
+    messaging = await gw.conversation(app)
+    send = messaging["_links"]["sendMessage"]["href"]
+    reply = await gw.request("POST", send, data=marked, content_type="text/html")
+    assert_error(reply, 400, "BadRequest", "ParameterValidationFailure")
+    assert gw.api_rig.connection.sent == []
+
+
 async def test_an_internal_error_is_500(gw: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     app = await gw.application()
 
@@ -451,6 +495,130 @@ async def test_a_long_poll_ends_when_chinwag_closes(
         await gw.gateways.close()
         reply = await poll
     assert_error(reply, 503, "ServiceUnavailable")
+
+
+async def test_every_operation_answers_as_the_openapi_document_says(gw: Rig) -> None:
+    """A script's whole life over every operation of the document; each answer is held to
+    the document (the fixture checks every answer of every test here the same way)."""
+    assert (await gw.request("GET", "/ucwa/openapi.json", key=None)).status == 200
+    app = await gw.application()
+    links = app["_links"]
+    me = app["_embedded"]["me"]["_links"]
+    communication = app["_embedded"]["communication"]["_links"]
+    for href in (links["self"], me["self"], communication["self"]):
+        assert (await gw.request("GET", href["href"], accept=UCWA_JSON)).status == 200
+    assert (await gw.request("POST", me["makeMeAvailable"]["href"], json={})).status == 204
+    reply = await gw.request(
+        "POST",
+        communication["startMessaging"]["href"],
+        json={"to": f"xmpp:{BOB}", "_links": {"message": data_uri("hi")}},
+    )
+    assert reply.status == 201
+    assert (await gw.request("GET", reply.headers["Location"])).status == 200
+    conversations = await gw.request("GET", communication["conversations"]["href"])
+    (conversation,) = conversations.body["_embedded"]["conversation"]
+    assert (await gw.request("GET", conversation["_links"]["self"]["href"])).status == 200
+    messaging = (await gw.request("GET", conversation["_links"]["messaging"]["href"])).body
+    send = messaging["_links"]["sendMessage"]["href"]
+    sent = await gw.request("POST", send, data="<i>hello</i>", content_type="text/html")
+    assert sent.status == 201
+    assert (await gw.request("GET", sent.headers["Location"])).status == 200
+    typing = messaging["_links"]["typingParticipants"]["href"]
+    assert (await gw.request("GET", typing)).status == 200
+    assert (await gw.request("POST", messaging["_links"]["setIsTyping"]["href"])).status == 204
+    await gw.api_rig.receive("an answer")
+    for message in gw.api_rig.connection.sent:
+        gw.api_rig.connection.listener.on_acked(message.uid, BOB)
+    batch = await gw.events(app, 0, 0)
+    assert {e["link"]["rel"] for e in all_events(batch)} >= {"message", "messagingInvitation"}
+    assert (await gw.request("POST", messaging["_links"]["stopMessaging"]["href"])).status == 204
+    batch = await gw.events(app, next_ack(batch), 0)
+    assert (await gw.request("DELETE", links["self"]["href"])).status == 204
+    assert_error(await gw.request("GET", links["self"]["href"]), 404, "NotFound")
+    reply = await gw.request("PUT", links["self"]["href"])
+    assert_error(reply, 405, "MethodNotAllowed")
+    assert set(reply.headers["Allow"].split(",")) == {"GET", "DELETE"}
+    assert (await gw.request("HEAD", communication["self"]["href"])).status == 405
+    assert_error(await gw.request("GET", "/ucwa/v2"), 404, "NotFound")
+
+    seen = {(s.method, s.template) for s in gw.recorder.seen if s.template is not None}
+    assert seen >= Conformance().operations()
+
+
+async def raw_request(gw: Rig, method: str, href: str, body: bytes = b"", **headers: str) -> Any:
+    """A request on a socket of its own (the test closes it); returns the writer."""
+    port = int(gw.base.rsplit(":", 1)[1])
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = {
+        "Host": f"127.0.0.1:{port}",
+        "Authorization": f"Bearer {gw.keys['all']}",
+        "Content-Length": str(len(body)),
+        **headers,
+    }
+    lines = [f"{method} {href} HTTP/1.1", *(f"{k}: {v}" for k, v in head.items()), "", ""]
+    writer.write("\r\n".join(lines).encode() + body)
+    await writer.drain()
+    return writer
+
+
+async def test_a_poll_whose_client_goes_away_stops_waiting(gw: Rig) -> None:
+    """Not held until its timeout (180 s here): the handler is cancelled when the client
+    closes its connection, and the gateway's count of waiting polls goes back to 0."""
+    app = await gw.application()
+    assert gw.gateway is not None
+    ucwa = gw.gateway.ucwa
+    writers = [
+        await raw_request(gw, "GET", app["_links"]["events"]["href"] + "&timeout=180")
+        for _ in range(3)
+    ]
+    async with asyncio.timeout(10):
+        await ucwa.until_polls(3)
+    for writer in writers:
+        writer.close()
+    async with asyncio.timeout(10):
+        await ucwa.until_polls(0)
+    # The gateway is well: a poll answers as usual.
+    assert (await gw.events(app, 0, 0))["rel"] == "events"
+
+
+async def test_a_send_whose_client_goes_away_is_finished(
+    gw: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message being sent when its client leaves is sent whole, and its operationId
+    stays used (the client trying again gets 409, not a second message)."""
+    app = await gw.application()
+    messaging = await gw.conversation(app)
+    send = messaging["_links"]["sendMessage"]["href"]
+    entered, go_on, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    from chinwag.core.messaging import MessagingService
+
+    original = MessagingService.send
+
+    async def slow_send(self: MessagingService, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        await go_on.wait()
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(MessagingService, "send", slow_send)
+    writer = await raw_request(
+        gw, "POST", send + "?operationId=once", b"left halfway", **{"Content-Type": "text/plain"}
+    )
+    async with asyncio.timeout(10):
+        await entered.wait()
+    writer.close()
+    await writer.wait_closed()
+    go_on.set()
+    async with asyncio.timeout(10):
+        await finished.wait()
+    assert [m.body for m in gw.api_rig.connection.sent] == ["left halfway"]
+    again = await gw.request(
+        "POST", send + "?operationId=once", data="left halfway", content_type="text/plain"
+    )
+    assert_error(again, 409, "Conflict", "AlreadyExists")
+    assert len(gw.api_rig.connection.sent) == 1
 
 
 def test_data_uris_and_html() -> None:

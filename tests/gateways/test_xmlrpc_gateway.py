@@ -353,3 +353,50 @@ async def test_send_inbox_and_read(gw: Rig) -> None:
     assert by_qid == {"result": [{"qid": received["qid"], "result": "set read"}]}
     (now_read,) = (await gw.call("LJ.XMLRPC.getinbox", gw.auth(gettype=18)))["items"]
     assert now_read["state"] == "R"
+
+
+async def test_a_send_whose_client_goes_away_is_finished(
+    gw: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client closing its connection cancels the request's handler (a long poll's
+    must stop), but not a send under way: every recipient still gets the message."""
+    from chinwag.core.messaging import MessagingService
+
+    entered, go_on, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    original = MessagingService.send
+    done = 0
+
+    async def slow_send(self: MessagingService, *args: Any, **kwargs: Any) -> Any:
+        nonlocal done
+        entered.set()
+        await go_on.wait()
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            done += 1
+            if done == 2:
+                finished.set()
+
+    monkeypatch.setattr(MessagingService, "send", slow_send)
+    body = xmlrpc.client.dumps(
+        (gw.auth(to=[BOB, "carol@localhost"], body="left halfway"),), "LJ.XMLRPC.sendmessage"
+    ).encode()
+    port = int(gw.url.split(":")[2].split("/")[0])
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        f"POST /interface/xmlrpc HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    writer.write(head.encode() + body)
+    async with asyncio.timeout(10):
+        await entered.wait()
+    writer.close()
+    await writer.wait_closed()
+    go_on.set()
+    async with asyncio.timeout(10):
+        await finished.wait()
+    sent = gw.api_rig.connection.sent
+    assert [(m.peer, m.body) for m in sent] == [
+        (BOB, "left halfway"),
+        ("carol@localhost", "left halfway"),
+    ]

@@ -430,6 +430,10 @@ class UcwaApi:
         self._clock = clock
         self._apps: dict[str, Application] = {}
         self._closed = False
+        #: Long polls waiting now (a poll whose client went away stops waiting: the
+        #: gateway's handler is cancelled, see :mod:`chinwag.gateways.server`).
+        self.polls = 0
+        self._polls_changed = asyncio.Event()
         #: message uid -> who waits for its completion.
         self._pending: dict[str, list[_Pending]] = {}
         bus = self._core.bus
@@ -780,12 +784,26 @@ class UcwaApi:
         if not 0 <= wait <= MAX_TIMEOUT:
             raise bad(f"timeout is from 0 to {MAX_TIMEOUT:g} seconds")
         app.queue.ack(ack)
-        await app.queue.wait(wait)
+        self._count_polls(+1)
+        try:
+            await app.queue.wait(wait)
+        finally:
+            self._count_polls(-1)
         if self._closed:
             raise UcwaError(Problem.UNAVAILABLE, "Chinwag is closing")
         if app.closed:
             raise not_found(f"the application {app.id} is gone")
         return app.queue.batch(ack)
+
+    def _count_polls(self, change: int) -> None:
+        self.polls += change
+        self._polls_changed.set()
+        self._polls_changed = asyncio.Event()
+
+    async def until_polls(self, count: int) -> None:
+        """Until :attr:`polls` is ``count`` (for tests and benchmarks)."""
+        while self.polls != count:
+            await self._polls_changed.wait()
 
     def _apps_of(self, account: str) -> Iterator[Application]:
         return (a for a in list(self._apps.values()) if a.account == account)

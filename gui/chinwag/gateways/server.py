@@ -21,6 +21,12 @@ each, beside aiohttp's own task):
   trickling in) has its connection closed. Nothing else is timed: a handler may take
   as long as it needs once the request is in (a long poll holds for up to 180 s).
 
+A client that goes away while its request is handled has that handler cancelled
+(aiohttp's ``handler_cancellation``): a long poll whose client closed its connection
+stops waiting at once instead of holding its place until its timeout. What a request
+changes (a message sent, an operation id used) runs under :func:`finish_anyway`, so it is
+done whole or not at all, never cut off halfway by the client leaving.
+
 :class:`Gateways` runs what the settings and the command line ask for; each gateway is an
 ``aiohttp.web.Application`` made by its module from the API layer."""
 
@@ -36,6 +42,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -54,6 +61,7 @@ HEAD_SECONDS = 20.0
 BODY_SECONDS = 30.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
 
 class _MalformedIsNoCrash(logging.Filter):
@@ -201,6 +209,7 @@ class Gateways:
             logger=http_log,
             keepalive_timeout=self.head_seconds,
             handle_signals=False,
+            handler_cancellation=True,
         )
         await runner.setup()
         try:
@@ -239,6 +248,26 @@ class Gateways:
 
 def _state(ports: Mapping[str, int]) -> dict[str, object]:
     return {name: {"host": "127.0.0.1", "port": port} for name, port in ports.items()}
+
+
+async def finish_anyway(work: Awaitable[T]) -> T:
+    """``work``'s result; should the client go meanwhile (the handler is cancelled),
+    ``work`` still runs to its end (its outcome is then logged, as nobody is left to
+    tell)."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_orphan_outcome)
+        raise
+
+
+def _orphan_outcome(task: asyncio.Future[Any]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()  # (retrieved: no "never retrieved" error from asyncio)
+    if exc is not None:
+        log.info("gateway: a request whose client went away ended with %r", exc, exc_info=exc)
 
 
 def make_app() -> web.Application:

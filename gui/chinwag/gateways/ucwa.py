@@ -22,6 +22,7 @@ client is to follow ``_links``::
     .../conversations/{conv}/messaging/messages/{msgid}    GET
     .../conversations/{conv}/messaging/typingParticipants  GET
     /ucwa/v1/applications/{app}/events                     GET ?ack=N&timeout=T
+    /ucwa/openapi.json                                     GET (no key): the OpenAPI document
 
 Dates are ``"\\/Date(ms)\\/"``; message texts in links are data URIs. Errors are UCWA's
 ``{"code", "subcode", "message"}`` with the HTTP status of their code.
@@ -68,12 +69,14 @@ from chinwag.api.ucwa import (
     field_of,
 )
 from chinwag.gateways.keys import INITIATE, RECEIVE, GatewayKeys
-from chinwag.gateways.server import make_app
+from chinwag.gateways.server import finish_anyway, make_app
 from chinwag.gateways.xmlrpc import FailedLogins, Refused
 
 log = logging.getLogger(__name__)
 
 BASE = "/ucwa/v1"
+#: Where the OpenAPI document is served (no key needed: :mod:`.ucwa_openapi`).
+DOCUMENT_PATH = "/ucwa/openapi.json"
 JSON_TYPES = ("application/json", "application/vnd.microsoft.com.ucwa+json")
 #: The status of each UCWA error code.
 STATUS = {
@@ -197,8 +200,11 @@ class _TextOf(html.parser.HTMLParser):
 def html_to_text(text: str) -> str:
     """``text/html`` reduced to the plain text it shows."""
     parser = _TextOf()
-    parser.feed(text)
-    parser.close()
+    try:
+        parser.feed(text)
+        parser.close()
+    except AssertionError as exc:  # (what html.parser raises for some declarations)
+        raise bad(f"the HTML cannot be read: {exc}") from None
     lines = ("".join(parser.parts)).split("\n")
     return "\n".join(" ".join(line.split()) for line in lines).strip()
 
@@ -220,27 +226,32 @@ class UcwaGateway:
         app.middlewares.append(self._errors)
         app.on_shutdown.append(self._shutdown)
         app.on_response_prepare.append(_media_type)
-        r = app.router
         a = BASE + "/applications/{app}"
         c = a + "/communication"
         m = c + "/conversations/{conv}/messaging"
-        r.add_post(BASE + "/applications", self.create_application)
-        r.add_get(a, self.get_application)
-        r.add_delete(a, self.delete_application)
-        r.add_get(a + "/me", self.get_me)
-        r.add_post(a + "/me/makeMeAvailable", self.make_me_available)
-        r.add_get(c, self.get_communication)
-        r.add_post(c + "/messagingInvitations", self.start_messaging)
-        r.add_get(c + "/messagingInvitations/{inv}", self.get_invitation)
-        r.add_get(c + "/conversations", self.get_conversations)
-        r.add_get(c + "/conversations/{conv}", self.get_conversation)
-        r.add_get(m, self.get_messaging)
-        r.add_post(m + "/sendMessage", self.send_message)
-        r.add_post(m + "/setIsTyping", self.set_is_typing)
-        r.add_post(m + "/stopMessaging", self.stop_messaging)
-        r.add_get(m + "/messages/{msg}", self.get_message)
-        r.add_get(m + "/typingParticipants", self.get_typing)
-        r.add_get(a + "/events", self.events)
+        routes: list[tuple[str, str, Handler]] = [
+            ("GET", DOCUMENT_PATH, self.openapi),
+            ("POST", BASE + "/applications", self.create_application),
+            ("GET", a, self.get_application),
+            ("DELETE", a, self.delete_application),
+            ("GET", a + "/me", self.get_me),
+            ("POST", a + "/me/makeMeAvailable", self.make_me_available),
+            ("GET", c, self.get_communication),
+            ("POST", c + "/messagingInvitations", self.start_messaging),
+            ("GET", c + "/messagingInvitations/{inv}", self.get_invitation),
+            ("GET", c + "/conversations", self.get_conversations),
+            ("GET", c + "/conversations/{conv}", self.get_conversation),
+            ("GET", m, self.get_messaging),
+            ("POST", m + "/sendMessage", self.send_message),
+            ("POST", m + "/setIsTyping", self.set_is_typing),
+            ("POST", m + "/stopMessaging", self.stop_messaging),
+            ("GET", m + "/messages/{msg}", self.get_message),
+            ("GET", m + "/typingParticipants", self.get_typing),
+            ("GET", a + "/events", self.events),
+        ]
+        # (no HEAD beside each GET: UCWA has none, and a HEAD of the events would poll)
+        for method, path, handler in routes:
+            app.router.add_route(method, path, handler)
         return app
 
     async def _shutdown(self, _app: web.Application) -> None:
@@ -258,9 +269,12 @@ class UcwaGateway:
             if exc.status == 404:
                 return error_response("NotFound", "ResourceNotFound", "there is no such resource")
             if exc.status == 405:
-                return error_response(
+                response = error_response(
                     "MethodNotAllowed", "MethodNotAllowed", f"{request.method} is not allowed here"
                 )
+                if "Allow" in exc.headers:
+                    response.headers["Allow"] = exc.headers["Allow"]
+                return response
             if exc.status == 413:
                 return error_response(
                     "EntityTooLarge", "EntityTooLarge", "the request body is over 1 MiB"
@@ -485,11 +499,22 @@ class UcwaGateway:
         raw = await request.read()
         try:
             value = json.loads(raw.decode("utf-8")) if raw.strip() else None
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise HttpError("BadRequest", "DeserializationFailure", f"not JSON: {exc}") from None
+            # A string with a lone surrogate ("\ud800") is JSON but no text: nothing
+            # could store or send it.
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except (UnicodeError, ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise HttpError(
+                "BadRequest", "DeserializationFailure", f"not JSON text: {reason}"
+            ) from None
         if not isinstance(value, dict):
             raise bad("the body is a JSON object")
         return value
+
+    async def openapi(self, _request: web.Request) -> web.Response:
+        from chinwag.gateways.ucwa_openapi import document_bytes
+
+        return web.Response(body=document_bytes(), content_type="application/json", charset="utf-8")
 
     async def create_application(self, request: web.Request) -> web.Response:
         account = self._account(request, INITIATE)
@@ -560,13 +585,15 @@ class UcwaGateway:
             if message is not None:
                 href = field_of(message, "href") if isinstance(message, dict) else message
                 text = parse_data_uri(href, "_links.message")
-        invitation = await self.ucwa.start_messaging(
-            app,
-            to=field_of(fields, "to"),
-            text=text,
-            subject=field_of(fields, "subject"),
-            importance=field_of(fields, "importance"),
-            operation_id=self._operation_id(field_of(fields, "operationId")),
+        invitation = await finish_anyway(
+            self.ucwa.start_messaging(
+                app,
+                to=field_of(fields, "to"),
+                text=text,
+                subject=field_of(fields, "subject"),
+                importance=field_of(fields, "importance"),
+                operation_id=self._operation_id(field_of(fields, "operationId")),
+            )
         )
         response = json_response(self.invitation_json(app, invitation.view()), 201)
         response.headers["Location"] = self.href(
@@ -592,7 +619,7 @@ class UcwaGateway:
         conv = app.conversation(request.match_info["conv"])
         operation_id = request.query.get("operationId")
         text = await self._text(request)
-        sent = await self.ucwa.send_message(app, conv.id, text, operation_id)
+        sent = await finish_anyway(self.ucwa.send_message(app, conv.id, text, operation_id))
         response = json_response(self.message_json(app, sent), 201)
         response.headers["Location"] = self.href(app, Ref("message", conv.id, str(sent.id)))
         return response
@@ -665,6 +692,6 @@ def _number(request: web.Request, name: str, default: int) -> int:
     text = request.query.get(name)
     if text is None:
         return default
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # ("²".isdigit())
         raise bad(f"{name} is a whole number, not {text!r}")
     return int(text)

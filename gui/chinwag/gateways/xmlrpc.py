@@ -42,7 +42,7 @@ from defusedxml.xmlrpc import DefusedExpatParser
 from chinwag.api.letters import LetterError
 from chinwag.api.service import Api
 from chinwag.gateways.keys import GatewayKeys, md5_hex
-from chinwag.gateways.server import make_app
+from chinwag.gateways.server import finish_anyway, make_app
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +289,7 @@ class XmlRpcGateway:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         try:
-            result = await self.call(body, request.remote or "")
+            result = await finish_anyway(self.call(body, request.remote or ""))
             text = xmlrpc.client.dumps((result,), methodresponse=True, encoding="utf-8")
         except Refused as exc:
             text = xmlrpc.client.dumps(exc.fault, methodresponse=True, encoding="utf-8")
