@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import io
 import json
@@ -18,6 +19,7 @@ from chinwag.gateways.server import (
     MAX_BODY,
     STATE_FILE,
     Gateways,
+    HangupWatch,
     is_loopback,
     make_app,
     raise_open_files_limit,
@@ -125,3 +127,44 @@ async def test_a_handler_crash_is_still_logged_as_an_error(
     (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], RuntimeError)
+
+
+async def test_the_hangup_watch_closes_only_connections_whose_client_left() -> None:
+    """Connections not read while they wait are checked all at once: the one whose
+    client closed is closed; the one whose client is still there is left alone and is
+    read again once it no longer waits."""
+    accepted: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
+
+    async def keep(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await accepted.put(writer)
+
+    server = await asyncio.start_server(keep, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    watch = HangupWatch(every=3600)  # swept by hand here
+    try:
+        _, leaving = await asyncio.open_connection("127.0.0.1", port)
+        staying_reader, staying = await asyncio.open_connection("127.0.0.1", port)
+        server_sides = [await accepted.get(), await accepted.get()]
+        gone_side, kept_side = (w.transport for w in server_sides)
+        with watch.paused(gone_side), watch.paused(kept_side):  # type: ignore[arg-type]
+            assert len(watch) == 2
+            assert not kept_side.is_reading()  # type: ignore[attr-defined]
+            leaving.close()
+            await leaving.wait_closed()
+            assert watch.sweep() == 1  # (on loopback the FIN is there once it is sent)
+            assert gone_side.is_closing()
+            assert not kept_side.is_closing()
+            assert len(watch) == 1
+        assert kept_side.is_reading()  # type: ignore[attr-defined]
+        assert len(watch) == 0
+        staying.close()
+        await staying.wait_closed()
+        del staying_reader
+        for writer in server_sides:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+    finally:
+        await watch.close()
+        server.close()
+        await server.wait_closed()

@@ -23,7 +23,10 @@ each, beside aiohttp's own task):
 
 A client that goes away while its request is handled has that handler cancelled
 (aiohttp's ``handler_cancellation``): a long poll whose client closed its connection
-stops waiting at once instead of holding its place until its timeout. What a request
+stops waiting instead of holding its place until its timeout. A long poll's connection
+is not read while it waits (on the Qt loop every socket being read costs each turn of
+the loop); :class:`HangupWatch` looks at all of them together every
+:data:`HANGUP_SECONDS` for a client that hung up, and closes those connections. What a request
 changes (a message sent, an operation id used) runs under :func:`finish_anyway`, so it is
 done whole or not at all, never cut off halfway by the client leaving.
 
@@ -38,6 +41,7 @@ import ipaddress
 import json
 import logging
 import resource
+import select
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +53,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
+
+#: How often the connections of waiting long polls are checked for a client gone.
+HANGUP_SECONDS = 2.0
 
 #: Largest request body read at all (gateways.md: refused before parsing).
 MAX_BODY = 1024 * 1024
@@ -273,3 +280,68 @@ def _orphan_outcome(task: asyncio.Future[Any]) -> None:
 def make_app() -> web.Application:
     """An application with the gateways' common limits."""
     return web.Application(client_max_size=MAX_BODY)
+
+
+class HangupWatch:
+    """Connections that are not read while their request waits (a long poll), checked
+    together for a client that hung up: one ``poll(2)`` over all of them every
+    ``every`` seconds, one timer while any waits, nothing per connection. A connection
+    whose client closed it (or that failed) is closed here, which ends its request
+    (aiohttp cancels the handler)."""
+
+    def __init__(self, every: float = HANGUP_SECONDS) -> None:
+        self.every = every
+        self._waiting: dict[int, asyncio.BaseTransport] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    @contextlib.contextmanager
+    def paused(self, transport: asyncio.Transport | None) -> Any:
+        """While the block runs, ``transport`` is not read and is watched instead."""
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if transport is None or sock is None or transport.is_closing():
+            yield
+            return
+        fd = sock.fileno()
+        transport.pause_reading()
+        self._waiting[fd] = transport
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="hangups")
+        try:
+            yield
+        finally:
+            if self._waiting.get(fd) is transport:
+                del self._waiting[fd]
+            if not transport.is_closing():
+                transport.resume_reading()
+
+    async def _run(self) -> None:
+        while self._waiting:
+            await asyncio.sleep(self.every)
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Close the watched connections whose client is gone; returns how many."""
+        if not self._waiting:
+            return 0
+        poller = select.poll()
+        gone_mask = select.POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL
+        for fd in self._waiting:
+            poller.register(fd, select.POLLRDHUP)
+        closed = 0
+        for fd, events in poller.poll(0):
+            transport = self._waiting.get(fd)
+            if events & gone_mask and transport is not None:
+                del self._waiting[fd]
+                transport.close()
+                closed += 1
+        return closed
+
+    async def close(self) -> None:
+        self._waiting.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

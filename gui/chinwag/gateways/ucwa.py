@@ -69,7 +69,7 @@ from chinwag.api.ucwa import (
     field_of,
 )
 from chinwag.gateways.keys import INITIATE, RECEIVE, GatewayKeys
-from chinwag.gateways.server import finish_anyway, make_app
+from chinwag.gateways.server import HangupWatch, finish_anyway, make_app
 from chinwag.gateways.xmlrpc import FailedLogins, Refused
 
 log = logging.getLogger(__name__)
@@ -220,6 +220,7 @@ class UcwaGateway:
         self.ucwa = UcwaApi(api)
         self._keys = keys
         self.failures = FailedLogins(clock)
+        self.hangups = HangupWatch()
 
     def app(self) -> web.Application:
         app = make_app()
@@ -256,6 +257,7 @@ class UcwaGateway:
 
     async def _shutdown(self, _app: web.Application) -> None:
         self.ucwa.close()  # (every long poll returns)
+        await self.hangups.close()
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -665,18 +667,10 @@ class UcwaGateway:
         # The connection is not read while the poll waits: on the Qt loop every socket
         # being read is a notifier the dispatcher polls on each iteration, so a thousand
         # idle polls made every iteration dearer (bench_gateways.py: the app's CPU time
-        # per D-Bus SendMessage doubled). A client that goes away meanwhile is noticed
-        # when the answer is written.
-        transport = request.transport
-        if transport is None or transport.is_closing():
+        # per D-Bus SendMessage doubled). A client that goes away meanwhile is found by
+        # the hang-up watch, which looks at all waiting polls at once.
+        with self.hangups.paused(request.transport):
             batch = await self.ucwa.events(app, ack, timeout)
-        else:
-            transport.pause_reading()
-            try:
-                batch = await self.ucwa.events(app, ack, timeout)
-            finally:
-                if not transport.is_closing():
-                    transport.resume_reading()
         return json_response(self.batch_json(app, batch))
 
 
