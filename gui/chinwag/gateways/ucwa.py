@@ -671,6 +671,9 @@ class UcwaGateway:
         # the hang-up watch, which looks at all waiting polls at once.
         with self.hangups.paused(request.transport):
             batch = await self.ucwa.events(app, ack, timeout)
+        # Revocation counts at once: a key revoked while its poll waited is told so
+        # (401) rather than given what came meanwhile (which stays, not acknowledged).
+        self._account(request, RECEIVE)
         return json_response(self.batch_json(app, batch))
 
 
