@@ -413,8 +413,14 @@ async def _start_gateways(
     """The script gateways the command line or the settings turn on (gateways.md), and
     the API they share with D-Bus; (None, None) when none is on. A port that cannot be
     had is logged, and Chinwag runs without that gateway."""
-    from chinwag.gateways.settings import configured_port
+    from chinwag.gateways.settings import STATE_FILE, configured_port
 
+    # Where the gateways listen is written anew for this run: what a Chinwag killed with
+    # them on left there would send scripts to ports that are no one's, or another's now.
+    try:
+        (paths.state / STATE_FILE).unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not remove %s: %s", paths.state / STATE_FILE, exc)
     ports: dict[str, int] = {}
     for name, given in (("xmlrpc", args.xmlrpc_port), ("rest", args.rest_port)):
         port = given if given is not None else configured_port(paths.config, name)

@@ -4,8 +4,14 @@ failed before its fix."""
 from __future__ import annotations
 
 import asyncio
+import socket
+from pathlib import Path
 
+from api.api_rig import ApiLayerRig
+from chinwag.app import _start_gateways, parse_args
 from chinwag.gateways.keys import KeyKind
+from chinwag.gateways.settings import STATE_FILE
+from chinwag.system.paths import Paths
 from gateways.test_ucwa_gateway import Rig, all_events, assert_error, gw, next_ack  # noqa: F401
 
 
@@ -37,3 +43,38 @@ async def test_a_key_revoked_while_its_long_poll_waits_gets_nothing_more(gw: Rig
     kept = await gw.events(app, next_ack(first))  # (the key "all", of the same account)
     rels = [e["link"]["rel"] for e in all_events(kept)]
     assert rels[-1] == "message", rels
+
+
+async def test_a_crash_leftover_gateways_json_goes_when_the_gateways_are_off(
+    tmp_path: Path,
+) -> None:
+    """gateways.json says where the running gateways listen: a Chinwag killed with them
+    on left its ports there; started with them off, no script must find those ports."""
+    paths = Paths.under(tmp_path)
+    paths.state.mkdir(parents=True)
+    leftover = paths.state / STATE_FILE
+    leftover.write_text('{"rest": {"host": "127.0.0.1", "port": 8043}}\n')
+    gateways, api = await _start_gateways(parse_args([]), paths, None, None)  # type: ignore[arg-type]
+    assert (gateways, api) == (None, None)
+    assert not leftover.exists()
+
+
+async def test_a_gateway_that_cannot_listen_leaves_no_old_port_behind(tmp_path: Path) -> None:
+    rig = await ApiLayerRig.start(tmp_path)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        paths = Paths.under(tmp_path / "profile")
+        paths.state.mkdir(parents=True)
+        leftover = paths.state / STATE_FILE
+        leftover.write_text('{"rest": {"host": "127.0.0.1", "port": 8043}}\n')
+        args = parse_args(["--rest-port", str(taken.getsockname()[1])])
+        gateways, _api = await _start_gateways(args, paths, rig.core, rig.host)
+        assert gateways is not None
+        assert gateways.ports == {}
+        assert not leftover.exists()
+        await gateways.close()
+    finally:
+        taken.close()
+        await rig.close()

@@ -52,6 +52,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
+from chinwag.gateways.settings import STATE_FILE
+
 log = logging.getLogger(__name__)
 
 #: How often the connections of waiting long polls are checked for a client gone.
@@ -59,7 +61,6 @@ HANGUP_SECONDS = 2.0
 
 #: Largest request body read at all (gateways.md: refused before parsing).
 MAX_BODY = 1024 * 1024
-STATE_FILE = "gateways.json"
 #: A connection must deliver a whole request head within this many seconds of being
 #: opened or of its last answer (it is also how long an idle connection is kept).
 HEAD_SECONDS = 20.0

@@ -15,6 +15,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 FILE_NAME = "gateways.json"
+#: Where the running gateways' ports are written, in the state folder (server.py).
+STATE_FILE = "gateways.json"
 
 
 def configured_port(config_dir: Path, name: str) -> int | None:
