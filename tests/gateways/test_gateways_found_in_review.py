@@ -7,10 +7,14 @@ import asyncio
 import socket
 from pathlib import Path
 
+import pytest
+
 from api.api_rig import ApiLayerRig
+from chinwag.api.ucwa import Problem, UcwaError
 from chinwag.app import _start_gateways, parse_args
 from chinwag.gateways.keys import KeyKind
 from chinwag.gateways.settings import STATE_FILE
+from chinwag.gateways.ucwa import parse_data_uri
 from chinwag.system.paths import Paths
 from gateways.test_ucwa_gateway import Rig, all_events, assert_error, gw, next_ack  # noqa: F401
 
@@ -78,3 +82,29 @@ async def test_a_gateway_that_cannot_listen_leaves_no_old_port_behind(tmp_path: 
     finally:
         taken.close()
         await rig.close()
+
+
+@pytest.mark.parametrize(
+    ("uri", "text"),
+    [
+        ("data:text/plain;base64,aGk%3D", "hi"),  # (encodeURIComponent(btoa("hi")))
+        ("data:text/plain;charset=utf-8;base64,w6l0w6k%3D", "été"),
+        ("data:text/plain;base64,aGVs%0AbG8=", "hello"),  # (base64 wrapped at 76)
+        ("data:text/plain;base64,aGVs\r\nbG8=", "hello"),
+        ("data:text/plain;base64,aGVsbG8=", "hello"),
+    ],
+)
+def test_a_base64_data_uri_may_be_percent_encoded_or_wrapped(uri: str, text: str) -> None:
+    """RFC 2397: a data URI's data is URL-encoded, base64 or not (``=`` and ``+`` may come
+    as ``%3D`` and ``%2B``), and base64 decoders pass over line breaks."""
+    assert parse_data_uri(uri, "message") == text
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["data:text/plain;base64,aGVsbG8", "data:text/plain;base64,!!!", "data:text/plain;base64,a%ZZ"],
+)
+def test_a_bad_base64_data_uri_is_still_refused(uri: str) -> None:
+    with pytest.raises(UcwaError) as info:
+        parse_data_uri(uri, "message")
+    assert info.value.problem is Problem.BAD_PARAMETER

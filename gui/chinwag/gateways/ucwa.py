@@ -158,7 +158,7 @@ def parse_data_uri(uri: object, name: str) -> str:
     if media not in TEXT_TYPES:
         raise bad(f"{name}: a message is text/plain or text/html, not {media}")
     try:
-        raw = base64.b64decode(payload, validate=True) if is_base64 else _unquote(payload)
+        raw = _base64(payload) if is_base64 else _unquote(payload)
         text = raw.decode(charset)
     except (binascii.Error, ValueError, LookupError) as exc:
         raise bad(f"{name}: the data URI cannot be read ({exc})") from None
@@ -167,6 +167,13 @@ def parse_data_uri(uri: object, name: str) -> str:
 
 def _unquote(payload: str) -> bytes:
     return urllib.parse.unquote_to_bytes(payload)
+
+
+def _base64(payload: str) -> bytes:
+    """A base64 payload: URL-encoded like any data URI's (RFC 2397: ``=`` may come as
+    ``%3D``), its spaces and line breaks passed over as base64 decoders do."""
+    data = bytes(b for b in _unquote(payload) if b not in b" \t\r\n\f")
+    return base64.b64decode(data, validate=True)
 
 
 class _TextOf(html.parser.HTMLParser):
