@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chinwag import __version__
@@ -20,9 +20,7 @@ from chinwag.system.paths import Paths
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from chinwag.api.ports import WindowHost
     from chinwag.api.service import Api
-    from chinwag.core.service import ChinwagCore
     from chinwag.gateways.server import Gateways
     from chinwag.ui.bridge import (
         ConnectionEvent,
@@ -359,7 +357,12 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     from chinwag.ui.automation_host import AutomationHost
 
     host = AutomationHost(ctx.windows, main_window, quit_requested.set)
-    gateways, gateway_api = await _start_gateways(args, paths, core, host)
+    gateway_ports = _gateway_ports(args, paths)
+    gateway_api = None
+    if gateway_ports:  # one API layer under every front
+        from chinwag.api.service import Api
+
+        gateway_api = Api(core, host)
     if bus is not None:
         from chinwag.automation.server import AutomationServer
 
@@ -367,6 +370,9 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         if server is None:  # another Chinwag started at the same moment and won
             await _handed_over(bus, args, force=True)
             quit_requested.set()
+    gateways = None
+    if not quit_requested.is_set():  # (only the Chinwag that runs: its ports, its file)
+        gateways = await _start_gateways(gateway_ports, paths, gateway_api)
 
     if not core.accounts.accounts and not report and not quit_requested.is_set():
         if args.background:  # no window: an account comes from the tray or a script
@@ -407,13 +413,26 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     return 0
 
 
+def _gateway_ports(args: argparse.Namespace, paths: Paths) -> dict[str, int]:
+    """The script gateways the command line or the settings turn on (gateways.md):
+    name -> port (0: any)."""
+    from chinwag.gateways.settings import configured_port
+
+    ports: dict[str, int] = {}
+    for name, given in (("xmlrpc", args.xmlrpc_port), ("rest", args.rest_port)):
+        port = given if given is not None else configured_port(paths.config, name)
+        if port is not None:
+            ports[name] = port
+    return ports
+
+
 async def _start_gateways(
-    args: argparse.Namespace, paths: Paths, core: ChinwagCore, host: WindowHost
-) -> tuple[Gateways | None, Api | None]:
-    """The script gateways the command line or the settings turn on (gateways.md), and
-    the API they share with D-Bus; (None, None) when none is on. A port that cannot be
-    had is logged, and Chinwag runs without that gateway."""
-    from chinwag.gateways.settings import STATE_FILE, configured_port
+    ports: Mapping[str, int], paths: Paths, api: Api | None
+) -> Gateways | None:
+    """Start the gateways in ``ports`` over ``api`` (the one D-Bus uses too); None when
+    none is on. A port that cannot be had is logged, and Chinwag runs without that
+    gateway. Called once this Chinwag is the one that runs (it owns the bus name)."""
+    from chinwag.gateways.settings import STATE_FILE
 
     # Where the gateways listen is written anew for this run: what a Chinwag killed with
     # them on left there would send scripts to ports that are no one's, or another's now.
@@ -421,19 +440,12 @@ async def _start_gateways(
         (paths.state / STATE_FILE).unlink(missing_ok=True)
     except OSError as exc:
         log.warning("could not remove %s: %s", paths.state / STATE_FILE, exc)
-    ports: dict[str, int] = {}
-    for name, given in (("xmlrpc", args.xmlrpc_port), ("rest", args.rest_port)):
-        port = given if given is not None else configured_port(paths.config, name)
-        if port is not None:
-            ports[name] = port
-    if not ports:
-        return None, None
-    from chinwag.api.service import Api
+    if not ports or api is None:
+        return None
     from chinwag.gateways.keys import FILE_NAME, GatewayKeys
     from chinwag.gateways.server import Gateways, raise_open_files_limit
 
     raise_open_files_limit()
-    api = Api(core, host)
     keys = GatewayKeys(paths.config / FILE_NAME)
     gateways = Gateways(paths.state)
     for name, port in ports.items():
@@ -451,7 +463,7 @@ async def _start_gateways(
             await gateways.start(name, app, port)
         except OSError as exc:
             log.error("the %s gateway cannot listen on port %d: %s", title, port, exc)
-    return gateways, api
+    return gateways
 
 
 def show_first_run(ctx: UiContext, main_window: Any, keep: Any) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from api.api_rig import ApiLayerRig
 from chinwag.api.ucwa import Problem, UcwaError
-from chinwag.app import _start_gateways, parse_args
+from chinwag.app import _gateway_ports, _start_gateways, parse_args
 from chinwag.gateways.keys import KeyKind
 from chinwag.gateways.settings import STATE_FILE
 from chinwag.gateways.ucwa import parse_data_uri
@@ -58,8 +58,9 @@ async def test_a_crash_leftover_gateways_json_goes_when_the_gateways_are_off(
     paths.state.mkdir(parents=True)
     leftover = paths.state / STATE_FILE
     leftover.write_text('{"rest": {"host": "127.0.0.1", "port": 8043}}\n')
-    gateways, api = await _start_gateways(parse_args([]), paths, None, None)  # type: ignore[arg-type]
-    assert (gateways, api) == (None, None)
+    ports = _gateway_ports(parse_args([]), paths)
+    assert ports == {}
+    assert await _start_gateways(ports, paths, None) is None
     assert not leftover.exists()
 
 
@@ -74,7 +75,7 @@ async def test_a_gateway_that_cannot_listen_leaves_no_old_port_behind(tmp_path: 
         leftover = paths.state / STATE_FILE
         leftover.write_text('{"rest": {"host": "127.0.0.1", "port": 8043}}\n')
         args = parse_args(["--rest-port", str(taken.getsockname()[1])])
-        gateways, _api = await _start_gateways(args, paths, rig.core, rig.host)
+        gateways = await _start_gateways(_gateway_ports(args, paths), paths, rig.api)
         assert gateways is not None
         assert gateways.ports == {}
         assert not leftover.exists()
