@@ -4,11 +4,23 @@ marking read."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
-from api_rig import BOB, ME, ApiLayerRig
+from api_rig import BOB, ME, TIMEOUT, ApiLayerRig, ScriptedConnection
 
 from chinwag.api.letters import LetterError, Refusal
-from chinwag.core.models import ConversationKey, ConversationKind, DiscoIdentity, DiscoInfo
+from chinwag.core.errors import ServerUnreachable
+from chinwag.core.events import ConnectionStateChanged
+from chinwag.core.models import (
+    ConnectionState,
+    ConversationKey,
+    ConversationKind,
+    DiscoIdentity,
+    DiscoInfo,
+    Message,
+)
 
 CAROL = "carol@localhost"
 ROOM = "den@conference.localhost"
@@ -33,6 +45,60 @@ async def test_a_letter_to_many_goes_to_each_in_the_order_of_to(rig: ApiLayerRig
     assert (by_peer[BOB].subject, by_peer[BOB].body) == ("Hi", "<b>as typed</b>")
     stored = [rig.core.store.get_by_id(i) for i in sent.msgids]
     assert [m.peer for m in stored if m is not None] == [CAROL, BOB]
+
+
+async def test_a_letter_without_subject_is_still_a_letter(rig: ApiLayerRig) -> None:
+    await rig.api.letters.send(ME, [BOB], "no subject")
+    await rig.api.messages.send(ME, BOB, "a line of a chat")
+    assert [(m.body, m.subject, m.letter) for m in rig.connection.sent] == [
+        ("no subject", "", True),
+        ("a line of a chat", "", False),
+    ]
+
+
+async def test_a_letter_waiting_in_the_outbox_is_sent_as_one_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await ApiLayerRig.start(tmp_path)
+    try:
+        monkeypatch.setattr(ScriptedConnection, "refuse_connect", ServerUnreachable("down"))
+        reconnecting = asyncio.Event()
+
+        def on_state(event: ConnectionStateChanged) -> None:
+            if event.state is ConnectionState.RECONNECTING:
+                reconnecting.set()
+
+        first.core.bus.subscribe(ConnectionStateChanged, on_state)
+        first.connection.listener.on_disconnected(ServerUnreachable("lost"))
+        async with asyncio.timeout(TIMEOUT):
+            await reconnecting.wait()
+        sent = await first.api.letters.send(ME, [BOB], "kept for later")
+        assert all(m.body != "kept for later" for c in first.connections for m in c.sent)
+    finally:
+        await first.close()
+
+    monkeypatch.setattr(ScriptedConnection, "refuse_connect", None)
+    transmitted = asyncio.Event()
+    send = ScriptedConnection.send_message
+
+    def send_and_tell(self: ScriptedConnection, message: Message) -> None:
+        send(self, message)
+        transmitted.set()
+
+    monkeypatch.setattr(ScriptedConnection, "send_message", send_and_tell)
+    second = await ApiLayerRig.start(tmp_path)
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            await transmitted.wait()
+        (resent,) = second.connection.sent
+        assert (resent.id, resent.body, resent.subject, resent.letter) == (
+            sent.msgids[0],
+            "kept for later",
+            "",
+            True,
+        )
+    finally:
+        await second.close()
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """End to end: the XML-RPC gateway of the app as a process (``--xmlrpc-port 0``) on a
 real Prosody, with Python's xmlrpc.client and a key made by ``chinwag-remote
-gateway-key create``: a letter reaches a peer with its subject, the peer's answer is in
-the inbox unread, setmessageread makes it read and the peer gets a displayed marker;
-and examples/lj_cron_sender.py sends through it."""
+gateway-key create``: a letter reaches a peer with its subject (type normal, also
+without one), the peer's answer is in the inbox unread, setmessageread makes it read and
+the peer gets a displayed marker; and examples/lj_cron_sender.py sends through it."""
 
 from __future__ import annotations
 
@@ -138,6 +138,24 @@ async def test_a_letter_its_answer_in_the_inbox_and_the_read_marker(
         assert marker.xml.find(f"{{{MARKERS}}}displayed").get("id") == "bob-reply-1"
         (now,) = (await call(url, "LJ.XMLRPC.getinbox", auth | {"gettype": 18}))["items"]
         assert now["state"] == "R"
+
+
+async def test_a_letter_without_subject_is_still_a_normal_message(
+    xmlrpc_app: AppProcess, prosody: ProsodyServer
+) -> None:
+    app = xmlrpc_app
+    auth = {"username": app.jid, "password": make_key(app)}
+    async with XmppPeer(prosody, *prosody.make_user("dave")) as dave:
+        answer = await call(
+            gateway_url(app), "LJ.XMLRPC.sendmessage", auth | {"to": dave.jid, "body": "just this"}
+        )
+        assert answer["sent_count"] == 1
+        letter = await next_stanza(dave, lambda s: bool(s["body"]))
+        assert (letter["type"], letter["subject"] or "", letter["body"]) == (
+            "normal",
+            "",
+            "just this",
+        )
 
 
 async def test_the_cron_sender_example(xmlrpc_app: AppProcess, prosody: ProsodyServer) -> None:

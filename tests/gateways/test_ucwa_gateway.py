@@ -218,6 +218,29 @@ async def test_make_me_available_then_409(gw: Rig) -> None:
     assert "makeMeAvailable" not in me.body["_links"]
 
 
+async def test_ours_is_read_with_either_scope_what_came_in_only_with_receive(gw: Rig) -> None:
+    app = await gw.application()
+    messaging = await gw.conversation(app)
+    send = messaging["_links"]["sendMessage"]["href"]
+    reply = await gw.request("POST", send, key="initiate", data="hi", content_type="text/plain")
+    assert reply.status == 201, reply.text
+    for key in ("initiate", "receive", "all"):
+        got = await gw.request("GET", reply.headers["Location"], key=key)
+        assert (got.status, got.body["direction"]) == (200, "Outgoing"), (key, got.text)
+
+    first = await gw.events(app)
+    await gw.api_rig.receive("an answer")
+    batch = await gw.events(app, next_ack(first))
+    (incoming,) = [e for e in all_events(batch) if e["link"]["rel"] == "message"]
+    href = incoming["link"]["href"]
+    reply = await gw.request("GET", href, key="initiate")
+    assert_error(reply, 403, "Forbidden", "InsufficientScope")
+    assert "Conversations.Receive" in reply.body["message"]
+    for key in ("receive", "all"):
+        got = await gw.request("GET", href, key=key)
+        assert (got.status, got.body["direction"]) == (200, "Incoming"), (key, got.text)
+
+
 async def test_a_conversation_its_first_message_and_the_events(gw: Rig) -> None:
     app = await gw.application()
     start = app["_embedded"]["communication"]["_links"]["startMessaging"]["href"]

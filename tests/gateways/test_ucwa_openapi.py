@@ -117,6 +117,17 @@ def test_the_document_is_valid_openapi_3_1() -> None:
     assert len(operations) == 18
 
 
+def test_a_message_is_read_with_either_scope_as_the_document_says() -> None:
+    paths = document()["paths"]
+    (get,) = [item["get"] for path, item in paths.items() if path.endswith("/messages/{msg}")]
+    assert get["security"] == [
+        {"bearer": ["Conversations.Initiate"]},
+        {"bearer": ["Conversations.Receive"]},
+    ]
+    assert "Incoming" in get["description"]
+    assert "403" in get["responses"]
+
+
 def test_the_validation_can_fail() -> None:
     """The checks above catch a broken document."""
     doc = document()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from actions_rig import Chinwag, RecordingListener, peer
 from helpers import account_for
 
-from chinwag.core.models import ConversationKind, Origin
+from chinwag.core.models import ConversationKind, Direction, Message, Origin
 from chinwag.xmpp import dispatch
 from chinwag.xmpp.connection import SlixmppConnection
 from chinwag.xmpp.dispatch import Inbound
@@ -195,3 +196,40 @@ async def test_a_bounce_fails_our_message_and_an_archive_result_on_the_stream_is
             await alice.reports.bounced.wait()
     assert alice.reports.errors == [("to-nobody", nobody)]
     assert all(m.body != "anyone?" for m in alice.reports.messages)
+
+
+def test_the_stanza_type_of_what_we_send() -> None:
+    chat, room = ConversationKind.CHAT, ConversationKind.GROUPCHAT
+    assert dispatch.stanza_type(chat) == "chat"
+    assert dispatch.stanza_type(chat, "Hi") == "normal"  # a subject: a single message
+    assert dispatch.stanza_type(chat, letter=True) == "normal"  # a letter, subject or not
+    assert dispatch.stanza_type(room, "Hi", letter=True) == "groupchat"
+
+
+async def test_a_letter_without_subject_reaches_the_peer_as_type_normal(prosody: Any) -> None:
+    async with (
+        side(prosody, *prosody.make_user("alice")) as alice,
+        peer(prosody, *prosody.make_user("bob")) as bob,
+    ):
+        for body, fields in (
+            ("a letter", {"letter": True}),
+            ("a letter with a subject", {"letter": True, "subject": "Hi"}),
+            ("a line", {}),
+        ):
+            alice.conn.send_message(
+                Message(
+                    account=alice.jid,
+                    peer=bob.jid,
+                    direction=Direction.OUTGOING,
+                    body=body,
+                    timestamp=time.time(),
+                    sender=alice.jid,
+                    **fields,  # type: ignore[arg-type]
+                )
+            )
+        got = [await bob.receive() for _ in range(3)]
+    assert [(s["body"], s["type"], s["subject"] or "") for s in got] == [
+        ("a letter", "normal", ""),
+        ("a letter with a subject", "normal", "Hi"),
+        ("a line", "chat", ""),
+    ]

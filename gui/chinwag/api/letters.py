@@ -2,9 +2,10 @@
 inbox that lists what came and went (``gateways.md`` section 1, the behaviour the
 XML-RPC gateway adapts; no transport here).
 
-A letter is an XMPP message of type ``normal`` with its subject (the core sends a
-one-to-one message that has a subject so), stored and shown like any other message of
-the conversation. Its number (``msgid``, ``qid``) is the message's row in the history,
+A letter is an XMPP message of type ``normal`` with its subject, if any (the core
+sends a message marked as a letter so, and keeps the mark with it: a letter that waits
+in the outbox is still one when sent after a restart), stored and shown like any other
+message of the conversation. Its number (``msgid``, ``qid``) is the message's row in the history,
 stable for as long as the message is kept. Read state is the conversation's read
 position: a message is read once the position has passed it.
 
@@ -192,7 +193,7 @@ class LettersApi:
             reply_to = answered if answered is not None and answered.peer == address else None
             try:
                 message = await self._api.messages.send(
-                    account, address, body, subject=subject, reply_to=reply_to
+                    account, address, body, subject=subject, reply_to=reply_to, letter=True
                 )
             except ApiError as exc:
                 errors.append(f"{address}: {exc.message}")

@@ -182,12 +182,14 @@ class MessagesApi:
         flags: int = 0,
         subject: str = "",
         reply_to: Message | None = None,
+        letter: bool = False,
     ) -> Message:
         """Store ``body`` for sending to ``target`` (a bare address) and send it, with no
         window: an account enabled but not connected is connected and the message waits.
         Straight to the core, whatever windows are open: an open window with the target
-        shows it from the core's event, as one typed in it. ``subject``: a letter's (sent
-        as a single message, type normal); ``reply_to``: the message it answers."""
+        shows it from the core's event, as one typed in it. ``letter``: sent as a single
+        message, type normal, with its ``subject`` if any; ``reply_to``: the message it
+        answers."""
         await self._can_send(account)
         try:
             return await self._core.messaging.send(
@@ -199,6 +201,7 @@ class MessagesApi:
                 connect=True,
                 subject=subject,
                 reply_to=reply_to,
+                letter=letter,
             )
         except (InvalidMessage, UnknownAccount) as exc:
             raise ApiError(Code.INVALID_HANDLE, exc.message) from exc

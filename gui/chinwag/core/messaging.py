@@ -356,12 +356,14 @@ class MessagingService:
         reply_to: Message | None = None,
         kind: ConversationKind = ConversationKind.CHAT,
         payload: str = "",
+        letter: bool = False,
     ) -> Message:
         """Commit a message for sending and send it if signed in; returns the stored
         message (its ``uid`` names it from now on). ``reply_to``: the message of the
         conversation this one answers (XEP-0461). ``kind`` GROUPCHAT: to a room (sent
         while we are in it; until then it waits in the outbox). ``payload``: data for
-        applications, a JSON array of objects as text (XEP-0335).
+        applications, a JSON array of objects as text (XEP-0335). ``letter``: a single
+        message (type ``normal``) rather than a line of a chat, kept with the message.
 
         Not signed in: :class:`NotConnected`, unless ``connect`` and the account was
         not signed out on purpose (then it signs in and the message waits for it).
@@ -398,6 +400,7 @@ class MessagingService:
             reply_to=reference(reply_to) if reply_to is not None else "",
             reply_to_jid=author_of(reply_to) if reply_to is not None else "",
             payload=payload,
+            letter=letter and kind is ConversationKind.CHAT,
         )
         message = await self._store.add_outgoing(message)
         self._bus.publish(MessageAdded(message))

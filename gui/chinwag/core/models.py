@@ -190,6 +190,10 @@ class Message:
     origin: Origin = Origin.LOCAL
     subject: str = ""
     flags: int = 0  # the reports asked for: REPORT_DELIVERY | REPORT_READ
+    #: One of ours sent as a letter (gateways.md: the XML-RPC gateway's ``sendmessage``):
+    #: a single message, type ``normal``, with or without a subject; stored, so a letter
+    #: that waits in the outbox is still one when sent after a restart.
+    letter: bool = False
     id: int | None = None  # storage row id, set once stored
     #: The sequence, in its conversation's event log, of the event that stored it (0
     #: until stored): what the Conversations API calls the message's ``sequence``.

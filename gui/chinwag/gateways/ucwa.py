@@ -31,8 +31,8 @@ Credentials: ``Authorization: Bearer <key>``, a gateway key of kind rest
 (:meth:`~chinwag.gateways.keys.GatewayKeys.rest_key`); its scopes say what it may do
 (:data:`~chinwag.gateways.keys.INITIATE`: create applications, start conversations,
 send; :data:`~chinwag.gateways.keys.RECEIVE`: be reachable, read the event channel and
-what came in). Failed logins are counted per client address as the XML-RPC gateway
-counts them (429 once too many)."""
+what came in; a message of ours may be read with either). Failed logins are counted
+per client address as the XML-RPC gateway counts them (429 once too many)."""
 
 from __future__ import annotations
 
@@ -295,9 +295,9 @@ class UcwaGateway:
 
     # -- authorization -------------------------------------------------------------------
 
-    def _account(self, request: web.Request, scope: str | None) -> str:
+    def _account(self, request: web.Request, scope: str | tuple[str, ...] | None) -> str:
         """The account the request is made for, once its key is good and has ``scope``
-        (None: any)."""
+        (None: any; several: one of them)."""
         client = request.remote or ""
         try:
             self.failures.check(client)
@@ -317,15 +317,18 @@ class UcwaGateway:
                 "InvalidToken" if header else "MissingToken",
                 "give a gateway key of kind rest: Authorization: Bearer <key>",
             )
-        if scope is not None and scope not in key.scopes:
-            raise HttpError("Forbidden", "InsufficientScope", f"the key lacks the scope {scope}")
+        wanted = (scope,) if isinstance(scope, str) else scope
+        if wanted is not None and not set(wanted) & set(key.scopes):
+            raise HttpError(
+                "Forbidden", "InsufficientScope", f"the key lacks the scope {' or '.join(wanted)}"
+            )
         if not self.ucwa.is_account(key.account):
             raise HttpError(
                 "Forbidden", "UnknownAccount", f"{key.account} is not an account of this Chinwag"
             )
         return key.account
 
-    def _app(self, request: web.Request, scope: str | None) -> Application:
+    def _app(self, request: web.Request, scope: str | tuple[str, ...] | None) -> Application:
         account = self._account(request, scope)
         return self.ucwa.application(account, request.match_info["app"])
 
@@ -659,12 +662,16 @@ class UcwaGateway:
         return web.Response(status=204)
 
     async def get_message(self, request: web.Request) -> web.Response:
-        app = self._app(request, RECEIVE)
+        """One of ours with either scope (the ``Location`` sendMessage answered is the
+        sender's to read); one that came in only with Conversations.Receive."""
+        app = self._app(request, (INITIATE, RECEIVE))
         try:
             msgid = int(request.match_info["msg"])
         except ValueError:
             raise UcwaError(Problem.NOT_FOUND, "there is no such message") from None
         message = self.ucwa.message(app, request.match_info["conv"], msgid)
+        if message.incoming:
+            self._account(request, RECEIVE)
         return json_response(self.message_json(app, message))
 
     async def events(self, request: web.Request) -> web.Response:

@@ -406,26 +406,32 @@ PATH_PARAMETERS = {
 def _operation(
     operation_id: str,
     summary: str,
-    scope: str | None,
+    scope: str | tuple[str, ...] | None,
     ok: Json,
     errors: tuple[int, ...],
     *,
     parameters: list[Json] | None = None,
     body: Json | None = None,
+    description: str = "",
 ) -> Json:
-    """An operation with a key: 401, 403, 429 and 500 come with every one."""
+    """An operation with a key: 401, 403, 429 and 500 come with every one. Several
+    scopes: a key with any one of them (security alternatives), as ``description``
+    details."""
     statuses = sorted({*errors, 401, 403, 429, 500})
     responses = dict(ok)
     for status in statuses:
         responses[str(status)] = {"$ref": f"#/components/responses/{CODE_OF_STATUS[status]}"}
+    scopes = (scope,) if isinstance(scope, str) else scope or ()
     operation: Json = {
         "operationId": operation_id,
         "summary": summary,
-        "security": [{"bearer": [scope] if scope else []}],
+        "security": [{"bearer": [one]} for one in scopes] or [{"bearer": []}],
         "responses": responses,
     }
-    if scope:
-        operation["description"] = f"Needs a key with the scope {scope}."
+    if description:
+        operation["description"] = description
+    elif scopes:
+        operation["description"] = f"Needs a key with the scope {' or '.join(scopes)}."
     else:
         operation["description"] = "Any key of the application's account will do."
     if parameters:
@@ -580,7 +586,15 @@ def paths() -> Json:
             )
         },
         m + "/messages/{msg}": {
-            "get": _operation("getMessage", "A message", RECEIVE, _ok(200, "", "Message"), (404,))
+            "get": _operation(
+                "getMessage",
+                "A message",
+                (INITIATE, RECEIVE),
+                _ok(200, "", "Message"),
+                (404,),
+                description=f"One of ours (Outgoing) needs a key with the scope {INITIATE} "
+                f"or {RECEIVE}; one that came in (Incoming) needs {RECEIVE} (else 403).",
+            )
         },
         m + "/typingParticipants": {
             "get": _operation(
@@ -652,7 +666,8 @@ def document() -> Json:
                     "create ACCOUNT --kind rest). Its scopes: "
                     f"{INITIATE} (create applications, start conversations, send) and "
                     f"{RECEIVE} (be reachable, read the event channel and what came in); "
-                    "an operation's security names the scope it needs.",
+                    "an operation's security names the scope it needs (several: any one "
+                    "of them).",
                 }
             },
         },

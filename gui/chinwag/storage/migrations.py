@@ -352,6 +352,15 @@ CREATE TABLE im_ids (
 """
 
 
+# Version 8: letters (gateways.md: the XML-RPC gateway's ``sendmessage``). ``messages.letter``
+# is 1 on one of ours sent as a letter: a single message, type ``normal``, whether or not
+# it has a subject; kept so that a letter still waiting in the outbox is sent as one after
+# a restart. Existing rows get 0 (one with a subject is sent as type ``normal`` anyway).
+_V8_LETTERS: Final = """
+ALTER TABLE messages ADD COLUMN letter INTEGER NOT NULL DEFAULT 0;
+"""
+
+
 def conversation_uuid(account: str, peer: str, kind: str) -> str:
     """The spec's uuid of the conversation (account, peer, kind): a room's from its
     address, a direct conversation's from both addresses."""
@@ -389,6 +398,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     _V5_BOOKMARKS,
     _V6_IM_IDS,
     _V7_PAYLOADS,
+    _V8_LETTERS,
 )
 
 #: The schema version this code writes.

@@ -73,14 +73,15 @@ def kind_of(stanza: MessageStanza) -> ConversationKind:
 
 
 def stanza_type(
-    kind: ConversationKind, subject: str = ""
+    kind: ConversationKind, subject: str = "", *, letter: bool = False
 ) -> Literal["chat", "groupchat", "normal"]:
     """The ``type`` of a message stanza of a conversation of ``kind``; a one-to-one
-    message with a ``subject`` is a single message, type ``normal`` (RFC 6121 5.2.2: a
-    letter, as the XML-RPC gateway sends, not a line of a chat)."""
+    ``letter`` (as the XML-RPC gateway sends, subject or not), or any one-to-one message
+    with a ``subject``, is a single message, type ``normal`` (RFC 6121 5.2.2), not a line
+    of a chat."""
     if kind is ConversationKind.GROUPCHAT:
         return "groupchat"
-    return "normal" if subject else "chat"
+    return "normal" if letter or subject else "chat"
 
 
 @dataclass(frozen=True)

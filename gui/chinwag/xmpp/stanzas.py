@@ -117,7 +117,7 @@ def build_outgoing(client: Any, message: Message) -> MessageStanza:
     stanza: MessageStanza = client.make_message(
         mto=message.peer,
         mbody=message.body,
-        mtype=stanza_type(message.kind, message.subject),
+        mtype=stanza_type(message.kind, message.subject, letter=message.letter),
         msubject=message.subject or None,
     )
     stanza["id"] = message.uid
