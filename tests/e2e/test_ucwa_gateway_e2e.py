@@ -12,7 +12,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +22,9 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from chinwag.gateways.ucwa import parse_data_uri
-from rig.app import APP_TIMEOUT, AppProcess, start_app, wait_signed_in, write_profile
+from rig.app import APP_TIMEOUT, AppProcess
+from rig.gateways import gateway_app, gateway_port
+from rig.gateways import make_key as make_gateway_key
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
 
@@ -35,44 +36,25 @@ pytestmark = [
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CHATSTATES = "http://jabber.org/protocol/chatstates"
-REMOTE = (sys.executable, "-m", "chinwag.cli.remote")
 
 
 @pytest.fixture
 async def rest_app(
     prosody: ProsodyServer, dbus_bus: Any, tmp_path: Path
 ) -> AsyncIterator[AppProcess]:
-    jid, password = prosody.make_user("app")
-    env = write_profile(tmp_path, jid, password, prosody)
-    app = await start_app(tmp_path, env, jid, password, prosody, "--rest-port", "0")
-    try:
-        await wait_signed_in(app, app._clients[0])
+    async with gateway_app(prosody, tmp_path, "--rest-port", "0") as app:
         yield app
-    finally:
-        await app.close_clients()
-        if app.running():
-            app.proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(app.proc.wait(), APP_TIMEOUT)
 
 
 def make_key(app: AppProcess) -> str:
-    made = subprocess.run(
-        [*REMOTE, "gateway-key", "create", app.jid, "--kind", "rest"],
-        env=app.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return made.stdout.strip()
+    return make_gateway_key(app, "rest")
 
 
 class Curl:
     """curl against the gateway: (status, headers, JSON body) of each request."""
 
     def __init__(self, app: AppProcess, key: str) -> None:
-        state = json.loads((app.home / "state" / "chinwag" / "gateways.json").read_text())
-        self.base = f"http://127.0.0.1:{state['rest']['port']}"
+        self.base = f"http://127.0.0.1:{gateway_port(app, 'rest')}"
         self.key = key
         self.dir = app.home
 

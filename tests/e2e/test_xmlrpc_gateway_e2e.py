@@ -7,8 +7,6 @@ the peer gets a displayed marker; and examples/lj_cron_sender.py sends through i
 from __future__ import annotations
 
 import asyncio
-import json
-import signal
 import subprocess
 import sys
 import xmlrpc.client
@@ -19,7 +17,9 @@ from typing import Any
 import pytest
 
 from chinwag.gateways.keys import md5_hex
-from rig.app import APP_TIMEOUT, AppProcess, start_app, wait_signed_in, write_profile
+from rig.app import APP_TIMEOUT, AppProcess
+from rig.gateways import gateway_app, gateway_port
+from rig.gateways import make_key as make_gateway_key
 from rig.peer import XmppPeer
 from rig.prosody import ProsodyServer
 
@@ -33,37 +33,16 @@ MARKERS = "urn:xmpp:chat-markers:0"
 async def xmlrpc_app(
     prosody: ProsodyServer, dbus_bus: Any, tmp_path: Path
 ) -> AsyncIterator[AppProcess]:
-    jid, password = prosody.make_user("app")
-    env = write_profile(tmp_path, jid, password, prosody)
-    app = await start_app(tmp_path, env, jid, password, prosody, "--xmlrpc-port", "0")
-    try:
-        await wait_signed_in(app, app._clients[0])
+    async with gateway_app(prosody, tmp_path, "--xmlrpc-port", "0") as app:
         yield app
-    finally:
-        await app.close_clients()
-        if app.running():
-            app.proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(app.proc.wait(), APP_TIMEOUT)
-
-
-REMOTE = (sys.executable, "-m", "chinwag.cli.remote")
 
 
 def make_key(app: AppProcess) -> str:
-    made = subprocess.run(
-        [*REMOTE, "gateway-key", "create", app.jid, "--kind", "xmlrpc"],
-        env=app.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return made.stdout.strip()
+    return make_gateway_key(app, "xmlrpc")
 
 
 def gateway_url(app: AppProcess) -> str:
-    state = json.loads((app.home / "state" / "chinwag" / "gateways.json").read_text())
-    return f"http://127.0.0.1:{state['xmlrpc']['port']}/interface/xmlrpc"
+    return f"http://127.0.0.1:{gateway_port(app, 'xmlrpc')}/interface/xmlrpc"
 
 
 async def call(url: str, method: str, *params: Any) -> Any:
