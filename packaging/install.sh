@@ -133,8 +133,8 @@ render_icons() {
   rm -rf -- "$tmp"
 }
 
-# The desktop's caches: refreshed when their tools are there; when nothing but a cache
-# is left of a folder (after --uninstall), the cache and the empty folders go too.
+# The desktop's caches: refreshed when their tools are there. After --uninstall a cache
+# that lists nothing (no MIME type, no icon left) goes, and so do the folders left empty.
 refresh_caches() {
   if command -v update-desktop-database >/dev/null && [ -d "$apps_dir" ]; then
     update-desktop-database -q "$apps_dir" || true
@@ -148,8 +148,8 @@ refresh_caches() {
 }
 
 remove_leftover_caches() {
+  # (a MIME cache that lists no type tells nobody anything)
   if [ -f "$apps_dir/mimeinfo.cache" ] &&
-    [ -z "$(find "$apps_dir" -mindepth 1 ! -name mimeinfo.cache -print -quit)" ] &&
     [ "$(cat "$apps_dir/mimeinfo.cache")" = "[MIME Cache]" ]; then
     rm -f -- "$apps_dir/mimeinfo.cache"
   fi
@@ -172,9 +172,10 @@ remove_up_to() {
 
 install_desktop_files() {
   command="${CHINWAG_COMMAND:-$(exec_quote "$bin_dir/chinwag")}"
-  try_exec="${command%% *}"
-  try_exec="${try_exec#\"}"
-  try_exec="${try_exec%\"}"
+  case "$command" in # TryExec: the program, its first word (the menu hides us without it)
+    \"*) try_exec="${command#\"}" && try_exec="${try_exec%%\"*}" ;;
+    *) try_exec="${command%% *}" ;;
+  esac
   mkdir -p "$apps_dir" "$metainfo_dir" "$services_dir" "$icons_dir/scalable/apps"
   install_with_exec "$src/packaging/$app_id.desktop" "$apps_dir/$app_id.desktop"
   install_with_exec "$src/packaging/$app_id.service" "$services_dir/$app_id.service" \
