@@ -112,16 +112,22 @@ install_with_exec() {
 render_icons() {
   local svg="$src/resources/icons/chinwag.svg" size out tmp python
   python="${CHINWAG_PYTHON:-$venv/bin/python}"
+  # --files-only after `pipx install .`: the Python of the launcher, from its #! line
+  if [ -z "${CHINWAG_PYTHON:-}" ] && [ ! -x "$python" ] && [ -f "$try_exec" ] &&
+    [ "$(head -c 2 -- "$try_exec")" = "#!" ]; then
+    python="$(head -n 1 -- "$try_exec")"
+    python="${python#\#!}"
+    python="${python%% *}"
+  fi
   tmp="$(mktemp -d)"
   if command -v rsvg-convert >/dev/null; then
     for size in "${icon_sizes[@]}"; do
       rsvg-convert -w "$size" -h "$size" -a -o "$tmp/${size}x${size}.png" "$svg"
     done
-  elif [ -x "$python" ] || command -v "$python" >/dev/null; then
-    "$python" "$src/packaging/render_icons.py" "$svg" "$tmp" "${icon_sizes[@]}"
-  else
-    echo "No rsvg-convert and no Python with Qt ($python): only the scalable icon is" \
-      "installed (apt-get install librsvg2-bin for the others)." >&2
+  elif ! { [ -x "$python" ] &&
+    "$python" "$src/packaging/render_icons.py" "$svg" "$tmp" "${icon_sizes[@]}"; }; then
+    echo "No rsvg-convert and no Python with Qt (${python:-none}): only the scalable icon" \
+      "is installed (apt-get install librsvg2-bin for the others)." >&2
   fi
   for size in "${icon_sizes[@]}"; do
     out="$icons_dir/${size}x${size}/apps"

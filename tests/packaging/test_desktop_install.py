@@ -196,28 +196,33 @@ def test_the_icons_are_rendered_at_every_size(installed: Path) -> None:
     assert paths["scalable"].read_bytes() == (REPO / "resources/icons/chinwag.svg").read_bytes()
 
 
-def test_qt_renders_the_icons_when_rsvg_convert_is_missing(tmp_path: Path) -> None:
-    """install.sh's fallback renderer (the venv's Python with PySide6)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "packaging" / "render_icons.py"),
-            str(REPO / "resources" / "icons" / "chinwag.svg"),
-            str(tmp_path),
-            "16",
-            "256",
-        ],
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=TIMEOUT,
-    )
+@pytest.mark.parametrize("python", ["CHINWAG_PYTHON", "the launcher's"])
+def test_qt_renders_the_icons_when_rsvg_convert_is_missing(tmp_path: Path, python: str) -> None:
+    """install.sh's fallback renderer: Chinwag's Python with PySide6, given, or read from
+    the ``chinwag`` launcher's ``#!`` line (``pipx install .`` then ``--files-only``)."""
+    path_dir = tmp_path / "path"  # the system's commands but rsvg-convert
+    path_dir.mkdir()
+    for folder in (Path("/usr/bin"), Path("/bin")):
+        for program in folder.iterdir():
+            target = path_dir / program.name
+            if program.name != "rsvg-convert" and not target.exists():
+                target.symlink_to(program)
+    home = new_home(tmp_path)
+    env = {"PATH": str(path_dir), "QT_QPA_PLATFORM": "offscreen"}
+    if python == "CHINWAG_PYTHON":
+        env["CHINWAG_PYTHON"] = sys.executable
+    else:  # as pipx leaves it, run by default
+        launcher = home / ".local" / "bin" / "chinwag"
+        launcher.write_text(f"#!{sys.executable}\nfrom chinwag.app import main\nmain()\n")
+        launcher.chmod(0o755)
+        env["CHINWAG_COMMAND"] = ""
+    result = run_script(home, "--files-only", **env)
     assert result.returncode == 0, result.stderr
+    assert "only the scalable icon" not in result.stderr
     from PySide6.QtGui import QImage
 
-    for size in (16, 256):
-        image = QImage(str(tmp_path / f"{size}x{size}.png"))
+    for size in SIZES:
+        image = QImage(str(installed_paths(home)[f"png{size}"]))
         assert (image.width(), image.height()) == (size, size)
         assert image.pixelColor(size // 2, size // 3).alpha() == 255  # the bubble
         assert image.pixelColor(0, 0).alpha() == 0  # a transparent corner
@@ -377,9 +382,13 @@ async def test_a_call_on_the_bus_starts_chinwag_by_activation(installed: Path) -
             )
             assert reply.message_type == MessageType.METHOD_RETURN, reply.body
             assert reply.body[0].value == 1  # MISTATUS_OFFLINE: no account, nothing on
+            # started as the service file says: in the background (app.py then shows no
+            # window and no first-run dialog), on this checkout, with its own profile
+            (pid,) = await _bus_call(bus, "GetConnectionUnixProcessID", "s", [BUS_NAME])
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+            assert [arg.decode() for arg in argv] == [*shlex.split(COMMAND), "--background"]
+            assert (profile / "state" / "chinwag" / "chinwag.log").exists()
             await _quit_and_wait(bus)
-            log = (profile / "state" / "chinwag" / "chinwag.log").read_text()
-            assert "no account yet" in log  # --background: no first-run dialog
 
             # chinwag-remote --start: activated again, then the command runs
             started = await asyncio.to_thread(run_remote, "--start", "-v", "status", env=remote_env)
