@@ -21,6 +21,7 @@ DEBIAN_PACKAGES=(
   xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0  # a virtual X screen
   gnome-keyring gcr                     # a real Secret Service and its prompts (rig/keyring.py)
   iproute2                              # ip: a second network namespace (gateways' loopback test)
+  desktop-file-utils appstream          # desktop-file-validate, appstreamcli: packaging/ checked
 )
 
 # Stops Debian's system-wide Prosody through its service and, should it still be there (no

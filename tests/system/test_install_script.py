@@ -133,3 +133,29 @@ def test_install_moves_the_venv_out_and_keeps_the_launchers(tmp_path: Path) -> N
     assert history.read_bytes() == b"the user's history"
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     assert sorted(p.name for p in data.iterdir()) == ["history.sqlite3"]
+
+    # in the menu and on the bus, run through the launcher
+    desktop = share / "applications" / "im.chinwag.Chinwag.desktop"
+    service = share / "dbus-1" / "services" / "im.chinwag.Chinwag.service"
+    assert f"Exec={bin_dir}/chinwag\n" in desktop.read_text()
+    assert f"Exec={bin_dir}/chinwag --background\n" in service.read_text()
+    assert (share / "icons" / "hicolor" / "48x48" / "apps" / "im.chinwag.Chinwag.png").is_file()
+
+    uninstall = subprocess.run(
+        ["bash", str(src / "packaging" / "install.sh"), "--uninstall"],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "PIP_"))},
+            "HOME": str(home),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert uninstall.returncode == 0, uninstall.stdout + uninstall.stderr
+    assert not venv.exists()
+    assert not any(bin_dir.iterdir())
+    assert not desktop.exists()
+    assert not service.exists()
+    assert not (share / "icons").exists()
+    assert history.read_bytes() == b"the user's history"  # the profile stays

@@ -13,7 +13,9 @@ Start-up is kept short: nothing but the standard library and those constants is 
 until a command needs the bus (``--help``, ``version`` and usage errors never load
 dbus-next), and Qt is never imported. Calls carry ``NO_AUTO_START`` and the bus name is checked with
 ``NameHasOwner`` first, so a missing Chinwag is reported at once (exit 3) rather than
-activated or waited for.
+activated or waited for -- unless ``--start`` asks for it: then the bus starts Chinwag by
+D-Bus activation (its service file runs ``chinwag --background``: in the tray, no window)
+and the command runs once it is on the bus.
 
 The pure parts -- :func:`parse_args`, :func:`parse_status`, :func:`status_name`,
 :func:`parse_sequence`, :func:`parse_limit`, :func:`to_json`, :func:`signal_record`,
@@ -104,8 +106,9 @@ exit status:
        e.g. "chinwag-remote: NotLoggedOn: 0x8100031E: not signed in"; also when what
        --wait waits for failed (message not delivered, sign-in refused)
   2    usage error (bad command line)
-  3    Chinwag is not running (nobody owns im.chinwag.Chinwag on the session bus), it
-       left the bus while we waited, or there is no session bus
+  3    Chinwag is not running (nobody owns im.chinwag.Chinwag on the session bus; with
+       --start: the bus could not start it), it left the bus while we waited, or there
+       is no session bus
   4    timed out: --wait ran past --timeout, or Chinwag did not answer a call
   130  interrupted with Ctrl-C (watch ends with 0 on Ctrl-C or SIGTERM instead)
 """
@@ -469,7 +472,11 @@ def _version() -> str:
 
 
 def _add_common_options(
-    parser: argparse.ArgumentParser, *, default_verbose: Any, default_address: Any
+    parser: argparse.ArgumentParser,
+    *,
+    default_verbose: Any,
+    default_address: Any,
+    default_start: Any,
 ) -> None:
     parser.add_argument(
         "-v",
@@ -484,6 +491,13 @@ def _add_common_options(
         default=default_address,
         help="D-Bus address to use instead of the session bus",
     )
+    parser.add_argument(
+        "--start",
+        action="store_true",
+        default=default_start,
+        help="start Chinwag through the bus (D-Bus activation, in the tray) when it is not "
+        "running, instead of failing with exit status 3",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -495,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Drive a running Chinwag from the command line (its D-Bus automation API).",
         epilog=EXIT_CODES_HELP,
     )
-    _add_common_options(parser, default_verbose=False, default_address=None)
+    _add_common_options(parser, default_verbose=False, default_address=None, default_start=False)
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -507,10 +521,13 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=EXIT_CODES_HELP,
             formatter_class=formatter,
         )
-        # -v and --bus-address also work after the command; SUPPRESS keeps the
-        # subcommand from resetting a value given before it.
+        # -v, --bus-address and --start also work after the command; SUPPRESS keeps
+        # the subcommand from resetting a value given before it.
         _add_common_options(
-            sub, default_verbose=argparse.SUPPRESS, default_address=argparse.SUPPRESS
+            sub,
+            default_verbose=argparse.SUPPRESS,
+            default_address=argparse.SUPPRESS,
+            default_start=argparse.SUPPRESS,
         )
         return sub
 
@@ -793,8 +810,11 @@ class Remote:
         self._disconnect_watch: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls, address: str | None, *, verbose: bool = False) -> Remote:
-        """Connect to the bus and make sure Chinwag is on it (exit 3 otherwise)."""
+    async def connect(
+        cls, address: str | None, *, verbose: bool = False, start: bool = False
+    ) -> Remote:
+        """Connect to the bus and make sure Chinwag is on it (exit 3 otherwise); with
+        ``start``, have the bus start it first when it is not running."""
         from chinwag.automation.bus import connect_session_bus
 
         try:
@@ -808,7 +828,10 @@ class Remote:
             ) from None
         remote = cls(bus, verbose)
         try:
-            await remote.ensure_running()
+            if start:
+                await remote.start_service()
+            else:
+                await remote.ensure_running()
         except BaseException:
             await remote.close()
             raise
@@ -824,6 +847,31 @@ class Remote:
                 Exit.NOT_RUNNING,
                 f"Chinwag is not running (nobody owns {BUS_NAME} on the session bus)",
             )
+
+    async def start_service(self) -> None:
+        """``--start``: ask the bus daemon to start Chinwag (StartServiceByName: D-Bus
+        activation from its service file) unless it runs; returns once it owns the bus
+        name. Exit 3 when the bus cannot start it (no service file installed, the
+        program failed), exit 4 when it did not come up in time."""
+
+        try:
+            (outcome,) = await self.call_bus("StartServiceByName", "su", [BUS_NAME, 0])
+        except RemoteFailure as failure:
+            if failure.error_name == "org.freedesktop.DBus.Error.ServiceUnknown":
+                raise RemoteFailure(
+                    Exit.NOT_RUNNING,
+                    f"Chinwag is not running and the bus cannot start it: no D-Bus service "
+                    f"file for {BUS_NAME} (packaging/install.sh installs one)",
+                    failure.error_name,
+                ) from None
+            if failure.code == Exit.TIMEOUT:
+                raise
+            raise RemoteFailure(
+                Exit.NOT_RUNNING,
+                f"the bus could not start Chinwag: {failure.message}",
+                failure.error_name,
+            ) from None
+        self.note("started Chinwag" if outcome == 1 else "Chinwag was running already")
 
     async def close(self) -> None:
         """Close the connection completely."""
@@ -1403,7 +1451,7 @@ COMMANDS: dict[str, Callable[[Remote, argparse.Namespace], Awaitable[Exit]]] = {
 
 async def run(args: argparse.Namespace) -> Exit:
     """Connect, run the command, close."""
-    remote = await Remote.connect(args.bus_address, verbose=args.verbose)
+    remote = await Remote.connect(args.bus_address, verbose=args.verbose, start=args.start)
     try:
         return await COMMANDS[args.command](remote, args)
     finally:

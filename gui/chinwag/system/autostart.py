@@ -1,0 +1,116 @@
+"""Start on login: the XDG autostart entry
+``$XDG_CONFIG_HOME/autostart/im.chinwag.Chinwag.desktop``.
+
+Desktop sessions that follow the XDG Autostart specification (GNOME, KDE, Xfce, LXQt,
+...) start at login every entry in that folder. :func:`set_autostart` writes or removes
+ours; :func:`autostart_enabled` reads whether it is there and on. Qt-free: the
+preferences dialog calls these, a script may too.
+
+The entry starts Chinwag with ``--background``, as D-Bus activation does: at login it
+comes up in the tray, signs in the accounts the user enabled, and shows no window (nor
+the first-run dialog). The command is the ``chinwag`` launcher on ``PATH`` (by its full
+path, since a login session's ``PATH`` may lack ``~/.local/bin``), else this Python with
+``-m chinwag``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from chinwag.system.config import write_atomic
+
+#: The desktop-entry id, the same as the installed application's (the D-Bus name too).
+ENTRY_ID = "im.chinwag.Chinwag"
+#: What the entry passes to Chinwag: no window at login.
+BACKGROUND = "--background"
+
+# Characters that make an Exec argument need quoting (Desktop Entry spec, "The Exec key").
+_RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def config_home() -> Path:
+    """``$XDG_CONFIG_HOME`` when set to an absolute path, else ``~/.config``."""
+    value = os.environ.get("XDG_CONFIG_HOME", "")
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path.home() / ".config"
+
+
+def autostart_path() -> Path:
+    """Where the autostart entry lives."""
+    return config_home() / "autostart" / f"{ENTRY_ID}.desktop"
+
+
+def default_command() -> list[str]:
+    """How to start Chinwag: the ``chinwag`` launcher by its full path, else
+    ``python -m chinwag`` with this interpreter."""
+    found = shutil.which("chinwag")
+    if found:
+        return [os.path.abspath(found)]
+    return [sys.executable, "-m", "chinwag"]
+
+
+def exec_quote(argument: str) -> str:
+    """One argument of an Exec line, quoted as the Desktop Entry spec asks (and escaped
+    for a desktop-file string value)."""
+    text = argument.replace("%", "%%")
+    if argument and not (_RESERVED & set(argument)):
+        return text
+    for char in ("\\", '"', "`", "$"):
+        text = text.replace(char, "\\" + char)
+    # The whole value is a "string" too, whose own escape is the backslash.
+    return '"' + text.replace("\\", "\\\\") + '"'
+
+
+def entry_text(command: Sequence[str]) -> str:
+    """The autostart entry that runs ``command`` with ``--background``."""
+    exec_line = " ".join(exec_quote(arg) for arg in [*command, BACKGROUND])
+    return (
+        "[Desktop Entry]\n"
+        "Type=Application\n"
+        "Name=Chinwag\n"
+        "Comment=Start Chinwag in the tray at login\n"
+        f"Exec={exec_line}\n"
+        f"Icon={ENTRY_ID}\n"
+        "Terminal=false\n"
+        "X-GNOME-Autostart-enabled=true\n"
+    )
+
+
+def set_autostart(enabled: bool, command: Sequence[str] | None = None) -> None:
+    """Turn "start on login" on (write the entry, replacing any older one) or off (remove
+    it; nothing to do when it is not there). ``command`` defaults to
+    :func:`default_command`. Raises :class:`OSError` when the folder cannot be written."""
+    path = autostart_path()
+    if not enabled:
+        path.unlink(missing_ok=True)
+        return
+    write_atomic(path, entry_text(command or default_command()), mode=0o644)
+
+
+def autostart_enabled() -> bool:
+    """Whether the entry is there and not switched off inside (``Hidden=true`` or
+    ``X-GNOME-Autostart-enabled=false``, as some session settings leave it)."""
+    try:
+        text = autostart_path().read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    in_entry = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            in_entry = line == "[Desktop Entry]"
+            continue
+        key, sep, value = line.partition("=")
+        if not in_entry or not sep:
+            continue
+        key, value = key.strip(), value.strip().lower()
+        if (key == "Hidden" and value == "true") or (
+            key == "X-GNOME-Autostart-enabled" and value == "false"
+        ):
+            return False
+    return True
