@@ -18,10 +18,12 @@ from chinwag import __version__
 from chinwag.system.paths import Paths
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from chinwag.api.service import Api
     from chinwag.gateways.server import Gateways
+    from chinwag.system.preferences import Preferences
+    from chinwag.ui.appearance import PreferencesApplier
     from chinwag.ui.bridge import (
         ConnectionEvent,
         ConversationChange,
@@ -174,6 +176,8 @@ class Notifications:
             return
         message = notice.message
         kind = message.key.kind
+        if not self._wanted(kind):
+            return
         window = self._ctx.windows.find(message.account, message.peer, kind)
         if window is not None and window.isActiveWindow():  # type: ignore[attr-defined]
             return
@@ -190,6 +194,16 @@ class Notifications:
             title = contact.display_name if contact else message.peer
         body = f"(edited) {message.body}" if notice.edited else message.body
         self._notifier.notify(title, body, message.account, message.peer)
+
+    def _wanted(self, kind: Any) -> bool:
+        """Whether the user wants notifications of messages (``kind`` CHAT) or of
+        mentions in rooms (GROUPCHAT): Preferences."""
+        from chinwag.core.models import ConversationKind
+        from chinwag.system import preferences as prefs
+
+        room = kind is ConversationKind.GROUPCHAT
+        wanted = prefs.NOTIFY_MENTIONS if room else prefs.NOTIFY_MESSAGES
+        return self._ctx.preferences.get(wanted)
 
     def close(self) -> None:
         """No more notifications nor counts (before the store closes: a count due in
@@ -254,20 +268,27 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     from chinwag.system.ui_settings import UiSettings
 
     settings = UiSettings(paths.ui_settings_file)
+    preferences = _preferences(paths)
     problems = [
         *problems,
         *filter(None, [history_problem, *config.problems, settings.problem, statuses.problem]),
+        *filter(None, [preferences.problem]),
     ]
     ctx = UiContext(
-        core, bridge, ConversationWindows(make_window, make_room_window, is_room), settings
+        core,
+        bridge,
+        ConversationWindows(make_window, make_room_window, is_room),
+        settings,
+        preferences,
     )
+    applier = _apply_preferences(ctx, app)
     from chinwag.ui.user_activity import UserActivityWatch
 
     UserActivityWatch(core.activity, app)  # lives with the app: XEP-0012 idle time
     main_window = MainWindow(ctx)
     quit_requested = asyncio.Event()
     report = StartupReport(main_window, ctx, quit_requested) if args.debug_startup_report else None
-    if not args.background or report:
+    if not (args.background or _starts_in_tray(ctx)) or report:
         main_window.show()
 
     # What the first window does not need is built after it is shown.
@@ -278,6 +299,9 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     tray = Tray(ctx, window=main_window)
     notifier = Notifier(tray)
     notifications = Notifications(ctx, tray, notifier)
+    from chinwag.ui.window_switcher import WindowSwitcher
+
+    WindowSwitcher(ctx.windows, main_window, main_window.app_actions)
     show_startup_problems(problems, main_window, tray, args.background)
 
     def toggle_main_window() -> None:
@@ -395,6 +419,7 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         dialog.close()
     main_window.close()
     notifications.close()
+    applier.close()
     log.debug("shutdown: notifier")
     await notifier.aclose()
     tray.close()
@@ -411,6 +436,34 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         gateway_api.close()
     log.debug("shutdown: done")
     return 0
+
+
+def _preferences(paths: Paths) -> Preferences:
+    """The user's preferences (Preferences dialog); with a damaged file, the defaults
+    and its ``problem`` to tell the user."""
+    from chinwag.system.preferences import FILE_NAME, Preferences
+
+    return Preferences(paths.config / FILE_NAME)
+
+
+def _apply_preferences(ctx: UiContext, app: QApplication) -> PreferencesApplier:
+    """Apply the preferences now (theme, font, density, privacy) and after each change
+    (the login entry too)."""
+    from chinwag.ui.appearance import PreferencesApplier
+
+    def autostart(enabled: bool) -> None:
+        from chinwag.system.autostart import set_autostart
+
+        set_autostart(enabled)
+
+    return PreferencesApplier(ctx, app, autostart)
+
+
+def _starts_in_tray(ctx: UiContext) -> bool:
+    """The user chose to start in the tray (with no window)."""
+    from chinwag.system.preferences import START_IN_TRAY
+
+    return ctx.preferences.get(START_IN_TRAY)
 
 
 def _gateway_ports(args: argparse.Namespace, paths: Paths) -> dict[str, int]:
