@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ConnectionEvent,
         ConversationChange,
         MessageEvent,
+        RosterEvent,
         StorageEvent,
     )
     from chinwag.ui.context import UiContext
@@ -129,15 +130,22 @@ def show_startup_problems(
 
 
 class Notifications:
-    """Incoming messages -> a desktop notification when their window is not active, and
-    the unread total -> the tray."""
+    """Incoming messages -> a desktop notification when their window is not active (and
+    contacts coming online, a sound: as the user prefers), and the unread total -> the
+    tray. ``sound(event_id)`` plays a sound-theme event."""
 
-    def __init__(self, ctx: UiContext, tray: Any, notifier: Any) -> None:
+    #: After an account signs in, its contacts' presences arrive all at once: none of
+    #: them is "coming online" for this long (milliseconds).
+    ONLINE_QUIET_MS = 10_000
+
+    def __init__(self, ctx: UiContext, tray: Any, notifier: Any, sound: Any | None = None) -> None:
         from PySide6.QtCore import QTimer
 
         self._ctx = ctx
         self._tray = tray
         self._notifier = notifier
+        self._sound = sound
+        self._quiet: set[str] = set()  # accounts just signed in
         self._recount = QTimer()
         self._recount.setSingleShot(True)
         self._recount.setInterval(100)
@@ -146,6 +154,8 @@ class Notifications:
         ctx.bridge.conversations_changed.connect(self._on_conversation_event)
         ctx.bridge.storage_changed.connect(self._on_storage_event)
         notifier.activated.connect(ctx.windows.open)
+        ctx.bridge.roster_changed.connect(self._on_roster_event)
+        ctx.bridge.connection_changed.connect(self._on_connection_event)
         self._update_unread()
 
     def _on_storage_event(self, event: StorageEvent) -> None:
@@ -194,6 +204,49 @@ class Notifications:
             title = contact.display_name if contact else message.peer
         body = f"(edited) {message.body}" if notice.edited else message.body
         self._notifier.notify(title, body, message.account, message.peer)
+        self._play("message-new-instant")
+
+    # -- preferences (issue 15) ------------------------------------------------------------
+
+    def _play(self, event: str) -> None:
+        from chinwag.system.preferences import SOUNDS
+
+        if self._sound is not None and self._ctx.preferences.get(SOUNDS):
+            self._sound(event)
+
+    def _on_connection_event(self, event: ConnectionEvent) -> None:
+        from PySide6.QtCore import QTimer
+
+        from chinwag.core.events import ConnectionStateChanged
+        from chinwag.core.models import ConnectionState
+
+        if (
+            isinstance(event, ConnectionStateChanged)
+            and event.state is ConnectionState.ONLINE
+            and not event.resumed  # (a resumed stream brings no burst of presences)
+        ):
+            account = event.account
+            self._quiet.add(account)
+            QTimer.singleShot(self.ONLINE_QUIET_MS, lambda: self._quiet.discard(account))
+
+    def _on_roster_event(self, event: RosterEvent) -> None:
+        """A contact came online: a notification, when the user wants them."""
+        from chinwag.core.events import ContactPresenceChanged
+        from chinwag.system.preferences import NOTIFY_CONTACTS_ONLINE
+
+        if (
+            not isinstance(event, ContactPresenceChanged)
+            or event.previous.available
+            or not event.presence.available
+            or event.account in self._quiet
+            or not self._ctx.preferences.get(NOTIFY_CONTACTS_ONLINE)
+        ):
+            return
+        contact = self._ctx.core.roster.contact(event.account, event.jid)
+        name = contact.display_name if contact else event.jid
+        status = f": {event.presence.status}" if event.presence.status else ""
+        self._notifier.notify(f"{name} is online", f"{event.jid}{status}", event.account, event.jid)
+        self._play("service-login")
 
     def _wanted(self, kind: Any) -> bool:
         """Whether the user wants notifications of messages (``kind`` CHAT) or of
@@ -213,6 +266,8 @@ class Notifications:
         bridge.messages_changed.disconnect(self._on_message_event)
         bridge.conversations_changed.disconnect(self._on_conversation_event)
         bridge.storage_changed.disconnect(self._on_storage_event)
+        bridge.roster_changed.disconnect(self._on_roster_event)
+        bridge.connection_changed.disconnect(self._on_connection_event)
         self._notifier.activated.disconnect(self._ctx.windows.open)
 
     def _update_unread(self) -> None:
@@ -298,7 +353,9 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
 
     tray = Tray(ctx, window=main_window)
     notifier = Notifier(tray)
-    notifications = Notifications(ctx, tray, notifier)
+    from chinwag.system.sounds import SoundPlayer
+
+    notifications = Notifications(ctx, tray, notifier, SoundPlayer().play)
     from chinwag.ui.window_switcher import WindowSwitcher
 
     WindowSwitcher(ctx.windows, main_window, main_window.app_actions)

@@ -20,7 +20,13 @@ from PySide6.QtWidgets import QApplication
 
 from chinwag import __version__
 from chinwag.app import Notifications
-from chinwag.core.models import ConversationKey, ConversationKind, MessageState
+from chinwag.core.models import (
+    ConversationKey,
+    ConversationKind,
+    MessageState,
+    Presence,
+    Show,
+)
 from chinwag.system import preferences as p
 from chinwag.system.preferences import FILE_NAME, Preferences
 from chinwag.ui import message_delegate
@@ -250,12 +256,13 @@ class FakeNotifier(QObject):
         self.shown.append((title, body))
 
 
-async def test_message_and_mention_notifications_can_be_turned_off(
+async def test_message_and_mention_notifications_and_sounds_can_be_turned_off(
     ui: UiRig, applied: PreferencesApplier
 ) -> None:
     conn = await ui.sign_in()
     notifier = FakeNotifier()
-    notifications = Notifications(ui.ctx, FakeTray(), notifier)
+    sounds: list[str] = []
+    notifications = Notifications(ui.ctx, FakeTray(), notifier, sounds.append)
     try:
         ui.ctx.preferences.set(p.NOTIFY_MESSAGES, False)
         conn.receive("quietly")
@@ -265,6 +272,7 @@ async def test_message_and_mention_notifications_can_be_turned_off(
         conn.receive("loudly")
         await ui.until(lambda: notifier.shown)
         assert [body for _title, body in notifier.shown] == ["loudly"]
+        assert sounds == ["message-new-instant"]
 
         room = "room@chat.example.org"
         joining = asyncio.ensure_future(ui.core.rooms.join(ui.me, room, "Me"))
@@ -276,11 +284,51 @@ async def test_message_and_mention_notifications_can_be_turned_off(
         rkey = ConversationKey(ui.me, room, ConversationKind.GROUPCHAT)
         await ui.until(lambda: ui.store.latest(rkey, 1))
         ui.ctx.preferences.set(p.NOTIFY_MENTIONS, True)
+        ui.ctx.preferences.set(p.SOUNDS, False)
         conn.room_says(room, "Ann", "Me: second")
         await ui.until(lambda: len(notifier.shown) == 2)
         assert notifier.shown[1][1] == "Me: second"
+        assert sounds == ["message-new-instant"]  # no sound this time
     finally:
         notifications.close()
+
+
+async def test_contacts_coming_online_are_told_when_wanted_but_not_at_sign_in(
+    ui: UiRig, applied: PreferencesApplier
+) -> None:
+    notifier = FakeNotifier()
+    sounds: list[str] = []
+    notifications = Notifications(ui.ctx, FakeTray(), notifier, sounds.append)
+    notifications.ONLINE_QUIET_MS = 60_000
+    ui.ctx.preferences.set(p.NOTIFY_CONTACTS_ONLINE, True)
+    try:
+        await ui.sign_in()
+        ui.set_contact(ui.peer, "Pat", Presence(Show.ONLINE))  # the burst at sign-in
+        await ui.until(lambda: ui.core.roster.contact(ui.me, ui.peer))
+        assert notifier.shown == []
+    finally:
+        notifications.close()
+
+    notifications = Notifications(ui.ctx, FakeTray(), notifier, sounds.append)
+    try:
+        ui.set_contact(OTHER, "Olga", Presence(Show.OFFLINE))
+        ui.ctx.preferences.set(p.NOTIFY_CONTACTS_ONLINE, False)
+        ui.conn.listener.on_presence(OTHER, Presence(Show.AWAY, status="back soon"))
+        await ui.until(lambda: presence_of(ui, OTHER) is Show.AWAY)
+        ui.conn.listener.on_presence(OTHER, Presence(Show.OFFLINE))
+        await ui.until(lambda: presence_of(ui, OTHER) is Show.OFFLINE)
+        assert notifier.shown == []
+        ui.ctx.preferences.set(p.NOTIFY_CONTACTS_ONLINE, True)
+        ui.conn.listener.on_presence(OTHER, Presence(Show.ONLINE, status="hi"))
+        await ui.until(lambda: notifier.shown)
+        assert notifier.shown == [("Olga is online", f"{OTHER}: hi")]
+        assert sounds == ["service-login"]
+    finally:
+        notifications.close()
+
+
+def presence_of(ui: UiRig, jid: str) -> Show:
+    return ui.core.roster.presence(ui.me, jid).show
 
 
 # -- help and shortcuts --------------------------------------------------------------------
