@@ -517,10 +517,13 @@ def _apply_preferences(ctx: UiContext, app: QApplication) -> PreferencesApplier:
 
 
 def _starts_in_tray(ctx: UiContext) -> bool:
-    """The user chose to start in the tray (with no window)."""
+    """The user chose to start in the tray (with no window), and there is a tray to
+    start in (without one, the window is the only way in)."""
+    from PySide6.QtWidgets import QSystemTrayIcon
+
     from chinwag.system.preferences import START_IN_TRAY
 
-    return ctx.preferences.get(START_IN_TRAY)
+    return ctx.preferences.get(START_IN_TRAY) and QSystemTrayIcon.isSystemTrayAvailable()
 
 
 def _gateway_ports(args: argparse.Namespace, paths: Paths) -> dict[str, int]:
