@@ -141,7 +141,7 @@ class PreferencesApplier:
                 if size:
                     font.setPointSize(size)
                 self._app.setFont(font)
-        elif key == p.DENSITY.key:
+        elif key == p.DENSITY.key and not (initial and prefs.get(p.DENSITY) == "comfortable"):
             from chinwag.ui import message_delegate  # (not needed by the first window)
 
             if message_delegate.set_density(prefs.get(p.DENSITY)):

@@ -497,9 +497,6 @@ class MainWindow(WindowFrame, QMainWindow):
     def _build_preferences_and_help(self) -> None:
         """Edit > Preferences… (Ctrl+,), Help > Keyboard shortcuts (F1) and About, and
         Ctrl+N for a new chat (the add-contact flow)."""
-        from chinwag.ui.help_dialogs import AboutDialog, ShortcutsDialog
-        from chinwag.ui.preferences_dialog import PreferencesDialog
-
         self._dialogs: dict[object, QWidget] = {}
         self.add_contact_action.setShortcut(QKeySequence("Ctrl+N"))
         self.add_contact_action.setToolTip("Add a contact to chat with (Ctrl+N)")
@@ -508,15 +505,13 @@ class MainWindow(WindowFrame, QMainWindow):
             QKeySequence(QKeyCombination(Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Comma))
         )
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.preferences_action.triggered.connect(
-            lambda: self.show_dialog(PreferencesDialog, self._ctx.preferences)
-        )
+        self.preferences_action.triggered.connect(self.show_preferences)
         self.shortcuts_action = QAction("&Keyboard shortcuts", self)
         self.shortcuts_action.setShortcut(QKeySequence(Qt.Key.Key_F1))
-        self.shortcuts_action.triggered.connect(lambda: self.show_dialog(ShortcutsDialog))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
         self.about_action = QAction("&About Chinwag", self)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_action.triggered.connect(lambda: self.show_dialog(AboutDialog))
+        self.about_action.triggered.connect(self.show_about)
 
         edit_menu = QMenu("&Edit", self)
         edit_menu.addAction(self.preferences_action)
@@ -540,6 +535,23 @@ class MainWindow(WindowFrame, QMainWindow):
             self.shortcuts_action,
             self.quit_action,
         ]
+
+    # (The dialogs are imported when first wanted: the first window does not need them.)
+
+    def show_preferences(self) -> QWidget:
+        from chinwag.ui.preferences_dialog import PreferencesDialog
+
+        return self.show_dialog(PreferencesDialog, self._ctx.preferences)
+
+    def show_shortcuts(self) -> QWidget:
+        from chinwag.ui.help_dialogs import ShortcutsDialog
+
+        return self.show_dialog(ShortcutsDialog)
+
+    def show_about(self) -> QWidget:
+        from chinwag.ui.help_dialogs import AboutDialog
+
+        return self.show_dialog(AboutDialog)
 
     def show_dialog(self, kind: Callable[..., QWidget], *args: Any) -> QWidget:
         """One dialog of ``kind`` (Preferences, About, Keyboard shortcuts): shown and
