@@ -18,14 +18,17 @@ from chinwag import __version__
 from chinwag.system.paths import Paths
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QWidget
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from chinwag.api.service import Api
     from chinwag.gateways.server import Gateways
+    from chinwag.system.preferences import Preferences
+    from chinwag.ui.appearance import PreferencesApplier
     from chinwag.ui.bridge import (
         ConnectionEvent,
         ConversationChange,
         MessageEvent,
+        RosterEvent,
         StorageEvent,
     )
     from chinwag.ui.context import UiContext
@@ -127,15 +130,22 @@ def show_startup_problems(
 
 
 class Notifications:
-    """Incoming messages -> a desktop notification when their window is not active, and
-    the unread total -> the tray."""
+    """Incoming messages -> a desktop notification when their window is not active (and
+    contacts coming online, a sound: as the user prefers), and the unread total -> the
+    tray. ``sound(event_id)`` plays a sound-theme event."""
 
-    def __init__(self, ctx: UiContext, tray: Any, notifier: Any) -> None:
+    #: After an account signs in, its contacts' presences arrive all at once: none of
+    #: them is "coming online" for this long (milliseconds).
+    ONLINE_QUIET_MS = 10_000
+
+    def __init__(self, ctx: UiContext, tray: Any, notifier: Any, sound: Any | None = None) -> None:
         from PySide6.QtCore import QTimer
 
         self._ctx = ctx
         self._tray = tray
         self._notifier = notifier
+        self._sound = sound
+        self._quiet: set[str] = set()  # accounts just signed in
         self._recount = QTimer()
         self._recount.setSingleShot(True)
         self._recount.setInterval(100)
@@ -144,6 +154,8 @@ class Notifications:
         ctx.bridge.conversations_changed.connect(self._on_conversation_event)
         ctx.bridge.storage_changed.connect(self._on_storage_event)
         notifier.activated.connect(ctx.windows.open)
+        ctx.bridge.roster_changed.connect(self._on_roster_event)
+        ctx.bridge.connection_changed.connect(self._on_connection_event)
         self._update_unread()
 
     def _on_storage_event(self, event: StorageEvent) -> None:
@@ -174,6 +186,8 @@ class Notifications:
             return
         message = notice.message
         kind = message.key.kind
+        if not self._wanted(kind):
+            return
         window = self._ctx.windows.find(message.account, message.peer, kind)
         if window is not None and window.isActiveWindow():  # type: ignore[attr-defined]
             return
@@ -190,6 +204,59 @@ class Notifications:
             title = contact.display_name if contact else message.peer
         body = f"(edited) {message.body}" if notice.edited else message.body
         self._notifier.notify(title, body, message.account, message.peer)
+        self._play("message-new-instant")
+
+    # -- preferences (issue 15) ------------------------------------------------------------
+
+    def _play(self, event: str) -> None:
+        from chinwag.system.preferences import SOUNDS
+
+        if self._sound is not None and self._ctx.preferences.get(SOUNDS):
+            self._sound(event)
+
+    def _on_connection_event(self, event: ConnectionEvent) -> None:
+        from PySide6.QtCore import QTimer
+
+        from chinwag.core.events import ConnectionStateChanged
+        from chinwag.core.models import ConnectionState
+
+        if (
+            isinstance(event, ConnectionStateChanged)
+            and event.state is ConnectionState.ONLINE
+            and not event.resumed  # (a resumed stream brings no burst of presences)
+        ):
+            account = event.account
+            self._quiet.add(account)
+            QTimer.singleShot(self.ONLINE_QUIET_MS, lambda: self._quiet.discard(account))
+
+    def _on_roster_event(self, event: RosterEvent) -> None:
+        """A contact came online: a notification, when the user wants them."""
+        from chinwag.core.events import ContactPresenceChanged
+        from chinwag.system.preferences import NOTIFY_CONTACTS_ONLINE
+
+        if (
+            not isinstance(event, ContactPresenceChanged)
+            or event.previous.available
+            or not event.presence.available
+            or event.account in self._quiet
+            or not self._ctx.preferences.get(NOTIFY_CONTACTS_ONLINE)
+        ):
+            return
+        contact = self._ctx.core.roster.contact(event.account, event.jid)
+        name = contact.display_name if contact else event.jid
+        status = f": {event.presence.status}" if event.presence.status else ""
+        self._notifier.notify(f"{name} is online", f"{event.jid}{status}", event.account, event.jid)
+        self._play("service-login")
+
+    def _wanted(self, kind: Any) -> bool:
+        """Whether the user wants notifications of messages (``kind`` CHAT) or of
+        mentions in rooms (GROUPCHAT): Preferences."""
+        from chinwag.core.models import ConversationKind
+        from chinwag.system import preferences as prefs
+
+        room = kind is ConversationKind.GROUPCHAT
+        wanted = prefs.NOTIFY_MENTIONS if room else prefs.NOTIFY_MESSAGES
+        return self._ctx.preferences.get(wanted)
 
     def close(self) -> None:
         """No more notifications nor counts (before the store closes: a count due in
@@ -199,6 +266,8 @@ class Notifications:
         bridge.messages_changed.disconnect(self._on_message_event)
         bridge.conversations_changed.disconnect(self._on_conversation_event)
         bridge.storage_changed.disconnect(self._on_storage_event)
+        bridge.roster_changed.disconnect(self._on_roster_event)
+        bridge.connection_changed.disconnect(self._on_connection_event)
         self._notifier.activated.disconnect(self._ctx.windows.open)
 
     def _update_unread(self) -> None:
@@ -254,20 +323,27 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     from chinwag.system.ui_settings import UiSettings
 
     settings = UiSettings(paths.ui_settings_file)
+    preferences = _preferences(paths)
     problems = [
         *problems,
         *filter(None, [history_problem, *config.problems, settings.problem, statuses.problem]),
+        *filter(None, [preferences.problem]),
     ]
     ctx = UiContext(
-        core, bridge, ConversationWindows(make_window, make_room_window, is_room), settings
+        core,
+        bridge,
+        ConversationWindows(make_window, make_room_window, is_room),
+        settings,
+        preferences,
     )
+    applier = _apply_preferences(ctx, app)
     from chinwag.ui.user_activity import UserActivityWatch
 
     UserActivityWatch(core.activity, app)  # lives with the app: XEP-0012 idle time
     main_window = MainWindow(ctx)
     quit_requested = asyncio.Event()
     report = StartupReport(main_window, ctx, quit_requested) if args.debug_startup_report else None
-    if not args.background or report:
+    if not (args.background or _starts_in_tray(ctx)) or report:
         main_window.show()
 
     # What the first window does not need is built after it is shown.
@@ -277,7 +353,12 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
 
     tray = Tray(ctx, window=main_window)
     notifier = Notifier(tray)
-    notifications = Notifications(ctx, tray, notifier)
+    from chinwag.system.sounds import SoundPlayer
+
+    notifications = Notifications(ctx, tray, notifier, SoundPlayer().play)
+    from chinwag.ui.window_switcher import WindowSwitcher
+
+    WindowSwitcher(ctx.windows, main_window, main_window.app_actions)
     show_startup_problems(problems, main_window, tray, args.background)
 
     def toggle_main_window() -> None:
@@ -395,6 +476,7 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         dialog.close()
     main_window.close()
     notifications.close()
+    applier.close()
     log.debug("shutdown: notifier")
     await notifier.aclose()
     tray.close()
@@ -411,6 +493,37 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         gateway_api.close()
     log.debug("shutdown: done")
     return 0
+
+
+def _preferences(paths: Paths) -> Preferences:
+    """The user's preferences (Preferences dialog); with a damaged file, the defaults
+    and its ``problem`` to tell the user."""
+    from chinwag.system.preferences import FILE_NAME, Preferences
+
+    return Preferences(paths.config / FILE_NAME)
+
+
+def _apply_preferences(ctx: UiContext, app: QApplication) -> PreferencesApplier:
+    """Apply the preferences now (theme, font, density, privacy) and after each change
+    (the login entry too)."""
+    from chinwag.ui.appearance import PreferencesApplier
+
+    def autostart(enabled: bool) -> None:
+        from chinwag.system.autostart import set_autostart
+
+        set_autostart(enabled)
+
+    return PreferencesApplier(ctx, app, autostart)
+
+
+def _starts_in_tray(ctx: UiContext) -> bool:
+    """The user chose to start in the tray (with no window), and there is a tray to
+    start in (without one, the window is the only way in)."""
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    from chinwag.system.preferences import START_IN_TRAY
+
+    return ctx.preferences.get(START_IN_TRAY) and QSystemTrayIcon.isSystemTrayAvailable()
 
 
 def _gateway_ports(args: argparse.Namespace, paths: Paths) -> dict[str, int]:

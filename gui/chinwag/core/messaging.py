@@ -271,6 +271,11 @@ class MessagingService:
         self._bus = bus
         self._sessions = sessions
         self._clock = clock
+        #: Privacy preferences (the UI sets them): tell contacts when we type (XEP-0085),
+        #: and when we have read their messages (XEP-0333 displayed markers). Off, our
+        #: read position still moves here; nothing about it goes out.
+        self.send_chat_states = True
+        self.send_read_markers = True
         self._conns: dict[str, XmppConnection] = {}
         #: uids handed to the connection and not yet acked, per account: on a resumed
         #: stream the connection resends these itself.
@@ -647,7 +652,7 @@ class MessagingService:
         if state not in CHAT_STATES:
             raise InvalidMessage(f"unknown chat state {state!r}")
         conn = self._conns.get(account)
-        if conn is not None:
+        if conn is not None and self.send_chat_states:
             conn.send_chat_state(jids.bare(peer), state, kind)
 
     async def mark_displayed(self, key: ConversationKey) -> list[Message]:
@@ -666,7 +671,7 @@ class MessagingService:
         for m in changed:
             self._bus.publish(MessageStateChanged(m))
         conn = self._conns.get(key.account)
-        if changed and conn is not None:  # (in a room: naming the room's stanza id)
+        if changed and conn is not None and self.send_read_markers:  # (in a room: its id)
             conn.send_displayed(key.peer, reference(last), key.kind)
         if newest and newest[0].uid != last.uid:  # our own replies after it: seen too
             await self._conversations.read_up_to(key, key.account, newest[0])
@@ -686,7 +691,7 @@ class MessagingService:
             for m in changed:
                 self._bus.publish(MessageStateChanged(m))
             conn = self._conns.get(key.account)
-            if changed and conn is not None:
+            if changed and conn is not None and self.send_read_markers:
                 conn.send_displayed(key.peer, reference(last), key.kind)
         now = await self._store.set_read_sequence(key, sequence)
         self._conversations.announce_own(key, before)

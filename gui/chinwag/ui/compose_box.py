@@ -1,7 +1,8 @@
 """The box a message is typed in: :class:`ComposeBox`.
 
-Owns the keys of composing (Enter sends, Shift+Enter starts a new line, Up in an empty
-box asks to edit the last message sent), keeping the text
+Owns the keys of composing (Enter sends, Shift+Enter starts a new line; or, as the user
+prefers, Ctrl+Enter sends and Enter starts a new line; Up in an empty box asks to edit
+the last message sent), keeping the text
 plain (a paste of rich text arrives as its plain text) and the user's typing state as
 XEP-0085 chat states: ``composing`` on the first keystroke, ``paused`` after a few
 seconds without one, ``active`` once the message is sent or the text is wiped. It only
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QTextCursor, QTextDocumentFragment
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QTextCursor, QTextDocumentFragment
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 #: Chat states this box reports (XEP-0085 section 5.1).
@@ -72,6 +73,8 @@ class ComposeBox(QPlainTextEdit):
         #: Where Tab completes nicks from (a room's window sets it).
         self._nicks: Callable[[], list[str]] | None = None
         self._completion: _Completion | None = None
+        #: Asked at each Enter: True when Ctrl+Enter sends (and Enter is a new line).
+        self._ctrl_enter_sends: Callable[[], bool] = lambda: False
 
     # -- for the window -------------------------------------------------------------------
 
@@ -104,6 +107,19 @@ class ComposeBox(QPlainTextEdit):
         self.set_text("")
         self._pause.stop()
         self._set_state(ACTIVE)
+
+    def set_send_key(self, ctrl_enter_sends: Callable[[], bool]) -> None:
+        """Which key sends, asked at each press (a preference changed takes effect at
+        once): Ctrl+Enter when ``ctrl_enter_sends()``, else Enter."""
+        self._ctrl_enter_sends = ctrl_enter_sends
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        self.setAccessibleDescription(
+            "Ctrl+Enter sends the message, Enter starts a new line"
+            if self._ctrl_enter_sends()
+            else "Enter sends the message, Shift+Enter starts a new line"
+        )
+        super().focusInEvent(event)
 
     def set_nick_completion(self, nicks: Callable[[], list[str]] | None) -> None:
         """Tab completes the word before the cursor from ``nicks()`` (again: the next
@@ -171,6 +187,11 @@ class ComposeBox(QPlainTextEdit):
             return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if self._ctrl_enter_sends():  # Ctrl+Enter sends, Enter is a new line
+                if modifiers == Qt.KeyboardModifier.ControlModifier:
+                    modifiers = Qt.KeyboardModifier.NoModifier
+                elif modifiers == Qt.KeyboardModifier.NoModifier:
+                    modifiers = Qt.KeyboardModifier.ShiftModifier
             if modifiers == Qt.KeyboardModifier.ShiftModifier:
                 # A real newline: Qt's default for Shift+Enter is U+2028, which would
                 # travel in the message as an unusual character.

@@ -3,10 +3,11 @@ conversation windows. Built once by the composition root (``chinwag.app``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chinwag.core.service import ChinwagCore
+from chinwag.system.preferences import Preferences
 from chinwag.system.ui_settings import UiSettings
 from chinwag.ui.bridge import EventBridge
 
@@ -21,3 +22,5 @@ class UiContext:
     windows: ConversationWindows
     #: View preferences kept between runs (None: nothing is kept, as in most tests).
     settings: UiSettings | None = None
+    #: The user's preferences (the Preferences dialog; in memory only unless given).
+    preferences: Preferences = field(default_factory=Preferences)

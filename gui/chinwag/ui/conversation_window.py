@@ -989,6 +989,7 @@ class ConversationWindow(WindowFrame, QWidget):
         compose_row.setContentsMargins(8, 6, 8, 8)
         self._compose = ComposeBox(self)
         self._compose.setObjectName("compose")
+        self._compose.set_send_key(self._ctx.preferences.ctrl_enter_sends)
         self._compose.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         line = self._compose.fontMetrics().lineSpacing()
         self._compose.setFixedHeight(int(line * 3.2) + 12)

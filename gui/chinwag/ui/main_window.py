@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QKeyCombination, QModelIndex, QObject, QPoint, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -51,6 +51,7 @@ from chinwag.core.events import (
     SubscriptionRequested,
 )
 from chinwag.core.models import Subscription
+from chinwag.system import preferences as prefs
 from chinwag.ui.banner import Banner, escape
 from chinwag.ui.bridge import RosterEvent, StorageEvent, SubscriptionEvent
 from chinwag.ui.contact_delegate import ContactDelegate
@@ -174,6 +175,7 @@ class MainWindow(WindowFrame, QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_room_menu()
+        self._build_preferences_and_help()
         self._build_layout()
 
         ctx.bridge.storage_changed.connect(self._on_storage_event)
@@ -198,8 +200,10 @@ class MainWindow(WindowFrame, QMainWindow):
         return self.isVisible()
 
     def hide_to_tray(self) -> None:
-        """As closing it does: hidden, still signed in, in the tray."""
-        self.close()
+        """Hidden, still signed in, in the tray (as closing it does, unless the user
+        chose that closing quits)."""
+        self.hide()
+        self.hidden_to_tray.emit()
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -488,6 +492,81 @@ class MainWindow(WindowFrame, QMainWindow):
         else:
             self.menuBar().addMenu(menu)
 
+    # -- preferences and help (issue 15) -------------------------------------------------
+
+    def _build_preferences_and_help(self) -> None:
+        """Edit > Preferences… (Ctrl+,), Help > Keyboard shortcuts (F1) and About, and
+        Ctrl+N for a new chat (the add-contact flow)."""
+        self._dialogs: dict[object, QWidget] = {}
+        self.add_contact_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.add_contact_action.setToolTip("Add a contact to chat with (Ctrl+N)")
+        self.preferences_action = QAction("&Preferences…", self)
+        self.preferences_action.setShortcut(
+            QKeySequence(QKeyCombination(Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Comma))
+        )
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.preferences_action.triggered.connect(self.show_preferences)
+        self.shortcuts_action = QAction("&Keyboard shortcuts", self)
+        self.shortcuts_action.setShortcut(QKeySequence(Qt.Key.Key_F1))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.about_action = QAction("&About Chinwag", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+
+        edit_menu = QMenu("&Edit", self)
+        edit_menu.addAction(self.preferences_action)
+        view = next((a for a in self.menuBar().actions() if a.text() == "&View"), None)
+        if view is not None:
+            self.menuBar().insertMenu(view, edit_menu)
+        else:
+            self.menuBar().addMenu(edit_menu)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addSeparator()
+        help_menu.addAction(self.about_action)
+
+    @property
+    def app_actions(self) -> list[QAction]:
+        """The actions whose shortcuts work in every window (new chat, preferences,
+        shortcuts, quit)."""
+        return [
+            self.add_contact_action,
+            self.preferences_action,
+            self.shortcuts_action,
+            self.quit_action,
+        ]
+
+    # (The dialogs are imported when first wanted: the first window does not need them.)
+
+    def show_preferences(self) -> QWidget:
+        from chinwag.ui.preferences_dialog import PreferencesDialog
+
+        return self.show_dialog(PreferencesDialog, self._ctx.preferences)
+
+    def show_shortcuts(self) -> QWidget:
+        from chinwag.ui.help_dialogs import ShortcutsDialog
+
+        return self.show_dialog(ShortcutsDialog)
+
+    def show_about(self) -> QWidget:
+        from chinwag.ui.help_dialogs import AboutDialog
+
+        return self.show_dialog(AboutDialog)
+
+    def show_dialog(self, kind: Callable[..., QWidget], *args: Any) -> QWidget:
+        """One dialog of ``kind`` (Preferences, About, Keyboard shortcuts): shown and
+        raised if open, else made with ``args`` and shown (not modal)."""
+        dialog = self._dialogs.get(kind)
+        if dialog is None:
+            dialog = kind(*args, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.destroyed.connect(lambda *_: self._dialogs.pop(kind, None))
+            self._dialogs[kind] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
     def _move_menu(self, parent: QMenu, account: str, jid: str, row_group: str) -> QMenu:
         menu = QMenu("Move to group", parent)
         contact = self._ctx.core.roster.contact(account, jid)
@@ -724,7 +803,9 @@ class MainWindow(WindowFrame, QMainWindow):
         if self.really_quit:
             event.accept()
             return
-        # Closing the contact list is not quitting: stay signed in, in the tray.
         event.ignore()
-        self.hide()
-        self.hidden_to_tray.emit()
+        if not self._ctx.preferences.get(prefs.CLOSE_TO_TRAY):
+            self.quit_requested.emit()  # the user chose that closing quits
+            return
+        # Closing the contact list is not quitting: stay signed in, in the tray.
+        self.hide_to_tray()

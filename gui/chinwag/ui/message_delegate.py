@@ -115,6 +115,8 @@ MIN_CONTRAST = 4.5
 #: Outer space around a bubble, and padding inside it (pixels).
 _MARGIN_X, _MARGIN_Y = 10, 3
 _PAD_X, _PAD_Y = 9, 5
+#: The vertical space around and in a bubble for each message density (Preferences).
+_DENSITIES = {"comfortable": (3, 5), "compact": (1, 2)}
 _RADIUS = 8.0
 #: The side a bubble leaves free, so incoming and outgoing messages stand apart.
 _INDENT_SHARE, _MIN_INDENT = 0.15, 32
@@ -595,6 +597,23 @@ class _Fonts:
             small_bold_metrics=QFontMetrics(small_bold),
             small_italic_metrics=QFontMetrics(small_italic),
         )
+
+
+def set_density(density: str) -> bool:
+    """Rows as ``"comfortable"`` or ``"compact"`` (less space around and in each bubble).
+    True when it changed: views showing messages must then forget their cached sizes (a
+    ``StyleChange`` event does that)."""
+    global _MARGIN_Y, _PAD_Y
+    wanted = _DENSITIES.get(density, _DENSITIES["comfortable"])
+    if wanted == (_MARGIN_Y, _PAD_Y):
+        return False
+    _MARGIN_Y, _PAD_Y = wanted
+    return True
+
+
+def density() -> str:
+    """The density rows are laid out with now."""
+    return next(k for k, v in _DENSITIES.items() if v == (_MARGIN_Y, _PAD_Y))
 
 
 class MessageDelegate(QStyledItemDelegate):

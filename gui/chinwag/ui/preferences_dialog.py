@@ -1,0 +1,147 @@
+"""Edit > Preferences… (Ctrl+,): every preference in one dialog, each applied as soon as
+it is changed (there is no OK to press; Close closes). The widgets show what is stored,
+and follow it when it changes elsewhere (a script, another dialog)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from chinwag.system import preferences as p
+from chinwag.system.preferences import Density, Pref, Preferences, SendKey, Theme
+
+_CHECKS: tuple[tuple[str, Pref[bool], str], ...] = (
+    ("Notifications", p.NOTIFY_MESSAGES, "New &messages"),
+    ("Notifications", p.NOTIFY_MENTIONS, "Me&ntions of my nickname in group chats"),
+    ("Notifications", p.NOTIFY_CONTACTS_ONLINE, "Contacts coming &online"),
+    ("Notifications", p.SOUNDS, "Play &sounds"),
+    ("Start-up and closing", p.START_ON_LOGIN, "Start Chinwag when I &log in"),
+    ("Start-up and closing", p.START_IN_TRAY, "Start in the &tray (no window)"),
+    (
+        "Start-up and closing",
+        p.CLOSE_TO_TRAY,
+        "&Closing the contact list keeps it in the tray",
+    ),
+    ("Privacy", p.SEND_TYPING, "Let contacts see when I am t&yping"),
+    ("Privacy", p.SEND_READ_MARKERS, "Let contacts see when I have &read their messages"),
+)
+
+_CHOICES: tuple[tuple[Pref[str], str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        p.THEME,
+        "T&heme:",
+        ((Theme.SYSTEM, "Follow the system"), (Theme.LIGHT, "Light"), (Theme.DARK, "Dark")),
+    ),
+    (
+        p.DENSITY,
+        "Message &density:",
+        ((Density.COMFORTABLE, "Comfortable"), (Density.COMPACT, "Compact")),
+    ),
+    (
+        p.SEND_KEY,
+        "S&end messages with:",
+        (
+            (SendKey.ENTER, "Enter (Shift+Enter: new line)"),
+            (SendKey.CTRL_ENTER, "Ctrl+Enter (Enter: new line)"),
+        ),
+    ),
+)
+
+
+class PreferencesDialog(QDialog):
+    """The preferences, applied at once. :attr:`checks`, :attr:`combos` and
+    :attr:`font_size` are the widgets, by preference key (for tests and scripts)."""
+
+    def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._prefs = preferences
+        self._updating = False
+        self.setWindowTitle("Preferences")
+        self.setAccessibleName("Preferences")
+        self.checks: dict[str, QCheckBox] = {}
+        self.combos: dict[str, QComboBox] = {}
+
+        layout = QVBoxLayout(self)
+        groups: dict[str, QVBoxLayout] = {}
+        for title, pref, text in _CHECKS:
+            if title not in groups:
+                box = QGroupBox(title, self)
+                groups[title] = QVBoxLayout(box)
+                layout.addWidget(box)
+            check = QCheckBox(text, self)
+            check.toggled.connect(partial(self._set, pref))
+            groups[title].addWidget(check)
+            self.checks[pref.key] = check
+
+        look = QGroupBox("Appearance and typing", self)
+        form = QFormLayout(look)
+        for choice, label, items in _CHOICES:
+            combo = QComboBox(self)
+            for value, words in items:
+                combo.addItem(words, str(value))
+            combo.currentIndexChanged.connect(partial(self._choose, choice, combo))
+            buddy = QLabel(label, self)
+            buddy.setBuddy(combo)
+            form.addRow(buddy, combo)
+            self.combos[choice.key] = combo
+        self.font_size = QSpinBox(self)
+        self.font_size.setRange(p.FONT_SIZE.default, p.FONT_SIZE.high or 36)
+        self.font_size.setSpecialValueText("System default")
+        self.font_size.setSuffix(" pt")
+        self.font_size.setKeyboardTracking(False)
+        self.font_size.setAccessibleName("Font size")
+        self.font_size.valueChanged.connect(self._font_size_changed)
+        size_label = QLabel("&Font size:", self)
+        size_label.setBuddy(self.font_size)
+        form.insertRow(1, size_label, self.font_size)
+        layout.addWidget(look)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+        self.refresh()
+        self._unsubscribe = preferences.subscribe(lambda _key: self.refresh())
+        self.finished.connect(lambda _result: self._unsubscribe())
+
+    def refresh(self) -> None:
+        """Show what is stored."""
+        self._updating = True
+        try:
+            for key, check in self.checks.items():
+                check.setChecked(self._prefs.get(p.pref(key)))
+            for key, combo in self.combos.items():
+                index = combo.findData(self._prefs.get(p.pref(key)))
+                combo.setCurrentIndex(max(0, index))
+            self.font_size.setValue(self._prefs.get(p.FONT_SIZE))
+        finally:
+            self._updating = False
+
+    def _set(self, pref: Pref[Any], value: Any) -> None:
+        if not self._updating:
+            self._prefs.set(pref, value)
+
+    def _choose(self, pref: Pref[str], combo: QComboBox, _index: int) -> None:
+        self._set(pref, str(combo.currentData()))
+
+    def _font_size_changed(self, value: int) -> None:
+        # Values under the smallest size are skipped (0 is "System default").
+        low = p.FONT_SIZE.low or 0
+        if 0 < value < low:
+            value = low if self._prefs.get(p.FONT_SIZE) == 0 else 0
+            self.font_size.setValue(value)
+            return
+        self._set(p.FONT_SIZE, value)
