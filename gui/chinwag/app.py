@@ -205,6 +205,14 @@ class Notifications:
         self._tray.set_unread(sum(self._ctx.core.store.unread_counts().values()))
 
 
+def _wire_tray_click(ctx: UiContext, tray: Any, main_window: Any) -> None:
+    """A left click on the tray icon opens the newest unread conversation, else the
+    contact list."""
+    from chinwag.ui.tray import open_newest_unread
+
+    tray.open_requested.connect(lambda: open_newest_unread(ctx, main_window.present))
+
+
 async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = ()) -> int:
     """Build everything, run until quit, shut down in order. ``problems``: what
     :func:`main` could not set up, for the user."""
@@ -337,6 +345,7 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         dialog.show()
 
     tray.toggle_requested.connect(toggle_main_window)
+    _wire_tray_click(ctx, tray, main_window)
     tray.status_requested.connect(main_window.status_header.pick)
     tray.quit_requested.connect(quit_requested.set)
     main_window.quit_requested.connect(quit_requested.set)
