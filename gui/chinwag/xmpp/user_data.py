@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 #: data and the notification choice (the account's own).
 PRIVATE_NODES = frozenset((PRIVATE_CUSTOM_DATA, NOTIFICATIONS))
 NODES = frozenset((CUSTOM_DATA, *PRIVATE_NODES))
+#: The nodes whose changes are pushed to us (``+notify``): ours, and the nickname people
+#: publish (XEP-0172), which names a contact the user gave no name.
+NOTIFIED = frozenset((*NODES, NICK))
 NS_JSON = "urn:xmpp:json:0"
 NS_PUBSUB = "http://jabber.org/protocol/pubsub"
 NS_EVENT = f"{NS_PUBSUB}#event"
@@ -83,7 +86,7 @@ class UserDataFeature:
         self._listener = listener
         self._account = client.account.jid
         disco = client.plugin["xep_0030"]
-        for node in NODES:
+        for node in NOTIFIED:
             disco.add_feature(f"{node}+notify")
         dispatcher.add("user data pushes", EVENTS, self._on_event)
 
@@ -152,7 +155,7 @@ class UserDataFeature:
         event = xml.find(f"{{{NS_EVENT}}}event")
         if event is None:
             return False
-        ours = [child for child in event if child.get("node") in NODES]
+        ours = [child for child in event if child.get("node") in NOTIFIED]
         if not ours:
             return False
         owner = self._owner(xml.get("from"))
