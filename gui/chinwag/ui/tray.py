@@ -122,6 +122,7 @@ class Tray(QObject):
             QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
         )
         self._icon_name = ""
+        self._drawn: tuple[str, int] | None = None
 
         self._menu = QMenu()
         self._menu.setAccessibleName("Chinwag")
@@ -237,7 +238,10 @@ class Tray(QObject):
     def refresh(self) -> None:
         """Re-read the own status and redraw icon, tooltip and the menu's check mark."""
         self._icon_name = STATUS_ICON.get(self.status, "status-offline")
-        self._tray.setIcon(self._current_icon())
+        drawn = (self._icon_name, self._unread)
+        if drawn != self._drawn:  # (drawing it is six SVG renders: only when it changes)
+            self._drawn = drawn
+            self._tray.setIcon(self._current_icon())
         self._tray.setToolTip(self.tooltip())
         action = self._status_actions.get(self.checked_status)
         if action is not None:
