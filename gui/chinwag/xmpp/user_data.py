@@ -107,8 +107,8 @@ class UserDataFeature:
         return None if item is None else payload_text(node, item)
 
     async def publish(self, node: str, data: str) -> None:
-        """Make ``data`` (a JSON text) the item of our ``node``, private or not as the
-        node is (:data:`PRIVATE_NODES`)."""
+        """Make ``data`` (a JSON text; the nickname itself for :data:`NICK`) the item of
+        our ``node``, private or not as the node is (:data:`PRIVATE_NODES`)."""
         private = node in PRIVATE_NODES
         config = node_config(private)
 
@@ -117,7 +117,8 @@ class UserDataFeature:
             pubsub = ET.SubElement(iq.xml, f"{{{NS_PUBSUB}}}pubsub")
             publish = ET.SubElement(pubsub, f"{{{NS_PUBSUB}}}publish", {"node": node})
             item = ET.SubElement(publish, f"{{{NS_PUBSUB}}}item", {"id": ITEM})
-            ET.SubElement(item, f"{{{NS_JSON}}}json").text = data
+            tag = f"{{{NICK}}}nick" if node == NICK else f"{{{NS_JSON}}}json"
+            ET.SubElement(item, tag).text = data
             options = ET.SubElement(pubsub, f"{{{NS_PUBSUB}}}publish-options")
             options.append(_form(f"{NS_PUBSUB}#publish-options", config))
             return iq
