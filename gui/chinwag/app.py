@@ -188,8 +188,7 @@ class Notifications:
                 name = message.peer.partition("@")[0]
             title = f"{message.sender_resource or 'Someone'} in {name}"
         else:
-            contact = self._ctx.core.roster.contact(message.account, message.peer)
-            title = contact.display_name if contact else message.peer
+            title = self._ctx.core.roster.display_name(message.account, message.peer)
         body = f"(edited) {message.body}" if notice.edited else message.body
         self._notifier.notify(title, body, message.account, message.peer)
 

@@ -613,6 +613,7 @@ async def test_a_published_nickname_names_a_contact_the_user_did_not_name(
     # A XEP-0172 push, as the XMPP layer hands it to the account's session.
     core.users.on_push(ME, "bob@x.org", NICK, "Bobby")
     assert core.roster.display_name(ME, "bob@x.org") == "Bobby"
+    assert core.conversations.title(ConversationKey(ME, "bob@x.org")) == "Bobby"
     model, proxy = make_model()
     assert find(proxy, "bob@x.org").data() == "Bobby"
 
