@@ -80,8 +80,8 @@ MAX_BANNERS = 3
 NOTICE_MS = 10_000  # how long a notice stays in the status bar
 #: What the contact list says when there is nobody in it yet.
 EMPTY_ROSTER_HINT = (
-    "No contacts yet.\n\nTo add someone, click the + button above (Add contact…) and "
-    "type their address, like alice@example.org."
+    "No contacts yet.\n\nTo add someone, click the Add contact button beside the search "
+    "field and type their address, like alice@example.org."
 )
 
 
