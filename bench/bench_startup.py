@@ -1,11 +1,14 @@
-"""Start-up of the desktop client: from running ``chinwag`` to its first window painted,
-and the resident memory once signed in with one account (against a local Prosody).
+"""Start-up of the desktop client: from running ``chinwag`` to its first window painted and
+to its automation API answering on a (private) session bus, and the resident memory once
+signed in with one account (against a local Prosody).
 
     .venv/bin/python bench/bench_startup.py [--runs 5]
 
 Uses a virtual X screen (Xvfb) when installed, like a desktop, else offscreen. The client
-reports its own figures when started with ``--debug-startup-report`` (first paint is
-timed from the process start, as the kernel records it). Figures only."""
+reports its own figures when started with ``--debug-startup-report`` (times from the
+process start, as the kernel records it). Python runs with its bytecode cache as an
+installed app has it (into a throwaway PYTHONPYCACHEPREFIX, filled by one unmeasured
+run first), even where PYTHONDONTWRITEBYTECODE is set. Figures only."""
 
 from __future__ import annotations
 
@@ -21,23 +24,35 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from _server import bench_server
+
+from rig.dbus import PrivateSessionBus
+
+PYCACHE = Path(tempfile.mkdtemp(prefix="chinwag-bench-pyc-"))
 
 
 def xvfb() -> tuple[subprocess.Popen[bytes] | None, str | None]:
     if not shutil.which("Xvfb"):
         return None, None
-    display = ":97"
+    read, write = os.pipe()  # Xvfb picks a free display and writes its number here
     proc = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(write,),
     )
-    time.sleep(0.5)
-    return proc, display
+    os.close(write)
+    with os.fdopen(read) as f:
+        number = f.readline().strip()
+    if not number:
+        proc.terminate()
+        return None, None
+    time.sleep(0.2)
+    return proc, f":{number}"
 
 
-def one_run(server, jid: str, password: str, display: str | None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def one_run(server, jid: str, password: str, display: str | None, bus: str) -> dict[str, float]:  # type: ignore[no-untyped-def]
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, HOME=home)
         for var, sub in (
@@ -57,7 +72,9 @@ def one_run(server, jid: str, password: str, display: str | None) -> dict[str, f
         secrets = Path(home) / "d" / "chinwag" / "passwords.json"
         secrets.write_text(json.dumps({jid: password}))
         secrets.chmod(0o600)
-        env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent"  # no keyring: the file
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus  # (no keyring there: the password file)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
         if display:
             env["DISPLAY"] = display
             env["QT_QPA_PLATFORM"] = "xcb"
@@ -85,23 +102,29 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     xproc, display = xvfb()
+    bus = PrivateSessionBus()
     try:
+        address = bus.start()
         with bench_server() as server:
             jid, password = server.make_user("startup")
-            runs = [one_run(server, jid, password, display) for _ in range(args.runs)]
+            one_run(server, jid, password, display, address)  # fills the bytecode cache
+            runs = [one_run(server, jid, password, display, address) for _ in range(args.runs)]
     finally:
+        bus.stop()
         if xproc:
             xproc.terminate()
-    paint = [r["first_paint_ms"] for r in runs]
-    rss = [r["signed_in_rss_mb"] for r in runs]
+        shutil.rmtree(PYCACHE, ignore_errors=True)
     print(f"screen: {'Xvfb (xcb)' if display else 'offscreen'}, runs: {args.runs}")
-    print(
-        f"first window painted: median {statistics.median(paint):.0f} ms "
-        f"(min {min(paint):.0f}, max {max(paint):.0f}); goal under 600 ms"
-    )
+    for key, what in (("first_paint_ms", "first window painted"), ("api_ms", "API answering")):
+        values = [r[key] for r in runs]
+        print(
+            f"{what}: median {statistics.median(values):.0f} ms "
+            f"(min {min(values):.0f}, max {max(values):.0f}); goal under 500 ms"
+        )
+    rss = [r["signed_in_rss_mb"] for r in runs]
     print(
         f"resident memory signed in: median {statistics.median(rss):.0f} MB "
-        f"(max {max(rss):.0f}); goal under 100 MB"
+        f"(min {min(rss):.0f}, max {max(rss):.0f}); goal under 90 MB"
     )
 
 

@@ -17,6 +17,7 @@ from chinwag.api.service import Api
 from chinwag.api.users import UsersApi
 from chinwag.core.errors import RequestRefused
 from chinwag.core.events import (
+    ContactNicknameChanged,
     ContactPresenceChanged,
     NotificationsChanged,
     SubscriptionRequested,
@@ -24,7 +25,7 @@ from chinwag.core.events import (
     UserEdited,
 )
 from chinwag.core.ports import XmppConnection
-from chinwag.core.users import CUSTOM_DATA, NOTIFICATIONS, PRIVATE_CUSTOM_DATA
+from chinwag.core.users import CUSTOM_DATA, NICK, NOTIFICATIONS, PRIVATE_CUSTOM_DATA
 from conftest import Client, CoreMaker
 from rig.fakes import FakeWindowHost
 from rig.prosody import ProsodyServer
@@ -110,6 +111,25 @@ async def test_a_contacts_change_is_pushed_to_subscribers(
     pushed = await bob.events.wait(UserEdited, lambda e: e.user == alice.jid)
     assert json.loads(pushed.custom_data) == {"mood": "sunny"}
     assert pushed.private_custom_data is None
+
+
+async def test_a_contacts_published_nickname_names_them(
+    prosody: ProsodyServer, cores: CoreMaker
+) -> None:
+    alice = await cores(prosody, *prosody.make_user("alice"))
+    bob = await cores(prosody, *prosody.make_user("bob"))
+    await befriend(alice, bob)
+    await bob.events.wait(SubscriptionRequested, lambda e: e.jid == alice.jid)
+    bob.core.roster.approve(bob.jid, alice.jid)
+    await alice.events.wait(
+        ContactPresenceChanged, lambda e: e.jid == bob.jid and e.presence.available
+    )
+    bob_conn = bob.core.sessions[bob.jid].connection
+    assert bob_conn is not None
+    await bob_conn.publish_user_data(NICK, "Bobby")  # XEP-0172, as any client publishes it
+    pushed = await alice.events.wait(ContactNicknameChanged, lambda e: e.jid == bob.jid)
+    assert pushed.nickname == "Bobby"
+    assert alice.core.roster.display_name(alice.jid, bob.jid) == "Bobby"
 
 
 async def test_every_client_of_the_account_shares_private_data_and_notifications(

@@ -48,7 +48,7 @@ from chinwag.ui import roster_model
 from chinwag.ui.bridge import EventBridge
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import status_icon
-from chinwag.ui.main_window import MAX_BANNERS, MainWindow
+from chinwag.ui.main_window import EMPTY_ROSTER_HINT, MAX_BANNERS, MainWindow
 from chinwag.ui.roster_model import RosterRole
 
 ME = "me@example.org"
@@ -934,3 +934,45 @@ async def test_a_full_disk_is_said_until_the_history_can_be_written_again(
     assert "disk is full" in window.storage_warning.text()
     core.bus.publish(StorageRecovered())
     await until(lambda: not window.storage_warning.isVisible())
+
+
+# -- an empty list, an empty status bar ------------------------------------------------------
+
+
+def drawn_colours(window: MainWindow) -> set[int]:
+    image = window.contact_view.viewport().grab().toImage()
+    return {
+        image.pixel(x, y) for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)
+    }
+
+
+async def test_an_empty_list_says_how_to_add_someone(window: MainWindow, core: ChinwagCore) -> None:
+    view = window.contact_view
+    assert view.placeholder_text() == ""
+    window.filter_edit.setText("nobody like this")
+    await until(lambda: view.model().rowCount() == 0)
+    assert view.placeholder_text() == "No contact matches."
+    window.filter_edit.clear()
+    window.show_offline_action.setChecked(False)
+    core.roster.on_presence(ME, "alice@wonderland.lit", Presence(Show.OFFLINE, resource="pc"))
+    await until(lambda: view.model().rowCount() == 0)
+    assert view.placeholder_text().startswith("Nobody is online")
+
+    core.roster.on_roster(ME, [], "v2", True)  # nobody at all
+    await until(lambda: view.placeholder_text() == EMPTY_ROSTER_HINT)
+    assert "add someone" in EMPTY_ROSTER_HINT
+    assert len(drawn_colours(window)) > 1  # the hint is painted, not only the background
+    core.roster.on_roster(ME, [Contact(ME, "dan@x.org", "Dan", (), Subscription.BOTH)], "v3", True)
+    window.show_offline_action.setChecked(True)
+    await until(lambda: view.model().rowCount() > 0)
+    assert view.placeholder_text() == ""
+
+
+async def test_the_status_bar_shows_only_while_it_has_a_notice(window: MainWindow) -> None:
+    bar = window.statusBar()
+    assert not bar.isVisible()  # no empty strip under the list
+    window._notify("Could not do that")
+    assert bar.isVisible()
+    assert bar.currentMessage() == "Could not do that"
+    bar.clearMessage()  # as when the notice times out
+    assert not bar.isVisible()

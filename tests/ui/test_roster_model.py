@@ -30,6 +30,7 @@ from chinwag.core.models import (
 )
 from chinwag.core.service import ChinwagCore
 from chinwag.core.status import Status
+from chinwag.core.users import NICK
 from chinwag.storage import SqliteMessageStore
 from chinwag.system.config import JsonConfigStore
 from chinwag.system.secrets import FileSecretStore
@@ -567,3 +568,66 @@ async def test_both_models_pass_the_model_tester_through_a_sequence_of_updates(
     qtmodeltester.check(model)
     qtmodeltester.check(proxy)
     assert tree(proxy)[0] == ("R", sorted(f"r{n}@x.org" for n in range(RESET_THRESHOLD + 1)))
+
+
+async def test_tooltip_tells_address_resources_clients_subscription_and_status(
+    core: ChinwagCore, make_model: Callable[[], tuple[RosterModel, RosterFilterModel]]
+) -> None:
+    set_roster(
+        core,
+        contact("alice@x.org", "Alice", subscription=Subscription.BOTH),
+        contact("bob@x.org", "", subscription=Subscription.NONE, ask=True),
+    )
+    roster = core.roster
+    roster.on_presence(
+        ME,
+        "alice@x.org",
+        Presence(Show.DND, "In a meeting", 5, "laptop", "https://gajim.org#abc="),
+    )
+    roster.on_presence(
+        ME, "alice@x.org", Presence(Show.AWAY, "", 0, "phone", "http://conversations.im#x")
+    )
+    _, proxy = make_model()
+
+    assert find(proxy, "alice@x.org").data(Qt.ItemDataRole.ToolTipRole) == "\n".join(
+        [
+            "Alice",
+            "alice@x.org",
+            "Busy: In a meeting",
+            "  laptop: Busy, gajim.org",
+            "  phone: Away, conversations.im",
+            "Subscription: both ways",
+        ]
+    )
+    assert find(proxy, "bob@x.org").data(Qt.ItemDataRole.ToolTipRole) == "\n".join(
+        ["bob@x.org", "Offline", "Subscription: none (your request is pending)"]
+    )
+    roster.on_presence(ME, "alice@x.org", Presence(Show.OFFLINE, resource="phone"))
+    assert "phone" not in find(proxy, "alice@x.org").data(Qt.ItemDataRole.ToolTipRole)
+
+
+async def test_a_published_nickname_names_a_contact_the_user_did_not_name(
+    core: ChinwagCore, make_model: Callable[[], tuple[RosterModel, RosterFilterModel]]
+) -> None:
+    set_roster(core, contact("alice@x.org", "Ally"), contact("bob@x.org"))
+    # A XEP-0172 push, as the XMPP layer hands it to the account's session.
+    core.users.on_push(ME, "bob@x.org", NICK, "Bobby")
+    assert core.roster.display_name(ME, "bob@x.org") == "Bobby"
+    assert core.conversations.title(ConversationKey(ME, "bob@x.org")) == "Bobby"
+    model, proxy = make_model()
+    assert find(proxy, "bob@x.org").data() == "Bobby"
+
+    core.users.on_push(ME, "alice@x.org", NICK, "Alice Liddell")
+    core.users.on_push(ME, "bob@x.org", NICK, "Robert")
+    model.flush()
+    alice = find(proxy, "alice@x.org")
+    assert alice.data() == "Ally"  # the name the user gave wins
+    assert "Calls themselves: Alice Liddell" in alice.data(Qt.ItemDataRole.ToolTipRole)
+    assert find(proxy, "bob@x.org").data() == "Robert"
+    assert tree(proxy) == [(DEFAULT_GROUP, ["Ally", "Robert"])]
+
+    core.users.on_push(ME, "bob@x.org", NICK, None)  # retracted
+    model.flush()
+    assert find(proxy, "bob@x.org").data() == "bob@x.org"
+    core.users.on_push(ME, ME, NICK, "Me myself")  # our own: names no contact
+    assert core.roster.nickname(ME, ME) == ""

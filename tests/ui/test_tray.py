@@ -18,14 +18,16 @@ from dbus_next import Message
 from dbus_next.aio import MessageBus
 from dbus_next.service import ServiceInterface, method, signal
 from PySide6.QtCore import QPoint, QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 from pytestqt.qtbot import QtBot
 
 from chinwag.core.events import MessageEdited
+from chinwag.core.models import ConversationKey
 from chinwag.core.status import SELECTABLE, Status
+from chinwag.ui.icons import icon
 from chinwag.ui.notifications import MAX_LINE, Notifier
-from chinwag.ui.tray import Tray
+from chinwag.ui.tray import Tray, newest_unread, open_newest_unread
 from rig.dbus import PrivateSessionBus, close_message_bus
 
 if TYPE_CHECKING:
@@ -109,7 +111,7 @@ async def test_icon_and_tooltip_follow_own_status(ui: "UiRig", tray: Tray) -> No
     assert tray.tray_icon.toolTip() == "Chinwag: Offline"
 
     conn = await ui.sign_in()
-    assert (tray.status, tray.icon_name) == (Status.ONLINE, "chinwag")
+    assert (tray.status, tray.icon_name) == (Status.ONLINE, "status-online")
     assert tray.tray_icon.toolTip() == "Chinwag: Online"
     assert not tray.tray_icon.icon().isNull()
 
@@ -133,10 +135,12 @@ async def test_unread_indicator(ui: "UiRig", tray: Tray) -> None:
     await ui.sign_in()
     tray.set_unread(3)
     assert tray.unread == 3
-    assert tray.icon_name == "chinwag-unread"
+    assert (tray.icon_name, tray.badge) == ("status-online", "3")
     assert tray.tray_icon.toolTip() == "Chinwag: Online\n3 unread"
+    tray.set_unread(150)
+    assert tray.badge == "99+"
     tray.set_unread(0)
-    assert tray.icon_name == "chinwag"
+    assert (tray.icon_name, tray.badge) == ("status-online", "")
     assert tray.tray_icon.toolTip() == "Chinwag: Online"
     tray.set_unread(-4)  # nonsense from a caller is not a negative count
     assert tray.unread == 0
@@ -169,14 +173,15 @@ async def test_status_menu_asks_the_app_and_shows_what_applies(ui: "UiRig", tray
     assert tray.icon_name == "status-away"
 
 
-async def test_click_toggles_and_menu_items(ui: "UiRig", tray: Tray, qtbot: QtBot) -> None:
+async def test_click_opens_and_menu_items(ui: "UiRig", tray: Tray, qtbot: QtBot) -> None:
+    opens = Spy(tray.open_requested)
     toggles = Spy(tray.toggle_requested)
     quits = Spy(tray.quit_requested)
     tray.tray_icon.activated.emit(Reason.Trigger)  # what a click on the icon sends
-    assert len(toggles.calls) == 1
-    tray.tray_icon.activated.emit(Reason.DoubleClick)  # follows a Trigger: no 2nd toggle
+    assert len(opens.calls) == 1
+    tray.tray_icon.activated.emit(Reason.DoubleClick)  # follows a Trigger: no 2nd open
     tray.tray_icon.activated.emit(Reason.Context)  # the menu opens by itself
-    assert len(toggles.calls) == 1
+    assert (len(opens.calls), len(toggles.calls)) == (1, 0)
 
     window = QWidget()
     qtbot.addWidget(window)
@@ -191,9 +196,77 @@ async def test_click_toggles_and_menu_items(ui: "UiRig", tray: Tray, qtbot: QtBo
     tray.menu.hide()
 
     tray.menu.actions()[0].trigger()
-    assert len(toggles.calls) == 2
+    assert len(toggles.calls) == 1
     tray.menu.actions()[-1].trigger()
     assert len(quits.calls) == 1
+
+
+def pixel(tray: Tray, x: float, y: float, size: int = 64) -> QColor:
+    """The colour of the tray icon at (x, y), as fractions of its side."""
+    image = tray.tray_icon.icon().pixmap(size, size).toImage()
+    assert (image.width(), image.height()) == (size, size)
+    return image.pixelColor(int(x * (size - 1)), int(y * (size - 1)))
+
+
+async def test_icon_keeps_the_app_shape_in_every_status(ui: "UiRig", tray: Tray) -> None:
+    app_icon = icon("chinwag").pixmap(64, 64).toImage()
+    # The app icon's left half (the bubble and its first dot), never under a badge.
+    spots = [(0.25, 0.45), (0.31, 0.44), (0.12, 0.3), (0.2, 0.8)]
+
+    def same_shape() -> bool:
+        return all(
+            pixel(tray, x, y) == app_icon.pixelColor(int(x * 63), int(y * 63)) for x, y in spots
+        )
+
+    assert tray.status is Status.OFFLINE
+    assert same_shape()
+    offline_corner = pixel(tray, 0.88, 0.88)
+    await ui.sign_in()
+    seen = {offline_corner.name()}
+    for status in (Status.ONLINE, Status.BUSY, Status.AWAY):
+        ui.core.sessions[ui.me].set_status(status, "")
+        assert tray.status is status
+        assert same_shape(), status
+        seen.add(pixel(tray, 0.88, 0.88).name())  # the status badge, lower right
+    assert len(seen) == 4  # each status its own badge
+
+
+async def test_icon_shows_the_unread_count(ui: "UiRig", tray: Tray) -> None:
+    await ui.sign_in()
+    plain = pixel(tray, 0.9, 0.1)
+    tray.set_unread(5)
+    badge = pixel(tray, 0.9, 0.1)
+    assert badge != plain
+    assert badge.red() > 150
+    assert badge.green() < 100
+    assert pixel(tray, 0.25, 0.45) == icon("chinwag").pixmap(64, 64).toImage().pixelColor(
+        int(0.25 * 63), int(0.45 * 63)
+    )
+    tray.set_unread(0)
+    assert pixel(tray, 0.9, 0.1) == plain
+
+
+async def test_click_opens_the_newest_unread_conversation_else_the_list(
+    ui: "UiRig", tray: Tray
+) -> None:
+    carol = "carol@example.net"
+    shown: list[str] = []
+    tray.open_requested.connect(lambda: open_newest_unread(ui.ctx, lambda: shown.append("list")))
+    await ui.sign_in()
+    assert newest_unread(ui.ctx) is None
+    tray.tray_icon.activated.emit(Reason.Trigger)
+    assert shown == ["list"]
+    assert ui.windows.all() == []
+
+    ui.conn.receive("hi", peer=carol)
+    ui.conn.receive("hello", peer=ALICE)  # the newest (and first by name only if not)
+    await eventually(lambda: len(ui.core.store.unread_counts()) == 2, what="both messages stored")
+    assert newest_unread(ui.ctx) == ConversationKey(ui.me, ALICE)
+    tray.tray_icon.activated.emit(Reason.Trigger)
+    assert shown == ["list"]
+    [window] = ui.windows.all()
+    assert ui.windows.find(ui.me, ALICE) is window
+    window.close()  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- notifications

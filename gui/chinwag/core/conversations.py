@@ -60,7 +60,8 @@ class ConversationService:
     ) -> None:
         self._store = store
         self._bus = bus
-        #: (account, address) -> the name a person knows them by (the roster's).
+        #: (account, address) -> the name a person knows them by (the roster's name,
+        #: else the nickname they publish).
         self._name_of = name_of or (lambda _account, jid: jid)
         self._tasks = BackgroundTasks("conversation log")
         #: Conversation-level events are appended in the order they happened.
@@ -175,7 +176,8 @@ class ConversationService:
 
     def title(self, key: ConversationKey) -> str:
         """What the conversation is called: its own title where it has one (a room's),
-        else for a direct one the contact's name (the roster's), else its address."""
+        else for a direct one the contact's name (the roster's, else the one they
+        publish), else its address."""
         found = self._store.conversation_info(key)
         if found is not None and found.title:
             return found.title

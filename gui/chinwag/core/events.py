@@ -92,6 +92,16 @@ class ContactRemoved(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ContactNicknameChanged(Event):
+    """The nickname a contact publishes for themselves (XEP-0172) changed ("": none). It
+    names them where the user gave no name of their own."""
+
+    account: str
+    jid: str
+    nickname: str
+
+
+@dataclass(frozen=True, slots=True)
 class ContactPresenceChanged(Event):
     """The aggregate presence of a contact changed (over all its resources)."""
 

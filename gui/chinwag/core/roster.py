@@ -20,6 +20,7 @@ from chinwag.core.errors import (
     NotGroupMember,
 )
 from chinwag.core.events import (
+    ContactNicknameChanged,
     ContactPresenceChanged,
     ContactRemoved,
     ContactUpdated,
@@ -83,6 +84,8 @@ class RosterService:
         self._versions: dict[str, str] = {}
         self._resources: dict[str, dict[str, dict[str, Presence]]] = {}
         self._presence: dict[str, dict[str, Presence]] = {}
+        #: account -> contact -> the nickname it publishes (XEP-0172), as last pushed.
+        self._nicknames: dict[str, dict[str, str]] = {}
         self._requests: dict[str, dict[str, str]] = {}
         #: Groups made empty (CreateGroup) that no contact is in yet, per account.
         self._made_groups: dict[str, set[str]] = {}
@@ -119,6 +122,16 @@ class RosterService:
 
     def resources(self, account: str, jid: str) -> list[Presence]:
         return list(self._resources.get(account, {}).get(jid, {}).values())
+
+    def nickname(self, account: str, jid: str) -> str:
+        """The nickname ``jid`` publishes for themselves (XEP-0172), "" when none known."""
+        return self._nicknames.get(account, {}).get(jid, "")
+
+    def display_name(self, account: str, jid: str) -> str:
+        """What names a contact: the name the user gave it, else the nickname it
+        publishes, else its address."""
+        contact = self.contact(account, jid)
+        return (contact.name if contact else "") or self.nickname(account, jid) or jid
 
     def pending_requests(self, account: str) -> dict[str, str]:
         """Addresses asking to see our presence, with the nickname they gave."""
@@ -316,6 +329,18 @@ class RosterService:
         for jid in list(self._resources.get(account, {})):
             self._resources[account][jid].clear()
             self._update_aggregate(account, jid, None)
+
+    def on_nickname(self, account: str, jid: str, nickname: str) -> None:
+        """``jid`` published (or took away: "") its nickname."""
+        nickname = nickname.strip()
+        known = self._nicknames.setdefault(account, {})
+        if known.get(jid, "") == nickname:
+            return
+        if nickname:
+            known[jid] = nickname
+        else:
+            known.pop(jid, None)
+        self._bus.publish(ContactNicknameChanged(account, jid, nickname))
 
     def on_subscription(self, account: str, jid: str, kind: str, nick: str) -> None:
         if kind == "subscribe":

@@ -94,8 +94,7 @@ class ChinwagCore:
         return (config.nickname if config is not None else "") or account.partition("@")[0]
 
     def _name_of(self, account: str, jid: str) -> str:
-        contact = self.roster.contact(account, jid)
-        return contact.display_name if contact is not None else jid
+        return self.roster.display_name(account, jid)
 
     def _connection(self, account: str) -> XmppConnection | None:
         session = self.sessions.get(account)

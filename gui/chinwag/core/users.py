@@ -314,6 +314,10 @@ class UserService:
     def on_push(self, account: str, user: str, node: str, data: str | None) -> None:
         """A user data node changed on the server (see
         :meth:`~chinwag.core.ports.ConnectionListener.on_user_data`)."""
+        if node == NICK:  # a contact's own nickname (XEP-0172): it may name them
+            if user != account:
+                self._roster.on_nickname(account, user, data or "")
+            return
         if user == account:
             own = self._own.setdefault(account, {})
             if node == NOTIFICATIONS:

@@ -56,6 +56,7 @@ from chinwag.core.events import (
     BookmarksSynced,
     ChatStateChanged,
     ConnectionStateChanged,
+    ContactNicknameChanged,
     ContactPresenceChanged,
     ContactRemoved,
     ContactUpdated,
@@ -105,6 +106,7 @@ RosterEvent = (
     | ContactUpdated
     | ContactRemoved
     | ContactPresenceChanged
+    | ContactNicknameChanged
     | GroupCreated
     | GroupRenamed
 )

@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QKeyEvent,
     QKeySequence,
+    QPaintEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -58,7 +59,7 @@ from chinwag.ui.contact_delegate import ContactDelegate
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
 from chinwag.ui.invitation_banner import InvitationBanners
-from chinwag.ui.item_views import ENTER_KEYS, request_menu
+from chinwag.ui.item_views import ENTER_KEYS, paint_placeholder, request_menu
 from chinwag.ui.rooms_section import RoomsSection
 from chinwag.ui.roster_model import (
     DEFAULT_GROUP,
@@ -78,6 +79,11 @@ log = logging.getLogger(__name__)
 #: not push the contact list out of the window).
 MAX_BANNERS = 3
 NOTICE_MS = 10_000  # how long a notice stays in the status bar
+#: What the contact list says when there is nobody in it yet.
+EMPTY_ROSTER_HINT = (
+    "No contacts yet.\n\nTo add someone, click the Add contact button beside the search "
+    "field and type their address, like alice@example.org."
+)
 
 
 class ContactView(QTreeView):
@@ -97,6 +103,22 @@ class ContactView(QTreeView):
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         request_menu(self, event, self.menu_requested)
+
+    def placeholder_text(self) -> str:
+        """What the list says while it shows no row: how to add someone when there is
+        nobody, else why nobody shows (the filter, or everyone offline)."""
+        proxy = self.model()
+        if proxy is None or proxy.rowCount() > 0:
+            return ""
+        if not isinstance(proxy, RosterFilterModel) or proxy.sourceModel().rowCount() == 0:
+            return EMPTY_ROSTER_HINT
+        if proxy.filter_text:
+            return "No contact matches."
+        return "Nobody is online. View > Show offline contacts lists everyone."
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        paint_placeholder(self, self.placeholder_text())
 
 
 class SubscriptionBanner(Banner):
@@ -392,8 +414,7 @@ class MainWindow(WindowFrame, QMainWindow):
         layout.addWidget(self.contact_view, 1)
         layout.addWidget(self.rooms_section)
         self.setCentralWidget(central)
-        self.statusBar().setAccessibleName("Notices")
-        self.statusBar().setSizeGripEnabled(False)
+        self._build_notice_bar()
 
         # Keyboard: header, then the filter, then the list; the add button last.
         self.setTabOrder(self.status_header.status_combo, self.status_header.message_edit)
@@ -401,6 +422,15 @@ class MainWindow(WindowFrame, QMainWindow):
         self.setTabOrder(self.filter_edit, self.contact_view)
         self.setTabOrder(self.contact_view, self.rooms_section.view)
         self.setTabOrder(self.rooms_section.view, add_button)
+
+    def _build_notice_bar(self) -> None:
+        """The status bar holds notices only: it shows while one is there, not as an
+        empty strip under the list."""
+        bar = self.statusBar()
+        bar.setAccessibleName("Notices")
+        bar.setSizeGripEnabled(False)
+        bar.messageChanged.connect(lambda text: bar.setVisible(bool(text)))
+        bar.hide()
 
     def _restore_view_settings(self) -> None:
         settings = self._ctx.settings

@@ -59,6 +59,7 @@ from PySide6.QtCore import (
 
 from chinwag.core.events import (
     BlockChanged,
+    ContactNicknameChanged,
     ContactPresenceChanged,
     ContactRemoved,
     ContactUpdated,
@@ -75,6 +76,7 @@ from chinwag.core.models import (
     ConversationKind,
     Direction,
     Presence,
+    Subscription,
 )
 from chinwag.core.service import ChinwagCore
 from chinwag.core.status import Status
@@ -120,6 +122,30 @@ _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 # PySide needs the overload named to emit the layout signals with parents and a hint
 # (its stubs do not know signals can be indexed by signature: hence the type ignores).
 _LAYOUT_SIGNATURE = "QList<QPersistentModelIndex>,QAbstractItemModel::LayoutChangeHint"
+
+
+_SUBSCRIPTION_TEXT = {
+    Subscription.BOTH: "both ways",
+    Subscription.TO: "you see their status; they do not see yours",
+    Subscription.FROM: "they see your status; you do not see theirs",
+    Subscription.NONE: "none",
+}
+
+
+def subscription_text(contact: Contact) -> str:
+    """The presence subscription (RFC 6121) in words, with a request still pending."""
+    text = _SUBSCRIPTION_TEXT.get(contact.subscription, str(contact.subscription))
+    if contact.ask:
+        text += " (your request is pending)"
+    return text
+
+
+def client_name(caps_node: str) -> str:
+    """A client's name from its XEP-0115 node ("https://gajim.org#ver" -> "gajim.org")."""
+    node = caps_node.partition("#")[0].strip()
+    for prefix in ("https://", "http://"):
+        node = node.removeprefix(prefix)
+    return node.removeprefix("www.").rstrip("/")
 
 
 class RosterRole(enum.IntEnum):
@@ -193,6 +219,8 @@ class _Entry:
     groups: tuple[str, ...] = ()
     status: Status = Status.OFFLINE
     online: bool = False
+    nickname: str = ""  # the one the contact publishes (XEP-0172)
+    name: str = ""  # what names it: the user's name for it, else its nickname, else jid
     haystack: str = ""  # what the filter text is searched in
     name_key: tuple[str, int, str] = ("", 0, "")
     status_key: tuple[int, str, int, str] = (0, "", 0, "")
@@ -203,7 +231,8 @@ class _Entry:
         self.groups = tuple(dict.fromkeys(contact.groups)) or (DEFAULT_GROUP,)
         self.status = Status.from_show(self.presence.show)
         self.online = self.status is not Status.OFFLINE
-        folded = contact.display_name.casefold()
+        self.name = contact.name or self.nickname or contact.jid
+        folded = self.name.casefold()
         self.haystack = f"{folded}\n{contact.jid.casefold()}"
         self.name_key = (folded, self.rank, contact.jid)
         self.status_key = (-SHOW_RANK[self.presence.show], folded, self.rank, contact.jid)
@@ -435,7 +464,7 @@ class RosterModel(QAbstractItemModel):
     def _contact_data(self, entry: _Entry, group: _Group, role: int) -> Any:
         contact = entry.contact
         if role in (Qt.ItemDataRole.DisplayRole, RosterRole.NAME):
-            return contact.display_name
+            return entry.name
         if role == RosterRole.STATUS:
             return int(entry.status)
         if role == RosterRole.STATUS_MESSAGE:
@@ -455,22 +484,48 @@ class RosterModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return icon("block") if entry.blocked else status_icon(entry.status)
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [contact.display_name, contact.jid, entry.status.label]
-            if entry.status_message:
-                lines.append(entry.status_message)
-            if entry.unread:
-                lines.append(_unread_text(entry.unread))
-            if len(self._ranks) > 1:
-                lines.append(f"Account: {contact.account}")
-            return "\n".join(lines)
+            return self._tooltip(entry)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            parts = [contact.display_name, entry.status.label]
+            parts = [entry.name, entry.status.label]
             if entry.status_message:
                 parts.append(entry.status_message)
             if entry.unread:
                 parts.append(_unread_text(entry.unread))
             return ", ".join(parts)
         return None
+
+    def _tooltip(self, entry: _Entry) -> str:
+        """Who it is (name, address, the nickname it gives itself when another name shows),
+        how it appears (status, message, each resource online and its client), the
+        subscription, what waits unread, and the account when there are several."""
+        contact = entry.contact
+        lines = [entry.name]
+        if entry.name != contact.jid:
+            lines.append(contact.jid)
+        if entry.nickname and entry.nickname != entry.name:
+            lines.append(f"Calls themselves: {entry.nickname}")
+        status = entry.status.label
+        message = "Blocked" if entry.blocked else entry.presence.status  # (ask: below)
+        if message:
+            status = f"{status}: {message}"
+        lines.append(status)
+        resources = sorted(
+            self._core.roster.resources(contact.account, contact.jid),
+            key=lambda p: (-p.priority, p.resource),
+        )
+        for presence in resources:
+            line = f"  {presence.resource or '(no resource)'}: "
+            line += Status.from_show(presence.show).label
+            client = client_name(presence.caps_node)
+            if client:
+                line += f", {client}"
+            lines.append(line)
+        lines.append(f"Subscription: {subscription_text(contact)}")
+        if entry.unread:
+            lines.append(_unread_text(entry.unread))
+        if len(self._ranks) > 1:
+            lines.append(f"Account: {contact.account}")
+        return "\n".join(lines)
 
     def _group_data(self, group: _Group, role: int) -> Any:
         if role in (Qt.ItemDataRole.DisplayRole, RosterRole.NAME, RosterRole.GROUP):
@@ -506,6 +561,7 @@ class RosterModel(QAbstractItemModel):
             self._read_unread(key) if unread is None else unread,
             rank,
             self._is_blocked(key),
+            nickname=self._core.roster.nickname(contact.account, contact.jid),
         )
         entry.refresh()
         return entry
@@ -896,6 +952,8 @@ class RosterModel(QAbstractItemModel):
                 self._on_presence(event)
             case ContactUpdated():
                 self._on_contact_updated(event)
+            case ContactNicknameChanged():
+                self._on_nickname(event)
             case ContactRemoved():
                 self._on_contact_removed(event)
             case RosterReceived():
@@ -949,6 +1007,13 @@ class RosterModel(QAbstractItemModel):
             self._schedule()
         elif entry.contact != contact:
             self._update(entry, contact)
+
+    def _on_nickname(self, event: ContactNicknameChanged) -> None:
+        entry = self._entries.get((event.account, event.jid))
+        if entry is None or entry.nickname == event.nickname:
+            return  # (a contact added later reads it when its entry is made)
+        entry.nickname = event.nickname
+        self._update(entry, entry.contact)
 
     def _on_block_changed(self, event: BlockChanged) -> None:
         key = (event.account, event.jid)

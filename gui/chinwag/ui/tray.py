@@ -1,8 +1,11 @@
 """The tray icon: keeps Chinwag reachable while its windows are hidden.
 
-The icon shows the user's own status (the primary account's status as picked, or that it
-is connecting or offline) and switches to the unread variant while messages wait; the
-menu offers Show/Hide, the status choices and Quit. The tray forwards intents as signals
+The icon is always the app's (so it is recognised in the panel) with the user's own status
+as a small badge in its lower right corner (the primary account's status as picked, or
+that it is connecting or offline) and, while messages wait, their number in a red badge
+in its upper right corner; the menu offers Show/Hide, the status choices and Quit. A left
+click asks to open the newest unread conversation (:func:`newest_unread`; the composition
+root decides, the contact list when there is none). The tray forwards intents as signals
 and decides nothing itself: the main window owns status changes and showing itself, the
 composition root owns quitting.
 
@@ -12,22 +15,90 @@ state and menu, and shows nothing."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QActionGroup, QIcon
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QMenu, QStyle, QSystemTrayIcon, QWidget
 
-from chinwag.core.models import ConnectionState
+from chinwag.core.models import ConnectionState, ConversationKey
 from chinwag.core.session import AccountSession
 from chinwag.core.status import SELECTABLE, Status
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import STATUS_ICON, icon, status_icon
 
+#: Sizes the tray icon is drawn at (panels pick the nearest).
+ICON_SIZES = (16, 22, 24, 32, 48, 64)
+#: Red of the unread badge, white text on it.
+BADGE_COLOR = QColor("#d1242f")
+
+
+def badge_text(unread: int) -> str:
+    """What the unread badge says: the number, "99+" beyond, nothing at 0."""
+    if unread <= 0:
+        return ""
+    return str(unread) if unread < 100 else "99+"
+
+
+def newest_unread(ctx: UiContext) -> ConversationKey | None:
+    """The conversation with unread messages whose last message is the newest; None when
+    nothing waits unread."""
+    store = ctx.core.store
+    unread = {key for key, count in store.unread_counts().items() if count > 0}
+    if not unread:
+        return None
+    newest = {key: when for key, when in store.conversations() if key in unread}
+    return max(unread, key=lambda key: (newest.get(key, 0.0), key.peer))
+
+
+def open_newest_unread(ctx: UiContext, show_list: Callable[[], None]) -> None:
+    """What a left click on the icon does: the newest unread conversation's window, or
+    ``show_list()`` (the contact list) when nothing waits."""
+    key = newest_unread(ctx)
+    if key is None:
+        show_list()
+    else:
+        ctx.windows.open(key.account, key.peer, kind=key.kind)
+
+
+def draw_tray_pixmap(base: QIcon, overlay: QIcon, unread: int, size: int) -> QPixmap:
+    """The app icon at ``size`` with the status badge (lower right, ~45 %) and the unread
+    count (upper right), so the shape never changes with the status."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        base.paint(painter, 0, 0, size, size)
+        dot = max(6, round(size * 0.45))
+        if not overlay.isNull():
+            overlay.paint(painter, size - dot, size - dot, dot, dot)
+        text = badge_text(unread)
+        if text:
+            height = max(7.0, size * 0.5)
+            width = min(float(size), max(height, height * 0.6 * len(text)))
+            rect = QRectF(size - width, 0.0, width, height)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(BADGE_COLOR)
+            painter.drawRoundedRect(rect, height / 2, height / 2)
+            font = QFont(painter.font())
+            font.setBold(True)
+            font.setPixelSize(max(6, round(height * (0.8 if len(text) == 1 else 0.62))))
+            painter.setFont(font)
+            painter.setPen(QColor("white"))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    finally:
+        painter.end()
+    return pixmap
+
 
 class Tray(QObject):
     """Wraps one :class:`QSystemTrayIcon` and its menu."""
 
-    #: Show the main window if hidden, hide it if shown (tray click, or the menu item).
+    #: Show the main window if hidden, hide it if shown (the menu item).
     toggle_requested = Signal()
+    #: The icon was left-clicked: open the newest unread conversation, else the list.
+    open_requested = Signal()
     #: The user picked a status in the tray menu (a :class:`Status`).
     status_requested = Signal(object)
     #: Quit from the tray menu.
@@ -51,6 +122,7 @@ class Tray(QObject):
             QSystemTrayIcon.isSystemTrayAvailable() if available is None else available
         )
         self._icon_name = ""
+        self._drawn: tuple[str, int] | None = None
 
         self._menu = QMenu()
         self._menu.setAccessibleName("Chinwag")
@@ -114,8 +186,13 @@ class Tray(QObject):
 
     @property
     def icon_name(self) -> str:
-        """Name of the icon shown (``resources/icons/<name>.svg``)."""
+        """Name of the status badge drawn over the app icon (``resources/icons/<name>.svg``)."""
         return self._icon_name
+
+    @property
+    def badge(self) -> str:
+        """The unread count as drawn on the icon ("" when nothing waits)."""
+        return badge_text(self._unread)
 
     @property
     def status(self) -> Status:
@@ -160,15 +237,11 @@ class Tray(QObject):
 
     def refresh(self) -> None:
         """Re-read the own status and redraw icon, tooltip and the menu's check mark."""
-        status = self.status
-        if self._unread:
-            name = "chinwag-unread"
-        elif status is Status.ONLINE:
-            name = "chinwag"
-        else:
-            name = STATUS_ICON.get(status, "status-offline")
-        self._icon_name = name
-        self._tray.setIcon(self._current_icon())
+        self._icon_name = STATUS_ICON.get(self.status, "status-offline")
+        drawn = (self._icon_name, self._unread)
+        if drawn != self._drawn:  # (drawing it is six SVG renders: only when it changes)
+            self._drawn = drawn
+            self._tray.setIcon(self._current_icon())
         self._tray.setToolTip(self.tooltip())
         action = self._status_actions.get(self.checked_status)
         if action is not None:
@@ -194,9 +267,19 @@ class Tray(QObject):
         return self._ctx.core.sessions.get(primary) if primary else None
 
     def _current_icon(self) -> QIcon:
-        """The icon for the state; the app icon, or Qt's generic one, while the drawn
-        ones are missing, because a tray icon without a picture is invisible."""
-        for candidate in (icon(self._icon_name), icon("chinwag"), QApplication.windowIcon()):
+        """The app icon with the status and unread badges drawn on it. Its base is the
+        app icon, or Qt's generic one while it is missing, because a tray icon without a
+        picture is invisible."""
+        base = self._base_icon()
+        overlay = icon(self._icon_name)
+        drawn = QIcon()
+        for size in ICON_SIZES:
+            drawn.addPixmap(draw_tray_pixmap(base, overlay, self._unread, size))
+        return drawn
+
+    @staticmethod
+    def _base_icon() -> QIcon:
+        for candidate in (icon("chinwag"), QApplication.windowIcon()):
             if not candidate.isNull():
                 return candidate
         style = QApplication.style()
@@ -210,7 +293,7 @@ class Tray(QObject):
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason is QSystemTrayIcon.ActivationReason.Trigger:
-            self.toggle_requested.emit()
+            self.open_requested.emit()
 
     def _update_toggle_text(self) -> None:
         shown = (

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 #: data and the notification choice (the account's own).
 PRIVATE_NODES = frozenset((PRIVATE_CUSTOM_DATA, NOTIFICATIONS))
 NODES = frozenset((CUSTOM_DATA, *PRIVATE_NODES))
+#: The nodes whose changes are pushed to us (``+notify``): ours, and the nickname people
+#: publish (XEP-0172), which names a contact the user gave no name.
+NOTIFIED = frozenset((*NODES, NICK))
 NS_JSON = "urn:xmpp:json:0"
 NS_PUBSUB = "http://jabber.org/protocol/pubsub"
 NS_EVENT = f"{NS_PUBSUB}#event"
@@ -83,7 +86,7 @@ class UserDataFeature:
         self._listener = listener
         self._account = client.account.jid
         disco = client.plugin["xep_0030"]
-        for node in NODES:
+        for node in NOTIFIED:
             disco.add_feature(f"{node}+notify")
         dispatcher.add("user data pushes", EVENTS, self._on_event)
 
@@ -104,8 +107,8 @@ class UserDataFeature:
         return None if item is None else payload_text(node, item)
 
     async def publish(self, node: str, data: str) -> None:
-        """Make ``data`` (a JSON text) the item of our ``node``, private or not as the
-        node is (:data:`PRIVATE_NODES`)."""
+        """Make ``data`` (a JSON text; the nickname itself for :data:`NICK`) the item of
+        our ``node``, private or not as the node is (:data:`PRIVATE_NODES`)."""
         private = node in PRIVATE_NODES
         config = node_config(private)
 
@@ -114,7 +117,8 @@ class UserDataFeature:
             pubsub = ET.SubElement(iq.xml, f"{{{NS_PUBSUB}}}pubsub")
             publish = ET.SubElement(pubsub, f"{{{NS_PUBSUB}}}publish", {"node": node})
             item = ET.SubElement(publish, f"{{{NS_PUBSUB}}}item", {"id": ITEM})
-            ET.SubElement(item, f"{{{NS_JSON}}}json").text = data
+            tag = f"{{{NICK}}}nick" if node == NICK else f"{{{NS_JSON}}}json"
+            ET.SubElement(item, tag).text = data
             options = ET.SubElement(pubsub, f"{{{NS_PUBSUB}}}publish-options")
             options.append(_form(f"{NS_PUBSUB}#publish-options", config))
             return iq
@@ -152,7 +156,7 @@ class UserDataFeature:
         event = xml.find(f"{{{NS_EVENT}}}event")
         if event is None:
             return False
-        ours = [child for child in event if child.get("node") in NODES]
+        ours = [child for child in event if child.get("node") in NOTIFIED]
         if not ours:
             return False
         owner = self._owner(xml.get("from"))
