@@ -295,6 +295,9 @@ class MessagingService:
         self._offline_floor: dict[str, float] = {}
         self._inbox_task: asyncio.Task[None] | None = None
         self._catch_up: dict[str, asyncio.Task[None]] = {}
+        #: Every catch-up task not finished yet, also those cancelled (a task cancelled
+        #: before its first step still has to run it: the final drain waits for that).
+        self._every_catch_up: set[asyncio.Task[None]] = set()
         #: uids handed to a stream in this run and not yet known to be taken: after a
         #: stream ends without resumption, whether the server took them is in doubt.
         self._handed: dict[str, set[str]] = {}
@@ -748,6 +751,8 @@ class MessagingService:
             self._flush(account, conn)
         task = asyncio.create_task(self._after_new_session(account, conn), name=f"mam {account}")
         self._catch_up[account] = task
+        self._every_catch_up.add(task)  # (shutdown waits for them, cancelled ones too)
+        task.add_done_callback(self._every_catch_up.discard)
 
     def _flush(self, account: str, conn: XmppConnection) -> None:
         """Send every queued message of ``account`` not handed to this stream yet (nor
@@ -1351,6 +1356,10 @@ class MessagingService:
         if final:
             self._final = True
             self._retry_wake.set()
+            catch_ups = list(self._every_catch_up)
+            for task in catch_ups:
+                task.cancel()
+            await asyncio.gather(*catch_ups, return_exceptions=True)
         while len(self._tasks) or (self._inbox_task is not None and not self._inbox_task.done()):
             if self._inbox_task is not None:
                 await asyncio.gather(self._inbox_task, return_exceptions=True)
