@@ -22,6 +22,7 @@ DEBIAN_PACKAGES=(
   gnome-keyring gcr                     # a real Secret Service and its prompts (rig/keyring.py)
   iproute2                              # ip: a second network namespace (gateways' loopback test)
   desktop-file-utils appstream          # desktop-file-validate, appstreamcli: packaging/ checked
+  pipx                                  # pipx install . (tests/packaging/test_pipx_install.py)
 )
 
 # Stops Debian's system-wide Prosody through its service and, should it still be there (no
