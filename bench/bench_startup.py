@@ -29,6 +29,7 @@ from _server import bench_server
 
 from rig.dbus import PrivateSessionBus
 
+SCREEN = ("-screen", "0", "1280x800x24")
 PYCACHE = Path(tempfile.mkdtemp(prefix="chinwag-bench-pyc-"))
 
 
@@ -37,7 +38,8 @@ def xvfb() -> tuple[subprocess.Popen[bytes] | None, str | None]:
         return None, None
     read, write = os.pipe()  # Xvfb picks a free display and writes its number here
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        # (-noreset: at a reset Xvfb writes its number again, and dies as the pipe is closed)
+        ["Xvfb", "-displayfd", str(write), "-noreset", "-nolisten", "tcp", *SCREEN],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         pass_fds=(write,),
@@ -126,6 +128,13 @@ def main() -> None:
         f"resident memory signed in: median {statistics.median(rss):.0f} MB "
         f"(min {min(rss):.0f}, max {max(rss):.0f}); goal under 90 MB"
     )
+    for key, what in (
+        ("signed_in_rss_anon_mb", "its own (heap, Python objects)"),
+        ("signed_in_rss_file_mb", "shared libraries and files"),
+    ):
+        values = [r[key] for r in runs if key in r]
+        if values:
+            print(f"  of which {what}: median {statistics.median(values):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@ async def test_background_app_signs_in_stores_and_quits_cleanly(prosody, tmp_pat
     )
     try:
         await wait_for_log(log, "archive catch-up")  # signed in, caught up
+        # The server's address was looked up on a thread of the loop's executor: started
+        # as needed, not qasync's ten QThreads at once (1.2 MB resident).
+        threads = [t.read_text().strip() for t in Path(f"/proc/{proc.pid}/task").glob("*/comm")]
+        assert "_QThreadWorker" not in threads, threads
         peer = XmppPeer(prosody, *prosody.make_user("peer"))
         peer.client.register_plugin("xep_0184")
         peer.client.plugin["xep_0184"].auto_request = True

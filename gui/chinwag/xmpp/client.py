@@ -90,16 +90,18 @@ class ChinwagClient(ClientXMPP):
 
     def __init__(self, config: AccountConfig, password: str, *, register: bool = False) -> None:
         jid = f"{config.jid}/{config.resource}" if config.resource else config.jid
-        super().__init__(jid, password, sasl_mech=None)
-        self.account = config
-        self.pinned = (
+        pinned = (
             tls.normalise_fingerprint(config.trusted_fingerprint)
             if config.trusted_fingerprint
             else ""
         )
+        # (Given to slixmpp, which would otherwise load the system's certificates into a
+        # context of its own first: 0.8 MB.)
+        super().__init__(jid, password, sasl_mech=None, ssl_context=tls.make_context(pinned))
+        self.account = config
+        self.pinned = pinned
         #: Set when the pinned fingerprint did not match (checked before any data is sent).
         self.pin_mismatch: str | None = None
-        self.ssl_context = tls.make_context(self.pinned)
         self.enable_plaintext = False
         self.enable_direct_tls = config.tls is TlsMode.DIRECT
         self.enable_starttls = config.tls is TlsMode.STARTTLS

@@ -1,0 +1,105 @@
+"""What keeps Chinwag's memory down once started (issue 15's start-up goal): module sources
+not held after PySide6 has looked at them, no pygments behind slixmpp's log printer, one
+TLS context per connection. Each is checked in a fresh interpreter, as the app starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+GUI = str(Path(__file__).resolve().parents[2] / "gui")
+
+
+def fresh_python(code: str, tmp_path: Path) -> dict[str, object]:
+    """Run ``code`` in a new interpreter (offscreen Qt, chinwag importable) and return the
+    JSON it prints last."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=f"{GUI}:{tmp_path}")
+    env["HOME"] = str(tmp_path / "home")
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[var] = str(tmp_path / "home" / var.lower())
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_modules_imported_after_pyside_leave_no_source_behind(tmp_path: Path) -> None:
+    """PySide6 reads every later module's source for the word "PySide6" and left it in
+    linecache (12 MB signed in); with Chinwag's check the text goes, the answer stays."""
+    (tmp_path / "uses_qt.py").write_text("# built on PySide6\nVALUE = 1\n")
+    (tmp_path / "plain.py").write_text("VALUE = 2\n" * 50)
+    got = fresh_python(
+        "import json, linecache, sys\n"
+        "import PySide6.QtCore\n"
+        "from chinwag.app import spare_pyside_source_reads\n"
+        "spare_pyside_source_reads()\n"
+        "import uses_qt, plain\n"
+        "feature = sys.modules['shibokensupport.feature']\n"
+        "cached = [f for f in linecache.cache if f.endswith(('uses_qt.py', 'plain.py'))]\n"
+        "print(json.dumps({'cached': cached, 'uses_qt': feature.pyside_feature_dict['uses_qt'],"
+        " 'plain': feature.pyside_feature_dict['plain']}))\n",
+        tmp_path,
+    )
+    assert got == {"cached": [], "uses_qt": 0, "plain": -1}
+
+
+def test_the_app_spares_sources_from_its_start(tmp_path: Path) -> None:
+    """``main`` installs the check before anything else imports PySide6-using code: the
+    first window's modules (imported after PySide6) leave nothing in linecache."""
+    got = fresh_python(
+        "import json, linecache\n"
+        "import chinwag.app as app\n"
+        "from unittest import mock\n"
+        "with mock.patch('qasync.run', lambda coro: coro.close() or 0):\n"
+        "    app.main(['--background'])\n"
+        "import chinwag.ui.main_window\n"
+        "print(json.dumps({'cached': [f for f in linecache.cache if 'chinwag/ui' in f]}))\n",
+        tmp_path,
+    )
+    assert got == {"cached": []}
+
+
+def test_slixmpp_is_imported_without_pygments(tmp_path: Path) -> None:
+    """slixmpp colours the XML it logs when pygments imports: escapes in the log file and
+    2.5 MB of lexers. pygments stays importable for anyone else."""
+    got = fresh_python(
+        "import json, sys\n"
+        "import chinwag.xmpp.connection\n"
+        "tostring = sys.modules['slixmpp.xmlstream.tostring']\n"
+        "loaded = 'pygments' in sys.modules\n"
+        "printed = str(tostring.highlight('<message/>'))\n"
+        "import pygments\n"
+        "print(json.dumps({'loaded': loaded, 'printed': printed}))\n",
+        tmp_path,
+    )
+    assert got == {"loaded": False, "printed": "<message/>"}
+
+
+def test_a_client_loads_the_system_certificates_once(tmp_path: Path) -> None:
+    """slixmpp made a verifying context of its own before Chinwag's replaced it: the
+    system's certificates loaded twice per connection (0.8 MB)."""
+    got = fresh_python(
+        "import json, ssl\n"
+        "made = []\n"
+        "original = ssl.create_default_context\n"
+        "def counting(*a, **k):\n"
+        "    made.append(1)\n"
+        "    return original(*a, **k)\n"
+        "ssl.create_default_context = counting\n"
+        "from chinwag.core.models import AccountConfig\n"
+        "from chinwag.xmpp.client import ChinwagClient\n"
+        "client = ChinwagClient(AccountConfig(jid='sam@example.org'), 'pw')\n"
+        "print(json.dumps({'made': len(made), 'verifies': client.ssl_context.verify_mode"
+        " == ssl.CERT_REQUIRED, 'hostname': client.ssl_context.check_hostname}))\n",
+        tmp_path,
+    )
+    assert got == {"made": 1, "verifies": True, "hostname": True}
