@@ -376,7 +376,8 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     from chinwag.ui.window_switcher import WindowSwitcher
 
     WindowSwitcher(ctx.windows, main_window, main_window.app_actions)
-    show_startup_problems(problems, main_window, tray, args.background)
+    # (in the tray, as --background or "Start in the tray" has it: a tray balloon)
+    show_startup_problems(problems, main_window, tray, not main_window.isVisible())
 
     def toggle_main_window() -> None:
         if main_window.isVisible() and main_window.isActiveWindow():
