@@ -429,6 +429,7 @@ class SecretDialog(QDialog):
         row.addWidget(self.copy_button)
         layout.addLayout(row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close")
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         # The key leaves the widget with the dialog (no copy lingers in a hidden one).
