@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chinwag import __version__
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from chinwag.api.service import Api
-    from chinwag.gateways.server import Gateways
+    from chinwag.gateways.control import GatewayControl
     from chinwag.system.preferences import Preferences
     from chinwag.ui.appearance import PreferencesApplier
     from chinwag.ui.bridge import (
@@ -377,7 +377,8 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     from chinwag.ui.window_switcher import WindowSwitcher
 
     WindowSwitcher(ctx.windows, main_window, main_window.app_actions)
-    show_startup_problems(problems, main_window, tray, args.background)
+    # (in the tray, as --background or "Start in the tray" has it: a tray balloon)
+    show_startup_problems(problems, main_window, tray, not main_window.isVisible())
 
     def toggle_main_window() -> None:
         if main_window.isVisible() and main_window.isActiveWindow():
@@ -458,23 +459,27 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
 
     host = AutomationHost(ctx.windows, main_window, quit_requested.set)
     gateway_ports = _gateway_ports(args, paths)
-    gateway_api = None
-    if gateway_ports:  # one API layer under every front
-        from chinwag.api.service import Api
+    apis: list[Api] = []  # one API layer under every front, made when one needs it
 
-        gateway_api = Api(core, host)
+    def shared_api() -> Api:
+        if not apis:
+            from chinwag.api.service import Api
+
+            apis.append(Api(core, host))
+        return apis[0]
+
+    gateways = _gateway_control(ctx, paths, shared_api)
     if bus is not None:
         from chinwag.automation.server import AutomationServer
 
-        server = await AutomationServer.start(core, host, bus, gateway_api)
+        server = await AutomationServer.start(core, host, bus, shared_api())
         if report is not None:
             report.api_answering()
         if server is None:  # another Chinwag started at the same moment and won
             await _handed_over(bus, args, force=True)
             quit_requested.set()
-    gateways = None
     if not quit_requested.is_set():  # (only the Chinwag that runs: its ports, its file)
-        gateways = await _start_gateways(gateway_ports, paths, gateway_api)
+        await gateways.start(gateway_ports)
 
     if not core.accounts.accounts and not report and not quit_requested.is_set():
         if args.background:  # no window: an account comes from the tray or a script
@@ -487,8 +492,7 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     await quit_requested.wait()
 
     log.info("shutting down")
-    if gateways is not None:
-        await gateways.close()
+    await gateways.close()
     if server is not None:
         await server.close()  # OnAppShutdown, before the windows go
     main_window.really_quit = True
@@ -510,8 +514,8 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         from chinwag.automation.bus import close_message_bus
 
         await close_message_bus(bus)
-    if gateway_api is not None:
-        gateway_api.close()
+    for api in apis:
+        api.close()
     log.debug("shutdown: done")
     return 0
 
@@ -560,44 +564,14 @@ def _gateway_ports(args: argparse.Namespace, paths: Paths) -> dict[str, int]:
     return ports
 
 
-async def _start_gateways(
-    ports: Mapping[str, int], paths: Paths, api: Api | None
-) -> Gateways | None:
-    """Start the gateways in ``ports`` over ``api`` (the one D-Bus uses too); None when
-    none is on. A port that cannot be had is logged, and Chinwag runs without that
-    gateway. Called once this Chinwag is the one that runs (it owns the bus name)."""
-    from chinwag.gateways.settings import STATE_FILE
+def _gateway_control(ctx: UiContext, paths: Paths, make_api: Callable[[], Api]) -> GatewayControl:
+    """The script gateways, started and stopped while Chinwag runs (the Preferences
+    dialog's "Script gateways" page reaches them through ``ctx``)."""
+    from chinwag.gateways.control import GatewayControl
 
-    # Where the gateways listen is written anew for this run: what a Chinwag killed with
-    # them on left there would send scripts to ports that are no one's, or another's now.
-    try:
-        (paths.state / STATE_FILE).unlink(missing_ok=True)
-    except OSError as exc:
-        log.warning("could not remove %s: %s", paths.state / STATE_FILE, exc)
-    if not ports or api is None:
-        return None
-    from chinwag.gateways.keys import FILE_NAME, GatewayKeys
-    from chinwag.gateways.server import Gateways, raise_open_files_limit
-
-    raise_open_files_limit()
-    keys = GatewayKeys(paths.config / FILE_NAME)
-    gateways = Gateways(paths.state)
-    for name, port in ports.items():
-        if name == "xmlrpc":
-            from chinwag.gateways.xmlrpc import XmlRpcGateway
-
-            app = XmlRpcGateway(api, keys).app()
-            title = "XML-RPC"
-        else:
-            from chinwag.gateways.ucwa import UcwaGateway
-
-            app = UcwaGateway(api, keys).app()
-            title = "REST (UCWA)"
-        try:
-            await gateways.start(name, app, port)
-        except OSError as exc:
-            log.error("the %s gateway cannot listen on port %d: %s", title, port, exc)
-    return gateways
+    control = GatewayControl(paths.config, paths.state, make_api)
+    ctx.gateways = control
+    return control
 
 
 def show_first_run(ctx: UiContext, main_window: Any, keep: Any) -> None:

@@ -76,6 +76,35 @@ async def test_a_gateway_listens_on_loopback_and_says_where(tmp_path: Path) -> N
     assert not (tmp_path / STATE_FILE).exists()
 
 
+async def test_one_gateway_stops_and_the_other_goes_on(tmp_path: Path) -> None:
+    gateways = Gateways(tmp_path)
+    apps = []
+    for _ in range(2):
+        app = make_app()
+        app.router.add_post("/echo", echo_length)
+        apps.append(app)
+    first = await gateways.start("xmlrpc", apps[0], 0)
+    second = await gateways.start("rest", apps[1], 0)
+    try:
+        assert await gateways.stop("xmlrpc")
+        assert not await gateways.stop("xmlrpc")  # (not running: nothing to do)
+        assert gateways.ports == {"rest": second}
+        assert json.loads((tmp_path / STATE_FILE).read_text()) == {
+            "rest": {"host": "127.0.0.1", "port": second}
+        }
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.wait_for(asyncio.open_connection("127.0.0.1", first), 10)
+        async with (
+            ClientSession() as http,
+            http.post(f"http://127.0.0.1:{second}/echo", data=b"xy") as reply,
+        ):
+            assert await reply.text() == "2"
+        assert await gateways.stop("rest")
+        assert not (tmp_path / STATE_FILE).exists()
+    finally:
+        await gateways.close()
+
+
 async def test_a_port_in_use_is_an_error_not_a_crash(tmp_path: Path) -> None:
     gateways = Gateways(tmp_path)
     with socket.socket() as taken:

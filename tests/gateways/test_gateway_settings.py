@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from chinwag.app import parse_args
-from chinwag.gateways.settings import FILE_NAME, configured_port
+from chinwag.gateways.settings import (
+    FILE_NAME,
+    SettingsError,
+    configured_port,
+    read_settings,
+    save_setting,
+)
 
 
 def test_the_command_line() -> None:
@@ -45,3 +51,23 @@ def test_the_rest_entry(tmp_path: Path) -> None:
     (tmp_path / FILE_NAME).write_text('{"rest": {"enabled": true, "port": 8043}}')
     assert configured_port(tmp_path, "rest") == 8043
     assert configured_port(tmp_path, "xmlrpc") is None
+
+
+def test_saving_one_gateway_keeps_the_other(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAME).write_text('{"rest": {"enabled": true, "port": 8043, "x": 1}}')
+    save_setting(tmp_path, "xmlrpc", True, 0)
+    assert configured_port(tmp_path, "xmlrpc") == 0
+    assert configured_port(tmp_path, "rest") == 8043
+    save_setting(tmp_path, "rest", False, 8044)
+    assert configured_port(tmp_path, "rest") is None
+    assert read_settings(tmp_path)["rest"] == {"enabled": False, "port": 8044, "x": 1}
+    with pytest.raises(ValueError, match="not a port"):
+        save_setting(tmp_path, "rest", True, 70000)
+
+
+def test_a_damaged_file_is_said_and_replaced_when_saved(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAME).write_text("not json")
+    with pytest.raises(SettingsError, match="damaged"):
+        read_settings(tmp_path)
+    save_setting(tmp_path, "rest", True, 0)
+    assert read_settings(tmp_path) == {"rest": {"enabled": True, "port": 0}}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from api.api_rig import ApiLayerRig
 from chinwag.api.ucwa import Problem, UcwaError
-from chinwag.app import _gateway_ports, _start_gateways, parse_args
+from chinwag.app import _gateway_ports, parse_args
+from chinwag.gateways.control import GatewayControl
 from chinwag.gateways.keys import KeyKind
 from chinwag.gateways.settings import STATE_FILE
 from chinwag.gateways.ucwa import parse_data_uri
@@ -60,8 +62,15 @@ async def test_a_crash_leftover_gateways_json_goes_when_the_gateways_are_off(
     leftover.write_text('{"rest": {"host": "127.0.0.1", "port": 8043}}\n')
     ports = _gateway_ports(parse_args([]), paths)
     assert ports == {}
-    assert await _start_gateways(ports, paths, None) is None
+    control = GatewayControl(paths.config, paths.state, _no_api)
+    await control.start(ports)
+    assert control.ports == {}
     assert not leftover.exists()
+    await control.close()
+
+
+def _no_api() -> Any:
+    raise AssertionError("no gateway is on: no API layer is made")
 
 
 async def test_a_gateway_that_cannot_listen_leaves_no_old_port_behind(tmp_path: Path) -> None:
@@ -75,9 +84,10 @@ async def test_a_gateway_that_cannot_listen_leaves_no_old_port_behind(tmp_path: 
         leftover = paths.state / STATE_FILE
         leftover.write_text('{"rest": {"host": "127.0.0.1", "port": 8043}}\n')
         args = parse_args(["--rest-port", str(taken.getsockname()[1])])
-        gateways = await _start_gateways(_gateway_ports(args, paths), paths, rig.api)
-        assert gateways is not None
+        gateways = GatewayControl(paths.config, paths.state, lambda: rig.api)
+        await gateways.start(_gateway_ports(args, paths))
         assert gateways.ports == {}
+        assert "cannot listen" in str(gateways.state("rest").problem)
         assert not leftover.exists()
         await gateways.close()
     finally:

@@ -1,16 +1,19 @@
 """Start on login: :mod:`chinwag.system.autostart` writes and removes the XDG autostart
 entry in ``$XDG_CONFIG_HOME/autostart``; the entry is valid for
-``desktop-file-validate`` and starts Chinwag with ``--background``."""
+``desktop-file-validate`` and starts Chinwag as the menu does (no ``--background``): the
+app itself then starts in the tray or with its window, as "Start in the tray" says."""
 
 from __future__ import annotations
 
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from chinwag.app import parse_args
 from chinwag.system import autostart
 from chinwag.system.autostart import autostart_enabled, autostart_path, set_autostart
 
@@ -38,11 +41,11 @@ def test_on_writes_the_entry_and_off_removes_it(config_home: Path) -> None:
     set_autostart(True, ["/opt/chinwag/bin/chinwag"])
     assert path.is_file()
     assert autostart_enabled()
-    assert exec_argv(path) == ["/opt/chinwag/bin/chinwag", "--background"]
+    assert exec_argv(path) == ["/opt/chinwag/bin/chinwag"]
     assert path.stat().st_mode & 0o777 == 0o644
 
     set_autostart(True, ["/usr/bin/chinwag"])  # on again: replaced, not duplicated
-    assert exec_argv(path) == ["/usr/bin/chinwag", "--background"]
+    assert exec_argv(path) == ["/usr/bin/chinwag"]
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 
     set_autostart(False)
@@ -54,7 +57,7 @@ def test_on_writes_the_entry_and_off_removes_it(config_home: Path) -> None:
 def test_the_entry_is_valid(config_home: Path) -> None:
     command = ["/home/a user/.local/bin/chinwag", "--profile=it's 100%"]
     set_autostart(True, command)
-    assert exec_argv(autostart_path()) == [*command, "--background"]
+    assert exec_argv(autostart_path()) == command
     if shutil.which("desktop-file-validate") is None:
         pytest.skip("desktop-file-validate is not installed (Debian: desktop-file-utils)")
     result = subprocess.run(
@@ -78,7 +81,21 @@ def test_the_default_command_is_the_launcher_on_path(
     launcher.write_text("#!/bin/sh\n")
     launcher.chmod(0o755)
     set_autostart(True)
-    assert exec_argv(autostart_path()) == [str(launcher), "--background"]
+    assert exec_argv(autostart_path()) == [str(launcher)]
+
+
+def test_at_login_the_start_in_tray_preference_decides_not_the_entry(
+    config_home: Path,
+) -> None:
+    """What the entry runs is what the menu runs: Chinwag with no option, so it is not a
+    start in the background (which never shows a window), and the app applies "Start in
+    the tray" (``chinwag.app._starts_in_tray``) as at any other start."""
+    set_autostart(True, [sys.executable, "-m", "chinwag"])
+    argv = exec_argv(autostart_path())
+    assert argv[:3] == [sys.executable, "-m", "chinwag"]
+    args = parse_args(argv[3:])
+    assert args.background is False
+    assert "--background" not in autostart_path().read_text()
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,16 @@ class GatewayKeys:
             else:
                 yield key
 
+    def problem(self) -> str | None:
+        """Why the file cannot be used as it is (unreadable, damaged), for the user; None
+        when it can (or there is none yet)."""
+        try:
+            for _ in self._read_strict():
+                pass
+        except KeyFileError as exc:
+            return str(exc)
+        return None
+
     def rest_key(self, key: str) -> GatewayKey | None:
         """The REST key whose secret is ``key``, if one is kept."""
         digest = sha256_hex(key)

@@ -202,6 +202,7 @@ class Gateways:
     body_seconds: float = BODY_SECONDS
     ports: dict[str, int] = field(default_factory=dict)
     _runners: list[web.AppRunner] = field(default_factory=list)
+    _named: dict[str, web.AppRunner] = field(default_factory=dict)
 
     async def start(self, name: str, app: web.Application, port: int) -> int:
         """Serve ``app`` as gateway ``name`` on ``port`` (0: a free one); returns the port.
@@ -230,6 +231,7 @@ class Gateways:
                 sock.close()
             raise
         self._runners.append(runner)
+        self._named[name] = runner
         chosen = int(sockets[0].getsockname()[1])
         self.ports[name] = chosen
         log.info("gateway %s listening on 127.0.0.1:%d (loopback only)", name, chosen)
@@ -244,7 +246,25 @@ class Gateways:
         except OSError as exc:
             log.warning("could not write %s: %s", self.state_dir / STATE_FILE, exc)
 
+    async def stop(self, name: str) -> bool:
+        """Stop gateway ``name`` (its connections are closed; the others go on); False
+        when it was not running."""
+        runner = self._named.pop(name, None)
+        if runner is None:
+            return False
+        self._runners.remove(runner)
+        self.ports.pop(name, None)
+        await runner.cleanup()
+        log.info("gateway %s stopped", name)
+        if self.ports:
+            self._write_state()
+        else:
+            with contextlib.suppress(OSError):
+                (self.state_dir / STATE_FILE).unlink()
+        return True
+
     async def close(self) -> None:
+        self._named.clear()
         runners, self._runners = self._runners, []
         for runner in runners:
             await runner.cleanup()

@@ -39,3 +39,51 @@ def configured_port(config_dir: Path, name: str) -> int | None:
         )
         return None
     return port
+
+
+#: The gateways, by their name in the settings file.
+NAMES = ("xmlrpc", "rest")
+
+
+class SettingsError(Exception):
+    """The settings file cannot be read or written (its text says why, for the user)."""
+
+
+def read_settings(config_dir: Path) -> dict[str, dict[str, object]]:
+    """The file's entries as they are (none when there is no file); raises
+    :class:`SettingsError` when it cannot be read or does not hold the settings."""
+    path = config_dir / FILE_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError(f"{path} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise SettingsError(f"{path} is damaged ({exc})") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} holds a {type(data).__name__}, not the gateway settings")
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+def save_setting(config_dir: Path, name: str, enabled: bool, port: int) -> None:
+    """Turn gateway ``name`` on or off with ``port`` (0: any), keeping the file's other
+    entries; a damaged file is replaced (it holds nothing else). Atomic; raises
+    :class:`SettingsError` when the file cannot be written."""
+    from chinwag.system.config import write_atomic
+
+    if name not in NAMES:
+        raise ValueError(f"no gateway {name!r}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{port} is not a port")
+    try:
+        entries = read_settings(config_dir)
+    except SettingsError as exc:
+        log.warning("gateway settings: %s: it is written anew", exc)
+        entries = {}
+    entries[name] = {**entries.get(name, {}), "enabled": enabled, "port": port}
+    path = config_dir / FILE_NAME
+    try:
+        write_atomic(path, json.dumps(entries, indent=2, sort_keys=True) + "\n")
+    except OSError as exc:
+        raise SettingsError(f"{path} cannot be written: {exc.strerror or exc}") from None

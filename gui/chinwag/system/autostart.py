@@ -6,11 +6,13 @@ Desktop sessions that follow the XDG Autostart specification (GNOME, KDE, Xfce, 
 ours; :func:`autostart_enabled` reads whether it is there and on. Qt-free: the
 preferences dialog calls these, a script may too.
 
-The entry starts Chinwag with ``--background``, as D-Bus activation does: at login it
-comes up in the tray, signs in the accounts the user enabled, and shows no window (nor
-the first-run dialog). The command is the ``chinwag`` launcher on ``PATH`` (by its full
-path, since a login session's ``PATH`` may lack ``~/.local/bin``), else this Python with
-``-m chinwag``.
+The entry starts Chinwag as the menu does, with no option: Chinwag itself decides from
+the "Start in the tray" preference whether it comes up in the tray or with its window
+(so the two preferences work together, and changing the latter needs no new entry).
+Unlike D-Bus activation (``--background``, never a window: a script asked, not the
+user), a start at login is the user's own choice of starting Chinwag. The command is the
+``chinwag`` launcher on ``PATH`` (by its full path, since a login session's ``PATH`` may
+lack ``~/.local/bin``), else this Python with ``-m chinwag``.
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ from chinwag.system.config import write_atomic
 
 #: The desktop-entry id, the same as the installed application's (the D-Bus name too).
 ENTRY_ID = "im.chinwag.Chinwag"
-#: What the entry passes to Chinwag: no window at login.
-BACKGROUND = "--background"
-
 # Characters that make an Exec argument need quoting (Desktop Entry spec, "The Exec key").
 _RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
 
@@ -67,13 +66,13 @@ def exec_quote(argument: str) -> str:
 
 
 def entry_text(command: Sequence[str]) -> str:
-    """The autostart entry that runs ``command`` with ``--background``."""
-    exec_line = " ".join(exec_quote(arg) for arg in [*command, BACKGROUND])
+    """The autostart entry that runs ``command`` (tray or window: as the user prefers)."""
+    exec_line = " ".join(exec_quote(arg) for arg in command)
     return (
         "[Desktop Entry]\n"
         "Type=Application\n"
         "Name=Chinwag\n"
-        "Comment=Start Chinwag in the tray at login\n"
+        "Comment=Start Chinwag when you log in\n"
         f"Exec={exec_line}\n"
         f"Icon={ENTRY_ID}\n"
         "Terminal=false\n"

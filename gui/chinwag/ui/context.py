@@ -12,6 +12,7 @@ from chinwag.system.ui_settings import UiSettings
 from chinwag.ui.bridge import EventBridge
 
 if TYPE_CHECKING:
+    from chinwag.gateways.control import GatewayControl
     from chinwag.ui.conversations import ConversationWindows
 
 
@@ -24,3 +25,5 @@ class UiContext:
     settings: UiSettings | None = None
     #: The user's preferences (the Preferences dialog; in memory only unless given).
     preferences: Preferences = field(default_factory=Preferences)
+    #: The script gateways, started and stopped at run time (None: not in this run).
+    gateways: GatewayControl | None = None

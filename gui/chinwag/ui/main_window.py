@@ -571,7 +571,12 @@ class MainWindow(WindowFrame, QMainWindow):
     def show_preferences(self) -> QWidget:
         from chinwag.ui.preferences_dialog import PreferencesDialog
 
-        return self.show_dialog(PreferencesDialog, self._ctx.preferences)
+        return self.show_dialog(
+            PreferencesDialog,
+            self._ctx.preferences,
+            gateways=self._ctx.gateways,
+            accounts=lambda: [a.jid for a in self._ctx.core.accounts.accounts],
+        )
 
     def show_shortcuts(self) -> QWidget:
         from chinwag.ui.help_dialogs import ShortcutsDialog
@@ -583,12 +588,12 @@ class MainWindow(WindowFrame, QMainWindow):
 
         return self.show_dialog(AboutDialog)
 
-    def show_dialog(self, kind: Callable[..., QWidget], *args: Any) -> QWidget:
+    def show_dialog(self, kind: Callable[..., QWidget], *args: Any, **kwargs: Any) -> QWidget:
         """One dialog of ``kind`` (Preferences, About, Keyboard shortcuts): shown and
-        raised if open, else made with ``args`` and shown (not modal)."""
+        raised if open, else made with ``args`` and ``kwargs`` and shown (not modal)."""
         dialog = self._dialogs.get(kind)
         if dialog is None:
-            dialog = kind(*args, self)
+            dialog = kind(*args, self, **kwargs)
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.destroyed.connect(lambda *_: self._dialogs.pop(kind, None))
             self._dialogs[kind] = dialog

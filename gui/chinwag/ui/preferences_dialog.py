@@ -4,8 +4,9 @@ and follow it when it changes elsewhere (a script, another dialog)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -16,12 +17,17 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from chinwag.system import preferences as p
 from chinwag.system.preferences import Density, Pref, Preferences, SendKey, Theme
+
+if TYPE_CHECKING:
+    from chinwag.gateways.control import GatewayControl
+    from chinwag.ui.gateway_keys_page import GatewayKeysPage
 
 _CHECKS: tuple[tuple[str, Pref[bool], str], ...] = (
     ("Notifications", p.NOTIFY_MESSAGES, "New &messages"),
@@ -65,7 +71,14 @@ class PreferencesDialog(QDialog):
     """The preferences, applied at once. :attr:`checks`, :attr:`combos` and
     :attr:`font_size` are the widgets, by preference key (for tests and scripts)."""
 
-    def __init__(self, preferences: Preferences, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        preferences: Preferences,
+        parent: QWidget | None = None,
+        *,
+        gateways: GatewayControl | None = None,
+        accounts: Callable[[], Sequence[str]] = tuple,
+    ) -> None:
         super().__init__(parent)
         self._prefs = preferences
         self._updating = False
@@ -74,7 +87,13 @@ class PreferencesDialog(QDialog):
         self.checks: dict[str, QCheckBox] = {}
         self.combos: dict[str, QComboBox] = {}
 
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        self.tabs = QTabWidget(self)
+        self.tabs.setAccessibleName("Pages")
+        outer.addWidget(self.tabs)
+        general = QWidget(self)
+        layout = QVBoxLayout(general)
+        self.tabs.addTab(general, "&General")
         groups: dict[str, QVBoxLayout] = {}
         for title, pref, text in _CHECKS:
             if title not in groups:
@@ -108,14 +127,28 @@ class PreferencesDialog(QDialog):
         size_label.setBuddy(self.font_size)
         form.insertRow(1, size_label, self.font_size)
         layout.addWidget(look)
+        layout.addStretch(1)
+        self._add_gateway_page(gateways, accounts)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        outer.addWidget(buttons)
 
         self.refresh()
         self._unsubscribe = preferences.subscribe(lambda _key: self.refresh())
         self.finished.connect(lambda _result: self._unsubscribe())
+
+    def _add_gateway_page(
+        self, gateways: GatewayControl | None, accounts: Callable[[], Sequence[str]]
+    ) -> None:
+        """The "Script gateways" page (gateway_keys_page.py), when this run has them."""
+        self.gateway_page: GatewayKeysPage | None = None
+        if gateways is None:
+            return
+        from chinwag.ui.gateway_keys_page import GatewayKeysPage
+
+        self.gateway_page = GatewayKeysPage(gateways, accounts, self)
+        self.tabs.addTab(self.gateway_page, "&Script gateways")
 
     def refresh(self) -> None:
         """Show what is stored."""
