@@ -103,6 +103,9 @@ class FakeConnection:
     ) -> None:
         pass
 
+    def set_privacy(self, *, chat_states: bool, read_markers: bool) -> None:
+        pass
+
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
         pass
 
