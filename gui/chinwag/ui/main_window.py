@@ -262,19 +262,26 @@ class MainWindow(WindowFrame, QMainWindow):
         return menu
 
     def rename_contact(self, account: str, jid: str) -> QInputDialog:
-        """Ask for a new name (non-modal); renames on OK."""
-        contact = self._ctx.core.roster.contact(account, jid)
+        """Ask for a new name (non-modal), showing the name the list shows (the user's,
+        else the nickname the contact publishes); renames on OK when it was changed (an
+        unchanged nickname is not made the user's name; an empty one names it by its
+        nickname or address again)."""
+        shown = self._ctx.core.roster.display_name(account, jid)
+        before = shown if shown != jid else ""
         dialog = QInputDialog(self)
         dialog.setWindowTitle("Rename contact")
         dialog.setLabelText(f"Name for {jid}:")
-        dialog.setTextValue(contact.name if contact else "")
+        dialog.setTextValue(before)
         dialog.setAccessibleName("Rename contact")
-        dialog.textValueSelected.connect(
-            lambda text: self._run(
-                self._ctx.core.roster.update_contact(account, jid, name=text.strip()),
-                f"Could not rename {jid}",
-            )
-        )
+
+        def chosen(text: str) -> None:
+            if text.strip() != before:
+                self._run(
+                    self._ctx.core.roster.update_contact(account, jid, name=text.strip()),
+                    f"Could not rename {jid}",
+                )
+
+        dialog.textValueSelected.connect(chosen)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
         return dialog
@@ -313,8 +320,7 @@ class MainWindow(WindowFrame, QMainWindow):
 
     def remove_contact(self, account: str, jid: str) -> QMessageBox:
         """Ask for confirmation (non-modal); removes the contact on "Remove"."""
-        contact = self._ctx.core.roster.contact(account, jid)
-        name = contact.display_name if contact else jid
+        name = self._ctx.core.roster.display_name(account, jid)
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Remove contact",
