@@ -243,8 +243,7 @@ class Notifications:
             or not self._ctx.preferences.get(NOTIFY_CONTACTS_ONLINE)
         ):
             return
-        contact = self._ctx.core.roster.contact(event.account, event.jid)
-        name = contact.display_name if contact else event.jid
+        name = self._ctx.core.roster.display_name(event.account, event.jid)
         status = f": {event.presence.status}" if event.presence.status else ""
         self._notifier.notify(f"{name} is online", f"{event.jid}{status}", event.account, event.jid)
         self._play("service-login")

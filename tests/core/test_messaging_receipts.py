@@ -24,6 +24,9 @@ class RecordingConnection:
     def unacked_uids(self) -> set[str]:
         return set()
 
+    def set_privacy(self, *, chat_states: bool, read_markers: bool) -> None:
+        pass
+
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"unexpected call: {name}")
 

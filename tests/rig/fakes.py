@@ -69,6 +69,8 @@ class FakeConnection:
         #: Displayed markers (to, id) and chat states (to, state) sent.
         self.displayed: list[tuple[str, str]] = []
         self.chat_states: list[tuple[str, str]] = []
+        #: The privacy switches as last set (chat states, read markers).
+        self.privacy: tuple[bool, bool] = (True, True)
         #: Each room's affiliation lists as the room would answer them: (room,
         #: affiliation) -> bare addresses.
         self.affiliation_lists: dict[tuple[str, str], list[str]] = {}
@@ -105,6 +107,9 @@ class FakeConnection:
         self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
         self.chat_states.append((to, state))
+
+    def set_privacy(self, *, chat_states: bool, read_markers: bool) -> None:
+        self.privacy = (chat_states, read_markers)
 
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
         self.room_requests.append(("join", room, nick, password))

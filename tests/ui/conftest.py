@@ -124,6 +124,9 @@ class FakeConnection:
     ) -> None:
         self.chat_states.append((to, state))
 
+    def set_privacy(self, *, chat_states: bool, read_markers: bool) -> None:
+        pass
+
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
         self.joins.append((room, nick, password))
 

@@ -41,6 +41,7 @@ from chinwag.core.models import (
 from chinwag.core.ports import ConnectionListener
 from chinwag.core.service import ChinwagCore
 from chinwag.core.status import SELECTABLE, Status
+from chinwag.core.users import NICK
 from chinwag.storage import SqliteMessageStore
 from chinwag.system.config import JsonConfigStore
 from chinwag.system.secrets import FileSecretStore
@@ -101,6 +102,9 @@ class FakeConnection:
     def send_chat_state(
         self, to: str, state: str, kind: ConversationKind = ConversationKind.CHAT
     ) -> None:
+        pass
+
+    def set_privacy(self, *, chat_states: bool, read_markers: bool) -> None:
         pass
 
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
@@ -726,6 +730,31 @@ async def test_remove_contact_asks_first_without_blocking(
     remove.click()
     await until(lambda: conn.roster_removes)
     assert conn.roster_removes == ["carol@x.org"]
+
+
+async def test_rename_and_remove_name_the_contact_as_the_list_does(
+    window: MainWindow, core: ChinwagCore, network: Network
+) -> None:
+    conn = await signed_in(core, network)
+    core.roster.on_roster(
+        ME, [Contact(ME, "dan@x.org", "", ("Work",), Subscription.BOTH)], "v2", False
+    )
+    core.users.on_push(ME, "dan@x.org", NICK, "Danny")  # the nickname dan publishes
+    window.filter_model.set_show_offline(True)
+    await until(lambda: ("Work", ["Bob", "Carol", "Danny"]) in shown(window))
+
+    dialog = window.rename_contact(ME, "dan@x.org")
+    assert dialog.textValue() == "Danny"  # the name the list shows
+    dialog.accept()  # unchanged: the nickname is not made the user's name for dan
+    dialog = window.rename_contact(ME, "dan@x.org")
+    dialog.setTextValue("Daniel")
+    dialog.accept()
+    await until(lambda: conn.roster_sets)
+    assert conn.roster_sets == [("dan@x.org", "Daniel", ["Work"])]
+
+    box = window.remove_contact(ME, "dan@x.org")
+    assert box.text() == "Remove Danny (dan@x.org) from your contacts?"
+    box.button(QMessageBox.StandardButton.Cancel).click()
 
 
 async def test_a_failed_change_is_a_notice_not_a_crash(window: MainWindow) -> None:

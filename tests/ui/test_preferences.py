@@ -373,8 +373,10 @@ async def test_the_keys_of_the_main_window_open_what_they_say(
 
     main.activateWindow()
     await ui.until(main.isActiveWindow)
-    with qtbot.waitSignal(main.add_contact_requested):
-        qtbot.keyClick(main, Qt.Key.Key_N, CTRL)
+    with qtbot.waitSignal(main.add_contact_requested):  # (Ctrl+N: see test_new_chat_dialog)
+        qtbot.keyClick(main, Qt.Key.Key_N, CTRL | Qt.KeyboardModifier.ShiftModifier)
+    main.activateWindow()
+    await ui.until(main.isActiveWindow)
     with qtbot.waitSignal(main.quit_requested):
         qtbot.keyClick(main, Qt.Key.Key_Q, CTRL)
     menus = [a.text() for a in main.menuBar().actions()]

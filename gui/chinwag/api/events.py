@@ -36,6 +36,7 @@ from chinwag.core.events import (
     StorageRecovered,
 )
 from chinwag.core.models import ConnectionState, Direction, MessageState
+from chinwag.core.roster import contact_name
 
 if TYPE_CHECKING:
     from chinwag.api.service import Api, ContactKey, GroupKey
@@ -261,8 +262,11 @@ class ApiEvents:
         key = (contact.account, contact.jid)
         if previous is None:
             self._tell("contact_list_add", S_OK, key)
-        elif previous.display_name != contact.display_name:
-            self._tell("contact_friendly_name_change", S_OK, key, previous.display_name)
+        else:
+            nickname = self._api.core.roster.nickname(*key)
+            was = contact_name(previous.name, nickname, contact.jid)
+            if was != contact_name(contact.name, nickname, contact.jid):
+                self._tell("contact_friendly_name_change", S_OK, key, was)
         before = self._members.get(key, ())
         self._members[key] = contact.groups
         self._membership(key, before, contact.groups)

@@ -414,8 +414,7 @@ class ContactApi:
         if self.is_self(key):
             config = self._core.accounts.find(account)
             return (config.nickname or jid) if config else jid
-        contact = self._core.roster.contact(account, jid)
-        return contact.display_name if contact else jid
+        return self._core.roster.display_name(account, jid)
 
     def status(self, key: ContactKey) -> int:
         account, jid = key

@@ -29,6 +29,7 @@ from chinwag.api.messaging_errors import MessagingError, from_core
 from chinwag.core import jid as jids
 from chinwag.core.errors import ChinwagError, InvalidAddress, UserDataInvalid
 from chinwag.core.models import ConnectionState, ConversationKind, direct_uuid, room_uuid
+from chinwag.core.roster import contact_name
 from chinwag.core.users import NOTIFICATION_EVENTS
 
 if TYPE_CHECKING:
@@ -142,15 +143,17 @@ class UsersApi:
         return user
 
     async def _display_name(self, account: str, address: str) -> str:
+        """Oneself: the account's nickname. Anyone: as the contact list names them
+        (:meth:`RosterService.display_name`); when that knows no name but the address,
+        the nickname they publish, asked for."""
         if address == account:
             config = self._core.accounts.find(account)
             if config is not None and config.nickname:
                 return config.nickname
-        else:
-            contact = self._core.roster.contact(account, address)
-            if contact is not None and contact.name:
-                return contact.name
-        return await self._users.nickname(account, address) or address
+        known = self._core.roster.display_name(account, address)
+        if known != address:
+            return known
+        return contact_name("", await self._users.nickname(account, address), address)
 
     def _conversations(self, account: str) -> list[str]:
         found = [

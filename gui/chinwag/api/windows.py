@@ -215,8 +215,7 @@ class WindowApi:
         return (config.nickname if config is not None else "") or account
 
     def _name(self, account: str, jid: str) -> str:
-        contact = self._api.core.roster.contact(account, jid)
-        return contact.display_name if contact is not None else jid
+        return self._api.core.roster.display_name(account, jid)
 
     @staticmethod
     def contacts(

@@ -271,11 +271,9 @@ class MessagingService:
         self._bus = bus
         self._sessions = sessions
         self._clock = clock
-        #: Privacy preferences (the UI sets them): tell contacts when we type (XEP-0085),
-        #: and when we have read their messages (XEP-0333 displayed markers). Off, our
-        #: read position still moves here; nothing about it goes out.
-        self.send_chat_states = True
-        self.send_read_markers = True
+        #: Privacy preferences (the UI sets them, see :attr:`send_chat_states`).
+        self._send_chat_states = True
+        self._send_read_markers = True
         self._conns: dict[str, XmppConnection] = {}
         #: uids handed to the connection and not yet acked, per account: on a resumed
         #: stream the connection resends these itself.
@@ -643,6 +641,37 @@ class MessagingService:
         finally:
             guard.get(account, set()).discard(uid)
 
+    # -- privacy ------------------------------------------------------------------------
+
+    @property
+    def send_chat_states(self) -> bool:
+        """Tell contacts when we type (XEP-0085). Off, no chat state leaves on anything
+        sent (each connection withholds them: :meth:`XmppConnection.set_privacy`)."""
+        return self._send_chat_states
+
+    @send_chat_states.setter
+    def send_chat_states(self, on: bool) -> None:
+        self._send_chat_states = on
+        self._share_privacy()
+
+    @property
+    def send_read_markers(self) -> bool:
+        """Tell contacts when we have read their messages (XEP-0333 displayed markers).
+        Off, our read position still moves here; nothing about it goes out."""
+        return self._send_read_markers
+
+    @send_read_markers.setter
+    def send_read_markers(self, on: bool) -> None:
+        self._send_read_markers = on
+        self._share_privacy()
+
+    def _share_privacy(self, conn: XmppConnection | None = None) -> None:
+        """Hand the privacy switches to ``conn`` (None: every connection online)."""
+        for each in [conn] if conn is not None else list(self._conns.values()):
+            each.set_privacy(
+                chat_states=self._send_chat_states, read_markers=self._send_read_markers
+            )
+
     def send_chat_state(
         self,
         account: str,
@@ -703,6 +732,7 @@ class MessagingService:
     # -- connection life ----------------------------------------------------------------
 
     def on_online(self, account: str, conn: XmppConnection, resumed: bool) -> None:
+        self._share_privacy(conn)  # (before anything of ours is sent on it)
         self._conns[account] = conn
         if not resumed:
             now = self._clock()

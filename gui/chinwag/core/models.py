@@ -97,10 +97,7 @@ class Contact:
     subscription: Subscription = Subscription.NONE
     ask: bool = False  # our subscription request is pending
     approved: bool = False
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.jid
+    # (What names a contact needs its published nickname too: RosterService.display_name.)
 
 
 class ConnectionState(enum.StrEnum):

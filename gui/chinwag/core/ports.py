@@ -463,6 +463,11 @@ class XmppConnection(Protocol):
     def send_chat_state(self, to: str, state: str, kind: ConversationKind = ...) -> None:
         """XEP-0085 to a contact, or (``kind`` GROUPCHAT) to a room."""
 
+    def set_privacy(self, *, chat_states: bool, read_markers: bool) -> None:
+        """What the user lets contacts know (both on until set): off, no XEP-0085 chat
+        state, resp. no XEP-0333 read marker, leaves on any stanza this connection
+        sends (a message, a correction, a letter, a room's message, or alone)."""
+
     def join_room(self, room: str, nick: str, password: str = ..., show: Show = ...) -> None:
         """XEP-0045: ask to enter ``room`` as ``nick``; the answer comes to the
         listener (``on_room_presence`` with status 110, or ``on_room_error``)."""

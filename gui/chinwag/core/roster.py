@@ -44,6 +44,13 @@ OFFLINE = Presence()
 MAX_GROUP_NAME = 1023
 
 
+def contact_name(name: str, nickname: str, jid: str) -> str:
+    """The one rule of what names a contact wherever it is shown or told (the contact
+    list, dialogs, notifications, the automation API): the name the user gave it, else
+    the nickname it publishes (XEP-0172), else its address."""
+    return name or nickname or jid
+
+
 def check_group_name(name: str) -> str:
     """``name`` without surrounding blanks; :class:`BadGroupName` if it cannot be one."""
     name = name.strip()
@@ -131,7 +138,7 @@ class RosterService:
         """What names a contact: the name the user gave it, else the nickname it
         publishes, else its address."""
         contact = self.contact(account, jid)
-        return (contact.name if contact else "") or self.nickname(account, jid) or jid
+        return contact_name(contact.name if contact else "", self.nickname(account, jid), jid)
 
     def pending_requests(self, account: str) -> dict[str, str]:
         """Addresses asking to see our presence, with the nickname they gave."""

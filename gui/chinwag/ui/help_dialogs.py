@@ -29,7 +29,8 @@ LINKS = (
 
 #: (keys, what they do), in the order shown.
 SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Ctrl+N", "New chat: add a contact to talk to"),
+    ("Ctrl+N", "New chat: with a contact, or with any address"),
+    ("Ctrl+Shift+N", "Add a contact"),
     ("Ctrl+J", "Join a group chat"),
     ("Ctrl+,", "Preferences"),
     ("F1", "Keyboard shortcuts (this list)"),

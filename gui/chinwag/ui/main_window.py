@@ -262,19 +262,26 @@ class MainWindow(WindowFrame, QMainWindow):
         return menu
 
     def rename_contact(self, account: str, jid: str) -> QInputDialog:
-        """Ask for a new name (non-modal); renames on OK."""
-        contact = self._ctx.core.roster.contact(account, jid)
+        """Ask for a new name (non-modal), showing the name the list shows (the user's,
+        else the nickname the contact publishes); renames on OK when it was changed (an
+        unchanged nickname is not made the user's name; an empty one names it by its
+        nickname or address again)."""
+        shown = self._ctx.core.roster.display_name(account, jid)
+        before = shown if shown != jid else ""
         dialog = QInputDialog(self)
         dialog.setWindowTitle("Rename contact")
         dialog.setLabelText(f"Name for {jid}:")
-        dialog.setTextValue(contact.name if contact else "")
+        dialog.setTextValue(before)
         dialog.setAccessibleName("Rename contact")
-        dialog.textValueSelected.connect(
-            lambda text: self._run(
-                self._ctx.core.roster.update_contact(account, jid, name=text.strip()),
-                f"Could not rename {jid}",
-            )
-        )
+
+        def chosen(text: str) -> None:
+            if text.strip() != before:
+                self._run(
+                    self._ctx.core.roster.update_contact(account, jid, name=text.strip()),
+                    f"Could not rename {jid}",
+                )
+
+        dialog.textValueSelected.connect(chosen)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
         return dialog
@@ -313,8 +320,7 @@ class MainWindow(WindowFrame, QMainWindow):
 
     def remove_contact(self, account: str, jid: str) -> QMessageBox:
         """Ask for confirmation (non-modal); removes the contact on "Remove"."""
-        contact = self._ctx.core.roster.contact(account, jid)
-        name = contact.display_name if contact else jid
+        name = self._ctx.core.roster.display_name(account, jid)
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Remove contact",
@@ -526,10 +532,9 @@ class MainWindow(WindowFrame, QMainWindow):
 
     def _build_preferences_and_help(self) -> None:
         """Edit > Preferences… (Ctrl+,), Help > Keyboard shortcuts (F1) and About, and
-        Ctrl+N for a new chat (the add-contact flow)."""
+        File > New chat… (Ctrl+N)."""
         self._dialogs: dict[object, QWidget] = {}
-        self.add_contact_action.setShortcut(QKeySequence("Ctrl+N"))
-        self.add_contact_action.setToolTip("Add a contact to chat with (Ctrl+N)")
+        self._build_new_chat()
         self.preferences_action = QAction("&Preferences…", self)
         self.preferences_action.setShortcut(
             QKeySequence(QKeyCombination(Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Comma))
@@ -560,6 +565,7 @@ class MainWindow(WindowFrame, QMainWindow):
         """The actions whose shortcuts work in every window (new chat, preferences,
         shortcuts, quit)."""
         return [
+            self.new_chat_action,
             self.add_contact_action,
             self.preferences_action,
             self.shortcuts_action,
@@ -567,6 +573,24 @@ class MainWindow(WindowFrame, QMainWindow):
         ]
 
     # (The dialogs are imported when first wanted: the first window does not need them.)
+
+    def _build_new_chat(self) -> None:
+        """File > New chat… (Ctrl+N), first in the menu; Add contact… keeps its own
+        action and button, on Ctrl+Shift+N."""
+        self.new_chat_action = QAction(icon("send"), "&New chat…", self)
+        self.new_chat_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.new_chat_action.setToolTip("Chat with a contact, or with any address (Ctrl+N)")
+        self.new_chat_action.triggered.connect(self.show_new_chat)
+        self.add_contact_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.add_contact_action.setToolTip("Add a contact (Ctrl+Shift+N)")
+        file_menu = next((a.menu() for a in self.menuBar().actions() if a.text() == "&File"), None)
+        if isinstance(file_menu, QMenu):
+            file_menu.insertAction(self.add_contact_action, self.new_chat_action)
+
+    def show_new_chat(self) -> QWidget:
+        from chinwag.ui.new_chat_dialog import NewChatDialog
+
+        return self.show_dialog(NewChatDialog, self._ctx)
 
     def show_preferences(self) -> QWidget:
         from chinwag.ui.preferences_dialog import PreferencesDialog

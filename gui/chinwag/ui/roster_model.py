@@ -78,6 +78,7 @@ from chinwag.core.models import (
     Presence,
     Subscription,
 )
+from chinwag.core.roster import contact_name
 from chinwag.core.service import ChinwagCore
 from chinwag.core.status import Status
 from chinwag.ui.bridge import (
@@ -231,7 +232,7 @@ class _Entry:
         self.groups = tuple(dict.fromkeys(contact.groups)) or (DEFAULT_GROUP,)
         self.status = Status.from_show(self.presence.show)
         self.online = self.status is not Status.OFFLINE
-        self.name = contact.name or self.nickname or contact.jid
+        self.name = contact_name(contact.name, self.nickname, contact.jid)
         folded = self.name.casefold()
         self.haystack = f"{folded}\n{contact.jid.casefold()}"
         self.name_key = (folded, self.rank, contact.jid)

@@ -26,6 +26,7 @@ from chinwag.xmpp import (
     tls,
 )
 from chinwag.xmpp.dispatch import MessageFeatures
+from chinwag.xmpp.privacy import Privacy
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,11 @@ class ChinwagClient(ClientXMPP):
         # filter, so a stanza that could not be written after that would be counted and
         # never sent, and every ack from then on would be one short.
         self.add_filter("out_sync", serialisable)
+        #: The user's privacy switches: every outgoing stanza passes this filter ("out"
+        #: filters all run before "out_sync" ones), so a withheld chat state or read
+        #: marker is neither written nor counted, whichever feature built the stanza.
+        self.privacy = Privacy()
+        self.add_filter("out", self.privacy.outgoing)
         for plugin in PLUGINS:
             self.register_plugin(plugin)
         # Without one, slixmpp answers disco#info as client/bot.

@@ -242,6 +242,9 @@ class SlixmppConnection:
     ) -> None:
         chatstates.send_chat_state(self._client, to, state, kind)
 
+    def set_privacy(self, *, chat_states: bool, read_markers: bool) -> None:
+        self._client.privacy.set(chat_states=chat_states, read_markers=read_markers)
+
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
         self._rooms.join(room, nick, password, show)
 

@@ -111,9 +111,10 @@ def message_uid(stanza: MessageStanza, archive_id: str = "") -> str:
 def build_outgoing(client: Any, message: Message) -> MessageStanza:
     """The stanza for one of our messages: id and origin-id are the message uid. A text
     (a new message or a correction) has a receipt request (XEP-0184) and the markable
-    flag (XEP-0333); a retraction or reactions have neither: nobody reads them. Each of
-    the client's message features then adds its element when the message has its field
-    set."""
+    flag (XEP-0333), and says we are active (XEP-0085; the client's privacy filter takes
+    that out when the user sends no chat states); a retraction or reactions have none of
+    these: nobody reads them. Each of the client's message features then adds its element
+    when the message has its field set."""
     stanza: MessageStanza = client.make_message(
         mto=message.peer,
         mbody=message.body,
