@@ -36,6 +36,41 @@ def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
         raise
 
 
+class Unreadable(Exception):
+    """A settings file that exists but cannot be read or is not JSON; str() says why."""
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in ``path``; None when there is no such file. Raises
+    :class:`Unreadable` with the reason in words when it cannot be read or parsed."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise Unreadable(f"cannot be read ({reason})") from exc
+
+
+def set_aside(path: Path) -> str:
+    """Move a damaged settings file aside (``name.broken-<time>``) or, in a folder that
+    cannot be changed, leave it: the clause saying which, for the user."""
+    try:
+        aside = move_aside(path)
+    except OSError as exc:
+        return f"it cannot be moved aside ({exc.strerror or exc}) and is left as it is"
+    return f"it was moved to {aside}"
+
+
+def save_json(path: Path, values: Mapping[str, Any], what: str) -> None:
+    """Write ``values`` to ``path`` atomically; a failure is logged (the values still
+    apply for this run): ``what`` names them in the log."""
+    try:
+        write_atomic(path, json.dumps(values, indent=2, sort_keys=True) + "\n")
+    except OSError as exc:
+        log.warning("cannot save %s to %s: %s", what, path, exc.strerror or exc)
+
+
 class JsonConfigStore:
     """:class:`chinwag.core.ports.ConfigStore` on a JSON file.
 
@@ -52,12 +87,11 @@ class JsonConfigStore:
     def load_accounts(self) -> list[AccountConfig]:
         self.problems = []
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = read_json(self.path)
+        except Unreadable as exc:
+            self._set_aside(str(exc), [])
             return []
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._set_aside(f"cannot be read ({reason})", [])
+        if data is None:
             return []
         if not isinstance(data, dict):
             self._set_aside(f"holds {_kind(data)}, not the settings", [])
@@ -195,12 +229,11 @@ class JsonStatusStore:
     def load_statuses(self) -> dict[str, tuple[str, str]]:
         self.problem = None
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = read_json(self.path)
+        except Unreadable as exc:
+            self._set_aside(str(exc))
             return {}
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._set_aside(f"cannot be read ({reason})")
+        if data is None:
             return {}
         accounts = data.get("accounts") if isinstance(data, dict) else None
         if not isinstance(accounts, dict):
@@ -223,18 +256,10 @@ class JsonStatusStore:
                 for account, (status, message) in statuses.items()
             },
         }
-        try:
-            write_atomic(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-        except OSError as exc:
-            log.warning("cannot save the own status to %s: %s", self.path, exc.strerror or exc)
+        save_json(self.path, data, "the own status")
 
     def _set_aside(self, what: str) -> None:
-        try:
-            aside = move_aside(self.path)
-        except OSError as exc:
-            where = f"it cannot be moved aside ({exc.strerror or exc}) and is left as it is"
-        else:
-            where = f"it was moved to {aside}"
+        where = set_aside(self.path)
         self.problem = (
             f"The saved own statuses {self.path} {what}: {where}; the accounts sign in as Online."
         )

@@ -11,7 +11,6 @@ subscribes with :meth:`Preferences.subscribe` and is told of each change at once
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from chinwag.system.config import write_atomic
-from chinwag.system.paths import move_aside
+from chinwag.system.config import Unreadable, read_json, save_json, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +122,11 @@ class Preferences:
 
     def _load(self, path: Path) -> None:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+            data = read_json(path)
+        except Unreadable as exc:
+            self._set_aside(str(exc))
             return
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._set_aside(f"cannot be read ({reason})")
+        if data is None:
             return
         if not isinstance(data, dict):
             self._set_aside(f"holds a {type(data).__name__}, not the preferences")
@@ -141,12 +138,7 @@ class Preferences:
 
     def _set_aside(self, what: str) -> None:
         assert self.path is not None
-        try:
-            aside = move_aside(self.path)
-        except OSError as exc:
-            where = f"it cannot be moved aside ({exc.strerror or exc}) and is left as it is"
-        else:
-            where = f"it was moved to {aside}"
+        where = set_aside(self.path)
         self.problem = f"The preferences {self.path} {what}: {where}; the defaults are used."
         log.warning("%s", self.problem)
 
@@ -174,12 +166,8 @@ class Preferences:
                     log.exception("applying the preference %s failed", pref.key)
 
     def _save(self) -> None:
-        if self.path is None:
-            return
-        try:
-            write_atomic(self.path, json.dumps(self._values, indent=2, sort_keys=True) + "\n")
-        except OSError as exc:
-            log.warning("cannot save the preferences to %s: %s", self.path, exc)
+        if self.path is not None:
+            save_json(self.path, self._values, "the preferences")
 
     def ctrl_enter_sends(self) -> bool:
         """True when Ctrl+Enter sends a message (and Enter starts a new line)."""

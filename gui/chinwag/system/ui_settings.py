@@ -5,13 +5,11 @@ alone) and the defaults are used; :attr:`UiSettings.problem` says so."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from chinwag.system.config import write_atomic
-from chinwag.system.paths import move_aside
+from chinwag.system.config import Unreadable, read_json, save_json, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -22,25 +20,17 @@ class UiSettings:
         self.problem: str | None = None
         self._values: dict[str, Any] = {}
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._set_aside(f"cannot be read ({reason})")
+            data = read_json(path)
+        except Unreadable as exc:
+            self._set_aside(str(exc))
             return
         if isinstance(data, dict):
             self._values = data
-        else:
+        elif data is not None:
             self._set_aside(f"holds a {type(data).__name__}, not the settings")
 
     def _set_aside(self, what: str) -> None:
-        try:
-            aside = move_aside(self.path)
-        except OSError as exc:
-            where = f"it cannot be moved aside ({exc.strerror or exc}) and is left as it is"
-        else:
-            where = f"it was moved to {aside}"
+        where = set_aside(self.path)
         self.problem = f"The view settings {self.path} {what}: {where}; the defaults are used."
         log.warning("%s", self.problem)
 
@@ -58,7 +48,4 @@ class UiSettings:
         if self._values.get(key) == value:
             return
         self._values[key] = value
-        try:
-            write_atomic(self.path, json.dumps(self._values, indent=2, sort_keys=True) + "\n")
-        except OSError as exc:  # a read-only config dir must not break the window
-            log.warning("cannot save view settings to %s: %s", self.path, exc)
+        save_json(self.path, self._values, "view settings")  # (a failure is only logged)
