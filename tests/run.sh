@@ -23,6 +23,7 @@ DEBIAN_PACKAGES=(
   iproute2                              # ip: a second network namespace (gateways' loopback test)
   desktop-file-utils appstream          # desktop-file-validate, appstreamcli: packaging/ checked
   pipx                                  # pipx install . (tests/packaging/test_pipx_install.py)
+  trayer libx11-6 libxtst6              # a real tray host on Xvfb, looked at and clicked (rig/xdesktop.py)
 )
 
 # Stops Debian's system-wide Prosody through its service and, should it still be there (no

@@ -529,15 +529,17 @@ def _preferences(paths: Paths) -> Preferences:
 
 def _apply_preferences(ctx: UiContext, app: QApplication) -> PreferencesApplier:
     """Apply the preferences now (theme, font, density, privacy) and after each change
-    (the login entry too)."""
+    (the login entry too: a failure is said in the Preferences dialog, beside its tick).
+    With "start on login" on, an entry an older Chinwag wrote (``--background``: never a
+    window) is rewritten as this one writes it."""
+    from chinwag.system.autostart import LoginEntry
+    from chinwag.system.preferences import START_ON_LOGIN
     from chinwag.ui.appearance import PreferencesApplier
 
-    def autostart(enabled: bool) -> None:
-        from chinwag.system.autostart import set_autostart
-
-        set_autostart(enabled)
-
-    return PreferencesApplier(ctx, app, autostart)
+    ctx.login_entry = entry = LoginEntry()
+    if ctx.preferences.get(START_ON_LOGIN):
+        entry.update_outdated()
+    return PreferencesApplier(ctx, app, entry.set)
 
 
 def _starts_in_tray(ctx: UiContext) -> bool:

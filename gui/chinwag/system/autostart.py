@@ -17,6 +17,7 @@ lack ``~/.local/bin``), else this Python with ``-m chinwag``.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -24,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chinwag.system.config import write_atomic
+
+log = logging.getLogger(__name__)
 
 #: The desktop-entry id, the same as the installed application's (the D-Bus name too).
 ENTRY_ID = "im.chinwag.Chinwag"
@@ -113,3 +116,70 @@ def autostart_enabled() -> bool:
         ):
             return False
     return True
+
+
+def _exec_line() -> str | None:
+    """The Exec value of the entry's ``[Desktop Entry]`` group; None without one."""
+    try:
+        text = autostart_path().read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    in_entry = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            in_entry = line == "[Desktop Entry]"
+        elif in_entry and line.partition("=")[0].strip() == "Exec":
+            return line.partition("=")[2].strip()
+    return None
+
+
+def entry_outdated() -> bool:
+    """Whether the entry there was written by an older Chinwag: one whose command has
+    ``--background`` (never a window, whatever "Start in the tray" says)."""
+    exec_line = _exec_line()
+    if exec_line is None:
+        return False
+    import shlex
+
+    try:
+        words = shlex.split(exec_line)
+    except ValueError:
+        words = exec_line.split()
+    return "--background" in words
+
+
+class LoginEntry:
+    """ "Start on login" as the Preferences dialog sees it: whether the entry is there
+    (read from the disk each time), switching it on or off, and why that failed the last
+    time (:attr:`problem`, in words; None when it worked)."""
+
+    def __init__(self, command: Sequence[str] | None = None) -> None:
+        self._command = command
+        self.problem: str | None = None
+
+    def enabled(self) -> bool:
+        return autostart_enabled()
+
+    def set(self, enabled: bool) -> bool:
+        """Write or remove the entry; False (and :attr:`problem` says why) when that
+        cannot be done."""
+        try:
+            set_autostart(enabled, self._command)
+        except OSError as exc:
+            what = "written" if enabled else "removed"
+            self.problem = (
+                f"The login entry {autostart_path()} cannot be {what}: {exc.strerror or exc}."
+            )
+            log.warning("%s", self.problem)
+            return False
+        self.problem = None
+        return True
+
+    def update_outdated(self) -> bool:
+        """Rewrite an entry written by an older Chinwag (see :func:`entry_outdated`);
+        True when one was rewritten."""
+        if not entry_outdated():
+            return False
+        log.info("rewriting the login entry %s written by an older Chinwag", autostart_path())
+        return self.set(True)

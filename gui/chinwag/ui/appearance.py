@@ -105,7 +105,7 @@ class PreferencesApplier:
         self,
         ctx: UiContext,
         app: QApplication,
-        autostart: Callable[[bool], None] | None = None,
+        autostart: Callable[[bool], object] | None = None,
     ) -> None:
         self._ctx = ctx
         self._prefs: Preferences = ctx.preferences

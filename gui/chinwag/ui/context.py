@@ -13,6 +13,7 @@ from chinwag.ui.bridge import EventBridge
 
 if TYPE_CHECKING:
     from chinwag.gateways.control import GatewayControl
+    from chinwag.system.autostart import LoginEntry
     from chinwag.ui.conversations import ConversationWindows
 
 
@@ -27,3 +28,5 @@ class UiContext:
     preferences: Preferences = field(default_factory=Preferences)
     #: The script gateways, started and stopped at run time (None: not in this run).
     gateways: GatewayControl | None = None
+    #: The "start on login" entry on disk (None: not switched from this run, as in tests).
+    login_entry: LoginEntry | None = None

@@ -600,6 +600,7 @@ class MainWindow(WindowFrame, QMainWindow):
             self._ctx.preferences,
             gateways=self._ctx.gateways,
             accounts=lambda: [a.jid for a in self._ctx.core.accounts.accounts],
+            login_entry=self._ctx.login_entry,
         )
 
     def show_shortcuts(self) -> QWidget:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +28,7 @@ from chinwag.system.preferences import Density, Pref, Preferences, SendKey, Them
 
 if TYPE_CHECKING:
     from chinwag.gateways.control import GatewayControl
+    from chinwag.system.autostart import LoginEntry
     from chinwag.ui.gateway_keys_page import GatewayKeysPage
 
 _CHECKS: tuple[tuple[str, Pref[bool], str], ...] = (
@@ -78,9 +80,11 @@ class PreferencesDialog(QDialog):
         *,
         gateways: GatewayControl | None = None,
         accounts: Callable[[], Sequence[str]] = tuple,
+        login_entry: LoginEntry | None = None,
     ) -> None:
         super().__init__(parent)
         self._prefs = preferences
+        self._login_entry = login_entry
         self._updating = False
         self.setWindowTitle("Preferences")
         self.setAccessibleName("Preferences")
@@ -104,6 +108,8 @@ class PreferencesDialog(QDialog):
             check.toggled.connect(partial(self._set, pref))
             groups[title].addWidget(check)
             self.checks[pref.key] = check
+            if pref is p.START_ON_LOGIN:
+                groups[title].addWidget(self._make_login_problem())
 
         look = QGroupBox("Appearance and typing", self)
         form = QFormLayout(look)
@@ -134,6 +140,7 @@ class PreferencesDialog(QDialog):
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
 
+        self._follow_login_entry()
         self.refresh()
         self._unsubscribe = preferences.subscribe(lambda _key: self.refresh())
         self.finished.connect(lambda _result: self._unsubscribe())
@@ -162,10 +169,43 @@ class PreferencesDialog(QDialog):
             self.font_size.setValue(self._prefs.get(p.FONT_SIZE))
         finally:
             self._updating = False
+        self._show_login_problem()
+
+    # -- start on login: the entry on disk -------------------------------------------------
+
+    def _make_login_problem(self) -> QLabel:
+        """Where a login entry that cannot be written or removed is said (under its tick)."""
+        self.login_problem = QLabel(self)
+        self.login_problem.setWordWrap(True)
+        self.login_problem.setAccessibleName("Start on login problem")
+        self.login_problem.setStyleSheet("color: #c01c28")
+        self.login_problem.hide()
+        return self.login_problem
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._follow_login_entry()  # (also when shown again: Ctrl+, with it open)
+        self.refresh()
+        super().showEvent(event)
+
+    def _follow_login_entry(self) -> None:
+        """The tick says whether the login entry is there now (it may have been removed
+        or added outside Chinwag, or never written): the stored preference follows it."""
+        if self._login_entry is None:
+            return
+        there = self._login_entry.enabled()
+        if self._prefs.get(p.START_ON_LOGIN) != there:
+            self._prefs.set(p.START_ON_LOGIN, there)
+
+    def _show_login_problem(self) -> None:
+        problem = self._login_entry.problem if self._login_entry is not None else None
+        self.login_problem.setText(problem or "")
+        self.login_problem.setVisible(bool(problem))
 
     def _set(self, pref: Pref[Any], value: Any) -> None:
         if not self._updating:
             self._prefs.set(pref, value)
+            if pref is p.START_ON_LOGIN:
+                self._show_login_problem()
 
     def _choose(self, pref: Pref[str], combo: QComboBox, _index: int) -> None:
         self._set(pref, str(combo.currentData()))
