@@ -23,6 +23,8 @@ DEBIAN_PACKAGES=(
   iproute2                              # ip: a second network namespace (gateways' loopback test)
   desktop-file-utils appstream          # desktop-file-validate, appstreamcli: packaging/ checked
   pipx                                  # pipx install . (tests/packaging/test_pipx_install.py)
+  libenchant-2-2 hunspell-en-us hunspell-de-de  # spell check: enchant over hunspell dictionaries
+  fonts-noto-color-emoji                # colour emoji (tests/ui/test_emoji_font.py renders one)
 )
 
 # Stops Debian's system-wide Prosody through its service and, should it still be there (no
