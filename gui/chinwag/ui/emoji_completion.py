@@ -146,7 +146,8 @@ class ShortcodeCompleter(QObject):
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
             self._accept(self.popup.currentItem())
         else:
-            step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -5}.get(key, 5)
+            steps = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -5}
+            step = steps.get(Qt.Key(key), 5)
             row = max(0, min(self.popup.count() - 1, self.popup.currentRow() + step))
             self.popup.setCurrentRow(row)
         return True

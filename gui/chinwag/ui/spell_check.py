@@ -130,7 +130,7 @@ class Speller:
 def _enchant() -> Any:
     """The enchant module, or None when pyenchant or its C library is missing."""
     try:
-        import enchant
+        import enchant  # type: ignore[import-untyped]
     except (ImportError, OSError) as exc:
         log.info("spell checking is off: %s", exc)
         return None
@@ -296,9 +296,9 @@ class SpellHighlighter(QSyntaxHighlighter):
         self._spell = spell
         self._language: str | None = None
         self.speller: Speller | None = None
-        self.format = QTextCharFormat()
-        self.format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SpellCheckUnderline)
-        self.format.setUnderlineColor(QColor("#e01b24"))
+        self.misspelt = QTextCharFormat()
+        self.misspelt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.SpellCheckUnderline)
+        self.misspelt.setUnderlineColor(QColor("#e01b24"))
         #: Words looked at by highlightBlock (to show the work is bounded).
         self.words_seen = 0
         spell.loaded.connect(self._on_loaded)
@@ -339,7 +339,7 @@ class SpellHighlighter(QSyntaxHighlighter):
         for start, length, word in words_to_check(text, room):
             self.words_seen += 1
             if not speller.check(word):
-                self.setFormat(start, length, self.format)
+                self.setFormat(start, length, self.misspelt)
 
     def misspelt_at(self, position: int) -> tuple[int, int, str] | None:
         """(start, end, word) of the marked word at ``position`` in the document."""
