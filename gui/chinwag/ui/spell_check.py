@@ -140,15 +140,17 @@ def _enchant() -> Any:
 class SpellService(QObject):
     """The dictionaries, the language chosen and the user's words (see the module)."""
 
+    #: enchant is imported and the dictionaries are listed (see :attr:`is_ready`).
+    ready = Signal()
     #: A dictionary finished loading (its language).
     loaded = Signal(str)
     #: The user's or ignored words changed: marks must be redone.
     words_changed = Signal()
     _load_done = Signal(str, object)
+    _probe_done = Signal()
 
     def __init__(self, words_file: Path | None = None) -> None:
         super().__init__()
-        self._enchant = _enchant()
         self.words_file = words_file
         self.own_words: set[str] = set()
         self.own_words_folded: set[str] = set()
@@ -156,12 +158,45 @@ class SpellService(QObject):
         self._loading: set[str] = set()
         self._load_done.connect(self._finish_load)
         self._read_words()
+        # Importing enchant takes ~65 ms (its C library and providers): not on the loop.
+        self._enchant: Any = None
+        self._languages: list[str] = []
+        self.is_ready = False
+        self._found: tuple[Any, list[str]] | None = None
+        self._probe_done.connect(self._finish_probe)
+        self._probe = threading.Thread(target=self._probe_enchant, name="spell-probe", daemon=True)
+        self._probe.start()
+
+    def _probe_enchant(self) -> None:
+        module = _enchant()
+        languages: list[str] = []
+        if module is not None:
+            try:
+                languages = sorted(set(module.list_languages()))
+            except Exception:
+                log.warning("cannot list the spelling dictionaries", exc_info=True)
+        self._found = (module, languages)
+        self._probe_done.emit()
+
+    def _finish_probe(self) -> None:
+        if self.is_ready or self._found is None:
+            return
+        self._enchant, self._languages = self._found
+        self.is_ready = True
+        self.ready.emit()
+
+    def wait_ready(self) -> None:
+        """Wait for enchant to be imported (the Preferences dialog, tests)."""
+        if not self.is_ready:
+            self._probe.join()
+            self._finish_probe()
 
     # -- what there is ----------------------------------------------------------------
 
     @property
     def problem(self) -> str | None:
         """Why there is no spell checking at all, in words; None when there is."""
+        self.wait_ready()
         if self._enchant is None:
             return (
                 "Spell checking needs the enchant library (Debian: apt-get install "
@@ -176,13 +211,8 @@ class SpellService(QObject):
 
     def languages(self) -> list[str]:
         """The installed dictionaries' tags (``en_US``...), sorted."""
-        if self._enchant is None:
-            return []
-        try:
-            return sorted(set(self._enchant.list_languages()))
-        except Exception:
-            log.warning("cannot list the spelling dictionaries", exc_info=True)
-            return []
+        self.wait_ready()
+        return list(self._languages)
 
     def resolve(self, choice: str) -> str | None:
         """The dictionary for the preference's value (``auto``: the system's language,
@@ -207,7 +237,7 @@ class SpellService(QObject):
         """The loaded dictionary, or None (then it is loaded on a worker thread and
         :attr:`loaded` is emitted when it is there)."""
         found = self._spellers.get(language)
-        if found is not None or self._enchant is None:
+        if found is not None or not self.is_ready or self._enchant is None:
             return found
         if language not in self._loading:
             self._loading.add(language)
@@ -218,6 +248,7 @@ class SpellService(QObject):
 
     def load_now(self, language: str) -> Speller | None:
         """Load on this thread (tests; a preference applied where waiting is fine)."""
+        self.wait_ready()
         if language not in self._spellers and self._enchant is not None:
             self._finish_load(language, self._make(language))
         return self._spellers.get(language)
@@ -311,8 +342,11 @@ class SpellHighlighter(QSyntaxHighlighter):
     def set_language(self, language: str | None) -> None:
         """Check in ``language`` (None: nothing marked); applied at once when the
         dictionary is loaded, else as soon as it is."""
+        speller = self._spell.speller(language) if language else None
+        if language == self._language and speller is self.speller:
+            return
         self._language = language
-        self.speller = self._spell.speller(language) if language else None
+        self.speller = speller
         self.rehighlight()
 
     def _on_loaded(self, language: str) -> None:
@@ -436,18 +470,34 @@ class SpellMenu(QObject):
         self._compose.setTextCursor(cursor)
 
 
+class _Follower(QObject):
+    """Sets a highlighter's language from the preferences (once enchant is ready)."""
+
+    def __init__(self, highlighter: SpellHighlighter, preferences: Preferences) -> None:
+        super().__init__(highlighter)
+        self._highlighter = highlighter
+        self._prefs = preferences
+        highlighter._spell.ready.connect(self.apply)
+        self.stop = preferences.subscribe(self._changed)
+        self.apply()
+
+    def _changed(self, key: str) -> None:
+        if key == p.SPELL_LANGUAGE.key:
+            self.apply()
+
+    def apply(self) -> None:
+        spell = self._highlighter._spell
+        if spell.is_ready:
+            choice = self._prefs.get(p.SPELL_LANGUAGE)
+            self._highlighter.set_language(spell.resolve(choice))
+
+
 def follow_preference(
     highlighter: SpellHighlighter, preferences: Preferences
 ) -> Callable[[], None]:
-    """Set the highlighter's language from the preferences now and at each change;
-    returns what stops following."""
-
-    def apply(key: str) -> None:
-        if key == p.SPELL_LANGUAGE.key:
-            highlighter.set_language(highlighter._spell.resolve(preferences.get(p.SPELL_LANGUAGE)))
-
-    apply(p.SPELL_LANGUAGE.key)
-    return preferences.subscribe(apply)
+    """Set the highlighter's language from the preferences now (or once enchant is
+    imported) and at each change; returns what stops following."""
+    return _Follower(highlighter, preferences).stop
 
 
 def language_name(tag: str) -> str:
