@@ -220,3 +220,22 @@ def test_a_dictionary_that_is_not_installed_marks_nothing(qtbot: Any) -> None:
     highlighter.set_language(service.resolve("xx_YY"))
     edit.setPlainText("wrold")
     assert marked(edit) == []
+
+
+async def test_a_rooms_nicknames_are_not_marked(ui: UiRig, qtbot: Any) -> None:
+    _need("en_US")
+    from chinwag.core.models import ConversationKind
+
+    room = "lounge@rooms.example.org"
+    ui.ctx.preferences.set(p.SPELL_LANGUAGE, "en_US")
+    await ui.sign_in()
+    window = ui.windows.open("me@example.org", room, kind=ConversationKind.GROUPCHAT)
+    await ui.until(lambda: ui.conn.joins)
+    ui.conn.enter(room, "Me")
+    ui.conn.room_presence(room, "zorbla")
+    await ui.until(lambda: "zorbla" in ui.core.rooms.room("me@example.org", room).occupants)
+    highlighter = window.compose_extras.highlighter
+    await ui.until(lambda: highlighter.speller is not None)
+    window.compose.set_text("zorbla: the wrold")
+    assert marked(window.compose) == ["wrold"]
+    window.close()

@@ -29,6 +29,14 @@ class ComposeExtras:
     spell_menu: SpellMenu
 
 
+def _nicknames(compose: QPlainTextEdit) -> frozenset[str]:
+    """A room's nicknames (what its Tab completes), casefolded, as words; none in a chat."""
+    nicks = getattr(compose, "_nicks", None)  # ComposeBox.set_nick_completion's source
+    if nicks is None:
+        return frozenset()
+    return frozenset(word.casefold() for nick in nicks() for word in nick.split())
+
+
 def attach_compose_extras(compose: QPlainTextEdit, ctx: UiContext) -> ComposeExtras:
     """Give ``compose`` its emoji button (to be laid out by the caller), completion and
     spell checking."""
@@ -39,6 +47,7 @@ def attach_compose_extras(compose: QPlainTextEdit, ctx: UiContext) -> ComposeExt
     shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
     shortcut.activated.connect(button.open_picker)
     highlighter = SpellHighlighter(compose.document(), service(words))
+    highlighter.known_words = lambda: _nicknames(compose)
     stop = follow_preference(highlighter, ctx.preferences)
     compose.destroyed.connect(lambda *_: stop())
     return ComposeExtras(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -332,6 +332,8 @@ class SpellHighlighter(QSyntaxHighlighter):
         self.misspelt.setUnderlineColor(QColor("#e01b24"))
         #: Words looked at by highlightBlock (to show the work is bounded).
         self.words_seen = 0
+        #: Words never marked here besides the user's: a room's nicknames (casefolded).
+        self.known_words: Callable[[], Collection[str]] = frozenset
         spell.loaded.connect(self._on_loaded)
         spell.words_changed.connect(self.rehighlight)
 
@@ -370,9 +372,11 @@ class SpellHighlighter(QSyntaxHighlighter):
         room = MAX_CHECKED_CHARS - block.position()
         if room <= 0:
             return
-        for start, length, word in words_to_check(text, room):
+        found = words_to_check(text, room)
+        known = self.known_words() if found else ()
+        for start, length, word in found:
             self.words_seen += 1
-            if not speller.check(word):
+            if not speller.check(word) and word.casefold() not in known:
                 self.setFormat(start, length, self.misspelt)
 
     def misspelt_at(self, position: int) -> tuple[int, int, str] | None:
@@ -388,7 +392,7 @@ class SpellHighlighter(QSyntaxHighlighter):
         column = position - block.position()
         for start, length, word in words_to_check(block.text(), room):
             if start <= column <= start + length:
-                if speller.check(word):
+                if speller.check(word) or word.casefold() in self.known_words():
                     return None
                 return block.position() + start, block.position() + start + length, word
         return None
