@@ -243,7 +243,8 @@ fi
 if [ -z "${CHINWAG_SKIP_SYSTEM_PACKAGES:-}" ]; then
   DEBIAN_PACKAGES=(python3 python3-venv libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0
     libfontconfig1 libglib2.0-0 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
-    gnome-keyring)
+    gnome-keyring
+    libenchant-2-2 hunspell-en-us fonts-noto-color-emoji)  # spell check, colour emoji
   missing=()
   for pkg in "${DEBIAN_PACKAGES[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -88,6 +88,9 @@ FONT_SIZE: Pref[int] = Pref("font_size", 0, low=6, high=36)
 DENSITY: Pref[str] = _choice("message_density", Density.COMFORTABLE)
 THEME: Pref[str] = _choice("theme", Theme.SYSTEM)
 SEND_KEY: Pref[str] = _choice("send_key", SendKey.ENTER)
+#: The compose box's spelling dictionary: "auto" (the system's language), "off", or an
+#: installed dictionary's tag ("en_US"; which ones are installed is known only at run time).
+SPELL_LANGUAGE: Pref[str] = Pref("spell_language", "auto")
 
 ALL: tuple[Pref[Any], ...] = (
     NOTIFY_MESSAGES,
@@ -103,6 +106,7 @@ ALL: tuple[Pref[Any], ...] = (
     DENSITY,
     THEME,
     SEND_KEY,
+    SPELL_LANGUAGE,
 )
 _BY_KEY = {p.key: p for p in ALL}
 

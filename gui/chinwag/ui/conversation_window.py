@@ -843,7 +843,7 @@ class ConversationWindow(WindowFrame, QWidget):
         layout.addWidget(self._build_context_bar())
         layout.addLayout(self._build_compose_row())
 
-        # Tab order: compose -> send -> history -> jump; search bar first when shown.
+        # Tab order: compose -> emoji -> send -> history -> jump; search bar first when shown.
         # The header's buttons come after the history's.
         header_buttons: list[QWidget] = [self._jump_button]
         if self.KIND is ConversationKind.CHAT:
@@ -858,7 +858,8 @@ class ConversationWindow(WindowFrame, QWidget):
             (header_buttons[-1], self._dismiss_error),
             (self._dismiss_error, self._cancel_context),
             (self._cancel_context, self._compose),
-            (self._compose, self._send_button),
+            (self._compose, self.compose_extras.emoji_button),
+            (self.compose_extras.emoji_button, self._send_button),
         ):
             QWidget.setTabOrder(first, second)
         self._compose.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -998,8 +999,16 @@ class ConversationWindow(WindowFrame, QWidget):
         self._send_button.setAccessibleName("Send message")
         self._send_button.setToolTip("Send the message (Enter)")
         compose_row.addWidget(self._compose, 1)
+        self._add_compose_extras(compose_row)
         compose_row.addWidget(self._send_button, 0, Qt.AlignmentFlag.AlignBottom)
         return compose_row
+
+    def _add_compose_extras(self, compose_row: QHBoxLayout) -> None:
+        """Emoji button and picker, :shortcode: completion, spell check (compose_extras)."""
+        from chinwag.ui.compose_extras import attach_compose_extras
+
+        self.compose_extras = attach_compose_extras(self._compose, self._ctx)
+        compose_row.addWidget(self.compose_extras.emoji_button, 0, Qt.AlignmentFlag.AlignBottom)
 
     def _wire(self) -> None:
         self._compose.submitted.connect(self._submit)

@@ -43,6 +43,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Shift+Enter", "Start a new line in the message"),
     ("Up", "Edit your last message (in an empty message box)"),
     ("Tab", "Complete a nickname in a group chat"),
+    ("Ctrl+;", "Emoji picker (or type :name for a list of emoji)"),
     ("Ctrl+End", "Jump to the newest message"),
     ("Escape", "Close the search, or cancel a reply or correction"),
     ("Ctrl+W", "Close the conversation window"),

@@ -133,6 +133,7 @@ class PreferencesDialog(QDialog):
         size_label.setBuddy(self.font_size)
         form.insertRow(1, size_label, self.font_size)
         layout.addWidget(look)
+        self._add_spelling_section(layout)
         layout.addStretch(1)
         self._add_gateway_page(gateways, accounts)
 
@@ -144,6 +145,15 @@ class PreferencesDialog(QDialog):
         self.refresh()
         self._unsubscribe = preferences.subscribe(lambda _key: self.refresh())
         self.finished.connect(lambda _result: self._unsubscribe())
+
+    def _add_spelling_section(self, layout: QVBoxLayout) -> None:
+        """Spelling: the compose box's dictionary (spelling_prefs.py)."""
+        from chinwag.ui.spelling_prefs import spelling_box
+
+        box, combo = spelling_box(self, self._prefs)
+        combo.currentIndexChanged.connect(partial(self._choose, p.SPELL_LANGUAGE, combo))
+        self.combos[p.SPELL_LANGUAGE.key] = combo
+        layout.addWidget(box)
 
     def _add_gateway_page(
         self, gateways: GatewayControl | None, accounts: Callable[[], Sequence[str]]
