@@ -25,7 +25,7 @@ DEBIAN_PACKAGES=(
   pipx                                  # pipx install . (tests/packaging/test_pipx_install.py)
   trayer libx11-6 libxtst6              # a real tray host on Xvfb, looked at and clicked (rig/xdesktop.py)
   libenchant-2-2 hunspell-en-us hunspell-de-de  # spell check: enchant over hunspell dictionaries
-  fonts-noto-color-emoji                # colour emoji (tests/ui/test_emoji_font.py renders one)
+  fonts-noto-color-emoji                # colour emoji (tests/ui/test_emoji_picker.py renders one)
 )
 
 # Stops Debian's system-wide Prosody through its service and, should it still be there (no
