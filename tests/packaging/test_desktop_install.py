@@ -31,6 +31,7 @@ import pytest
 from chinwag import __version__
 from chinwag.automation.bus import close_message_bus, connect_session_bus
 from chinwag.automation.constants import BUS_NAME, MESSENGER, MESSENGER_PATH, PROPERTIES
+from rig.activation import bus_daemon, quit_and_wait
 from rig.dbus import PrivateSessionBus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -283,55 +284,6 @@ def test_uninstall_leaves_nothing_behind(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- activation
 
 
-async def _bus_call(bus: object, member: str, signature: str, body: list[object]) -> list[object]:
-    from dbus_next.constants import MessageType
-    from dbus_next.message import Message
-
-    reply = await asyncio.wait_for(
-        bus.call(  # type: ignore[attr-defined]
-            Message(
-                destination="org.freedesktop.DBus",
-                path="/org/freedesktop/DBus",
-                interface="org.freedesktop.DBus",
-                member=member,
-                signature=signature,
-                body=body,
-            )
-        ),
-        TIMEOUT,
-    )
-    assert reply.message_type == MessageType.METHOD_RETURN, reply.body
-    return list(reply.body)
-
-
-async def _quit_and_wait(bus: object) -> None:
-    """Quit the activated Chinwag and wait until it left the bus."""
-    from dbus_next.message import Message
-
-    gone = asyncio.Event()
-
-    def on_message(message: Message) -> None:
-        # [name, old owner, new owner]: gone when there is no new owner
-        if message.member == "NameOwnerChanged" and message.body[::2] == [BUS_NAME, ""]:
-            gone.set()
-
-    bus.add_message_handler(on_message)  # type: ignore[attr-defined]
-    await _bus_call(
-        bus,
-        "AddMatch",
-        "s",
-        [f"type='signal',member='NameOwnerChanged',arg0='{BUS_NAME}'"],
-    )
-    await asyncio.wait_for(
-        bus.call(  # type: ignore[attr-defined]
-            Message(destination=BUS_NAME, path=MESSENGER_PATH, interface=MESSENGER, member="Quit")
-        ),
-        TIMEOUT,
-    )
-    await asyncio.wait_for(gone.wait(), TIMEOUT)
-    bus.remove_message_handler(on_message)  # type: ignore[attr-defined]
-
-
 @pytest.mark.dbus
 @pytest.mark.slow
 async def test_a_call_on_the_bus_starts_chinwag_by_activation(installed: Path) -> None:
@@ -353,17 +305,17 @@ async def test_a_call_on_the_bus_starts_chinwag_by_activation(installed: Path) -
         bus = await connect_session_bus(daemon.address)
         try:
             # what a desktop session does for its activated services
-            await _bus_call(bus, "UpdateActivationEnvironment", "a{ss}", [environment])
-            (activatable,) = await _bus_call(bus, "ListActivatableNames", "", [])
+            await bus_daemon(bus, "UpdateActivationEnvironment", "a{ss}", [environment])
+            (activatable,) = await bus_daemon(bus, "ListActivatableNames", "", [])
             assert BUS_NAME in activatable  # type: ignore[operator]
-            (owned,) = await _bus_call(bus, "NameHasOwner", "s", [BUS_NAME])
+            (owned,) = await bus_daemon(bus, "NameHasOwner", "s", [BUS_NAME])
             assert owned is False
 
             # chinwag-remote never activates it unless asked with --start
             remote_env = {**os.environ, **environment, "DBUS_SESSION_BUS_ADDRESS": daemon.address}
             plain = await asyncio.to_thread(run_remote, "status", env=remote_env)
             assert plain.returncode == 3, plain.stderr
-            (owned,) = await _bus_call(bus, "NameHasOwner", "s", [BUS_NAME])
+            (owned,) = await bus_daemon(bus, "NameHasOwner", "s", [BUS_NAME])
             assert owned is False
 
             # a plain method call (no NO_AUTO_START): the bus starts Chinwag, which answers
@@ -384,18 +336,18 @@ async def test_a_call_on_the_bus_starts_chinwag_by_activation(installed: Path) -
             assert reply.body[0].value == 1  # MISTATUS_OFFLINE: no account, nothing on
             # started as the service file says: in the background (app.py then shows no
             # window and no first-run dialog), on this checkout, with its own profile
-            (pid,) = await _bus_call(bus, "GetConnectionUnixProcessID", "s", [BUS_NAME])
+            (pid,) = await bus_daemon(bus, "GetConnectionUnixProcessID", "s", [BUS_NAME])
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
             assert [arg.decode() for arg in argv] == [*shlex.split(COMMAND), "--background"]
             assert (profile / "state" / "chinwag" / "chinwag.log").exists()
-            await _quit_and_wait(bus)
+            await quit_and_wait(bus)
 
             # chinwag-remote --start: activated again, then the command runs
             started = await asyncio.to_thread(run_remote, "--start", "-v", "status", env=remote_env)
             assert started.returncode == 0, started.stderr
             assert started.stdout.strip() == "offline"
             assert "started Chinwag" in started.stderr
-            await _quit_and_wait(bus)
+            await quit_and_wait(bus)
         finally:
             await close_message_bus(bus)
 

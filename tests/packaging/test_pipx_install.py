@@ -24,6 +24,7 @@ import pytest
 from chinwag import __version__
 from chinwag.automation.bus import close_message_bus, connect_session_bus
 from chinwag.automation.constants import BUS_NAME, MESSENGER, MESSENGER_PATH, PROPERTIES
+from rig.activation import bus_daemon, call, quit_and_wait
 from rig.dbus import PrivateSessionBus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,47 +81,6 @@ def test_the_wheel_holds_the_resources_and_launchers(tmp_path: Path) -> None:
     }
 
 
-async def _call(
-    bus: object,
-    destination: str,
-    path: str,
-    interface: str,
-    member: str,
-    signature: str = "",
-    body: list[object] | None = None,
-) -> list[object]:
-    from dbus_next.constants import MessageType
-    from dbus_next.message import Message
-
-    reply = await asyncio.wait_for(
-        bus.call(  # type: ignore[attr-defined]
-            Message(
-                destination=destination,
-                path=path,
-                interface=interface,
-                member=member,
-                signature=signature,
-                body=body or [],
-            )
-        ),
-        TIMEOUT,
-    )
-    assert reply.message_type == MessageType.METHOD_RETURN, reply.body
-    return list(reply.body)
-
-
-def _dbus(bus: object, member: str, signature: str = "", body: list[object] | None = None):  # type: ignore[no-untyped-def]
-    return _call(
-        bus,
-        "org.freedesktop.DBus",
-        "/org/freedesktop/DBus",
-        "org.freedesktop.DBus",
-        member,
-        signature,
-        body,
-    )
-
-
 @pytest.mark.dbus
 async def test_pipx_install_runs_and_is_activated_on_the_bus(tmp_path: Path) -> None:
     pipx = shutil.which("pipx")
@@ -175,35 +135,16 @@ async def test_pipx_install_runs_and_is_activated_on_the_bus(tmp_path: Path) -> 
     with PrivateSessionBus(service_dirs=[services]) as daemon:
         bus = await connect_session_bus(daemon.address)
         try:
-            await _dbus(bus, "UpdateActivationEnvironment", "a{ss}", [env])
-            (owned,) = await _dbus(bus, "NameHasOwner", "s", [BUS_NAME])
+            await bus_daemon(bus, "UpdateActivationEnvironment", "a{ss}", [env])
+            (owned,) = await bus_daemon(bus, "NameHasOwner", "s", [BUS_NAME])
             assert owned is False
-            (status,) = await _call(
+            (status,) = await call(
                 bus, BUS_NAME, MESSENGER_PATH, PROPERTIES, "Get", "ss", [MESSENGER, "MyStatus"]
             )
             assert status.value == 1  # type: ignore[attr-defined]  # MISTATUS_OFFLINE
-            (pid,) = await _dbus(bus, "GetConnectionUnixProcessID", "s", [BUS_NAME])
+            (pid,) = await bus_daemon(bus, "GetConnectionUnixProcessID", "s", [BUS_NAME])
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
             assert [a.decode() for a in argv][-2:] == [str(chinwag), "--background"]
-            await _quit_and_wait(bus)
+            await quit_and_wait(bus)
         finally:
             await close_message_bus(bus)
-
-
-async def _quit_and_wait(bus: object) -> None:
-    """Quit the activated Chinwag and wait until it left the bus."""
-    from dbus_next.message import Message
-
-    gone = asyncio.Event()
-
-    def on_message(message: Message) -> None:
-        if message.member == "NameOwnerChanged" and message.body[::2] == [BUS_NAME, ""]:
-            gone.set()
-
-    bus.add_message_handler(on_message)  # type: ignore[attr-defined]
-    await _dbus(
-        bus, "AddMatch", "s", [f"type='signal',member='NameOwnerChanged',arg0='{BUS_NAME}'"]
-    )
-    await _call(bus, BUS_NAME, MESSENGER_PATH, MESSENGER, "Quit")
-    await asyncio.wait_for(gone.wait(), TIMEOUT)
-    bus.remove_message_handler(on_message)  # type: ignore[attr-defined]
