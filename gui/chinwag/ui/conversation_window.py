@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from PySide6.QtCore import (
@@ -288,7 +288,21 @@ class HistoryView(IncrementalListView):
             chip = self.chip_at(pos)
             if chip is not None:
                 self._pressed_chip = (QPersistentModelIndex(chip[0]), chip[1].text)
-        super().mousePressEvent(event)
+        # A click makes the row current without scrolling to it: a row taller than the
+        # view (a long message under its date separator) must not jump away from the
+        # "Show all", link or chip under the pointer between press and release.
+        with self._not_scrolling():
+            super().mousePressEvent(event)
+
+    @contextlib.contextmanager
+    def _not_scrolling(self) -> Iterator[None]:
+        """Changes of the current row inside do not scroll to it."""
+        auto_scroll = self.hasAutoScroll()
+        self.setAutoScroll(False)
+        try:
+            yield
+        finally:
+            self.setAutoScroll(auto_scroll)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         pressed, self._pressed_link = self._pressed_link, None
@@ -358,9 +372,10 @@ class HistoryView(IncrementalListView):
             viewport = self.viewport().rect()
             index = self.indexAt(QPoint(viewport.center().x(), viewport.bottom() - 1))
             if index.isValid():
-                self.selectionModel().setCurrentIndex(
-                    index, QItemSelectionModel.SelectionFlag.NoUpdate
-                )
+                with self._not_scrolling():  # (it is in view: a tall one stays put)
+                    self.selectionModel().setCurrentIndex(
+                        index, QItemSelectionModel.SelectionFlag.NoUpdate
+                    )
         super().focusInEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
