@@ -231,6 +231,7 @@ class GlobalSearchWindow(QDialog):
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self._ctx = ctx
+        self._keys: list[ConversationKey | None] = [None]  # per row of the filter
         self.setWindowTitle("Search all conversations")
         self.setAccessibleName("Search all conversations")
         layout = QVBoxLayout(self)
@@ -294,22 +295,38 @@ class GlobalSearchWindow(QDialog):
 
     def fill_conversations(self) -> None:
         """The conversation filter: every conversation with messages, newest first."""
-        current = self.conversation.currentData()
+        current = self.filter_key
         self.conversation.blockSignals(True)
         try:
             self.conversation.clear()
-            self.conversation.addItem("All conversations", None)
+            self._keys = [None]
+            self.conversation.addItem("All conversations")
             try:
                 known = self._ctx.core.store.conversations()
             except Exception:
                 log.exception("listing the conversations failed")
                 known = []
             for key, _newest in known:
-                self.conversation.addItem(self.conversation_name(key), key)
-            found = self.conversation.findData(current) if current is not None else 0
-            self.conversation.setCurrentIndex(max(found, 0))
+                self._keys.append(key)
+                self.conversation.addItem(self.conversation_name(key))
+            self.conversation.setCurrentIndex(
+                self._keys.index(current) if current in self._keys else 0
+            )
         finally:
             self.conversation.blockSignals(False)
+
+    @property
+    def filter_key(self) -> ConversationKey | None:
+        """The conversation searched (None: all)."""
+        row = self.conversation.currentIndex()
+        return self._keys[row] if 0 <= row < len(self._keys) else None
+
+    def set_filter(self, key: ConversationKey | None) -> None:
+        """Search only ``key`` (None: all conversations)."""
+        if key not in self._keys:
+            self.fill_conversations()
+        if key in self._keys:
+            self.conversation.setCurrentIndex(self._keys.index(key))
 
     def conversation_name(self, key: ConversationKey) -> str:
         title = self._ctx.core.conversations.title(key) or key.peer
@@ -320,7 +337,7 @@ class GlobalSearchWindow(QDialog):
         """Search for what is typed, with the filters, now."""
         self._timer.stop()
         text = self.query.text().strip()
-        key = self.conversation.currentData()
+        key = self.filter_key
         span = self.period.currentData()
         since = time.time() - float(span) if span is not None else None
         hits: list[SearchHit] = []
@@ -328,7 +345,7 @@ class GlobalSearchWindow(QDialog):
             try:
                 hits = self._ctx.core.store.search(
                     text,
-                    key if isinstance(key, ConversationKey) else None,
+                    key,
                     RESULT_LIMIT,
                     since=since,
                 )
