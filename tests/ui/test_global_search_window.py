@@ -86,7 +86,7 @@ async def test_ctrl_shift_f_searches_all_conversations_as_you_type(
     )
     window = search_window(main)
     assert window.isVisible()
-    await ui.until(lambda: window.query.hasFocus(), what="the field focused")
+    await ui.until(window.query.hasFocus, what="the field focused")
     qtbot.keyClicks(window.query, "lightho")
     # incremental: results come after a pause in typing, without Enter
     await ui.until(lambda: window.model.rowCount() > 0, what="results")
