@@ -581,7 +581,7 @@ class MainWindow(WindowFrame, QMainWindow):
             action.triggered.connect(self.show_global_search)
             view = next((a for a in self.menuBar().actions() if a.text() == "&View"), None)
             menu = view.menu() if view is not None else None
-            if menu is not None:
+            if isinstance(menu, QMenu):
                 menu.insertAction(self.find_action, action)
             self.addAction(action)
         return action
