@@ -54,6 +54,17 @@ def day_label(day: dt.date, today: dt.date | None = None) -> str:
     return locale.toString(qday, QLocale.FormatType.LongFormat)
 
 
+#: The pill behind a separator's words is of this palette colour.
+PILL_ROLE = QPalette.ColorRole.AlternateBase
+
+
+def line_color(text: QColor) -> QColor:
+    """The separator's thin line: its words' colour, faint (decoration, not text)."""
+    line = QColor(text)
+    line.setAlpha(70)
+    return line
+
+
 def separator_height(metrics: QFontMetrics) -> float:
     """The height a separator adds above its row, in the font of its words."""
     return float(metrics.height() + 2 * SEPARATOR_PAD)
@@ -70,8 +81,8 @@ def paint_separator(
     metrics: QFontMetrics,
 ) -> None:
     """A thin line across the row with ``label`` (in ``text``, a colour readable on the
-    view's base) in a pill in its middle, its top at ``top`` (row coordinates; the
-    painter is translated to the row)."""
+    pill's :data:`PILL_ROLE` colour) in a pill in its middle, its top at ``top`` (row
+    coordinates; the painter is translated to the row)."""
     height = separator_height(metrics)
     middle = top + height / 2
     text_width = metrics.horizontalAdvance(label)
@@ -81,15 +92,14 @@ def paint_separator(
         text_width + 2 * _PILL_PAD_X,
         metrics.height() + 2,
     )
-    line = QColor(text)
-    line.setAlpha(70)
+    line = line_color(text)
     painter.save()
     painter.setPen(QPen(line, 1.0))
     painter.drawLine(QPointF(10, middle), QPointF(max(10.0, pill.left() - 6), middle))
     painter.drawLine(
         QPointF(min(width - 10, pill.right() + 6), middle), QPointF(width - 10, middle)
     )
-    painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
+    painter.setBrush(palette.color(PILL_ROLE))
     painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
     painter.setFont(font)
     painter.setPen(text)

@@ -77,7 +77,13 @@ from PySide6.QtWidgets import (
 )
 
 from chinwag.core.models import Direction, Message, MessageState
-from chinwag.ui.day_separators import day_label, local_day, paint_separator, separator_height
+from chinwag.ui.day_separators import (
+    PILL_ROLE,
+    day_label,
+    local_day,
+    paint_separator,
+    separator_height,
+)
 from chinwag.ui.history_model import (
     PLAIN,
     Chip,
@@ -373,6 +379,11 @@ def readable(color: QColor, background: QColor, minimum: float = MIN_CONTRAST) -
         if contrast_ratio(candidate, background) >= minimum:
             return candidate
     return target
+
+
+def separator_text_color(palette: QPalette) -> QColor:
+    """The words of a date separator: muted, readable on its pill."""
+    return readable(palette.color(QPalette.ColorRole.PlaceholderText), palette.color(PILL_ROLE))
 
 
 def _is_dark(palette: QPalette) -> bool:
@@ -989,10 +1000,7 @@ class MessageDelegate(QStyledItemDelegate):
             paint_separator(
                 painter,
                 palette,
-                readable(
-                    palette.color(QPalette.ColorRole.PlaceholderText),
-                    palette.color(QPalette.ColorRole.Base),
-                ),
+                separator_text_color(palette),
                 float(width),
                 _MARGIN_Y,
                 geometry.day,
