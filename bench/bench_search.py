@@ -106,10 +106,11 @@ async def main() -> None:
         conversations = store.conversations()
         keys = [key for key, _ in conversations]
         newest = conversations[0][1] if conversations else time.time()
-        counts = word_counts(path, ["the", "meeting", "coffee", "lunch", "kalomi", "photo"])
+        counts = word_counts(
+            path, ["the", "meeting", "coffee", "lunch", "photo", "smörgåsbord", "kalomi"]
+        )
         common = max(counts, key=lambda w: counts[w])
-        rare_candidates = [w for w in counts if 0 < counts[w] < 2000] or [common]
-        rare = min(rare_candidates, key=lambda w: counts[w])
+        rare = min((w for w in counts if counts[w] > 0), key=lambda w: counts[w])
         print(f"  {len(keys):,} conversations; hits: {counts}")
         rng = random.Random(7)
         small = keys[len(keys) // 2]
