@@ -31,7 +31,8 @@ from PySide6.QtWidgets import QApplication
 
 from chinwag.core.models import Direction, MessageState
 from chinwag.ui.conversation_window import ConversationWindow
-from chinwag.ui.message_delegate import NEW_MESSAGES_TEXT
+from chinwag.ui.day_separators import PILL_ROLE, line_color
+from chinwag.ui.message_delegate import NEW_MESSAGES_TEXT, separator_text_color
 
 if TYPE_CHECKING:
     from conftest import UiRig
@@ -171,6 +172,16 @@ async def test_every_text_colour_reads_on_its_bubble(
         fill = image.pixelColor(x, image.height() // 2)
         base = view.palette().color(QPalette.ColorRole.Base)
         assert fill.rgb() != base.rgb(), "that is not the bubble"
+        if window.model.starts_day(row):  # the date separator, painted first, on its pill
+            words = separator_text_color(view.palette())
+            pill = view.palette().color(PILL_ROLE)
+            assert contrast(words, pill) >= MIN_CONTRAST, (row, words.name(), pill.name())
+            line, text = pens[:2]
+            assert (line.color().rgba(), text.color().rgba()) == (
+                line_color(words).rgba(),
+                words.rgba(),
+            )
+            pens = pens[2:]
         text_pens = [p for p in pens if p.style() != Qt.PenStyle.NoPen and p.widthF() < 2]
         assert text_pens, row
         for pen in text_pens:

@@ -265,10 +265,21 @@ class MessageStore(Protocol):
         newest first."""
 
     def search(
-        self, text: str, key: ConversationKey | None = None, limit: int = 50
+        self,
+        text: str,
+        key: ConversationKey | None = None,
+        limit: int = 50,
+        *,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[SearchHit]:
         """Full-text search: messages containing every word of ``text`` (prefix match on
-        the last word), newest first. ``text`` is user input: any characters are safe."""
+        the last word), newest first, in one conversation (``key``) or all, stamped in
+        [since, until) when given. ``text`` is user input: any characters are safe."""
+
+    def first_from(self, key: ConversationKey, timestamp: float) -> Message | None:
+        """The first message of a conversation stamped at or after ``timestamp`` (None:
+        there is none), for "jump to a date"."""
 
     async def save_bookmarks(self, account: str, bookmarks: Sequence[Bookmark]) -> None:
         """Replace the cached bookmarks of ``account``."""

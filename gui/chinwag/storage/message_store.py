@@ -565,6 +565,25 @@ WHERE messages_fts MATCH ? AND m.removed <> {FOLDED:d}
 ORDER BY messages_fts.rowid DESC LIMIT ?
 """
 
+#: A search limited to a span of time: the FTS rowid is the time-ordered search key, so
+#: the span is a rowid range of the index walk (no sort, no scan of the other hits).
+SEARCH_SPAN_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS},
+    snippet(messages_fts, 0, char(2), char(3), '…', {SNIPPET_TOKENS:d})
+FROM messages_fts
+JOIN messages AS m ON m.search_key = messages_fts.rowid
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE messages_fts MATCH ? AND messages_fts.rowid >= ? AND messages_fts.rowid < ?
+    AND m.removed <> {FOLDED:d}
+ORDER BY messages_fts.rowid DESC LIMIT ?
+"""
+#: The first message of a conversation stamped at or after a moment (jump to a date).
+FIRST_FROM_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS} FROM {_FROM}
+WHERE m.conversation_id = ? AND m.timestamp >= ? AND m.removed <> {FOLDED:d}
+ORDER BY m.timestamp, m.id LIMIT 1
+"""
+
 RECEIVED_AFTER_SQL: Final = f"""
 SELECT r.sequence, r.at, r.report, r.error, {MESSAGE_COLUMNS}
 FROM received AS r
@@ -1698,15 +1717,24 @@ class SqliteMessageStore:
         return None if row is None else int(row[0])
 
     def search(
-        self, text: str, key: ConversationKey | None = None, limit: int = 50
+        self,
+        text: str,
+        key: ConversationKey | None = None,
+        limit: int = 50,
+        *,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[SearchHit]:
         """Messages containing every word of ``text`` (the last one as a prefix), newest
-        first, each with a snippet marking the matches with ``\\x02`` .. ``\\x03``.
+        first, each with a snippet marking the matches with ``\\x02`` .. ``\\x03``;
+        with ``since``/``until``, only those stamped in [since, until).
 
         "Newest" is by millisecond, then by order of storing: the FTS index is walked by
         its time-ordered key (see :func:`search_key_bucket`)."""
         if limit <= 0:
             return []
+        if since is not None or until is not None:
+            return self._search_span(text, key, limit, since, until)
         conversation_id = None
         if key is not None:
             conversation_id = self._conversation_id(key)
@@ -1719,6 +1747,41 @@ class SqliteMessageStore:
             SearchHit(message=message_from_row(row), snippet=row[_N_COLUMNS])
             for row in self._db.query(SEARCH_SQL, (expression, limit))
         ]
+
+    def _search_span(
+        self,
+        text: str,
+        key: ConversationKey | None,
+        limit: int,
+        since: float | None,
+        until: float | None,
+    ) -> list[SearchHit]:
+        conversation_id = None
+        if key is not None:
+            conversation_id = self._conversation_id(key)
+            if conversation_id is None:
+                return []
+        expression = match_expression(text, conversation_id)
+        if expression is None:
+            return []
+        # Bucket bounds are whole milliseconds: [since, until) in keys is [start, end).
+        start = search_key_bucket(since) if since is not None else 0
+        end = search_key_bucket(until) if until is not None else (1 << 63) - 1
+        if end <= start:
+            return []
+        return [
+            SearchHit(message=message_from_row(row), snippet=row[_N_COLUMNS])
+            for row in self._db.query(SEARCH_SPAN_SQL, (expression, start, end, limit))
+        ]
+
+    def first_from(self, key: ConversationKey, timestamp: float) -> Message | None:
+        """The first message of the conversation stamped at or after ``timestamp`` (None:
+        none is), for "jump to a date"."""
+        conversation_id = self._conversation_id(key)
+        if conversation_id is None or not math.isfinite(timestamp):
+            return None
+        messages = self._messages(FIRST_FROM_SQL, (conversation_id, float(timestamp)))
+        return messages[0] if messages else None
 
 
 _UPSERT_CONTACT_SQL: Final = """

@@ -27,9 +27,10 @@ the store are the store's fast synchronous reads (a page, a search)."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from PySide6.QtCore import (
@@ -123,6 +124,7 @@ from chinwag.ui.bridge import (
 )
 from chinwag.ui.compose_box import ComposeBox
 from chinwag.ui.context import UiContext
+from chinwag.ui.day_separators import local_day
 from chinwag.ui.history_model import (
     Chip,
     HistoryModel,
@@ -131,8 +133,9 @@ from chinwag.ui.history_model import (
     first_line,
     row_key,
 )
-from chinwag.ui.icons import status_icon
+from chinwag.ui.icons import icon, status_icon
 from chinwag.ui.incremental_list_view import IncrementalListView
+from chinwag.ui.jump_to_date import DatePopup, start_of_day, to_date
 from chinwag.ui.message_delegate import ChipBox, MessageDelegate
 from chinwag.ui.message_text_window import MessageTextWindow
 from chinwag.ui.message_versions_window import MessageVersionsWindow
@@ -288,7 +291,21 @@ class HistoryView(IncrementalListView):
             chip = self.chip_at(pos)
             if chip is not None:
                 self._pressed_chip = (QPersistentModelIndex(chip[0]), chip[1].text)
-        super().mousePressEvent(event)
+        # A click makes the row current without scrolling to it: a row taller than the
+        # view (a long message under its date separator) must not jump away from the
+        # "Show all", link or chip under the pointer between press and release.
+        with self._not_scrolling():
+            super().mousePressEvent(event)
+
+    @contextlib.contextmanager
+    def _not_scrolling(self) -> Iterator[None]:
+        """Changes of the current row inside do not scroll to it."""
+        auto_scroll = self.hasAutoScroll()
+        self.setAutoScroll(False)
+        try:
+            yield
+        finally:
+            self.setAutoScroll(auto_scroll)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         pressed, self._pressed_link = self._pressed_link, None
@@ -358,9 +375,10 @@ class HistoryView(IncrementalListView):
             viewport = self.viewport().rect()
             index = self.indexAt(QPoint(viewport.center().x(), viewport.bottom() - 1))
             if index.isValid():
-                self.selectionModel().setCurrentIndex(
-                    index, QItemSelectionModel.SelectionFlag.NoUpdate
-                )
+                with self._not_scrolling():  # (it is in view: a tall one stays put)
+                    self.selectionModel().setCurrentIndex(
+                        index, QItemSelectionModel.SelectionFlag.NoUpdate
+                    )
         super().focusInEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -526,6 +544,27 @@ class ConversationWindow(WindowFrame, QWidget):
         self._hits, self._hit = [], -1
         self._model.set_search([])
         self._compose.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_found(self, text: str, found: SearchHit) -> None:
+        """Show ``found`` (a result of the search of all conversations, for ``text``):
+        this conversation's search bar opens on ``text`` with the message as its current
+        match, scrolled to and highlighted; F3 goes on to its other matches."""
+        self._search_timer.stop()
+        self._search_field.setText(text)
+        self._search_bar.show()
+        try:
+            hits = self._ctx.core.store.search(text, self._key, SEARCH_LIMIT) if text else []
+        except Exception:
+            log.exception("search in %s failed", self._key.peer)
+            hits = []
+        wanted = found.message.id
+        if all(hit.message.id != wanted for hit in hits):  # older than the hits asked for
+            hits.append(found)
+            hits.sort(key=lambda h: (h.message.timestamp, h.message.id or 0), reverse=True)
+        self._hits = hits
+        self._model.set_search(hits)
+        self._hit = next(n for n, hit in enumerate(hits) if hit.message.id == wanted)
+        self._show_hit()
 
     @property
     def search_hits(self) -> list[SearchHit]:
@@ -845,7 +884,7 @@ class ConversationWindow(WindowFrame, QWidget):
 
         # Tab order: compose -> emoji -> send -> history -> jump; search bar first when shown.
         # The header's buttons come after the history's.
-        header_buttons: list[QWidget] = [self._jump_button]
+        header_buttons: list[QWidget] = [self._jump_button, self._date_button]
         if self.KIND is ConversationKind.CHAT:
             header_buttons.append(self._add_people_button)
         for first, second in (
@@ -894,6 +933,10 @@ class ConversationWindow(WindowFrame, QWidget):
         self._connection_label.setObjectName("connectionNotice")
         self._connection_label.setWordWrap(True)
         header_layout.addWidget(self._connection_label)
+        self._date_button = _tool_button(header, "goToDate", "", "Go to a date (Ctrl+G)")
+        self._date_button.setIcon(icon("calendar"))
+        self._date_button.clicked.connect(self.ask_date)
+        header_layout.addWidget(self._date_button)
         if self.KIND is ConversationKind.CHAT:
             self._add_people_button = _tool_button(
                 header, "addPeople", "+", "Add people: go on as a group conversation"
@@ -1058,6 +1101,7 @@ class ConversationWindow(WindowFrame, QWidget):
         shortcut(QKeySequence(Qt.Key.Key_Escape), self._escape)
         shortcut(QKeySequence.StandardKey.Close, self.close)
         shortcut(QKeySequence("Ctrl+End"), self.jump_to_latest)
+        shortcut(QKeySequence("Ctrl+G"), self.ask_date)
 
     # -- events from the core ---------------------------------------------------------
 
@@ -1714,7 +1758,44 @@ class ConversationWindow(WindowFrame, QWidget):
         self._older_button.setEnabled(hit is not None and self._hit < total - 1)
         self._newer_button.setEnabled(hit is not None and self._hit > 0)
 
-    def _scroll_to(self, message: Message) -> None:
+    # -- jump to a date (chinwag.ui.jump_to_date) -------------------------------------------
+
+    def ask_date(self) -> DatePopup:
+        """The calendar under the header's date button; a day picked goes there."""
+        popup = DatePopup(self)
+        first = self._model.message(0) if self._model.rowCount() else None
+        if first is not None and not self._model.has_older:
+            popup.set_range(local_day(first.timestamp))
+        if self._model.rowCount():
+            middle = self._view.indexAt(self._view.viewport().rect().center())
+            shown = self._model.message(middle.row()) if middle.isValid() else first
+            if shown is not None:
+                popup.set_range(None, local_day(shown.timestamp))
+        popup.chosen.connect(lambda day: self.go_to_date(to_date(day)))
+        button = self._date_button
+        popup.popup_at(button.mapToGlobal(button.rect().bottomLeft()))
+        return popup
+
+    def go_to_date(self, day: dt.date) -> Message | None:
+        """Show the first message on or after the start of local ``day`` at the top of
+        the history, current; after the last message: the newest (None returned)."""
+        try:
+            message = self._ctx.core.store.first_from(self._key, start_of_day(day))
+        except Exception:
+            log.exception("finding the messages of %s failed", day)
+            message = None
+        if message is None:
+            self.jump_to_latest()
+            return None
+        self._scroll_to(message, QAbstractItemView.ScrollHint.PositionAtTop)
+        self._view.setFocus(Qt.FocusReason.OtherFocusReason)
+        return message
+
+    def _scroll_to(
+        self,
+        message: Message,
+        hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.PositionAtCenter,
+    ) -> None:
         index = self._model.index_of(message)
         if not index.isValid():
             self._stick = False
@@ -1730,7 +1811,7 @@ class ConversationWindow(WindowFrame, QWidget):
         self._adjusting = True
         try:
             self._view.doItemsLayout()
-            self._view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+            self._view.scrollTo(index, hint)
         finally:
             self._adjusting = False
         self._view.setCurrentIndex(index)

@@ -39,6 +39,8 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+1 … Alt+9", "Conversation window 1 to 9, in the order they were opened"),
     ("Ctrl+F", "Find a contact; in a conversation, search its messages"),
     ("F3 / Shift+F3", "Next / previous search result"),
+    ("Ctrl+Shift+F", "Search the messages of all conversations"),
+    ("Ctrl+G", "Go to a date in the conversation"),
     ("Enter", "Send the message (Ctrl+Enter when chosen in Preferences)"),
     ("Shift+Enter", "Start a new line in the message"),
     ("Up", "Edit your last message (in an empty message box)"),

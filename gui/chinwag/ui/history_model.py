@@ -20,6 +20,7 @@ already."""
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import enum
 import logging
 import re
@@ -49,6 +50,7 @@ from chinwag.core.models import (
     SearchHit,
 )
 from chinwag.core.ports import MessageStore
+from chinwag.ui.day_separators import local_day
 from chinwag.ui.nick_colors import nick_color
 
 log = logging.getLogger(__name__)
@@ -211,11 +213,20 @@ class Decor:
     quote: Quote | None = None
     reactions: Reactions | None = None
     new_marker: bool = False
+    #: The first message of a local day: a date separator is drawn above it.
+    day_break: bool = False
 
     @property
     def key(self) -> tuple[object, ...]:
         signature = self.reactions.signature if self.reactions is not None else 0
-        return (self.edited_at, self.removed, self.quote, signature, self.new_marker)
+        return (
+            self.edited_at,
+            self.removed,
+            self.quote,
+            signature,
+            self.new_marker,
+            self.day_break,
+        )
 
 
 PLAIN = Decor()
@@ -294,6 +305,8 @@ class HistoryModel(QAbstractListModel):
         self._targets: dict[str, Message | None] = {}
         #: The row above which "New messages" is drawn.
         self._marker: RowKey | None = None
+        #: The local day of the message before the first row (None: it has none).
+        self._prior_day: dt.date | None = None
         self.load_latest()
 
     # -- what is loaded -----------------------------------------------------------------
@@ -364,6 +377,7 @@ class HistoryModel(QAbstractListModel):
         self._replies.clear()
         self._targets.clear()
         self._take_in(rows)
+        self._read_prior_day()
         self.endResetModel()
 
     def fetch_older(self) -> int:
@@ -382,11 +396,14 @@ class HistoryModel(QAbstractListModel):
             self._has_older = False
         if not page:
             return 0
+        was = self.starts_day(0)
+        self._read_prior_day(page[0])
         self.beginInsertRows(QModelIndex(), 0, len(page) - 1)
         self._rows[0:0] = page
         self._by_key.update((row_key(m), m) for m in page)
         self._take_in(page)
         self.endInsertRows()
+        self._days_changed(len(page), was)
         self.trim_newest(self._max_rows)
         return len(page)
 
@@ -417,11 +434,14 @@ class HistoryModel(QAbstractListModel):
         excess = len(self._rows) - keep
         if excess <= 0:
             return 0
+        was = self.starts_day(excess)
+        self._prior_day = local_day(self._rows[excess - 1].timestamp)
         self.beginRemoveRows(QModelIndex(), 0, excess - 1)
         self._let_go(self._rows[:excess])
         del self._rows[:excess]
         self._has_older = True
         self.endRemoveRows()
+        self._days_changed(0, was)
         return excess
 
     def trim_newest(self, keep: int) -> int:
@@ -525,11 +545,17 @@ class HistoryModel(QAbstractListModel):
             return False
         if row == len(self._rows) and not self._at_live_end:
             return False
+        was = self.starts_day(row)
+        if row == 0:
+            self._read_prior_day(message)
         self.beginInsertRows(QModelIndex(), row, row)
         self._rows.insert(row, message)
         self._by_key[key] = message
         self._take_in([message], new=True)
         self.endInsertRows()
+        after = self._rows[row + 1] if row + 1 < len(self._rows) else None
+        if after is None or row_key(after) not in self._replies.get(message.uid, ()):
+            self._days_changed(row + 1, was)  # (a reply quoting it changes whole below)
         self._quoted_changed(message)
         return True
 
@@ -584,6 +610,7 @@ class HistoryModel(QAbstractListModel):
         if row is None:
             return False
         key = row_key(message)
+        was = self.starts_day(row + 1)  # (the day before row 0 stays the same)
         self.beginRemoveRows(QModelIndex(), row, row)
         self._let_go([self._rows[row]])
         del self._rows[row]
@@ -591,6 +618,7 @@ class HistoryModel(QAbstractListModel):
         if self._current_hit == key:
             self._current_hit = None
         self.endRemoveRows()
+        self._days_changed(row, was)
         return True
 
     def _quoted_changed(self, message: Message) -> None:
@@ -655,6 +683,43 @@ class HistoryModel(QAbstractListModel):
                 self.index(len(self._rows) - 1),
                 [Role.SENDER, Role.SENDER_COLOR, Role.MENTION, Qt.ItemDataRole.AccessibleTextRole],
             )
+
+    # -- day separators (chinwag.ui.day_separators) -------------------------------------
+
+    def starts_day(self, row: int) -> bool:
+        """Whether the message at ``row`` is the first of its local day in the
+        conversation (the one before it, loaded or not, is of another day)."""
+        if not 0 <= row < len(self._rows):
+            return False
+        day = local_day(self._rows[row].timestamp)
+        if row == 0:
+            return self._prior_day != day
+        return local_day(self._rows[row - 1].timestamp) != day
+
+    def _read_prior_day(self, first: Message | None = None) -> None:
+        """Learn the day of the message before ``first``, the first row (about to be):
+        one indexed read when rows come in at the top, before the view hears of them
+        (never while painting)."""
+        if first is None:
+            first = self._rows[0] if self._rows else None
+        self._prior_day = None
+        if first is None or not self._has_older:
+            return
+        try:
+            before = self._store.before(self._key, _anchor(first), 1)
+        except Exception:  # a read that fails must not take the history with it
+            log.exception("reading the message before the first row failed")
+            before = []
+        if before:
+            self._prior_day = local_day(before[-1].timestamp)
+
+    def _days_changed(self, row: int, was: bool) -> None:
+        """Rows were inserted or removed just before ``row``: the row now there has
+        another message before it, so it may start or stop starting a day (``was``:
+        whether it did); its row changes only if that changed."""
+        if 0 <= row < len(self._rows) and self.starts_day(row) != was:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Role.DECOR])
 
     # -- search highlights --------------------------------------------------------------
 
@@ -801,7 +866,16 @@ class HistoryModel(QAbstractListModel):
         key = row_key(message)
         reactions = self._reactions.get(key)
         marker = self._marker == key
-        if not (message.edited_at or message.removed or message.reply_to or reactions or marker):
+        row = self.row_of(message)
+        day_break = row is not None and self.starts_day(row)
+        if not (
+            message.edited_at
+            or message.removed
+            or message.reply_to
+            or reactions
+            or marker
+            or day_break
+        ):
             return PLAIN
         return Decor(
             edited_at=0.0 if message.removed else message.edited_at,
@@ -809,6 +883,7 @@ class HistoryModel(QAbstractListModel):
             quote=None if message.removed else self.quote(message),
             reactions=None if message.removed else reactions,
             new_marker=marker,
+            day_break=day_break,
         )
 
     def _spoken(self, message: Message) -> str:

@@ -198,6 +198,7 @@ class MainWindow(WindowFrame, QMainWindow):
         self._build_menus()
         self._build_room_menu()
         self._build_preferences_and_help()
+        self._search_all_action()
         self._build_layout()
 
         ctx.bridge.storage_changed.connect(self._on_storage_event)
@@ -563,14 +564,42 @@ class MainWindow(WindowFrame, QMainWindow):
     @property
     def app_actions(self) -> list[QAction]:
         """The actions whose shortcuts work in every window (new chat, preferences,
-        shortcuts, quit)."""
+        shortcuts, quit, search all conversations)."""
         return [
             self.new_chat_action,
             self.add_contact_action,
             self.preferences_action,
             self.shortcuts_action,
             self.quit_action,
+            self._search_all_action(),
         ]
+
+    # -- search of all conversations (issue 16) -----------------------------------------
+
+    def _search_all_action(self) -> QAction:
+        """View > Search all conversations… (Ctrl+Shift+F), made once."""
+        action: QAction | None = getattr(self, "search_all_action", None)
+        if action is None:
+            action = self.search_all_action = QAction(
+                icon("search"), "Search &all conversations…", self
+            )
+            action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+            action.triggered.connect(self.show_global_search)
+            view = next((a for a in self.menuBar().actions() if a.text() == "&View"), None)
+            menu = view.menu() if view is not None else None
+            if isinstance(menu, QMenu):
+                menu.insertAction(self.find_action, action)
+            self.addAction(action)
+        return action
+
+    def show_global_search(self) -> QWidget:
+        from chinwag.ui.global_search import GlobalSearchWindow
+
+        window = self.show_dialog(GlobalSearchWindow, self._ctx)
+        present = getattr(window, "present", None)
+        if callable(present):
+            present()
+        return window
 
     # (The dialogs are imported when first wanted: the first window does not need them.)
 

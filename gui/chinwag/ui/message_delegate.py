@@ -77,6 +77,13 @@ from PySide6.QtWidgets import (
 )
 
 from chinwag.core.models import Direction, Message, MessageState
+from chinwag.ui.day_separators import (
+    PILL_ROLE,
+    day_label,
+    local_day,
+    paint_separator,
+    separator_height,
+)
 from chinwag.ui.history_model import (
     PLAIN,
     Chip,
@@ -374,6 +381,11 @@ def readable(color: QColor, background: QColor, minimum: float = MIN_CONTRAST) -
     return target
 
 
+def separator_text_color(palette: QPalette) -> QColor:
+    """The words of a date separator: muted, readable on its pill."""
+    return readable(palette.color(QPalette.ColorRole.PlaceholderText), palette.color(PILL_ROLE))
+
+
 def _is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Base).lightnessF() < 0.5
 
@@ -548,6 +560,7 @@ class _Geometry:
     quote_plain: bool = True  # the quoted text (not "Message not found" / "removed")
     chips: list[ChipBox] = field(default_factory=list)
     marker_y: float | None = None  # the middle of the "New messages" line
+    day: str = ""  # the date separator above the bubble ("": none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -920,6 +933,8 @@ class MessageDelegate(QStyledItemDelegate):
             extra += _LINE_GAP + metrics.height() + 2 * _CHIP_PAD_Y
         if decor.new_marker:
             extra += fonts.small_bold_metrics.height() + 2 * _MARKER_PAD
+        if decor.day_break:
+            extra += separator_height(fonts.small_bold_metrics)
         return QSize(width, _row_height(fonts, body_height, more, footer, extra))
 
     # -- links and "show all" ------------------------------------------------------------
@@ -981,6 +996,17 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.translate(QPointF(option.rect.topLeft()))
 
+        if geometry.day:
+            paint_separator(
+                painter,
+                palette,
+                separator_text_color(palette),
+                float(width),
+                _MARGIN_Y,
+                geometry.day,
+                geometry.fonts.small_bold,
+                geometry.fonts.small_bold_metrics,
+            )
         if geometry.marker_y is not None:
             self._paint_marker(painter, option, geometry)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -1204,10 +1230,11 @@ class MessageDelegate(QStyledItemDelegate):
         fonts = self._fonts_of(option.font)
         sender = str(index.data(Role.SENDER) or "")
         time = time_label(row.timestamp)
+        day = day_label(local_day(row.timestamp)) if row.decor.day_break else ""
         colors_key, colors = self._colors_keyed(option.palette, outgoing)
         matches = tuple(tuple(match) for match in index.data(Role.SEARCH_MATCH) or ())
         current = bool(index.data(Role.CURRENT_MATCH))
-        key = (*_size_key(row, width), sender, time, fonts.key, colors_key, matches, current)
+        key = (*_size_key(row, width), sender, time, day, fonts.key, colors_key, matches, current)
         geometry = self._geometries.get(key)
         if geometry is not None:
             self._geometries.move_to_end(key)
@@ -1215,6 +1242,7 @@ class MessageDelegate(QStyledItemDelegate):
         geometry = self._geometries[key] = self._measure(
             row, fonts, width, sender, time, colors, matches, current
         )
+        geometry.day = day
         if len(self._geometries) > _LAYOUT_CACHE_LIMIT:
             self._geometries.popitem(last=False)
         return geometry
@@ -1293,6 +1321,9 @@ class MessageDelegate(QStyledItemDelegate):
         marker_height = (
             float(fonts.small_bold_metrics.height() + 2 * _MARKER_PAD) if decor.new_marker else 0.0
         )
+        # The date separator goes above everything else of the row (and the new-messages
+        # line under it): both push the bubble down.
+        day_height = separator_height(fonts.small_bold_metrics) if decor.day_break else 0.0
         content_width = min(
             max_text,
             max(
@@ -1309,11 +1340,12 @@ class MessageDelegate(QStyledItemDelegate):
             (quote_height + _LINE_GAP if quote is not None else 0.0)
             + (_LINE_GAP + chips_height if chips else 0.0)
             + marker_height
+            + day_height
         )
         height = _row_height(fonts, body.height, more_height, footer_height, extra)
-        bubble_height = height - 2 * _MARGIN_Y - marker_height
+        bubble_height = height - 2 * _MARGIN_Y - marker_height - day_height
         left = width - _MARGIN_X - bubble_width if outgoing else _MARGIN_X
-        bubble = QRectF(left, _MARGIN_Y + marker_height, bubble_width, bubble_height)
+        bubble = QRectF(left, _MARGIN_Y + day_height + marker_height, bubble_width, bubble_height)
         header_y = bubble.top() + _PAD_Y
         text_left = bubble.left() + _PAD_X
         quote_rect = None
@@ -1346,7 +1378,7 @@ class MessageDelegate(QStyledItemDelegate):
             quote_plain=quote is None or ((quote.found or bool(quote.text)) and not quote.removed),
         )
         if decor.new_marker:
-            geometry.marker_y = _MARGIN_Y + marker_height / 2
+            geometry.marker_y = _MARGIN_Y + day_height + marker_height / 2
         if edited_width:
             time_width = small_metrics.horizontalAdvance(time)
             state_width = small_metrics.horizontalAdvance(state) if state else 0
