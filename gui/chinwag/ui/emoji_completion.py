@@ -16,6 +16,7 @@ import re
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPlainTextEdit
+from shiboken6 import isValid
 
 from chinwag.ui import emoji_data
 
@@ -73,6 +74,8 @@ class ShortcodeCompleter(QObject):
         return start, found.group(1)
 
     def update(self) -> None:
+        if not isValid(self.popup):
+            return
         at = self.shortcode_at_cursor()
         if at is None or self._compose.isReadOnly() or not self._compose.hasFocus():
             self._dismissed = None if at is None else self._dismissed
@@ -127,6 +130,10 @@ class ShortcodeCompleter(QObject):
         self._compose.setTextCursor(cursor)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if not isValid(self.popup):
+            # (At exit Qt may delete the list before the compose box loses its focus: an
+            # error raised here then, while Python is being torn down, crashed the exit.)
+            return False
         kind = event.type()
         if kind == QEvent.Type.FocusOut:
             self.popup.hide()

@@ -155,7 +155,8 @@ def preload() -> None:
     """Load the emoji on a worker thread, so the first picker or completion does not
     block the loop."""
     if not _loaded:
-        threading.Thread(target=catalogue, name="emoji-data", daemon=True).start()
+        # (not a daemon: an import still running while Python tears down can crash it)
+        threading.Thread(target=catalogue, name="emoji-data").start()
 
 
 __all__ = ["Catalogue", "Emoji", "catalogue", "loaded", "preload"]

@@ -137,6 +137,15 @@ def _enchant() -> Any:
     return enchant
 
 
+def _emit_from_worker(signal: Any, *args: Any) -> None:
+    """Hand a worker's result to the Qt thread; nothing when the service is already gone
+    (the app quit while the worker ran)."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # "Signal source has been deleted"
+        log.debug("a spelling worker finished after its service was deleted")
+
+
 class SpellService(QObject):
     """The dictionaries, the language chosen and the user's words (see the module)."""
 
@@ -164,7 +173,9 @@ class SpellService(QObject):
         self.is_ready = False
         self._found: tuple[Any, list[str]] | None = None
         self._probe_done.connect(self._finish_probe)
-        self._probe = threading.Thread(target=self._probe_enchant, name="spell-probe", daemon=True)
+        # (Not daemons: Python waits for them before it tears down, where a thread still
+        # loading a C library or signalling a Qt object being destroyed crashed the exit.)
+        self._probe = threading.Thread(target=self._probe_enchant, name="spell-probe")
         self._probe.start()
 
     def _probe_enchant(self) -> None:
@@ -176,7 +187,7 @@ class SpellService(QObject):
             except Exception:
                 log.warning("cannot list the spelling dictionaries", exc_info=True)
         self._found = (module, languages)
-        self._probe_done.emit()
+        _emit_from_worker(self._probe_done)
 
     def _finish_probe(self) -> None:
         if self.is_ready or self._found is None:
@@ -241,9 +252,7 @@ class SpellService(QObject):
             return found
         if language not in self._loading:
             self._loading.add(language)
-            threading.Thread(
-                target=self._load, args=(language,), name="spell-dict", daemon=True
-            ).start()
+            threading.Thread(target=self._load, args=(language,), name="spell-dict").start()
         return None
 
     def load_now(self, language: str) -> Speller | None:
@@ -261,7 +270,7 @@ class SpellService(QObject):
             return None
 
     def _load(self, language: str) -> None:
-        self._load_done.emit(language, self._make(language))
+        _emit_from_worker(self._load_done, language, self._make(language))
 
     def _finish_load(self, language: str, backend: Any) -> None:
         self._loading.discard(language)
