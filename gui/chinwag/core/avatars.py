@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from chinwag.core.errors import ChinwagError, NotConnected
-from chinwag.core.events import Event, EventBus
+from chinwag.core.events import AvatarChanged, EventBus
 from chinwag.core.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,6 @@ class AvatarInfo:
     width: int = 0
     height: int = 0
     url: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AvatarChanged(Event):
-    """The avatar of ``jid`` (the account's own when ``jid == account``) changed:
-    ``path`` is the picture on disk, "" when there is none (a letter avatar is drawn)."""
-
-    account: str
-    jid: str
-    path: str
 
 
 class AvatarTransport(Protocol):
