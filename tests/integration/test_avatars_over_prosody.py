@@ -16,8 +16,7 @@ from helpers import eventually
 from slixmpp.xmlstream import ET
 
 from chinwag import __version__
-from chinwag.core.events import AvatarChanged
-from chinwag.core.events import ContactPresenceChanged, SubscriptionRequested
+from chinwag.core.events import AvatarChanged, ContactPresenceChanged, SubscriptionRequested
 from chinwag.core.models import Subscription
 from chinwag.xmpp.avatars import NS_DATA, NS_METADATA, NS_PUBSUB
 from conftest import Client, CoreMaker

@@ -582,6 +582,7 @@ class MainWindow(WindowFrame, QMainWindow):
             self._ctx.preferences,
             gateways=self._ctx.gateways,
             accounts=lambda: [a.jid for a in self._ctx.core.accounts.accounts],
+            ctx=self._ctx,
         )
 
     def show_shortcuts(self) -> QWidget:

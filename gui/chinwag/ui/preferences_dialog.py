@@ -27,6 +27,8 @@ from chinwag.system.preferences import Density, Pref, Preferences, SendKey, Them
 
 if TYPE_CHECKING:
     from chinwag.gateways.control import GatewayControl
+    from chinwag.ui.avatar_page import AvatarPage
+    from chinwag.ui.context import UiContext
     from chinwag.ui.gateway_keys_page import GatewayKeysPage
 
 _CHECKS: tuple[tuple[str, Pref[bool], str], ...] = (
@@ -78,6 +80,7 @@ class PreferencesDialog(QDialog):
         *,
         gateways: GatewayControl | None = None,
         accounts: Callable[[], Sequence[str]] = tuple,
+        ctx: UiContext | None = None,
     ) -> None:
         super().__init__(parent)
         self._prefs = preferences
@@ -128,6 +131,7 @@ class PreferencesDialog(QDialog):
         form.insertRow(1, size_label, self.font_size)
         layout.addWidget(look)
         layout.addStretch(1)
+        self._add_avatar_page(ctx)
         self._add_gateway_page(gateways, accounts)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -137,6 +141,16 @@ class PreferencesDialog(QDialog):
         self.refresh()
         self._unsubscribe = preferences.subscribe(lambda _key: self.refresh())
         self.finished.connect(lambda _result: self._unsubscribe())
+
+    def _add_avatar_page(self, ctx: UiContext | None) -> None:
+        """The "Avatar" page (avatar_page.py): each account's own picture."""
+        self.avatar_page: AvatarPage | None = None
+        if ctx is None:
+            return
+        from chinwag.ui.avatar_page import AvatarPage
+
+        self.avatar_page = AvatarPage(ctx, self)
+        self.tabs.addTab(self.avatar_page, "&Avatar")
 
     def _add_gateway_page(
         self, gateways: GatewayControl | None, accounts: Callable[[], Sequence[str]]
