@@ -69,7 +69,7 @@ def _encode(image: QImage, kind: str, quality: int = -1) -> bytes:
     array = QByteArray()
     buffer = QBuffer(array)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, kind, quality)
+    image.save(buffer, kind.encode("ascii"), quality)
     buffer.close()
     return bytes(array.data())
 
