@@ -69,7 +69,8 @@ def _encode(image: QImage, kind: str, quality: int = -1) -> bytes:
     array = QByteArray()
     buffer = QBuffer(array)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, kind.encode("ascii"), quality)
+    # (PySide6 takes the format as str; its stubs say bytes)
+    image.save(buffer, kind, quality)  # type: ignore[call-overload]
     buffer.close()
     return bytes(array.data())
 
