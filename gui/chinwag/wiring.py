@@ -16,6 +16,7 @@ from chinwag.core.ports import (
 )
 from chinwag.core.service import ChinwagCore
 from chinwag.core.session import SessionTiming
+from chinwag.storage.avatar_cache import AvatarFileCache
 from chinwag.storage.message_store import SqliteMessageStore
 from chinwag.system.config import JsonConfigStore
 from chinwag.system.paths import Paths
@@ -52,4 +53,5 @@ def build_core(
         config or JsonConfigStore(paths.accounts_file),
         connection_factory,
         timing=timing,
+        avatar_store=AvatarFileCache(paths.cache / "avatars"),
     )

@@ -353,6 +353,18 @@ class RoomSubjectChanged(Event):
 
 
 E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True, slots=True)
+class AvatarChanged(Event):
+    """The avatar of ``jid`` (the account's own when ``jid == account``) changed:
+    ``path`` is the picture on disk, "" when there is none (a letter avatar is drawn)."""
+
+    account: str
+    jid: str
+    path: str
+
+
 Handler = Callable[[Any], None]
 
 

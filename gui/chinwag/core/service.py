@@ -11,8 +11,10 @@ import logging
 from dataclasses import replace
 
 from chinwag.core.accounts import AccountService
+from chinwag.core.avatars import AvatarService, AvatarStore, AvatarTransport, HasAvatars
 from chinwag.core.blocking import BlockingService
 from chinwag.core.bookmarks import BookmarkService
+from chinwag.core.contact_details import ContactDetailsService, HasProfiles, ProfileTransport
 from chinwag.core.conversations import ConversationService
 from chinwag.core.errors import InvalidStatus, NotConnected, UnknownAccount
 from chinwag.core.events import AccountRemoved, EventBus
@@ -48,6 +50,7 @@ class ChinwagCore:
         *,
         bus: EventBus | None = None,
         timing: SessionTiming | None = None,
+        avatar_store: AvatarStore | None = None,
     ) -> None:
         self.bus = bus or EventBus()
         #: When the person last did something (the windows tell it): XEP-0012 idle time.
@@ -79,6 +82,10 @@ class ChinwagCore:
         #: IM ids, user data, online flag, subscriptions, notifications (the
         #: Conversations API's users).
         self.users = UserService(store, self.bus, self._connection, self.roster, self.sessions)
+        #: Avatars (XEP-0084, XEP-0153), cached on disk by hash; contact details.
+        self.avatars = AvatarService(self.bus, self._avatar_transport, avatar_store)
+        self.avatars.load()
+        self.details = ContactDetailsService(self.roster, self._profile_transport)
         self._factory = factory
         self._shut_down = False
         self._background = BackgroundTasks("signing out a removed account")
@@ -100,6 +107,14 @@ class ChinwagCore:
         session = self.sessions.get(account)
         return session.connection if session else None
 
+    def _avatar_transport(self, account: str) -> AvatarTransport | None:
+        conn = self._connection(account)
+        return conn.avatars if isinstance(conn, HasAvatars) else None
+
+    def _profile_transport(self, account: str) -> ProfileTransport | None:
+        conn = self._connection(account)
+        return conn.profiles if isinstance(conn, HasProfiles) else None
+
     def _make_session(self, config: AccountConfig) -> AccountSession:
         session = AccountSession(
             config,
@@ -116,6 +131,7 @@ class ChinwagCore:
             bookmarks=self.bookmarks,
             users=self.users,
         )
+        session.avatars = self.avatars
         self.sessions[config.jid] = session
         self.roster.load_cached(config.jid)
         self.users.load(config.jid)
@@ -224,6 +240,7 @@ class ChinwagCore:
         await self.roster.drain()
         await self.bookmarks.drain()
         await self.users.drain()
+        await self.avatars.drain()
         await self.accounts.drain()  # passwords being saved (each write is bounded)
         log.debug("shutdown: closing storage")
         await self.store.close()

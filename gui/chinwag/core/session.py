@@ -44,6 +44,7 @@ from chinwag.core.ports import ConnectionFactory, XmppConnection
 from chinwag.core.status import Status, UserActivity
 
 if TYPE_CHECKING:
+    from chinwag.core.avatars import AvatarInfo, AvatarService
     from chinwag.core.blocking import BlockingService
     from chinwag.core.bookmarks import BookmarkService
     from chinwag.core.invitations import InvitationService
@@ -135,6 +136,8 @@ class AccountSession:
         #: True after :meth:`sign_out` until the next sign-in: the user or a script
         #: signed out on purpose, so nothing should sign back in behind their back.
         self.signed_out = False
+        #: Where avatar announcements go (set by the core; see chinwag.core.avatars).
+        self.avatars: AvatarService | None = None
 
     # -- public -------------------------------------------------------------------------
 
@@ -450,6 +453,16 @@ class AccountSession:
     def on_user_data(self, jid: str, node: str, data: str | None) -> None:
         if self._users is not None:
             self._users.on_push(self.account, jid, node, data)
+
+    # -- avatars (chinwag.core.avatars.AvatarListener) ---------------------------------
+
+    def on_avatar_metadata(self, jid: str, infos: Sequence[AvatarInfo]) -> None:
+        if self.avatars is not None:
+            self.avatars.on_metadata(self.account, jid, infos)
+
+    def on_avatar_hash(self, jid: str, sha1: str) -> None:
+        if self.avatars is not None:
+            self.avatars.on_vcard_hash(self.account, jid, sha1)
 
 
 def _consume(task: asyncio.Future[None]) -> None:

@@ -36,6 +36,8 @@ signal                     events (type alias)
                            (:class:`ConversationLogged`)
 ``users_changed``          user data, online status, subscriptions or the chosen
                            notifications changed (:data:`UserEvent`)
+``avatars_changed``        a contact's (or our own) avatar changed
+                           (:class:`~chinwag.core.avatars.AvatarChanged`)
 =========================  ====================================================="""
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from chinwag.core.events import (
     AccountChanged,
     AccountRemoved,
     ArchiveSynced,
+    AvatarChanged,
     BlockChanged,
     BookmarksChanged,
     BookmarksSynced,
@@ -171,6 +174,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("bookmarks_changed", _types(BookmarkEvent)),
     Family("conversation_logged", _types(ConversationLogged)),
     Family("users_changed", _types(UserEvent)),
+    Family("avatars_changed", (AvatarChanged,)),
 )
 
 #: The message family's event types.
@@ -226,6 +230,8 @@ class EventBridge(QObject):
     conversation_logged = Signal(object)
     #: A :data:`UserEvent`.
     users_changed = Signal(object)
+    #: A :class:`~chinwag.core.avatars.AvatarChanged`.
+    avatars_changed = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)

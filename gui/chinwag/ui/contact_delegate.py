@@ -9,11 +9,12 @@ height (the view uses ``uniformRowHeights`` so that thousands of rows lay out in
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from chinwag.core.status import Status
+from chinwag.ui.avatars import AvatarImages
 from chinwag.ui.icons import icon, status_icon
 from chinwag.ui.roster_model import RosterRole
 
@@ -33,7 +34,12 @@ def _dimmed(color: QColor) -> QColor:
 
 class ContactDelegate(QStyledItemDelegate):
     """Paints contacts and group headers of a :class:`~chinwag.ui.roster_model.RosterModel`
-    (directly or through a proxy)."""
+    (directly or through a proxy). With ``avatars``, a contact row starts with its
+    avatar (the picture, or letters), the presence icon on its corner."""
+
+    def __init__(self, parent: QObject | None = None, avatars: AvatarImages | None = None) -> None:
+        super().__init__(parent)
+        self.avatars = avatars
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         # Two text lines for every row: the view lays rows out with uniform heights, and
@@ -166,6 +172,34 @@ class ContactDelegate(QStyledItemDelegate):
         painter.setPen(dim_color)
         painter.drawText(QStyle.visualRect(direction, opt.rect, count_rect), align, count)
 
+    def _paint_avatar(
+        self,
+        painter: QPainter,
+        opt: QStyleOptionViewItem,
+        index: Index,
+        area: QRect,
+        presence: QIcon,
+    ) -> int:
+        """The avatar at the leading end of ``area`` with ``presence`` on its lower
+        trailing corner; returns where the text starts."""
+        assert self.avatars is not None
+        side = area.height()
+        widget = opt.widget
+        ratio = widget.devicePixelRatioF() if widget is not None else 1.0
+        pixmap = self.avatars.pixmap(
+            str(index.data(RosterRole.ACCOUNT) or ""),
+            str(index.data(RosterRole.JID) or ""),
+            str(index.data() or ""),
+            side,
+            ratio,
+        )
+        rect = QRect(area.left(), area.top(), side, side)
+        painter.drawPixmap(QStyle.visualRect(opt.direction, opt.rect, rect), pixmap)
+        badge = ICON_SIZE * 3 // 4
+        corner = QRect(rect.right() - badge + 3, rect.bottom() - badge + 3, badge, badge)
+        presence.paint(painter, QStyle.visualRect(opt.direction, opt.rect, corner))
+        return rect.right() + 3 + 2 * PADDING
+
     def _paint_contact(self, painter: QPainter, opt: QStyleOptionViewItem, index: Index) -> None:
         text_color, dim_color = self._colors(opt)
         area = self._content_rect(opt)
@@ -174,11 +208,15 @@ class ContactDelegate(QStyledItemDelegate):
         unread = index.data(RosterRole.UNREAD) or 0
         blocked = bool(index.data(RosterRole.BLOCKED))
 
-        icon_rect = QRect(area.left(), area.center().y() - ICON_SIZE // 2 + 1, ICON_SIZE, ICON_SIZE)
-        (icon("block") if blocked else status_icon(status)).paint(
-            painter, QStyle.visualRect(direction, opt.rect, icon_rect)
-        )
-        area.setLeft(icon_rect.right() + 1 + 2 * PADDING)
+        status_icon_ = icon("block") if blocked else status_icon(status)
+        if self.avatars is not None:
+            area.setLeft(self._paint_avatar(painter, opt, index, area, status_icon_))
+        else:
+            icon_rect = QRect(
+                area.left(), area.center().y() - ICON_SIZE // 2 + 1, ICON_SIZE, ICON_SIZE
+            )
+            status_icon_.paint(painter, QStyle.visualRect(direction, opt.rect, icon_rect))
+            area.setLeft(icon_rect.right() + 1 + 2 * PADDING)
         area.setRight(area.right() - self._paint_badge(painter, opt, area, unread))
 
         name_font = QFont(opt.font)

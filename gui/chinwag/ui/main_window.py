@@ -53,9 +53,11 @@ from chinwag.core.events import (
 )
 from chinwag.core.models import Subscription
 from chinwag.system import preferences as prefs
+from chinwag.ui.avatars import avatar_images
 from chinwag.ui.banner import Banner, escape
 from chinwag.ui.bridge import RosterEvent, StorageEvent, SubscriptionEvent
 from chinwag.ui.contact_delegate import ContactDelegate
+from chinwag.ui.contact_details_dialog import open_contact_details
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
 from chinwag.ui.invitation_banner import InvitationBanners
@@ -254,6 +256,8 @@ class MainWindow(WindowFrame, QMainWindow):
         send = menu.addAction(icon("send"), "Send message")
         send.triggered.connect(lambda: self._ctx.windows.open(account, jid))
         menu.setDefaultAction(send)
+        details = menu.addAction("Details…")
+        details.triggered.connect(lambda: open_contact_details(self._ctx, account, jid, self))
         menu.addAction("Rename…").triggered.connect(lambda: self.rename_contact(account, jid))
         menu.addMenu(self._move_menu(menu, account, jid, row_group))
         menu.addAction(self._block_action(menu, account, jid))
@@ -381,7 +385,9 @@ class MainWindow(WindowFrame, QMainWindow):
             "Your contacts by group. Enter opens a conversation; the menu key shows actions."
         )
         view.setModel(self.filter_model)
-        view.setItemDelegate(ContactDelegate(view))
+        images = avatar_images(self._ctx)
+        view.setItemDelegate(ContactDelegate(view, images))
+        images.changed.connect(lambda *_: view.viewport().update())
         view.setHeaderHidden(True)
         view.setUniformRowHeights(True)  # thousands of rows lay out at once
         view.setAnimated(False)
@@ -630,6 +636,7 @@ class MainWindow(WindowFrame, QMainWindow):
             gateways=self._ctx.gateways,
             accounts=lambda: [a.jid for a in self._ctx.core.accounts.accounts],
             login_entry=self._ctx.login_entry,
+            ctx=self._ctx,
         )
 
     def show_shortcuts(self) -> QWidget:

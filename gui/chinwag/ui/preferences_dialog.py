@@ -29,6 +29,8 @@ from chinwag.system.preferences import Density, Pref, Preferences, SendKey, Them
 if TYPE_CHECKING:
     from chinwag.gateways.control import GatewayControl
     from chinwag.system.autostart import LoginEntry
+    from chinwag.ui.avatar_page import AvatarPage
+    from chinwag.ui.context import UiContext
     from chinwag.ui.gateway_keys_page import GatewayKeysPage
 
 _CHECKS: tuple[tuple[str, Pref[bool], str], ...] = (
@@ -81,6 +83,7 @@ class PreferencesDialog(QDialog):
         gateways: GatewayControl | None = None,
         accounts: Callable[[], Sequence[str]] = tuple,
         login_entry: LoginEntry | None = None,
+        ctx: UiContext | None = None,
     ) -> None:
         super().__init__(parent)
         self._prefs = preferences
@@ -135,6 +138,7 @@ class PreferencesDialog(QDialog):
         layout.addWidget(look)
         self._add_spelling_section(layout)
         layout.addStretch(1)
+        self._add_avatar_page(ctx)
         self._add_gateway_page(gateways, accounts)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -154,6 +158,16 @@ class PreferencesDialog(QDialog):
         combo.currentIndexChanged.connect(partial(self._choose, p.SPELL_LANGUAGE, combo))
         self.combos[p.SPELL_LANGUAGE.key] = combo
         layout.addWidget(box)
+
+    def _add_avatar_page(self, ctx: UiContext | None) -> None:
+        """The "Avatar" page (avatar_page.py): each account's own picture."""
+        self.avatar_page: AvatarPage | None = None
+        if ctx is None:
+            return
+        from chinwag.ui.avatar_page import AvatarPage
+
+        self.avatar_page = AvatarPage(ctx, self)
+        self.tabs.addTab(self.avatar_page, "&Avatar")
 
     def _add_gateway_page(
         self, gateways: GatewayControl | None, accounts: Callable[[], Sequence[str]]

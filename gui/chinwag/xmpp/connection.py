@@ -51,6 +51,7 @@ from chinwag.xmpp import (
     stanzas,
     tls,
 )
+from chinwag.xmpp.avatars import AvatarFeature
 from chinwag.xmpp.blocking import BlockingFeature
 from chinwag.xmpp.bookmarks import BookmarksFeature
 from chinwag.xmpp.client import ChinwagClient
@@ -64,6 +65,7 @@ from chinwag.xmpp.registration import register_handler
 from chinwag.xmpp.roster import RosterFeature
 from chinwag.xmpp.stream_management import StreamManagement
 from chinwag.xmpp.user_data import UserDataFeature
+from chinwag.xmpp.vcard import ProfileFeature
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,9 @@ class SlixmppConnection:
         self._user_data = UserDataFeature(client, listener, self._messages.dispatcher)
         self._entity_time = EntityTime(client)
         self._last_activity = LastActivity(client, listener)
+        #: Avatars (XEP-0084, XEP-0153) and contact details (vCard4, versions).
+        self.avatars = AvatarFeature(client, listener, self._messages.dispatcher)
+        self.profiles = ProfileFeature(client)
         self._pending: asyncio.Future[None] | None = None
         self._started = False
         self._closing = False
