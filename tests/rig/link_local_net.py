@@ -115,10 +115,17 @@ class Peer:
                 self._lines.put(json.loads(raw))
         self._lines.put(None)
 
-    def wait(self, match: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> dict[str, Any]:
-        """The first line from now (or kept unseen) that ``match``es."""
+    def wait(
+        self,
+        match: Callable[[dict[str, Any]], bool],
+        timeout: float = 20.0,
+        *,
+        again: bool = False,
+    ) -> dict[str, Any]:
+        """The first line not waited for yet (``again``: or already waited for) that
+        ``match``es, or the first such line to come."""
         for event in self.events:
-            if not event.get("_seen") and match(event):
+            if (again or not event.get("_seen")) and match(event):
                 event["_seen"] = True
                 return event
         deadline = time.monotonic() + timeout
@@ -158,4 +165,9 @@ class Peer:
                 self.call("quit", 15)
                 self.proc.wait(timeout=10)
         kill_group(self.proc, grace=5)  # type: ignore[arg-type]
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        self._reader.join(timeout=10)
         self._log.close()

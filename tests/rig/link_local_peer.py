@@ -8,6 +8,7 @@ Commands on stdin, one JSON object a line, each answered by ``{"re": <id>, ...}`
 - ``{"op": "status", "show": "away", "msg": text}``
 - ``{"op": "history", "peer": jid}``: answers ``messages`` (direction, body, state)
 - ``{"op": "search", "text": words}``: answers ``hits`` (bodies)
+- ``{"op": "roster"}``: answers ``contacts``; ``{"op": "port"}``: the stream port
 - ``{"op": "sign_out"}``, ``{"op": "sign_in"}``, ``{"op": "quit"}``
 
 Events on stdout: ``{"ev": "presence", "jid", "show", "status"}``, ``{"ev": "contact",
@@ -107,7 +108,7 @@ async def main(root: Path) -> None:
     )
     bus.subscribe(
         ChatStateChanged,
-        lambda e: emit({"ev": "chat_state", "peer": e.key.peer, "state": e.state}),
+        lambda e: emit({"ev": "chat_state", "peer": e.peer, "state": e.state}),
     )
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -119,6 +120,7 @@ async def main(root: Path) -> None:
         try:
             if op == "start":
                 transport.PEER_WAIT = float(cmd.get("peer_wait", transport.PEER_WAIT))
+                transport.MAX_PEERS = int(cmd.get("max_peers", transport.MAX_PEERS))
                 session = await link_local.enable_link_local(
                     core, link_local.profile_id(str(root)), user=cmd.get("user")
                 )
@@ -141,6 +143,8 @@ async def main(root: Path) -> None:
                 reply["hits"] = [h.message.body for h in core.store.search(cmd["text"])]
             elif op == "roster":
                 reply["contacts"] = [c.jid for c in core.roster.contacts(account)]
+            elif op == "port":
+                reply["port"] = getattr(core.session(account).connection, "port", 0)
             elif op == "sign_out":
                 await core.sign_out(account)
             elif op == "sign_in":

@@ -226,12 +226,12 @@ class LinkLocalConnection:
         config: AccountConfig,
         listener: ConnectionListener,
         *,
-        peer_wait: float = PEER_WAIT,
+        peer_wait: float | None = None,
     ) -> None:
         self._config = config
         self._own = config.jid
         self._listener = listener
-        self._peer_wait = peer_wait
+        self._peer_wait = PEER_WAIT if peer_wait is None else peer_wait
         self._stanzas = _Stanzas(self, config)
         # The readers of a server account's messages, as they are (carbons and archive
         # results from a peer are refused there: a peer is never our own account).
@@ -243,6 +243,7 @@ class LinkLocalConnection:
         self._info: AsyncServiceInfo | None = None
         self._want: _Published | None = None
         self._published: _Published | None = None
+        self._sequence = 0
         self._wake = asyncio.Event()
         self._publisher: asyncio.Task[None] | None = None
         self._peers: dict[str, Peer] = {}  # by bare address
@@ -293,7 +294,7 @@ class LinkLocalConnection:
             self._server = await loop.create_server(self._incoming, host="0.0.0.0", port=0)
             self._port = self._server.sockets[0].getsockname()[1]
             self._zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # (RuntimeError: no interface to use)
             await self._close_all()
             raise ServerUnreachable(f"cannot chat on the local network: {exc.strerror or exc}") from exc
         self._wake = asyncio.Event()
@@ -394,7 +395,12 @@ class LinkLocalConnection:
             "status": _STATUS_TXT.get(want.show, "avail"),
             "msg": want.status[:MAX_STATUS_CHARS],
             "port.p2pj": str(self._port),
+            # A new value with every change: going back to an earlier status within a
+            # second would otherwise repeat a TXT record the peers' caches still hold
+            # (mDNS flushes the old record one second late), and they would not notice.
+            "cw.seq": str(self._sequence),
         }
+        self._sequence += 1
         host = re.sub("[^a-z0-9-]+", "-", self._own.lower()).strip("-")[:55] or "chinwag"
         return AsyncServiceInfo(
             SERVICE_TYPE,
@@ -490,6 +496,8 @@ class LinkLocalConnection:
 
     def _peer_jid(self, name: str) -> str | None:
         instance = name[: -len(SERVICE_TYPE) - 1]
+        if _CONTROL.search(instance):  # (an address shown everywhere: no tricks in it)
+            return None
         try:
             address = jids.bare(instance)
         except InvalidAddress:
