@@ -63,10 +63,9 @@ def stream(host: str, port: int, frm: str, to: str, kind: str) -> None:
 
 
 async def flood(count: int) -> None:
+    import ifaddr
     from zeroconf import IPVersion
     from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
-
-    import ifaddr
 
     addresses = [
         ip.ip

@@ -33,7 +33,7 @@ class Unavailable(Exception):
 
 
 def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
+    return subprocess.run(["ip", *args], check=False, capture_output=True, text=True, timeout=20)
 
 
 def _must(*args: str) -> None:
@@ -70,7 +70,20 @@ def link(tag: str = "") -> Iterator[Link]:
             if done.returncode != 0:
                 raise Unavailable(f"cannot make a network namespace: {done.stderr.strip()}")
             made.append(name)
-        _must("link", "add", veths[0], "netns", names[0], "type", "veth", "peer", "name", veths[1], "netns", names[1])
+        _must(
+            "link",
+            "add",
+            veths[0],
+            "netns",
+            names[0],
+            "type",
+            "veth",
+            "peer",
+            "name",
+            veths[1],
+            "netns",
+            names[1],
+        )
         for name, veth, address in zip(names, veths, addresses, strict=True):
             _must("-n", name, "link", "set", "lo", "up")
             _must("-n", name, "addr", "add", f"{address}/24", "dev", veth)

@@ -136,7 +136,11 @@ async def main(root: Path) -> None:
             elif op == "history":
                 key = ConversationKey(account, cmd["peer"], ConversationKind.CHAT)
                 reply["messages"] = [
-                    {"direction": m.direction.name.lower(), "body": m.body, "state": m.state.name.lower()}
+                    {
+                        "direction": m.direction.name.lower(),
+                        "body": m.body,
+                        "state": m.state.name.lower(),
+                    }
                     for m in core.store.latest(key, 100)
                 ]
             elif op == "search":

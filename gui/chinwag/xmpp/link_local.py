@@ -289,14 +289,18 @@ class LinkLocalConnection:
         loop = asyncio.get_running_loop()
         addresses = local_addresses()
         if not addresses:
-            raise ServerUnreachable("no network connection: this computer has no address on a network")
+            raise ServerUnreachable(
+                "no network connection: this computer has no address on a network"
+            )
         try:
             self._server = await loop.create_server(self._incoming, host="0.0.0.0", port=0)
             self._port = self._server.sockets[0].getsockname()[1]
             self._zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
         except (OSError, RuntimeError) as exc:  # (RuntimeError: no interface to use)
             await self._close_all()
-            raise ServerUnreachable(f"cannot chat on the local network: {exc.strerror or exc}") from exc
+            raise ServerUnreachable(
+                f"cannot chat on the local network: {getattr(exc, 'strerror', None) or exc}"
+            ) from exc
         self._wake = asyncio.Event()
         self._peers_changed = asyncio.Event()
         self._publisher = asyncio.create_task(self._publish_loop(), name=f"publish {self._own}")
@@ -320,7 +324,9 @@ class LinkLocalConnection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         if started:
-            self._listener.on_disconnected(ServerUnreachable("the local network connection was dropped"))
+            self._listener.on_disconnected(
+                ServerUnreachable("the local network connection was dropped")
+            )
 
     async def _close_all(self, goodbye: bool = True) -> None:
         if self._publisher is not None:
@@ -379,9 +385,7 @@ class LinkLocalConnection:
     # -- our presence: the published service --------------------------------------------
 
     def send_presence(self, show: Show, status: str, priority: int) -> None:
-        self._want = (
-            None if show in (Show.INVISIBLE, Show.OFFLINE) else _Published(show, status)
-        )
+        self._want = None if show in (Show.INVISIBLE, Show.OFFLINE) else _Published(show, status)
         self._wake.set()
 
     def _service_info(self, want: _Published) -> AsyncServiceInfo:
@@ -463,7 +467,9 @@ class LinkLocalConnection:
             return
         if name not in self._services and len(self._services) >= MAX_PEERS:
             if not self._too_many_logged:
-                log.warning("%s: more than %d peers on the network: ignoring more", self._own, MAX_PEERS)
+                log.warning(
+                    "%s: more than %d peers on the network: ignoring more", self._own, MAX_PEERS
+                )
                 self._too_many_logged = True
             return
         if name in self._resolving:
@@ -532,9 +538,7 @@ class LinkLocalConnection:
         peer = Peer(jid, name, addresses, port if 0 < port < 65536 else 0, show, status, nick)
         self._peers[jid] = peer
         if previous is None or previous.name != nick:
-            contact = Contact(
-                self._own, jid, nick, (GROUP,), Subscription.BOTH
-            )
+            contact = Contact(self._own, jid, nick, (GROUP,), Subscription.BOTH)
             self._listener.on_roster([contact], "", False)
         if previous is None or (previous.show, previous.status, previous.present) != (
             show,
@@ -723,11 +727,15 @@ class LinkLocalConnection:
         jid = stanza["to"].bare
         data = self._serialise(stanza)
         stream = self._streams.get(jid)
-        if stream is not None and stream.open and not self._queues.get(jid):
-            if stream.write(data):
-                if uid:
-                    self._listener.on_acked(uid, jid)
-                return
+        if (
+            stream is not None
+            and stream.open
+            and not self._queues.get(jid)  # (in order: after what waits)
+            and stream.write(data)
+        ):
+            if uid:
+                self._listener.on_acked(uid, jid)
+            return
         droppable = not uid and bool(chatstates.chat_state(stanza)) and not stanza["body"]
         if droppable and jid not in self._peers:
             return  # (nobody to tell that we type)
@@ -808,7 +816,9 @@ class LinkLocalConnection:
         return RequestRefused(f"{what}: not on a link-local account", "feature-not-implemented")
 
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
-        self._listener.on_room_error(room, "service-unavailable", "a link-local account has no rooms")
+        self._listener.on_room_error(
+            room, "service-unavailable", "a link-local account has no rooms"
+        )
 
     def leave_room(self, room: str, nick: str, status: str = "") -> None:
         return None
@@ -881,7 +891,8 @@ class LinkLocalConnection:
         self, after_id: str | None, start: float | None, archive: str = ""
     ) -> AsyncIterator[tuple[list[Message], str]]:
         # No server, no archive: nothing to catch up on.
-        for page in ():
+        nothing: list[tuple[list[Message], str]] = []
+        for page in nothing:
             yield page
 
     async def archive_page_before(
@@ -909,4 +920,3 @@ class LinkLocalConnection:
 
     async def delete_user_data(self, node: str) -> None:
         return None
-

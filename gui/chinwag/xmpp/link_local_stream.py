@@ -328,7 +328,9 @@ class PeerStream(asyncio.Protocol):
             return
         if not self._accepted:
             if len(self._held) >= self.HELD_STANZAS:
-                raise StreamViolation("policy-violation", "too many stanzas before the stream opened")
+                raise StreamViolation(
+                    "policy-violation", "too many stanzas before the stream opened"
+                )
             self._held.append(el)
             return
         self._on_stanza(self, el)
