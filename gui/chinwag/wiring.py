@@ -27,7 +27,12 @@ def connection_factory(
     config: AccountConfig, password: str, listener: ConnectionListener, *, register: bool = False
 ) -> XmppConnection:
     """Imports slixmpp on the first connection, not at start-up (it takes a good part of
-    the start-up time, and the first window does not need it)."""
+    the start-up time, and the first window does not need it). A link-local account
+    gets the serverless transport (XEP-0174), imported likewise on first use."""
+    if config.link_local:
+        from chinwag.xmpp.link_local import LinkLocalConnection
+
+        return LinkLocalConnection(config, listener)
     from chinwag.xmpp.connection import SlixmppConnection
 
     return SlixmppConnection(config, password, listener, register=register)

@@ -74,7 +74,7 @@ class AccountService:
         if existing is not None:
             index = self._accounts.index(existing)
             self._accounts[index] = config
-        elif primary:
+        elif primary or self._before_link_local(config):
             self._accounts.insert(0, config)
         else:
             self._accounts.append(config)
@@ -83,6 +83,11 @@ class AccountService:
         self._config.save_accounts(self._accounts)
         self._bus.publish(AccountChanged(config.jid) if existing else AccountAdded(config.jid))
         return config
+
+    def _before_link_local(self, config: AccountConfig) -> bool:
+        """A server account goes ahead of a link-local one that is primary: serverless
+        chat is never the primary account while a server account exists."""
+        return bool(self._accounts) and self._accounts[0].link_local and not config.link_local
 
     def update(self, config: AccountConfig) -> None:
         existing = self.get(config.jid)

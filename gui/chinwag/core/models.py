@@ -21,6 +21,14 @@ class TlsMode(enum.StrEnum):
     DIRECT = "direct"  # XEP-0368 direct TLS
 
 
+class AccountKind(enum.StrEnum):
+    """What an account is: one on an XMPP server, or serverless chat with the people on
+    the local network (XEP-0174; its address is the service name it publishes)."""
+
+    SERVER = "server"
+    LINK_LOCAL = "link-local"
+
+
 @dataclass(slots=True)
 class AccountConfig:
     """One account's settings, as saved in the config file (never the password)."""
@@ -36,6 +44,12 @@ class AccountConfig:
     trusted_fingerprint: str = ""  # SHA-256 of a self-signed certificate, hex, no colons
     nickname: str = ""
     priority: int = 0
+    #: How the account talks: through its server, or serverless on the local network.
+    kind: AccountKind = AccountKind.SERVER
+
+    @property
+    def link_local(self) -> bool:
+        return self.kind is AccountKind.LINK_LOCAL
 
 
 class Show(enum.StrEnum):

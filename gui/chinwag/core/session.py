@@ -284,8 +284,9 @@ class AccountSession:
             self._set_state(ConnectionState.CONNECTING)
         try:
             # Never long (the store answers from its file, or gives up, in seconds), and
-            # a store that could not tell is worth another try: PasswordUnavailable.
-            password = await self._password()
+            # a store that could not tell is worth another try: PasswordUnavailable. A
+            # link-local account has none (nobody to sign in to).
+            password = "" if self.config.link_local else await self._password()
         except ChinwagError as exc:
             log.warning("%s: cannot sign in yet: %s", self.account, exc.message)
             return exc

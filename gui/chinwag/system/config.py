@@ -14,7 +14,7 @@ from typing import Any
 
 from chinwag.core.errors import InvalidAddress
 from chinwag.core.jid import Jid
-from chinwag.core.models import AccountConfig, TlsMode
+from chinwag.core.models import AccountConfig, AccountKind, TlsMode
 from chinwag.system.paths import move_aside
 
 log = logging.getLogger(__name__)
@@ -184,9 +184,9 @@ def _account(item: Any, index: int, faults: list[str]) -> AccountConfig | None:
 
 def _checked(name: str, value: Any, default: Any) -> Any:
     """``value`` as the type of ``default``, or MISSING when it is not one."""
-    if isinstance(default, TlsMode):
+    if isinstance(default, (TlsMode, AccountKind)):
         try:
-            return TlsMode(value)
+            return type(default)(value)
         except ValueError:
             return MISSING
     if isinstance(default, bool):

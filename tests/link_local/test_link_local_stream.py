@@ -1,0 +1,91 @@
+"""The XEP-0174 stream parser (chinwag.xmpp.link_local_stream): stanzas split anywhere
+between reads, and what an untrusted peer may not send."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from chinwag.xmpp.link_local_stream import (
+    MAX_DEPTH,
+    MAX_STANZA_BYTES,
+    StreamParser,
+    StreamViolation,
+    stream_header,
+)
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.header: dict[str, str] = {}
+        self.stanzas: list[ET.Element] = []
+        self.ended = False
+        self.parser = StreamParser(self._header, self.stanzas.append, self._end)
+
+    def _header(self, attrs: dict[str, str]) -> None:
+        self.header = attrs
+
+    def _end(self) -> None:
+        self.ended = True
+
+
+def test_stanzas_split_anywhere_come_out_whole() -> None:
+    seen = Seen()
+    data = (
+        stream_header("bob-1@host", "alice-2@host")
+        + b"<message type='chat' id='a'><body>one &amp; two</body></message> "
+        + b"<message type='chat'><body>\xc3\xa9t\xc3\xa9</body><x xmlns='urn:x'>t</x>tail</message>"
+        + b"</stream:stream>"
+    )
+    for i in range(len(data)):  # one byte at a time
+        seen.parser.feed(data[i : i + 1])
+    assert seen.header["from"] == "bob-1@host"
+    assert [el.tag for el in seen.stanzas] == ["{jabber:client}message"] * 2
+    assert seen.stanzas[0].findtext("{jabber:client}body") == "one & two"
+    assert seen.stanzas[1].findtext("{jabber:client}body") == "été"
+    assert seen.stanzas[1][1].tail == "tail"
+    assert seen.ended
+
+
+@pytest.mark.parametrize(
+    ("data", "condition"),
+    [
+        (b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'a'>]>", "restricted-xml"),
+        (stream_header("a@b", "c@d") + b"<!-- hi -->", "restricted-xml"),
+        (stream_header("a@b", "c@d") + b"<?pi x?>", "restricted-xml"),
+        (b"<html>", "invalid-namespace"),
+        (stream_header("a@b", "c@d") + b"<message><a></b>", "not-well-formed"),
+        (stream_header("a@b", "c@d") + b"<x>" * (MAX_DEPTH + 1), "policy-violation"),
+        (
+            b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams' a='" + b"x" * 8000,
+            "policy-violation",
+        ),
+    ],
+)
+def test_what_a_peer_may_not_send(data: bytes, condition: str) -> None:
+    seen = Seen()
+    with pytest.raises(StreamViolation) as caught:
+        seen.parser.feed(data)
+    assert caught.value.condition == condition
+
+
+def test_a_stanza_over_the_cap_is_refused_before_it_ends() -> None:
+    seen = Seen()
+    seen.parser.feed(stream_header("a@b", "c@d") + b"<message><body>")
+
+    def flood() -> None:
+        for _ in range(MAX_STANZA_BYTES // 65536 + 2):
+            seen.parser.feed(b"x" * 65536)
+
+    with pytest.raises(StreamViolation) as caught:
+        flood()
+    assert caught.value.condition == "policy-violation"
+    assert not seen.stanzas
+
+
+def test_many_stanzas_in_one_read_are_fine() -> None:
+    seen = Seen()
+    one = b"<message><body>" + b"y" * 1000 + b"</body></message>"
+    seen.parser.feed(stream_header("a@b", "c@d") + one * (2 * MAX_STANZA_BYTES // len(one)))
+    assert len(seen.stanzas) == 2 * MAX_STANZA_BYTES // len(one)
