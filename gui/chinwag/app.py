@@ -367,9 +367,10 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
     await asyncio.sleep(0)
     from chinwag.ui.notifications import Notifier
     from chinwag.ui.tray import Tray
+    from chinwag.ui.window_avatars import NotificationImages
 
     tray = Tray(ctx, window=main_window)
-    notifier = Notifier(tray)
+    notifier = Notifier(tray, images=NotificationImages(ctx))  # (the sender's avatar)
     from chinwag.system.sounds import SoundPlayer
 
     notifications = Notifications(ctx, tray, notifier, SoundPlayer().play)

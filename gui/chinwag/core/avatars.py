@@ -119,6 +119,11 @@ class AvatarStore(Protocol):
 
     def write_index(self, index: dict[str, dict[str, str]]) -> None: ...
 
+    def rendered_path(self, name: str) -> Path | None:
+        """A picture the app drew and kept (``<sha1>.png``); None when not kept."""
+
+    def write_rendered(self, name: str, data: bytes) -> Path: ...
+
 
 def image_info(data: bytes) -> tuple[str, int, int] | None:
     """The MIME type, width and height of a PNG, JPEG, GIF or WebP read from its header
@@ -384,6 +389,25 @@ class AvatarService:
         if transport is None:
             raise NotConnected(f"{account} is not signed in")
         return transport
+
+    # -- pictures the app draws ---------------------------------------------------------
+
+    def rendered(self, name: str) -> Path | None:
+        """A picture kept by :meth:`keep_rendered` (a stat, no read); None: not kept, or
+        no disk cache."""
+        return self._store.rendered_path(name) if self._store is not None else None
+
+    async def keep_rendered(self, name: str, data: bytes) -> Path | None:
+        """Keep a picture the UI drew (a letter avatar as a PNG, for a notification
+        server that reads files) as ``name`` (``<sha1>.png``), written off the loop;
+        None without a disk cache or when it cannot be written."""
+        if self._store is None:
+            return None
+        try:
+            return await asyncio.to_thread(self._store.write_rendered, name, data)
+        except (OSError, ValueError) as exc:
+            log.warning("a rendered avatar could not be kept: %s", exc)
+            return None
 
     # -- the index ----------------------------------------------------------------------
 

@@ -15,6 +15,9 @@ import uuid
 from pathlib import Path
 
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
+#: Names of the rendered pictures kept beside the avatars (letter avatars as PNG files
+#: for the desktop's notifications, which read a file): a hash and ``.png``.
+_RENDERED = re.compile(r"^[0-9a-f]{40}\.png$")
 #: The largest index read (a roster of thousands is well under it).
 MAX_INDEX_BYTES = 8_000_000
 
@@ -44,6 +47,24 @@ class AvatarFileCache:
         path = self._file(sha1)
         if path is None:
             raise ValueError(f"not a SHA-1: {sha1!r}")
+        self._write(path, data)
+        return path
+
+    def _rendered(self, name: str) -> Path | None:
+        return self.root / "rendered" / name if _RENDERED.match(name) else None
+
+    def rendered_path(self, name: str) -> Path | None:
+        """A picture rendered here before (:meth:`write_rendered`); None when not."""
+        path = self._rendered(name)
+        return path if path is not None and path.is_file() else None
+
+    def write_rendered(self, name: str, data: bytes) -> Path:
+        """Keep a picture the app drew (a letter avatar as PNG) under ``name``."""
+        path = self._rendered(name)
+        if path is None:
+            raise ValueError(f"not a rendered picture's name: {name!r}")
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
         self._write(path, data)
         return path
 

@@ -170,6 +170,20 @@ class AvatarImages(QObject):
             self._pixmaps.popitem(last=False)
         return made
 
+    def letters(self, name: str, color_key: str, side: int, ratio: float = 1.0) -> QPixmap:
+        """A letter avatar of ``name`` on the XEP-0392 colour of ``color_key`` (a room
+        occupant: their nick, as their nick is coloured in the history), cached with
+        the pictures. Never a picture: a nick is not an address whose avatar to show."""
+        key = (f"letters-of:{color_key}", name, color_key, side, ratio)
+        found = self._pixmaps.get(key)
+        if found is not None:
+            self._pixmaps.move_to_end(key)
+            return found
+        made = self._pixmaps[key] = letter_avatar(name or color_key, color_key, side, ratio)
+        if len(self._pixmaps) > MAX_PIXMAPS:
+            self._pixmaps.popitem(last=False)
+        return made
+
     def size_hint(self, side: int) -> QSize:
         return QSize(side, side)
 

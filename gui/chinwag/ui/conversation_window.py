@@ -67,6 +67,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSlider,
+    QDialog,
     QFrame,
     QHBoxLayout,
     QInputDialog,
@@ -886,7 +887,7 @@ class ConversationWindow(WindowFrame, QWidget):
         # The header's buttons come after the history's.
         header_buttons: list[QWidget] = [self._jump_button, self._date_button]
         if self.KIND is ConversationKind.CHAT:
-            header_buttons.append(self._add_people_button)
+            header_buttons += [self._add_people_button, self._details_button]
         for first, second in (
             (self._search_field, self._older_button),
             (self._older_button, self._newer_button),
@@ -927,6 +928,7 @@ class ConversationWindow(WindowFrame, QWidget):
         self._status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         names.addWidget(self._name_label)
         names.addWidget(self._status_label)
+        self._build_header_avatar(header, header_layout)
         header_layout.addWidget(self._presence_icon)
         header_layout.addLayout(names, 1)
         self._connection_label = _plain_label(header, "Connection")
@@ -943,7 +945,31 @@ class ConversationWindow(WindowFrame, QWidget):
             )
             self._add_people_button.clicked.connect(self.ask_add_people)
             header_layout.addWidget(self._add_people_button)
+            self._details_button = _tool_button(
+                header, "contactDetails", "\u24d8", "Contact details (Ctrl+I)"
+            )
+            self._details_button.clicked.connect(self.show_details)
+            header_layout.addWidget(self._details_button)
         return header
+
+    def _build_header_avatar(self, header: QFrame, header_layout: QHBoxLayout) -> None:
+        """The contact's avatar (issue 16) at the header's start; for a chat, a click
+        (as Ctrl+I and the details button) opens the contact's details."""
+        from chinwag.ui.window_avatars import HeaderAvatar
+
+        self.header_avatar = HeaderAvatar(self._ctx, self._key.account, self._key.peer, header)
+        if self.KIND is ConversationKind.CHAT:
+            self.header_avatar.set_action("Contact details (Ctrl+I)")
+            self.header_avatar.clicked.connect(self.show_details)
+        header_layout.addWidget(self.header_avatar)
+
+    def show_details(self) -> QDialog | None:
+        """The contact details dialog of the contact (a chat's; rooms have none)."""
+        if self.KIND is not ConversationKind.CHAT:
+            return None
+        from chinwag.ui.contact_details_dialog import open_contact_details
+
+        return open_contact_details(self._ctx, self._key.account, self._key.peer, self)
 
     def _build_search_bar(self) -> QFrame:
         """Search field, result count, older/newer match, close; hidden until Ctrl+F."""
@@ -1102,6 +1128,8 @@ class ConversationWindow(WindowFrame, QWidget):
         shortcut(QKeySequence.StandardKey.Close, self.close)
         shortcut(QKeySequence("Ctrl+End"), self.jump_to_latest)
         shortcut(QKeySequence("Ctrl+G"), self.ask_date)
+        if self.KIND is ConversationKind.CHAT:
+            shortcut(QKeySequence("Ctrl+I"), self.show_details)
 
     # -- events from the core ---------------------------------------------------------
 
@@ -1243,6 +1271,7 @@ class ConversationWindow(WindowFrame, QWidget):
         status = Status.from_show(presence.show)
         self._name_label.setText(name)
         self._name_label.setToolTip(self._key.peer)
+        self.header_avatar.set_name(name)
         detail = status.label + (f" \u2014 {presence.status}" if presence.status else "")
         self._status_label.setText(detail)
         self._status_label.setToolTip(detail)

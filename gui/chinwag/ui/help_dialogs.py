@@ -41,6 +41,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("F3 / Shift+F3", "Next / previous search result"),
     ("Ctrl+Shift+F", "Search the messages of all conversations"),
     ("Ctrl+G", "Go to a date in the conversation"),
+    ("Ctrl+I", "The contact's details, in a conversation"),
     ("Enter", "Send the message (Ctrl+Enter when chosen in Preferences)"),
     ("Shift+Enter", "Start a new line in the message"),
     ("Up", "Edit your last message (in an empty message box)"),

@@ -180,6 +180,7 @@ class MainWindow(WindowFrame, QMainWindow):
 
         self.status_header = StatusHeader(ctx, self)
         self.status_header.accounts_needed.connect(self.accounts_requested)
+        self.status_header.avatar_clicked.connect(self.show_avatar_preferences)
 
         self._banner_area = self._build_banner_area()
         #: Shown while the history cannot be written (the disk is full, ...).
@@ -638,6 +639,15 @@ class MainWindow(WindowFrame, QMainWindow):
             login_entry=self._ctx.login_entry,
             ctx=self._ctx,
         )
+
+    def show_avatar_preferences(self) -> QWidget:
+        """Preferences at its Avatar page (a click on your own avatar)."""
+        dialog = self.show_preferences()
+        page = getattr(dialog, "avatar_page", None)
+        tabs = getattr(dialog, "tabs", None)
+        if page is not None and tabs is not None:
+            tabs.setCurrentWidget(page)
+        return dialog
 
     def show_shortcuts(self) -> QWidget:
         from chinwag.ui.help_dialogs import ShortcutsDialog

@@ -5,7 +5,8 @@ Where a notification server owns ``org.freedesktop.Notifications`` on the sessio
 "Open" default action; clicking it emits :attr:`Notifier.activated` and the app opens the
 conversation. Elsewhere the tray icon's balloon is used. A burst from one contact updates
 its one notification in place (``replaces_id``) at most every ``min_interval`` seconds
-instead of stacking a notification per message.
+instead of stacking a notification per message. With ``images``, each carries the
+contact's avatar (freedesktop ``image-path``; the tray balloon's icon).
 
 Why dbus-next and not QtDBus: the D-Bus call must pass ``replaces_id`` as a ``uint32``
 (``u``), and PySide6 (6.11) cannot marshal a Python int as anything but ``i``/``x`` (its
@@ -22,7 +23,8 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -32,6 +34,7 @@ from chinwag.ui.tasks import UiTasks
 if TYPE_CHECKING:
     from dbus_next.aio.message_bus import MessageBus
     from dbus_next.message import Message
+    from PySide6.QtGui import QIcon
 
     from chinwag.ui.tray import Tray
 
@@ -97,6 +100,17 @@ class _Entry:
         return "\n".join([f"{self.count} new messages", *self.lines])
 
 
+class NotificationImages(Protocol):
+    """The picture of a notification about a contact
+    (:class:`chinwag.ui.window_avatars.NotificationImages`)."""
+
+    async def image_path(self, account: str, jid: str) -> str:
+        """A file with their avatar; "" when there is none to show."""
+
+    def icon(self, account: str, jid: str) -> QIcon:
+        """Their avatar for the tray's balloon."""
+
+
 class _UnavailableError(Exception):
     """No notification server answered (or no bus): use the tray."""
 
@@ -119,9 +133,11 @@ class Notifier(QObject):
         bus: MessageBus | None = None,
         min_interval: float = 2.0,
         merge_window: float = 120.0,
+        images: NotificationImages | None = None,
     ) -> None:
         super().__init__(parent)
         self._tray = tray
+        self._images = images
         self._address = bus_address
         self._bus = bus
         self._own_bus = bus is None
@@ -228,7 +244,8 @@ class Notifier(QObject):
         try:
             if await self._ensure_bus():
                 try:
-                    server_id = await self._notify(entry.server_id, title, body)
+                    image = await self._image_path(entry)
+                    server_id = await self._notify(entry.server_id, title, body, image)
                 except _UnavailableError as exc:
                     log.info("desktop notifications unavailable (%s); using the tray", exc)
                     self._down_until = time.monotonic() + RETRY_AFTER
@@ -252,8 +269,25 @@ class Notifier(QObject):
             if entry.dirty and self._entries.get(entry.key) is entry:
                 self._schedule(entry)
 
+    async def _image_path(self, entry: _Entry) -> str:
+        """The avatar's file for ``entry``; "" without one (never holds it up long)."""
+        if self._images is None:
+            return ""
+        try:
+            return await asyncio.wait_for(
+                self._images.image_path(entry.account, entry.jid), CALL_TIMEOUT
+            )
+        except Exception as exc:  # no picture is no reason to drop the notification
+            log.info("no avatar for the notification about %s: %s", entry.jid, exc)
+            return ""
+
     def _show_balloon(self, entry: _Entry, title: str, body: str) -> None:
-        if self._tray is not None and self._tray.show_message(title, body):
+        tray = self._tray
+        if tray is not None and (
+            tray.show_message(title, body, icon=self._images.icon(entry.account, entry.jid))
+            if self._images is not None
+            else tray.show_message(title, body)
+        ):
             self._balloon = entry.key
             self._backend = "tray"
         else:
@@ -367,7 +401,7 @@ class Notifier(QObject):
             raise _UnavailableError(f"{message.member}: {name}")
         return reply
 
-    async def _notify(self, replaces_id: int, title: str, body: str) -> int:
+    async def _notify(self, replaces_id: int, title: str, body: str, image: str = "") -> int:
         from dbus_next.message import Message
         from dbus_next.signature import Variant
 
@@ -377,6 +411,8 @@ class Notifier(QObject):
             "desktop-entry": Variant("s", DESKTOP_ENTRY),
             "urgency": Variant("y", 1),
         }
+        if image:  # (spec 1.2: a file:// URI; the contact's avatar beside the text)
+            hints["image-path"] = Variant("s", Path(image).as_uri())
         reply = await self._call(
             Message(
                 destination=BUS_NAME,

@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QPoint,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -58,11 +59,13 @@ from chinwag.core.models import (
 from chinwag.core.room_permissions import RoomAction, allowed_actions
 from chinwag.core.rooms import Room
 from chinwag.core.status import Status
+from chinwag.ui.avatars import AvatarImages, avatar_images
 from chinwag.ui.context import UiContext
 from chinwag.ui.conversation_window import ConversationWindow
 from chinwag.ui.icons import status_icon
 from chinwag.ui.message_delegate import readable
 from chinwag.ui.nick_colors import nick_color
+from chinwag.ui.window_avatars import OCCUPANT_SIDE, occupant_avatar
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,8 @@ class OccupantsModel(QAbstractListModel):
         self._room = room
         self._rows: list[Occupant] = []
         self._palette: QPalette | None = None
+        #: Avatars (issue 16): the pictures, the account, the screen's pixel ratio.
+        self._avatars: tuple[AvatarImages, str, float] | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(OCCUPANTS_COALESCE_MS)
@@ -112,6 +117,11 @@ class OccupantsModel(QAbstractListModel):
 
     def set_palette(self, palette: QPalette) -> None:
         self._palette = palette
+
+    def set_avatars(self, images: AvatarImages, account: str, ratio: float = 1.0) -> None:
+        """Show occupants' avatars (see :func:`~chinwag.ui.window_avatars.occupant_avatar`)
+        instead of presence icons alone."""
+        self._avatars = (images, account, ratio)
 
     def changed(self) -> None:
         """Someone came, changed or left: shown soon."""
@@ -158,6 +168,9 @@ class OccupantsModel(QAbstractListModel):
                 color = readable(color, self._palette.color(QPalette.ColorRole.Base))
             return color
         if role == Qt.ItemDataRole.DecorationRole:
+            if self._avatars is not None:
+                images, account, ratio = self._avatars
+                return occupant_avatar(images, account, occupant, OCCUPANT_SIDE, ratio)
             return status_icon(Status.from_show(occupant.show))
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             return describe(occupant, self._room.me if self._room is not None else None)
@@ -205,6 +218,7 @@ class RoomWindow(ConversationWindow):
         super().__init__(ctx, account, jids.room_address(room), parent)
         self._occupants = OccupantsModel(self._room(), self)
         self._occupants.set_palette(self.palette())
+        self._occupants.set_avatars(avatar_images(ctx), account, self.devicePixelRatioF())
         self._build_room()
         self._room_ready = True
         self.model.set_author_names(self._nick_of_author)
@@ -325,6 +339,8 @@ class RoomWindow(ConversationWindow):
         self._participants.setAccessibleName("Participants")
         self._participants.setModel(self._occupants)
         self._participants.setUniformItemSizes(True)
+        self._participants.setIconSize(QSize(OCCUPANT_SIDE, OCCUPANT_SIDE))
+        avatar_images(self._ctx).changed.connect(self._on_avatar_changed)
         self._participants.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._participants.customContextMenuRequested.connect(self._participant_menu_at)
         self._participants.activated.connect(
@@ -358,6 +374,11 @@ class RoomWindow(ConversationWindow):
         if header_layout is not None:
             header_layout.addWidget(self._room_button)
         self._status_label.setTextFormat(Qt.TextFormat.PlainText)
+
+    def _on_avatar_changed(self, account: str, _jid: str) -> None:
+        """Someone's picture changed: an occupant may show it (a repaint of what shows)."""
+        if account == self.key.account and not self._closed:
+            self._participants.viewport().update()
 
     def _show_count(self, count: int) -> None:
         self._participants_heading.setText(f"&Participants ({count})")
@@ -540,6 +561,7 @@ class RoomWindow(ConversationWindow):
         subject = first_line(room.subject) if room is not None else ""
         self._name_label.setText(name)
         self._name_label.setToolTip(self.key.peer)
+        self.header_avatar.set_name(name)
         self._status_label.setText(subject or "No subject")
         tip = room.subject[: SUBJECT_SHOWN_CHARS * 4] if room is not None and room.subject else ""
         self._status_label.setToolTip(tip)

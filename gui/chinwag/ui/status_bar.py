@@ -1,9 +1,9 @@
 """The top of the main window: who you are and how you appear to others.
 
-Owns :class:`StatusHeader`: your name (the primary account's nickname, else its address),
-the status selector (``core.status.SELECTABLE``, in order, with icons), the status
-message field (Enter applies it, Escape undoes the edit), and a line that says
-"Connecting…" while signing in or why the last sign-in failed.
+Owns :class:`StatusHeader`: your avatar (a click changes it), your name (the primary
+account's nickname, else its address), the status selector (``core.status.SELECTABLE``,
+in order, with icons), the status message field (Enter applies it, Escape undoes the
+edit), and a line that says "Connecting…" while signing in or why the last sign-in failed.
 
 Picking Offline signs every account out; picking anything else while signed out signs the
 enabled accounts in, with that status. Both run as asyncio tasks: the header never waits.
@@ -31,6 +31,10 @@ from chinwag.core.status import SELECTABLE, Status
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import status_icon
 from chinwag.ui.tasks import UiTasks
+from chinwag.ui.window_avatars import HeaderAvatar
+
+#: Your own avatar beside your name and status (logical pixels).
+OWN_AVATAR_SIDE = 40
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ class StatusHeader(QWidget):
 
     #: The user picked a status but there is no account to sign in with.
     accounts_needed = Signal()
+    #: The user clicked their own avatar (to change it).
+    avatar_clicked = Signal()
 
     def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,7 +87,16 @@ class StatusHeader(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.status_combo)
         row.addWidget(self.message_edit, 1)
-        layout = QVBoxLayout(self)
+        # Your own avatar (issue 16) beside it all; a click: Preferences > Avatar.
+        self.avatar = HeaderAvatar(ctx, "", "", self, side=OWN_AVATAR_SIDE)
+        self.avatar.setAccessibleName("Your avatar")
+        self.avatar.set_action("Your avatar: click to change it")
+        self.avatar.clicked.connect(self.avatar_clicked)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout()
+        outer.addLayout(layout, 1)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.name_label)
         layout.addLayout(row)
@@ -118,8 +133,10 @@ class StatusHeader(QWidget):
         primary = core.accounts.primary
         if primary is None:
             self.name_label.setText("No account")
+            self.avatar.set_contact("", "", "")
         else:
             self.name_label.setText(primary.nickname or primary.jid)
+            self.avatar.set_contact(primary.jid, primary.jid, primary.nickname or primary.jid)
         self.name_label.setToolTip("\n".join(a.jid for a in core.accounts.accounts))
 
         sessions = self._sessions()

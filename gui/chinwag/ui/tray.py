@@ -228,11 +228,15 @@ class Tray(QObject):
             self._unread = count
             self.refresh()
 
-    def show_message(self, title: str, body: str, msecs: int = 10_000) -> bool:
-        """A balloon from the tray icon; False when there is no tray to show it."""
+    def show_message(
+        self, title: str, body: str, msecs: int = 10_000, *, icon: QIcon | None = None
+    ) -> bool:
+        """A balloon from the tray icon (with ``icon``: a contact's avatar); False when
+        there is no tray to show it."""
         if not self._available or not self._tray.isVisible():
             return False
-        self._tray.showMessage(title, body, self._current_icon(), msecs)
+        shown = icon if icon is not None and not icon.isNull() else self._current_icon()
+        self._tray.showMessage(title, body, shown, msecs)
         return True
 
     def refresh(self) -> None:
