@@ -83,6 +83,17 @@ async def test_the_header_shows_letters_then_the_picture_as_it_arrives(
     await ui.until(lambda: edge(header.pixmap()).rgb() == nick_color(PEER).rgb(), what="drawn")
 
 
+async def test_a_stranger_without_a_name_has_letters_from_the_first_paint(
+    ui: UiRig, conversation_window: Any
+) -> None:
+    await ui.sign_in()
+    window = await conversation_window("zed@example.com")  # not in the roster: no name
+    header = window.header_avatar
+    assert header.name == "zed@example.com"
+    assert not header.pixmap().isNull()
+    assert edge(header.pixmap()).rgb() == nick_color("zed@example.com").rgb()
+
+
 async def test_ctrl_i_the_button_and_the_avatar_open_the_contact_details(
     ui: UiRig, tmp_path: Path, conversation_window: Any, qtbot: Any
 ) -> None:

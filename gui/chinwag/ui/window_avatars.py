@@ -70,6 +70,7 @@ class HeaderAvatar(QLabel):
         self.name = jid
         self._clickable = False
         self._images.changed.connect(self._on_changed)
+        self.refresh()
 
     def set_contact(self, account: str, jid: str, name: str) -> None:
         if (account, jid, name) != (self.account, self.jid, self.name):
