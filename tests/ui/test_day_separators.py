@@ -140,9 +140,7 @@ async def test_a_message_arriving_out_of_order_moves_the_separator(
     ui: UiRig, key: ConversationKey, zone: None
 ) -> None:
     first, second = at(2024, 2, 1, 9), at(2024, 2, 2, 9)
-    await ui.store.add_incoming(
-        [ui.message(0, timestamp=first), ui.message(1, timestamp=second)]
-    )
+    await ui.store.add_incoming([ui.message(0, timestamp=first), ui.message(1, timestamp=second)])
     model = HistoryModel(ui.store, key)
     assert breaks(model) == [True, True]
     changed: list[int] = []
