@@ -487,6 +487,7 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         else:
             show_first_run(ctx, main_window, keep)
     if not quit_requested.is_set():
+        core.link_local_resumes = _resumes_link_local(args)
         core.auto_sign_in()
 
     await quit_requested.wait()
@@ -541,6 +542,20 @@ def _apply_preferences(ctx: UiContext, app: QApplication) -> PreferencesApplier:
     if ctx.preferences.get(START_ON_LOGIN):
         entry.update_outdated()
     return PreferencesApplier(ctx, app, entry.set)
+
+
+#: Put on every process the test rig starts (tests/rig/procs.py): a test profile.
+_TEST_RIG_MARKER = "CHINWAG_RIG_OWNER"
+
+
+def _resumes_link_local(args: argparse.Namespace) -> bool:
+    """An enabled link-local account (serverless chat, which announces the person to
+    everyone on the network) signs in at start-up only when Chinwag was started as a
+    user starts it, from the menu, a terminal or the login entry ("Start in the tray"
+    included): never with ``--background`` (D-Bus activation and scripts start it so),
+    nor in a test profile (started by the test rig). Otherwise it waits to be turned on
+    (first-run dialog, accounts dialog, preferences, ``signin --local``)."""
+    return not args.background and _TEST_RIG_MARKER not in os.environ
 
 
 def _starts_in_tray(ctx: UiContext) -> bool:

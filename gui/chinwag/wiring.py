@@ -6,6 +6,7 @@ tests, benchmarks and headless tools call it directly."""
 
 from __future__ import annotations
 
+from chinwag.core.link_local import profile_id
 from chinwag.core.models import AccountConfig
 from chinwag.core.ports import (
     ConfigStore,
@@ -52,7 +53,7 @@ def build_core(
     paths = paths or Paths.default()
     if store is None:
         store = SqliteMessageStore.open(paths.ensure().database)
-    return ChinwagCore(
+    core = ChinwagCore(
         store,
         secrets or LazySecretStore(paths.secrets_file),
         config or JsonConfigStore(paths.accounts_file),
@@ -60,3 +61,6 @@ def build_core(
         timing=timing,
         avatar_store=AvatarFileCache(paths.cache / "avatars"),
     )
+    # (a link-local account's address names the profile: two on one host differ)
+    core.link_local_profile = profile_id(str(paths.config))
+    return core

@@ -584,3 +584,16 @@ def test_received_help_and_usage_errors_load_no_dbus_next() -> None:
     assert result.returncode == 0, result.stderr
     assert "loaded: []" in result.stdout, result.stdout
     assert "usage: chinwag-remote received" in result.stdout  # the help was printed
+
+
+def test_signin_local_needs_no_address_and_takes_no_server_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = remote.parse_args(["signin", "--local", "--wait"])
+    assert args.local
+    assert args.address is None
+    for extra in (["me@example.org"], ["--host=example.org"], ["--register"]):
+        with pytest.raises(SystemExit) as exited:
+            remote.parse_args(["signin", "--local", *extra])
+        assert exited.value.code == 2
+        assert "signin --local: no server" in capsys.readouterr().err

@@ -26,6 +26,8 @@ from rig.procs import child_env
 BAD_PEER = Path(__file__).resolve().parent.parent / "rig" / "link_local_bad_peer.py"
 #: The wait for an absent peer that alice runs with (production: 600 s).
 WAIT = 8.0
+#: How long a peer that left stays in alice's list (production: 300 s).
+FORGET = 3.0
 MAX_PEERS = 20
 
 pytestmark = pytest.mark.slow
@@ -53,7 +55,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         peers.append(alice)
         bob = Peer(net.names[1], tmp / "bob", tmp / "bob.log")
         peers.append(bob)
-        alice.start("alice", peer_wait=WAIT, max_peers=MAX_PEERS)
+        alice.start("alice", peer_wait=WAIT, max_peers=MAX_PEERS, peer_forget=FORGET)
         bob.start("bob")
         yield Pair(net, alice, bob, tmp)
     finally:
@@ -157,6 +159,31 @@ def test_a_peer_that_goes_away_gets_what_waited_when_it_comes_back(pair: Pair) -
     bob.wait(message("see you later"), 20)
     alice.wait(state(kept, "delivered"))
     assert not [e for e in bob.events if e.get("ev") == "message" and e["body"] == "are you there?"]
+
+
+def test_a_peer_that_left_is_offline_at_once_and_leaves_the_list_later(pair: Pair) -> None:
+    alice, bob = pair.alice, pair.bob
+    alice.wait(presence_of(bob.account), again=True)
+    before = len(alice.events)
+    for event in alice.events:  # (bob may have been away that long in an earlier test)
+        event["_seen"] = True
+    bob.call("sign_out")  # (its goodbye: the service withdrawn)
+    alice.wait(presence_of(bob.account, "offline"))
+    assert bob.account in alice.call("roster")["contacts"]  # offline, still listed
+    alice.wait(lambda e: e.get("ev") == "contact_removed" and e["jid"] == bob.account, 30)
+    assert bob.account not in alice.call("roster")["contacts"]
+    # back: in the list again, online
+    bob.call("sign_in")
+    alice.wait(lambda e: e.get("ev") == "contact" and e["jid"] == bob.account, 30)
+    alice.wait(presence_of(bob.account))
+    assert bob.account in alice.call("roster")["contacts"]
+    # one back before the time is up stays where it was
+    bob.call("sign_out")
+    alice.wait(presence_of(bob.account, "offline"))
+    bob.call("sign_in")
+    alice.wait(presence_of(bob.account))
+    left = [e for e in alice.events[before:] if e.get("ev") == "contact_removed"]
+    assert len(left) == 1
 
 
 def bad_stream(pair: Pair, frm: str, kind: str) -> dict[str, Any]:

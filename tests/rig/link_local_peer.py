@@ -3,7 +3,8 @@ it inside a network namespace (``ip netns exec NS python link_local_peer.py ROOT
 
 Commands on stdin, one JSON object a line, each answered by ``{"re": <id>, ...}``:
 
-- ``{"id": 1, "op": "start", "user": "alice", "peer_wait": 600}``: turn link-local on
+- ``{"id": 1, "op": "start", "user": "alice", "peer_wait": 600, "peer_forget": 300}``:
+  turn link-local on
 - ``{"op": "send", "to": jid, "body": text}``: answers ``uid``
 - ``{"op": "status", "show": "away", "msg": text}``
 - ``{"op": "history", "peer": jid}``: answers ``messages`` (direction, body, state)
@@ -12,9 +13,10 @@ Commands on stdin, one JSON object a line, each answered by ``{"re": <id>, ...}`
 - ``{"op": "sign_out"}``, ``{"op": "sign_in"}``, ``{"op": "quit"}``
 
 Events on stdout: ``{"ev": "presence", "jid", "show", "status"}``, ``{"ev": "contact",
-"jid", "name", "groups"}``, ``{"ev": "message", "peer", "direction", "body", "uid",
-"state"}``, ``{"ev": "state", "uid", "state", "error"}``, ``{"ev": "conn", "state"}``,
-``{"ev": "chat_state", "peer", "state"}``. The first line is ``{"ev": "ready"}``."""
+"jid", "name", "groups"}``, ``{"ev": "contact_removed", "jid"}``, ``{"ev": "message",
+"peer", "direction", "body", "uid", "state"}``, ``{"ev": "state", "uid", "state",
+"error"}``, ``{"ev": "conn", "state"}``, ``{"ev": "chat_state", "peer", "state"}``.
+The first line is ``{"ev": "ready"}``."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from chinwag.core.events import (
     ChatStateChanged,
     ConnectionStateChanged,
     ContactPresenceChanged,
+    ContactRemoved,
     ContactUpdated,
     MessageAdded,
     MessageStateChanged,
@@ -107,6 +110,10 @@ async def main(root: Path) -> None:
         ),
     )
     bus.subscribe(
+        ContactRemoved,
+        lambda e: emit({"ev": "contact_removed", "jid": e.jid}),
+    )
+    bus.subscribe(
         ChatStateChanged,
         lambda e: emit({"ev": "chat_state", "peer": e.peer, "state": e.state}),
     )
@@ -121,6 +128,7 @@ async def main(root: Path) -> None:
             if op == "start":
                 transport.PEER_WAIT = float(cmd.get("peer_wait", transport.PEER_WAIT))
                 transport.MAX_PEERS = int(cmd.get("max_peers", transport.MAX_PEERS))
+                transport.PEER_FORGET = float(cmd.get("peer_forget", transport.PEER_FORGET))
                 session = await link_local.enable_link_local(
                     core, link_local.profile_id(str(root)), user=cmd.get("user")
                 )

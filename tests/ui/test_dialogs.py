@@ -699,7 +699,9 @@ async def test_accounts_dialog_removes_only_after_asking(ui: UiRig, qtbot: QtBot
     assert box is not None
     click(qtbot, named(box, QAbstractButton, "Remove"))
     await eventually(lambda: ui.core.accounts.accounts == (), what="the removal")
-    assert named(dialog, QTreeWidget, "Accounts").topLevelItemCount() == 0
+    view = named(dialog, QTreeWidget, "Accounts")
+    assert view.topLevelItemCount() == 1  # only the serverless row (off), always there
+    assert view.topLevelItem(0).text(0) == "This network (no server)"
     assert not named(dialog, QPushButton, "Edit").isEnabled()
 
 

@@ -141,6 +141,7 @@ SIGNIN_OPTIONS: dict[str, type] = {
     "remember": bool,
     "resource": str,
     "trusted_fingerprint": str,
+    "link-local": bool,
 }
 
 #: GetReceived's ``limit``: at least 1, at most this.

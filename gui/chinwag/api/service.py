@@ -225,10 +225,13 @@ class MessengerApi:
         without one, the stored one is looked up, which takes at most the password
         store's short timeout, never as long as a keyring prompt is up."""
         api, core = self._api, self._core
+        if options.get("link-local") is True:
+            return await self._signin_link_local(options)
         jid = api.address(signin_name)
         if "@" not in jid:
             raise invalid(f"{jid!r} is a server, not an account: use name@{jid}")
         opts = signin_options(options)
+        opts.pop("link-local", None)  # (false: a server account, as without it)
         register = bool(opts.pop("register", False))
         remember = bool(opts.pop("remember", True))
         if not password and core.accounts.find(jid) is not None and not api.signed_in(jid):
@@ -260,6 +263,30 @@ class MessengerApi:
         api.tasks.spawn(self._sign_in(session.account, register))
         return S_OK
 
+    async def _signin_link_local(self, options: dict[str, Any]) -> int:
+        """Option ``link-local`` true: serverless chat on the local network (XEP-0174),
+        the profile's link-local account added if new (never primary while a server
+        account exists), enabled and signed in; the name and password are not used, and
+        no other option goes with it. S_FALSE: it is signed in or signing in already."""
+        others = sorted(set(signin_options(options)) - {"link-local"})
+        if others:
+            raise invalid(f"option 'link-local' takes no other option (given: {', '.join(others)})")
+        from chinwag.core.link_local import link_local_account
+
+        existing = link_local_account(self._core)
+        if existing is not None and existing.enabled and self._api.signed_in(existing.jid):
+            return S_FALSE
+        self._api.tasks.spawn(self._enable_link_local())
+        return S_OK
+
+    async def _enable_link_local(self) -> None:
+        from chinwag.core.link_local import enable_link_local
+
+        try:
+            await enable_link_local(self._core)
+        except ChinwagError as exc:  # reported as OnSignin(hr) from the state change
+            log.info("serverless chat did not start: %s", exc.message)
+
     async def _sign_in(self, account: str, register: bool) -> None:
         try:
             await self._core.sign_in(account, register=register)
@@ -267,7 +294,7 @@ class MessengerApi:
             log.info("sign-in of %s failed: %s", account, exc.message)
 
     def auto_signin(self) -> int:
-        enabled = [a.jid for a in self._core.accounts.accounts if a.enabled]
+        enabled = [a.jid for a in self._core.auto_signed_in()]
         if not enabled:
             raise ApiError(Code.FAIL, "there is no enabled account to sign in")
         already = all(self._api.signed_in(jid) for jid in enabled)

@@ -148,4 +148,5 @@ SIGNIN_OPTIONS = {
     "remember": "b",
     "resource": "s",
     "trusted_fingerprint": "s",
+    "link-local": "b",
 }

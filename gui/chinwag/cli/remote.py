@@ -602,9 +602,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Without ADDRESS, sign in every enabled saved account (AutoSignin). With ADDRESS,\n"
         "sign in that account, adding it as primary if it is new; the password comes from\n"
         "PASSWORD, or is read from standard input (prompted for, not echoed, on a terminal)\n"
-        "when PASSWORD is omitted or '-'. Prefer stdin: arguments are visible to other users.",
+        "when PASSWORD is omitted or '-'. Prefer stdin: arguments are visible to other users.\n"
+        "With --local, chat on this network with no server (XEP-0174): no ADDRESS needed.",
     )
     signin.add_argument("address", metavar="ADDRESS", nargs="?")
+    signin.add_argument(
+        "--local",
+        action="store_true",
+        help="chat on this network with no server (SigninWithOptions link-local)",
+    )
     signin.add_argument("password", metavar="PASSWORD", nargs="?")
     signin.add_argument("--host", help="server host to connect to (bypasses DNS)")
     signin.add_argument("--port", type=_port_arg, help="server port (bypasses DNS)")
@@ -745,7 +751,23 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     (``SystemExit``), like every argparse program."""
     parser = build_parser()
     args = parser.parse_args(list(argv))
-    if args.command == "signin" and args.address is None:
+    if args.command == "signin" and args.local:
+        extra = [
+            flag
+            for flag, value in (
+                ("ADDRESS", args.address),
+                ("--host", args.host),
+                ("--port", args.port),
+                ("--register", args.register),
+                ("--no-remember", args.no_remember),
+                ("--resource", args.resource),
+                ("--trusted-fingerprint", args.trusted_fingerprint),
+            )
+            if value
+        ]
+        if extra:
+            parser.error(f"signin --local: no server, so no {', '.join(extra)}")
+    elif args.command == "signin" and args.address is None:
         given = [
             flag
             for flag, value in (
@@ -1215,7 +1237,15 @@ async def run_signin(remote: Remote, args: argparse.Namespace) -> Exit:
     connecting = STATUS_VALUES["connecting"]
     if args.wait:  # before the call: OnSignin may come before its reply
         await remote.subscribe(MESSENGER, ("OnSignin",))
-    if args.address is None:
+    if args.local:
+        from dbus_next.signature import Variant
+
+        local = {"link-local": Variant("b", True)}
+        hr = await remote.call_hr(
+            MESSENGER_PATH, MESSENGER, "SigninWithOptions", "ssa{sv}", ["", "", local]
+        )
+        pending = 1 if hr != S_FALSE or not remote.events.empty() else 0
+    elif args.address is None:
         pending = 0
         if args.wait:  # one OnSignin per enabled account not signed in yet
             pending = sum(

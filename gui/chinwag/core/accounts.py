@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from chinwag.core import jid as jids
-from chinwag.core.errors import PasswordUnavailable, UnknownAccount
+from chinwag.core.errors import ChinwagError, PasswordUnavailable, UnknownAccount
 from chinwag.core.events import AccountAdded, AccountChanged, AccountRemoved, EventBus
 from chinwag.core.models import AccountConfig
 from chinwag.core.ports import ConfigStore, SecretStore
@@ -96,8 +96,13 @@ class AccountService:
         self._bus.publish(AccountChanged(config.jid))
 
     def make_primary(self, jid: str) -> None:
-        """Move the account to the front: the one scripts mean by default."""
+        """Move the account to the front: the one scripts mean by default. Never a
+        link-local account while a server account exists (ChinwagError)."""
         account = self.get(jid)
+        if account.link_local and any(not a.link_local for a in self._accounts):
+            raise ChinwagError(
+                "chat on this network is never the primary account while a server account exists"
+            )
         self._accounts.remove(account)
         self._accounts.insert(0, account)
         self._config.save_accounts(self._accounts)

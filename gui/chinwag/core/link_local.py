@@ -7,10 +7,15 @@ host) do not collide. It is made once and saved with the account, so peers see t
 address every time.
 
 Entry points for the user interface and the automation API (the first-run button, the
-accounts dialog, ``chinwag-remote signin --local``, ``SigninWithOptions``): call
-:func:`enable_link_local` to turn it on (it never starts by itself: nothing here is run
-at start-up), ``core.set_enabled(address, False)`` or ``core.sign_out(address)`` to turn
-it off, and :func:`link_local_account` to find the account if there is one."""
+accounts dialog, preferences, ``chinwag-remote signin --local``, ``SigninWithOptions``
+option ``link-local``): call :func:`enable_link_local` to turn it on,
+:func:`disable_link_local` (or ``core.set_enabled(address, False)``) to turn it off,
+:func:`link_local_on` and :func:`link_local_account` to find out whether it is.
+
+It never starts by itself: at start-up an enabled link-local account signs in only when
+the app was started as a user starts it (not ``--background``, which D-Bus activation
+and scripts use, nor under the test rig), the one rule being
+:meth:`ChinwagCore.auto_signed_in <chinwag.core.service.ChinwagCore.auto_signed_in>`."""
 
 from __future__ import annotations
 
@@ -67,7 +72,7 @@ def link_local_account(core: ChinwagCore) -> AccountConfig | None:
 
 async def enable_link_local(
     core: ChinwagCore,
-    profile: str,
+    profile: str = "",
     *,
     nickname: str = "",
     user: str | None = None,
@@ -75,14 +80,41 @@ async def enable_link_local(
 ) -> AccountSession:
     """Turn serverless chat on: add the link-local account (once; never the primary
     account when a server account exists), enable it and sign it in. Returns its
-    session (signed in: the service is being published and peers browsed)."""
+    session (signed in: the service is being published and peers browsed).
+
+    ``profile``: the profile id its address ends in (default: ``core.link_local_profile``).
+    Turned on in this run, it also signs in again with the other accounts (a status
+    picked after Offline, AutoSignin) until the app quits: see
+    :attr:`~chinwag.core.service.ChinwagCore.link_local_resumes`."""
     existing = link_local_account(core)
     if existing is None:
-        config = link_local_config(profile, nickname=nickname, user=user, host=host)
+        config = link_local_config(
+            profile or core.link_local_profile or profile_id(""),
+            nickname=nickname,
+            user=user,
+            host=host,
+        )
         session = core.add_account(config, None, remember=False)
     else:
         session = core.session(existing.jid)
         if not existing.enabled:
             await core.set_enabled(existing.jid, True)
+    core.link_local_resumes = True
     await core.sign_in(session.account)
     return session
+
+
+def link_local_on(core: ChinwagCore) -> bool:
+    """Serverless chat is turned on: the profile has a link-local account, enabled."""
+    account = link_local_account(core)
+    return account is not None and account.enabled
+
+
+async def disable_link_local(core: ChinwagCore) -> bool:
+    """Turn serverless chat off: the link-local account is signed out (its service
+    withdrawn) and disabled, kept with its history. False when it was not on."""
+    account = link_local_account(core)
+    if account is None or not account.enabled:
+        return False
+    await core.set_enabled(account.jid, False)
+    return True

@@ -90,6 +90,14 @@ class ChinwagCore:
         self._shut_down = False
         self._background = BackgroundTasks("signing out a removed account")
         self._timing = timing or SessionTiming()
+        #: Whether an enabled link-local account signs in with the others
+        #: (:meth:`auto_sign_in`): off unless the composition root says this run was
+        #: started as a user starts it (``chinwag.app``), or serverless chat was turned
+        #: on in this run (:func:`chinwag.core.link_local.enable_link_local`).
+        self.link_local_resumes = False
+        #: The short id of this profile that a new link-local account's address ends in
+        #: (:func:`chinwag.core.link_local.profile_id`; set by ``build_core``).
+        self.link_local_profile = ""
         for account in self.accounts.accounts:
             self._make_session(account)
         self.bus.subscribe(AccountRemoved, self._forget)
@@ -175,13 +183,24 @@ class ChinwagCore:
         """Sign one account in (see :meth:`AccountSession.sign_in`)."""
         await self.session(account).sign_in(register=register, keep_trying=keep_trying)
 
+    def auto_signed_in(self) -> list[AccountConfig]:
+        """The accounts :meth:`auto_sign_in` starts: every enabled one, but an enabled
+        link-local account only when :attr:`link_local_resumes` (serverless chat
+        announces the person to the whole network: it never starts by itself from
+        ``--background``, D-Bus activation or a test profile)."""
+        return [
+            config
+            for config in self.accounts.accounts
+            if config.enabled and (self.link_local_resumes or not config.link_local)
+        ]
+
     def auto_sign_in(self) -> int:
-        """Start signing in every enabled account; returns how many were started."""
+        """Start signing in every enabled account (see :meth:`auto_signed_in`); returns
+        how many were started."""
         started = 0
-        for config in self.accounts.accounts:
-            if config.enabled:
-                self.session(config.jid).start()
-                started += 1
+        for config in self.auto_signed_in():
+            self.session(config.jid).start()
+            started += 1
         return started
 
     async def sign_out(self, account: str | None = None) -> bool:

@@ -1,5 +1,8 @@
 """The accounts dialog: every account with its live connection state, and Add, Edit,
-Enable/Disable and Remove.
+Enable/Disable and Remove. Serverless chat on the local network (XEP-0174) has a row of
+its own, "This network (no server)", always there (in italics, last unless it is the
+only account) so that it can be turned on and off here: Enable and Disable, no Edit, and
+never made primary while a server account exists.
 
 States follow :class:`~chinwag.core.events.ConnectionStateChanged` as it happens (from the
 one event bridge). Enabling, disabling and removing run as asyncio tasks on the one
@@ -45,6 +48,9 @@ from chinwag.ui.tasks import UiTasks
 log = logging.getLogger(__name__)
 
 _ACCOUNT = Qt.ItemDataRole.UserRole
+_LINK_LOCAL = Qt.ItemDataRole.UserRole + 1  # the serverless row (an account or not yet)
+#: What the serverless row is called.
+THIS_NETWORK = "This network (no server)"
 
 
 class AccountsDialog(QDialog):
@@ -147,9 +153,21 @@ class AccountsDialog(QDialog):
 
     @property
     def selected(self) -> str | None:
-        """The selected account's address."""
+        """The selected account's address (None: none, or serverless chat not added yet)."""
         item = self._list.currentItem()
-        return str(item.data(0, _ACCOUNT)) if item is not None else None
+        return str(item.data(0, _ACCOUNT)) or None if item is not None else None
+
+    @property
+    def selected_link_local(self) -> bool:
+        """The "This network (no server)" row is selected."""
+        item = self._list.currentItem()
+        return item is not None and bool(item.data(0, _LINK_LOCAL))
+
+    def select_link_local(self) -> None:
+        for item in self._rows():
+            if item.data(0, _LINK_LOCAL):
+                self._list.setCurrentItem(item)
+                return
 
     def select(self, account: str) -> None:
         for item in self._rows():
@@ -170,7 +188,7 @@ class AccountsDialog(QDialog):
 
     def edit_selected(self) -> AccountEditor | None:
         account = self.selected
-        if account is None:
+        if account is None or self.selected_link_local:  # (nothing to set: no server)
             return None
         editor = AccountEditor(self._ctx, account, self)
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -180,6 +198,10 @@ class AccountsDialog(QDialog):
 
     def toggle_selected(self) -> None:
         account = self.selected
+        if self.selected_link_local:
+            on = account is not None and self._ctx.core.accounts.get(account).enabled
+            self._spawn(self._switch_link_local(not on))
+            return
         if account is None:
             return
         enable = not self._ctx.core.accounts.get(account).enabled
@@ -188,7 +210,10 @@ class AccountsDialog(QDialog):
     def make_selected_primary(self) -> None:
         account = self.selected
         if account is not None:
-            self._ctx.core.accounts.make_primary(account)  # AccountChanged re-syncs the list
+            try:
+                self._ctx.core.accounts.make_primary(account)  # AccountChanged re-syncs
+            except ChinwagError as exc:  # (serverless chat while a server account exists)
+                self._failed(exc)
 
     def remove_selected(self) -> QMessageBox | None:
         """Ask (window-modal, not blocking) whether to remove the selected account."""
@@ -203,8 +228,11 @@ class AccountsDialog(QDialog):
             self,
         )
         box.setInformativeText(
-            "Its settings and saved password are deleted from this computer. The account "
-            "itself stays on its server, and you can add it again later."
+            "Chinwag stops chatting on this network; its history stays, and you can turn "
+            "it on again later."
+            if self.selected_link_local
+            else "Its settings and saved password are deleted from this computer. The "
+            "account itself stays on its server, and you can add it again later."
         )
         remove = box.addButton("&Remove", QMessageBox.ButtonRole.DestructiveRole)
         remove.setAccessibleName("Remove")
@@ -257,6 +285,14 @@ class AccountsDialog(QDialog):
         if enabled:
             self._ctx.core.session(account).start()
 
+    async def _switch_link_local(self, on: bool) -> None:
+        from chinwag.core.link_local import disable_link_local, enable_link_local
+
+        if on:
+            await enable_link_local(self._ctx.core)
+        else:
+            await disable_link_local(self._ctx.core)
+
     async def _remove_account(self, account: str) -> None:
         core = self._ctx.core
         if account in core.sessions:
@@ -298,23 +334,52 @@ class AccountsDialog(QDialog):
     def _sync(self) -> None:
         """Bring the rows in line with the accounts, keeping the selection."""
         accounts = self._ctx.core.accounts.accounts
-        selected = self.selected
+        selected, on_network = self.selected, self.selected_link_local
         rows = self._rows()
-        if [str(item.data(0, _ACCOUNT)) for item in rows] != [a.jid for a in accounts]:
+        keys = [a.jid for a in accounts]
+        if not any(a.link_local for a in accounts):
+            keys.append("")  # (serverless chat, not added yet)
+        if [str(item.data(0, _ACCOUNT)) for item in rows] != keys:
             self._list.clear()
-            rows = [QTreeWidgetItem(self._list) for _ in accounts]
-        for index, (item, config) in enumerate(zip(rows, accounts, strict=True)):
+            rows = [QTreeWidgetItem(self._list) for _ in keys]
+        for index, (item, config) in enumerate(zip(rows, accounts, strict=False)):
             text, status, details = self._describe(config)
             name = f"{config.jid} (primary)" if index == 0 and len(accounts) > 1 else config.jid
             item.setData(0, _ACCOUNT, config.jid)
-            item.setText(0, name)
+            item.setData(0, _LINK_LOCAL, config.link_local)
+            item.setText(0, THIS_NETWORK if config.link_local else name)
             item.setText(1, text)
             item.setIcon(0, status_icon(status))
             item.setToolTip(1, details or text)
             item.setData(1, Qt.ItemDataRole.AccessibleTextRole, f"{text} {details}".strip())
-        if selected is not None and self.selected != selected:
+            if config.link_local:
+                self._mark_this_network(item, f"Chat with no server, as {config.jid}")
+        if len(rows) > len(accounts):
+            item = rows[-1]
+            item.setData(0, _ACCOUNT, "")
+            item.setData(0, _LINK_LOCAL, True)
+            item.setText(0, THIS_NETWORK)
+            item.setText(1, "Off")
+            item.setIcon(0, status_icon(Status.OFFLINE))
+            item.setToolTip(1, "Off")
+            item.setData(1, Qt.ItemDataRole.AccessibleTextRole, "Off")
+            self._mark_this_network(
+                item, "Chat with the people on this network, no server needed: Enable"
+            )
+        if on_network and not self.selected_link_local:
+            self.select_link_local()
+        elif selected is not None and self.selected != selected:
             self.select(selected)
         self._update_buttons()
+
+    @staticmethod
+    def _mark_this_network(item: QTreeWidgetItem, tip: str) -> None:
+        """The serverless row looks unlike the accounts on servers (italics)."""
+        font = item.font(0)
+        font.setItalic(True)
+        item.setFont(0, font)
+        item.setToolTip(0, f"Serverless chat on the local network (XEP-0174). {tip}")
+        item.setData(0, Qt.ItemDataRole.AccessibleTextRole, THIS_NETWORK)
 
     def _rows(self) -> list[QTreeWidgetItem]:
         items = (self._list.topLevelItem(i) for i in range(self._list.topLevelItemCount()))
@@ -323,11 +388,19 @@ class AccountsDialog(QDialog):
     def _update_buttons(self) -> None:
         account = self.selected
         config = self._ctx.core.accounts.find(account) if account else None
-        for button in (self._edit, self._toggle, self._remove):
-            button.setEnabled(config is not None)
+        on_network = self.selected_link_local
+        self._edit.setEnabled(config is not None and not on_network)
+        self._toggle.setEnabled(config is not None or on_network)
+        self._remove.setEnabled(config is not None)
         primary = self._ctx.core.accounts.primary
-        self._primary.setEnabled(config is not None and primary is not None and primary != config)
-        enabled = config is None or config.enabled
+        servers = any(not a.link_local for a in self._ctx.core.accounts.accounts)
+        self._primary.setEnabled(
+            config is not None
+            and primary is not None
+            and primary != config
+            and not (config.link_local and servers)
+        )
+        enabled = config.enabled if config is not None else not on_network
         self._toggle.setText("&Disable" if enabled else "E&nable")
         self._toggle.setAccessibleName("Disable" if enabled else "Enable")
         self._toggle.setAccessibleDescription(

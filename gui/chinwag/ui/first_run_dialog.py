@@ -1,5 +1,7 @@
 """The first-run dialog, shown while Chinwag has no account: sign in with an existing XMPP
-address, or create an account on a server that allows in-band registration (XEP-0077).
+address, or create an account on a server that allows in-band registration (XEP-0077),
+or "Chat on this network now": serverless chat with the people on the local network
+(XEP-0174), signed in at once with nothing to fill in.
 
 The attempt runs as an asyncio task on the one event loop (``core.add_account`` then
 ``core.sign_in``, through :class:`~chinwag.ui.tasks.UiTasks`) while the dialog shows a
@@ -96,11 +98,13 @@ class FirstRunDialog(QDialog):
         intro.setWordWrap(True)
         intro.setAccessibleName("Introduction")
         layout.addWidget(intro)
+        self._build_local_choice(layout)
         self._build_mode_choice(layout)
         self._build_form(layout)
         self._build_advanced(layout)
         self._build_footer(layout)
         chain_tab_order(
+            self.local_button,
             self._have,
             self._create,
             self._address,
@@ -120,10 +124,25 @@ class FirstRunDialog(QDialog):
         for edit in (self._address, self._password, self._confirm, self._host):
             edit.textChanged.connect(self._validate)
         self._go.clicked.connect(self.start)
+        self.local_button.clicked.connect(self.chat_on_this_network)
         self._cancel.clicked.connect(self.reject)
         self._mode_changed()
         self._address.setFocus()
         self.setMinimumWidth(440)  # room for the sentences under the form
+
+    def _build_local_choice(self, layout: QVBoxLayout) -> None:
+        self.local_button = QPushButton("Chat on this &network now", self)
+        self.local_button.setAccessibleName("Chat on this network now")
+        self.local_button.setAccessibleDescription(
+            "No server and no account needed: chat with the people on this network who run "
+            "Chinwag or another serverless XMPP client (XEP-0174)"
+        )
+        self.local_button.setToolTip(self.local_button.accessibleDescription())
+        self.local_button.setAutoDefault(False)
+        note = QLabel("No server needed. Or use an XMPP address:", self)
+        note.setWordWrap(True)
+        layout.addWidget(self.local_button)
+        layout.addWidget(note)
 
     def _build_mode_choice(self, layout: QVBoxLayout) -> None:
         self._have = QRadioButton("I &have an XMPP address", self)
@@ -242,6 +261,21 @@ class FirstRunDialog(QDialog):
         self._set_busy(True)
         return True
 
+    def chat_on_this_network(self) -> bool:
+        """Turn serverless chat on (the link-local account, added and signed in at
+        once); False if an attempt is already running."""
+        if self.busy:
+            return False
+        self._message.clear_message()
+        self._status.setText("Joining this network…")
+        self._task = self._tasks.start(
+            self._attempt_local(), what="chat on this network", on_done=self._attempt_done
+        )
+        if self._task is None:
+            return False
+        self._set_busy(True)
+        return True
+
     def cancel_attempt(self) -> None:
         """Stop a running attempt; the form stays open for another try."""
         # Once only: a second cancel would interrupt the clean-up of the first.
@@ -287,6 +321,25 @@ class FirstRunDialog(QDialog):
         log.info("%s: signed in from the first-run dialog", jid)
         self._set_busy(False)
         self.signed_in.emit(jid)
+        self.accept()
+
+    async def _attempt_local(self) -> None:
+        from chinwag.core.link_local import disable_link_local, enable_link_local
+
+        core = self._ctx.core
+        try:
+            session = await enable_link_local(core)
+        except asyncio.CancelledError:
+            await disable_link_local(core)
+            raise
+        except ChinwagError as exc:
+            await disable_link_local(core)  # (not left trying by itself)
+            text = exc.message[:1].upper() + exc.message[1:]
+            self._message.show_message(f"{text}.", MessageKind.ERROR)
+            return
+        log.info("%s: serverless chat on from the first-run dialog", session.account)
+        self._set_busy(False)
+        self.signed_in.emit(session.account)
         self.accept()
 
     async def _discard(self, jid: str) -> None:
@@ -349,6 +402,7 @@ class FirstRunDialog(QDialog):
 
     def _set_busy(self, busy: bool) -> None:
         for widget in (
+            self.local_button,
             self._have,
             self._create,
             self._address,

@@ -137,6 +137,7 @@ class PreferencesDialog(QDialog):
         form.insertRow(1, size_label, self.font_size)
         layout.addWidget(look)
         self._add_spelling_section(layout)
+        self._add_network_section(layout, ctx)
         layout.addStretch(1)
         self._add_avatar_page(ctx)
         self._add_gateway_page(gateways, accounts)
@@ -158,6 +159,43 @@ class PreferencesDialog(QDialog):
         combo.currentIndexChanged.connect(partial(self._choose, p.SPELL_LANGUAGE, combo))
         self.combos[p.SPELL_LANGUAGE.key] = combo
         layout.addWidget(box)
+
+    def _add_network_section(self, layout: QVBoxLayout, ctx: UiContext | None) -> None:
+        """Serverless chat on this network (XEP-0174): a switch that turns the profile's
+        link-local account on and off (not a stored preference: the account's own
+        enabled flag, followed as it changes elsewhere)."""
+        self.local_chat: QCheckBox | None = None
+        if ctx is None:
+            return
+        from chinwag.core.link_local import link_local_on
+
+        box = QGroupBox("This network", self)
+        check = self.local_chat = QCheckBox("Chat on this network with &no server", self)
+        check.setAccessibleName("Chat on this network with no server")
+        check.setToolTip(
+            "Everyone on this network who runs Chinwag, Pidgin (Bonjour) or another "
+            "serverless XMPP client sees you and can chat with you (XEP-0174)"
+        )
+        QVBoxLayout(box).addWidget(check)
+        layout.addWidget(box)
+        from chinwag.ui.tasks import UiTasks
+
+        tasks = UiTasks(self, "the preferences")
+
+        def follow(*_: object) -> None:
+            check.blockSignals(True)
+            check.setChecked(link_local_on(ctx.core))
+            check.blockSignals(False)
+
+        def switched(on: bool) -> None:
+            from chinwag.core.link_local import disable_link_local, enable_link_local
+
+            coro = enable_link_local(ctx.core) if on else disable_link_local(ctx.core)
+            tasks.start(coro, what="chat on this network", on_error=follow, outlive=True)
+
+        follow()
+        check.toggled.connect(switched)
+        ctx.bridge.accounts_changed.connect(follow)
 
     def _add_avatar_page(self, ctx: UiContext | None) -> None:
         """The "Avatar" page (avatar_page.py): each account's own picture."""

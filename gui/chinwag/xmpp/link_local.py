@@ -7,8 +7,10 @@
   nick, status (avail, away, dnd), msg and port.p2pj; a change of status is a TXT
   update, Invisible withdraws the service. Several changes in a row publish the last.
 - The roster is the set of peers browsed and resolved, in the group
-  :data:`GROUP`; a peer's presence is its TXT record, and it goes offline when its
-  service is withdrawn (it stays in the list until the next sign-in).
+  :data:`GROUP`; a peer's presence is its TXT record. It goes offline as soon as its
+  service is withdrawn (its goodbye, or the records expiring in the mDNS cache), and
+  leaves the list :data:`PEER_FORGET` seconds later unless it is back by then, so
+  that people who have left do not pile up (the history stays).
 - Messages go over XML streams on TCP (:mod:`chinwag.xmpp.link_local_stream`), built
   and read by the same modules as on a server (stanzas, receipts, chat states,
   markers, corrections, ...): ``"sent"`` means the peer's stream took the message,
@@ -83,6 +85,14 @@ GROUP = "On this network"
 #: before it fails (the reason names the wait). Ten minutes: a laptop's lid closed for a
 #: moment should not fail a message, an evening away should.
 PEER_WAIT = 600.0
+#: Seconds a peer that left the network stays in the list (offline) before it is
+#: removed from it: five minutes, so that one who restarts or closes the lid for a
+#: moment stays where they were, and one who has gone for the day does not linger.
+PEER_FORGET = 300.0
+#: Seconds our service's PTR and TXT records live in the peers' caches (mDNS's usual is
+#: 75 minutes): the peers' browsers ask again before that, so a Chinwag that vanished
+#: with no goodbye (killed, its cable pulled) is seen offline within about two minutes.
+RECORD_TTL = 120
 #: The most peers tracked at once; announcements of more are ignored.
 MAX_PEERS = 256
 #: The longest name (nick, first, last) and status message taken from a peer's TXT.
@@ -227,11 +237,14 @@ class LinkLocalConnection:
         listener: ConnectionListener,
         *,
         peer_wait: float | None = None,
+        peer_forget: float | None = None,
     ) -> None:
         self._config = config
         self._own = config.jid
         self._listener = listener
         self._peer_wait = PEER_WAIT if peer_wait is None else peer_wait
+        self._peer_forget = PEER_FORGET if peer_forget is None else peer_forget
+        self._forget: dict[str, asyncio.TimerHandle] = {}  # gone peers, by address
         self._stanzas = _Stanzas(self, config)
         # The readers of a server account's messages, as they are (carbons and archive
         # results from a peer are refused there: a peer is never our own account).
@@ -336,9 +349,10 @@ class LinkLocalConnection:
             task.cancel()
         self._resolving.clear()
         self._dialing.clear()
-        for handle in self._redial.values():
+        for handle in [*self._redial.values(), *self._forget.values()]:
             handle.cancel()
         self._redial.clear()
+        self._forget.clear()
         for queue in self._queues.values():
             for item in queue:
                 if item.timer is not None:
@@ -412,6 +426,7 @@ class LinkLocalConnection:
             port=self._port,
             properties=properties,
             server=f"{host}.local.",
+            other_ttl=RECORD_TTL,
             parsed_addresses=local_addresses(),
         )
 
@@ -535,6 +550,9 @@ class LinkLocalConnection:
         show = _TXT_STATUS.get(txt("status"), Show.ONLINE)
         status = txt("msg", MAX_STATUS_CHARS)
         previous = self._peers.get(jid)
+        forget = self._forget.pop(jid, None)
+        if forget is not None:  # back in time: still in the list
+            forget.cancel()
         peer = Peer(jid, name, addresses, port if 0 < port < 65536 else 0, show, status, nick)
         self._peers[jid] = peer
         if previous is None or previous.name != nick:
@@ -567,6 +585,17 @@ class LinkLocalConnection:
         stream = self._streams.pop(jid, None)
         if stream is not None:
             stream.close()
+        if self._started and jid not in self._forget:
+            loop = asyncio.get_running_loop()
+            self._forget[jid] = loop.call_later(self._peer_forget, self._forget_peer, jid)
+
+    def _forget_peer(self, jid: str) -> None:
+        """A peer gone for :data:`PEER_FORGET` seconds leaves the list."""
+        self._forget.pop(jid, None)
+        if not self._started or jid in self._peers:
+            return
+        gone = Contact(self._own, jid, "", (GROUP,), Subscription.REMOVE)
+        self._listener.on_roster([gone], "", False)
 
     # -- streams --------------------------------------------------------------------------
 
