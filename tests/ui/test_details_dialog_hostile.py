@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QLabel
+from test_avatars_and_details import ME, PEER, eventually, scripted
 
 from chinwag.core.contact_details import VCard
 from chinwag.ui.contact_details_dialog import ContactDetailsDialog
 from rig.images import png
-from test_avatars_and_details import ME, PEER, eventually, scripted
 
 if TYPE_CHECKING:
     from conftest import UiRig
