@@ -46,6 +46,8 @@ MAX_PUBLISH_BYTES = 150_000
 MAX_CONCURRENT_FETCHES = 4
 #: Seconds between a change and writing the index (changes in between: one write).
 INDEX_DELAY = 2.0
+#: XEP-0153 hashes remembered as standing for another picture (see ``_aliases``).
+MAX_ALIASES = 1000
 #: Types accepted, as their MIME types.
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
@@ -230,6 +232,12 @@ class AvatarService:
         self._memory: dict[str, Path] = {}
         #: Hashes being fetched, and who waits for each.
         self._waiting: dict[str, set[tuple[str, str]]] = {}
+        #: (account, jid) -> the hash they announced last: a fetch answering after they
+        #: announced another is not shown (nor done, if it has not started yet).
+        self._wanted: dict[tuple[str, str], str] = {}
+        #: XEP-0153 hash announced -> SHA-1 of the vCard PHOTO it turned out to be (a
+        #: client hashing something else): the PHOTO is not fetched again per presence.
+        self._aliases: dict[str, str] = {}
         #: Hashes refused once (not asked for again in this run).
         self.refused: dict[str, str] = {}
         self._limit = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
@@ -271,6 +279,7 @@ class AvatarService:
     def on_metadata(self, account: str, jid: str, infos: Sequence[AvatarInfo]) -> None:
         self._pep.add((account, jid))
         chosen = pick(infos)
+        self._wanted[(account, jid)] = chosen.id.lower() if chosen is not None else ""
         if chosen is None:
             if infos:
                 log.info("%s: no avatar of %s we can use (%s)", account, jid, infos)
@@ -286,6 +295,11 @@ class AvatarService:
 
     def on_vcard_hash(self, account: str, jid: str, sha1: str) -> None:
         if (account, jid) in self._pep:
+            return
+        self._wanted[(account, jid)] = sha1.lower()
+        alias = self._aliases.get(sha1.lower())
+        if alias is not None and self.cached(alias) is not None:
+            self._set(account, jid, alias)
             return
         if not sha1:
             self._set(account, jid, "")
@@ -316,6 +330,8 @@ class AvatarService:
     async def _fetch(self, account: str, jid: str, sha1: str, pep: bool) -> None:
         try:
             async with self._limit:
+                if not self._still_wanted(sha1):
+                    return  # (announced, then replaced before its turn came)
                 transport = self._transport(account)
                 if transport is None:
                     return
@@ -330,6 +346,10 @@ class AvatarService:
                 # (the vCard's hash is what the presence said; XEP-0084's must match)
                 actual = await asyncio.to_thread(check_avatar, data, sha1 if pep else "")
                 await self._keep(actual, data)
+                if actual != sha1:
+                    if len(self._aliases) >= MAX_ALIASES:
+                        self._aliases.pop(next(iter(self._aliases)))
+                    self._aliases[sha1] = actual
         except AvatarRefused as exc:
             log.warning("%s: avatar of %s refused: %s", account, jid, exc)
             self.refused[sha1] = str(exc)
@@ -340,7 +360,11 @@ class AvatarService:
         finally:
             waiting = self._waiting.pop(sha1, set())
         for who in waiting:
-            self._set(*who, actual)
+            if self._wanted.get(who) == sha1:
+                self._set(*who, actual)
+
+    def _still_wanted(self, sha1: str) -> bool:
+        return any(self._wanted.get(who) == sha1 for who in self._waiting.get(sha1, ()))
 
     async def _keep(self, sha1: str, data: bytes) -> Path:
         if self._store is None:

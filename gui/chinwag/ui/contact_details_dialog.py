@@ -48,8 +48,17 @@ SUBSCRIPTION_TEXT = {
 RESOURCE_COLUMNS = ("Device", "Client", "Version", "System", "Status", "Priority")
 
 
-def _selectable(text: str) -> QLabel:
+def _plain(text: str = "") -> QLabel:
+    """A label showing ``text`` as it is: what contacts and servers write (names, vCard
+    fields, error texts) is never taken for markup (``<img src="/a/file">`` would read
+    a local file into the dialog)."""
     label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+def _selectable(text: str) -> QLabel:
+    label = _plain(text)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label
@@ -91,7 +100,7 @@ class ContactDetailsDialog(QDialog):
 
         profile = QGroupBox("Profile")
         self.profile_form = QFormLayout(profile)
-        self.vcard_status = QLabel("Asking for their profile…")
+        self.vcard_status = _plain("Asking for their profile…")
         self.profile_form.addRow(self.vcard_status)
         if details.nickname:
             self.profile_form.addRow("Nickname they chose:", _selectable(details.nickname))
@@ -119,7 +128,7 @@ class ContactDetailsDialog(QDialog):
         self.resources.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.resources.horizontalHeader().setStretchLastSection(True)
         devices_layout.addWidget(self.resources)
-        self.resources_status = QLabel()
+        self.resources_status = _plain()
         devices_layout.addWidget(self.resources_status)
         self._show_resources(list(details.resources), asked=False)
         layout.addWidget(devices)
