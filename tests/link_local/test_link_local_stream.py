@@ -89,3 +89,29 @@ def test_many_stanzas_in_one_read_are_fine() -> None:
     one = b"<message><body>" + b"y" * 1000 + b"</body></message>"
     seen.parser.feed(stream_header("a@b", "c@d") + one * (2 * MAX_STANZA_BYTES // len(one)))
     assert len(seen.stanzas) == 2 * MAX_STANZA_BYTES // len(one)
+
+
+@pytest.mark.parametrize("opening", [b"<message to='", b"<", b"<message><body><x a='"])
+def test_a_start_tag_that_never_ends_is_refused_at_the_cap(opening: bytes) -> None:
+    # expat holds an unfinished start tag (a name or an attribute value that never ends)
+    # whole, and parses it again with every read: uncounted, a peer made us hold 10 MB
+    # and each 64 KB read then blocked the loop for a quarter of a second.
+    seen = Seen()
+    seen.parser.feed(stream_header("a@b", "c@d") + b"  " + opening)
+
+    def flood() -> None:
+        for _ in range(MAX_STANZA_BYTES // 65536 + 2):
+            seen.parser.feed(b"x" * 65536)
+
+    with pytest.raises(StreamViolation) as caught:
+        flood()
+    assert caught.value.condition == "policy-violation"
+
+
+def test_whitespace_between_stanzas_is_never_counted_against_the_cap() -> None:
+    seen = Seen()
+    seen.parser.feed(stream_header("a@b", "c@d"))
+    for _ in range(2 * MAX_STANZA_BYTES // 65536):
+        seen.parser.feed(b" " * 65536)  # (keepalives)
+    seen.parser.feed(b"<message><body>hi</body></message>")
+    assert [el.findtext("{jabber:client}body") for el in seen.stanzas] == ["hi"]
