@@ -59,10 +59,12 @@ class _Builder:
         on_header: Callable[[dict[str, str]], None],
         on_stanza: Callable[[ET.Element], None],
         on_end: Callable[[], None],
+        on_between: Callable[[], None] = lambda: None,
     ) -> None:
         self._on_header = on_header
         self._on_stanza = on_stanza
         self._on_end = on_end
+        self._on_between = on_between
         self._stack: list[ET.Element] = []
         self._depth = 0
         self._text: list[str] = []
@@ -109,6 +111,8 @@ class _Builder:
     def data(self, text: str) -> None:
         if self._stack:
             self._text.append(text)
+        else:
+            self._on_between()  # (text between stanzas, parsed: nothing of it is held)
 
     def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
         raise StreamViolation("restricted-xml", "a DTD is not allowed in XMPP")
@@ -121,10 +125,6 @@ class _Builder:
 
     def close(self) -> None:
         return None
-
-    @property
-    def in_stanza(self) -> bool:
-        return bool(self._stack)
 
 
 class StreamParser:
@@ -149,9 +149,14 @@ class StreamParser:
             self._pending = 0
             on_stanza(el)
 
-        self._builder = _Builder(header, stanza, on_end)
+        def between() -> None:
+            self._pending = 0
+
+        self._builder = _Builder(header, stanza, on_end, between)
         self._parser = ET.XMLParser(target=self._builder)
-        #: Bytes fed since the last stanza (or the header) ended.
+        #: Bytes fed since the last stanza (or the header, or text between stanzas)
+        #: ended: what expat may be holding, including a start tag not finished yet
+        #: (which it holds whole and parses again with every read).
         self._pending = 0
 
     def feed(self, data: bytes) -> None:
@@ -168,8 +173,6 @@ class StreamParser:
             if not self._header_seen:
                 if self._pending > MAX_HEADER_BYTES:
                     raise StreamViolation("policy-violation", "the stream header is too large")
-            elif not self._builder.in_stanza:
-                self._pending = 0  # (nothing half-read is held: whitespace between stanzas)
             elif self._pending > MAX_STANZA_BYTES:
                 raise StreamViolation("policy-violation", "the stanza is too large")
 
