@@ -245,3 +245,36 @@ def test_a_flood_of_announcements_is_bounded_and_cleaned(pair: Pair) -> None:
         flood.wait(timeout=30)
         if flood.stdout is not None:
             flood.stdout.close()
+
+
+def open_files(peer: Peer) -> int:
+    return len(list(Path(f"/proc/{peer.proc.pid}/fd").iterdir()))
+
+
+def test_a_peer_that_connects_thousands_of_times_does_not_use_up_our_files(pair: Pair) -> None:
+    alice, bob = pair.alice, pair.bob
+    alice.wait(presence_of(bob.account), again=True)
+    before = open_files(alice)
+    port = alice.call("port")["port"]
+    hold = in_namespace(
+        pair.net.names[1],
+        "hold",
+        pair.net.addresses[0],
+        str(port),
+        "3000",
+        stdin=subprocess.PIPE,
+    )
+    try:
+        assert hold.stdout is not None
+        assert json.loads(hold.stdout.readline())["opened"] == 3000
+        alice.call("roster")  # (alice's loop has taken every connection by now)
+        # connections that never speak are not kept by the thousand (a desktop session's
+        # limit is 1024 files: alice could open no database, no socket, no picture)
+        assert open_files(alice) - before < 200
+        still_chatting(pair, "still here with thousands of silent connections")
+    finally:
+        if hold.stdin is not None:
+            hold.stdin.close()
+        hold.wait(timeout=30)
+        if hold.stdout is not None:
+            hold.stdout.close()

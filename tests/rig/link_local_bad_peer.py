@@ -6,6 +6,9 @@
 - ``flood N``: publishes N ``_presence._tcp`` services (hostile names and TXT fields
   among them) as fast as it can, prints ``{"published": N}``, and keeps them up until
   stdin closes.
+- ``hold HOST PORT N``: opens N TCP connections to HOST:PORT that never say a word,
+  prints ``{"opened": N}`` and keeps them (those the other side has not closed) until
+  stdin closes.
 """
 
 from __future__ import annotations
@@ -98,8 +101,20 @@ async def flood(count: int) -> None:
     await zc.async_close()
 
 
+def hold(host: str, port: int, count: int) -> None:
+    held = []
+    for _ in range(count):
+        held.append(socket.create_connection((host, port), timeout=10))
+    print(json.dumps({"opened": count}), flush=True)
+    sys.stdin.read()
+    for sock in held:
+        sock.close()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "stream":
         stream(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6])
+    elif sys.argv[1] == "hold":
+        hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         asyncio.run(flood(int(sys.argv[2])))
