@@ -104,6 +104,11 @@ DIAL_TIMEOUT = 5.0
 VERIFY_TIMEOUT = 5.0
 #: Seconds between tries to reach a present peer that did not answer, while messages wait.
 REDIAL_DELAY = 5.0
+#: The most incoming connections kept open from one address, and from everywhere: more
+#: are closed unheard (a peer opening thousands would use up our open files). One
+#: address may be several profiles on one computer, each with a stream or two.
+MAX_STREAMS_FROM_ONE_ADDRESS = 16
+MAX_INCOMING_STREAMS = 2 * MAX_PEERS
 #: How many resolves may run at once (the rest wait their turn).
 RESOLVES_AT_ONCE = 8
 
@@ -606,9 +611,18 @@ class LinkLocalConnection:
             self._on_stanza,
             self._on_closed,
             outgoing_to=outgoing_to,
+            admit=self._admit,
         )
         self._all_streams.add(stream)
         return stream
+
+    def _admit(self, stream: PeerStream) -> bool:
+        """Whether a new incoming connection is kept (see :data:`MAX_INCOMING_STREAMS`)."""
+        incoming = [s for s in self._all_streams if not s.outgoing and s.open and s is not stream]
+        if len(incoming) >= MAX_INCOMING_STREAMS:
+            return False
+        ip = stream.remote_ip
+        return sum(s.remote_ip == ip for s in incoming) < MAX_STREAMS_FROM_ONE_ADDRESS
 
     def _incoming(self) -> PeerStream:
         return self._new_stream()

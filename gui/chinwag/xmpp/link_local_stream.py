@@ -199,6 +199,9 @@ def stream_error(condition: str) -> bytes:
 class PeerStream(asyncio.Protocol):
     """One TCP connection carrying an XEP-0174 stream, either way round.
 
+    ``admit(stream)`` (incoming) is asked once the connection is made, with
+    :attr:`remote_ip` known: False closes it at once, unheard.
+
     ``on_header(stream, attrs)`` runs when the peer's header arrives (the owner checks
     who it is and, for an incoming stream, answers with :meth:`open`); until the owner
     calls :meth:`accept`, stanzas are held (at most :data:`HELD_STANZAS`).
@@ -215,6 +218,7 @@ class PeerStream(asyncio.Protocol):
         on_closed: Callable[[PeerStream], None],
         *,
         outgoing_to: str = "",
+        admit: Callable[[PeerStream], bool] | None = None,
     ) -> None:
         self.own = own
         #: The peer's service name: who we dialled, or (incoming) who the owner accepted.
@@ -224,6 +228,7 @@ class PeerStream(asyncio.Protocol):
         self._on_header = on_header
         self._on_stanza = on_stanza
         self._on_closed = on_closed
+        self._admit = admit
         self._transport: asyncio.Transport | None = None
         self._parser = StreamParser(self._header, self._stanza, self._end)
         self._accepted = False
@@ -241,6 +246,9 @@ class PeerStream(asyncio.Protocol):
         self._transport = transport
         peername: Any = transport.get_extra_info("peername")
         self.remote_ip = str(peername[0]) if peername else ""
+        if not self.outgoing and self._admit is not None and not self._admit(self):
+            self.abort()  # (too many connections from there: closed unheard)
+            return
         self._arm(HEADER_TIMEOUT)
         if self.outgoing:
             transport.write(stream_header(self.own, self.peer))
