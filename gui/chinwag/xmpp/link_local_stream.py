@@ -33,6 +33,9 @@ STREAM = f"{{{NS_STREAMS}}}stream"
 #: :data:`~chinwag.core.models.MAX_MESSAGE_CHARS` characters, escaped, fits.
 MAX_STANZA_BYTES = 512 * 1024
 MAX_HEADER_BYTES = 4096
+#: The most bytes written to a peer and not taken by it yet: a peer that reads nothing
+#: (while it sends requests we answer) has its connection dropped, not our memory filled.
+MAX_WRITE_BUFFER = 8 * MAX_STANZA_BYTES
 #: Deeper nesting than this inside one stanza is refused (no stanza of ours needs 12).
 MAX_DEPTH = 32
 #: Seconds a peer may take to send its stream header after the connection is made.
@@ -293,8 +296,14 @@ class PeerStream(asyncio.Protocol):
                 self._on_stanza(self, el)
 
     def write(self, data: bytes) -> bool:
-        """Write one stanza; False when the connection is gone."""
+        """Write one stanza; False when the connection is gone (or dropped now: the
+        peer has left :data:`MAX_WRITE_BUFFER` bytes unread)."""
         if self._transport is None or self._closed or self._transport.is_closing():
+            return False
+        if self._transport.get_write_buffer_size() + len(data) > MAX_WRITE_BUFFER:
+            log.info("link-local peer %s reads nothing: dropped", self.peer or self.remote_ip)
+            self._closed = True
+            self._transport.abort()  # (not close(): that would wait for the peer to read)
             return False
         self._transport.write(data)
         return True
