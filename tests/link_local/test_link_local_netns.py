@@ -278,3 +278,16 @@ def test_a_peer_that_connects_thousands_of_times_does_not_use_up_our_files(pair:
         hold.wait(timeout=30)
         if hold.stdout is not None:
             hold.stdout.close()
+
+
+def test_a_message_queued_for_an_absent_peer_survives_our_sign_out(pair: Pair) -> None:
+    alice, bob = pair.alice, pair.bob
+    alice.wait(presence_of(bob.account), again=True)
+    bob.call("sign_out")
+    alice.wait(presence_of(bob.account, "offline"))
+    uid = alice.call("send", to=bob.account, body="kept across a sign-out")["uid"]
+    alice.call("sign_out")
+    alice.call("sign_in")
+    bob.call("sign_in")
+    bob.wait(message("kept across a sign-out"), 30)
+    alice.wait(state(uid, "delivered"))
