@@ -291,3 +291,27 @@ def test_a_message_queued_for_an_absent_peer_survives_our_sign_out(pair: Pair) -
     bob.call("sign_in")
     bob.wait(message("kept across a sign-out"), 30)
     alice.wait(state(uid, "delivered"))
+
+
+def test_a_second_service_naming_a_present_peer_does_not_take_its_place(pair: Pair) -> None:
+    alice, bob = pair.alice, pair.bob
+    alice.wait(presence_of(bob.account), again=True)
+    # mallory (bob's namespace, another port) announces bob's address with a resource
+    mallory = in_namespace(
+        pair.net.names[1], "announce", f"{bob.account}/evil", stdin=subprocess.PIPE
+    )
+    try:
+        assert mallory.stdout is not None
+        json.loads(mallory.stdout.readline())
+        alice.call("roster")
+        alice.call("send", to=bob.account, body="to the real bob")
+        bob.wait(message("to the real bob"), 20)
+    finally:
+        if mallory.stdin is not None:
+            mallory.stdin.close()
+        mallory.wait(timeout=30)
+        if mallory.stdout is not None:
+            mallory.stdout.close()
+    # mallory's goodbye is not bob's
+    alice.call("send", to=bob.account, body="bob is still here")
+    bob.wait(message("bob is still here"), 20)
