@@ -540,6 +540,12 @@ class LinkLocalConnection:
         known = self._services.get(name)
         if known is None and len(self._services) >= MAX_PEERS:
             return
+        owner = self._peers.get(jid)
+        if owner is not None and owner.service != name:
+            # Another service naming a present peer's address ('bob@host/x', 'Bob@Host'):
+            # the first keeps it (its messages must not go to the newcomer's address).
+            log.info("%s: %r names %s, already here: ignored", self._own, name[:100], jid)
+            return
         self._services[name] = jid
         props: dict[bytes, bytes | None] = info.properties or {}
 
@@ -582,9 +588,10 @@ class LinkLocalConnection:
             task.cancel()
         if jid is None:
             return
-        peer = self._peers.pop(jid, None)
-        if peer is None:
-            return
+        peer = self._peers.get(jid)
+        if peer is None or peer.service != name:
+            return  # (not the service the peer is known by)
+        del self._peers[jid]
         peer.present = False
         self._listener.on_presence(jid, Presence(Show.OFFLINE))
         stream = self._streams.pop(jid, None)
