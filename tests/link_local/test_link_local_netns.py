@@ -245,3 +245,73 @@ def test_a_flood_of_announcements_is_bounded_and_cleaned(pair: Pair) -> None:
         flood.wait(timeout=30)
         if flood.stdout is not None:
             flood.stdout.close()
+
+
+def open_files(peer: Peer) -> int:
+    return len(list(Path(f"/proc/{peer.proc.pid}/fd").iterdir()))
+
+
+def test_a_peer_that_connects_thousands_of_times_does_not_use_up_our_files(pair: Pair) -> None:
+    alice, bob = pair.alice, pair.bob
+    alice.wait(presence_of(bob.account), again=True)
+    before = open_files(alice)
+    port = alice.call("port")["port"]
+    hold = in_namespace(
+        pair.net.names[1],
+        "hold",
+        pair.net.addresses[0],
+        str(port),
+        "3000",
+        stdin=subprocess.PIPE,
+    )
+    try:
+        assert hold.stdout is not None
+        assert json.loads(hold.stdout.readline())["opened"] == 3000
+        alice.call("roster")  # (alice's loop has taken every connection by now)
+        # connections that never speak are not kept by the thousand (a desktop session's
+        # limit is 1024 files: alice could open no database, no socket, no picture)
+        assert open_files(alice) - before < 200
+        still_chatting(pair, "still here with thousands of silent connections")
+    finally:
+        if hold.stdin is not None:
+            hold.stdin.close()
+        hold.wait(timeout=30)
+        if hold.stdout is not None:
+            hold.stdout.close()
+
+
+def test_a_message_queued_for_an_absent_peer_survives_our_sign_out(pair: Pair) -> None:
+    alice, bob = pair.alice, pair.bob
+    alice.wait(presence_of(bob.account), again=True)
+    bob.call("sign_out")
+    alice.wait(presence_of(bob.account, "offline"))
+    uid = alice.call("send", to=bob.account, body="kept across a sign-out")["uid"]
+    alice.call("sign_out")
+    alice.call("sign_in")
+    bob.call("sign_in")
+    bob.wait(message("kept across a sign-out"), 30)
+    alice.wait(state(uid, "delivered"))
+
+
+def test_a_second_service_naming_a_present_peer_does_not_take_its_place(pair: Pair) -> None:
+    alice, bob = pair.alice, pair.bob
+    alice.wait(presence_of(bob.account), again=True)
+    # mallory (bob's namespace, another port) announces bob's address with a resource
+    mallory = in_namespace(
+        pair.net.names[1], "announce", f"{bob.account}/evil", stdin=subprocess.PIPE
+    )
+    try:
+        assert mallory.stdout is not None
+        json.loads(mallory.stdout.readline())
+        alice.call("roster")
+        alice.call("send", to=bob.account, body="to the real bob")
+        bob.wait(message("to the real bob"), 20)
+    finally:
+        if mallory.stdin is not None:
+            mallory.stdin.close()
+        mallory.wait(timeout=30)
+        if mallory.stdout is not None:
+            mallory.stdout.close()
+    # mallory's goodbye is not bob's
+    alice.call("send", to=bob.account, body="bob is still here")
+    bob.wait(message("bob is still here"), 20)

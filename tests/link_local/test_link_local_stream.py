@@ -3,6 +3,7 @@ between reads, and what an untrusted peer may not send."""
 
 from __future__ import annotations
 
+import asyncio
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from chinwag.xmpp.link_local_stream import (
     MAX_DEPTH,
     MAX_STANZA_BYTES,
+    PeerStream,
     StreamParser,
     StreamViolation,
     stream_header,
@@ -89,3 +91,62 @@ def test_many_stanzas_in_one_read_are_fine() -> None:
     one = b"<message><body>" + b"y" * 1000 + b"</body></message>"
     seen.parser.feed(stream_header("a@b", "c@d") + one * (2 * MAX_STANZA_BYTES // len(one)))
     assert len(seen.stanzas) == 2 * MAX_STANZA_BYTES // len(one)
+
+
+@pytest.mark.parametrize("opening", [b"<message to='", b"<", b"<message><body><x a='"])
+def test_a_start_tag_that_never_ends_is_refused_at_the_cap(opening: bytes) -> None:
+    # expat holds an unfinished start tag (a name or an attribute value that never ends)
+    # whole, and parses it again with every read: uncounted, a peer made us hold 10 MB
+    # and each 64 KB read then blocked the loop for a quarter of a second.
+    seen = Seen()
+    seen.parser.feed(stream_header("a@b", "c@d") + b"  " + opening)
+
+    def flood() -> None:
+        for _ in range(MAX_STANZA_BYTES // 65536 + 2):
+            seen.parser.feed(b"x" * 65536)
+
+    with pytest.raises(StreamViolation) as caught:
+        flood()
+    assert caught.value.condition == "policy-violation"
+
+
+def test_whitespace_between_stanzas_is_never_counted_against_the_cap() -> None:
+    seen = Seen()
+    seen.parser.feed(stream_header("a@b", "c@d"))
+    for _ in range(2 * MAX_STANZA_BYTES // 65536):
+        seen.parser.feed(b" " * 65536)  # (keepalives)
+    seen.parser.feed(b"<message><body>hi</body></message>")
+    assert [el.findtext("{jabber:client}body") for el in seen.stanzas] == ["hi"]
+
+
+async def test_a_peer_that_never_reads_cannot_make_us_buffer_without_end() -> None:
+    # A peer sending requests (each answered) or asking receipts while reading nothing
+    # made the transport's write buffer grow for as long as it kept sending.
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[PeerStream] = loop.create_future()
+    closed = asyncio.Event()
+
+    def header(stream: PeerStream, attrs: dict[str, str]) -> None:
+        stream.accept("bob@host")
+        accepted.set_result(stream)
+
+    server = await loop.create_server(
+        lambda: PeerStream("alice@host", header, lambda s, e: None, lambda s: closed.set()),
+        "127.0.0.1",
+        0,
+    )
+    port = server.sockets[0].getsockname()[1]
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(stream_header("bob@host", "alice@host"))  # then never reads
+        stream = await accepted
+        stanza = b"<message><body>" + b"r" * 60000 + b"</body></message>"
+        written = 0
+        while stream.write(stanza) and written < 64 * MAX_STANZA_BYTES:
+            written += len(stanza)
+        assert written < 64 * MAX_STANZA_BYTES
+        assert not stream.open
+        await closed.wait()
+    finally:
+        writer.close()
+        server.close()

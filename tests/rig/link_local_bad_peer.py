@@ -6,6 +6,12 @@
 - ``flood N``: publishes N ``_presence._tcp`` services (hostile names and TXT fields
   among them) as fast as it can, prints ``{"published": N}``, and keeps them up until
   stdin closes.
+- ``announce NAME``: publishes one ``_presence._tcp`` service named NAME (its own
+  address, port 5298 where nothing listens), prints ``{"announced": NAME}``, and
+  withdraws it (a goodbye) when stdin closes.
+- ``hold HOST PORT N``: opens N TCP connections to HOST:PORT that never say a word,
+  prints ``{"opened": N}`` and keeps them (those the other side has not closed) until
+  stdin closes.
 """
 
 from __future__ import annotations
@@ -98,8 +104,49 @@ async def flood(count: int) -> None:
     await zc.async_close()
 
 
+async def announce(name: str) -> None:
+    import ifaddr
+    from zeroconf import IPVersion
+    from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+    addresses = [
+        ip.ip
+        for adapter in ifaddr.get_adapters()
+        for ip in adapter.ips
+        if isinstance(ip.ip, str) and not ip.ip.startswith("127.")
+    ]
+    zc = AsyncZeroconf(ip_version=IPVersion.V4Only)
+    info = AsyncServiceInfo(
+        "_presence._tcp.local.",
+        f"{name}._presence._tcp.local.",
+        port=5298,
+        properties={"txtvers": "1", "nick": "mallory", "status": "avail"},
+        server="mallory.local.",
+        parsed_addresses=addresses,
+    )
+    await (await zc.async_register_service(info, cooperating_responders=True))
+    print(json.dumps({"announced": name}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await (await zc.async_unregister_service(info))
+    await zc.async_close()
+
+
+def hold(host: str, port: int, count: int) -> None:
+    held = []
+    for _ in range(count):
+        held.append(socket.create_connection((host, port), timeout=10))
+    print(json.dumps({"opened": count}), flush=True)
+    sys.stdin.read()
+    for sock in held:
+        sock.close()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "stream":
         stream(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6])
+    elif sys.argv[1] == "announce":
+        asyncio.run(announce(sys.argv[2]))
+    elif sys.argv[1] == "hold":
+        hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         asyncio.run(flood(int(sys.argv[2])))

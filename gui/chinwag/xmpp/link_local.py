@@ -104,6 +104,11 @@ DIAL_TIMEOUT = 5.0
 VERIFY_TIMEOUT = 5.0
 #: Seconds between tries to reach a present peer that did not answer, while messages wait.
 REDIAL_DELAY = 5.0
+#: The most incoming connections kept open from one address, and from everywhere: more
+#: are closed unheard (a peer opening thousands would use up our open files). One
+#: address may be several profiles on one computer, each with a stream or two.
+MAX_STREAMS_FROM_ONE_ADDRESS = 16
+MAX_INCOMING_STREAMS = 2 * MAX_PEERS
 #: How many resolves may run at once (the rest wait their turn).
 RESOLVES_AT_ONCE = 8
 
@@ -535,6 +540,12 @@ class LinkLocalConnection:
         known = self._services.get(name)
         if known is None and len(self._services) >= MAX_PEERS:
             return
+        owner = self._peers.get(jid)
+        if owner is not None and owner.service != name:
+            # Another service naming a present peer's address ('bob@host/x', 'Bob@Host'):
+            # the first keeps it (its messages must not go to the newcomer's address).
+            log.info("%s: %r names %s, already here: ignored", self._own, name[:100], jid)
+            return
         self._services[name] = jid
         props: dict[bytes, bytes | None] = info.properties or {}
 
@@ -577,9 +588,10 @@ class LinkLocalConnection:
             task.cancel()
         if jid is None:
             return
-        peer = self._peers.pop(jid, None)
-        if peer is None:
-            return
+        peer = self._peers.get(jid)
+        if peer is None or peer.service != name:
+            return  # (not the service the peer is known by)
+        del self._peers[jid]
         peer.present = False
         self._listener.on_presence(jid, Presence(Show.OFFLINE))
         stream = self._streams.pop(jid, None)
@@ -606,9 +618,18 @@ class LinkLocalConnection:
             self._on_stanza,
             self._on_closed,
             outgoing_to=outgoing_to,
+            admit=self._admit,
         )
         self._all_streams.add(stream)
         return stream
+
+    def _admit(self, stream: PeerStream) -> bool:
+        """Whether a new incoming connection is kept (see :data:`MAX_INCOMING_STREAMS`)."""
+        incoming = [s for s in self._all_streams if not s.outgoing and s.open and s is not stream]
+        if len(incoming) >= MAX_INCOMING_STREAMS:
+            return False
+        ip = stream.remote_ip
+        return sum(s.remote_ip == ip for s in incoming) < MAX_STREAMS_FROM_ONE_ADDRESS
 
     def _incoming(self) -> PeerStream:
         return self._new_stream()

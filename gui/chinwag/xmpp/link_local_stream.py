@@ -33,6 +33,9 @@ STREAM = f"{{{NS_STREAMS}}}stream"
 #: :data:`~chinwag.core.models.MAX_MESSAGE_CHARS` characters, escaped, fits.
 MAX_STANZA_BYTES = 512 * 1024
 MAX_HEADER_BYTES = 4096
+#: The most bytes written to a peer and not taken by it yet: a peer that reads nothing
+#: (while it sends requests we answer) has its connection dropped, not our memory filled.
+MAX_WRITE_BUFFER = 8 * MAX_STANZA_BYTES
 #: Deeper nesting than this inside one stanza is refused (no stanza of ours needs 12).
 MAX_DEPTH = 32
 #: Seconds a peer may take to send its stream header after the connection is made.
@@ -59,10 +62,12 @@ class _Builder:
         on_header: Callable[[dict[str, str]], None],
         on_stanza: Callable[[ET.Element], None],
         on_end: Callable[[], None],
+        on_between: Callable[[], None] = lambda: None,
     ) -> None:
         self._on_header = on_header
         self._on_stanza = on_stanza
         self._on_end = on_end
+        self._on_between = on_between
         self._stack: list[ET.Element] = []
         self._depth = 0
         self._text: list[str] = []
@@ -109,6 +114,8 @@ class _Builder:
     def data(self, text: str) -> None:
         if self._stack:
             self._text.append(text)
+        else:
+            self._on_between()  # (text between stanzas, parsed: nothing of it is held)
 
     def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
         raise StreamViolation("restricted-xml", "a DTD is not allowed in XMPP")
@@ -121,10 +128,6 @@ class _Builder:
 
     def close(self) -> None:
         return None
-
-    @property
-    def in_stanza(self) -> bool:
-        return bool(self._stack)
 
 
 class StreamParser:
@@ -149,9 +152,14 @@ class StreamParser:
             self._pending = 0
             on_stanza(el)
 
-        self._builder = _Builder(header, stanza, on_end)
+        def between() -> None:
+            self._pending = 0
+
+        self._builder = _Builder(header, stanza, on_end, between)
         self._parser = ET.XMLParser(target=self._builder)
-        #: Bytes fed since the last stanza (or the header) ended.
+        #: Bytes fed since the last stanza (or the header, or text between stanzas)
+        #: ended: what expat may be holding, including a start tag not finished yet
+        #: (which it holds whole and parses again with every read).
         self._pending = 0
 
     def feed(self, data: bytes) -> None:
@@ -168,8 +176,6 @@ class StreamParser:
             if not self._header_seen:
                 if self._pending > MAX_HEADER_BYTES:
                     raise StreamViolation("policy-violation", "the stream header is too large")
-            elif not self._builder.in_stanza:
-                self._pending = 0  # (nothing half-read is held: whitespace between stanzas)
             elif self._pending > MAX_STANZA_BYTES:
                 raise StreamViolation("policy-violation", "the stanza is too large")
 
@@ -196,6 +202,9 @@ def stream_error(condition: str) -> bytes:
 class PeerStream(asyncio.Protocol):
     """One TCP connection carrying an XEP-0174 stream, either way round.
 
+    ``admit(stream)`` (incoming) is asked once the connection is made, with
+    :attr:`remote_ip` known: False closes it at once, unheard.
+
     ``on_header(stream, attrs)`` runs when the peer's header arrives (the owner checks
     who it is and, for an incoming stream, answers with :meth:`open`); until the owner
     calls :meth:`accept`, stanzas are held (at most :data:`HELD_STANZAS`).
@@ -212,6 +221,7 @@ class PeerStream(asyncio.Protocol):
         on_closed: Callable[[PeerStream], None],
         *,
         outgoing_to: str = "",
+        admit: Callable[[PeerStream], bool] | None = None,
     ) -> None:
         self.own = own
         #: The peer's service name: who we dialled, or (incoming) who the owner accepted.
@@ -221,6 +231,7 @@ class PeerStream(asyncio.Protocol):
         self._on_header = on_header
         self._on_stanza = on_stanza
         self._on_closed = on_closed
+        self._admit = admit
         self._transport: asyncio.Transport | None = None
         self._parser = StreamParser(self._header, self._stanza, self._end)
         self._accepted = False
@@ -238,6 +249,9 @@ class PeerStream(asyncio.Protocol):
         self._transport = transport
         peername: Any = transport.get_extra_info("peername")
         self.remote_ip = str(peername[0]) if peername else ""
+        if not self.outgoing and self._admit is not None and not self._admit(self):
+            self.abort()  # (too many connections from there: closed unheard)
+            return
         self._arm(HEADER_TIMEOUT)
         if self.outgoing:
             transport.write(stream_header(self.own, self.peer))
@@ -282,8 +296,14 @@ class PeerStream(asyncio.Protocol):
                 self._on_stanza(self, el)
 
     def write(self, data: bytes) -> bool:
-        """Write one stanza; False when the connection is gone."""
+        """Write one stanza; False when the connection is gone (or dropped now: the
+        peer has left :data:`MAX_WRITE_BUFFER` bytes unread)."""
         if self._transport is None or self._closed or self._transport.is_closing():
+            return False
+        if self._transport.get_write_buffer_size() + len(data) > MAX_WRITE_BUFFER:
+            log.info("link-local peer %s reads nothing: dropped", self.peer or self.remote_ip)
+            self._closed = True
+            self._transport.abort()  # (not close(): that would wait for the peer to read)
             return False
         self._transport.write(data)
         return True
