@@ -150,3 +150,15 @@ async def test_a_peer_that_never_reads_cannot_make_us_buffer_without_end() -> No
     finally:
         writer.close()
         server.close()
+
+
+def test_advertised_text_loses_control_and_direction_characters() -> None:
+    """A peer's TXT text is shown as typed, minus what can hide or reorder it: controls,
+    bidi overrides and isolates, and the direction marks (LRM, RLM, ALM)."""
+    from chinwag.xmpp.link_local import clean_text
+
+    sneaky = "ev\u202eil\u2066x\u2069\u200e\u200f\u061cname\x07"
+    assert clean_text(sneaky, 64) == "ev il x    name"
+    assert clean_text("👨\u200d👩\u200d👧 family", 64) == "👨\u200d👩\u200d👧 family"  # (ZWJ kept)
+    assert clean_text(b"\xff\xfeok", 64) == "\ufffd\ufffdok"
+    assert clean_text("x" * 500, 64) == "x" * 64

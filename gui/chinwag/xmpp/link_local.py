@@ -114,7 +114,9 @@ RESOLVES_AT_ONCE = 8
 
 _STATUS_TXT = {Show.AWAY: "away", Show.XA: "away", Show.DND: "dnd"}
 _TXT_STATUS = {"away": Show.AWAY, "dnd": Show.DND}
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ufffe\uffff\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
+)
 
 
 def clean_text(raw: bytes | str | None, limit: int) -> str:
