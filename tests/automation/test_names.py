@@ -12,6 +12,15 @@ from chinwag.core import errors
 
 
 def _core_errors() -> list[type[errors.ChinwagError]]:
+    """Every subclass of ChinwagError, wherever it is defined: every module of the layers
+    under the API imported first (the list must not depend on what else was imported)."""
+    import importlib
+    import pkgutil
+
+    for layer in ("core", "xmpp", "api", "storage", "gateways", "system"):
+        package = importlib.import_module(f"chinwag.{layer}")
+        for module in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            importlib.import_module(module.name)
     found: list[type[errors.ChinwagError]] = []
     todo = [errors.ChinwagError]
     while todo:

@@ -41,6 +41,7 @@ CORE_CODES: dict[type[core.ChinwagError], Code] = {
     core.RegistrationFailed: Code.FAIL,
     core.ResourceConflict: Code.FAIL,
     core.StreamError: Code.CONNECT,
+    core.AvatarRefused: Code.INVALID_ARGUMENT,
 }
 
 

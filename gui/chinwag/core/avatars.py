@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from chinwag.core.errors import ChinwagError, NotConnected
+from chinwag.core.errors import AvatarRefused, ChinwagError, NotConnected
 from chinwag.core.events import AvatarChanged, EventBus
 from chinwag.core.tasks import BackgroundTasks
 
@@ -50,10 +50,6 @@ INDEX_DELAY = 2.0
 MAX_ALIASES = 1000
 #: Types accepted, as their MIME types.
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
-
-
-class AvatarRefused(ChinwagError):
-    """An avatar was refused: too big, not a picture, or not what was announced."""
 
 
 @dataclass(frozen=True, slots=True)

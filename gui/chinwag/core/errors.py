@@ -132,3 +132,7 @@ class ResourceConflict(ConnectionFailure):
 
 class StreamError(ConnectionFailure):
     """The server ended the stream with an error we cannot recover from by retrying."""
+
+
+class AvatarRefused(ChinwagError):
+    """An avatar was refused: too big, not a picture, or not what was announced."""

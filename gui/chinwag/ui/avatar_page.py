@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from chinwag.core.avatars import MAX_PUBLISH_BYTES, AvatarRefused
-from chinwag.core.errors import ChinwagError
+from chinwag.core.avatars import MAX_PUBLISH_BYTES
+from chinwag.core.errors import AvatarRefused, ChinwagError
 from chinwag.ui.avatars import avatar_images
 from chinwag.ui.context import UiContext
 from chinwag.ui.tasks import UiTasks

@@ -28,8 +28,8 @@ from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher.base import MatcherBase
 
-from chinwag.core.avatars import MAX_AVATAR_BYTES, AvatarInfo, AvatarListener, AvatarRefused
-from chinwag.core.errors import RequestRefused
+from chinwag.core.avatars import MAX_AVATAR_BYTES, AvatarInfo, AvatarListener
+from chinwag.core.errors import AvatarRefused, RequestRefused
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.dispatch import Dispatcher, Inbound
 from chinwag.xmpp.iq import request
