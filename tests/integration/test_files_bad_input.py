@@ -62,7 +62,7 @@ async def server() -> AsyncIterator[tuple[str, dict[str, int]]]:
 
 
 async def test_a_200_mb_offer_is_refused_from_its_length(server, tmp_path: Path) -> None:
-    base, sent = server
+    base, _sent = server
     transport = XmppFileTransport(lambda _account: None)
     try:
         remote = await transport.probe("me@localhost", f"{base}/big.png")
@@ -79,7 +79,7 @@ async def test_a_200_mb_offer_is_refused_from_its_length(server, tmp_path: Path)
 
 
 async def test_a_server_lying_about_the_size_is_cut_at_the_cap(server, tmp_path: Path) -> None:
-    base, sent = server
+    base, _sent = server
     transport = XmppFileTransport(lambda _account: None)
     part = tmp_path / "liar.part"
     try:
