@@ -84,3 +84,20 @@ def test_file_parts_are_checked() -> None:
     for bad_payload in ('[{"chinwag-file-path":"x"}]', '[{"chinwag-file-path":"/x","b":1}]'):
         with pytest.raises(MessagingError):
             file_of(bad_payload)
+
+
+async def test_a_file_for_an_account_not_signed_in_waits_for_the_sign_in(
+    prosody_files, cores: CoreMaker, tmp_path: Path
+) -> None:
+    alice = await cores(prosody_files, *prosody_files.make_user("alice"), sign_in=False)
+    api = Api(alice.core, FakeWindowHost(alice.core))
+    (tmp_path / "later.txt").write_text("later")
+    async with XmppPeer(prosody_files, *prosody_files.make_user("bob")) as bob:
+        await api.messages.send_parts(
+            alice.jid,
+            bob.jid,
+            [{}, {"content-type": "text/plain", FILE_PART_KEY: str(tmp_path / "later.txt")}],
+            0,
+        )
+        got = await bob.next_message(timeout=30)
+        assert got["body"].endswith("/later.txt")

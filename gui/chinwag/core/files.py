@@ -46,10 +46,18 @@ from chinwag.core.attachments import (
     FileTransport,
     TransferError,
     TransferFailure,
+    UploadService,
 )
-from chinwag.core.events import Event, EventBus, MessageAdded
+from chinwag.core.events import ConnectionStateChanged, Event, EventBus, MessageAdded
 from chinwag.core.messaging import MessagingService
-from chinwag.core.models import ConversationKey, ConversationKind, Direction, Message, Origin
+from chinwag.core.models import (
+    ConnectionState,
+    ConversationKey,
+    ConversationKind,
+    Direction,
+    Message,
+    Origin,
+)
 from chinwag.core.ports import MessageStore
 from chinwag.core.tasks import BackgroundTasks
 
@@ -67,6 +75,7 @@ AUTO_IMAGE_LIMIT = 5 * 1024 * 1024
 AUTO_DOWNLOADS_AT_ONCE = 2
 SLOT_TIMEOUT = 45.0
 DISCOVERY_TIMEOUT = 30.0
+ONLINE_TIMEOUT = 120.0
 #: The longest file name kept (characters, before the extension's).
 MAX_NAME_CHARS = 120
 #: Progress events at most every this many bytes (and at each state change).
@@ -151,6 +160,8 @@ class FileService:
         self.auto_download = True
         self.slot_timeout = SLOT_TIMEOUT
         self.discovery_timeout = DISCOVERY_TIMEOUT
+        #: How long an upload waits for its account to sign in.
+        self.online_timeout = ONLINE_TIMEOUT
         #: The running transfer of each attachment (by message id).
         self._running: dict[int, asyncio.Task[None]] = {}
         self._keys: dict[int, ConversationKey] = {}
@@ -317,9 +328,7 @@ class FileService:
     async def _upload(self, key: ConversationKey, message: Message, attachment: Attachment) -> None:
         account = key.account
         try:
-            service = await asyncio.wait_for(
-                self._transport.find_upload_service(account), self.discovery_timeout
-            )
+            service = await self._find_service(account)
             if service is None:
                 raise TransferError(
                     "the server of this account offers no file upload",
@@ -367,6 +376,35 @@ class FileService:
         except Exception as exc:  # (a bug must not leave it "uploading" for good)
             log.exception("upload of %s failed", attachment.name)
             await self._failed(key, attachment, TransferError(str(exc), TransferFailure.NETWORK))
+
+    async def _find_service(self, account: str) -> UploadService | None:
+        """The upload service; signed out (a script's message signs the account in),
+        after waiting up to :attr:`online_timeout` for the sign-in."""
+        try:
+            return await asyncio.wait_for(
+                self._transport.find_upload_service(account), self.discovery_timeout
+            )
+        except TransferError as exc:
+            if exc.reason is not TransferFailure.NOT_SIGNED_IN:
+                raise
+        online = asyncio.Event()
+
+        def changed(event: ConnectionStateChanged) -> None:
+            if event.account == account and event.state is ConnectionState.ONLINE:
+                online.set()
+
+        unsubscribe = self._bus.subscribe(ConnectionStateChanged, changed)
+        try:
+            await asyncio.wait_for(online.wait(), self.online_timeout)
+        except TimeoutError as exc:
+            raise TransferError(
+                f"{account} did not sign in to upload the file", TransferFailure.NOT_SIGNED_IN
+            ) from exc
+        finally:
+            unsubscribe()
+        return await asyncio.wait_for(
+            self._transport.find_upload_service(account), self.discovery_timeout
+        )
 
     async def _failed(
         self, key: ConversationKey, attachment: Attachment, exc: TransferError

@@ -421,6 +421,8 @@ class MessagingService:
         message = await self._store.add_outgoing(message)
         self._bus.publish(MessageAdded(message))
         if held:
+            if start:
+                session.start()  # (what it waits for needs the account signed in)
             return message
         conn = self._conns.get(account)
         if conn is not None and account not in self._checking and self._may_send(message):
