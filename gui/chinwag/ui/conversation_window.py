@@ -114,6 +114,7 @@ from chinwag.core.models import (
     SearchHit,
 )
 from chinwag.core.status import Status
+from chinwag.ui.attachments import AttachmentController, AttachmentDelegate, shared_previews
 from chinwag.ui.bridge import (
     AccountEvent,
     ConnectionEvent,
@@ -420,7 +421,9 @@ class ConversationWindow(WindowFrame, QWidget):
             ctx.core.store, self._key, own_name=own, peer_name=name, parent=self
         )
         self._place_read_marker()
-        self._delegate = MessageDelegate(self)
+        self._delegate: MessageDelegate = AttachmentDelegate(
+            ctx.core.files, shared_previews(), self
+        )
         self._build()
         self._wire()
         self._refresh_contact()
@@ -999,7 +1002,24 @@ class ConversationWindow(WindowFrame, QWidget):
         self._send_button.setToolTip("Send the message (Enter)")
         compose_row.addWidget(self._compose, 1)
         compose_row.addWidget(self._send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self._build_attachments(compose_row)
         return compose_row
+
+    def _build_attachments(self, compose_row: QHBoxLayout) -> None:
+        """Files (chinwag.ui.attachments): the attach button after Send; drops and
+        pastes on the compose box and the history; the cards' buttons."""
+        assert isinstance(self._delegate, AttachmentDelegate)
+        self.attachments = AttachmentController(
+            self._ctx.core.files,
+            self._key,
+            self._delegate,
+            self._view,
+            self._compose,
+            start=self._tasks.start,
+            show_error=self._show_error,
+            parent=self,
+        )
+        compose_row.addWidget(self.attachments.button, 0, Qt.AlignmentFlag.AlignBottom)
 
     def _wire(self) -> None:
         self._compose.submitted.connect(self._submit)
