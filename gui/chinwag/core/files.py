@@ -35,7 +35,7 @@ import re
 import stat as stat_mode
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -48,7 +48,12 @@ from chinwag.core.attachments import (
     TransferFailure,
     UploadService,
 )
-from chinwag.core.events import ConnectionStateChanged, Event, EventBus, MessageAdded
+from chinwag.core.events import (
+    AttachmentChanged,
+    ConnectionStateChanged,
+    EventBus,
+    MessageAdded,
+)
 from chinwag.core.messaging import MessagingService
 from chinwag.core.models import (
     ConnectionState,
@@ -62,6 +67,8 @@ from chinwag.core.ports import MessageStore
 from chinwag.core.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
+
+__all__ = ["AttachmentChanged", "FileService", "safe_name", "unique_path"]
 
 #: The error of a file's message while its upload runs (see the module docstring).
 UPLOAD_PENDING = "waiting for its file to be uploaded"
@@ -80,14 +87,6 @@ ONLINE_TIMEOUT = 120.0
 MAX_NAME_CHARS = 120
 #: Progress events at most every this many bytes (and at each state change).
 PROGRESS_STEP = 256 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class AttachmentChanged(Event):
-    """An attachment was made, or its transfer moved (state, bytes transferred)."""
-
-    key: ConversationKey
-    attachment: Attachment
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')

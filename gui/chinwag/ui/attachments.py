@@ -34,6 +34,7 @@ from PySide6.QtCore import (
     QThreadPool,
     QUrl,
     Signal,
+    SignalInstance,
 )
 from PySide6.QtGui import (
     QDesktopServices,
@@ -51,6 +52,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QFileDialog,
     QStyleOptionViewItem,
     QToolButton,
@@ -366,6 +368,7 @@ class AttachmentController(QObject):
         view: QAbstractItemView,
         compose: QWidget,
         *,
+        changed: SignalInstance,
         start: Callable[..., Any],
         show_error: Callable[[str], None],
         parent: QObject | None = None,
@@ -386,21 +389,18 @@ class AttachmentController(QObject):
         self.button.setToolTip("Send a file (or drop it here, or paste it)")
         self.button.setEnabled(files is not None)
         self.button.clicked.connect(self.choose)
-        for widget in (compose, view.viewport()):
+        # (a scroll area's drops reach its viewport)
+        targets = [compose, view.viewport()]
+        if isinstance(compose, QAbstractScrollArea):
+            targets.append(compose.viewport())
+        for widget in targets:
             widget.setAcceptDrops(True)
             widget.installEventFilter(self)
-        delegate.previews.ready.connect(lambda _path: view.viewport().update())
-        self._unsubscribe: Callable[[], None] | None = None
-        if files is not None:
-            bus = getattr(files, "_bus", None)
-            if bus is not None:
-                self._unsubscribe = bus.subscribe(AttachmentChanged, self._on_changed)
-        self.destroyed.connect(lambda *_: self._unsubscribe and self._unsubscribe())
+        delegate.previews.ready.connect(self._preview_ready)
+        changed.connect(self._on_changed)
 
-    def close(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+    def _preview_ready(self, _path: str) -> None:
+        self._view.viewport().update()
 
     # -- sending ------------------------------------------------------------------------
 
@@ -442,7 +442,7 @@ class AttachmentController(QObject):
         class Save(QRunnable):
             def run(self) -> None:
                 folder.mkdir(parents=True, exist_ok=True)
-                ok = image.save(str(target), b"PNG")
+                ok = image.save(str(target))  # (PNG, from the name)
                 signals.done.emit(str(target), None, "" if ok else "cannot write it")
 
         QThreadPool.globalInstance().start(Save())

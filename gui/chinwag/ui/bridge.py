@@ -51,6 +51,7 @@ from chinwag.core.events import (
     AccountChanged,
     AccountRemoved,
     ArchiveSynced,
+    AttachmentChanged,
     BlockChanged,
     BookmarksChanged,
     BookmarksSynced,
@@ -171,6 +172,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("bookmarks_changed", _types(BookmarkEvent)),
     Family("conversation_logged", _types(ConversationLogged)),
     Family("users_changed", _types(UserEvent)),
+    Family("files_changed", (AttachmentChanged,)),
 )
 
 #: The message family's event types.
@@ -226,6 +228,8 @@ class EventBridge(QObject):
     conversation_logged = Signal(object)
     #: A :data:`UserEvent`.
     users_changed = Signal(object)
+    #: A :class:`~chinwag.core.files.AttachmentChanged` (a file's transfer moved).
+    files_changed = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)

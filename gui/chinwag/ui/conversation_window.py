@@ -1015,6 +1015,7 @@ class ConversationWindow(WindowFrame, QWidget):
             self._delegate,
             self._view,
             self._compose,
+            changed=self._ctx.bridge.files_changed,
             start=self._tasks.start,
             show_error=self._show_error,
             parent=self,
