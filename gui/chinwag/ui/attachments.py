@@ -180,22 +180,26 @@ class AttachmentDelegate(MessageDelegate):
         super().__init__(parent)
         self.files = files
         self.previews = previews
-        self._attachments: dict[int, Attachment] = {}
+        #: By message id; None: it has none (until an AttachmentChanged says otherwise).
+        self._attachments: dict[int, Attachment | None] = {}
 
     # -- what there is to draw -----------------------------------------------------------
 
-    def update_attachment(self, attachment: Attachment) -> None:
+    def update_attachment(self, attachment: Attachment) -> bool:
+        """Keep the newest state; True when the message had no card before (its row
+        grows)."""
+        new = self._attachments.get(attachment.message_id) is None
         self._attachments[attachment.message_id] = attachment
+        return new
 
     def attachment_of(self, message: Message | None) -> Attachment | None:
         if message is None or message.id is None or self.files is None:
             return None
-        found = self._attachments.get(message.id)
-        if found is None:
-            found = self.files.attachment(message.id)
-            if found is None:
-                return None
-            self._attachments[message.id] = found
+        if message.direction is Direction.INCOMING and not message.oob_url:
+            return None  # (a file of theirs always comes as a link)
+        if message.id in self._attachments:
+            return self._attachments[message.id]
+        found = self._attachments[message.id] = self.files.attachment(message.id)
         return found
 
     @staticmethod
@@ -465,8 +469,18 @@ class AttachmentController(QObject):
     def _on_changed(self, event: AttachmentChanged) -> None:
         if event.key != self._key:
             return
-        self._delegate.update_attachment(event.attachment)
+        if self._delegate.update_attachment(event.attachment):
+            self._row_grew(event.attachment.message_id)
         self._view.viewport().update()
+
+    def _row_grew(self, message_id: int) -> None:
+        model = self._view.model()
+        for row in range(model.rowCount() - 1, -1, -1):
+            index = model.index(row, 0)
+            message = index.data(Role.MESSAGE)
+            if isinstance(message, Message) and message.id == message_id:
+                self._delegate.sizeHintChanged.emit(index)
+                return
 
     def act_at(self, pos: QPoint) -> bool:
         """A click on a card's button at ``pos`` (viewport coordinates)."""
