@@ -5,8 +5,8 @@ images, progress with Cancel, and Download / Open / Retry (see ``chinwag.core.fi
 Previews are made off the event loop, in Qt's thread pool: a :class:`QImageReader` with
 an allocation limit reads the image scaled at decode time (``setScaledSize``), so a
 decompression bomb (a small file that claims 50,000 x 50,000 pixels) is refused from its
-header, and a file that is no image gets "no preview". Previews are cached (by path and
-modification time) for every window.
+header, and a file that is no image gets "no preview". Previews are cached (by path, the
+last 400) for every window.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class _PreviewJob(QRunnable):
 
 
 class PreviewCache(QObject):
-    """Previews by file (path and modification time), made in the thread pool; ``ready``
+    """Previews by file path, made in the thread pool; ``ready``
     says when one is made (or found impossible)."""
 
     ready = Signal(str)  # the path
