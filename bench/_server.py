@@ -17,13 +17,16 @@ from rig.prosody import ProsodyServer  # noqa: E402
 
 
 @contextlib.contextmanager
-def bench_server() -> Iterator[ProsodyServer]:
+def bench_server(*, file_share: bool = False) -> Iterator[ProsodyServer]:
     """A started Prosody (archive limit raised by the rig's config) trusted via
-    SSL_CERT_FILE; stopped and removed on exit."""
+    SSL_CERT_FILE; stopped and removed on exit. ``file_share``: with the XEP-0363 upload
+    component (mod_http_file_share, see tests/rig/prosody.py)."""
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-") as tmp:
         pki = make_rig_pki(Path(tmp) / "pki")
         os.environ["SSL_CERT_FILE"] = str(pki.ca_cert_path)
-        server = ProsodyServer(Path(tmp) / "prosody", cert=pki.server, log_level="warn")
+        server = ProsodyServer(
+            Path(tmp) / "prosody", cert=pki.server, log_level="warn", file_share=file_share
+        )
         server.start()
         try:
             yield server

@@ -55,7 +55,14 @@ from rig.qtloop import LoopAwareTimeout, SignalWakeup, TimeoutRecord, new_qasync
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # read when the QApplication is created
 
 _PROSODY_FIXTURES = frozenset(
-    {"prosody", "prosody_own", "prosody_factory", "prosody_untrusted", "_prosody_shared"}
+    {
+        "prosody",
+        "prosody_own",
+        "prosody_factory",
+        "prosody_untrusted",
+        "_prosody_shared",
+        "prosody_files",
+    }
 )
 _TIMEOUT_RECORD = pytest.StashKey[TimeoutRecord]()
 _TIMEOUT_GUARD = pytest.StashKey[LoopAwareTimeout]()
@@ -317,6 +324,33 @@ def prosody(_prosody_shared: ProsodyServer, ca_env: Path) -> Iterator[ProsodySer
             "the test stopped or paused the shared 'prosody' server; use 'prosody_own'",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session")
+def _prosody_files_shared(
+    rig_pki: RigPki, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProsodyServer]:
+    _require_prosody()
+    server = ProsodyServer(
+        tmp_path_factory.mktemp("prosody-files"), cert=rig_pki.server, file_share=True
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def prosody_files(_prosody_files_shared: ProsodyServer, ca_env: Path) -> ProsodyServer:
+    """A session-wide Prosody with the XEP-0363 upload component (``upload.localhost``,
+    mod_http_file_share on ``https_port``, limit ``file_share_size_limit``); clients trust
+    it (``ca_env``). Only tests that ask for it start it. Do not stop/pause it."""
+    server = _prosody_files_shared
+    if not server.running or server.paused:
+        server.cleanup()
+        server.start()
+    return server
 
 
 @pytest.fixture

@@ -56,7 +56,13 @@ RULES = [
 #: The whole of Chinwag each package may import (storage: only the core's models, and its
 #: errors, which the MessageStore port raises: a full disk is StorageUnavailable).
 ALLOWED_CHINWAG = {
-    "chinwag.storage": ("chinwag.core.models", "chinwag.core.errors", "chinwag.storage")
+    "chinwag.storage": (
+        "chinwag.core.models",
+        "chinwag.core.errors",
+        # (the values of files: Attachment, AttachmentState; no service)
+        "chinwag.core.attachments",
+        "chinwag.storage",
+    )
 }
 #: Only these packages may import these libraries at all.
 OWNERS = {"slixmpp": "chinwag.xmpp", "sqlite3": "chinwag.storage"}

@@ -6,6 +6,11 @@ tests, benchmarks and headless tools call it directly."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+from chinwag.core.attachments import FileTransport, Progress, RemoteFile, UploadService, UploadSlot
+from chinwag.core.files import FileService
 from chinwag.core.link_local import profile_id
 from chinwag.core.models import AccountConfig
 from chinwag.core.ports import (
@@ -39,6 +44,46 @@ def connection_factory(
     return SlixmppConnection(config, password, listener, register=register)
 
 
+class LazyFileTransport:
+    """The XEP-0363/HTTP transport, made (slixmpp and aiohttp imported) on first use."""
+
+    def __init__(self, connection: Callable[[str], XmppConnection | None]) -> None:
+        self._connection = connection
+        self._transport: FileTransport | None = None
+
+    def _get(self) -> FileTransport:
+        if self._transport is None:
+            from chinwag.xmpp.http_upload import XmppFileTransport
+
+            self._transport = XmppFileTransport(self._connection)
+        return self._transport
+
+    async def find_upload_service(self, account: str) -> UploadService | None:
+        return await self._get().find_upload_service(account)
+
+    async def request_slot(
+        self, account: str, service: str, name: str, size: int, mime: str
+    ) -> UploadSlot:
+        return await self._get().request_slot(account, service, name, size, mime)
+
+    async def upload(
+        self, account: str, slot: UploadSlot, path: Path, size: int, mime: str, progress: Progress
+    ) -> None:
+        await self._get().upload(account, slot, path, size, mime, progress)
+
+    async def probe(self, account: str, url: str) -> RemoteFile:
+        return await self._get().probe(account, url)
+
+    async def download(
+        self, account: str, url: str, destination: Path, limit: int, progress: Progress
+    ) -> int:
+        return await self._get().download(account, url, destination, limit, progress)
+
+    async def close(self) -> None:
+        if self._transport is not None:
+            await self._transport.close()
+
+
 def build_core(
     paths: Paths | None = None,
     *,
@@ -63,4 +108,32 @@ def build_core(
     )
     # (a link-local account's address names the profile: two on one host differ)
     core.link_local_profile = profile_id(str(paths.config))
+    if isinstance(store, SqliteMessageStore):
+        core.files = build_files(core, store)
     return core
+
+
+def build_files(core: ChinwagCore, store: SqliteMessageStore) -> FileService:
+    """Files in conversations: XEP-0363 upload and downloads over aiohttp (imported on the
+    first transfer's connection, with slixmpp), attachments in the history database,
+    downloads into the user's downloads folder."""
+    from chinwag.storage.attachments import SqliteAttachmentStore
+
+    def connection(account: str) -> XmppConnection | None:
+        session = core.sessions.get(account)
+        return session.connection if session is not None else None
+
+    def downloads() -> Path:
+        import platformdirs
+
+        return Path(platformdirs.user_downloads_dir())
+
+    return FileService(
+        core.messaging,
+        SqliteAttachmentStore(store.database),
+        LazyFileTransport(connection),
+        core.bus,
+        messages=store,
+        is_contact=lambda account, jid: core.roster.contact(account, jid) is not None,
+        downloads=downloads,
+    )

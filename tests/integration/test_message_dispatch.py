@@ -102,6 +102,7 @@ async def test_each_feature_module_registers_its_handler_in_order(prosody: Any) 
             "urn:xmpp:reactions:0",
             "urn:xmpp:message-moderate:0",
             "urn:xmpp:json:0",
+            "jabber:x:oob",
         )
         with pytest.raises(ValueError, match="'carbons' is registered already"):
             dispatcher.add("carbons", 99, lambda inbound: False)

@@ -30,7 +30,10 @@ Server facts worth knowing when writing tests:
   ``prosody-modules`` is installed (``tests/run.sh`` installs it): its folder is added to
   ``plugin_paths`` (see :func:`community_module_dir`).
 * c2s on ``port`` (STARTTLS, encryption required) and ``direct_tls_port`` (XEP-0368), both
-  on 127.0.0.1 only; no s2s, no HTTP.
+  on 127.0.0.1 only; no s2s, no HTTP -- unless ``file_share=True``: then the XEP-0363
+  upload component ``upload.<domain>`` (``mod_http_file_share``, size limit
+  ``file_share_size_limit``) serves https on ``https_port`` (127.0.0.1, the rig
+  certificate), its URLs ``https://<domain>:<https_port>/file_share/...``.
 * In-band registration is on. Its throttle (``mod_register_limits``) is inactive: 0.12 only
   throttles when ``min_seconds_between_registrations`` or ``registration_throttle_max`` is
   set (neither is), and 127.0.0.1 is on the default ``registration_allowlist`` anyway.
@@ -69,6 +72,8 @@ from rig.procs import kill_group, make_temp_dir, signal_group, spawn
 PROSODY_BIN = "/usr/bin/prosody"
 PROSODYCTL_BIN = "/usr/bin/prosodyctl"
 STARTUP_TIMEOUT = 20.0
+#: mod_http_file_share's largest upload when a test asks for the upload component.
+FILE_SHARE_SIZE_LIMIT = 25 * 1024 * 1024
 
 DEFAULT_MODULES: tuple[str, ...] = (
     "roster",
@@ -174,6 +179,8 @@ class ProsodyServer:
         extra_global_config: str = "",
         extra_host_config: str = "",
         startup_timeout: float = STARTUP_TIMEOUT,
+        file_share: bool = False,
+        file_share_size_limit: int = FILE_SHARE_SIZE_LIMIT,
     ) -> None:
         self.base_dir = base_dir.resolve()
         self.cert = cert
@@ -193,8 +200,12 @@ class ProsodyServer:
                 self.muc_modules.append(name)
                 if str(folder) not in self.plugin_paths:
                     self.plugin_paths.append(str(folder))
+        #: XEP-0363 upload component (mod_http_file_share) on an https port, when asked.
+        self.file_share = file_share
+        self.file_share_size_limit = file_share_size_limit
         self._port: int | None = None
         self._direct_tls_port: int | None = None
+        self._https_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._paused = False
         self._user_counter = itertools.count(1)
@@ -235,6 +246,18 @@ class ProsodyServer:
         if self._direct_tls_port is None:
             raise ProsodyError("server was never started: no port yet")
         return self._direct_tls_port
+
+    @property
+    def upload_domain(self) -> str:
+        """The XEP-0363 upload component (``upload.<domain>``; only with ``file_share``)."""
+        return f"upload.{self._domain}"
+
+    @property
+    def https_port(self) -> int:
+        """The https port of the upload component (127.0.0.1; only with ``file_share``)."""
+        if self._https_port is None:
+            raise ProsodyError("no https port: start a server with file_share=True")
+        return self._https_port
 
     @property
     def ca_cert_path(self) -> Path:
@@ -316,7 +339,7 @@ c2s_direct_tls_ports = {{ {self.direct_tls_port} }}
 c2s_direct_tls_interfaces = {{ "127.0.0.1" }}
 s2s_ports = {{}}
 http_ports = {{}}
-https_ports = {{}}
+{self._https_config(ssl)}
 admin_socket = {_lua(str(self.admin_socket_path))}
 
 c2s_require_encryption = true
@@ -342,7 +365,28 @@ VirtualHost {_lua(self.domain)}
 
 Component {_lua(self.muc_domain)} "muc"
   modules_enabled = {_lua_list(self.muc_modules)}
-"""
+{self._file_share_component()}"""
+
+    def _https_config(self, ssl: str) -> str:
+        if not self.file_share:
+            return "https_ports = {}"
+        # URLs name localhost (the rig certificate covers it) on our loopback port.
+        return (
+            f"https_ports = {{ {self.https_port} }}\n"
+            'https_interfaces = { "127.0.0.1" }\n'
+            f"https_ssl = {ssl}\n"
+            f'http_external_url = "https://{self.domain}:{self.https_port}/"'
+        )
+
+    def _file_share_component(self) -> str:
+        if not self.file_share:
+            return ""
+        return (
+            f'Component {_lua(self.upload_domain)} "http_file_share"\n'
+            f"  http_file_share_size_limit = {self.file_share_size_limit:d}\n"
+            f"  http_file_share_daily_quota = {100 * self.file_share_size_limit:d}\n"
+            f"  http_host = {_lua(self.domain)}\n"
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -360,6 +404,8 @@ Component {_lua(self.muc_domain)} "muc"
         for attempt in range(attempts):
             if first_start:
                 self._port, self._direct_tls_port = self._pick_ports()
+                if self.file_share:
+                    self._https_port = free_port()
             try:
                 self._start_once()
             except _PortClashError:
@@ -438,6 +484,10 @@ Component {_lua(self.muc_domain)} "muc"
             f"Activated service 'c2s' on [{self.host}]:{self.port}" in new_log
             and f"Activated service 'c2s_direct_tls' on [{self.host}]:{self.direct_tls_port}"
             in new_log
+            and (
+                not self.file_share
+                or f"Activated service 'https' on [{self.host}]:{self.https_port}" in new_log
+            )
         )
 
     def _probe(self) -> bool:

@@ -60,7 +60,7 @@ async def test_a_version_7_database_gains_the_letter_mark_keeping_its_data(
     store = SqliteMessageStore.open(path)
     try:
         with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-            assert conn.execute("PRAGMA user_version").fetchone() == (8,) == (len(MIGRATIONS),)
+            assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
             assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         (kept,) = store.pending_outgoing(ME)
         assert (kept.body, kept.subject, kept.letter) == ("queued", "Hi", False)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from chinwag.api.messaging_errors import MessagingError, from_core
 from chinwag.core import jid as jids
 from chinwag.core import room_meta
+from chinwag.core.attachments import TransferError
 from chinwag.core.errors import ChinwagError, InvalidAddress
 from chinwag.core.events import MessageIdentified, MessageRemoved
 from chinwag.core.models import (
@@ -110,6 +111,30 @@ def payload_of(text: str) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+#: The payload object that attaches a file (README, "Sending files"):
+#: ``{"chinwag-file-path": "/absolute/path"}``; taken out of the payload sent.
+FILE_PAYLOAD_KEY = "chinwag-file-path"
+
+
+def file_of(payload: str) -> tuple[str, str | None]:
+    """(the payload without its file object, the file's path or None); 10001 when the
+    object is malformed or there are several."""
+    if FILE_PAYLOAD_KEY not in payload:
+        return payload, None
+    items = json.loads(payload)
+    files = [item for item in items if FILE_PAYLOAD_KEY in item]
+    if len(files) != 1 or len(files[0]) != 1:
+        raise MessagingError(
+            10001, f"one file per message: an object with {FILE_PAYLOAD_KEY} alone"
+        )
+    path = files[0][FILE_PAYLOAD_KEY]
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise MessagingError(10001, f"{FILE_PAYLOAD_KEY} is an absolute path")
+    rest = [item for item in items if FILE_PAYLOAD_KEY not in item]
+    text = json.dumps(rest, ensure_ascii=False, separators=(",", ":")) if rest else ""
+    return text, path
+
+
 def _text(text: Any) -> str:
     if not isinstance(text, str):
         raise MessagingError(10001, "the text is a string")
@@ -167,6 +192,9 @@ class ConversationOps:
         data = payload_of(payload)
         self._signed_in(key)
         self._may_write(key)
+        data, path = file_of(data)
+        if path is not None:
+            return await self._send_file(key, text, data, path)
         if key.kind is not ConversationKind.GROUPCHAT:
             try:
                 return await self._core.messaging.send(
@@ -200,6 +228,25 @@ class ConversationOps:
         finally:
             unsubscribe()
         return reflected[sent.id]
+
+    async def _send_file(self, key: ConversationKey, text: str, data: str, path: str) -> Message:
+        """A payload's file: the text and the rest of the payload go first as a message
+        of their own (when there is any); the file's message is returned as stored, at
+        once (its link is sent when the upload is done; in a room its uuid is the one
+        the room gives it then)."""
+        files = self._core.files
+        if files is None:
+            raise MessagingError(10001, "this profile cannot send files")
+        try:
+            if text or data:
+                await self._core.messaging.send(
+                    key.account, key.peer, text, kind=key.kind, payload=data
+                )
+            return await files.send_file(key, path)
+        except TransferError as exc:
+            raise MessagingError(10001, exc.message) from exc
+        except ChinwagError as exc:
+            raise from_core(exc) from exc
 
     async def edit_message(
         self, key: ConversationKey, message_uuid: str, text: str | None, payload: str | None

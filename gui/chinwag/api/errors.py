@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from chinwag.api.codes import HRESULTS, S_OK, Code, signed
 from chinwag.core import errors as core
+from chinwag.core.attachments import TransferError
 
 #: Core error -> API code. Looked up along the class's MRO: a subclass not listed takes
 #: its base's code; ChinwagError itself is Fail.
@@ -42,6 +43,9 @@ CORE_CODES: dict[type[core.ChinwagError], Code] = {
     core.ResourceConflict: Code.FAIL,
     core.StreamError: Code.CONNECT,
     core.AvatarRefused: Code.INVALID_ARGUMENT,
+    # a file that cannot be read is the caller's argument; other transfer failures come
+    # later, as the attachment's state, not as an error of the call
+    TransferError: Code.INVALID_ARGUMENT,
 }
 
 

@@ -21,6 +21,7 @@ from chinwag.api.codes import (
 )
 from chinwag.api.errors import ApiError, invalid
 from chinwag.core import jid as jids
+from chinwag.core.attachments import TransferError
 from chinwag.core.errors import (
     AccountDisabled,
     ChinwagError,
@@ -30,7 +31,15 @@ from chinwag.core.errors import (
     PasswordUnavailable,
     UnknownAccount,
 )
-from chinwag.core.models import Message, MessageType, Origin, Received, Report
+from chinwag.core.models import (
+    ConversationKey,
+    ConversationKind,
+    Message,
+    MessageType,
+    Origin,
+    Received,
+    Report,
+)
 
 if TYPE_CHECKING:
     from chinwag.api.service import Api
@@ -88,6 +97,32 @@ def received_parts(entry: Received) -> Parts:
     return [header]
 
 
+#: Chinwag's part key that attaches a file to ``SendMessage`` (README, "Sending files"):
+#: a content part ``{"content-type": <its type>, "chinwag-file-path": <absolute path>}``.
+#: The file is uploaded (XEP-0363) and sent as its link (XEP-0066); with it, a text part
+#: is optional (when given, the text goes first, as a message of its own).
+FILE_PART_KEY = "chinwag-file-path"
+
+
+def parse_file_part(parts: Parts) -> str | None:
+    """The path a content part attaches (:data:`FILE_PART_KEY`), or None; InvalidHandle
+    when it is not one absolute path, or more than one file is attached."""
+    found: list[str] = []
+    for n, part in enumerate(parts[1:], 1):
+        if FILE_PART_KEY not in part or part.get("content-type") is None:
+            continue
+        path = part[FILE_PART_KEY]
+        if not isinstance(path, str) or not path.startswith("/") or "\0" in path:
+            raise ApiError(
+                Code.INVALID_HANDLE,
+                f"malformed message: part {n}: {FILE_PART_KEY} is an absolute path (s)",
+            )
+        found.append(path)
+    if len(found) > 1:
+        raise ApiError(Code.INVALID_HANDLE, "malformed message: one file per message")
+    return found[0] if found else None
+
+
 def parse_message_parts(parts: Parts) -> tuple[str, MessageType]:
     """Telepathy message parts -> (text, message type); InvalidHandle when malformed.
 
@@ -117,6 +152,8 @@ def parse_message_parts(parts: Parts) -> tuple[str, MessageType]:
         content_type = part.get("content-type")
         if content_type is None:
             continue  # a part without content-type is ignored
+        if FILE_PART_KEY in part:
+            continue  # a file (see parse_file_part), whatever its type
         if not isinstance(content_type, str):
             raise bad(f"part {n}: content-type is a string")
         if content_type.split(";")[0].strip().lower() != "text/plain":
@@ -133,6 +170,8 @@ def parse_message_parts(parts: Parts) -> tuple[str, MessageType]:
             raise bad(f"part {n}: a text/plain part needs a string content")
         texts.append(content)
     if not texts:
+        if parse_file_part(parts) is not None:
+            return "", mtype  # (a file alone)
         raise bad("no text/plain part")
     return "\n".join(texts), mtype
 
@@ -169,8 +208,34 @@ class MessagesApi:
         if flags & ~REPORT_FLAGS:
             raise ApiError(Code.NOT_IMPLEMENTED, f"unknown flags 0x{flags & ~REPORT_FLAGS:X}")
         body, mtype = parse_message_parts(parts)
+        path = parse_file_part(parts)
+        if path is not None:
+            if body:
+                await self.send(sender, target, body, mtype=mtype, flags=flags)
+            return (await self.send_file(sender, target, path)).uid
         message = await self.send(sender, target, body, mtype=mtype, flags=flags)
         return message.uid
+
+    async def send_file(
+        self, account: str, target: str, path: str, kind: ConversationKind = ConversationKind.CHAT
+    ) -> Message:
+        """Store a message with the file at ``path`` for ``target`` and upload it (the
+        message is sent with its link once uploaded; see ``chinwag.core.files``).
+        InvalidHandle when the file cannot be read; NotImplemented without file support."""
+        files = self._core.files
+        if files is None:
+            raise ApiError(Code.NOT_IMPLEMENTED, "this profile cannot send files")
+        await self._can_send(account)
+        try:
+            return await files.send_file(ConversationKey(account, target, kind), path, connect=True)
+        except TransferError as exc:
+            raise ApiError(Code.INVALID_HANDLE, exc.message) from exc
+        except (InvalidMessage, UnknownAccount) as exc:
+            raise ApiError(Code.INVALID_HANDLE, exc.message) from exc
+        except (AccountDisabled, NotConnected) as exc:
+            raise ApiError(Code.DISCONNECTED, exc.message) from exc
+        except ChinwagError as exc:
+            raise ApiError.from_core(exc) from exc
 
     async def send(
         self,

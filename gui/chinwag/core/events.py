@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from chinwag.core.attachments import Attachment
 from chinwag.core.errors import ChinwagError
 from chinwag.core.models import (
     Bookmark,
@@ -475,3 +476,12 @@ class NotificationsChanged(Event):
 
     account: str
     events: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentChanged(Event):
+    """A file of a message (``chinwag.core.files``) was offered or committed, or its
+    transfer moved: its state, or the bytes transferred so far."""
+
+    key: ConversationKey
+    attachment: Attachment

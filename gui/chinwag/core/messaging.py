@@ -22,6 +22,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chinwag.core import jid as jids
@@ -363,6 +364,7 @@ class MessagingService:
         kind: ConversationKind = ConversationKind.CHAT,
         payload: str = "",
         letter: bool = False,
+        held: str = "",
     ) -> Message:
         """Commit a message for sending and send it if signed in; returns the stored
         message (its ``uid`` names it from now on). ``reply_to``: the message of the
@@ -373,7 +375,11 @@ class MessagingService:
 
         Not signed in: :class:`NotConnected`, unless ``connect`` and the account was
         not signed out on purpose (then it signs in and the message waits for it).
-        Disabled: :class:`AccountDisabled`. Reconnecting: the message waits in the outbox."""
+        Disabled: :class:`AccountDisabled`. Reconnecting: the message waits in the outbox.
+
+        ``held``: commit it but do not send it: it is stored FAILED with ``held`` as its
+        error, so no outbox flush (nor a restart) sends it; :meth:`retry` sends it once
+        it is ready (a file's message waits so for its upload, see ``core.files``)."""
         session = self._sessions.get(account)
         if session is None:
             raise UnknownAccount(f"no account {account!r}")
@@ -408,8 +414,14 @@ class MessagingService:
             payload=payload,
             letter=letter and kind is ConversationKind.CHAT,
         )
+        if held:
+            message = replace(message, state=MessageState.FAILED, error=held)
         message = await self._store.add_outgoing(message)
         self._bus.publish(MessageAdded(message))
+        if held:
+            if start:
+                session.start()  # (what it waits for needs the account signed in)
+            return message
         conn = self._conns.get(account)
         if conn is not None and account not in self._checking and self._may_send(message):
             self._transmit(conn, message)

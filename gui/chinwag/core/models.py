@@ -238,6 +238,9 @@ class Message:
     #: event keeps both).
     moderated_by: str = ""
     moderation_reason: str = ""
+    #: A file's link (XEP-0066 out-of-band data, sent with the URL as the body too):
+    #: see :mod:`chinwag.core.files`. Stored (messages.oob_url, version 9).
+    oob_url: str = ""
 
     @property
     def key(self) -> ConversationKey:

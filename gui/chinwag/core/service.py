@@ -18,6 +18,7 @@ from chinwag.core.contact_details import ContactDetailsService, HasProfiles, Pro
 from chinwag.core.conversations import ConversationService
 from chinwag.core.errors import InvalidStatus, NotConnected, UnknownAccount
 from chinwag.core.events import AccountRemoved, EventBus
+from chinwag.core.files import FileService
 from chinwag.core.invitations import InvitationService
 from chinwag.core.messaging import MessagingService
 from chinwag.core.models import AccountConfig, ConnectionState
@@ -101,6 +102,9 @@ class ChinwagCore:
         for account in self.accounts.accounts:
             self._make_session(account)
         self.bus.subscribe(AccountRemoved, self._forget)
+        #: Files in conversations (XEP-0363/XEP-0066), when the composition root gives
+        #: them a transport and a store (see ``chinwag.wiring``).
+        self.files: FileService | None = None
 
     def _nick_of(self, account: str) -> str:
         """The nick to enter a room with when none is given: the account's nickname,
@@ -255,6 +259,8 @@ class ChinwagCore:
         log.debug("shutdown: signing out")
         await self.sign_out()
         log.debug("shutdown: draining")
+        if self.files is not None:
+            await self.files.close()
         await self.messaging.drain(final=True)
         await self.roster.drain()
         await self.bookmarks.drain()

@@ -82,14 +82,14 @@ MESSAGE_COLUMNS: Final = (
     "m.id, c.account, c.peer, c.kind, m.direction, m.uid, m.stanza_id, m.sender, "
     "m.sender_resource, m.body, m.timestamp, m.state, m.error, m.mtype, m.origin, "
     "m.subject, m.flags, m.reply_to, m.reply_to_jid, m.edited_at, m.removed, "
-    "m.reply_quote, m.payload, m.letter, "
+    "m.reply_quote, m.payload, m.letter, m.oob_url, "
     # the sequence of the event that stored it (one index probe per row)
     "(SELECT e.sequence FROM conversation_events AS e INDEXED BY "
     "conversation_events_by_message WHERE e.message_id = m.id AND e.kind = 'message'), "
     "m.conversation_id"
 )
 _FROM: Final = "messages AS m JOIN conversations AS c ON c.id = m.conversation_id"
-_N_COLUMNS: Final = 26
+_N_COLUMNS: Final = 27
 
 #: ``messages.removed`` of a correction that was kept as a message of its own (its target
 #: had not reached us) and has been applied to its target since: the row is kept but no
@@ -133,7 +133,8 @@ def message_from_row(row: Sequence[Any]) -> Message:
         reply_quote=row[21],
         payload=row[22],
         letter=bool(row[23]),
-        sequence=row[24] or 0,
+        oob_url=row[24],
+        sequence=row[25] or 0,
     )
 
 
@@ -141,8 +142,8 @@ _INSERT_SQL: Final = """
 INSERT INTO messages (
     conversation_id, direction, uid, stanza_id, sender, sender_resource, body, timestamp,
     state, error, mtype, origin, subject, flags, search_key, muuid, reply_to, reply_to_jid,
-    edited_at, removed, replaces, reply_quote, payload, letter
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    edited_at, removed, replaces, reply_quote, payload, letter, oob_url
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (conversation_id, direction, uid) DO NOTHING
 """
 
@@ -175,6 +176,7 @@ def _insert_params(
         message.reply_quote,
         message.payload,
         int(bool(message.letter)),
+        message.oob_url,
     )
 
 

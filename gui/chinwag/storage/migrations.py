@@ -361,6 +361,28 @@ ALTER TABLE messages ADD COLUMN letter INTEGER NOT NULL DEFAULT 0;
 """
 
 
+# Version 9: files (XEP-0363 upload, XEP-0066 links). A message's link is kept with it;
+# its attachment (one per message) keeps the transfer: name, size, type, where the file
+# is on this disk, and where its transfer stands (chinwag.core.attachments).
+_V9_ATTACHMENTS: Final = """
+ALTER TABLE messages ADD COLUMN oob_url TEXT NOT NULL DEFAULT '';
+CREATE TABLE attachments (
+    message_id INTEGER PRIMARY KEY REFERENCES messages (id),
+    account TEXT NOT NULL,
+    direction INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mime TEXT NOT NULL,
+    url TEXT NOT NULL,
+    local_path TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT NOT NULL
+);
+CREATE INDEX attachments_unfinished ON attachments (state)
+    WHERE state IN ('uploading', 'downloading');
+"""
+
+
 def conversation_uuid(account: str, peer: str, kind: str) -> str:
     """The spec's uuid of the conversation (account, peer, kind): a room's from its
     address, a direct conversation's from both addresses."""
@@ -399,6 +421,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     _V6_IM_IDS,
     _V7_PAYLOADS,
     _V8_LETTERS,
+    _V9_ATTACHMENTS,
 )
 
 #: The schema version this code writes.

@@ -53,6 +53,7 @@ from chinwag.core.events import (
     AccountChanged,
     AccountRemoved,
     ArchiveSynced,
+    AttachmentChanged,
     AvatarChanged,
     BlockChanged,
     BookmarksChanged,
@@ -175,6 +176,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("conversation_logged", _types(ConversationLogged)),
     Family("users_changed", _types(UserEvent)),
     Family("avatars_changed", (AvatarChanged,)),
+    Family("files_changed", (AttachmentChanged,)),
 )
 
 #: The message family's event types.
@@ -232,6 +234,8 @@ class EventBridge(QObject):
     users_changed = Signal(object)
     #: A :class:`~chinwag.core.avatars.AvatarChanged`.
     avatars_changed = Signal(object)
+    #: A :class:`~chinwag.core.files.AttachmentChanged` (a file's transfer moved).
+    files_changed = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)

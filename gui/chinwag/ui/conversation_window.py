@@ -116,6 +116,7 @@ from chinwag.core.models import (
     SearchHit,
 )
 from chinwag.core.status import Status
+from chinwag.ui.attachments import AttachmentController, AttachmentDelegate, shared_previews
 from chinwag.ui.bridge import (
     AccountEvent,
     ConnectionEvent,
@@ -439,7 +440,9 @@ class ConversationWindow(WindowFrame, QWidget):
             ctx.core.store, self._key, own_name=own, peer_name=name, parent=self
         )
         self._place_read_marker()
-        self._delegate = MessageDelegate(self)
+        self._delegate: MessageDelegate = AttachmentDelegate(
+            ctx.core.files, shared_previews(), self
+        )
         self._build()
         self._wire()
         self._refresh_contact()
@@ -1070,6 +1073,7 @@ class ConversationWindow(WindowFrame, QWidget):
         compose_row.addWidget(self._compose, 1)
         self._add_compose_extras(compose_row)
         compose_row.addWidget(self._send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self._build_attachments(compose_row)
         return compose_row
 
     def _add_compose_extras(self, compose_row: QHBoxLayout) -> None:
@@ -1078,6 +1082,23 @@ class ConversationWindow(WindowFrame, QWidget):
 
         self.compose_extras = attach_compose_extras(self._compose, self._ctx)
         compose_row.addWidget(self.compose_extras.emoji_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+    def _build_attachments(self, compose_row: QHBoxLayout) -> None:
+        """Files (chinwag.ui.attachments): the attach button after Send; drops and
+        pastes on the compose box and the history; the cards' buttons."""
+        assert isinstance(self._delegate, AttachmentDelegate)
+        self.attachments = AttachmentController(
+            self._ctx.core.files,
+            self._key,
+            self._delegate,
+            self._view,
+            self._compose,
+            changed=self._ctx.bridge.files_changed,
+            start=self._tasks.start,
+            show_error=self._show_error,
+            parent=self,
+        )
+        compose_row.addWidget(self.attachments.button, 0, Qt.AlignmentFlag.AlignBottom)
 
     def _wire(self) -> None:
         self._compose.submitted.connect(self._submit)

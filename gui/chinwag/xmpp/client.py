@@ -19,6 +19,7 @@ from chinwag.xmpp import (
     fallbacks,
     json_payload,
     moderation,
+    oob,
     reactions,
     replies,
     resolve,
@@ -59,12 +60,13 @@ OWN_FEATURES = (
     replies.FEATURE,
     fallbacks.FEATURE,
     json_payload.FEATURE,
+    oob.FEATURE,
 )
 #: The modules of what a message can say about an earlier one, registered in this order
 #: (see :class:`MessageFeatures`). Replies come first: the fallback ranges they strip
 #: count the body as sent, before a retraction or reactions drop it. A room's moderation
 #: (XEP-0425) is a retraction of its own.
-MESSAGE_FEATURES = (replies, corrections, retractions, reactions, moderation, json_payload)
+MESSAGE_FEATURES = (replies, corrections, retractions, reactions, moderation, json_payload, oob)
 #: XEP-0030 identity: a desktop client (category, type, name).
 IDENTITY = ("client", "pc", "Chinwag")
 #: slixmpp's catch-all handlers that chinwag.xmpp replaces with its own dispatchers.
