@@ -4,13 +4,14 @@ checking (never a crash) without enchant or dictionaries."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint
-from PySide6.QtGui import QContextMenuEvent, QTextCharFormat
+from PySide6.QtGui import QContextMenuEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit
 
 from chinwag.system import preferences as p
@@ -239,3 +240,116 @@ async def test_a_rooms_nicknames_are_not_marked(ui: UiRig, qtbot: Any) -> None:
     window.compose.set_text("zorbla: the wrold")
     assert marked(window.compose) == ["wrold"]
     window.close()
+
+
+class _Recording:
+    """An enchant dictionary whose suggest records the thread it ran on and, when
+    ``gate`` is given, waits for it (the test decides when the worker's answer comes)."""
+
+    def __init__(self, backend: Any, threads: list[int], gate: threading.Event | None) -> None:
+        self._backend = backend
+        self._threads = threads
+        self._gate = gate
+
+    def check(self, word: str) -> bool:
+        return bool(self._backend.check(word))
+
+    def suggest(self, word: str) -> list[str]:
+        self._threads.append(threading.get_ident())
+        if self._gate is not None:
+            assert self._gate.wait(10)
+        return list(self._backend.suggest(word))
+
+
+def _menu_at(edit: QPlainTextEdit, menu_for: SpellMenu, word: str) -> Any:
+    cursor = edit.textCursor()
+    cursor.setPosition(edit.toPlainText().index(word) + 1)
+    edit.setTextCursor(cursor)
+    event = QContextMenuEvent(
+        QContextMenuEvent.Reason.Keyboard, edit.cursorRect().center(), QPoint()
+    )
+    return menu_for.build_menu(event)
+
+
+def test_suggestions_are_looked_up_on_a_worker_and_fill_the_open_menu(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long word took 383 ms (de_DE) in enchant's suggest: never on the loop. The menu
+    # opens at once with a placeholder; the worker's own dictionary (not the one the
+    # highlighter uses on the loop: hunspell is not thread-safe) answers later.
+    _need("en_US")
+    service = SpellService()
+    edit, highlighter = _editor(qtbot, service)
+    threads: list[int] = []
+    assert highlighter.speller is not None
+    loop_dict = highlighter.speller._dict
+    highlighter.speller._dict = _Recording(loop_dict, threads, None)
+    gate = threading.Event()
+    real = service._enchant
+    made_on: list[int] = []
+
+    class Enchant:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def Dict(self, language: str) -> Any:  # noqa: N802 (enchant's name)
+            made_on.append(threading.get_ident())
+            return _Recording(real.Dict(language), threads, gate)
+
+    monkeypatch.setattr(service, "_enchant", Enchant())
+    edit.setPlainText("Hello wrold and teh rest")
+    menu_for = SpellMenu(edit, highlighter)
+
+    menu = _menu_at(edit, menu_for, "wrold")
+    texts = [a.text() for a in menu.actions()]
+    assert texts[0] == "Looking up suggestions\u2026"  # at once, before the worker answers
+    assert not menu.actions()[0].isEnabled()
+    add = texts.index("Add \u201cwrold\u201d to dictionary")  # usable meanwhile
+    assert texts[add + 1] == "Ignore"
+    gate.set()
+    qtbot.waitUntil(lambda: menu.actions()[0].text() == "world")
+    texts = [a.text() for a in menu.actions()]
+    assert "Looking up suggestions\u2026" not in texts  # replaced in place
+    assert texts.index("Add \u201cwrold\u201d to dictionary") > texts.index("world")
+    main = threading.get_ident()
+    assert threads and main not in threads  # suggest never ran on the loop
+    assert made_on and main not in made_on  # the worker's dictionary made there
+    menu.actions()[0].trigger()
+    assert edit.toPlainText().startswith("Hello world and")
+
+    # A menu closed before the answer comes: the late answer is dropped.
+    gate.clear()
+    edit.show()
+    menu_for.show_menu(
+        QContextMenuEvent(
+            QContextMenuEvent.Reason.Keyboard,
+            edit.cursorRect(
+                _cursor_at(edit, edit.toPlainText().index("teh") + 1)
+            ).center(),
+            QPoint(),
+        )
+    )
+    closed = menu_for.menu
+    assert closed is not None
+    assert closed.actions()[0].text() == "Looking up suggestions\u2026"
+    placeholder = closed.actions()[0]
+    closed.close()
+    answered = len(threads)
+    gate.set()
+    qtbot.waitUntil(lambda: menu_for.dropped >= 1)
+    assert len(threads) >= answered
+    assert placeholder.text() == "Looking up suggestions\u2026"  # untouched
+
+    # Add to dictionary and Ignore work while the lookup is pending.
+    gate.clear()
+    menu = _menu_at(edit, menu_for, "teh")
+    next(a for a in menu.actions() if a.text() == "Ignore").trigger()
+    assert marked(edit) == []
+    gate.set()
+
+
+def _cursor_at(edit: QPlainTextEdit, position: int) -> QTextCursor:
+    cursor = edit.textCursor()
+    cursor.setPosition(position)
+    edit.setTextCursor(cursor)
+    return cursor
