@@ -293,9 +293,19 @@ def test_suggestions_are_looked_up_on_a_worker_and_fill_the_open_menu(
         def __getattr__(self, name: str) -> Any:
             return getattr(real, name)
 
-        def Dict(self, language: str) -> Any:
+        def Dict(self, language: str) -> Any:  # (the default broker's: the loop's)
+            made_on.append(-1)
+            return real.Dict(language)
+
+        def Broker(self) -> Any:
             made_on.append(threading.get_ident())
-            return _Recording(real.Dict(language), threads, gate)
+            broker = real.Broker()
+
+            class Broker:
+                def request_dict(self, language: str) -> Any:
+                    return _Recording(broker.request_dict(language), threads, gate)
+
+            return Broker()
 
     monkeypatch.setattr(service, "_enchant", Enchant())
     edit.setPlainText("Hello wrold and teh rest zorbla")
@@ -315,8 +325,9 @@ def test_suggestions_are_looked_up_on_a_worker_and_fill_the_open_menu(
     main = threading.get_ident()
     assert threads
     assert main not in threads  # suggest never ran on the loop
-    assert made_on
-    assert main not in made_on  # the worker's dictionary made there
+    assert made_on  # a broker of the worker's own (enchant's default one shares dicts)
+    assert main not in made_on
+    assert -1 not in made_on
     menu.actions()[0].trigger()
     assert edit.toPlainText().startswith("Hello world and")
 
@@ -354,3 +365,43 @@ def _cursor_at(edit: QPlainTextEdit, position: int) -> QTextCursor:
     cursor.setPosition(position)
     edit.setTextCursor(cursor)
     return cursor
+
+
+_QUIT_WHILE_LOOKING_UP = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from chinwag.ui import spell_check
+app = QApplication([])
+spell = spell_check.service()
+spell.wait_ready()
+spell.speller("en_US")  # loading on its thread while the worker makes its own
+spell.suggest_later("en_US", "Donaudampfschifffahrtsgesellschaftskapitaenx")
+QTimer.singleShot(0, app.quit)
+app.exec()
+del app
+sys.exit(0)
+"""
+
+
+def test_quitting_while_the_dictionary_loads_and_suggestions_are_looked_up_exits_0() -> None:
+    # The worker's Dict came from enchant's default broker, which hands out one shared,
+    # counted dictionary per language: made on two threads at once, freed at exit: a
+    # segmentation fault (exit 139).
+    _need("en_US")
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env["PYTHONPATH"] = str(Path(spell_check.__file__).resolve().parents[2])
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", _QUIT_WHILE_LOOKING_UP],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]

@@ -183,6 +183,7 @@ class SpellService(QObject):
         # there); its pool is joined by Python before it tears down.
         self._suggester: ThreadPoolExecutor | None = None
         self._worker_dicts: dict[str, Any] = {}
+        self._worker_broker: Any = None
         self._requests = 0
         self._suggestions: dict[tuple[str, str], list[str]] = {}
         self.suggested.connect(self._keep_suggestions)
@@ -321,9 +322,21 @@ class SpellService(QObject):
         if request == self._requests:  # else a newer menu asked already: no one waits
             backend = self._worker_dicts.get(language)
             if backend is None and language not in self._worker_dicts:
-                backend = self._worker_dicts[language] = self._make(language)
+                backend = self._worker_dicts[language] = self._make_on_worker(language)
             suggestions = _suggest(backend, word) if backend is not None else []
         _emit_from_worker(self.suggested, request, language, word, suggestions)
+
+    def _make_on_worker(self, language: str) -> Any:
+        """A dictionary of the worker's own broker: enchant's default broker hands the same
+        hunspell dictionary (counted) to every ``Dict`` of a language, so a ``Dict`` made
+        here would share the highlighter's, and two threads would use (and free) it."""
+        try:
+            if self._worker_broker is None:
+                self._worker_broker = self._enchant.Broker()
+            return self._worker_broker.request_dict(language)
+        except Exception as exc:
+            log.warning("cannot load the %s dictionary for suggestions: %s", language, exc)
+            return None
 
     def _keep_suggestions(
         self, _request: int, language: str, word: str, suggestions: list[str] | None
