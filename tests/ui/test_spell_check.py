@@ -4,13 +4,14 @@ checking (never a crash) without enchant or dictionaries."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint
-from PySide6.QtGui import QContextMenuEvent, QTextCharFormat
+from PySide6.QtGui import QContextMenuEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit
 
 from chinwag.system import preferences as p
@@ -98,6 +99,7 @@ def test_misspelt_words_are_marked_and_the_menu_suggests_and_learns(
         QContextMenuEvent.Reason.Keyboard, edit.cursorRect().center(), QPoint()
     )
     menu = menu_for.build_menu(event)
+    qtbot.waitUntil(lambda: menu.actions()[0].text() != "Looking up suggestions\u2026")
     texts = [a.text() for a in menu.actions()]
     assert texts[0] == "world"  # the suggestions first
     add = texts.index("Add \u201cwrold\u201d to dictionary")
@@ -239,3 +241,167 @@ async def test_a_rooms_nicknames_are_not_marked(ui: UiRig, qtbot: Any) -> None:
     window.compose.set_text("zorbla: the wrold")
     assert marked(window.compose) == ["wrold"]
     window.close()
+
+
+class _Recording:
+    """An enchant dictionary whose suggest records the thread it ran on and, when
+    ``gate`` is given, waits for it (the test decides when the worker's answer comes)."""
+
+    def __init__(self, backend: Any, threads: list[int], gate: threading.Event | None) -> None:
+        self._backend = backend
+        self._threads = threads
+        self._gate = gate
+
+    def check(self, word: str) -> bool:
+        return bool(self._backend.check(word))
+
+    def suggest(self, word: str) -> list[str]:
+        self._threads.append(threading.get_ident())
+        if self._gate is not None:
+            assert self._gate.wait(10)
+        return list(self._backend.suggest(word))
+
+
+def _menu_at(edit: QPlainTextEdit, menu_for: SpellMenu, word: str) -> Any:
+    cursor = edit.textCursor()
+    cursor.setPosition(edit.toPlainText().index(word) + 1)
+    edit.setTextCursor(cursor)
+    event = QContextMenuEvent(
+        QContextMenuEvent.Reason.Keyboard, edit.cursorRect().center(), QPoint()
+    )
+    return menu_for.build_menu(event)
+
+
+def test_suggestions_are_looked_up_on_a_worker_and_fill_the_open_menu(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long word took 383 ms (de_DE) in enchant's suggest: never on the loop. The menu
+    # opens at once with a placeholder; the worker's own dictionary (not the one the
+    # highlighter uses on the loop: hunspell is not thread-safe) answers later.
+    _need("en_US")
+    service = SpellService()
+    edit, highlighter = _editor(qtbot, service)
+    threads: list[int] = []
+    assert highlighter.speller is not None
+    loop_dict = highlighter.speller._dict
+    highlighter.speller._dict = _Recording(loop_dict, threads, None)
+    gate = threading.Event()
+    real = service._enchant
+    made_on: list[int] = []
+
+    class Enchant:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def Dict(self, language: str) -> Any:  # (the default broker's: the loop's)
+            made_on.append(-1)
+            return real.Dict(language)
+
+        def Broker(self) -> Any:
+            made_on.append(threading.get_ident())
+            broker = real.Broker()
+
+            class Broker:
+                def request_dict(self, language: str) -> Any:
+                    return _Recording(broker.request_dict(language), threads, gate)
+
+            return Broker()
+
+    monkeypatch.setattr(service, "_enchant", Enchant())
+    edit.setPlainText("Hello wrold and teh rest zorbla")
+    menu_for = SpellMenu(edit, highlighter)
+
+    menu = _menu_at(edit, menu_for, "wrold")
+    texts = [a.text() for a in menu.actions()]
+    assert texts[0] == "Looking up suggestions\u2026"  # at once, before the worker answers
+    assert not menu.actions()[0].isEnabled()
+    add = texts.index("Add \u201cwrold\u201d to dictionary")  # usable meanwhile
+    assert texts[add + 1] == "Ignore"
+    gate.set()
+    qtbot.waitUntil(lambda: menu.actions()[0].text() == "world")
+    texts = [a.text() for a in menu.actions()]
+    assert "Looking up suggestions\u2026" not in texts  # replaced in place
+    assert texts.index("Add \u201cwrold\u201d to dictionary") > texts.index("world")
+    main = threading.get_ident()
+    assert threads
+    assert main not in threads  # suggest never ran on the loop
+    assert made_on  # a broker of the worker's own (enchant's default one shares dicts)
+    assert main not in made_on
+    assert -1 not in made_on
+    menu.actions()[0].trigger()
+    assert edit.toPlainText().startswith("Hello world and")
+
+    # A menu closed before the answer comes: the late answer is dropped.
+    gate.clear()
+    edit.show()
+    asked = len(threads)
+    menu_for.show_menu(
+        QContextMenuEvent(
+            QContextMenuEvent.Reason.Keyboard,
+            edit.cursorRect(_cursor_at(edit, edit.toPlainText().index("teh") + 1)).center(),
+            QPoint(),
+        )
+    )
+    closed = menu_for.menu
+    assert closed is not None
+    assert closed.actions()[0].text() == "Looking up suggestions\u2026"
+    closed.close()  # (deleted on close: the answer must not touch it)
+    gate.set()
+    qtbot.waitUntil(lambda: menu_for.dropped == 1)
+    assert len(threads) == asked + 1  # the worker answered, and no one used it
+
+    # Add to dictionary and Ignore work while the lookup is pending.
+    gate.clear()
+    menu = _menu_at(edit, menu_for, "zorbla")
+    assert menu.actions()[0].text() == "Looking up suggestions\u2026"
+    next(a for a in menu.actions() if a.text() == "Ignore").trigger()
+    assert marked(edit) == ["teh"]
+    gate.set()
+    qtbot.waitUntil(lambda: menu.actions()[0].text() != "Looking up suggestions\u2026")
+
+
+def _cursor_at(edit: QPlainTextEdit, position: int) -> QTextCursor:
+    cursor = edit.textCursor()
+    cursor.setPosition(position)
+    edit.setTextCursor(cursor)
+    return cursor
+
+
+_QUIT_WHILE_LOOKING_UP = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from chinwag.ui import spell_check
+app = QApplication([])
+spell = spell_check.service()
+spell.wait_ready()
+spell.speller("en_US")  # loading on its thread while the worker makes its own
+spell.suggest_later("en_US", "Donaudampfschifffahrtsgesellschaftskapitaenx")
+QTimer.singleShot(0, app.quit)
+app.exec()
+del app
+sys.exit(0)
+"""
+
+
+def test_quitting_while_the_dictionary_loads_and_suggestions_are_looked_up_exits_0() -> None:
+    # The worker's Dict came from enchant's default broker, which hands out one shared,
+    # counted dictionary per language: made on two threads at once, freed at exit: a
+    # segmentation fault (exit 139).
+    _need("en_US")
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env["PYTHONPATH"] = str(Path(spell_check.__file__).resolve().parents[2])
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", _QUIT_WHILE_LOOKING_UP],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]

@@ -14,7 +14,10 @@ dictionaries (Debian: libenchant-2-2 and hunspell-en-us, hunspell-de-de, ...).
   first :data:`MAX_CHECKED_CHARS` characters of a message are checked, each word once
   (the answers are cached), so a 100 kB paste costs what 10 kB do.
 * :class:`SpellMenu` puts the suggestions, "Add to dictionary" and "Ignore" at the top of
-  the compose box's context menu.
+  the compose box's context menu. Suggestions are slow (a long word: 100-400 ms in
+  hunspell), so the menu opens at once with "Looking up suggestions…" and a worker thread
+  (:meth:`SpellService.suggest_later`, with dictionaries of its own: hunspell's are not
+  thread-safe) fills them in; an answer for a menu already closed is dropped.
 
 Without enchant, or without a dictionary, nothing is marked and the Preferences say why;
 it is never an error."""
@@ -25,11 +28,13 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QEvent, QLocale, QObject, Qt, Signal
 from PySide6.QtGui import (
+    QAction,
     QColor,
     QContextMenuEvent,
     QSyntaxHighlighter,
@@ -56,6 +61,9 @@ MAX_SUGGESTIONS = 6
 MAX_WORD = 48
 #: The largest user's word list read.
 MAX_WORDS_FILE = 1_000_000
+#: Words whose suggestions are remembered (the menu reopened on a word: at once).
+SUGGESTIONS_KEPT = 64
+LOOKING_UP = "Looking up suggestions\u2026"
 
 _SKIP = re.compile(
     r"""(?xi)
@@ -118,13 +126,17 @@ class Speller:
         return known
 
     def suggest(self, word: str) -> list[str]:
-        try:
-            return [str(s) for s in self._dict.suggest(word.replace("\u2019", "'"))][
-                :MAX_SUGGESTIONS
-            ]
-        except Exception:
-            log.debug("no suggestions for %r", word, exc_info=True)
-            return []
+        """Suggestions from this (the loop's) dictionary: slow, use
+        :meth:`SpellService.suggest_later` from the loop."""
+        return _suggest(self._dict, word)
+
+
+def _suggest(backend: Any, word: str) -> list[str]:
+    try:
+        return [str(s) for s in backend.suggest(word.replace("\u2019", "'"))][:MAX_SUGGESTIONS]
+    except Exception:
+        log.debug("no suggestions for %r", word, exc_info=True)
+        return []
 
 
 def _enchant() -> Any:
@@ -155,6 +167,8 @@ class SpellService(QObject):
     loaded = Signal(str)
     #: The user's or ignored words changed: marks must be redone.
     words_changed = Signal()
+    #: The worker's suggestions: (request, language, word, suggestions).
+    suggested = Signal(int, str, str, object)
     _load_done = Signal(str, object)
     _probe_done = Signal()
 
@@ -165,6 +179,14 @@ class SpellService(QObject):
         self.own_words_folded: set[str] = set()
         self._spellers: dict[str, Speller] = {}
         self._loading: set[str] = set()
+        # Suggestions: one worker thread, with its own dictionaries (made and used only
+        # there); its pool is joined by Python before it tears down.
+        self._suggester: ThreadPoolExecutor | None = None
+        self._worker_dicts: dict[str, Any] = {}
+        self._worker_broker: Any = None
+        self._requests = 0
+        self._suggestions: dict[tuple[str, str], list[str]] = {}
+        self.suggested.connect(self._keep_suggestions)
         self._load_done.connect(self._finish_load)
         self._read_words()
         # Importing enchant takes ~65 ms (its C library and providers): not on the loop.
@@ -277,6 +299,53 @@ class SpellService(QObject):
         if backend is not None and language not in self._spellers:
             self._spellers[language] = Speller(language, backend, self)
             self.loaded.emit(language)
+
+    # -- suggestions ----------------------------------------------------------------------
+
+    def known_suggestions(self, language: str, word: str) -> list[str] | None:
+        """The suggestions already looked up for ``word`` (None: not yet)."""
+        return self._suggestions.get((language, word))
+
+    def suggest_later(self, language: str, word: str) -> int:
+        """Look up suggestions for ``word`` on the worker thread; :attr:`suggested` brings
+        them with the request number returned. A request overtaken by a newer one before
+        the worker got to it is skipped (its answer is an empty list)."""
+        self._requests += 1
+        request = self._requests
+        if self._suggester is None:
+            self._suggester = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spell-suggest")
+        self._suggester.submit(self._suggest_on_worker, request, language, word)
+        return request
+
+    def _suggest_on_worker(self, request: int, language: str, word: str) -> None:
+        suggestions: list[str] | None = None
+        if request == self._requests:  # else a newer menu asked already: no one waits
+            backend = self._worker_dicts.get(language)
+            if backend is None and language not in self._worker_dicts:
+                backend = self._worker_dicts[language] = self._make_on_worker(language)
+            suggestions = _suggest(backend, word) if backend is not None else []
+        _emit_from_worker(self.suggested, request, language, word, suggestions)
+
+    def _make_on_worker(self, language: str) -> Any:
+        """A dictionary of the worker's own broker: enchant's default broker hands the same
+        hunspell dictionary (counted) to every ``Dict`` of a language, so a ``Dict`` made
+        here would share the highlighter's, and two threads would use (and free) it."""
+        try:
+            if self._worker_broker is None:
+                self._worker_broker = self._enchant.Broker()
+            return self._worker_broker.request_dict(language)
+        except Exception as exc:
+            log.warning("cannot load the %s dictionary for suggestions: %s", language, exc)
+            return None
+
+    def _keep_suggestions(
+        self, _request: int, language: str, word: str, suggestions: list[str] | None
+    ) -> None:
+        if suggestions is None:
+            return
+        if len(self._suggestions) >= SUGGESTIONS_KEPT:
+            self._suggestions.pop(next(iter(self._suggestions)))
+        self._suggestions[(language, word)] = suggestions
 
     # -- the user's words -----------------------------------------------------------------
 
@@ -407,6 +476,17 @@ class SpellHighlighter(QSyntaxHighlighter):
         return None
 
 
+class _Pending(NamedTuple):
+    """The menu waiting for the worker's suggestions."""
+
+    request: int
+    menu: QMenu
+    placeholder: QAction
+    start: int
+    end: int
+    word: str
+
+
 class SpellMenu(QObject):
     """The compose box's context menu with the suggestions for the word clicked (or at
     the cursor, from the keyboard) first, then "Add to dictionary" and "Ignore"."""
@@ -418,6 +498,10 @@ class SpellMenu(QObject):
         self._spell = highlighter._spell
         #: The last menu shown (tests).
         self.menu: QMenu | None = None
+        self._pending: _Pending | None = None
+        #: Answers dropped: for a menu closed, or overtaken by a newer one (tests).
+        self.dropped = 0
+        self._spell.suggested.connect(self._on_suggested)
         compose.viewport().installEventFilter(self)
         compose.installEventFilter(self)
 
@@ -428,6 +512,9 @@ class SpellMenu(QObject):
         return False
 
     def build_menu(self, event: QContextMenuEvent) -> QMenu:
+        """The menu, at once: the suggestions are those known already, else a
+        "Looking up suggestions…" entry the worker's answer replaces (see
+        :meth:`_on_suggested`)."""
         compose = self._compose
         if event.reason() == QContextMenuEvent.Reason.Mouse:
             cursor = compose.cursorForPosition(event.pos())
@@ -435,38 +522,73 @@ class SpellMenu(QObject):
             cursor = compose.textCursor()
         menu = compose.createStandardContextMenu(compose.viewport().mapToGlobal(event.pos()))
         menu.setParent(compose, menu.windowFlags())
+        self._pending = None
         found = self._highlighter.misspelt_at(cursor.position())
         speller = self._highlighter.speller
         if found is None or speller is None or compose.isReadOnly():
             return menu
         start, end, word = found
         first = menu.actions()[0] if menu.actions() else None
-        actions = []
-        suggestions = speller.suggest(word)
+        placeholder = menu.addAction(LOOKING_UP)
+        placeholder.setEnabled(False)
+        add = menu.addAction(f"Add \u201c{word}\u201d to dictionary")
+        add.triggered.connect(lambda: self._spell.add_word(word))
+        ignore = menu.addAction("Ignore")
+        ignore.triggered.connect(lambda: self._spell.ignore_word(word))
+        actions = [placeholder, add, ignore]
+        for action in actions:
+            menu.removeAction(action)
+        menu.insertActions(first, actions)  # type: ignore[arg-type]
+        if first is not None:
+            menu.insertSeparator(first)
+        known = self._spell.known_suggestions(speller.language, word)
+        if known is not None:
+            self._fill(menu, placeholder, known, (start, end, word))
+            return menu
+        request = self._spell.suggest_later(speller.language, word)
+        self._pending = _Pending(request, menu, placeholder, start, end, word)
+        # Closed (or gone) before the answer: the answer is dropped.
+        menu.aboutToHide.connect(lambda: self._forget(request))
+        menu.destroyed.connect(lambda: self._forget(request))
+        return menu
+
+    def _forget(self, request: int) -> None:
+        if self._pending is not None and self._pending.request == request:
+            self._pending = None
+
+    def _on_suggested(
+        self, request: int, _language: str, _word: str, suggestions: list[str] | None
+    ) -> None:
+        pending = self._pending
+        if pending is None or pending.request != request or suggestions is None:
+            self.dropped += 1
+            return
+        self._pending = None
+        self._fill(
+            pending.menu,
+            pending.placeholder,
+            suggestions,
+            (pending.start, pending.end, pending.word),
+        )
+
+    def _fill(
+        self, menu: QMenu, placeholder: QAction, suggestions: list[str], at: tuple[int, int, str]
+    ) -> None:
+        """Put ``suggestions`` where ``placeholder`` is (or say there are none)."""
+        if not suggestions:
+            placeholder.setText("No suggestions")
+            return
+        start, end, word = at
         for suggestion in suggestions:
-            action = menu.addAction(suggestion)
+            action = QAction(suggestion, menu)
             font = action.font()
             font.setBold(True)
             action.setFont(font)
             action.triggered.connect(
                 lambda _c=False, s=suggestion: self._replace(start, end, word, s)
             )
-            actions.append(action)
-        if not suggestions:
-            none = menu.addAction("No suggestions")
-            none.setEnabled(False)
-            actions.append(none)
-        add = menu.addAction(f"Add \u201c{word}\u201d to dictionary")
-        add.triggered.connect(lambda: self._spell.add_word(word))
-        ignore = menu.addAction("Ignore")
-        ignore.triggered.connect(lambda: self._spell.ignore_word(word))
-        actions += [add, ignore]
-        for action in actions:
-            menu.removeAction(action)
-        menu.insertActions(first, actions)  # type: ignore[arg-type]
-        if first is not None:
-            menu.insertSeparator(first)
-        return menu
+            menu.insertAction(placeholder, action)
+        menu.removeAction(placeholder)
 
     def show_menu(self, event: QContextMenuEvent) -> None:
         self.menu = self.build_menu(event)
