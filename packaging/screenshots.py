@@ -36,7 +36,7 @@ SIZES = {
     "main-window": (340, 560),
     "conversation": (520, 560),
     "accounts": (560, 320),
-    "preferences": (480, 582),
+    "preferences": (480, 705),
 }
 #: -noreset: Xvfb would otherwise reset when its last client leaves (the probe that
 #: checks it answers), refusing connections meanwhile.

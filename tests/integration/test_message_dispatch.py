@@ -87,6 +87,7 @@ async def test_each_feature_module_registers_its_handler_in_order(prosody: Any) 
             "archive results",
             "bookmark pushes",
             "user data pushes",
+            "avatar pushes",
             "carbons",
             "invitations",
             "receipts",

@@ -20,7 +20,7 @@ EXPECTED = {
     "main-window": (340, 560),
     "conversation": (520, 560),
     "accounts": (560, 320),
-    "preferences": (480, 582),
+    "preferences": (480, 705),
 }
 
 

@@ -944,13 +944,15 @@ class ConversationWindow(WindowFrame, QWidget):
         header_layout.addWidget(self._date_button)
         if self.KIND is ConversationKind.CHAT:
             self._add_people_button = _tool_button(
-                header, "addPeople", "+", "Add people: go on as a group conversation"
+                header, "addPeople", "", "Add people: go on as a group conversation"
             )
+            self._add_people_button.setIcon(icon("add-contact"))
             self._add_people_button.clicked.connect(self.ask_add_people)
             header_layout.addWidget(self._add_people_button)
             self._details_button = _tool_button(
-                header, "contactDetails", "\u24d8", "Contact details (Ctrl+I)"
+                header, "contactDetails", "", "Contact details (Ctrl+I)"
             )
+            self._details_button.setIcon(icon("info"))
             self._details_button.clicked.connect(self.show_details)
             header_layout.addWidget(self._details_button)
         return header
