@@ -282,3 +282,32 @@ async def test_a_pasted_image_is_saved_and_sent(
     assert window.compose.text() == ""  # not pasted as text
     await ui.until(lambda: bool(ui.connections[-1].sent))
     assert ui.connections[-1].sent[-1].oob_url.endswith(".png")
+
+
+async def test_while_its_file_uploads_a_message_shows_as_being_sent_not_failed(
+    ui: Any, conversation_window: Any, files: Any, tmp_path: Path
+) -> None:
+    """The message is held (stored failed, so nothing sends it early) while its file goes
+    up: the window shows it as on its way, the card tells the upload, and the message's
+    own "Retry sending" (which would send the placeholder) is not offered."""
+    from chinwag.ui.message_delegate import _STATE_LABEL, MessageDelegate, _row
+
+    _service, transport = files
+    await ui.sign_in()
+    window = await conversation_window()
+    path = tmp_path / "report.pdf"
+    path.write_bytes(b"%PDF" + b"x" * 1000)
+    window.attachments.send_files([str(path)])
+    await asyncio.wait_for(transport.uploading.wait(), 10)
+    index = window.model.index(window.model.rowCount() - 1, 0)
+    message = index.data(Role.MESSAGE)
+    assert message.state is MessageState.FAILED  # (held, as stored)
+    assert _row(index).state is MessageState.QUEUED
+    assert _row(index).error == ""
+    assert MessageDelegate.state_label(index) == _STATE_LABEL[MessageState.QUEUED]
+    assert "Not sent" not in str(index.data(Qt.ItemDataRole.ToolTipRole))
+    menu = window.message_menu(index)
+    assert "&Retry sending" not in [action.text() for action in menu.actions()]
+    menu.deleteLater()
+    transport.release.set()
+    await ui.until(lambda: ui.store.get_by_id(message.id).state is not MessageState.FAILED)

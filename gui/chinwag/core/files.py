@@ -61,6 +61,7 @@ from chinwag.core.models import (
     ConversationKind,
     Direction,
     Message,
+    MessageState,
     Origin,
 )
 from chinwag.core.ports import MessageStore
@@ -68,10 +69,18 @@ from chinwag.core.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AttachmentChanged", "FileService", "safe_name", "unique_path"]
+__all__ = ["AttachmentChanged", "FileService", "awaiting_upload", "safe_name", "unique_path"]
 
 #: The error of a file's message while its upload runs (see the module docstring).
 UPLOAD_PENDING = "waiting for its file to be uploaded"
+
+
+def awaiting_upload(message: Message) -> bool:
+    """A file's message held while its upload runs (or waits for a retry of it): shown as
+    being sent, with the file's card saying how the upload stands, never as failed."""
+    return message.state is MessageState.FAILED and message.error == UPLOAD_PENDING
+
+
 #: Why a transfer the app stopped in the middle of failed.
 INTERRUPTED = "the app stopped during the transfer"
 #: The largest file downloaded (bytes).

@@ -101,6 +101,7 @@ from chinwag.core.events import (
     ReactionsChanged,
     RosterReceived,
 )
+from chinwag.core.files import awaiting_upload
 from chinwag.core.group_start import start_group
 from chinwag.core.jid import Jid
 from chinwag.core.models import (
@@ -776,7 +777,11 @@ class ConversationWindow(WindowFrame, QWidget):
             removed = menu.addAction("This message was removed")
             removed.setEnabled(False)
             return menu
-        if message.outgoing and message.state is MessageState.FAILED:
+        if (
+            message.outgoing
+            and message.state is MessageState.FAILED
+            and not awaiting_upload(message)  # (its file's card has Retry for the upload)
+        ):
             retry = menu.addAction("&Retry sending")
             retry.triggered.connect(lambda: self._retry(message))
             menu.addSeparator()

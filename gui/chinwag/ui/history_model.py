@@ -39,6 +39,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from chinwag.core.files import awaiting_upload
 from chinwag.core.mentions import mentions
 from chinwag.core.models import (
     ConversationKey,
@@ -918,6 +919,8 @@ class HistoryModel(QAbstractListModel):
             when += "\nRemoved by its author"
         elif message.edited_at:
             when += f"\nEdited {long_time(message.edited_at)}"
+        if awaiting_upload(message):
+            return f"{when}\nSending: its file is being uploaded"
         if message.outgoing and message.state is MessageState.FAILED:
             return f"{when}\nNot sent: {message.error or 'unknown error'}"
         state = _STATE_WORDS.get(message.state)

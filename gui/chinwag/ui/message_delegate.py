@@ -76,6 +76,7 @@ from PySide6.QtWidgets import (
     QToolTip,
 )
 
+from chinwag.core.files import awaiting_upload
 from chinwag.core.models import Direction, Message, MessageState
 from chinwag.ui.day_separators import (
     PILL_ROLE,
@@ -467,12 +468,13 @@ def _row(index: _Index) -> _Row:
     if not isinstance(decor, Decor):
         decor = PLAIN
     if isinstance(message, Message):  # one call, and the body is not copied through Qt
+        uploading = awaiting_upload(message)  # (being sent: its file's card says how)
         return _Row(
             message.uid,
             message.direction,
             message.body,
-            message.state,
-            message.error,
+            MessageState.QUEUED if uploading else message.state,
+            "" if uploading else message.error,
             message.timestamp,
             decor,
         )
@@ -789,6 +791,9 @@ class MessageDelegate(QStyledItemDelegate):
         """What is shown of an own message's state ("" for an incoming message)."""
         if index.data(Role.DIRECTION) is not Direction.OUTGOING:
             return ""
+        message = index.data(Role.MESSAGE)
+        if isinstance(message, Message) and awaiting_upload(message):
+            return _STATE_LABEL.get(MessageState.QUEUED, "")
         return _STATE_LABEL.get(index.data(Role.STATE), "")
 
     def colors(self, palette: QPalette, outgoing: bool) -> BubbleColors:
