@@ -751,24 +751,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     (``SystemExit``), like every argparse program."""
     parser = build_parser()
     args = parser.parse_args(list(argv))
-    if args.command == "signin" and args.local:
-        extra = [
-            flag
-            for flag, value in (
-                ("ADDRESS", args.address),
-                ("--host", args.host),
-                ("--port", args.port),
-                ("--register", args.register),
-                ("--no-remember", args.no_remember),
-                ("--resource", args.resource),
-                ("--trusted-fingerprint", args.trusted_fingerprint),
-            )
-            if value
-        ]
-        if extra:
-            parser.error(f"signin --local: no server, so no {', '.join(extra)}")
-    elif args.command == "signin" and args.address is None:
-        given = [
+    if args.command == "signin":
+        server_flags = [
             flag
             for flag, value in (
                 ("--host", args.host),
@@ -780,8 +764,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             )
             if value
         ]
-        if given:
-            parser.error(f"signin: {', '.join(given)} needs an ADDRESS")
+        if args.local:
+            extra = (["ADDRESS"] if args.address else []) + server_flags
+            if extra:
+                parser.error(f"signin --local: no server, so no {', '.join(extra)}")
+        elif args.address is None and server_flags:
+            parser.error(f"signin: {', '.join(server_flags)} needs an ADDRESS")
     return args
 
 

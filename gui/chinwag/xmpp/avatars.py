@@ -33,6 +33,7 @@ from chinwag.core.errors import AvatarRefused, RequestRefused
 from chinwag.xmpp.client import ChinwagClient
 from chinwag.xmpp.dispatch import Dispatcher, Inbound
 from chinwag.xmpp.iq import request
+from chinwag.xmpp.user_data import pep_owner
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class AvatarFeature:
         items = xml.find(f"{{{NS_EVENT}}}event/{{{NS_EVENT}}}items")
         if items is None or items.get("node") != NS_METADATA:
             return False
-        owner = self._owner(xml.get("from"))
+        owner = pep_owner(self._account, xml.get("from"))
         if owner is None:
             log.warning("%s: avatar push from %r refused", self._account, xml.get("from"))
             return True
@@ -138,17 +139,6 @@ class AvatarFeature:
         if metadata is not None and self._listener is not None:
             self._listener.on_avatar_metadata(owner, read_metadata(metadata))
         return True
-
-    def _owner(self, sender: str | None) -> str | None:
-        if not sender:
-            return self._account
-        try:
-            jid = JID(sender)
-        except InvalidJID:
-            return None
-        if jid.resource or not jid.user:
-            return None
-        return str(jid.bare)
 
     def _on_presence(self, stanza: Any) -> None:
         xml = stanza.xml

@@ -183,14 +183,19 @@ class UserDataFeature:
         return True
 
     def _owner(self, sender: str | None) -> str | None:
-        """Whose node a push is about: its sender's bare address (a PEP service is the
-        account's bare address; none: our own server on our behalf)."""
-        if not sender:
-            return self._account
-        try:
-            jid = JID(sender)
-        except InvalidJID:
-            return None
-        if jid.resource or not jid.user:
-            return None
-        return str(jid.bare)
+        return pep_owner(self._account, sender)
+
+
+def pep_owner(account: str, sender: str | None) -> str | None:
+    """Whose node a PEP push is about: its sender's bare address (a PEP service is the
+    account's bare address; none: our own server on our behalf); None when the sender
+    cannot be a PEP service (no user part, a resource, not an address)."""
+    if not sender:
+        return account
+    try:
+        jid = JID(sender)
+    except InvalidJID:
+        return None
+    if jid.resource or not jid.user:
+        return None
+    return str(jid.bare)
