@@ -904,8 +904,8 @@ class ConversationWindow(WindowFrame, QWidget):
         layout.addWidget(_separator(self, "composeSeparator"))
         layout.addWidget(self._build_compose_area())
 
-        # Tab order: compose -> emoji -> send -> history -> jump; search bar first when shown.
-        # The header's buttons come after the history's.
+        # Tab order: compose -> emoji -> attach -> send -> history -> jump; search bar
+        # first when shown. The header's buttons come after the history's.
         header_buttons: list[QWidget] = [self._jump_button, self._date_button]
         if self.KIND is ConversationKind.CHAT:
             header_buttons += [self._add_people_button, self._details_button]
@@ -920,7 +920,8 @@ class ConversationWindow(WindowFrame, QWidget):
             (self._dismiss_error, self._cancel_context),
             (self._cancel_context, self._compose),
             (self._compose, self.compose_extras.emoji_button),
-            (self.compose_extras.emoji_button, self._send_button),
+            (self.compose_extras.emoji_button, self.attachments.button),
+            (self.attachments.button, self._send_button),
         ):
             QWidget.setTabOrder(first, second)
         self._compose.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -1107,8 +1108,8 @@ class ConversationWindow(WindowFrame, QWidget):
         self._send_button.setToolTip("Send the message (Enter)")
         compose_row.addWidget(self._compose, 1)
         self._add_compose_extras(compose_row)
-        compose_row.addWidget(self._send_button, 0, Qt.AlignmentFlag.AlignBottom)
         self._build_attachments(compose_row)
+        compose_row.addWidget(self._send_button, 0, Qt.AlignmentFlag.AlignBottom)
         from chinwag.ui.compose_extras import ButtonSizer
 
         # (the emoji and attach buttons: square, as tall as Send, at any font size)
@@ -1125,7 +1126,7 @@ class ConversationWindow(WindowFrame, QWidget):
         compose_row.addWidget(self.compose_extras.emoji_button, 0, Qt.AlignmentFlag.AlignBottom)
 
     def _build_attachments(self, compose_row: QHBoxLayout) -> None:
-        """Files (chinwag.ui.attachments): the attach button after Send; drops and
+        """Files (chinwag.ui.attachments): the attach button before Send; drops and
         pastes on the compose box and the history; the cards' buttons."""
         assert isinstance(self._delegate, AttachmentDelegate)
         self.attachments = AttachmentController(
