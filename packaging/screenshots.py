@@ -1,6 +1,7 @@
 """Screenshots for the README and the AppStream metainfo, taken on a virtual X screen
 (Xvfb) against a throwaway local Prosody: the contact list (its menus, the unread count),
-a conversation window, the accounts dialog and the preferences dialog.
+a conversation window, the accounts dialog and the preferences dialog (its General page,
+and its Script gateways page with two keys and the REST gateway on).
 
     .venv/bin/python packaging/screenshots.py [--out resources/screenshots]
 
@@ -36,7 +37,8 @@ SIZES = {
     "main-window": (340, 560),
     "conversation": (520, 560),
     "accounts": (560, 320),
-    "preferences": (480, 705),
+    "preferences": (560, 775),
+    "preferences-gateways": (560, 775),
 }
 #: -noreset: Xvfb would otherwise reset when its last client leaves (the probe that
 #: checks it answers), refusing connections meanwhile.
@@ -150,6 +152,7 @@ async def scene(out: Path) -> list[Path]:
     from _server import bench_server
     from PySide6.QtWidgets import QApplication
 
+    from chinwag.api.service import Api
     from chinwag.core.events import MessageAdded, MessageStateChanged
     from chinwag.core.models import (
         AccountConfig,
@@ -158,18 +161,20 @@ async def scene(out: Path) -> list[Path]:
         MessageState,
         Show,
     )
+    from chinwag.gateways.control import GatewayControl
+    from chinwag.gateways.keys import KeyKind
     from chinwag.system.paths import Paths
     from chinwag.system.preferences import Preferences
     from chinwag.system.secrets import FileSecretStore
     from chinwag.ui.accounts_dialog import AccountsDialog
     from chinwag.ui.appearance import PreferencesApplier
+    from chinwag.ui.automation_host import AutomationHost
     from chinwag.ui.bridge import EventBridge
     from chinwag.ui.context import UiContext
     from chinwag.ui.conversation_window import ConversationWindow
     from chinwag.ui.conversations import ConversationWindows
     from chinwag.ui.icons import icon
     from chinwag.ui.main_window import MainWindow
-    from chinwag.ui.preferences_dialog import PreferencesDialog
     from chinwag.wiring import build_core
 
     written: list[Path] = []
@@ -270,11 +275,26 @@ async def scene(out: Path) -> list[Path]:
 
         bridge = EventBridge(core.bus)
         ctx: UiContext
+        main: MainWindow
+        apis: list[Api] = []
 
         def make_window(account: str, peer: str) -> ConversationWindow:
             return ConversationWindow(ctx, account, peer)
 
-        ctx = UiContext(core, bridge, ConversationWindows(make_window), preferences=Preferences())
+        def make_api() -> Api:  # (the script gateways' API, made when one starts)
+            if not apis:
+                apis.append(Api(core, AutomationHost(ctx.windows, main, lambda: None)))
+            return apis[0]
+
+        my_paths = Paths.under(Path(profiles) / "me")
+        gateways = GatewayControl(my_paths.config, my_paths.state, make_api)
+        ctx = UiContext(
+            core,
+            bridge,
+            ConversationWindows(make_window),
+            preferences=Preferences(),
+            gateways=gateways,
+        )
         app = QApplication.instance()
         applier = PreferencesApplier(ctx, app, lambda _enabled: None)  # type: ignore[arg-type]
         app.setWindowIcon(icon("chinwag"))  # type: ignore[union-attr]
@@ -289,22 +309,36 @@ async def scene(out: Path) -> list[Path]:
         accounts = AccountsDialog(ctx, main)
         accounts.resize(*SIZES["accounts"])
         await exposed(accounts)
-        preferences = PreferencesDialog(ctx.preferences, main)
+        # Script gateways: two keys made as chinwag-remote gateway-key makes them, and the
+        # REST gateway on (on any free port)
+        gateways.keys.create(KeyKind.REST, me[0], label="Build bot")
+        gateways.keys.create(KeyKind.XMLRPC, me[0], label="Blog")
+        await gateways.set_enabled("rest", True, 0)
+        preferences: Any = main.show_preferences()  # as Edit > Preferences opens it
         preferences.resize(*SIZES["preferences"])
         await exposed(preferences)
-        shots = {
-            "main-window": main,
-            "conversation": window,
-            "accounts": accounts,
-            "preferences": preferences,
+
+        def gateways_page() -> Any:
+            preferences.tabs.setCurrentWidget(preferences.gateway_page)
+            return preferences
+
+        shots: dict[str, Callable[[], Any]] = {
+            "main-window": lambda: main,
+            "conversation": lambda: window,
+            "accounts": lambda: accounts,
+            "preferences": lambda: preferences,
+            "preferences-gateways": gateways_page,
         }
         for name, widget in shots.items():
             path = out / f"{name}.png"
-            widget.grab().save(str(path))  # type: ignore[attr-defined]
+            widget().grab().save(str(path))
             written.append(path)
             print(f"wrote {path}")
         for dialog in (accounts, preferences):
             dialog.close()
+        await gateways.close()
+        for api in apis:
+            api.close()
         ctx.windows.close_all()
         main.really_quit = True
         main.close()

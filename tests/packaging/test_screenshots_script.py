@@ -20,7 +20,8 @@ EXPECTED = {
     "main-window": (340, 560),
     "conversation": (520, 560),
     "accounts": (560, 320),
-    "preferences": (480, 705),
+    "preferences": (560, 775),
+    "preferences-gateways": (560, 775),
 }
 
 

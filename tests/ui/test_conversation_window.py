@@ -735,7 +735,7 @@ async def test_controls_are_named_and_reachable_by_tab(
         while not (widget.isVisible() and widget.focusPolicy() & Qt.FocusPolicy.TabFocus):
             widget = widget.nextInFocusChain()
         chain.append(widget.objectName())
-    assert chain[:4] == ["emojiButton", "sendButton", "attachButton", "history"]
+    assert chain[:4] == ["emojiButton", "attachButton", "sendButton", "history"]
     assert isinstance(window.findChild(QWidget, "compose"), ComposeBox)
 
 

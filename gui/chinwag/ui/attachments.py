@@ -63,6 +63,7 @@ from chinwag.core.attachments import Attachment, AttachmentState
 from chinwag.core.files import AttachmentChanged, FileService
 from chinwag.core.models import ConversationKey, Direction, Message
 from chinwag.ui.history_model import Role
+from chinwag.ui.icons import icon
 from chinwag.ui.message_delegate import MessageDelegate
 
 log = logging.getLogger(__name__)
@@ -388,7 +389,8 @@ class AttachmentController(QObject):
         self.dialog: QFileDialog | None = None
         self.button = QToolButton(compose.parentWidget())
         self.button.setObjectName("attachButton")
-        self.button.setText("📎")
+        self.button.setText("📎")  # (shown only if the icon is missing)
+        self.button.setIcon(icon("attach"))
         self.button.setAccessibleName("Attach a file")
         self.button.setToolTip("Send a file (or drop it here, or paste it)")
         self.button.setEnabled(files is not None)

@@ -60,6 +60,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QPalette,
     QResizeEvent,
     QShortcut,
     QShowEvent,
@@ -868,11 +869,18 @@ class ConversationWindow(WindowFrame, QWidget):
         layout.setSpacing(0)
         layout.addWidget(self._build_header())
         layout.addWidget(self._build_search_bar())
-        # History, with the jump-to-latest button floating over its bottom-right corner.
-        self._view = HistoryView(self._delegate, self)
+        # The history column: the history, with the jump-to-latest button floating over
+        # its bottom-right corner, and the typing line under it (a room puts the column
+        # beside its participants).
+        self._history_column = QWidget(self)
+        self._history_column.setObjectName("historyColumn")
+        column = QVBoxLayout(self._history_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        self._view = HistoryView(self._delegate, self._history_column)
         self._view.setObjectName("history")
         self._view.setModel(self._model)
-        layout.addWidget(self._view, 1)
+        column.addWidget(self._view, 1)
         self._jump_button = QToolButton(self._view)
         self._jump_button.setObjectName("jumpToLatest")
         self._jump_button.setAccessibleName("Jump to latest messages")
@@ -881,18 +889,23 @@ class ConversationWindow(WindowFrame, QWidget):
         self._jump_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self._jump_button.hide()
         self._view.set_overlay(self._jump_button)
-        # The other side's typing; the line keeps its height so the history does not jump.
-        self._typing_label = _plain_label(self, "Typing indicator")
+        # The other side's typing; the line keeps its height so the history does not jump,
+        # and has the history's background, so that it reads as the history's last line
+        # (empty, it is no band of the window's grey between history and compose box).
+        self._typing_label = _plain_label(self._history_column, "Typing indicator")
         self._typing_label.setObjectName("typingIndicator")
         self._typing_label.setContentsMargins(12, 2, 12, 2)
         self._typing_label.setMinimumHeight(self._typing_label.sizeHint().height())
-        layout.addWidget(self._typing_label)
-        layout.addWidget(self._build_error_bar())
-        layout.addWidget(self._build_context_bar())
-        layout.addLayout(self._build_compose_row())
+        self._typing_label.setAutoFillBackground(True)
+        self._typing_label.setBackgroundRole(QPalette.ColorRole.Base)
+        self._typing_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        column.addWidget(self._typing_label)
+        layout.addWidget(self._history_column, 1)
+        layout.addWidget(_separator(self, "composeSeparator"))
+        layout.addWidget(self._build_compose_area())
 
-        # Tab order: compose -> emoji -> send -> history -> jump; search bar first when shown.
-        # The header's buttons come after the history's.
+        # Tab order: compose -> emoji -> attach -> send -> history -> jump; search bar
+        # first when shown. The header's buttons come after the history's.
         header_buttons: list[QWidget] = [self._jump_button, self._date_button]
         if self.KIND is ConversationKind.CHAT:
             header_buttons += [self._add_people_button, self._details_button]
@@ -907,7 +920,8 @@ class ConversationWindow(WindowFrame, QWidget):
             (self._dismiss_error, self._cancel_context),
             (self._cancel_context, self._compose),
             (self._compose, self.compose_extras.emoji_button),
-            (self.compose_extras.emoji_button, self._send_button),
+            (self.compose_extras.emoji_button, self.attachments.button),
+            (self.attachments.button, self._send_button),
         ):
             QWidget.setTabOrder(first, second)
         self._compose.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -1064,6 +1078,21 @@ class ConversationWindow(WindowFrame, QWidget):
         self._context_bar.hide()
         return self._context_bar
 
+    def _build_compose_area(self) -> QFrame:
+        """Below the separator, on the history's background: the error bar, the context
+        bar and the compose row."""
+        area = QFrame(self)
+        area.setObjectName("composeArea")
+        area.setAutoFillBackground(True)
+        area.setBackgroundRole(QPalette.ColorRole.Base)
+        area_layout = QVBoxLayout(area)
+        area_layout.setContentsMargins(0, 0, 0, 0)
+        area_layout.setSpacing(0)
+        area_layout.addWidget(self._build_error_bar())
+        area_layout.addWidget(self._build_context_bar())
+        area_layout.addLayout(self._build_compose_row())
+        return area
+
     def _build_compose_row(self) -> QHBoxLayout:
         compose_row = QHBoxLayout()
         compose_row.setContentsMargins(8, 6, 8, 8)
@@ -1079,8 +1108,14 @@ class ConversationWindow(WindowFrame, QWidget):
         self._send_button.setToolTip("Send the message (Enter)")
         compose_row.addWidget(self._compose, 1)
         self._add_compose_extras(compose_row)
-        compose_row.addWidget(self._send_button, 0, Qt.AlignmentFlag.AlignBottom)
         self._build_attachments(compose_row)
+        compose_row.addWidget(self._send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        from chinwag.ui.compose_extras import ButtonSizer
+
+        # (the emoji and attach buttons: square, as tall as Send, at any font size)
+        self._button_sizer = ButtonSizer(
+            self._send_button, [self.compose_extras.emoji_button, self.attachments.button]
+        )
         return compose_row
 
     def _add_compose_extras(self, compose_row: QHBoxLayout) -> None:
@@ -1091,7 +1126,7 @@ class ConversationWindow(WindowFrame, QWidget):
         compose_row.addWidget(self.compose_extras.emoji_button, 0, Qt.AlignmentFlag.AlignBottom)
 
     def _build_attachments(self, compose_row: QHBoxLayout) -> None:
-        """Files (chinwag.ui.attachments): the attach button after Send; drops and
+        """Files (chinwag.ui.attachments): the attach button before Send; drops and
         pastes on the compose box and the history; the cards' buttons."""
         assert isinstance(self._delegate, AttachmentDelegate)
         self.attachments = AttachmentController(
@@ -2010,6 +2045,18 @@ def _plain_label(parent: QWidget, name: str) -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setAccessibleName(name)
     return label
+
+
+def _separator(parent: QWidget, name: str) -> QFrame:
+    """A thin horizontal line in the palette's colour for frames and dividers (Mid)."""
+    line = QFrame(parent)
+    line.setObjectName(name)
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setFrameShadow(QFrame.Shadow.Plain)
+    line.setLineWidth(1)
+    line.setFixedHeight(1)
+    line.setForegroundRole(QPalette.ColorRole.Mid)
+    return line
 
 
 def _tool_button(parent: QWidget, name: str, text: str, tip: str) -> QToolButton:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from chinwag.system.ui_settings import UiSettings
 from chinwag.ui import emoji_data
 from chinwag.ui.emoji_data import Emoji
+from chinwag.ui.icons import icon
 
 RECENT_KEY = "recent_emoji"
 RECENT_MAX = 32
@@ -255,7 +256,8 @@ class EmojiButton(QToolButton):
         self._recent = RecentEmoji(settings)
         self.picker: EmojiPicker | None = None
         self.setObjectName("emojiButton")
-        self.setText("\U0001f642")
+        self.setText("\U0001f642")  # (shown only if the icon is missing)
+        self.setIcon(icon("emoji"))
         self.setAccessibleName("Insert emoji")
         self.setToolTip("Insert an emoji (Ctrl+;)")
         self.setAutoRaise(True)
