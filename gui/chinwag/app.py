@@ -45,6 +45,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--background", action="store_true", help="start in the tray with no window shown"
     )
+    parser.add_argument(
+        "--no-local",
+        action="store_true",
+        help="do not sign in to chat on this network (no server) at start-up, even if it "
+        "was on: it waits until it is turned on",
+    )
     parser.add_argument("--debug", action="store_true", help="log everything, also to stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
@@ -544,18 +550,14 @@ def _apply_preferences(ctx: UiContext, app: QApplication) -> PreferencesApplier:
     return PreferencesApplier(ctx, app, entry.set)
 
 
-#: Put on every process the test rig starts (tests/rig/procs.py): a test profile.
-_TEST_RIG_MARKER = "CHINWAG_RIG_OWNER"
-
-
 def _resumes_link_local(args: argparse.Namespace) -> bool:
     """An enabled link-local account (serverless chat, which announces the person to
     everyone on the network) signs in at start-up only when Chinwag was started as a
     user starts it, from the menu, a terminal or the login entry ("Start in the tray"
     included): never with ``--background`` (D-Bus activation and scripts start it so),
-    nor in a test profile (started by the test rig). Otherwise it waits to be turned on
-    (first-run dialog, accounts dialog, preferences, ``signin --local``)."""
-    return not args.background and _TEST_RIG_MARKER not in os.environ
+    nor with ``--no-local`` (asked not to, this time). Otherwise it waits to be turned
+    on (first-run dialog, accounts dialog, preferences, ``signin --local``)."""
+    return not args.background and not args.no_local
 
 
 def _starts_in_tray(ctx: UiContext) -> bool:

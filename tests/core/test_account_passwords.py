@@ -145,6 +145,8 @@ class Downstream:
 
     def on_offline(self, account: str) -> None: ...
 
+    def share_privacy(self, conn: object = None) -> None: ...
+
 
 def session_for(accounts: AccountService) -> tuple[AccountSession, list[str], asyncio.Event]:
     """The session, the passwords its connections were made with, and an event set once

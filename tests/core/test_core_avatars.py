@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
 from slixmpp.xmlstream import ET
 
+from chinwag.core import avatars as avatars_module
 from chinwag.core.avatars import (
     MAX_AVATAR_BYTES,
     AvatarChanged,
@@ -129,6 +131,59 @@ async def test_what_is_not_an_acceptable_picture_is_refused_and_not_kept(
     assert reason in avatars.refused[announced.id]
     assert avatars.path(ME, BOB) is None
     assert list(tmp_path.glob(announced.id + "*")) == []
+
+
+class GatedCache(AvatarFileCache):
+    """The real disk cache whose first index write waits for :attr:`gate` (when it runs
+    off the loop), recording where and in which order each write starts and ends."""
+
+    def __init__(self, root: Path, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(root)
+        self.loop = loop
+        self.gate = threading.Event()
+        self.first_started = asyncio.Event()
+        self.calls: list[tuple[str, int]] = []
+        self.loop_thread = threading.get_ident()  # (made on the loop)
+        self.on_loop = 0
+
+    def write_index(self, index: dict[str, dict[str, str]]) -> None:
+        n = sum(1 for kind, _ in self.calls if kind == "start") + 1
+        self.calls.append(("start", n))
+        if n == 1:
+            self.loop.call_soon_threadsafe(self.first_started.set)
+        if threading.get_ident() == self.loop_thread:
+            self.on_loop += 1  # (never blocks the loop: the test would hang, not fail)
+        elif n == 1:
+            assert self.gate.wait(20)
+        super().write_index(index)
+        self.calls.append(("end", n))
+
+
+async def test_the_index_is_written_off_the_loop_and_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(avatars_module, "INDEX_DELAY", 0)  # (written on the next turn)
+    first, second = png(8, 8), png(9, 9)
+    store = GatedCache(tmp_path, asyncio.get_running_loop())
+    for picture in (first, second):
+        store.write(info(picture).id, picture)  # (cached: nothing to fetch)
+    avatars = AvatarService(EventBus(), lambda _account: Transport({}), store)
+
+    avatars.on_metadata(ME, BOB, [info(first)])
+    await asyncio.wait_for(store.first_started.wait(), 20)
+    avatars.on_metadata(ME, BOB, [info(second)])  # while the first write is under way
+    # every chance for the second write to overtake: the loop turns (its timer and its
+    # task), and a round trip through the thread pool it would be written on
+    for _ in range(3):
+        await asyncio.sleep(0)
+    await asyncio.to_thread(lambda: None)
+    store.gate.set()
+    await avatars.drain()
+
+    assert store.on_loop == 0
+    assert store.calls == [("start", 1), ("end", 1), ("start", 2), ("end", 2)]
+    assert AvatarFileCache(tmp_path).read_index() == {ME: {BOB: info(second).id}}
+    assert list(tmp_path.glob("index.json.*")) == []  # (no temporary file left)
 
 
 def test_a_picture_must_be_the_one_announced() -> None:

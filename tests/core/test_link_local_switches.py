@@ -137,11 +137,13 @@ async def test_never_primary_while_a_server_account_exists(cores: Cores) -> None
     assert core.primary == ME
 
 
-def test_the_app_resumes_it_only_when_started_without_background(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("CHINWAG_RIG_OWNER", raising=False)
+def test_the_app_resumes_it_only_when_started_without_background_or_no_local() -> None:
     assert _resumes_link_local(parse_args([]))
     assert not _resumes_link_local(parse_args(["--background"]))  # D-Bus activation, scripts
-    monkeypatch.setenv("CHINWAG_RIG_OWNER", "1")  # a test profile
-    assert not _resumes_link_local(parse_args([]))
+    assert not _resumes_link_local(parse_args(["--no-local"]))  # asked not to (the test rig)
+
+
+def test_no_local_is_documented_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    assert "--no-local" in capsys.readouterr().out

@@ -179,6 +179,8 @@ class Downstream:
     def on_offline(self, account: str) -> None:
         self.offline += 1
 
+    def share_privacy(self, conn: object = None) -> None: ...
+
 
 def make_session(
     script: list[ChinwagError | None],

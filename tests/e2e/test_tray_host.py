@@ -96,7 +96,8 @@ class Desktop:
         (self.home / "config" / "chinwag" / FILE_NAME).write_text(json.dumps(prefs))
         with (self.home / "stderr.txt").open("ab") as stderr:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "chinwag", *args],
+                # (a test profile chats on the network only when a test turns it on)
+                [sys.executable, "-m", "chinwag", "--no-local", *args],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

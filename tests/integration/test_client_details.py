@@ -18,6 +18,8 @@ import pytest
 from helpers import eventually
 from slixmpp.exceptions import IqError
 
+from chinwag.core.events import ConnectionStateChanged
+from chinwag.core.models import ConnectionState
 from chinwag.core.status import Status
 from conftest import Client, CoreMaker
 from rig.peer import XmppPeer
@@ -29,6 +31,9 @@ DISCO_INFO = "http://jabber.org/protocol/disco#info"
 CAPS = "http://jabber.org/protocol/caps"
 TIME = "urn:xmpp:time"
 LAST = "jabber:iq:last"
+CHAT_STATES = "http://jabber.org/protocol/chatstates"
+MARKERS = "urn:xmpp:chat-markers:0"
+RECEIPTS = "urn:xmpp:receipts"
 
 
 async def subscriptions(peer: XmppPeer) -> dict[str, str]:
@@ -97,12 +102,15 @@ class CapsSeen:
 
     def __init__(self, bob: XmppPeer) -> None:
         self.by_sender: dict[str, str] = {}
+        #: Every ver each sender announced, in order.
+        self.history: dict[str, list[str]] = {}
         bob.client.add_event_handler("presence_available", self._add)
 
     def _add(self, presence: Any) -> None:
         caps = presence.xml.find(f"{{{CAPS}}}c")
         if caps is not None:
             self.by_sender[str(presence["from"])] = str(caps.get("ver"))
+            self.history.setdefault(str(presence["from"]), []).append(str(caps.get("ver")))
 
 
 async def signed_in_friend(
@@ -132,6 +140,94 @@ async def test_disco_says_a_desktop_client_named_chinwag(
         # the hash in our presence is the hash of what we answer
         ver = await eventually(lambda: caps.by_sender.get(full), what="alice's caps")
         assert ver == caps_ver(info)
+
+
+def features(info: Any) -> set[str]:
+    return {str(f.get("var")) for f in info.findall(f"{{{DISCO_INFO}}}feature")}
+
+
+async def test_privacy_switches_are_what_disco_and_caps_say(
+    prosody: ProsodyServer, cores: CoreMaker
+) -> None:
+    """Typing notifications off: chat states (XEP-0085) are not advertised, in disco#info
+    nor in the XEP-0115 hash our presence carries (a new hash is announced at once);
+    read markers off: chat markers (XEP-0333) are not. Receipts (XEP-0184), which the
+    switch does not cover, stay. Both back on: advertised again."""
+    async with XmppPeer(prosody, *prosody.make_user("bob")) as bob:
+        caps = CapsSeen(bob)
+        alice, full = await signed_in_friend(prosody, cores, bob)
+        messaging = alice.core.messaging
+
+        node = "https://chinwag.im"
+
+        async def hashed(ver: str) -> str:
+            """The hash of what alice answers for node#ver (XEP-0115 section 6.2)."""
+            iq = bob.client.make_iq_get(ito=full)
+            iq.xml.append(iq.xml.makeelement(f"{{{DISCO_INFO}}}query", {"node": f"{node}#{ver}"}))
+            return caps_ver((await iq.send(timeout=20)).xml.find(f"{{{DISCO_INFO}}}query"))
+
+        async def announced(expected: set[str], absent: set[str]) -> str:
+            info = await ask(bob, full, DISCO_INFO)
+            assert expected <= features(info)
+            assert not absent & features(info)
+            ver = caps_ver(info)
+            await eventually(lambda: caps.by_sender.get(full) == ver, what=f"caps {ver}")
+            assert await hashed(ver) == ver
+            return ver
+
+        first = await announced({CHAT_STATES, MARKERS, RECEIPTS}, set())
+        messaging.send_chat_states = False
+        await announced({MARKERS, RECEIPTS}, {CHAT_STATES})
+        assert await hashed(first) == first  # (an earlier hash still answers what it was)
+        messaging.send_read_markers = False
+        await announced({RECEIPTS}, {CHAT_STATES, MARKERS})
+        messaging.send_chat_states = True
+        messaging.send_read_markers = True
+        await announced({CHAT_STATES, MARKERS, RECEIPTS}, set())
+
+
+async def test_typing_off_from_the_start_is_never_advertised(
+    prosody: ProsodyServer, cores: CoreMaker
+) -> None:
+    """The switch set before signing in: the first presence already carries the hash
+    without chat states (no presence announces them, even briefly)."""
+    async with XmppPeer(prosody, *prosody.make_user("bob")) as bob:
+        caps = CapsSeen(bob)
+        jid, password = prosody.make_user("alice")
+        await befriend(prosody, jid, password, bob)
+        alice = await cores(prosody, jid, password, sign_in=False)
+        alice.core.messaging.send_chat_states = False
+        await alice.core.sign_in(jid)
+        full = f"{jid}/{alice.core.accounts.get(jid).resource}"
+        info = await ask(bob, full, DISCO_INFO)
+        assert CHAT_STATES not in features(info)
+        ver = await eventually(lambda: caps.by_sender.get(full), what="alice's caps")
+        assert ver == caps_ver(info)
+        assert caps.history[full] == [ver]
+
+
+async def test_typing_off_while_the_stream_is_away_is_announced_on_resume(
+    prosody: ProsodyServer, cores: CoreMaker
+) -> None:
+    async with XmppPeer(prosody, *prosody.make_user("bob")) as bob:
+        caps = CapsSeen(bob)
+        alice, full = await signed_in_friend(prosody, cores, bob)
+        before = await eventually(lambda: caps.by_sender.get(full), what="alice's caps")
+        conn = alice.core.sessions[alice.jid]._conn
+        assert conn is not None
+        conn.client.abort()
+        await alice.events.wait(
+            ConnectionStateChanged, lambda e: e.state is not ConnectionState.ONLINE
+        )
+        alice.core.messaging.send_chat_states = False
+        await alice.events.wait(
+            ConnectionStateChanged, lambda e: e.state is ConnectionState.ONLINE and e.resumed
+        )
+        info = await ask(bob, full, DISCO_INFO)
+        assert CHAT_STATES not in features(info)
+        ver = caps_ver(info)
+        assert ver != before
+        await eventually(lambda: caps.by_sender.get(full) == ver, what="the new caps")
 
 
 @pytest.fixture(params=["XST-5:30", "YST+3:30", "UTC0"])

@@ -338,7 +338,8 @@ def launch_app(
     """Start the app (no waiting: see :func:`wait_owned`); needs no event loop."""
     with (home / "stderr.txt").open("ab") as stderr:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "chinwag", "--background", *args],
+            # (--no-local: a test profile chats on the network only when a test turns it on)
+            [sys.executable, "-m", "chinwag", "--background", "--no-local", *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

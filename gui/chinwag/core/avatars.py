@@ -240,6 +240,9 @@ class AvatarService:
         self._tasks = BackgroundTasks("fetching an avatar")
         self._index_dirty = False
         self._index_handle: asyncio.TimerHandle | None = None
+        #: Index writes (on a thread each, one after the other) and the latest of them.
+        self._index_writes = BackgroundTasks("writing the avatar index")
+        self._last_index_write: asyncio.Task[None] | None = None
 
     # -- reading ------------------------------------------------------------------------
 
@@ -451,19 +454,32 @@ class AvatarService:
         return index
 
     def _write_index(self) -> None:
-        """A few kilobytes (a thousand contacts: ~80 KB), written in one go: well under
-        a millisecond on the loop, where a thread would cost more than the write."""
+        """Write the index as it is now, off the loop: a copy taken here (the loop's
+        state, never read from the thread), written on a thread after the write before
+        it has landed, so two quick updates land in the order they were made. The file
+        is replaced whole (written to a temporary name, synced and renamed: a crash
+        leaves the old index or the new one)."""
         self._index_handle = None
-        if not self._index_dirty or self._store is None:
+        store = self._store
+        if not self._index_dirty or store is None:
             return
         self._index_dirty = False
-        try:
-            self._store.write_index(self._index())
-        except OSError as exc:
-            log.warning("the avatar index could not be written: %s", exc)
+        index = self._index()
+        previous = self._last_index_write
+
+        async def in_order() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])  # (its failure is its own, logged)
+            try:
+                await asyncio.to_thread(store.write_index, index)
+            except OSError as exc:
+                log.warning("the avatar index could not be written: %s", exc)
+
+        self._last_index_write = self._index_writes.spawn(in_order())
 
     async def drain(self) -> None:
         await self._tasks.drain()
         if self._index_handle is not None:
             self._index_handle.cancel()
         self._write_index()
+        await self._index_writes.drain()

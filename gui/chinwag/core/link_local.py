@@ -14,7 +14,7 @@ option ``link-local``): call :func:`enable_link_local` to turn it on,
 
 It never starts by itself: at start-up an enabled link-local account signs in only when
 the app was started as a user starts it (not ``--background``, which D-Bus activation
-and scripts use, nor under the test rig), the one rule being
+and scripts use, nor ``--no-local``), the one rule being
 :meth:`ChinwagCore.auto_signed_in <chinwag.core.service.ChinwagCore.auto_signed_in>`."""
 
 from __future__ import annotations

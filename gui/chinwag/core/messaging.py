@@ -664,7 +664,7 @@ class MessagingService:
     @send_chat_states.setter
     def send_chat_states(self, on: bool) -> None:
         self._send_chat_states = on
-        self._share_privacy()
+        self.share_privacy()
 
     @property
     def send_read_markers(self) -> bool:
@@ -675,10 +675,13 @@ class MessagingService:
     @send_read_markers.setter
     def send_read_markers(self, on: bool) -> None:
         self._send_read_markers = on
-        self._share_privacy()
+        self.share_privacy()
 
-    def _share_privacy(self, conn: XmppConnection | None = None) -> None:
-        """Hand the privacy switches to ``conn`` (None: every connection online)."""
+    def share_privacy(self, conn: XmppConnection | None = None) -> None:
+        """Hand the privacy switches to ``conn`` (None: every connection online). The
+        session hands them to a connection whose session starts before anything of ours
+        goes on it, its first presence included (whose XEP-0115 hash says whether we
+        do chat states and chat markers)."""
         for each in [conn] if conn is not None else list(self._conns.values()):
             each.set_privacy(
                 chat_states=self._send_chat_states, read_markers=self._send_read_markers
@@ -744,7 +747,6 @@ class MessagingService:
     # -- connection life ----------------------------------------------------------------
 
     def on_online(self, account: str, conn: XmppConnection, resumed: bool) -> None:
-        self._share_privacy(conn)  # (before anything of ours is sent on it)
         self._conns[account] = conn
         if not resumed:
             now = self._clock()

@@ -337,6 +337,7 @@ class AccountSession:
         conn = self._conn
         assert conn is not None
         self._set_state(ConnectionState.ONLINE, resumed=resumed)
+        self._messaging.share_privacy(conn)  # (before anything of ours, presence too)
         if not resumed:
             conn.send_presence(self.show, self.status, self.config.priority)
         self._messaging.on_online(self.account, conn, resumed)

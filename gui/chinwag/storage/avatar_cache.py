@@ -34,14 +34,24 @@ class AvatarFileCache:
         path = self._file(sha1)
         return path if path is not None and path.is_file() else None
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, path: Path, data: bytes, *, sync: bool = False) -> None:
+        """``data`` as ``path``, whole or not at all: written to a temporary name (removed
+        when the write fails) and renamed; ``sync``: on the disk before the rename (the
+        index, which nothing fetches again; a picture is fetched again if lost)."""
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         # (a name of its own: two fetches of one picture may write it at once)
         temp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(temp, path)
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                if sync:
+                    out.flush()
+                    os.fsync(out.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
 
     def write(self, sha1: str, data: bytes) -> Path:
         path = self._file(sha1)
@@ -85,4 +95,6 @@ class AvatarFileCache:
         }
 
     def write_index(self, index: dict[str, dict[str, str]]) -> None:
-        self._write(self.root / "index.json", json.dumps(index, sort_keys=True).encode())
+        """Replace the index (the core calls it on a thread, one write at a time)."""
+        data = json.dumps(index, sort_keys=True).encode()
+        self._write(self.root / "index.json", data, sync=True)

@@ -537,8 +537,9 @@ def _close_sockets(bus: Any) -> None:
 
 
 async def _close_bus(bus: Any) -> None:
-    """Disconnect a dbus-next bus and close its socket (``disconnect()`` only shuts the
-    socket down; see the module docstring of ``tests/rig/dbus.py``)."""
+    """Disconnect a dbus-next bus and close its socket (dbus-next 0.2.3's
+    ``disconnect()`` only shuts the socket down and never closes it: an unclosed socket
+    for the garbage collector to find)."""
     if getattr(bus, "connected", False):
         bus.disconnect()
         with contextlib.suppress(Exception):

@@ -125,11 +125,6 @@ class Speller:
             self._cache[word] = known
         return known
 
-    def suggest(self, word: str) -> list[str]:
-        """Suggestions from this (the loop's) dictionary: slow, use
-        :meth:`SpellService.suggest_later` from the loop."""
-        return _suggest(self._dict, word)
-
 
 def _suggest(backend: Any, word: str) -> list[str]:
     try:

@@ -49,10 +49,10 @@ PLUGINS = (
 #: corrections.py, retractions.py, reactions.py, replies.py, fallbacks.py) instead of
 #: loading slixmpp's plugins: every plugin adds a handler that each incoming stanza is
 #: matched against, and on a busy stream that matching is most of the CPU.
+#: Chat states and chat markers are added by :meth:`ChinwagClient.advertise_privacy`, as
+#: the privacy switches allow.
 OWN_FEATURES = (
     "urn:xmpp:receipts",
-    "urn:xmpp:chat-markers:0",
-    "http://jabber.org/protocol/chatstates",
     "urn:xmpp:sid:0",
     corrections.FEATURE,
     retractions.FEATURE,
@@ -128,6 +128,7 @@ class ChinwagClient(ClientXMPP):
         self.plugin["xep_0030"].add_identity(*IDENTITY)
         for feature in OWN_FEATURES:
             self.plugin["xep_0030"].add_feature(feature)
+        self.advertise_privacy()
         for name in REPLACED_HANDLERS:
             self.remove_handler(name)
         sm = self.plugin["xep_0198"]
@@ -143,6 +144,17 @@ class ChinwagClient(ClientXMPP):
         self.message_features = MessageFeatures()
         for module in MESSAGE_FEATURES:
             module.register(self.message_features)
+
+    def advertise_privacy(self) -> None:
+        """Service discovery says what the privacy switches let out: chat states and
+        chat markers only while they are on (see :mod:`chinwag.xmpp.privacy`). The
+        XEP-0115 hash of it is the presence feature's to renew."""
+        disco = self.plugin["xep_0030"]
+        for feature, on in self.privacy.advertised().items():
+            if on:
+                disco.add_feature(feature=feature)
+            else:
+                disco.del_feature(feature=feature)
 
     def get_ssl_context(self) -> ssl.SSLContext:
         return self.ssl_context

@@ -248,7 +248,10 @@ class SlixmppConnection:
         chatstates.send_chat_state(self._client, to, state, kind)
 
     def set_privacy(self, *, chat_states: bool, read_markers: bool) -> None:
-        self._client.privacy.set(chat_states=chat_states, read_markers=read_markers)
+        client = self._client
+        if client.privacy.set(chat_states=chat_states, read_markers=read_markers):
+            client.advertise_privacy()
+            self._presence.features_changed(online=self._started)
 
     def join_room(self, room: str, nick: str, password: str = "", show: Show = Show.ONLINE) -> None:
         self._rooms.join(room, nick, password, show)
@@ -403,12 +406,12 @@ class SlixmppConnection:
             self._presence.send(Show.OFFLINE, "", 0)
             resumed = False
         if not resumed:
+            self._presence.prepare_caps()
             try:
-                # Independent requests: one round trip for all, not four in a row. All
+                # Independent requests: one round trip for all, not three in a row. All
                 # finish before the first presence goes out (on_session_started).
                 await asyncio.gather(
                     carbons.enable(self._client),
-                    self._presence.prepare_caps(),
                     self._roster.fetch(),
                     self._blocking.fetch(),
                 )

@@ -5,8 +5,10 @@ resource, subscription requests and answers; XEP-0115 capabilities are read alon
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
-from typing import Any
+from asyncio import Future
+from typing import Any, TypeVar
 
 from slixmpp.exceptions import IqError, IqTimeout, XMPPError
 from slixmpp.stanza import Iq
@@ -39,6 +41,16 @@ NS_CAPS = "http://jabber.org/protocol/caps"
 MAX_CAPS_ASKED = 64
 #: How long a capabilities query may wait for its answer (seconds).
 CAPS_TIMEOUT = 30
+
+T = TypeVar("T")
+
+
+def _at_once(future: Future[T]) -> T:
+    """The result of a slixmpp API call that its static (synchronous) handler answers:
+    done on return, so our hash changes with no await in between."""
+    if not future.done():
+        raise RuntimeError("a slixmpp API handler that does not answer at once")
+    return future.result()
 
 
 class CapsReader:
@@ -107,6 +119,10 @@ class PresenceFeature:
         self._client = client
         self._listener = listener
         self._caps_ver = ""
+        #: The ver of our last available presence, and that presence (None while
+        #: offline or invisible, and before the first of a session).
+        self._announced_ver = ""
+        self._last: tuple[Show, str, int] | None = None
         self.caps_reader = CapsReader(client)
         caps = client.plugin["xep_0115"]
         caps.caps_node = CAPS_NODE
@@ -126,11 +142,33 @@ class PresenceFeature:
         elif kind in SUBSCRIPTION_KINDS:
             self._on_subscription(stanza)
 
-    async def prepare_caps(self) -> None:
-        """XEP-0115: hash our disco#info and answer queries for node#ver; once a session."""
+    def prepare_caps(self) -> None:
+        """XEP-0115: hash our disco#info and answer queries for node#ver; once a session,
+        before its first presence."""
+        self._last = None
+        self._hash()
+
+    def features_changed(self, *, online: bool) -> None:
+        """Our disco#info changed (a privacy switch): hash it again and, ``online`` with
+        an available presence out, announce the new hash in the same presence again.
+        (Offline, the core hands the switches over as the session starts again.)"""
+        if not self._caps_ver:
+            return  # (not hashed yet this session: prepare_caps will hash what is then)
+        self._hash()
+        if online and self._last is not None and self._announced_ver != self._caps_ver:
+            self.send(*self._last)
+
+    def _hash(self) -> None:
+        """slixmpp's ``update_caps``, but with a copy of the info at node#ver: the live
+        one changes with the privacy switches and node#ver must keep answering what was
+        hashed. Synchronous: no presence can go out between a change and its hash."""
+        disco = self._client.plugin["xep_0030"]
         caps = self._client.plugin["xep_0115"]
-        await caps.update_caps(broadcast=False)
-        self._caps_ver = await caps.get_verstring(self._client.boundjid) or ""
+        info = copy.copy(_at_once(disco.api["get_info"](None, None, None, None)))
+        ver = caps.generate_verstring(info, caps.hash)
+        _at_once(disco.set_info(node=f"{CAPS_NODE}#{ver}", info=info))
+        _at_once(caps.cache_caps(ver, info))
+        self._caps_ver = ver
 
     def _with_caps(self, presence: Any) -> Any:
         if self._caps_ver:
@@ -141,16 +179,17 @@ class PresenceFeature:
         return presence
 
     def send(self, show: Show, status: str, priority: int) -> None:
-        if show is Show.OFFLINE:
-            self._client.send_presence(ptype="unavailable", pstatus=status or None)
-            return
-        if show is Show.INVISIBLE:
-            # Appear offline: an unavailable broadcast while the stream stays up.
+        if show in (Show.OFFLINE, Show.INVISIBLE):
+            # (Invisible, appear offline: an unavailable broadcast while the stream
+            # stays up.)
+            self._last = None
             self._client.send_presence(ptype="unavailable", pstatus=status or None)
             return
         presence = self._client.make_presence(
             pshow=_SHOW_OUT[show], pstatus=status or None, ppriority=priority
         )
+        self._last = (show, status, priority)
+        self._announced_ver = self._caps_ver
         self._with_caps(presence).send()
 
     def send_subscription(self, to: str, kind: str) -> None:

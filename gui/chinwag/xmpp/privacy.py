@@ -7,7 +7,13 @@ off no element of their namespace leaves; with read markers off no ``<displayed/
 ``<received/>``, ``<acknowledged/>`` of XEP-0333) leaves. A stanza that was only that (a
 chat state alone, a marker alone) is not sent at all. What asks the contact something,
 not tells about the user, stays: the ``<markable/>`` flag and XEP-0184 receipts and their
-requests."""
+requests.
+
+What is withheld is not advertised either (:meth:`Privacy.advertised`): service discovery
+and the XEP-0115 hash in our presence leave out chat states while they are off, and chat
+markers while read markers are off, so a contact's client neither expects them from us
+nor learns a feature the user turned off. Receipts stay advertised: the switches do not
+cover them."""
 
 from __future__ import annotations
 
@@ -42,9 +48,17 @@ class Privacy:
         self.chat_states = True
         self.read_markers = True
 
-    def set(self, *, chat_states: bool, read_markers: bool) -> None:
+    def set(self, *, chat_states: bool, read_markers: bool) -> bool:
+        """Set both switches; True when either changed."""
+        changed = (chat_states, read_markers) != (self.chat_states, self.read_markers)
         self.chat_states = chat_states
         self.read_markers = read_markers
+        return changed
+
+    def advertised(self) -> dict[str, bool]:
+        """The disco#info features the switches govern, each with whether it is
+        advertised now."""
+        return {NS_CHAT_STATES: self.chat_states, NS_MARKERS: self.read_markers}
 
     def withheld(self, tag: str) -> bool:
         """True for an element the user chose not to send."""
