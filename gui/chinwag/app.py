@@ -493,6 +493,8 @@ async def run(args: argparse.Namespace, paths: Paths, problems: Sequence[str] = 
         else:
             show_first_run(ctx, main_window, keep)
     if not quit_requested.is_set():
+        if core.files is not None:  # (a file's message held when the app stopped)
+            await core.files.start()
         core.link_local_resumes = _resumes_link_local(args)
         core.auto_sign_in()
 

@@ -56,7 +56,7 @@ async def test_a_conversation_payload_carries_a_file(
         payload = json.dumps([{"chinwag-file-path": str(tmp_path / "cat.png")}])
         message = await ops.send_message(ConversationKey(alice.jid, bob.jid), "", payload)
         assert message.body == "cat.png"
-        assert message.state is MessageState.FAILED  # held until uploaded
+        assert message.state is MessageState.HELD  # until uploaded
         got = await bob.next_message(timeout=20)
         assert got["body"].endswith("/cat.png")
         assert got.xml.find("{jabber:x:oob}x") is not None

@@ -17,7 +17,7 @@ from helpers import history
 
 from chinwag.core.attachments import AttachmentState, TransferFailure
 from chinwag.core.events import MessageAdded, MessageStateChanged
-from chinwag.core.files import UPLOAD_PENDING, AttachmentChanged, FileService
+from chinwag.core.files import AttachmentChanged, FileService
 from chinwag.core.models import ConversationKey, Direction, MessageState
 from conftest import CoreMaker
 from rig.peer import XmppPeer
@@ -75,8 +75,8 @@ async def test_core_uploads_and_a_peer_downloads(
         key = ConversationKey(alice.jid, bob.jid)
         message = await files_of(alice).send_file(key, tmp_path / "holiday photo.png")
         # committed before any upload, and held: not sent with its placeholder body
-        assert message.state is MessageState.FAILED
-        assert message.error == UPLOAD_PENDING
+        assert message.state is MessageState.HELD
+        assert message.error == ""
         assert message.body == "holiday photo.png"
 
         got = await bob.next_message(timeout=20)
@@ -175,9 +175,12 @@ async def test_a_file_over_the_servers_limit_is_refused_before_uploading(
     assert not [
         e for e in alice.events.of(AttachmentChanged) if e.attachment.transferred
     ]  # not a byte sent
-    stored = alice.core.store.get_by_id(message.id or 0)
-    assert stored is not None
-    assert stored.state is MessageState.FAILED
+    # the message failed too, with the upload's reason (its card offers Retry)
+    not_sent = await alice.events.wait(
+        MessageStateChanged,
+        lambda e: e.message.id == message.id and e.message.state is MessageState.FAILED,
+    )
+    assert not_sent.message.error == failed.attachment.error
 
 
 class _SilentSlots:

@@ -213,8 +213,13 @@ async def test_add_incoming_is_one_transaction(
 
 # -- update_state ------------------------------------------------------------------------------
 
-OUTGOING_STATES = [S.QUEUED, S.SENT, S.DELIVERED, S.READ, S.FAILED]
+OUTGOING_STATES = [S.QUEUED, S.SENT, S.DELIVERED, S.READ, S.FAILED, S.HELD]
 ALLOWED = {
+    # a file's message: released once uploaded, failed with its upload, held again for
+    # a retry of the upload
+    (S.HELD, S.QUEUED),
+    (S.HELD, S.FAILED),
+    (S.FAILED, S.HELD),
     (S.QUEUED, S.SENT),
     (S.QUEUED, S.DELIVERED),
     (S.QUEUED, S.READ),

@@ -120,7 +120,8 @@ def as_row(message: Message) -> tuple[Any, ...]:
 def test_the_fixture_is_a_version_2_history_with_something_of_everything() -> None:
     before = snapshot(FIXTURE)
     states = {row[11] for row in before["messages"].values()}
-    assert states == {int(s) for s in MessageState}  # every state, incoming and outgoing
+    # every state there was then, incoming and outgoing (HELD came with version 10)
+    assert states == {int(s) for s in MessageState if s is not MessageState.HELD}
     assert {row[3] for row in before["messages"].values()} == {"chat", "groupchat"}
     assert len(before["messages"]) == 25
     assert all(before["hits"].values())  # each word finds something

@@ -24,7 +24,7 @@ from chinwag.core.attachments import (
     UploadService,
     UploadSlot,
 )
-from chinwag.core.files import FileService
+from chinwag.core.files import UPLOAD_CANCELLED, FileService
 from chinwag.core.models import Direction, Message, MessageState
 from chinwag.storage.attachments import SqliteAttachmentStore
 from chinwag.ui.attachments import (
@@ -140,8 +140,8 @@ async def test_attach_then_cancel_from_the_card(
     )
     assert action_label(window.delegate.attachment_of(message)) == "Retry"
     assert ui.connections[-1].sent == []  # nothing went out
-    stored = ui.store.get_by_id(message.id)
-    assert stored.state is MessageState.FAILED
+    await ui.until(lambda: ui.store.get_by_id(message.id).state is MessageState.FAILED)
+    assert ui.store.get_by_id(message.id).error == UPLOAD_CANCELLED
 
 
 async def test_a_dropped_file_is_sent(
@@ -287,9 +287,9 @@ async def test_a_pasted_image_is_saved_and_sent(
 async def test_while_its_file_uploads_a_message_shows_as_being_sent_not_failed(
     ui: Any, conversation_window: Any, files: Any, tmp_path: Path
 ) -> None:
-    """The message is held (stored failed, so nothing sends it early) while its file goes
-    up: the window shows it as on its way, the card tells the upload, and the message's
-    own "Retry sending" (which would send the placeholder) is not offered."""
+    """The message is held (nothing sends it early) while its file goes up: the window
+    shows it as on its way, the card tells the upload, and the message's own "Retry
+    sending" is not offered."""
     from chinwag.ui.message_delegate import _STATE_LABEL, MessageDelegate, _row
 
     _service, transport = files
@@ -301,13 +301,47 @@ async def test_while_its_file_uploads_a_message_shows_as_being_sent_not_failed(
     await asyncio.wait_for(transport.uploading.wait(), 10)
     index = window.model.index(window.model.rowCount() - 1, 0)
     message = index.data(Role.MESSAGE)
-    assert message.state is MessageState.FAILED  # (held, as stored)
-    assert _row(index).state is MessageState.QUEUED
+    assert message.state is MessageState.HELD
+    assert _row(index).state is MessageState.HELD
     assert _row(index).error == ""
     assert MessageDelegate.state_label(index) == _STATE_LABEL[MessageState.QUEUED]
-    assert "Not sent" not in str(index.data(Qt.ItemDataRole.ToolTipRole))
+    tip = str(index.data(Qt.ItemDataRole.ToolTipRole))
+    assert "Not sent" not in tip
+    assert "its file is being uploaded" in tip
     menu = window.message_menu(index)
     assert "&Retry sending" not in [action.text() for action in menu.actions()]
     menu.deleteLater()
     transport.release.set()
-    await ui.until(lambda: ui.store.get_by_id(message.id).state is not MessageState.FAILED)
+    await ui.until(lambda: ui.store.get_by_id(message.id).state is MessageState.QUEUED)
+    assert ui.connections[-1].sent[-1].body == "https://up/report.pdf"
+
+
+async def test_a_message_whose_upload_failed_retries_its_upload_not_its_placeholder(
+    ui: Any, conversation_window: Any, files: Any, tmp_path: Path
+) -> None:
+    """A cancelled upload fails its message ("Not sent", with why); its "Retry sending"
+    uploads the file again, then sends the link: never the bare file name."""
+    from chinwag.ui.message_delegate import _STATE_LABEL, MessageDelegate
+
+    service, transport = files
+    await ui.sign_in()
+    window = await conversation_window()
+    path = tmp_path / "report.pdf"
+    path.write_bytes(b"%PDF" + b"x" * 1000)
+    window.attachments.send_files([str(path)])
+    await asyncio.wait_for(transport.uploading.wait(), 10)
+    index = window.model.index(window.model.rowCount() - 1, 0)
+    message = index.data(Role.MESSAGE)
+    assert service.cancel(message.id)
+    await ui.until(lambda: ui.store.get_by_id(message.id).state is MessageState.FAILED)
+    await service.wait(message.id)
+    index = window.model.index(window.model.rowCount() - 1, 0)
+    assert MessageDelegate.state_label(index) == _STATE_LABEL[MessageState.FAILED]
+    assert f"Not sent: {UPLOAD_CANCELLED}" in str(index.data(Qt.ItemDataRole.ToolTipRole))
+    menu = window.message_menu(index)
+    (retry,) = [a for a in menu.actions() if a.text() == "&Retry sending"]
+    transport.release.set()
+    retry.trigger()
+    menu.deleteLater()
+    await ui.until(lambda: ui.store.get_by_id(message.id).state is MessageState.QUEUED)
+    assert [m.body for m in ui.connections[-1].sent] == ["https://up/report.pdf"]

@@ -725,7 +725,7 @@ class UcwaApi:
             status = "Success"
         elif message.state is MessageState.FAILED:
             status = "Failure"
-        else:
+        else:  # queued, or held while its file uploads: on its way
             status = "Pending"
         return MessageView(
             message.id,

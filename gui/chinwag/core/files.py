@@ -2,19 +2,25 @@
 
 Sending (:meth:`FileService.send_file`), one-to-one or to a room:
 
-1. the message is committed first, its body the file's name, *held* (stored FAILED with
-   :data:`UPLOAD_PENDING`, so no outbox flush and no restart sends it early), and its
-   attachment with it (state ``uploading``);
+1. the message is committed first, its body the file's name, *held* (state HELD: no
+   outbox flush and no restart sends it early; it shows as being sent), then its
+   attachment (state ``uploading``);
 2. the upload service is found (disco, cached per stream); a file over its
    ``max-file-size`` fails at once (``too-big``), no service fails ``no-upload-service``;
 3. a slot is asked for (at most :attr:`FileService.slot_timeout` seconds: ``timeout``),
    the file PUT there with progress (:class:`AttachmentChanged` events) and a cancel
    (:meth:`FileService.cancel`);
-4. the message's body becomes the URL with a XEP-0066 link, and it is sent (queued when
-   signed out: the outbox sends it).
+4. the message's body becomes the URL with a XEP-0066 link, and it is released: sent
+   (queued when signed out: the outbox sends it); in a room we are no longer in it
+   fails instead.
 
-An interrupted upload (the app stopped) is ``failed``/``interrupted`` on the next start;
-:meth:`FileService.retry` uploads again.
+An upload that fails or is cancelled fails its message too, with the upload's reason
+(the file's card says how the upload ended and offers Retry). An interrupted upload
+(the app stopped) is ``failed``/``interrupted`` on the next start (:meth:`FileService.start`),
+and so is its message; a message held with no upload running (the app stopped between
+committing it and its attachment) fails then with :data:`NEVER_UPLOADED`, and one whose
+file was uploaded but that was not released yet is released. :meth:`FileService.retry`
+holds the message again and uploads again.
 
 Receiving: a message with a link gets an attachment (``offered``). Nothing is fetched
 from strangers (not in the roster), nor in rooms. From contacts, an image whose server
@@ -69,20 +75,14 @@ from chinwag.core.tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AttachmentChanged", "FileService", "awaiting_upload", "safe_name", "unique_path"]
-
-#: The error of a file's message while its upload runs (see the module docstring).
-UPLOAD_PENDING = "waiting for its file to be uploaded"
-
-
-def awaiting_upload(message: Message) -> bool:
-    """A file's message held while its upload runs (or waits for a retry of it): shown as
-    being sent, with the file's card saying how the upload stands, never as failed."""
-    return message.state is MessageState.FAILED and message.error == UPLOAD_PENDING
-
+__all__ = ["AttachmentChanged", "FileService", "safe_name", "unique_path"]
 
 #: Why a transfer the app stopped in the middle of failed.
 INTERRUPTED = "the app stopped during the transfer"
+#: Why a held message with no upload at all failed (see the module docstring).
+NEVER_UPLOADED = "the app stopped before its file was uploaded"
+#: Why a file's message whose upload was cancelled was not sent.
+UPLOAD_CANCELLED = "the upload of its file was cancelled"
 #: The largest file downloaded (bytes).
 MAX_DOWNLOAD = 100 * 1024 * 1024
 #: Images from contacts up to this size are fetched without asking.
@@ -175,7 +175,10 @@ class FileService:
         self._keys: dict[int, ConversationKey] = {}
         self._auto = asyncio.Semaphore(AUTO_DOWNLOADS_AT_ONCE)
         self._tasks = BackgroundTasks("file transfer")
-        self._recovered = False
+        #: Settling what a run before left (:meth:`start`): once, before anything else.
+        self._recovery: asyncio.Future[None] | None = None
+        #: Shutting down: a transfer cancelled now was interrupted, not cancelled.
+        self._closing = False
         self._unsubscribe = bus.subscribe(MessageAdded, self._on_message)
 
     # -- the state of things ------------------------------------------------------------
@@ -194,13 +197,27 @@ class FileService:
         return attachment
 
     async def _recover(self) -> None:
-        if not self._recovered:
-            self._recovered = True
-            await self.start()
+        """Settle what a run before left, once; every call waits for it (a file sent
+        meanwhile is not taken for one the app stopped in the middle of)."""
+        if self._recovery is None:
+            self._recovery = asyncio.ensure_future(self._settle())
+        recovery = self._recovery
+        try:
+            await asyncio.shield(recovery)
+        except Exception:
+            if self._recovery is recovery:  # (tried again by the next call)
+                self._recovery = None
+            log.exception("settling the transfers a run before left failed")
 
     async def start(self) -> None:
-        """Transfers the app stopped in the middle of are failed: they can be retried."""
-        self._recovered = True
+        """What the app stopped in the middle of is settled (the app calls this on start;
+        the first transfer does too): transfers stored as running fail (``interrupted``:
+        they can be retried), and so do the messages of those uploads; a message held
+        with no upload at all fails (:data:`NEVER_UPLOADED`), one whose file was
+        uploaded is released (the outbox sends it)."""
+        await self._recover()
+
+    async def _settle(self) -> None:
         for attachment in self._store.unfinished_attachments():
             if attachment.message_id in self._running:
                 continue
@@ -217,8 +234,21 @@ class FileService:
                     else "",
                 )
             )
+        for message in self._messages.held_outgoing():
+            if message.id is None or message.id in self._running:
+                continue
+            found = self._store.attachment(message.id)
+            if (
+                found is not None
+                and found.state is AttachmentState.UPLOADED
+                and not message.removed
+            ):
+                await self._messaging.retry(message)  # (its body is its link already)
+            else:
+                await self._messaging.fail_held(message, _why_not_sent(found))
 
     async def close(self) -> None:
+        self._closing = True
         self._unsubscribe()
         for task in list(self._running.values()):
             task.cancel()
@@ -256,7 +286,7 @@ class FileService:
             raise TransferError(f"{source} is no file that can be read", TransferFailure.FILE)
         name = safe_name(source.name)
         message = await self._messaging.send(
-            key.account, key.peer, name, kind=key.kind, held=UPLOAD_PENDING, connect=connect
+            key.account, key.peer, name, kind=key.kind, held=True, connect=connect
         )
         assert message.id is not None
         attachment = Attachment(
@@ -278,7 +308,7 @@ class FileService:
         """Transfer again a failed or cancelled attachment (upload or download)."""
         await self._recover()
         attachment = self._store.attachment(message_id)
-        if attachment is None or attachment.active or message_id in self._running:
+        if attachment is None or attachment.active or self._busy(message_id):
             return
         if attachment.direction is Direction.INCOMING:
             await self.download(message_id)
@@ -286,8 +316,15 @@ class FileService:
         if attachment.state is AttachmentState.UPLOADED:
             return
         message = self._message(message_id)
-        if message is None:
+        if message is None or self._busy(message_id):
             return
+        if message.state is MessageState.FAILED:  # (as its upload left it)
+            held = await self._messaging.hold(message)
+            if held is None or self._busy(message_id):
+                return
+            message = held
+        elif message.state is not MessageState.HELD:
+            return  # (sent, or on its way)
         key = message.key
         attachment = await self._save(
             key, replace(attachment, state=AttachmentState.UPLOADING, error="", transferred=0)
@@ -308,6 +345,12 @@ class FileService:
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(task)
+
+    def _busy(self, message_id: int) -> bool:
+        """A transfer of that attachment runs (one that has just ended does not, though
+        its task's end is not yet told)."""
+        task = self._running.get(message_id)
+        return task is not None and not task.done()
 
     def _message(self, message_id: int) -> Message | None:
         return self._messages.get_by_id(message_id)
@@ -372,18 +415,23 @@ class FileService:
                 key,
                 replace(attachment, url=slot.get_url, state=AttachmentState.UPLOADED, error=""),
             )
-            await self._messaging.retry(message)
         except asyncio.CancelledError:
             await self._save(key, replace(attachment, state=AttachmentState.CANCELLED, error=""))
+            why = INTERRUPTED if self._closing else UPLOAD_CANCELLED
+            await self._messaging.fail_held(message, why)
+            return
         except TimeoutError:
-            await self._failed(
-                key, attachment, TransferError("no answer in time", TransferFailure.TIMEOUT)
-            )
+            error = TransferError("no answer in time", TransferFailure.TIMEOUT)
         except TransferError as exc:
-            await self._failed(key, attachment, exc)
+            error = exc
         except Exception as exc:  # (a bug must not leave it "uploading" for good)
             log.exception("upload of %s failed", attachment.name)
-            await self._failed(key, attachment, TransferError(str(exc), TransferFailure.NETWORK))
+            error = TransferError(str(exc), TransferFailure.NETWORK)
+        else:
+            await self._messaging.release(message)
+            return
+        await self._failed(key, attachment, error)
+        await self._messaging.fail_held(message, str(error))
 
     async def _find_service(self, account: str) -> UploadService | None:
         """The upload service; signed out (a script's message signs the account in),
@@ -476,7 +524,7 @@ class FileService:
         """Fetch an offered (or failed, cancelled) file into the downloads folder."""
         await self._recover()
         attachment = self._store.attachment(message_id)
-        if attachment is None or not attachment.url or message_id in self._running:
+        if attachment is None or not attachment.url or self._busy(message_id):
             return
         message = self._message(message_id)
         key = message.key if message is not None else self._keys.get(message_id)
@@ -541,6 +589,15 @@ class FileService:
             if part is not None:
                 with contextlib.suppress(OSError):
                     await asyncio.to_thread(part.unlink, True)
+
+
+def _why_not_sent(attachment: Attachment | None) -> str:
+    """Why a held message whose upload is not running (on start) will not be sent."""
+    if attachment is None or attachment.direction is not Direction.OUTGOING:
+        return NEVER_UPLOADED
+    if attachment.state is AttachmentState.CANCELLED:
+        return UPLOAD_CANCELLED
+    return attachment.error or INTERRUPTED
 
 
 def _readable(path: Path) -> bool:

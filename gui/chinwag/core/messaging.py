@@ -81,6 +81,7 @@ from chinwag.core.models import (
     Origin,
     Received,
     Role,
+    RoomState,
     StreamState,
 )
 from chinwag.core.ports import MessageStore, XmppConnection
@@ -364,7 +365,7 @@ class MessagingService:
         kind: ConversationKind = ConversationKind.CHAT,
         payload: str = "",
         letter: bool = False,
-        held: str = "",
+        held: bool = False,
     ) -> Message:
         """Commit a message for sending and send it if signed in; returns the stored
         message (its ``uid`` names it from now on). ``reply_to``: the message of the
@@ -377,9 +378,10 @@ class MessagingService:
         not signed out on purpose (then it signs in and the message waits for it).
         Disabled: :class:`AccountDisabled`. Reconnecting: the message waits in the outbox.
 
-        ``held``: commit it but do not send it: it is stored FAILED with ``held`` as its
-        error, so no outbox flush (nor a restart) sends it; :meth:`retry` sends it once
-        it is ready (a file's message waits so for its upload, see ``core.files``)."""
+        ``held``: commit it but do not send it: it is stored HELD, which no outbox flush
+        (nor a restart) sends; :meth:`release` sends it once it is ready, or
+        :meth:`fail_held` says why it never will be (a file's message waits so for its
+        upload, see ``core.files``)."""
         session = self._sessions.get(account)
         if session is None:
             raise UnknownAccount(f"no account {account!r}")
@@ -415,7 +417,7 @@ class MessagingService:
             letter=letter and kind is ConversationKind.CHAT,
         )
         if held:
-            message = replace(message, state=MessageState.FAILED, error=held)
+            message = replace(message, state=MessageState.HELD)
         message = await self._store.add_outgoing(message)
         self._bus.publish(MessageAdded(message))
         if held:
@@ -619,7 +621,9 @@ class MessagingService:
         return True
 
     async def retry(self, message: Message) -> Message | None:
-        """Send a FAILED message again (same id)."""
+        """Send a FAILED (or HELD) message again (same id): it is QUEUED, and sent now
+        when it may be (signed in; a room's while we are in the room), else by the
+        outbox. None when it was neither failed nor held."""
         updated = await self._store.update_state(
             message.account, message.peer, message.uid, MessageState.QUEUED
         )
@@ -628,8 +632,58 @@ class MessagingService:
         self._bus.publish(MessageStateChanged(updated))
         self._in_flight.get(updated.account, set()).discard(updated.uid)
         conn = self._conns.get(updated.account)
-        if conn is not None and updated.account not in self._checking:
+        if conn is not None and updated.account not in self._checking and self._may_send(updated):
             self._transmit(conn, updated)
+        return updated
+
+    async def release(self, message: Message) -> Message | None:
+        """A HELD message is ready (its file is uploaded): it is sent as :meth:`send`
+        sends (QUEUED; a room's waits in the outbox while we are entering the room). One
+        for a room we are not in (we left it, were removed, or never entered it in this
+        run) fails instead: nothing is sent into a room we are not in. None when the
+        message was not held (it failed or went meanwhile)."""
+        current = self._store.get(message.account, message.peer, message.uid, message.kind)
+        if current is None or current.state is not MessageState.HELD:
+            return None
+        if current.removed:  # (its author took it back meanwhile)
+            return await self.fail_held(current, "it was removed before its file was uploaded")
+        if current.kind is ConversationKind.GROUPCHAT:
+            why = self._not_in_room(current.account, current.peer)
+            if why:
+                return await self.fail_held(current, why)
+        return await self.retry(current)
+
+    def _not_in_room(self, account: str, room: str) -> str:
+        """Why we are not in ``room`` ("" : we are, or are entering it, again as after a
+        reconnection: a message waits in the outbox for that)."""
+        found = self.rooms.room(account, room) if self.rooms is not None else None
+        if found is None:
+            return f"you are not in {room}"
+        if found.state in (RoomState.JOINED, RoomState.JOINING):
+            return ""
+        return f"you are no longer in {room}"
+
+    async def hold(self, message: Message) -> Message | None:
+        """Hold a FAILED message again (its file is being uploaded again); None when it
+        was not failed."""
+        updated = await self._store.update_state(
+            message.account, message.peer, message.uid, MessageState.HELD
+        )
+        if updated is not None:
+            self._bus.publish(MessageStateChanged(updated))
+        return updated
+
+    async def fail_held(self, message: Message, reason: str) -> Message | None:
+        """A HELD message will not be sent: FAILED with ``reason`` (its file's upload
+        failed, was cancelled or interrupted). None when it was not held."""
+        current = self._store.get(message.account, message.peer, message.uid, message.kind)
+        if current is None or current.state is not MessageState.HELD:
+            return None
+        updated = await self._store.update_state(
+            message.account, message.peer, message.uid, MessageState.FAILED, reason
+        )
+        if updated is not None:
+            self._bus.publish(MessageStateChanged(updated))
         return updated
 
     def _transmit(self, conn: XmppConnection, message: Message) -> None:

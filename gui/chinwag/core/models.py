@@ -142,14 +142,19 @@ class Direction(enum.IntEnum):
 
 
 class MessageState(enum.IntEnum):
-    """Where a message stands. Outgoing: queued -> sent -> delivered -> read, or failed.
-    Incoming messages are RECEIVED, then DISPLAYED once the user has seen them."""
+    """Where a message stands. Outgoing: queued -> sent -> delivered -> read, or failed;
+    a file's message is held first (held -> queued once its file is uploaded; held ->
+    failed when the upload fails). Incoming messages are RECEIVED, then DISPLAYED once the
+    user has seen them."""
 
     QUEUED = 0  # committed locally, not yet acknowledged by the server
     SENT = 1  # the server acknowledged it (XEP-0198)
     DELIVERED = 2  # the recipient's client acknowledged it (XEP-0184)
     READ = 3  # the recipient displayed it (XEP-0333)
-    FAILED = 4  # the server or recipient bounced it; ``error`` says why
+    FAILED = 4  # not sent: the server or recipient bounced it, or its file's upload failed;
+    # ``error`` says why
+    HELD = 5  # an outgoing message waiting on something of ours before it may be sent: its
+    # file's upload (no outbox flush and no restart sends it; shown as being sent)
     RECEIVED = 10  # incoming, not yet seen by the user
     DISPLAYED = 11  # incoming, seen by the user (we sent a displayed marker)
 

@@ -203,6 +203,10 @@ class MessageStore(Protocol):
     def pending_outgoing(self, account: str) -> list[Message]:
         """Outgoing messages still QUEUED for ``account``, oldest first."""
 
+    def held_outgoing(self) -> list[Message]:
+        """Outgoing messages HELD (waiting for their files), of every account, oldest
+        first."""
+
     def get(
         self, account: str, peer: str, uid: str, kind: ConversationKind | None = None
     ) -> Message | None:

@@ -192,13 +192,16 @@ _FORWARD: Final = {
 
 def can_advance(old: MessageState, new: MessageState) -> bool:
     """Whether an outgoing message may move from ``old`` to ``new``: forward along
-    queued < sent < delivered < read; to failed from queued or sent; back to queued from
-    failed (a retry). Anything else, including staying put, is not a move."""
+    queued < sent < delivered < read; to failed from queued, sent or held; back to queued
+    from failed (a retry) or held (released: its file is uploaded); to held from failed
+    (its file is uploaded again). Anything else, including staying put, is not a move."""
     if old in _FORWARD and new in _FORWARD:
         return _FORWARD[new] > _FORWARD[old]
     if new is MessageState.FAILED:
-        return old in (MessageState.QUEUED, MessageState.SENT)
+        return old in (MessageState.QUEUED, MessageState.SENT, MessageState.HELD)
     if new is MessageState.QUEUED:
+        return old in (MessageState.FAILED, MessageState.HELD)
+    if new is MessageState.HELD:
         return old is MessageState.FAILED
     return False
 
@@ -474,6 +477,15 @@ FROM messages AS m INDEXED BY messages_queued
 JOIN conversations AS c ON c.id = m.conversation_id
 WHERE m.direction = 1 AND m.state = 0 AND c.account = ? AND m.removed = 0
 ORDER BY m.timestamp, m.id
+"""
+
+# held_outgoing: our messages waiting for their files (a few at most)
+HELD_OUTGOING_SQL: Final = f"""
+SELECT {MESSAGE_COLUMNS}
+FROM messages AS m INDEXED BY messages_held
+JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.direction = 1 AND m.state = 5
+ORDER BY m.id
 """
 
 UNREAD_BY_PEER_UP_TO_SQL: Final = f"""
@@ -1468,6 +1480,9 @@ class SqliteMessageStore:
 
     def pending_outgoing(self, account: str) -> list[Message]:
         return self._messages(PENDING_OUTGOING_SQL, (account,))
+
+    def held_outgoing(self) -> list[Message]:
+        return self._messages(HELD_OUTGOING_SQL, ())
 
     def get(
         self, account: str, peer: str, uid: str, kind: ConversationKind | None = None

@@ -19,7 +19,8 @@ Schema notes (version 1):
 * The FTS table also indexes ``conversation_id`` so a search in one conversation is an
   AND inside FTS5 (doclists skip ahead) rather than a filter over every hit.
 * Three small partial indexes cover the hot state queries: queued outgoing messages,
-  outgoing messages still waiting for a read marker, incoming messages not yet displayed.
+  outgoing messages still waiting for a read marker, incoming messages not yet displayed
+  (version 10 adds a fourth: held outgoing messages).
 """
 
 from __future__ import annotations
@@ -383,6 +384,18 @@ CREATE INDEX attachments_unfinished ON attachments (state)
 """
 
 
+# Version 10: a file's message while its file uploads has a state of its own, HELD (5),
+# instead of FAILED (4) with the error "waiting for its file to be uploaded" (how version
+# 9 held it: nothing sends a failed message by itself). Such rows become HELD (their
+# attachment then says how the upload stands: the file service settles them on start,
+# see chinwag.core.files). A partial index finds the held messages, usually none.
+_V10_HELD: Final = """
+UPDATE messages SET state = 5, error = ''
+    WHERE direction = 1 AND state = 4 AND error = 'waiting for its file to be uploaded';
+CREATE INDEX messages_held ON messages (id) WHERE direction = 1 AND state = 5;
+"""
+
+
 def conversation_uuid(account: str, peer: str, kind: str) -> str:
     """The spec's uuid of the conversation (account, peer, kind): a room's from its
     address, a direct conversation's from both addresses."""
@@ -422,6 +435,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     _V7_PAYLOADS,
     _V8_LETTERS,
     _V9_ATTACHMENTS,
+    _V10_HELD,
 )
 
 #: The schema version this code writes.

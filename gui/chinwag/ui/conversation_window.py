@@ -85,6 +85,7 @@ from PySide6.QtWidgets import (
 )
 
 from chinwag.core import jid as jids
+from chinwag.core.attachments import AttachmentState
 from chinwag.core.errors import ChinwagError, InvalidAddress
 from chinwag.core.events import (
     AccountChanged,
@@ -102,7 +103,6 @@ from chinwag.core.events import (
     ReactionsChanged,
     RosterReceived,
 )
-from chinwag.core.files import awaiting_upload
 from chinwag.core.group_start import start_group
 from chinwag.core.jid import Jid
 from chinwag.core.models import (
@@ -778,11 +778,7 @@ class ConversationWindow(WindowFrame, QWidget):
             removed = menu.addAction("This message was removed")
             removed.setEnabled(False)
             return menu
-        if (
-            message.outgoing
-            and message.state is MessageState.FAILED
-            and not awaiting_upload(message)  # (its file's card has Retry for the upload)
-        ):
+        if message.outgoing and message.state is MessageState.FAILED:
             retry = menu.addAction("&Retry sending")
             retry.triggered.connect(lambda: self._retry(message))
             menu.addSeparator()
@@ -1662,6 +1658,19 @@ class ConversationWindow(WindowFrame, QWidget):
         return message
 
     def _retry(self, message: Message) -> None:
+        """Send a failed message of ours again; one whose file never went up uploads its
+        file again (as its card's Retry does): sent as it is, it would be the file's
+        name without the file."""
+        files = self._ctx.core.files
+        found = files.attachment(message.id) if files is not None and message.id else None
+        if (
+            files is not None
+            and found is not None
+            and found.direction is Direction.OUTGOING
+            and found.state is not AttachmentState.UPLOADED
+        ):
+            self._call_core(files.retry(found.message_id), "Not sent")
+            return
         self._call_core(self._ctx.core.messaging.retry(message), "Not sent")
 
     def _retract(self, message: Message) -> None:

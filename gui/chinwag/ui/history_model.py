@@ -39,7 +39,6 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from chinwag.core.files import awaiting_upload
 from chinwag.core.mentions import mentions
 from chinwag.core.models import (
     ConversationKey,
@@ -111,6 +110,7 @@ _STATE_WORDS = {
     MessageState.DELIVERED: "delivered",
     MessageState.READ: "read",
     MessageState.FAILED: "failed",
+    MessageState.HELD: "sending, its file is being uploaded",
 }
 
 
@@ -919,7 +919,7 @@ class HistoryModel(QAbstractListModel):
             when += "\nRemoved by its author"
         elif message.edited_at:
             when += f"\nEdited {long_time(message.edited_at)}"
-        if awaiting_upload(message):
+        if message.outgoing and message.state is MessageState.HELD:
             return f"{when}\nSending: its file is being uploaded"
         if message.outgoing and message.state is MessageState.FAILED:
             return f"{when}\nNot sent: {message.error or 'unknown error'}"

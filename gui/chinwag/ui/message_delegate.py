@@ -76,7 +76,6 @@ from PySide6.QtWidgets import (
     QToolTip,
 )
 
-from chinwag.core.files import awaiting_upload
 from chinwag.core.models import Direction, Message, MessageState
 from chinwag.ui.day_separators import (
     PILL_ROLE,
@@ -153,6 +152,7 @@ _STATE_LABEL = {
     MessageState.DELIVERED: "Delivered \u2713\u2713",
     MessageState.READ: "Read \u2713\u2713",
     MessageState.FAILED: "Failed",
+    MessageState.HELD: "Queued",  # (its file is uploading: the file's card says how far)
 }
 
 
@@ -468,13 +468,12 @@ def _row(index: _Index) -> _Row:
     if not isinstance(decor, Decor):
         decor = PLAIN
     if isinstance(message, Message):  # one call, and the body is not copied through Qt
-        uploading = awaiting_upload(message)  # (being sent: its file's card says how)
         return _Row(
             message.uid,
             message.direction,
             message.body,
-            MessageState.QUEUED if uploading else message.state,
-            "" if uploading else message.error,
+            message.state,
+            message.error,
             message.timestamp,
             decor,
         )
@@ -791,9 +790,6 @@ class MessageDelegate(QStyledItemDelegate):
         """What is shown of an own message's state ("" for an incoming message)."""
         if index.data(Role.DIRECTION) is not Direction.OUTGOING:
             return ""
-        message = index.data(Role.MESSAGE)
-        if isinstance(message, Message) and awaiting_upload(message):
-            return _STATE_LABEL.get(MessageState.QUEUED, "")
         return _STATE_LABEL.get(index.data(Role.STATE), "")
 
     def colors(self, palette: QPalette, outgoing: bool) -> BubbleColors:
