@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from core_rig import BOB, ME, Core, make_rig
 from test_core_rooms import ROOM, joining, own
 
@@ -22,6 +23,7 @@ from chinwag.core.attachments import (
     TransferFailure,
     UploadService,
 )
+from chinwag.core.errors import InvalidMessage
 from chinwag.core.events import MessageStateChanged
 from chinwag.core.files import INTERRUPTED, NEVER_UPLOADED, UPLOAD_CANCELLED
 from chinwag.core.models import (
@@ -250,3 +252,32 @@ async def test_an_upload_refused_by_its_server_names_why(rig: Core, tmp_path: Pa
     message = await files.send_file(ConversationKey(ME, BOB), a_file(tmp_path))
     failed = await until_state(rig, message, MessageState.FAILED)
     assert failed.error == "the upload service said no"
+
+
+async def test_a_held_message_cannot_be_edited_and_removing_it_stops_its_upload(
+    rig: Core, tmp_path: Path
+) -> None:
+    """Its text becomes its file's link once uploaded (an edit would be lost), and the
+    peer never had it: removing it sends no retraction, stops the upload, and nothing is
+    sent after."""
+    transport = GatedTransport()
+    files = file_service(rig.core, transport, tmp_path / "downloads")
+    message = await files.send_file(ConversationKey(ME, BOB), a_file(tmp_path))
+    await asyncio.wait_for(transport.uploading.wait(), TIMEOUT)
+    with pytest.raises(InvalidMessage, match="while the file uploads"):
+        await rig.core.messaging.edit(message, "a caption")
+    await rig.core.messaging.remove(message)
+    # stopped (the gate was never opened)
+    await asyncio.wait_for(files.wait(message.id or 0), TIMEOUT)
+    stored = rig.core.store.get_by_id(message.id or 0)
+    assert stored is not None
+    assert stored.removed
+    assert stored.state is not MessageState.QUEUED
+    attachment = files.attachment(message.id or 0)
+    assert attachment is not None
+    assert attachment.state is AttachmentState.CANCELLED
+    transport.release.set()
+    await rig.core.sign_out(ME)
+    await rig.core.sign_in(ME)
+    await rig.core.messaging.wait_archive_synced(ME)
+    assert [m for conn in rig.connections for m in conn.sent] == []

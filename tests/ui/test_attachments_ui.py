@@ -309,11 +309,28 @@ async def test_while_its_file_uploads_a_message_shows_as_being_sent_not_failed(
     assert "Not sent" not in tip
     assert "its file is being uploaded" in tip
     menu = window.message_menu(index)
-    assert "&Retry sending" not in [action.text() for action in menu.actions()]
+    labels = [action.text() for action in menu.actions()]
+    assert "&Retry sending" not in labels
+    # nothing to correct: not sent yet, and its text becomes the file's link
+    assert "&Edit" not in labels
+    assert "Re&move for everyone\u2026" in labels
     menu.deleteLater()
+    assert not window.edit_last()  # (Up in the empty box)
+    assert window.editing is None
     transport.release.set()
     await ui.until(lambda: ui.store.get_by_id(message.id).state is MessageState.QUEUED)
     assert ui.connections[-1].sent[-1].body == "https://up/report.pdf"
+    # sent, a file's message still is no text to edit (that would replace its link)
+    index = window.model.index(window.model.rowCount() - 1, 0)
+    menu = window.message_menu(index)
+    assert "&Edit" not in [action.text() for action in menu.actions()]
+    menu.deleteLater()
+    assert not window.edit_last()
+    # a text message after it is editable as ever
+    await window.send_text("see the report")
+    assert window.edit_last()
+    assert window.editing is not None
+    assert window.editing.body == "see the report"
 
 
 async def test_a_message_whose_upload_failed_retries_its_upload_not_its_placeholder(

@@ -59,6 +59,7 @@ from chinwag.core.events import (
     ConnectionStateChanged,
     EventBus,
     MessageAdded,
+    MessageRemoved,
 )
 from chinwag.core.messaging import MessagingService
 from chinwag.core.models import (
@@ -179,7 +180,10 @@ class FileService:
         self._recovery: asyncio.Future[None] | None = None
         #: Shutting down: a transfer cancelled now was interrupted, not cancelled.
         self._closing = False
-        self._unsubscribe = bus.subscribe(MessageAdded, self._on_message)
+        self._unsubscribes = [
+            bus.subscribe(MessageAdded, self._on_message),
+            bus.subscribe(MessageRemoved, self._on_removed),
+        ]
 
     # -- the state of things ------------------------------------------------------------
 
@@ -249,7 +253,8 @@ class FileService:
 
     async def close(self) -> None:
         self._closing = True
-        self._unsubscribe()
+        for unsubscribe in self._unsubscribes:
+            unsubscribe()
         for task in list(self._running.values()):
             task.cancel()
         await self._tasks.drain()
@@ -469,6 +474,13 @@ class FileService:
         await self._save(key, replace(attachment, state=AttachmentState.FAILED, error=str(exc)))
 
     # -- receiving ----------------------------------------------------------------------
+
+    def _on_removed(self, event: MessageRemoved) -> None:
+        """Our file's message taken back while its file uploads: the upload stops (the
+        message is not sent: see :meth:`MessagingService.release`)."""
+        message = event.message
+        if message.outgoing and message.id is not None:
+            self.cancel(message.id)
 
     def _on_message(self, event: MessageAdded) -> None:
         message = event.message

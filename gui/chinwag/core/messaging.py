@@ -444,6 +444,10 @@ class MessagingService:
         validate_body(text)
         if not message.outgoing:
             raise InvalidMessage("only your own messages can be edited")
+        current = self._store.get(message.account, message.peer, message.uid, message.kind)
+        if (current or message).state is MessageState.HELD:
+            # (its text becomes its file's link once uploaded: an edit would be lost)
+            raise InvalidMessage("a file's message cannot be edited while the file uploads")
         kept = message.payload if payload is None else payload
         return await self._act(message, body=text, replaces=message.uid, payload=kept)
 
@@ -555,16 +559,18 @@ class MessagingService:
 
     def _never_sent(self, message: Message) -> bool:
         """Ours, still queued (as stored now), and never handed to a stream (in this run
-        or, in doubt, in one before): the server cannot have it."""
+        or, in doubt, in one before), or held (its file uploading: never sent): the
+        server cannot have it."""
         account, uid = message.account, message.uid
         return (
             message.outgoing
-            and message.state is MessageState.QUEUED
+            and message.state in (MessageState.QUEUED, MessageState.HELD)
             and uid not in self._in_flight.get(account, set())
             and uid not in self._handed.get(account, set())
             and uid not in self._acked_unwritten.get(account, set())
             and uid not in self._in_doubt.get(account, set())
-            and account in self._had_session  # a run before may have sent it
+            # a run before may have sent a queued one
+            and (message.state is MessageState.HELD or account in self._had_session)
         )
 
     def _due_actions(self, account: str) -> list[Message]:

@@ -598,14 +598,24 @@ class ConversationWindow(WindowFrame, QWidget):
         """The bar above the compose box ("Editing", "Replying to ..."; "" if hidden)."""
         return "" if self._context_bar.isHidden() else self._context_label.text()
 
+    def editable(self, message: Message) -> bool:
+        """Ours, not removed, and not a file's (its text is the file's link, and while
+        the file uploads it has not been sent: there is nothing to correct)."""
+        return (
+            message.outgoing
+            and not message.removed
+            and message.state is not MessageState.HELD
+            and self._delegate.attachment_of(message) is None
+        )
+
     def last_own_message(self) -> Message | None:
-        """The newest own message that can still be edited (not removed)."""
+        """The newest own message that can still be edited (:meth:`editable`)."""
         model = self._model
         if model.at_live_end:
             for row in range(model.rowCount() - 1, -1, -1):
                 message = model.message(row)
                 if message.outgoing and not message.removed:
-                    return message
+                    return message if self.editable(message) else None
             if not model.has_older:
                 return None
         try:  # the newest messages are not loaded (the window moved back in time)
@@ -613,7 +623,8 @@ class ConversationWindow(WindowFrame, QWidget):
         except Exception:
             log.exception("reading the newest messages of %s failed", self._key.peer)
             return None
-        return next((m for m in reversed(newest) if m.outgoing and not m.removed), None)
+        last = next((m for m in reversed(newest) if m.outgoing and not m.removed), None)
+        return last if last is not None and self.editable(last) else None
 
     def edit_last(self) -> bool:
         """Start editing the last own message (Up in the empty box); False if none."""
@@ -626,7 +637,7 @@ class ConversationWindow(WindowFrame, QWidget):
     def start_edit(self, message: Message) -> None:
         """Put the text of the own ``message`` in the compose box to correct it."""
         message = self._fresh(message)
-        if not message.outgoing or message.removed or self._closed:
+        if not self.editable(message) or self._closed:
             return
         if self._editing is None:
             self._draft = self._compose.text()  # given back when the edit ends
@@ -784,7 +795,7 @@ class ConversationWindow(WindowFrame, QWidget):
             menu.addSeparator()
         reply = menu.addAction("Rep&ly")
         reply.triggered.connect(lambda _=False: self.start_reply(message))
-        if message.outgoing:
+        if self.editable(message):
             edit = menu.addAction("&Edit")
             edit.triggered.connect(lambda _=False: self.start_edit(message))
         self._add_react_menu(menu, message)
