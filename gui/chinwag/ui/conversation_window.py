@@ -605,7 +605,10 @@ class ConversationWindow(WindowFrame, QWidget):
             message.outgoing
             and not message.removed
             and message.state is not MessageState.HELD
-            and self._delegate.attachment_of(message) is None
+            and not (
+                isinstance(self._delegate, AttachmentDelegate)
+                and self._delegate.attachment_of(message) is not None
+            )
         )
 
     def last_own_message(self) -> Message | None:
