@@ -23,6 +23,7 @@ from chinwag.core.models import MessageState
 from rig.files import GatedTransport, file_service
 
 TIMEOUT = 10.0
+REPORT_DELIVERY = 1  # SendMessage flags bit 1 (automation-api.md section 6)
 
 
 @pytest.fixture
@@ -57,7 +58,9 @@ async def test_a_file_being_uploaded_is_being_sent_not_failed(
     conv = (await ucwa.start_messaging(app, to=f"xmpp:{BOB}")).conversation
     (tmp_path / "cat.png").write_bytes(b"\x89PNG not really")
 
-    token = await rig.api.messages.send_parts(None, BOB, file_parts(tmp_path / "cat.png"), 0)
+    token = await rig.api.messages.send_parts(
+        None, BOB, file_parts(tmp_path / "cat.png"), REPORT_DELIVERY
+    )
     await asyncio.wait_for(transport.uploading.wait(), TIMEOUT)
     stored = rig.core.store.get(me, BOB, token)
     assert stored is not None
@@ -78,10 +81,12 @@ async def test_a_file_being_uploaded_is_being_sent_not_failed(
     await asyncio.wait_for(released, TIMEOUT)
     assert [m.uid for m in rig.connection.sent] == [token]
     rig.connection.listener.on_acked(token, BOB)
-    content, _flags, _told = await rig.sink.wait_for("message_sent", lambda a: a[2] == token)
+    content, flags, _told = await rig.sink.wait_for("message_sent", lambda a: a[2] == token)
     assert content[1]["content"] == "https://up.localhost/cat.png"
+    assert flags == REPORT_DELIVERY  # (as asked for the file's message)
     assert ucwa.message(app, conv, stored.id).status == "Success"
-    assert reports(rig, token) == []
+    # asked for delivery reports: the server's acceptance is told (none while uploading)
+    assert [r["delivery-status"] for r in reports(rig, token)] == [DeliveryStatus.ACCEPTED]
 
 
 async def test_a_file_whose_upload_fails_is_reported_failed_with_why(

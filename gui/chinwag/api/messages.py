@@ -212,12 +212,18 @@ class MessagesApi:
         if path is not None:
             if body:
                 await self.send(sender, target, body, mtype=mtype, flags=flags)
-            return (await self.send_file(sender, target, path)).uid
+            return (await self.send_file(sender, target, path, flags=flags)).uid
         message = await self.send(sender, target, body, mtype=mtype, flags=flags)
         return message.uid
 
     async def send_file(
-        self, account: str, target: str, path: str, kind: ConversationKind = ConversationKind.CHAT
+        self,
+        account: str,
+        target: str,
+        path: str,
+        kind: ConversationKind = ConversationKind.CHAT,
+        *,
+        flags: int = 0,
     ) -> Message:
         """Store a message with the file at ``path`` for ``target`` and upload it (the
         message is sent with its link once uploaded; see ``chinwag.core.files``).
@@ -227,7 +233,9 @@ class MessagesApi:
             raise ApiError(Code.NOT_IMPLEMENTED, "this profile cannot send files")
         await self._can_send(account)
         try:
-            return await files.send_file(ConversationKey(account, target, kind), path, connect=True)
+            return await files.send_file(
+                ConversationKey(account, target, kind), path, connect=True, flags=flags
+            )
         except TransferError as exc:
             raise ApiError(Code.INVALID_HANDLE, exc.message) from exc
         except (InvalidMessage, UnknownAccount) as exc:

@@ -271,7 +271,7 @@ class FileService:
     # -- sending ------------------------------------------------------------------------
 
     async def send_file(
-        self, key: ConversationKey, path: str | Path, *, connect: bool = False
+        self, key: ConversationKey, path: str | Path, *, connect: bool = False, flags: int = 0
     ) -> Message:
         """Commit a message with the file at ``path`` and start uploading it; returns the
         message (its attachment follows in :class:`AttachmentChanged` events).
@@ -291,7 +291,7 @@ class FileService:
             raise TransferError(f"{source} is no file that can be read", TransferFailure.FILE)
         name = safe_name(source.name)
         message = await self._messaging.send(
-            key.account, key.peer, name, kind=key.kind, held=True, connect=connect
+            key.account, key.peer, name, kind=key.kind, held=True, connect=connect, flags=flags
         )
         assert message.id is not None
         attachment = Attachment(
