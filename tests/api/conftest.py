@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from api_rig import ApiLayerRig
 
+from chinwag.api.ucwa import UcwaApi
+
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[ApiLayerRig]:
@@ -27,3 +29,13 @@ async def offline_rig(tmp_path: Path) -> AsyncIterator[ApiLayerRig]:
         yield started
     finally:
         await started.close()
+
+
+@pytest.fixture
+async def ucwa(rig: ApiLayerRig) -> AsyncIterator[UcwaApi]:
+    """The UCWA gateway's API (gateways.md section 2) over ``rig``."""
+    api = UcwaApi(rig.api)
+    try:
+        yield api
+    finally:
+        api.close()

@@ -8,11 +8,9 @@ Failure."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from api_rig import BOB, ApiLayerRig
 
 from chinwag.api.codes import MESSAGE_TYPE_DELIVERY_REPORT, DeliveryStatus
@@ -24,15 +22,6 @@ from rig.files import GatedTransport, file_service
 
 TIMEOUT = 10.0
 REPORT_DELIVERY = 1  # SendMessage flags bit 1 (automation-api.md section 6)
-
-
-@pytest.fixture
-async def ucwa(rig: ApiLayerRig) -> AsyncIterator[UcwaApi]:
-    api = UcwaApi(rig.api)
-    try:
-        yield api
-    finally:
-        api.close()
 
 
 def file_parts(path: Path) -> list[dict[str, Any]]:

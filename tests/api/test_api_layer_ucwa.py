@@ -7,7 +7,6 @@ out, disabled) or kept for later (reconnecting)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from api_rig import BOB, ME, ApiLayerRig, ScriptedConnection
@@ -28,15 +27,6 @@ from chinwag.core.events import ConnectionStateChanged
 from chinwag.core.models import ConnectionState, Message
 
 TIMEOUT = 10.0
-
-
-@pytest.fixture
-async def ucwa(rig: ApiLayerRig) -> AsyncIterator[UcwaApi]:
-    api = UcwaApi(rig.api)
-    try:
-        yield api
-    finally:
-        api.close()
 
 
 def described(events: tuple[UcwaEvent, ...]) -> list[tuple[str, str, str, str]]:

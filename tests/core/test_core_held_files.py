@@ -25,7 +25,7 @@ from chinwag.core.attachments import (
 )
 from chinwag.core.errors import InvalidMessage
 from chinwag.core.events import MessageStateChanged
-from chinwag.core.files import INTERRUPTED, NEVER_UPLOADED, UPLOAD_CANCELLED
+from chinwag.core.files import INTERRUPTED, NEVER_UPLOADED, UPLOAD_CANCELLED, FileService
 from chinwag.core.models import (
     ConversationKey,
     ConversationKind,
@@ -203,15 +203,23 @@ async def in_room(rig: Core) -> None:
     await task
 
 
-async def test_a_rooms_file_that_ends_after_we_left_fails_and_is_not_sent(
+async def uploading_in_room(
     rig: Core, tmp_path: Path
-) -> None:
+) -> tuple[GatedTransport, FileService, Message]:
+    """In the room, a file's message whose upload has started (and waits on the gate)."""
     await in_room(rig)
     transport = GatedTransport()
     files = file_service(rig.core, transport, tmp_path / "downloads")
     key = ConversationKey(ME, ROOM, ConversationKind.GROUPCHAT)
     message = await files.send_file(key, a_file(tmp_path))
     await asyncio.wait_for(transport.uploading.wait(), TIMEOUT)
+    return transport, files, message
+
+
+async def test_a_rooms_file_that_ends_after_we_left_fails_and_is_not_sent(
+    rig: Core, tmp_path: Path
+) -> None:
+    transport, files, message = await uploading_in_room(rig, tmp_path)
     await rig.core.rooms.leave(ME, ROOM)
 
     transport.release.set()
@@ -227,12 +235,7 @@ async def test_a_rooms_file_that_ends_after_we_left_fails_and_is_not_sent(
 async def test_a_rooms_file_that_ends_while_we_enter_again_waits_for_us_to_be_in(
     rig: Core, tmp_path: Path
 ) -> None:
-    await in_room(rig)
-    transport = GatedTransport()
-    files = file_service(rig.core, transport, tmp_path / "downloads")
-    key = ConversationKey(ME, ROOM, ConversationKind.GROUPCHAT)
-    message = await files.send_file(key, a_file(tmp_path))
-    await asyncio.wait_for(transport.uploading.wait(), TIMEOUT)
+    transport, _files, message = await uploading_in_room(rig, tmp_path)
     conn = rig.conn
     conn.listener.on_disconnected(None)
     conn.listener.on_session_started(False)  # (entering the room again)
