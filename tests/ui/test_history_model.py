@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 
@@ -15,7 +16,13 @@ from chinwag.core.models import (
     MessageState,
     SearchHit,
 )
-from chinwag.ui.history_model import HistoryModel, Role, loaded_messages, match_ranges
+from chinwag.ui.history_model import (
+    SCROLL_PAGE,
+    HistoryModel,
+    Role,
+    loaded_messages,
+    match_ranges,
+)
 
 if TYPE_CHECKING:
     from conftest import UiRig
@@ -67,12 +74,27 @@ async def test_fetch_older_prepends_pages_until_the_start(
     inserted: list[tuple[int, int]] = []
     model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
 
-    assert model.fetch_older() == 50
+    # 50 rows on open, then pages of SCROLL_PAGE (each is laid out in one turn of the
+    # loop: half a page keeps that turn short)
+    assert model.rowCount() == 50
+    assert model.scroll_page == SCROLL_PAGE == 25
+    assert model.fetch_older() == 25
+    assert model.fetch_older() == 25
     assert model.fetch_older() == 20
     assert not model.has_older
     assert model.fetch_older() == 0
-    assert inserted == [(0, 49), (0, 19)]  # always at the top
+    assert inserted == [(0, 24), (0, 24), (0, 19)]  # always at the top
     assert bodies(model) == [f"message {n}" for n in range(120)]
+
+
+async def test_scroll_pages_are_at_most_a_page(ui: UiRig, key: ConversationKey) -> None:
+    await ui.fill(30)
+    assert HistoryModel(ui.store, key, page_size=6, max_rows=12).scroll_page == 6
+    model = HistoryModel(ui.store, key, page_size=10, scroll_page=4, max_rows=20)
+    assert model.rowCount() == 10
+    assert model.fetch_older() == 4
+    with pytest.raises(ValueError, match="at most a page"):
+        HistoryModel(ui.store, key, page_size=10, scroll_page=11, max_rows=20)
 
 
 async def test_memory_is_bounded_by_trimming_the_far_end(
@@ -85,7 +107,7 @@ async def test_memory_is_bounded_by_trimming_the_far_end(
         model.fetch_older()
         assert model.rowCount() <= 150
     assert not model.at_live_end  # the newest rows were dropped at the bottom
-    assert bodies(model)[0] == "message 450"
+    assert bodies(model)[0] == "message 700"  # 10 pages of 25 before the newest 50
     # new messages are not appended while the bottom is not loaded ...
     new = await ui.store.add_incoming([ui.message(2000)])
     assert not model.add(new[0])

@@ -14,9 +14,19 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QStyleOptionViewItem
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QStyleOptionViewItem, QWidget
 from pytestqt.qtbot import QtBot
 
 from chinwag.core.models import ConversationKey, MessageState
@@ -276,3 +286,67 @@ async def test_what_is_on_screen_is_what_painting_afresh_shows(
         conn.ack(sent.uid)
     await next_turn()
     await ui.until(lambda: on_screen(view) == painted_afresh(view), what="the screen")
+
+
+def button_rect(view: HistoryView, button: QWidget) -> QRect:
+    """Where the jump button (a child of the view, over its viewport) is, in viewport
+    coordinates; empty while it is hidden."""
+    if not button.isVisible():
+        return QRect()
+    geometry = button.geometry()
+    return QRect(view.viewport().mapFrom(view, geometry.topLeft()), geometry.size())
+
+
+def masked(image: QImage, rect: QRect) -> QImage:
+    """``image`` with ``rect`` blacked out."""
+    copy = image.copy()
+    painter = QPainter(copy)
+    painter.fillRect(rect, Qt.GlobalColor.black)
+    painter.end()
+    return copy
+
+
+class PaintCounter(QObject):
+    """Counts the paint events of a history view's viewport, beyond those only of the
+    jump button's corner (it repaints there as the view scrolls)."""
+
+    def __init__(self, view: HistoryView, button: QWidget) -> None:
+        super().__init__(view)
+        self.count = 0
+        self._view, self._button = view, button
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QPaintEvent):
+            corner = button_rect(self._view, self._button)
+            self.count += 0 if corner.contains(event.rect()) else 1
+        return False
+
+
+@pytest.mark.parametrize("top", [0, 120], ids=["at the top", "near the top"])
+async def test_older_pages_come_in_above_without_a_repaint(
+    ui: UiRig, conversation_window: Callable[..., Awaitable[Any]], top: int
+) -> None:
+    """Scrolled to the top (or near it), a page of older messages comes in above what
+    is shown: that stays exactly where it was on screen and nothing is painted again
+    (reading and measuring the page is the turn's work; a repaint of every row shown
+    doubled it)."""
+    await ui.fill(500)
+    window = await conversation_window(activate=False)
+    view, model = window.history_view, window.model
+    await next_turn()
+    rows = model.rowCount()
+    view.verticalScrollBar().setValue(top)  # the reader scrolls up (the page comes later)
+    view.viewport().repaint()  # what that scroll shows, painted now
+    shown = view.indexAt(QPoint(view.viewport().width() // 2, 1))
+    anchor, where = QPersistentModelIndex(shown), view.visualRect(shown).top()
+    paints = PaintCounter(view, window.jump_button)
+
+    await ui.until(lambda: model.rowCount() > rows, what="an older page")
+    await next_turn()
+    assert model.rowCount() == rows + model.scroll_page
+    assert view.visualRect(model.index(anchor.row())).top() == where
+    assert view.verticalScrollBar().value() > top
+    assert paints.count == 0
+    corner = button_rect(view, window.jump_button)  # (not in the viewport's own pixels)
+    assert masked(on_screen(view), corner) == masked(painted_afresh(view), corner)

@@ -1427,7 +1427,7 @@ class ConversationWindow(WindowFrame, QWidget):
             while (
                 model.row_of(target) is None
                 and model.has_older
-                and model.rowCount() + model.page_size <= model.max_rows
+                and model.rowCount() + model.scroll_page <= model.max_rows
             ):
                 if not model.fetch_older():
                     break
@@ -1543,7 +1543,12 @@ class ConversationWindow(WindowFrame, QWidget):
 
     def _keeping_position(self, change: Any) -> None:
         """Run ``change`` (a model change) so the message at the top of the view stays
-        exactly where it is on screen."""
+        exactly where it is on screen.
+
+        The view does that itself for rows coming and going out of sight, without
+        repainting anything (a page of older rows measured is work enough for one turn
+        of the loop); here it is checked, and mended if the view had to lay every row
+        out again."""
         view = self._view
         index = view.indexAt(QPoint(view.viewport().width() // 2, 1))
         if not index.isValid():
@@ -1552,9 +1557,10 @@ class ConversationWindow(WindowFrame, QWidget):
         before = view.visualRect(index).top()
         self._adjusting = True
         try:
-            changed = change()
+            with view.inserting_above():
+                changed = change()
             if changed and anchor.isValid():
-                view.doItemsLayout()  # lay out now, so the anchor's new place is known
+                view.updateGeometries()  # the scroll range of the rows now there
                 after = view.visualRect(self._model.index(anchor.row())).top()
                 scroll_bar = view.verticalScrollBar()
                 scroll_bar.setValue(scroll_bar.value() + after - before)

@@ -1,14 +1,14 @@
 """The history of one conversation as a Qt list model: a window of rows over the store.
 
 :class:`HistoryModel` owns which messages of a conversation are loaded, never the whole
-history. It starts with the newest page and grows by keyset pages on ``(timestamp, id)``
-(``fetch_older`` at the top, ``fetch_newer`` at the bottom after a jump into the past)
-and is trimmed back to ``max_rows`` from the side the user is not looking at, so memory
-stays bounded however long the conversation is. It also owns the search highlights of
-the conversation window (which loaded rows are hits, where in their text the matches
-are), and what a row shows besides its text (:class:`Decor`): the "edited" mark, the
-tombstone of a removed message, the quote of the message a reply answers, the reactions
-and the "New messages" line at the read position. Painting is
+history. It starts with the newest page and grows by smaller keyset pages on
+``(timestamp, id)`` (``fetch_older`` at the top, ``fetch_newer`` at the bottom after a
+jump into the past) and is trimmed back to ``max_rows`` from the side the user is not
+looking at, so memory stays bounded however long the conversation is. It also owns
+the search highlights of the conversation window (which loaded rows are hits, where in
+their text the matches are), and what a row shows besides its text (:class:`Decor`):
+the "edited" mark, the tombstone of a removed message, the quote of the message a reply
+answers, the reactions and the "New messages" line at the read position. Painting is
 :mod:`chinwag.ui.message_delegate`'s job; the window forwards core events to
 :meth:`HistoryModel.add`, :meth:`HistoryModel.update` and
 :meth:`HistoryModel.set_reactions`, each of which changes only the rows concerned.
@@ -55,8 +55,14 @@ from chinwag.ui.nick_colors import nick_color
 
 log = logging.getLogger(__name__)
 
-#: Messages read per page: the newest page on open, then one page per scroll to an end.
+#: Messages read on open (the newest page) and around a message jumped to.
 PAGE_SIZE = 50
+#: Messages read per page while scrolling, at either end. A page's rows are measured
+#: (laid out) in the turn of the event loop that reads it, so this bounds that turn: 50
+#: one-line rows took 11-22 ms of CPU (50-95 ms of loop block on a loaded machine), 25
+#: take 6-8 ms. 25 rows are about a screen of one-line messages; a page that leaves the
+#: view still near its end is followed by the next one in the next turn.
+SCROLL_PAGE = 25
 #: Rows kept at most; a few screens, like Telegram, so memory does not follow history.
 MAX_ROWS = 6 * PAGE_SIZE
 #: A screen reader is given this much of a message's text (a row shows as much; the rest
@@ -277,12 +283,17 @@ class HistoryModel(QAbstractListModel):
         own_name: str = "Me",
         peer_name: str = "",
         page_size: int = PAGE_SIZE,
+        scroll_page: int | None = None,
         max_rows: int = MAX_ROWS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         if max_rows < 2 * page_size:
             raise ValueError("max_rows must hold at least two pages")
+        if scroll_page is None:
+            scroll_page = min(SCROLL_PAGE, page_size)
+        if not 0 < scroll_page <= page_size:
+            raise ValueError("a scroll page must be at most a page")
         self._store = store
         self._key = key
         self._own_name = own_name
@@ -291,6 +302,7 @@ class HistoryModel(QAbstractListModel):
         self._group = key.kind is ConversationKind.GROUPCHAT
         self._author_names: Callable[[str], str | None] | None = None
         self._page_size = page_size
+        self._scroll_page = scroll_page
         self._max_rows = max_rows
         self._rows: list[Message] = []
         self._by_key: dict[RowKey, Message] = {}
@@ -318,7 +330,13 @@ class HistoryModel(QAbstractListModel):
 
     @property
     def page_size(self) -> int:
+        """Messages read on open and around a message jumped to."""
         return self._page_size
+
+    @property
+    def scroll_page(self) -> int:
+        """Messages read per :meth:`fetch_older` or :meth:`fetch_newer`."""
+        return self._scroll_page
 
     @property
     def has_older(self) -> bool:
@@ -391,9 +409,9 @@ class HistoryModel(QAbstractListModel):
         if not self._rows:
             self.load_latest()
             return len(self._rows)
-        page = self._store.before(self._key, _anchor(self._rows[0]), self._page_size)
+        page = self._store.before(self._key, _anchor(self._rows[0]), self._scroll_page)
         page = [m for m in page if row_key(m) not in self._by_key]
-        if len(page) < self._page_size:
+        if len(page) < self._scroll_page:
             self._has_older = False
         if not page:
             return 0
@@ -416,9 +434,9 @@ class HistoryModel(QAbstractListModel):
         if not self._rows:
             self.load_latest()
             return len(self._rows)
-        page = self._store.after(self._key, _anchor(self._rows[-1]), self._page_size)
+        page = self._store.after(self._key, _anchor(self._rows[-1]), self._scroll_page)
         page = [m for m in page if row_key(m) not in self._by_key]
-        if len(page) < self._page_size:
+        if len(page) < self._scroll_page:
             self._at_live_end = True
         if page:
             first = len(self._rows)
@@ -947,6 +965,7 @@ __all__ = [
     "PAGE_SIZE",
     "PLAIN",
     "QUOTE_CHARS",
+    "SCROLL_PAGE",
     "Chip",
     "Decor",
     "HistoryModel",

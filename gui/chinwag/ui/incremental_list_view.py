@@ -13,7 +13,9 @@ starts. A change measures only the rows it touches -- an append measures one row
 Every row is measured again only when all of them may have changed: a model reset, a new
 width, a font or style change. Rows that come or go entirely above the visible part keep
 what is shown where it is (the scroll position moves with them and no pixel is repainted),
-so trimming the oldest row of a long conversation costs nothing on screen either.
+so trimming the oldest row of a long conversation costs nothing on screen either; inside
+:meth:`IncrementalListView.inserting_above`, so do rows inserted right at the top of the
+visible part (a page of older messages when the reader is at the very top).
 
 Only what Chinwag's history needs is supported: one column, no tree, top-to-bottom flow
 without wrapping, scrolling by the pixel, rows as wide as the viewport."""
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -68,6 +70,7 @@ class IncrementalListView(QListView):
         self._stale = True
         self._width = -1
         self._quiet = 0  # > 0: the scroll position moves, the content on screen does not
+        self._above_edge = 0  # > 0: rows inserted at the top of the visible part go above
         self._relayouts = 0  # nesting of updateGeometries (scroll bars showing or hiding)
         self._model: QAbstractItemModel | None = None
         self._measured_delegate: QAbstractItemDelegate | None = None
@@ -126,10 +129,23 @@ class IncrementalListView(QListView):
                 added = [self._measure(option, row) for row in range(start, end + 1)]
                 self._heights[start:start] = added
                 self._valid = min(self._valid, start)
-                self._changed(y, sum(added) if y < self._offset() else 0)
+                offset = self._offset()
+                above = y < offset or (self._above_edge > 0 and y == offset)
+                self._changed(y, sum(added) if above else 0)
             else:
                 self._invalidate()
         QAbstractItemView.rowsInserted(self, parent, start, end)
+
+    @contextlib.contextmanager
+    def inserting_above(self) -> Iterator[None]:
+        """Rows inserted inside at the top of the visible part go above it, as rows
+        inserted higher up do: what is shown stays where it is and nothing is repainted.
+        (Outside, such rows show at the top and push what was there down.)"""
+        self._above_edge += 1
+        try:
+            yield
+        finally:
+            self._above_edge -= 1
 
     def rowsAboutToBeRemoved(self, parent: _Index, start: int, end: int) -> None:
         # Qt's part first, while the rows are still there: a current row that goes moves
