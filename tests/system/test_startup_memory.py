@@ -84,6 +84,25 @@ def test_slixmpp_is_imported_without_pygments(tmp_path: Path) -> None:
     assert got == {"loaded": False, "printed": "<message/>"}
 
 
+def test_slixmpp_has_its_version_without_importlib_metadata(tmp_path: Path) -> None:
+    """slixmpp looked its version up with importlib.metadata (email, csv, calendar...:
+    1.1 MB held): it has the same version, read from its METADATA file."""
+    got = fresh_python(
+        "import json, sys\n"
+        "import chinwag.xmpp.connection\n"
+        "import slixmpp\n"
+        "loaded = sorted({'importlib.metadata', 'email', 'csv'} & set(sys.modules))\n"
+        "from importlib.metadata import version\n"
+        "print(json.dumps({'loaded': loaded, 'version': slixmpp.__version__,"
+        " 'info': list(slixmpp.__version_info__), 'module': slixmpp.version.__version__,"
+        " 'metadata': version('slixmpp')}))\n",
+        tmp_path,
+    )
+    assert got["loaded"] == []
+    assert got["version"] == got["module"] == got["metadata"]
+    assert got["info"] == [int(part) for part in str(got["metadata"]).split(".")[:3]]
+
+
 def test_a_client_loads_the_system_certificates_once(tmp_path: Path) -> None:
     """slixmpp made a verifying context of its own before Chinwag's replaced it: the
     system's certificates loaded twice per connection (0.8 MB)."""
