@@ -32,6 +32,42 @@ def fresh_python(code: str, tmp_path: Path) -> dict[str, object]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+#: Imported when first used: never by what start-up imports up to signed in (the first
+#: window, the core and its XMPP connection, the automation API, the tray).
+LATER = (
+    "importlib.metadata",  # slixmpp's version (with email, csv, calendar: 1.1 MB)
+    "email",
+    "html",  # (html.entities: 0.3 MB)
+    "chinwag.ui.contact_details_dialog",  # with the account and certificate forms: 0.6 MB
+    "chinwag.ui.certificate_dialog",
+    "chinwag.ui.account_editor",
+    "chinwag.ui.conversation_window",
+    "chinwag.ui.room_window",
+    "emoji",
+    "enchant",
+    "zeroconf",
+    "ifaddr",
+    "aiohttp",
+    "keyring",
+    "pygments",
+)
+
+
+def test_start_up_imports_only_what_the_first_window_uses(tmp_path: Path) -> None:
+    """What the signed-in contact list does not use is imported on first use (each of
+    these costs memory held for good once imported)."""
+    got = fresh_python(
+        "import json, sys\n"
+        "import chinwag.app, chinwag.wiring, chinwag.ui.main_window, chinwag.ui.tray\n"
+        "import chinwag.ui.notifications, chinwag.ui.window_switcher\n"
+        "import chinwag.automation.server, chinwag.gateways.control\n"
+        "import chinwag.xmpp.connection, chinwag.storage.message_store\n"
+        f"print(json.dumps({{'imported': [m for m in {LATER!r} if m in sys.modules]}}))\n",
+        tmp_path,
+    )
+    assert got == {"imported": []}
+
+
 def test_modules_imported_after_pyside_leave_no_source_behind(tmp_path: Path) -> None:
     """PySide6 reads every later module's source for the word "PySide6" and left it in
     linecache (12 MB signed in); with Chinwag's check the text goes, the answer stays."""
