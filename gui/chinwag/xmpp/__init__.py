@@ -34,7 +34,7 @@ def _import_slixmpp() -> None:
         if hide_pygments:
             del _sys.modules["pygments"]
     if version is not None:
-        slixmpp.version = version  # type: ignore[attr-defined]  (as importing it sets)
+        slixmpp.version = version  # (as importing it sets)
 
 
 def _slixmpp_version_module() -> _types.ModuleType | None:
