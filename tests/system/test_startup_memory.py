@@ -68,6 +68,31 @@ def test_start_up_imports_only_what_the_first_window_uses(tmp_path: Path) -> Non
     assert got == {"imported": []}
 
 
+def test_the_contact_list_views_do_not_make_pyside_create_every_widget_class(
+    tmp_path: Path,
+) -> None:
+    """A view's viewport, first handed to Python by ``viewport()``, made PySide6 create
+    every class derived from QWidget (0.9 MB); the contact and room lists have theirs
+    wrapped as a child when they are made, and ``viewport()`` then costs nothing."""
+    got = fresh_python(
+        "import json\n"
+        "import PySide6.QtWidgets as widgets\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from chinwag.ui.main_window import ContactView\n"
+        "from chinwag.ui.rooms_section import RoomView\n"
+        "app = QApplication([])\n"
+        "views = [ContactView(), RoomView()]\n"
+        "for view in views:\n"
+        "    view.show()\n"
+        "    view.grab()\n"
+        "    view.viewport().update()\n"
+        "names = ('QWizard', 'QCalendarWidget', 'QMdiArea', 'QDial')\n"
+        "print(json.dumps({'created': [n for n in names if n in vars(widgets)]}))\n",
+        tmp_path,
+    )
+    assert got == {"created": []}
+
+
 def test_modules_imported_after_pyside_leave_no_source_behind(tmp_path: Path) -> None:
     """PySide6 reads every later module's source for the word "PySide6" and left it in
     linecache (12 MB signed in); with Chinwag's check the text goes, the answer stays. What

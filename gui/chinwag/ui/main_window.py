@@ -59,7 +59,7 @@ from chinwag.ui.contact_delegate import ContactDelegate
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
 from chinwag.ui.invitation_banner import InvitationBanners
-from chinwag.ui.item_views import ENTER_KEYS, paint_placeholder, request_menu
+from chinwag.ui.item_views import ENTER_KEYS, claim_viewport, paint_placeholder, request_menu
 from chinwag.ui.rooms_section import RoomsSection
 from chinwag.ui.roster_model import (
     DEFAULT_GROUP,
@@ -92,6 +92,10 @@ class ContactView(QTreeView):
 
     #: A context menu is wanted for this (proxy) index at this global position.
     menu_requested = Signal(QModelIndex, QPoint)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        claim_viewport(self)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
