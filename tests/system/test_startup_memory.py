@@ -38,6 +38,7 @@ LATER = (
     "importlib.metadata",  # slixmpp's version (with email, csv, calendar: 1.1 MB)
     "email",
     "html",  # (html.entities: 0.3 MB)
+    "platformdirs",  # (the profile's XDG folders are read directly: 0.4 MB)
     "chinwag.ui.contact_details_dialog",  # with the account and certificate forms: 0.6 MB
     "chinwag.ui.certificate_dialog",
     "chinwag.ui.account_editor",
