@@ -39,6 +39,8 @@ LATER = (
     "email",
     "html",  # (html.entities: 0.3 MB)
     "platformdirs",  # (the profile's XDG folders are read directly: 0.4 MB)
+    "mimetypes",  # (with the first file)
+    "getpass",  # (with termios: for a link-local account)
     "chinwag.ui.contact_details_dialog",  # with the account and certificate forms: 0.6 MB
     "chinwag.ui.certificate_dialog",
     "chinwag.ui.account_editor",
