@@ -6,6 +6,9 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
+from chinwag import APP_ID
 from chinwag.system.paths import Paths, make_private_dir, move_aside
 from rig.readonly import read_only
 
@@ -87,3 +90,34 @@ def test_move_aside_never_overwrites(tmp_path: Path) -> None:
     assert aside_one.name.startswith("accounts.json.broken-")
     assert (aside_one.read_text(), aside_two.read_text()) == ("one", "two")
     assert not first.exists()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},  # the defaults under $HOME
+        {"XDG_CONFIG_HOME": "{tmp}/c", "XDG_DATA_HOME": "{tmp}/d", "XDG_STATE_HOME": "{tmp}/s"},
+        {"XDG_CONFIG_HOME": "relative/c", "XDG_CACHE_HOME": ""},  # not absolute: ignored
+        {"HOME": "relative/home"},  # the account's home instead
+        {"HOME": ""},
+    ],
+)
+def test_the_default_profile_is_where_platformdirs_puts_it(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The XDG base directories, read without importing platformdirs at start-up, are
+    the ones it gives on Linux."""
+    import platformdirs
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value.format(tmp=tmp_path))
+    expected = (
+        platformdirs.user_config_dir(APP_ID, appauthor=False),
+        platformdirs.user_data_dir(APP_ID, appauthor=False),
+        platformdirs.user_state_dir(APP_ID, appauthor=False),
+        platformdirs.user_cache_dir(APP_ID, appauthor=False),
+    )
+    assert tuple(map(str, Paths.default().dirs)) == expected

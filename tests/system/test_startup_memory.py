@@ -32,24 +32,91 @@ def fresh_python(code: str, tmp_path: Path) -> dict[str, object]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+#: Imported when first used: never by what start-up imports up to signed in (the first
+#: window, the core and its XMPP connection, the automation API, the tray).
+LATER = (
+    "importlib.metadata",  # slixmpp's version (with email, csv, calendar: 1.1 MB)
+    "email",
+    "html",  # (html.entities: 0.3 MB)
+    "platformdirs",  # (the profile's XDG folders are read directly: 0.4 MB)
+    "mimetypes",  # (with the first file)
+    "getpass",  # (with termios: for a link-local account)
+    "chinwag.ui.contact_details_dialog",  # with the account and certificate forms: 0.6 MB
+    "chinwag.ui.certificate_dialog",
+    "chinwag.ui.account_editor",
+    "chinwag.ui.conversation_window",
+    "chinwag.ui.room_window",
+    "emoji",
+    "enchant",
+    "zeroconf",
+    "ifaddr",
+    "aiohttp",
+    "keyring",
+    "pygments",
+)
+
+
+def test_start_up_imports_only_what_the_first_window_uses(tmp_path: Path) -> None:
+    """What the signed-in contact list does not use is imported on first use (each of
+    these costs memory held for good once imported)."""
+    got = fresh_python(
+        "import json, sys\n"
+        "import chinwag.app, chinwag.wiring, chinwag.ui.main_window, chinwag.ui.tray\n"
+        "import chinwag.ui.notifications, chinwag.ui.window_switcher\n"
+        "import chinwag.automation.server, chinwag.gateways.control\n"
+        "import chinwag.xmpp.connection, chinwag.storage.message_store\n"
+        f"print(json.dumps({{'imported': [m for m in {LATER!r} if m in sys.modules]}}))\n",
+        tmp_path,
+    )
+    assert got == {"imported": []}
+
+
+def test_the_contact_list_views_do_not_make_pyside_create_every_widget_class(
+    tmp_path: Path,
+) -> None:
+    """A view's viewport, first handed to Python by ``viewport()``, made PySide6 create
+    every class derived from QWidget (0.9 MB); the contact and room lists have theirs
+    wrapped as a child when they are made, and ``viewport()`` then costs nothing."""
+    got = fresh_python(
+        "import json\n"
+        "import PySide6.QtWidgets as widgets\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from chinwag.ui.main_window import ContactView\n"
+        "from chinwag.ui.rooms_section import RoomView\n"
+        "app = QApplication([])\n"
+        "views = [ContactView(), RoomView()]\n"
+        "for view in views:\n"
+        "    view.show()\n"
+        "    view.grab()\n"
+        "    view.viewport().update()\n"
+        "names = ('QWizard', 'QCalendarWidget', 'QMdiArea', 'QDial')\n"
+        "print(json.dumps({'created': [n for n in names if n in vars(widgets)]}))\n",
+        tmp_path,
+    )
+    assert got == {"created": []}
+
+
 def test_modules_imported_after_pyside_leave_no_source_behind(tmp_path: Path) -> None:
     """PySide6 reads every later module's source for the word "PySide6" and left it in
-    linecache (12 MB signed in); with Chinwag's check the text goes, the answer stays."""
+    linecache (12 MB signed in); with Chinwag's check the text goes, the answer stays. What
+    it read before the check was in place (enum.py, as PySide6 imported it) goes too."""
     (tmp_path / "uses_qt.py").write_text("# built on PySide6\nVALUE = 1\n")
     (tmp_path / "plain.py").write_text("VALUE = 2\n" * 50)
     got = fresh_python(
         "import json, linecache, sys\n"
         "import PySide6.QtCore\n"
+        "read = [f for f in linecache.cache if f.endswith('/enum.py')]\n"
         "from chinwag.app import spare_pyside_source_reads\n"
         "spare_pyside_source_reads()\n"
         "import uses_qt, plain\n"
         "feature = sys.modules['shibokensupport.feature']\n"
         "cached = [f for f in linecache.cache if f.endswith(('uses_qt.py', 'plain.py'))]\n"
+        "cached += [f for f in read if f in linecache.cache]\n"
         "print(json.dumps({'cached': cached, 'uses_qt': feature.pyside_feature_dict['uses_qt'],"
-        " 'plain': feature.pyside_feature_dict['plain']}))\n",
+        " 'plain': feature.pyside_feature_dict['plain'], 'read': len(read)}))\n",
         tmp_path,
     )
-    assert got == {"cached": [], "uses_qt": 0, "plain": -1}
+    assert got == {"cached": [], "uses_qt": 0, "plain": -1, "read": 1}
 
 
 def test_the_app_spares_sources_from_its_start(tmp_path: Path) -> None:
@@ -82,6 +149,25 @@ def test_slixmpp_is_imported_without_pygments(tmp_path: Path) -> None:
         tmp_path,
     )
     assert got == {"loaded": False, "printed": "<message/>"}
+
+
+def test_slixmpp_has_its_version_without_importlib_metadata(tmp_path: Path) -> None:
+    """slixmpp looked its version up with importlib.metadata (email, csv, calendar...:
+    1.1 MB held): it has the same version, read from its METADATA file."""
+    got = fresh_python(
+        "import json, sys\n"
+        "import chinwag.xmpp.connection\n"
+        "import slixmpp\n"
+        "loaded = sorted({'importlib.metadata', 'email', 'csv'} & set(sys.modules))\n"
+        "from importlib.metadata import version\n"
+        "print(json.dumps({'loaded': loaded, 'version': slixmpp.__version__,"
+        " 'info': list(slixmpp.__version_info__), 'module': slixmpp.version.__version__,"
+        " 'metadata': version('slixmpp')}))\n",
+        tmp_path,
+    )
+    assert got["loaded"] == []
+    assert got["version"] == got["module"] == got["metadata"]
+    assert got["info"] == [int(part) for part in str(got["metadata"]).split(".")[:3]]
 
 
 def test_a_client_loads_the_system_certificates_once(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from chinwag.system.config import JsonConfigStore
 from chinwag.system.secrets import FileSecretStore
 from chinwag.ui import roster_model
 from chinwag.ui.bridge import EventBridge
+from chinwag.ui.contact_details_dialog import ContactDetailsDialog
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import status_icon
 from chinwag.ui.main_window import EMPTY_ROSTER_HINT, MAX_BANNERS, MainWindow
@@ -676,6 +677,11 @@ async def test_context_menu_sends_a_message_renames_and_moves(
 
     action(menu, "Send message").trigger()
     assert ctx.windows.opened == [(ME, "bob@builder.example")]  # type: ignore[attr-defined]
+
+    action(menu, "Details…").trigger()  # (its module is imported then, not at start)
+    (details,) = window.findChildren(ContactDetailsDialog)
+    assert (details.account, details.jid, details.isVisible()) == (ME, "bob@builder.example", True)
+    details.close()
 
     action(menu, "Rename…").trigger()
     dialog = window.findChild(QInputDialog)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import mimetypes
 import re
 import stat as stat_mode
 import unicodedata
@@ -138,6 +137,8 @@ def unique_path(folder: Path, name: str) -> Path:
 
 
 def guess_mime(name: str) -> str:
+    import mimetypes  # (here: imported with the first file, not at start)
+
     mime, _ = mimetypes.guess_type(name, strict=False)
     return mime or "application/octet-stream"
 

@@ -19,7 +19,6 @@ and scripts use, nor ``--no-local``), the one rule being
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import re
 import socket
@@ -46,6 +45,8 @@ def _label(text: str, limit: int, fallback: str) -> str:
 def link_local_address(profile: str, user: str | None = None, host: str | None = None) -> str:
     """The address (and service name) of the link-local account of profile ``profile``
     (see :func:`profile_id`)."""
+    import getpass  # (here: with termios, for link-local accounts only)
+
     try:
         user = user or getpass.getuser()
     except (KeyError, OSError):  # (no name for this uid)

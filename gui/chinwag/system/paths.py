@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from chinwag import APP_ID
 
 log = logging.getLogger(__name__)
@@ -25,6 +23,21 @@ log = logging.getLogger(__name__)
 #: Owner-only modes for what Chinwag creates.
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
+
+
+def xdg_home(variable: str, default: str) -> Path:
+    """An XDG base directory: ``$variable`` when it is an absolute path, else ``default``
+    in the home directory (``$HOME`` when absolute, else the account's). What platformdirs
+    answers on Linux, without importing it at every start (0.3 MB held)."""
+    value = os.environ.get(variable, "")
+    if os.path.isabs(value):
+        return Path(value)
+    home = os.environ.get("HOME", "")
+    if not os.path.isabs(home):
+        import pwd
+
+        home = pwd.getpwuid(os.getuid()).pw_dir
+    return Path(home) / default
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +50,10 @@ class Paths:
     @classmethod
     def default(cls) -> Paths:
         return cls(
-            config=Path(platformdirs.user_config_dir(APP_ID, appauthor=False)),
-            data=Path(platformdirs.user_data_dir(APP_ID, appauthor=False)),
-            state=Path(platformdirs.user_state_dir(APP_ID, appauthor=False)),
-            cache=Path(platformdirs.user_cache_dir(APP_ID, appauthor=False)),
+            config=xdg_home("XDG_CONFIG_HOME", ".config") / APP_ID,
+            data=xdg_home("XDG_DATA_HOME", ".local/share") / APP_ID,
+            state=xdg_home("XDG_STATE_HOME", ".local/state") / APP_ID,
+            cache=xdg_home("XDG_CACHE_HOME", ".cache") / APP_ID,
         )
 
     @classmethod

@@ -12,7 +12,6 @@ status bar.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Coroutine
 from functools import partial
@@ -57,11 +56,10 @@ from chinwag.ui.avatars import avatar_images
 from chinwag.ui.banner import Banner, escape
 from chinwag.ui.bridge import RosterEvent, StorageEvent, SubscriptionEvent
 from chinwag.ui.contact_delegate import ContactDelegate
-from chinwag.ui.contact_details_dialog import open_contact_details
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
 from chinwag.ui.invitation_banner import InvitationBanners
-from chinwag.ui.item_views import ENTER_KEYS, paint_placeholder, request_menu
+from chinwag.ui.item_views import ENTER_KEYS, claim_viewport, paint_placeholder, request_menu
 from chinwag.ui.rooms_section import RoomsSection
 from chinwag.ui.roster_model import (
     DEFAULT_GROUP,
@@ -94,6 +92,10 @@ class ContactView(QTreeView):
 
     #: A context menu is wanted for this (proxy) index at this global position.
     menu_requested = Signal(QModelIndex, QPoint)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        claim_viewport(self)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
@@ -258,7 +260,7 @@ class MainWindow(WindowFrame, QMainWindow):
         send.triggered.connect(lambda: self._ctx.windows.open(account, jid))
         menu.setDefaultAction(send)
         details = menu.addAction("Details…")
-        details.triggered.connect(lambda: open_contact_details(self._ctx, account, jid, self))
+        details.triggered.connect(lambda: self._open_details(account, jid))
         menu.addAction("Rename…").triggered.connect(lambda: self.rename_contact(account, jid))
         menu.addMenu(self._move_menu(menu, account, jid, row_group))
         menu.addAction(self._block_action(menu, account, jid))
@@ -266,6 +268,13 @@ class MainWindow(WindowFrame, QMainWindow):
         remove = menu.addAction(icon("remove-contact"), "Remove contact…")
         remove.triggered.connect(lambda: self.remove_contact(account, jid))
         return menu
+
+    def _open_details(self, account: str, jid: str) -> None:
+        # (the dialog and the account and certificate forms it uses are imported when
+        # first asked for, not with the contact list)
+        from chinwag.ui.contact_details_dialog import open_contact_details
+
+        open_contact_details(self._ctx, account, jid, self)
 
     def rename_contact(self, account: str, jid: str) -> QInputDialog:
         """Ask for a new name (non-modal), showing the name the list shows (the user's,
@@ -878,7 +887,7 @@ class MainWindow(WindowFrame, QMainWindow):
     def _on_storage_event(self, event: StorageEvent) -> None:
         if isinstance(event, StorageFailed):
             self.storage_warning.setText(
-                f"<b>Messages cannot be saved</b>: {html.escape(event.reason)}. What "
+                f"<b>Messages cannot be saved</b>: {escape(event.reason)}. What "
                 "arrives is kept, unconfirmed, and saved as soon as there is room."
             )
             self.storage_warning.show()

@@ -40,7 +40,7 @@ from chinwag.core.models import ConversationKind
 from chinwag.ui.contact_delegate import ICON_SIZE, MAX_BADGE, PADDING, ContactDelegate
 from chinwag.ui.context import UiContext
 from chinwag.ui.icons import icon
-from chinwag.ui.item_views import ENTER_KEYS, request_menu
+from chinwag.ui.item_views import ENTER_KEYS, claim_viewport, request_menu
 from chinwag.ui.rooms_model import RoomRole, RoomsFilterModel, RoomsModel, RowState
 from chinwag.ui.tasks import UiTasks
 
@@ -65,6 +65,10 @@ class RoomView(QListView):
     open_requested = Signal(QModelIndex)
     #: A context menu is wanted for this (proxy) index at this global position.
     menu_requested = Signal(QModelIndex, QPoint)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        claim_viewport(self)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         index = self.currentIndex()
