@@ -296,3 +296,33 @@ def _password(client: Client) -> str:
     password = client.core.accounts.password(client.jid)
     assert password is not None
     return password
+
+
+async def test_a_switch_flipped_many_times_quickly_costs_two_presences_at_most(
+    prosody: ProsodyServer, cores: CoreMaker
+) -> None:
+    """Twelve flips, each in a turn of its own as clicks come: the first change is
+    announced at once, the rest once, after a short gap, with the hash of where the
+    flipping ended (it was a presence to every contact per flip); what disco#info says
+    and the last hash announced agree."""
+    async with XmppPeer(prosody, *prosody.make_user("bob")) as bob:
+        caps = CapsSeen(bob)
+        alice, full = await signed_in_friend(prosody, cores, bob)
+        first = await eventually(lambda: caps.by_sender.get(full), what="alice's caps")
+        messaging = alice.core.messaging
+        for flip in range(11):
+            messaging.send_chat_states = flip % 2 == 1  # (ends off)
+            await asyncio.sleep(0)
+        messaging.send_read_markers = False
+        info = await ask(bob, full, DISCO_INFO)
+        assert not {CHAT_STATES, MARKERS} & features(info)
+        final = caps_ver(info)
+        await eventually(lambda: caps.by_sender.get(full) == final, what="the final caps")
+        # A presence after all of it: whatever alice sent before has come by then.
+        told = len(caps.history[full])
+        await alice.core.set_status(Status.ONLINE, "flipped")
+        await eventually(lambda: len(caps.history[full]) > told, what="the status presence")
+        history = caps.history[full]
+        assert history[0] == first
+        assert len(history) <= 4, history  # first, a change, the end, the status
+        assert history[-2:] == [final, final]

@@ -319,6 +319,8 @@ async def test_while_its_file_uploads_a_message_shows_as_being_sent_not_failed(
     assert window.editing is None
     transport.release.set()
     await ui.until(lambda: ui.store.get_by_id(message.id).state is MessageState.QUEUED)
+    # (the store says QUEUED a moment before the message is handed to the connection)
+    await ui.until(lambda: ui.connections[-1].sent, what="the message sent")
     assert ui.connections[-1].sent[-1].body == "https://up/report.pdf"
     # sent, a file's message still is no text to edit (that would replace its link)
     index = window.model.index(window.model.rowCount() - 1, 0)
@@ -361,4 +363,5 @@ async def test_a_message_whose_upload_failed_retries_its_upload_not_its_placehol
     retry.trigger()
     menu.deleteLater()
     await ui.until(lambda: ui.store.get_by_id(message.id).state is MessageState.QUEUED)
+    await ui.until(lambda: ui.connections[-1].sent, what="the message sent")
     assert [m.body for m in ui.connections[-1].sent] == ["https://up/report.pdf"]

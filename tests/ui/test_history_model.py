@@ -16,6 +16,7 @@ from chinwag.core.models import (
     MessageState,
     SearchHit,
 )
+from chinwag.ui.day_separators import local_day
 from chinwag.ui.history_model import (
     SCROLL_PAGE,
     HistoryModel,
@@ -187,6 +188,25 @@ async def test_load_around_a_message_far_back(
     model.load_latest()
     assert model.at_live_end
     assert bodies(model)[-1] == "message 999"
+
+
+async def test_load_around_near_the_end_knows_the_day_before_its_first_row(
+    ui: UiRig, key: ConversationKey
+) -> None:
+    """Around a message near the newest (fewer rows than a page, older ones loaded in
+    full): the first row starts a day only if the message before it is of another day.
+    (A separator wrongly drawn above it went as the next page came in above, moving the
+    text shown at the top of the view.)"""
+    stored = await ui.fill(200)
+    model = HistoryModel(ui.store, key, page_size=50)
+    model.load_around(stored[20])  # (far from the newest: the newest page is not loaded)
+    model.load_around(stored[195])
+    assert model.rowCount() < model.page_size
+    assert model.has_older
+    first = model.row_of(stored[170])
+    assert first == 0
+    before = stored[169]
+    assert model.starts_day(0) == (local_day(before.timestamp) != local_day(stored[170].timestamp))
 
 
 async def test_search_hits_are_highlighted(

@@ -42,6 +42,7 @@ from chinwag.core.events import (
     MessageAdded,
     MessageEdited,
     MessageIdentified,
+    MessageReleased,
     MessageRemoved,
     OnlineSet,
     ReadPositionChanged,
@@ -57,6 +58,7 @@ from chinwag.core.models import (
     ConversationKind,
     Direction,
     EventKind,
+    MessageState,
     Origin,
     Role,
     direct_uuid,
@@ -103,6 +105,7 @@ class ConversationsApi:
         self._members: dict[ConversationKey, dict[str, Affiliation]] = {}
         handlers: dict[type[Event], Any] = {
             MessageAdded: self._on_added,
+            MessageReleased: self._on_released,
             MessageIdentified: self._on_identified,
             MessageEdited: self._on_changed,
             MessageRemoved: self._on_changed,
@@ -692,7 +695,14 @@ class ConversationsApi:
             and not message.stanza_id
         ):
             return  # told once the room reflects it: its uuid is the room's then
+        if message.direction is Direction.OUTGOING and message.state is MessageState.HELD:
+            return  # a file's, told once it goes (with its link, not the file's name)
         self._tell_logged(message.key, message.sequence)
+
+    def _on_released(self, event: MessageReleased) -> None:
+        message = event.message
+        if message.kind is not ConversationKind.GROUPCHAT:  # (a room's: once reflected)
+            self._tell_logged(message.key, message.sequence)
 
     def _on_identified(self, event: MessageIdentified) -> None:
         self._tell_logged(event.message.key, event.message.sequence)

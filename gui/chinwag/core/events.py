@@ -266,6 +266,15 @@ class MessageStateChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MessageReleased(Event):
+    """Our message that was held (a file's, while its file uploaded) is on its way now,
+    with what it says now (the file's link): for those who tell of a message once it
+    is sent, not when it was committed (after its :class:`MessageStateChanged`)."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
 class ChatStateChanged(Event):
     """XEP-0085: the contact is composing, paused, active, inactive or gone."""
 

@@ -54,6 +54,7 @@ from chinwag.core.attachments import (
     UploadService,
 )
 from chinwag.core.events import (
+    AccountRemoved,
     AttachmentChanged,
     ConnectionStateChanged,
     EventBus,
@@ -83,6 +84,8 @@ INTERRUPTED = "the app stopped during the transfer"
 NEVER_UPLOADED = "the app stopped before its file was uploaded"
 #: Why a file's message whose upload was cancelled was not sent.
 UPLOAD_CANCELLED = "the upload of its file was cancelled"
+#: Why a file's message whose account was removed while its file uploaded was not sent.
+ACCOUNT_REMOVED = "its account was removed before its file was uploaded"
 #: The largest file downloaded (bytes).
 MAX_DOWNLOAD = 100 * 1024 * 1024
 #: Images from contacts up to this size are fetched without asking.
@@ -181,9 +184,14 @@ class FileService:
         self._recovery: asyncio.Future[None] | None = None
         #: Shutting down: a transfer cancelled now was interrupted, not cancelled.
         self._closing = False
+        #: Why a running upload is stopped, when not by the user (by message id).
+        self._stopped_why: dict[int, str] = {}
+        #: Uploads a retry is starting (from its checks to its task): one at a time.
+        self._retrying: set[int] = set()
         self._unsubscribes = [
             bus.subscribe(MessageAdded, self._on_message),
             bus.subscribe(MessageRemoved, self._on_removed),
+            bus.subscribe(AccountRemoved, self._on_account_removed),
         ]
 
     # -- the state of things ------------------------------------------------------------
@@ -322,20 +330,24 @@ class FileService:
         if attachment.state is AttachmentState.UPLOADED:
             return
         message = self._message(message_id)
-        if message is None or self._busy(message_id):
-            return
-        if message.state is MessageState.FAILED:  # (as its upload left it)
-            held = await self._messaging.hold(message)
-            if held is None or self._busy(message_id):
-                return
-            message = held
-        elif message.state is not MessageState.HELD:
-            return  # (sent, or on its way)
-        key = message.key
-        attachment = await self._save(
-            key, replace(attachment, state=AttachmentState.UPLOADING, error="", transferred=0)
-        )
-        self._start(key, attachment, self._upload(key, message, attachment))
+        if message is None or message_id in self._retrying:
+            return  # (a retry of it is starting: Retry twice is one upload)
+        self._retrying.add(message_id)
+        try:
+            if message.state is MessageState.FAILED:  # (as its upload left it)
+                held = await self._messaging.hold(message)
+                if held is None or self._busy(message_id):
+                    return
+                message = held
+            elif message.state is not MessageState.HELD:
+                return  # (sent, or on its way)
+            key = message.key
+            attachment = await self._save(
+                key, replace(attachment, state=AttachmentState.UPLOADING, error="", transferred=0)
+            )
+            self._start(key, attachment, self._upload(key, message, attachment))
+        finally:
+            self._retrying.discard(message_id)
 
     def cancel(self, message_id: int) -> bool:
         """Stop the transfer of that attachment (True when one was running)."""
@@ -369,6 +381,7 @@ class FileService:
         def ended(_task: asyncio.Task[object]) -> None:
             if self._running.get(attachment.message_id) is task:
                 del self._running[attachment.message_id]
+                self._stopped_why.pop(attachment.message_id, None)  # (a download's)
 
         task.add_done_callback(ended)
 
@@ -423,7 +436,9 @@ class FileService:
             )
         except asyncio.CancelledError:
             await self._save(key, replace(attachment, state=AttachmentState.CANCELLED, error=""))
-            why = INTERRUPTED if self._closing else UPLOAD_CANCELLED
+            why = self._stopped_why.pop(attachment.message_id, "") or (
+                INTERRUPTED if self._closing else UPLOAD_CANCELLED
+            )
             await self._messaging.fail_held(message, why)
             return
         except TimeoutError:
@@ -482,6 +497,14 @@ class FileService:
         message = event.message
         if message.outgoing and message.id is not None:
             self.cancel(message.id)
+
+    def _on_account_removed(self, event: AccountRemoved) -> None:
+        """The account's transfers stop: its files' messages are not sent (were the
+        account added again, its outbox would send what the user gave up with it)."""
+        for message_id, key in list(self._keys.items()):
+            if key.account == event.account and self._busy(message_id):
+                self._stopped_why[message_id] = ACCOUNT_REMOVED
+                self.cancel(message_id)
 
     def _on_message(self, event: MessageAdded) -> None:
         message = event.message

@@ -42,6 +42,7 @@ from chinwag.core.events import (
     ChatStateChanged,
     EventBus,
     MessageAdded,
+    MessageReleased,
     MessageStateChanged,
     ReceivedLogged,
     StorageFailed,
@@ -636,6 +637,8 @@ class MessagingService:
         if updated is None:
             return None
         self._bus.publish(MessageStateChanged(updated))
+        if message.state is MessageState.HELD:
+            self._bus.publish(MessageReleased(updated))
         self._in_flight.get(updated.account, set()).discard(updated.uid)
         conn = self._conns.get(updated.account)
         if conn is not None and updated.account not in self._checking and self._may_send(updated):

@@ -75,6 +75,7 @@ from chinwag.core.events import (
     MessageEdited,
     MessageFolded,
     MessageIdentified,
+    MessageReleased,
     MessageRemoved,
     MessageStateChanged,
     NotificationsChanged,
@@ -123,6 +124,7 @@ MessageEvent = (
     MessageAdded
     | MessageIdentified
     | MessageStateChanged
+    | MessageReleased
     | MessageEdited
     | MessageRemoved
     | MessageFolded

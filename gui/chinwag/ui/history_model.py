@@ -383,14 +383,21 @@ class HistoryModel(QAbstractListModel):
         after = self._page_size - half - 1
         older = self._store.before(self._key, anchor, half)
         newer = self._store.after(self._key, anchor, after)
-        self._reset([*older, message, *newer], at_live_end=len(newer) < after)
-        self._has_older = len(older) == half
+        self._reset(
+            [*older, message, *newer], at_live_end=len(newer) < after, has_older=len(older) == half
+        )
 
-    def _reset(self, rows: list[Message], *, at_live_end: bool) -> None:
+    def _reset(
+        self, rows: list[Message], *, at_live_end: bool, has_older: bool | None = None
+    ) -> None:
+        """Hold ``rows``; ``has_older`` None: a full page may have older ones. (Known
+        before the day of the message before the first row is read: without older ones
+        the first row starts a day, and a separator wrongly drawn there went as the next
+        page came in above, moving what was shown.)"""
         self.beginResetModel()
         self._rows = rows
         self._by_key = {row_key(m): m for m in rows}
-        self._has_older = len(rows) >= self._page_size
+        self._has_older = len(rows) >= self._page_size if has_older is None else has_older
         self._at_live_end = at_live_end
         self._reactions.clear()
         self._replies.clear()

@@ -421,6 +421,8 @@ class SlixmppConnection:
                 return
         self._started = True
         self._listener.on_session_started(resumed)
+        if resumed:  # (a change the stream ended before announcing)
+            self._presence.features_changed(online=True)
         self._start_ping()  # (ends a flush window of a previous stream)
         if not resumed:  # our first presence is on its way: offline messages come next
             self._messages.offline_flush = True
@@ -491,6 +493,7 @@ class SlixmppConnection:
         if not self._started:
             return
         self._started = False
+        self._presence.stream_ended()
         error: ChinwagError | None = None
         if not self._closing:
             error = self._stream_error or classify(

@@ -41,6 +41,10 @@ NS_CAPS = "http://jabber.org/protocol/caps"
 MAX_CAPS_ASKED = 64
 #: How long a capabilities query may wait for its answer (seconds).
 CAPS_TIMEOUT = 30
+#: After a presence that announced a change of our capabilities, how long the next such
+#: announcement waits (seconds): a switch flipped many times quickly costs every contact
+#: two presences at most (the first change, and where the flipping ended).
+CAPS_ANNOUNCE_GAP = 2.0
 
 T = TypeVar("T")
 
@@ -123,6 +127,9 @@ class PresenceFeature:
         #: offline or invisible, and before the first of a session).
         self._announced_ver = ""
         self._last: tuple[Show, str, int] | None = None
+        #: Running after an announcement of new capabilities (see CAPS_ANNOUNCE_GAP).
+        self._gap: asyncio.TimerHandle | None = None
+        self.announce_gap = CAPS_ANNOUNCE_GAP
         self.caps_reader = CapsReader(client)
         caps = client.plugin["xep_0115"]
         caps.caps_node = CAPS_NODE
@@ -150,13 +157,33 @@ class PresenceFeature:
 
     def features_changed(self, *, online: bool) -> None:
         """Our disco#info changed (a privacy switch): hash it again and, ``online`` with
-        an available presence out, announce the new hash in the same presence again.
-        (Offline, the core hands the switches over as the session starts again.)"""
+        an available presence out, announce the new hash in the same presence again; a
+        change soon after an announcement is announced at the end of the gap, with the
+        hash of then (none when that is what was announced). (Offline, the core hands
+        the switches over as the session starts again.)"""
         if not self._caps_ver:
             return  # (not hashed yet this session: prepare_caps will hash what is then)
         self._hash()
-        if online and self._last is not None and self._announced_ver != self._caps_ver:
-            self.send(*self._last)
+        if online and self._gap is None:
+            self._announce()
+
+    def _announce(self) -> None:
+        """Our available presence again, if its hash is not the one announced last."""
+        if self._last is None or self._announced_ver == self._caps_ver:
+            return
+        self.send(*self._last)
+        self._gap = asyncio.get_running_loop().call_later(self.announce_gap, self._gap_over)
+
+    def _gap_over(self) -> None:
+        self._gap = None
+        self._announce()
+
+    def stream_ended(self) -> None:
+        """The stream is gone (it may be resumed): nothing is announced on it meanwhile;
+        a resumed stream is told what changed (:meth:`features_changed`)."""
+        if self._gap is not None:
+            self._gap.cancel()
+            self._gap = None
 
     def _hash(self) -> None:
         """slixmpp's ``update_caps``, but with a copy of the info at node#ver: the live
