@@ -1759,37 +1759,29 @@ class SqliteMessageStore:
         its time-ordered key (see :func:`search_key_bucket`)."""
         if limit <= 0:
             return []
-        if since is not None or until is not None:
-            return self._search_span(text, key, limit, since, until)
-        conversation_id = None
-        if key is not None:
-            conversation_id = self._conversation_id(key)
-            if conversation_id is None:
-                return []
-        expression = match_expression(text, conversation_id)
+        expression = self._search_expression(text, key)
         if expression is None:
             return []
+        if since is not None or until is not None:
+            return self._search_span(expression, limit, since, until)
         return [
             SearchHit(message=message_from_row(row), snippet=row[_N_COLUMNS])
             for row in self._db.query(SEARCH_SQL, (expression, limit))
         ]
 
-    def _search_span(
-        self,
-        text: str,
-        key: ConversationKey | None,
-        limit: int,
-        since: float | None,
-        until: float | None,
-    ) -> list[SearchHit]:
+    def _search_expression(self, text: str, key: ConversationKey | None) -> str | None:
+        """The FTS query for ``text`` (in ``key``'s conversation only, when given); None
+        when nothing can match (no words, or no such conversation)."""
         conversation_id = None
         if key is not None:
             conversation_id = self._conversation_id(key)
             if conversation_id is None:
-                return []
-        expression = match_expression(text, conversation_id)
-        if expression is None:
-            return []
+                return None
+        return match_expression(text, conversation_id)
+
+    def _search_span(
+        self, expression: str, limit: int, since: float | None, until: float | None
+    ) -> list[SearchHit]:
         # Bucket bounds are whole milliseconds: [since, until) in keys is [start, end).
         start = search_key_bucket(since) if since is not None else 0
         end = search_key_bucket(until) if until is not None else (1 << 63) - 1
